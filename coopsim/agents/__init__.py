@@ -1,0 +1,1 @@
+"""Policies: scripted strategies, and (in later modules) learners and the planner."""

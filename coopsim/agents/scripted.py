@@ -1,0 +1,167 @@
+"""Scripted strategies from the experimental and evolutionary game-theory literature.
+
+Each reads named fields of the observation (``spec.obs_fields``) rather than world internals,
+so the same strategy plays the public-goods game (contributions as a share of the endowment)
+and matrix games (cooperate = contribute everything). All act on [B, n, obs] tensors at once.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from coopsim.envs.base import WorldSpec
+from coopsim.schema import param
+
+
+class Policy(ABC):
+    """Maps observations of a group of agents to their actions."""
+
+    name: str = ""
+    learns: bool = False
+
+    @abstractmethod
+    def act(self, obs: Tensor, gen: torch.Generator) -> Tensor:
+        """obs [B, n, obs_dim] -> actions [B, n, H] long."""
+
+
+class ScriptedPolicy(Policy):
+    """A fixed strategy: decides a contribution share in [0, 1] and, if asked, punishments."""
+
+    Params: type = type(None)
+    summary: str = ""
+
+    def __init__(self, spec: WorldSpec, params=None):
+        self.spec = spec
+        self.params = params
+        self.levels = spec.action_nvec[0]
+
+    def field(self, obs: Tensor, name: str) -> Tensor:
+        sl = self.spec.obs_fields[name]
+        return obs[..., sl].squeeze(-1) if sl.stop - sl.start == 1 else obs[..., sl]
+
+    @abstractmethod
+    def share(self, obs: Tensor, gen: torch.Generator) -> Tensor:
+        """[B, n] share of the endowment to contribute this round."""
+
+    def punish(self, obs: Tensor) -> Tensor | None:
+        """[B, n, N-1] points for each other agent (egocentric), or None for none."""
+        return None
+
+    def act(self, obs: Tensor, gen: torch.Generator) -> Tensor:
+        b, n, _ = obs.shape
+        actions = torch.zeros(b, n, len(self.spec.action_nvec), dtype=torch.long, device=obs.device)
+        share = self.share(obs, gen).clamp(0, 1)
+        actions[..., 0] = torch.round(share * (self.levels - 1)).long()
+        if len(self.spec.action_nvec) > 1:
+            points = self.punish(obs)
+            if points is not None:
+                cap = torch.tensor(self.spec.action_nvec[1:], device=obs.device) - 1
+                actions[..., 1:] = torch.minimum(points.long(), cap)
+        return actions
+
+
+class AlwaysContribute(ScriptedPolicy):
+    name = "always_contribute"
+    summary = "Contributes the whole endowment (cooperates) every round."
+
+    def share(self, obs, gen):
+        return torch.ones(obs.shape[:2], device=obs.device)
+
+
+class FreeRider(ScriptedPolicy):
+    name = "free_rider"
+    summary = "Contributes nothing (defects) every round."
+
+    def share(self, obs, gen):
+        return torch.zeros(obs.shape[:2], device=obs.device)
+
+
+class RandomPolicy(ScriptedPolicy):
+    name = "random"
+    summary = "Picks a contribution level uniformly at random."
+
+    def act(self, obs, gen):
+        b, n, _ = obs.shape
+        high = torch.tensor(self.spec.action_nvec, device=obs.device)
+        u = torch.rand(b, n, len(self.spec.action_nvec), generator=gen, device=obs.device)
+        return (u * high).long().clamp(max=high - 1)
+
+    def share(self, obs, gen):  # pragma: no cover - act is overridden
+        raise NotImplementedError
+
+
+@dataclass
+class TitForTatParams:
+    threshold: float = param(
+        0.5, help="Cooperate when the others' mean last contribution reaches this share", ge=0, le=1
+    )
+
+
+class TitForTat(ScriptedPolicy):
+    name = "tit_for_tat"
+    Params = TitForTatParams
+    summary = "Cooperates first, then cooperates only if the others did last round."
+
+    def share(self, obs, gen):
+        others = self.field(obs, "others_last_mean_contribution")
+        first = self.field(obs, "first_round") > 0
+        return torch.where(first | (others >= self.params.threshold - 1e-6), 1.0, 0.0)
+
+
+@dataclass
+class ConditionalCooperatorParams:
+    initial: float = param(
+        1.0, help="Share of the endowment contributed in the first round", ge=0, le=1
+    )
+
+
+class ConditionalCooperator(ScriptedPolicy):
+    name = "conditional_cooperator"
+    Params = ConditionalCooperatorParams
+    summary = "Matches the group's mean contribution of the last round (Fischbacher et al. 2001)."
+
+    def share(self, obs, gen):
+        first = self.field(obs, "first_round") > 0
+        others = self.field(obs, "others_last_mean_contribution")
+        return torch.where(first, torch.full_like(others, self.params.initial), others)
+
+
+@dataclass
+class PunisherParams:
+    contribution: float = param(
+        1.0, help="Share of the endowment this agent contributes", ge=0, le=1
+    )
+    threshold: float = param(
+        0.5, help="Punish others whose contribution share is below this", ge=0, le=1
+    )
+    points: int = param(3, help="Punishment points given to each free rider", ge=0)
+
+
+class Punisher(ScriptedPolicy):
+    name = "punisher"
+    Params = PunisherParams
+    summary = "Contributes and punishes those who contribute less than a threshold."
+
+    def share(self, obs, gen):
+        return torch.full(obs.shape[:2], self.params.contribution, device=obs.device)
+
+    def punish(self, obs):
+        current = self.field(obs, "current_contributions")[..., 1:]  # [B, n, N-1] others
+        return (current < self.params.threshold - 1e-6).long() * self.params.points
+
+
+SCRIPTED: dict[str, type[ScriptedPolicy]] = {
+    cls.name: cls
+    for cls in (
+        AlwaysContribute,
+        FreeRider,
+        RandomPolicy,
+        TitForTat,
+        ConditionalCooperator,
+        Punisher,
+    )
+}

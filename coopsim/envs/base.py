@@ -1,0 +1,78 @@
+"""The protocol every batched world follows.
+
+A world steps B independent copies of an N-agent game at once, as torch tensors on one device.
+Episodes have a fixed horizon and all B copies move in lock-step, so a rollout is a plain loop
+over time with no per-world bookkeeping; callers reset after ``done``.
+
+Actions are multi-discrete: each agent picks one integer per *head* (``spec.action_nvec``). A
+world whose rounds have several stages (contribute, then sanction) says which heads count at the
+current step through :meth:`World.active_heads`, so learners neither get credit nor entropy for
+heads that were ignored.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor
+
+
+@dataclass(frozen=True)
+class WorldSpec:
+    """Static shape of a world, what policies and adapters are built from."""
+
+    num_agents: int
+    obs_dim: int
+    action_nvec: tuple[int, ...]  # choices per action head, one entry per head
+    horizon: int  # steps per episode
+    obs_fields: dict[str, slice] = field(default_factory=dict)  # named slices of the obs vector
+    head_names: tuple[str, ...] = ()
+
+
+@dataclass
+class Step:
+    """What one call of :meth:`World.step` returns."""
+
+    obs: Tensor  # [B, N, obs_dim] float
+    reward: Tensor  # [B, N] float, this step's net payoff
+    done: Tensor  # [B] bool, all equal: worlds move in lock-step
+    info: dict[str, Tensor]  # per-round variables, each [B, N] (recorded to episodes.parquet)
+    round_end: bool = False  # payoffs were realised this step (info is filled only then)
+    flows: dict = field(default_factory=dict)  # mechanism label -> mechanisms.base.Flow
+
+
+class World(ABC):
+    """B worlds x N agents, stepped as tensors."""
+
+    spec: WorldSpec
+    batch_size: int
+    device: torch.device
+
+    @abstractmethod
+    def reset(self, seed: int | None = None) -> Tensor:
+        """Start a new episode in every world; returns obs [B, N, obs_dim]."""
+
+    @abstractmethod
+    def step(self, actions: Tensor) -> Step:
+        """Advance every world one step; ``actions`` is [B, N, H] long."""
+
+    def active_heads(self) -> Tensor:
+        """Which action heads count at the current step: [H] bool (all, unless staged)."""
+        return torch.ones(len(self.spec.action_nvec), dtype=torch.bool, device=self.device)
+
+    def social_optimum(self) -> float:
+        """Total payoff (all agents, one episode) of the welfare-maximising joint behaviour."""
+        raise NotImplementedError
+
+    @property
+    def t(self) -> int:
+        """Steps taken in the current episode."""
+        return self._t
+
+    def make_generator(self, seed: int | None) -> torch.Generator:
+        """A generator on the world's device; worlds draw all randomness from it."""
+        gen = torch.Generator(device=self.device)
+        gen.manual_seed(int(seed) if seed is not None else int(torch.seed() % (2**63)))
+        return gen

@@ -1,0 +1,247 @@
+"""Scenario files: load and validate a TOML file into typed config, then build its pieces.
+
+A scenario names the world and its parameters, the ordered mechanism pipeline, the population
+(which policy each seat runs), and how to evaluate. Everything is checked before anything runs or
+is written; a problem raises one :class:`~coopsim.schema.ConfigError` naming the file, the field
+and what is allowed.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from coopsim.agents.population import Population
+from coopsim.agents.scripted import SCRIPTED
+from coopsim.envs import WORLDS, World
+from coopsim.schema import ConfigError, build, param, to_dict
+from mechanisms import MECHANISMS, Mechanism, Pipeline
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+SCENARIO_DIR = Path(
+    os.environ.get("COOPSIM_SCENARIOS", Path(__file__).resolve().parents[1] / "scenarios")
+)
+TOP_LEVEL_KEYS = ("name", "description", "world", "mechanisms", "population", "evaluation")
+
+
+@dataclass
+class EvaluationConfig:
+    episodes: int = param(
+        32, help="Evaluation episodes (run in parallel as a batch)", ge=1, le=1_000_000
+    )
+    seed: int = param(0, help="Seed for the worlds and the policies' randomness", ge=0)
+    device: str = param("cpu", help="Torch device to run on", choices=("cpu", "cuda", "auto"))
+
+
+@dataclass
+class GroupConfig:
+    policy: str = param(help="Policy these agents run", choices=tuple(SCRIPTED))
+    count: int = param(1, help="How many agents run it", ge=1)
+    params: dict = param(default_factory=dict, help="Parameters of the policy")
+
+
+@dataclass
+class MechanismConfig:
+    kind: str
+    params: Any  # the mechanism's Params dataclass
+
+
+@dataclass
+class Scenario:
+    name: str
+    description: str
+    world: Any  # a world config dataclass (WORLDS[kind][0])
+    mechanisms: list[MechanismConfig] = field(default_factory=list)
+    population: list[GroupConfig] = field(default_factory=list)
+    evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
+    source: str | None = None
+
+    @property
+    def num_agents(self) -> int:
+        return self.world.num_agents
+
+    @property
+    def mechanism_label(self) -> str:
+        """Short name of the pipeline, e.g. 'tax+lump_sum' or 'none'."""
+        return "+".join(m.kind for m in self.mechanisms) or "none"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Resolved config as plain data; ``from_dict`` of it gives the same scenario."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "world": to_dict(self.world),
+            "mechanisms": [{"kind": m.kind, **to_dict(m.params)} for m in self.mechanisms],
+            "population": [to_dict(g) for g in self.population],
+            "evaluation": to_dict(self.evaluation),
+        }
+
+    def to_toml(self) -> str:
+        import tomli_w
+
+        return tomli_w.dumps(self.to_dict())
+
+
+def resolve_path(name_or_path: str | os.PathLike) -> Path:
+    """A scenario name ('public_goods') or a path to a TOML file -> the file's path."""
+    p = Path(name_or_path)
+    if p.suffix == ".toml" or p.exists():
+        if not p.exists():
+            raise ConfigError(str(p), "(file)", "no such scenario file")
+        return p
+    candidate = SCENARIO_DIR / f"{p.name}.toml"
+    if not candidate.exists():
+        known = ", ".join(sorted(list_scenarios())) or "(none found)"
+        raise ConfigError(
+            str(name_or_path), "(scenario)", f"no such scenario; known scenarios: {known}"
+        )
+    return candidate
+
+
+def list_scenarios() -> dict[str, Path]:
+    """Scenario name -> file, for every TOML file in the scenarios folder."""
+    return {p.stem: p for p in sorted(SCENARIO_DIR.glob("*.toml"))}
+
+
+def load(name_or_path: str | os.PathLike) -> Scenario:
+    """Read and validate a scenario file (or a name from ``scenarios/``)."""
+    path = resolve_path(name_or_path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(str(path), "(syntax)", f"not valid TOML: {err}") from None
+    return from_dict(data, source=str(path), default_name=path.stem)
+
+
+def from_dict(
+    data: dict[str, Any], source: str | None = None, default_name: str = "scenario"
+) -> Scenario:
+    """Validate plain data (a parsed TOML file, or the app's form) into a :class:`Scenario`."""
+    for key in data:
+        if key not in TOP_LEVEL_KEYS:
+            raise ConfigError(
+                source, key, f"unknown key; allowed top-level keys: {', '.join(TOP_LEVEL_KEYS)}"
+            )
+    name = data.get("name", default_name)
+    description = data.get("description", "")
+    for key, value in (("name", name), ("description", description)):
+        if not isinstance(value, str):
+            raise ConfigError(source, key, f"got {value!r}, expected a string")
+
+    world_data = data.get("world")
+    if not isinstance(world_data, dict):
+        raise ConfigError(source, "world", "missing; expected a [world] table with a 'kind'")
+    kind = world_data.get("kind")
+    if kind not in WORLDS:
+        raise ConfigError(
+            source, "world.kind", f"got {kind!r}, allowed: {', '.join(map(repr, WORLDS))}"
+        )
+    world = build(WORLDS[kind][0], world_data, source=source, prefix="world")
+
+    mech_data = data.get("mechanisms", [])
+    if not isinstance(mech_data, list):
+        raise ConfigError(source, "mechanisms", "expected an array of tables ([[mechanisms]])")
+    mechanisms = []
+    for i, entry in enumerate(mech_data):
+        where = f"mechanisms[{i}]"
+        if not isinstance(entry, dict):
+            raise ConfigError(source, where, f"got {entry!r}, expected a table")
+        mkind = entry.get("kind")
+        if mkind not in MECHANISMS:
+            raise ConfigError(
+                source,
+                f"{where}.kind",
+                f"got {mkind!r}, allowed: {', '.join(map(repr, MECHANISMS))}",
+            )
+        cls = MECHANISMS[mkind]
+        if cls.worlds is not None and kind not in cls.worlds:
+            raise ConfigError(
+                source,
+                f"{where}.kind",
+                f"{mkind!r} does not apply to a {kind!r} world (only {', '.join(cls.worlds)})",
+            )
+        rest = {k: v for k, v in entry.items() if k != "kind"}
+        mechanisms.append(
+            MechanismConfig(mkind, build(cls.Params, rest, source=source, prefix=where))
+        )
+
+    pop_data = data.get("population")
+    if not isinstance(pop_data, list) or not pop_data:
+        raise ConfigError(
+            source,
+            "population",
+            "missing; expected [[population]] tables with 'policy' and 'count'",
+        )
+    population = []
+    for i, entry in enumerate(pop_data):
+        group = build(GroupConfig, entry, source=source, prefix=f"population[{i}]")
+        policy_cls = SCRIPTED[group.policy]
+        if policy_cls.Params is not type(None):
+            group.params = build(
+                policy_cls.Params, group.params, source=source, prefix=f"population[{i}].params"
+            )
+        elif group.params:
+            raise ConfigError(
+                source, f"population[{i}].params", f"policy {group.policy!r} takes no parameters"
+            )
+        population.append(group)
+    seats = sum(g.count for g in population)
+    if seats != world.num_agents:
+        raise ConfigError(
+            source,
+            "population",
+            f"counts add up to {seats} agents, but world.num_agents is {world.num_agents}",
+        )
+    if any(m.kind == "peer_punishment" for m in mechanisms) and kind != "public_goods":
+        raise ConfigError(source, "mechanisms", "peer_punishment needs a public_goods world")
+
+    evaluation = build(
+        EvaluationConfig, data.get("evaluation", {}), source=source, prefix="evaluation"
+    )
+    return Scenario(name, description, world, mechanisms, population, evaluation, source)
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(
+            None, "evaluation.device", "'cuda' was asked for but no CUDA device is available"
+        )
+    return torch.device(name)
+
+
+def make_pipeline(scenario: Scenario, batch_size: int, device: torch.device) -> Pipeline:
+    mechs: list[Mechanism] = [
+        MECHANISMS[m.kind](m.params, scenario.num_agents, batch_size, device)
+        for m in scenario.mechanisms
+    ]
+    return Pipeline(mechs)
+
+
+def make_world(scenario: Scenario, batch_size: int, device: str | torch.device = "cpu") -> World:
+    """The scenario's world with its mechanism pipeline, B copies on ``device``."""
+    device = torch.device(device)
+    world_cls = WORLDS[scenario.world.kind][1]
+    return world_cls(
+        scenario.world, make_pipeline(scenario, batch_size, device), batch_size, device
+    )
+
+
+def make_population(scenario: Scenario, world: World) -> Population:
+    groups, seat = [], 0
+    for g in scenario.population:
+        cls = SCRIPTED[g.policy]
+        policy = cls(world.spec, g.params if cls.Params is not type(None) else None)
+        groups.append((policy, list(range(seat, seat + g.count))))
+        seat += g.count
+    return Population(groups, world.spec.num_agents, len(world.spec.action_nvec))

@@ -1,0 +1,201 @@
+"""Typed, validated configuration from plain dictionaries (TOML tables).
+
+Config classes are dataclasses whose fields carry their rules (range, choices, help) in
+metadata, made with :func:`param`. :func:`build` turns a dict into such a dataclass and refuses
+bad input with one :class:`ConfigError` naming the file, the dotted field and what is allowed.
+The same metadata drives the app's widgets, so a new parameter needs no front-end code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections.abc import Mapping
+from typing import Any, TypeVar, Union
+
+T = TypeVar("T")
+
+MISSING = dataclasses.MISSING
+
+
+class ConfigError(ValueError):
+    """A scenario or config value that cannot be used; the message says where and why."""
+
+    def __init__(self, source: str | None, field: str, problem: str):
+        self.source = source
+        self.field = field
+        self.problem = problem
+        where = f"{source}: " if source else ""
+        super().__init__(f"{where}{field}: {problem}")
+
+
+def param(
+    default: Any = MISSING,
+    *,
+    help: str,
+    ge: float | None = None,
+    gt: float | None = None,
+    le: float | None = None,
+    lt: float | None = None,
+    choices: tuple[Any, ...] | None = None,
+    default_factory: Any = MISSING,
+) -> Any:
+    """A dataclass field with its validation rules and a line of help text."""
+    meta = {"help": help, "ge": ge, "gt": gt, "le": le, "lt": lt, "choices": choices}
+    if default_factory is not MISSING:
+        return dataclasses.field(default_factory=default_factory, metadata=meta)
+    return dataclasses.field(default=default, metadata=meta)
+
+
+def describe_range(meta: Mapping[str, Any]) -> str:
+    """Human words for a field's allowed values, e.g. '>= 0 and <= 1'."""
+    if meta.get("choices"):
+        return "one of " + ", ".join(repr(c) for c in meta["choices"])
+    parts = []
+    for key, word in (("gt", ">"), ("ge", ">="), ("lt", "<"), ("le", "<=")):
+        if meta.get(key) is not None:
+            parts.append(f"{word} {meta[key]:g}")
+    return " and ".join(parts)
+
+
+def _type_name(tp: Any) -> str:
+    origin = typing.get_origin(tp)
+    if origin in (Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in typing.get_args(tp))
+    if origin in (list, tuple):
+        (inner, *_) = typing.get_args(tp) or (Any,)
+        return f"a list of {_type_name(inner)}s"
+    if dataclasses.is_dataclass(tp):
+        return "a table"
+    return {int: "an integer", float: "a number", bool: "true/false", str: "a string"}.get(
+        tp, "None" if tp is type(None) else getattr(tp, "__name__", str(tp))
+    )
+
+
+def _coerce(value: Any, tp: Any, source: str | None, name: str) -> Any:
+    origin = typing.get_origin(tp)
+    if origin in (Union, types.UnionType):
+        args = typing.get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _coerce(value, arg, source, name)
+            except ConfigError:
+                continue
+        raise ConfigError(source, name, f"got {value!r}, expected {_type_name(tp)}")
+    if origin in (list, tuple):
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(source, name, f"got {value!r}, expected {_type_name(tp)}")
+        (inner, *_) = typing.get_args(tp) or (Any,)
+        items = [_coerce(v, inner, source, f"{name}[{i}]") for i, v in enumerate(value)]
+        return tuple(items) if origin is tuple else items
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, Mapping):
+            raise ConfigError(source, name, f"got {value!r}, expected a table")
+        return build(tp, value, source=source, prefix=name)
+    if tp is Any:
+        return value
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(source, name, f"got {value!r}, expected true or false")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(source, name, f"got {value!r}, expected an integer")
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(source, name, f"got {value!r}, expected a number")
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            raise ConfigError(source, name, f"got {value!r}, expected a string")
+        return value
+    return value
+
+
+def _check_rules(value: Any, meta: Mapping[str, Any], source: str | None, name: str) -> None:
+    values = value if isinstance(value, (list, tuple)) else [value]
+    for v in values:
+        if meta.get("choices") is not None and v not in meta["choices"]:
+            raise ConfigError(source, name, f"got {v!r}, allowed: {describe_range(meta)}")
+        if not isinstance(v, (int, float)) or isinstance(v, bool):
+            continue
+        bad = (
+            (meta.get("ge") is not None and v < meta["ge"])
+            or (meta.get("gt") is not None and v <= meta["gt"])
+            or (meta.get("le") is not None and v > meta["le"])
+            or (meta.get("lt") is not None and v >= meta["lt"])
+        )
+        if bad:
+            raise ConfigError(source, name, f"got {v!r}, must be {describe_range(meta)}")
+
+
+def build(
+    cls: type[T], data: Mapping[str, Any], *, source: str | None = None, prefix: str = ""
+) -> T:
+    """Make ``cls`` from ``data``, refusing unknown keys, wrong types and out-of-range values.
+
+    ``prefix`` is the dotted path of ``data`` inside the file, used in error messages. A class
+    may define ``validate(self) -> None`` raising ``ValueError`` for rules that span fields; its
+    message is reported against the table itself.
+    """
+    if not isinstance(data, Mapping):
+        raise ConfigError(source, prefix or "(top level)", f"got {data!r}, expected a table")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    unknown = [k for k in data if k not in fields]
+    if unknown:
+        allowed = ", ".join(fields)
+        name = f"{prefix}.{unknown[0]}" if prefix else unknown[0]
+        raise ConfigError(source, name, f"unknown key; allowed keys here: {allowed}")
+    kwargs: dict[str, Any] = {}
+    for fname, f in fields.items():
+        dotted = f"{prefix}.{fname}" if prefix else fname
+        if fname not in data:
+            if f.default is MISSING and f.default_factory is MISSING:
+                raise ConfigError(source, dotted, f"missing; expected {_type_name(hints[fname])}")
+            continue
+        value = _coerce(data[fname], hints[fname], source, dotted)
+        if value is not None:
+            _check_rules(value, f.metadata, source, dotted)
+        kwargs[fname] = value
+    obj = cls(**kwargs)
+    check = getattr(obj, "validate", None)
+    if callable(check):
+        try:
+            check()
+        except ConfigError:
+            raise
+        except ValueError as err:
+            raise ConfigError(source, prefix or "(top level)", str(err)) from None
+    return obj
+
+
+def to_dict(obj: Any) -> dict[str, Any]:
+    """A dataclass config back to plain TOML-able data (None values dropped)."""
+
+    def clean(v: Any) -> Any:
+        if isinstance(v, dict):
+            return {k: clean(x) for k, x in v.items() if x is not None}
+        if isinstance(v, (list, tuple)):
+            return [clean(x) for x in v]
+        return v
+
+    return clean(dataclasses.asdict(obj))
+
+
+def field_specs(cls: type) -> list[dict[str, Any]]:
+    """Each field's name, type, default and rules: what a form needs to draw a widget."""
+    hints = typing.get_type_hints(cls)
+    out = []
+    for f in dataclasses.fields(cls):
+        default = f.default if f.default is not MISSING else None
+        if f.default_factory is not MISSING:
+            default = f.default_factory()
+        out.append({"name": f.name, "type": hints[f.name], "default": default, **f.metadata})
+    return out

@@ -1,0 +1,21 @@
+"""The policy levers: each mechanism is a small module with one interface (:mod:`mechanisms.base`)."""
+
+from mechanisms.base import Flow, Mechanism, Pipeline, RoundContext
+from mechanisms.redistribution import LumpSum
+from mechanisms.sanctions import PeerPunishment, SanctionInstitution
+from mechanisms.subsidies import MatchingFunds, ProvisionPoint
+from mechanisms.tax import BracketTax
+
+MECHANISMS: dict[str, type[Mechanism]] = {
+    cls.kind: cls
+    for cls in (
+        PeerPunishment,
+        SanctionInstitution,
+        MatchingFunds,
+        ProvisionPoint,
+        LumpSum,
+        BracketTax,
+    )
+}
+
+__all__ = ["MECHANISMS", "Flow", "Mechanism", "Pipeline", "RoundContext"]

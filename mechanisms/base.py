@@ -1,0 +1,153 @@
+"""One interface for every policy lever.
+
+A mechanism turns what the world produced in a round into what agents keep. It sees a
+:class:`RoundContext` (gross payoffs, taxable income, contributions, sanctions) and returns a
+:class:`Flow`: money moved to each agent, money moved into the institution's pool, and money
+entering (+) or leaving (-) the agents' economy from outside (a sponsor's match, burned fines).
+Every flow obeys ``transfer.sum(-1) + pool == external``; the pipeline checks it, so budget
+balance is an invariant rather than a hope.
+
+Mechanism parameters that a planner may set live as tensors with a leading batch axis, so each
+of the B worlds can run under different rules in the same step.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import torch
+from torch import Tensor
+
+
+@dataclass
+class RoundContext:
+    """What a world hands the mechanism pipeline when a round's payoffs are realised."""
+
+    gross: Tensor  # [B, N] payoff before any mechanism
+    income: Tensor  # [B, N] taxable income earned this round
+    round: int  # index of the round just completed, from 0
+    rounds: int  # rounds per episode
+    contributions: Tensor | None = None  # [B, N] amount given to the public good this round
+    endowment: float = 1.0  # per-round endowment (contributions are measured against it)
+    multiplier: float | None = None  # public-good multiplier r, where the world has one
+    punishment: Tensor | None = None  # [B, N, N] points assigned by agent i to agent j
+    net: Tensor = field(init=False)  # [B, N] running payoff after the mechanisms so far
+    pool: Tensor = field(init=False)  # [B] money held by the institution, not yet paid out
+
+    def __post_init__(self) -> None:
+        self.net = self.gross.clone()
+        self.pool = torch.zeros(self.gross.shape[0], device=self.gross.device)
+
+
+@dataclass
+class Flow:
+    """Money moved by one mechanism in one round."""
+
+    transfer: Tensor  # [B, N] paid to (+) or taken from (-) each agent
+    pool: Tensor  # [B] paid into (+) or out of (-) the institution's pool
+    external: Tensor  # [B] entering (+) or leaving (-) from outside the agents and pool
+
+    def imbalance(self) -> Tensor:
+        """[B] how far this flow is from balancing its books (0 when it does)."""
+        return self.transfer.sum(-1) + self.pool - self.external
+
+
+class Mechanism(ABC):
+    """Base class: subclasses set ``kind``, ``Params`` and implement :meth:`apply`."""
+
+    kind: ClassVar[str]
+    Params: ClassVar[type]
+    summary: ClassVar[str] = ""  # one line for listings and reports
+    worlds: ClassVar[tuple[str, ...] | None] = None  # world kinds it applies to; None = all
+    needs_sanction_stage: ClassVar[bool] = False  # adds a second stage to each round
+
+    def __init__(self, params: Any, num_agents: int, batch_size: int, device: torch.device):
+        self.params = params
+        self.num_agents = num_agents
+        self.batch_size = batch_size
+        self.device = torch.device(device)
+
+    def reset(self) -> None:
+        """Forget per-episode state (accumulated income, say)."""
+
+    @abstractmethod
+    def apply(self, ctx: RoundContext) -> Flow:
+        """Money moved this round, computed for all B worlds at once."""
+
+    # -- optional hooks -------------------------------------------------------------------
+    def action_heads(self) -> tuple[int, ...]:
+        """Extra per-agent action heads this mechanism adds (peer punishment's points)."""
+        return ()
+
+    @property
+    def obs_dim(self) -> int:
+        """Width of :meth:`observation`."""
+        return 0
+
+    def observation(self) -> Tensor:
+        """What agents see of the mechanism: [B, N, obs_dim] (current tax rates, say)."""
+        return torch.zeros(self.batch_size, self.num_agents, 0, device=self.device)
+
+    def describe(self) -> str:
+        """One sentence of what it does with its current parameters, for reports."""
+        return self.summary
+
+    def _zeros(self) -> Flow:
+        b, n = self.batch_size, self.num_agents
+        z = torch.zeros(b, device=self.device)
+        return Flow(torch.zeros(b, n, device=self.device), z, z.clone())
+
+
+class Pipeline:
+    """Mechanisms applied in scenario order; keeps the ledger of who got what."""
+
+    def __init__(self, mechanisms: list[Mechanism]):
+        self.mechanisms = mechanisms
+        self.labels = _unique_labels([m.kind for m in mechanisms])
+
+    def __iter__(self):
+        return iter(self.mechanisms)
+
+    def __len__(self) -> int:
+        return len(self.mechanisms)
+
+    @property
+    def needs_sanction_stage(self) -> bool:
+        return any(m.needs_sanction_stage for m in self.mechanisms)
+
+    def action_heads(self) -> tuple[int, ...]:
+        return tuple(h for m in self.mechanisms for h in m.action_heads())
+
+    @property
+    def obs_dim(self) -> int:
+        return sum(m.obs_dim for m in self.mechanisms)
+
+    def observation(self, batch_size: int, num_agents: int, device: torch.device) -> Tensor:
+        parts = [m.observation() for m in self.mechanisms if m.obs_dim]
+        if not parts:
+            return torch.zeros(batch_size, num_agents, 0, device=device)
+        return torch.cat(parts, dim=-1)
+
+    def reset(self) -> None:
+        for m in self.mechanisms:
+            m.reset()
+
+    def apply(self, ctx: RoundContext) -> dict[str, Flow]:
+        """Run every mechanism in order, updating ``ctx.net`` and ``ctx.pool``."""
+        flows: dict[str, Flow] = {}
+        for label, mech in zip(self.labels, self.mechanisms):
+            flow = mech.apply(ctx)
+            ctx.net = ctx.net + flow.transfer
+            ctx.pool = ctx.pool + flow.pool
+            flows[label] = flow
+        return flows
+
+
+def _unique_labels(kinds: list[str]) -> list[str]:
+    labels, seen = [], {}
+    for k in kinds:
+        seen[k] = seen.get(k, 0) + 1
+        labels.append(k if kinds.count(k) == 1 else f"{k}_{seen[k]}")
+    return labels

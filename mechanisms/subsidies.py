@@ -1,0 +1,84 @@
+"""Subsidies for the public good: matching funds and a provision point.
+
+With matching at rate m, a sponsor adds m for every unit contributed before the pot is
+multiplied, so a contributed unit returns r(1+m)/N to the contributor: above 1, giving
+everything becomes each agent's best response.
+
+A provision point (Isaac, Schmidtz & Walker 1989) provides the good only when total contributions
+reach a threshold; with the money-back guarantee contributions are refunded otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from coopsim.schema import param
+from mechanisms.base import Flow, Mechanism, RoundContext
+
+
+@dataclass
+class MatchingParams:
+    rate: float = param(1.0, help="Sponsor's match per unit contributed (m)", ge=0, le=100)
+
+
+class MatchingFunds(Mechanism):
+    kind = "matching"
+    Params = MatchingParams
+    summary = "Matching funds: a sponsor matches every contribution at a fixed rate."
+    worlds = ("public_goods",)
+
+    def apply(self, ctx: RoundContext) -> Flow:
+        if ctx.contributions is None or ctx.multiplier is None:
+            raise ValueError("matching needs a public-goods world")
+        matched = self.params.rate * ctx.contributions.sum(-1)  # [B] sponsor's outlay
+        value = ctx.multiplier * matched  # [B] the matched money, multiplied in the pot
+        share = (value / self.num_agents)[:, None].expand_as(ctx.contributions)
+        zero = torch.zeros_like(matched)
+        return Flow(share.clone(), zero, value)
+
+    def describe(self) -> str:
+        return f"Matching funds: a sponsor adds {self.params.rate:g} per unit contributed."
+
+
+@dataclass
+class ProvisionPointParams:
+    threshold: float = param(
+        0.5,
+        help="Total contribution needed, as a fraction of the group's total endowment",
+        gt=0,
+        le=1,
+    )
+    refund: bool = param(
+        True, help="Money-back guarantee: refund contributions if the threshold is missed"
+    )
+
+
+class ProvisionPoint(Mechanism):
+    kind = "provision_point"
+    Params = ProvisionPointParams
+    summary = "Provision point: the good is provided only if contributions reach a threshold."
+    worlds = ("public_goods",)
+
+    def apply(self, ctx: RoundContext) -> Flow:
+        if ctx.contributions is None or ctx.multiplier is None:
+            raise ValueError("provision_point needs a public-goods world")
+        c = ctx.contributions  # [B, N]
+        total = c.sum(-1)
+        needed = self.params.threshold * ctx.endowment * self.num_agents
+        missed = (total < needed - 1e-9).float()[:, None]  # [B, 1]
+        # Undo the good's share everyone received; refund own contribution if guaranteed.
+        undo = -(ctx.multiplier / self.num_agents) * total[:, None]
+        refund = c if self.params.refund else torch.zeros_like(c)
+        transfer = missed * (undo + refund)
+        zero = torch.zeros_like(total)
+        return Flow(transfer, zero, transfer.sum(-1))
+
+    def describe(self) -> str:
+        p = self.params
+        back = "with" if p.refund else "without"
+        return (
+            f"Provision point at {p.threshold:.0%} of the group's endowment, {back} a "
+            "money-back guarantee."
+        )
