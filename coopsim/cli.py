@@ -1,0 +1,154 @@
+"""The ``coopsim`` command: list, run, compare, bench, demo."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from coopsim.schema import ConfigError
+
+COMPARE_METRICS = (
+    "productivity",
+    "equality",
+    "equality_times_productivity",
+    "utilitarian_welfare",
+    "nash_welfare",
+    "rawls_welfare",
+    "gini",
+    "contribution_rate",
+    "efficiency",
+)
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from coopsim import scenario as sc
+
+    rows = []
+    for name, path in sc.list_scenarios().items():
+        try:
+            desc = sc.load(path).description
+        except ConfigError as err:
+            desc = f"(invalid: {err})"
+        rows.append((name, desc))
+    width = max((len(n) for n, _ in rows), default=0)
+    for name, desc in rows:
+        print(f"{name:<{width}}  {desc}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from coopsim import scenario as sc
+    from coopsim.runner import run_scenario
+
+    scenario = sc.load(args.scenario)
+    path = run_scenario(
+        scenario, seed=args.seed, out=args.out, episodes=args.episodes, device=args.device
+    )
+    print(path)
+    return 0
+
+
+def format_compare(runs) -> str:
+    """Side-by-side table: one column per run, one row per metric, 'mean [lo, hi]'."""
+    import pandas as pd
+
+    table = {}
+    for run in runs:
+        col = {}
+        for metric in COMPARE_METRICS:
+            stats = run.summary.get("metrics", {}).get(metric)
+            if stats is not None:
+                col[metric] = f"{stats['mean']:.3f} [{stats['ci_low']:.3f}, {stats['ci_high']:.3f}]"
+        table[run.summary.get("scenario", run.name)] = col
+    frame = pd.DataFrame(table)
+    with pd.option_context("display.max_columns", None, "display.width", 250):
+        return frame.to_string()
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from coopsim.record import load_runs
+
+    runs = load_runs(args.runs)
+    if not runs:
+        print("no run directories found", file=sys.stderr)
+        return 2
+    print("mean [95% CI] over evaluation episodes")
+    print(format_compare(runs))
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from coopsim.bench import throughput
+
+    throughput.main(quick=args.quick)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Run the public-goods scenarios and show how the mechanisms compare."""
+    from coopsim import scenario as sc
+    from coopsim.record import load_run
+    from coopsim.runner import run_scenario
+
+    names = [
+        "public_goods",
+        "public_goods_punishment",
+        "public_goods_matching",
+        "public_goods_institution",
+    ]
+    runs = []
+    for name in names:
+        path = run_scenario(sc.load(name), out=args.out)
+        print(f"ran {name:<26} -> {path}")
+        runs.append(load_run(path))
+    print()
+    print("mean [95% CI] over evaluation episodes")
+    print(format_compare(runs))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="coopsim", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("list", help="show the ready scenarios")
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("run", help="run a scenario and write a run directory")
+    p.add_argument("scenario", help="scenario name (see `coopsim list`) or path to a TOML file")
+    p.add_argument("--seed", type=int, default=None, help="seed (default: the scenario's)")
+    p.add_argument("--out", default="runs", help="folder for run directories (default: runs)")
+    p.add_argument(
+        "--episodes", type=int, default=None, help="evaluation episodes (default: the scenario's)"
+    )
+    p.add_argument("--device", default=None, help="cpu, cuda or auto (default: the scenario's)")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("compare", help="side-by-side table of run summaries")
+    p.add_argument("runs", nargs="+", help="run directories or glob patterns")
+    p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("bench", help="throughput of the batched worlds")
+    p.add_argument("--quick", action="store_true", help="fewer steps, for a quick look")
+    p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("demo", help="run the public-goods scenarios and compare them")
+    p.add_argument("--out", default="runs", help="folder for run directories (default: runs)")
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,195 @@
+"""Run directories: written atomically, read back as pandas DataFrames.
+
+A run directory holds ``scenario.toml`` (the resolved config), ``summary.json`` (metrics with
+95% confidence intervals), ``episodes.parquet`` (tidy evaluation rollouts) and, for learning
+runs, ``metrics.parquet`` and ``checkpoints/``. It is built in a hidden sibling folder and
+renamed into place in one step, so a reader never sees a half-written run.
+"""
+
+from __future__ import annotations
+
+import glob as globlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+import coopsim
+
+SUMMARY = "summary.json"
+EPISODES = "episodes.parquet"
+METRICS = "metrics.parquet"
+SCENARIO = "scenario.toml"
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write a file so that readers see either the old or the new content, never a part."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_parquet(path: Path, frame: pd.DataFrame) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        frame.to_parquet(tmp, index=False)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def new_run_name(scenario_name: str, seed: int) -> str:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    return f"{scenario_name}-{stamp}-s{seed}"
+
+
+class RunWriter:
+    """Stage a run directory next to its final place, then publish it with one rename.
+
+    Use as a context manager: on an exception the staging folder is removed and nothing
+    appears under the final name.
+    """
+
+    def __init__(self, out_dir: str | os.PathLike, name: str):
+        self.out_dir = Path(out_dir)
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        final = self.out_dir / name
+        suffix = 1
+        while final.exists():
+            suffix += 1
+            final = self.out_dir / f"{name}-{suffix}"
+        self.final = final
+        self.staging = Path(tempfile.mkdtemp(dir=self.out_dir, prefix=f".{final.name}.partial-"))
+
+    def __enter__(self) -> RunWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            shutil.rmtree(self.staging, ignore_errors=True)
+            return
+        os.replace(self.staging, self.final)
+
+    @property
+    def path(self) -> Path:
+        """Where files go while the run is being written."""
+        return self.staging
+
+    def write_text(self, name: str, text: str) -> None:
+        atomic_write_text(self.staging / name, text)
+
+    def write_json(self, name: str, data: Any) -> None:
+        self.write_text(name, json.dumps(data, indent=2, sort_keys=False) + "\n")
+
+    def write_frame(self, name: str, frame: pd.DataFrame) -> None:
+        atomic_write_parquet(self.staging / name, frame)
+
+
+def run_metadata(scenario, seed: int, **extra: Any) -> dict[str, Any]:
+    """Facts about a run that every summary carries."""
+    import torch
+
+    return {
+        "scenario": scenario.name,
+        "mechanism": scenario.mechanism_label,
+        "seed": seed,
+        "world": scenario.world.kind,
+        "num_agents": scenario.num_agents,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "coopsim_version": coopsim.__version__,
+        "torch_version": torch.__version__,
+        **extra,
+    }
+
+
+@dataclass
+class RunData:
+    """One run directory, loaded."""
+
+    path: Path
+    summary: dict[str, Any]
+    scenario: dict[str, Any]
+    episodes: pd.DataFrame
+    metrics: pd.DataFrame | None = None
+    extra: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    def summary_frame(self) -> pd.DataFrame:
+        """The summary's metrics as a tidy table: metric, mean, ci_low, ci_high, std, n."""
+        rows = [{"metric": k, **v} for k, v in self.summary.get("metrics", {}).items()]
+        frame = pd.DataFrame(rows)
+        for key in ("scenario", "mechanism", "seed"):
+            frame.insert(0, key, self.summary.get(key))
+        frame.insert(0, "run", self.name)
+        return frame
+
+
+def _label(frame: pd.DataFrame, path: Path, summary: dict[str, Any]) -> pd.DataFrame:
+    frame = frame.copy()
+    frame.insert(0, "seed", summary.get("seed"))
+    frame.insert(0, "mechanism", summary.get("mechanism"))
+    frame.insert(0, "scenario", summary.get("scenario"))
+    frame.insert(0, "run", path.name)
+    return frame
+
+
+def load_run(path: str | os.PathLike) -> RunData:
+    """Read a run directory; every table gains run, scenario, mechanism and seed columns."""
+    import tomllib
+
+    path = Path(path)
+    if not (path / SUMMARY).exists():
+        raise FileNotFoundError(f"{path}: not a coopsim run directory (no {SUMMARY})")
+    summary = json.loads((path / SUMMARY).read_text())
+    scenario = tomllib.loads((path / SCENARIO).read_text()) if (path / SCENARIO).exists() else {}
+    episodes = pd.read_parquet(path / EPISODES) if (path / EPISODES).exists() else pd.DataFrame()
+    metrics = pd.read_parquet(path / METRICS) if (path / METRICS).exists() else None
+    return RunData(
+        path=path,
+        summary=summary,
+        scenario=scenario,
+        episodes=_label(episodes, path, summary),
+        metrics=_label(metrics, path, summary) if metrics is not None else None,
+    )
+
+
+def expand_paths(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> list[Path]:
+    """A glob, a path, or a list of either -> run directories, sorted."""
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    found: list[Path] = []
+    for p in paths:
+        matches = sorted(globlib.glob(str(p))) if any(ch in str(p) for ch in "*?[") else [str(p)]
+        found.extend(
+            Path(m)
+            for m in matches
+            if (Path(m) / SUMMARY).exists() or not any(ch in str(p) for ch in "*?[")
+        )
+    return found
+
+
+def load_runs(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> list[RunData]:
+    """Load several runs from paths or glob patterns."""
+    return [load_run(p) for p in expand_paths(paths)]
