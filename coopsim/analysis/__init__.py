@@ -1,0 +1,1 @@
+"""Analysis helpers for runs: tables, curves and the optimal-tax yardstick."""
