@@ -29,6 +29,8 @@ class WorldSpec:
     horizon: int  # steps per episode
     obs_fields: dict[str, slice] = field(default_factory=dict)  # named slices of the obs vector
     head_names: tuple[str, ...] = ()
+    # (C, H, W) when the obs field "map" holds a flattened egocentric image, for conv encoders
+    map_shape: tuple[int, int, int] | None = None
 
 
 @dataclass
