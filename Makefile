@@ -21,6 +21,7 @@ run: $(STAMP)
 
 ## make test: set up, then pass every test
 test: $(STAMP)
+	@bash scripts/system-deps.sh
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
