@@ -26,6 +26,7 @@ import coopsim
 SUMMARY = "summary.json"
 EPISODES = "episodes.parquet"
 METRICS = "metrics.parquet"
+EPISODE_METRICS = "episode_metrics.parquet"
 SCENARIO = "scenario.toml"
 
 
@@ -123,7 +124,15 @@ def run_metadata(scenario, seed: int, **extra: Any) -> dict[str, Any]:
 
 @dataclass
 class RunData:
-    """One run directory, loaded."""
+    """One run directory, loaded.
+
+    ``summary`` is ``summary.json`` (metadata and metric -> mean, ci_low, ci_high, std, n);
+    ``scenario`` the resolved config as a dict; ``episodes`` the tidy evaluation rollouts (one
+    row per episode x round x agent); ``metrics`` one row per training iteration, or None for a
+    run that was only evaluated; ``episode_metrics`` one row per evaluation episode, or None
+    for runs written before it was recorded. Every table starts with run, scenario,
+    mechanism and seed columns.
+    """
 
     path: Path
     summary: dict[str, Any]
@@ -131,10 +140,16 @@ class RunData:
     episodes: pd.DataFrame
     metrics: pd.DataFrame | None = None
     extra: dict[str, pd.DataFrame] = field(default_factory=dict)
+    episode_metrics: pd.DataFrame | None = None
 
     @property
     def name(self) -> str:
         return self.path.name
+
+    @property
+    def label(self) -> str:
+        """``scenario (seed s)``: how figures and tables name the run."""
+        return f"{self.summary.get('scenario', self.name)} (seed {self.summary.get('seed')})"
 
     def summary_frame(self) -> pd.DataFrame:
         """The summary's metrics as a tidy table: metric, mean, ci_low, ci_high, std, n."""
@@ -156,8 +171,22 @@ def _label(frame: pd.DataFrame, path: Path, summary: dict[str, Any]) -> pd.DataF
 
 
 def load_run(path: str | os.PathLike) -> RunData:
-    """Read a run directory; every table gains run, scenario, mechanism and seed columns."""
-    import tomllib
+    """Read a run directory; every table gains run, scenario, mechanism and seed columns.
+
+    >>> import tempfile
+    >>> from coopsim import scenario
+    >>> from coopsim.runner import run_scenario
+    >>> run = load_run(run_scenario(scenario.load("public_goods"), out=tempfile.mkdtemp(),
+    ...                             episodes=2))
+    >>> list(run.episodes.columns[:7])
+    ['run', 'scenario', 'mechanism', 'seed', 'episode', 'round', 'agent']
+    >>> run.summary["scenario"], len(run.episode_metrics), run.metrics is None
+    ('public_goods', 2, True)
+    """
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
 
     path = Path(path)
     if not (path / SUMMARY).exists():
@@ -166,12 +195,16 @@ def load_run(path: str | os.PathLike) -> RunData:
     scenario = tomllib.loads((path / SCENARIO).read_text()) if (path / SCENARIO).exists() else {}
     episodes = pd.read_parquet(path / EPISODES) if (path / EPISODES).exists() else pd.DataFrame()
     metrics = pd.read_parquet(path / METRICS) if (path / METRICS).exists() else None
+    per_episode = (
+        pd.read_parquet(path / EPISODE_METRICS) if (path / EPISODE_METRICS).exists() else None
+    )
     return RunData(
         path=path,
         summary=summary,
         scenario=scenario,
         episodes=_label(episodes, path, summary),
         metrics=_label(metrics, path, summary) if metrics is not None else None,
+        episode_metrics=_label(per_episode, path, summary) if per_episode is not None else None,
     )
 
 
@@ -191,5 +224,46 @@ def expand_paths(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> list
 
 
 def load_runs(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> list[RunData]:
-    """Load several runs from paths or glob patterns."""
+    """Load several runs from paths or glob patterns (a glob skips folders that are not runs).
+
+    >>> import tempfile
+    >>> from coopsim import scenario
+    >>> from coopsim.runner import run_scenario
+    >>> out = tempfile.mkdtemp()
+    >>> for name in ("public_goods", "public_goods_matching"):
+    ...     _ = run_scenario(scenario.load(name), out=out, episodes=2)
+    >>> [r.summary["scenario"] for r in load_runs(f"{out}/*")]
+    ['public_goods', 'public_goods_matching']
+    """
     return [load_run(p) for p in expand_paths(paths)]
+
+
+def episodes_frame(runs: Iterable[RunData]) -> pd.DataFrame:
+    """The evaluation rollouts of several runs in one tidy table (run, scenario, ... columns).
+
+    >>> import tempfile
+    >>> from coopsim import scenario
+    >>> from coopsim.runner import run_scenario
+    >>> out = tempfile.mkdtemp()
+    >>> for name in ("public_goods", "public_goods_tax"):
+    ...     _ = run_scenario(scenario.load(name), out=out, episodes=2)
+    >>> episodes_frame(load_runs(f"{out}/*")).groupby("scenario")["episode"].nunique()
+    scenario
+    public_goods        2
+    public_goods_tax    2
+    Name: episode, dtype: int64
+    """
+    frames = [r.episodes for r in runs if not r.episodes.empty]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def metrics_frame(runs: Iterable[RunData]) -> pd.DataFrame:
+    """The training logs of several runs in one table; runs without metrics.parquet add nothing."""
+    frames = [r.metrics for r in runs if r.metrics is not None and not r.metrics.empty]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def summary_frame(runs: Iterable[RunData]) -> pd.DataFrame:
+    """Every run's summary.json metrics in one tidy table: run, scenario, ..., metric, mean, ..."""
+    frames = [r.summary_frame() for r in runs]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

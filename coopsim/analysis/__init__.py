@@ -1,1 +1,27 @@
 """Analysis helpers for runs: tables, curves and the optimal-tax yardstick."""
+
+from coopsim.analysis.tables import (
+    agent_outcomes,
+    bootstrap_ci,
+    compare,
+    format_compare,
+    lorenz,
+    mechanism_flows,
+    run_labels,
+    summary,
+    tax_schedules,
+    training_curves,
+)
+
+__all__ = [
+    "agent_outcomes",
+    "bootstrap_ci",
+    "compare",
+    "format_compare",
+    "lorenz",
+    "mechanism_flows",
+    "run_labels",
+    "summary",
+    "tax_schedules",
+    "training_curves",
+]

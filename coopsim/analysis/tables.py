@@ -1,0 +1,588 @@
+"""The tables analysts build from every run: summaries with bootstrap intervals, Lorenz curves,
+per-agent outcomes, metrics over training and side-by-side comparisons.
+
+Every function takes one loaded run or a list of them (``coopsim.record.load_run`` /
+``load_runs``) and returns a tidy :class:`pandas.DataFrame` whose first columns are ``run``,
+``scenario``, ``mechanism`` and ``seed``, so tables from several runs concatenate and group
+without further work.
+
+>>> import tempfile
+>>> from coopsim import scenario
+>>> from coopsim.record import load_run
+>>> from coopsim.runner import run_scenario
+>>> out = tempfile.mkdtemp()
+>>> run = load_run(run_scenario(scenario.load("public_goods_tax"), out=out, episodes=8))
+>>> summary(run, metrics=["productivity", "gini"])[["metric", "mean", "n"]]
+         metric         mean  n
+0  productivity  1040.000000  8
+1          gini     0.144231  8
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from coopsim.record import RunData
+
+RunLike = RunData | Sequence[RunData]
+
+#: Columns that identify a run in every table.
+KEYS = ("run", "scenario", "mechanism", "seed")
+
+#: Metrics shown by default, in this order (those a run lacks are left out).
+DEFAULT_METRICS = (
+    "productivity",
+    "equality",
+    "equality_times_productivity",
+    "gini",
+    "atkinson",
+    "theil",
+    "utilitarian_welfare",
+    "nash_welfare",
+    "rawls_welfare",
+    "contribution_rate",
+    "efficiency",
+)
+
+#: Columns of metrics.parquet that count training progress, most specific first.
+ITERATION_COLUMNS = ("iteration", "iter", "update", "epoch", "step", "env_steps")
+
+# Learned or logged tax rates: ``tax_rate_0``, ``rate_1``, ``rates_2``, ``tax_rate[3]``.
+_RATE_COLUMN = re.compile(r"^(?:tax_)?rates?(?:_|\[)(\d+)\]?$")
+
+
+def as_runs(runs: RunLike) -> list[RunData]:
+    """One run or a sequence of runs -> a list of runs (a bare RunData is wrapped)."""
+    if isinstance(runs, RunData):
+        return [runs]
+    runs = list(runs)
+    bad = [type(r).__name__ for r in runs if not isinstance(r, RunData)]
+    if bad:
+        raise TypeError(
+            f"expected runs loaded with coopsim.record.load_run/load_runs, got {', '.join(bad)}"
+        )
+    return runs
+
+
+def run_keys(run: RunData) -> dict[str, Any]:
+    """The identifying columns of ``run``: run, scenario, mechanism, seed."""
+    return {
+        "run": run.name,
+        "scenario": run.summary.get("scenario"),
+        "mechanism": run.summary.get("mechanism"),
+        "seed": run.summary.get("seed"),
+    }
+
+
+def run_labels(runs: RunLike) -> list[str]:
+    """Short legend labels: the scenario name, with the seed added where names repeat.
+
+    >>> from pathlib import Path
+    >>> from coopsim.record import RunData
+    >>> mk = lambda s, seed: RunData(Path(f"{s}-{seed}"), {"scenario": s, "seed": seed}, {},
+    ...                              pd.DataFrame())
+    >>> run_labels([mk("a", 0), mk("a", 1), mk("b", 0)])
+    ['a (seed 0)', 'a (seed 1)', 'b']
+    """
+    runs = as_runs(runs)
+    names = [str(r.summary.get("scenario") or r.name) for r in runs]
+    with_seed = [f"{n} (seed {r.summary.get('seed')})" for n, r in zip(names, runs)]
+    labels = []
+    for name, seeded, run in zip(names, with_seed, runs):
+        if names.count(name) == 1:
+            labels.append(name)
+        elif with_seed.count(seeded) == 1:
+            labels.append(seeded)
+        else:
+            labels.append(f"{name} ({run.name})")
+    return labels
+
+
+def bootstrap_ci(
+    values: np.ndarray, level: float = 0.95, n_boot: int = 2000, seed: int = 0
+) -> tuple[float, float, float]:
+    """Mean of ``values`` [n] with a percentile bootstrap interval, resampled all at once.
+
+    The bootstrap makes no normality assumption, which matters for skewed welfare metrics and
+    the small numbers of episodes notebooks use. Deterministic for a given ``seed``.
+
+    >>> bootstrap_ci(np.array([1.0, 1.0, 1.0]))
+    (1.0, 1.0, 1.0)
+    >>> mean, lo, hi = bootstrap_ci(np.arange(100.0))
+    >>> mean, bool(40 < lo < 49.5 < hi < 59)
+    (49.5, True)
+    """
+    values = np.asarray(values, dtype=float).ravel()  # [n]
+    if values.size == 0:
+        return (float("nan"), float("nan"), float("nan"))
+    if not 0 < level < 1:
+        raise ValueError(f"level must lie strictly between 0 and 1, got {level}")
+    mean = float(values.mean())
+    if values.size == 1:
+        return (mean, mean, mean)
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, values.size, size=(n_boot, values.size))  # [n_boot, n]
+    means = values[idx].mean(axis=1)  # [n_boot]
+    lo, hi = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
+    # Quantiles of identical resample means can differ from the mean in the last bit.
+    return (mean, float(min(lo, mean)), float(max(hi, mean)))
+
+
+def _bootstrap_columns(
+    matrix: np.ndarray, level: float, n_boot: int, seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Column means of ``matrix`` [n, k] with percentile bootstrap intervals, each [k]."""
+    n = matrix.shape[0]
+    mean = matrix.mean(axis=0)  # [k]
+    if n < 2:
+        return mean, mean.copy(), mean.copy()
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, n, size=(n_boot, n))  # [n_boot, n]
+    means = matrix[idx].mean(axis=1)  # [n_boot, k]
+    lo, hi = np.quantile(means, [(1 - level) / 2, (1 + level) / 2], axis=0)  # [k] each
+    return mean, np.minimum(lo, mean), np.maximum(hi, mean)
+
+
+def _metric_names(runs: list[RunData], metrics: Sequence[str] | None) -> list[str]:
+    if metrics is not None:
+        return list(metrics)
+    present: set[str] = set()
+    for run in runs:
+        present |= set(run.summary.get("metrics", {}))
+        if run.episode_metrics is not None:
+            present |= set(run.episode_metrics.columns)
+    return [m for m in DEFAULT_METRICS if m in present]
+
+
+def summary(
+    runs: RunLike,
+    metrics: Sequence[str] | None = None,
+    *,
+    level: float = 0.95,
+    n_boot: int = 2000,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """One row per run x metric: mean over evaluation episodes and a bootstrap interval.
+
+    Columns: run, scenario, mechanism, seed, metric, mean, ci_low, ci_high, n, method. The
+    interval resamples the run's per-episode metrics (``episode_metrics.parquet``); a run
+    without them falls back to the Student-t interval stored in ``summary.json`` (method
+    ``"t"``). The means always equal those in ``summary.json``.
+
+    >>> import tempfile
+    >>> from coopsim import scenario
+    >>> from coopsim.record import load_run
+    >>> from coopsim.runner import run_scenario
+    >>> run = load_run(run_scenario(scenario.load("public_goods"), out=tempfile.mkdtemp(),
+    ...                             episodes=16))
+    >>> table = summary(run, metrics=["contribution_rate"])
+    >>> row = table.iloc[0]
+    >>> bool(row.ci_low <= row["mean"] <= row.ci_high), row.method, int(row.n)
+    (True, 'bootstrap', 16)
+    """
+    runs = as_runs(runs)
+    names = _metric_names(runs, metrics)
+    rows: list[dict[str, Any]] = []
+    for run in runs:
+        keys = run_keys(run)
+        stored = run.summary.get("metrics", {})
+        per_episode = run.episode_metrics
+        for metric in names:
+            if per_episode is not None and metric in per_episode:
+                values = per_episode[metric].to_numpy(dtype=float)  # [episodes]
+                mean, lo, hi = bootstrap_ci(values, level, n_boot, seed)
+                rows.append(
+                    {**keys, "metric": metric, "mean": mean, "ci_low": lo, "ci_high": hi,
+                     "n": int(values.size), "method": "bootstrap"}
+                )  # fmt: skip
+            elif metric in stored:
+                s = stored[metric]
+                rows.append(
+                    {**keys, "metric": metric, "mean": s["mean"], "ci_low": s["ci_low"],
+                     "ci_high": s["ci_high"], "n": int(s.get("n", 0)), "method": "t"}
+                )  # fmt: skip
+    columns = [*KEYS, "metric", "mean", "ci_low", "ci_high", "n", "method"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def final_wealth(run: RunData) -> pd.DataFrame:
+    """Wealth each agent ends each evaluation episode with, as a wide table [episodes, agents].
+
+    Wealth is the sum of an agent's net payoffs over the episode (what ``wealth`` holds in
+    the last round).
+    """
+    eps = run.episodes
+    if eps.empty or "net" not in eps:
+        raise ValueError(f"{run.path}: episodes.parquet has no 'net' column to measure wealth")
+    return eps.pivot_table(index="episode", columns="agent", values="net", aggfunc="sum")
+
+
+def lorenz(runs: RunLike, *, floor: float | None = 0.0) -> pd.DataFrame:
+    """Lorenz curve of final wealth for each run, averaged over evaluation episodes.
+
+    Each episode's N agents are sorted by wealth; the curve gives the cumulative share of
+    wealth held by the poorest ``population_share`` of agents (N + 1 points from (0, 0) to
+    (1, 1)). Wealth is floored at ``floor`` (0 by default, as the inequality indices are)
+    because sanctions can push it negative. An episode in which nobody has anything counts as
+    perfectly equal. Columns: run, scenario, mechanism, seed, population_share, wealth_share.
+
+    >>> import tempfile
+    >>> from coopsim import scenario
+    >>> from coopsim.record import load_run
+    >>> from coopsim.runner import run_scenario
+    >>> run = load_run(run_scenario(scenario.load("public_goods_tax"), out=tempfile.mkdtemp(),
+    ...                             episodes=4))
+    >>> lorenz(run)[["population_share", "wealth_share"]].round(4)
+       population_share  wealth_share
+    0              0.00        0.0000
+    1              0.25        0.1779
+    2              0.50        0.3558
+    3              0.75        0.6779
+    4              1.00        1.0000
+    """
+    frames = []
+    for run in as_runs(runs):
+        wealth = final_wealth(run).to_numpy(dtype=float)  # [E, N]
+        if floor is not None:
+            wealth = np.maximum(wealth, floor)
+        e, n = wealth.shape
+        ordered = np.sort(wealth, axis=1)  # [E, N]
+        total = ordered.sum(axis=1, keepdims=True)  # [E, 1]
+        equal = np.broadcast_to(np.arange(1, n + 1) / n, (e, n))  # [E, N]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            shares = np.where(total > 0, np.cumsum(ordered, axis=1) / total, equal)  # [E, N]
+        curve = np.concatenate([[0.0], shares.mean(axis=0)])  # [N + 1]
+        frame = pd.DataFrame({"population_share": np.arange(n + 1) / n, "wealth_share": curve})
+        for i, (k, v) in enumerate(run_keys(run).items()):
+            frame.insert(i, k, v)
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def agent_outcomes(
+    runs: RunLike, *, level: float = 0.95, n_boot: int = 2000, seed: int = 0
+) -> pd.DataFrame:
+    """One row per run x agent: what each agent put in, received and ended with.
+
+    Columns: run, scenario, mechanism, seed, agent, policy, wealth (mean final wealth over
+    episodes), wealth_ci_low, wealth_ci_high (bootstrap), wealth_share (of the group's total),
+    contribution (mean per round), gross (payoff before mechanisms, summed over the episode),
+    one ``transfer_<mechanism>`` column per mechanism (summed over the episode; negative means
+    the agent paid) and net (= wealth).
+
+    >>> import tempfile
+    >>> from coopsim import scenario
+    >>> from coopsim.record import load_run
+    >>> from coopsim.runner import run_scenario
+    >>> run = load_run(run_scenario(scenario.load("public_goods_tax"), out=tempfile.mkdtemp(),
+    ...                             episodes=4))
+
+    Free riders earn 20 + 1.6 * 40 / 4 = 36 a round and pay 0.2 * 10 + 0.5 * 6 = 5 tax;
+    contributors earn 16, below the first taxed bracket; the 10 collected is rebated as 2.5
+    each, so over 10 rounds:
+
+    >>> agent_outcomes(run)[["agent", "policy", "wealth", "transfer_tax", "transfer_lump_sum"]]
+       agent             policy  wealth  transfer_tax  transfer_lump_sum
+    0      0  always_contribute   185.0           0.0               25.0
+    1      1  always_contribute   185.0           0.0               25.0
+    2      2         free_rider   335.0         -50.0               25.0
+    3      3         free_rider   335.0         -50.0               25.0
+    """
+    frames = []
+    for run in as_runs(runs):
+        eps = run.episodes
+        wealth = final_wealth(run)  # [E, N]
+        mean, lo, hi = _bootstrap_columns(wealth.to_numpy(dtype=float), level, n_boot, seed)
+        per_episode = [c for c in eps.columns if c == "gross" or c.startswith("transfer_")]
+        sums = eps.groupby(["episode", "agent"], observed=True)[per_episode + ["net"]].sum()
+        totals = sums.groupby(level="agent").mean()  # [N, columns]
+        frame = pd.DataFrame({"agent": wealth.columns.to_numpy()})
+        if "policy" in eps:
+            policy = eps.groupby("agent", observed=True)["policy"].first()
+            frame["policy"] = policy.reindex(frame["agent"]).astype(str).to_numpy()
+        frame["wealth"] = mean
+        frame["wealth_ci_low"] = lo
+        frame["wealth_ci_high"] = hi
+        total = mean.sum()
+        frame["wealth_share"] = mean / total if total != 0 else np.nan
+        if "contribution" in eps:
+            contrib = eps.groupby("agent", observed=True)["contribution"].mean()
+            frame["contribution"] = contrib.reindex(frame["agent"]).to_numpy()
+        for col in per_episode + ["net"]:
+            frame[col] = totals[col].reindex(frame["agent"]).to_numpy()
+        for i, (k, v) in enumerate(run_keys(run).items()):
+            frame.insert(i, k, v)
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def iteration_column(frame: pd.DataFrame) -> str | None:
+    """The column of ``metrics.parquet`` that counts training progress, if any."""
+    return next((c for c in ITERATION_COLUMNS if c in frame.columns), None)
+
+
+def training_curves(
+    runs: RunLike, metrics: Sequence[str] | None = None, *, window: int = 1
+) -> pd.DataFrame:
+    """Metrics over training from ``metrics.parquet``, long: one row per iteration x metric.
+
+    Columns: run, scenario, mechanism, seed, iteration, metric, value. ``window`` > 1 smooths
+    each curve with a trailing rolling mean (as training curves usually are shown). Runs that
+    were only evaluated have no ``metrics.parquet`` and contribute no rows; the result then is
+    an empty frame with these columns.
+
+    >>> from pathlib import Path
+    >>> from coopsim.record import RunData
+    >>> log = pd.DataFrame({"iteration": [0, 1, 2, 3], "reward": [0.0, 1.0, 2.0, 3.0]})
+    >>> run = RunData(Path("r"), {"scenario": "s", "seed": 0}, {}, pd.DataFrame(), metrics=log)
+    >>> training_curves(run, window=2)[["iteration", "metric", "value"]]
+       iteration  metric  value
+    0          0  reward    0.0
+    1          1  reward    0.5
+    2          2  reward    1.5
+    3          3  reward    2.5
+    """
+    if window < 1:
+        raise ValueError(f"window must be at least 1, got {window}")
+    columns = [*KEYS, "iteration", "metric", "value"]
+    frames = []
+    for run in as_runs(runs):
+        log = run.metrics
+        if log is None or log.empty:
+            continue
+        it_col = iteration_column(log)
+        iteration = log[it_col] if it_col else pd.Series(np.arange(len(log)), index=log.index)
+        skip = set(KEYS) | set(ITERATION_COLUMNS)
+        numeric = [
+            c for c in log.columns if c not in skip and pd.api.types.is_numeric_dtype(log[c])
+        ]
+        names = [m for m in metrics if m in log.columns] if metrics is not None else numeric
+        if not names:
+            continue
+        wide = log[names].astype(float)
+        if window > 1:
+            wide = wide.rolling(window, min_periods=1).mean()
+        wide.insert(0, "iteration", iteration.to_numpy())
+        long = wide.melt(id_vars="iteration", var_name="metric", value_name="value")
+        for i, (k, v) in enumerate(run_keys(run).items()):
+            long.insert(i, k, v)
+        frames.append(long)
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(frames, ignore_index=True)[columns]
+
+
+def compare(
+    runs: RunLike,
+    metrics: Sequence[str] | None = None,
+    *,
+    by: str = "run",
+    level: float = 0.95,
+    n_boot: int = 2000,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Side-by-side table: one row per run (or per scenario), ``<metric>`` mean and interval.
+
+    ``by="run"`` gives one row per run with bootstrap intervals over its evaluation
+    episodes. ``by="scenario"`` groups runs of the same scenario and mechanism (different
+    seeds): the mean is the mean over runs, and where there are two or more runs the interval
+    resamples the runs, so it reflects seed-to-seed variation, the relevant uncertainty for
+    learned policies. Columns: the group keys, ``runs``, then ``<metric>``,
+    ``<metric>_ci_low``, ``<metric>_ci_high`` for each metric. :func:`format_compare` turns
+    it into ``mean [lo, hi]`` strings.
+
+    >>> from pathlib import Path
+    >>> from coopsim.record import RunData
+    >>> def mk(name, seed, eff):
+    ...     em = pd.DataFrame({"efficiency": eff})
+    ...     s = {"scenario": name, "mechanism": "none", "seed": seed}
+    ...     return RunData(Path(f"{name}-{seed}"), s, {}, pd.DataFrame(), episode_metrics=em)
+    >>> runs = [mk("a", 0, [0.5, 0.5]), mk("a", 1, [0.7, 0.7]), mk("b", 0, [1.0, 1.0])]
+    >>> compare(runs, by="scenario")
+      scenario mechanism  runs  efficiency  efficiency_ci_low  efficiency_ci_high
+    0        a      none     2         0.6                0.5                 0.7
+    1        b      none     1         1.0                1.0                 1.0
+    """
+    runs = as_runs(runs)
+    if by not in ("run", "scenario"):
+        raise ValueError(f"by must be 'run' or 'scenario', got {by!r}")
+    table = summary(runs, metrics, level=level, n_boot=n_boot, seed=seed)
+    names = list(dict.fromkeys(table["metric"]))
+    if by == "run":
+        group_keys = list(KEYS)
+        groups = [[r] for r in runs]
+    else:
+        group_keys = ["scenario", "mechanism"]
+        order: dict[tuple, list[RunData]] = {}
+        for r in runs:
+            order.setdefault((r.summary.get("scenario"), r.summary.get("mechanism")), []).append(r)
+        groups = list(order.values())
+    rows = []
+    for group in groups:
+        keys = run_keys(group[0])
+        row: dict[str, Any] = {k: keys[k] for k in group_keys}
+        row["runs"] = len(group)
+        sub = table[table["run"].isin([r.name for r in group])]
+        for metric in names:
+            m = sub[sub["metric"] == metric]
+            if m.empty:
+                row.update(
+                    {metric: np.nan, f"{metric}_ci_low": np.nan, f"{metric}_ci_high": np.nan}
+                )
+            elif len(m) == 1:
+                row.update(
+                    {metric: m["mean"].iloc[0], f"{metric}_ci_low": m["ci_low"].iloc[0],
+                     f"{metric}_ci_high": m["ci_high"].iloc[0]}
+                )  # fmt: skip
+            else:
+                mean, lo, hi = bootstrap_ci(m["mean"].to_numpy(), level, n_boot, seed)
+                row.update({metric: mean, f"{metric}_ci_low": lo, f"{metric}_ci_high": hi})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def format_compare(table: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
+    """A :func:`compare` table as text: rows are metrics, columns runs, cells ``mean [lo, hi]``.
+
+    >>> t = pd.DataFrame({"scenario": ["a"], "run": ["a-0"], "runs": [1], "gini": [0.25],
+    ...                   "gini_ci_low": [0.2], "gini_ci_high": [0.3]})
+    >>> format_compare(t)
+                           a-0
+    gini  0.250 [0.200, 0.300]
+    """
+    label_col = "run" if "run" in table else "scenario"
+    metrics = [
+        c
+        for c in table.columns
+        if f"{c}_ci_low" in table.columns and f"{c}_ci_high" in table.columns
+    ]
+    out = {}
+    for _, row in table.iterrows():
+        out[str(row[label_col])] = {
+            m: (
+                f"{row[m]:.{digits}f} [{row[f'{m}_ci_low']:.{digits}f}, "
+                f"{row[f'{m}_ci_high']:.{digits}f}]"
+                if pd.notna(row[m])
+                else ""
+            )
+            for m in metrics
+        }
+    return pd.DataFrame(out)
+
+
+def mechanism_flows(runs: RunLike) -> pd.DataFrame:
+    """What each mechanism collected and paid out per round, summed over agents.
+
+    Means over evaluation episodes of the ``transfer_<mechanism>`` columns: ``collected`` is
+    the total that agents paid in (taxes, fines, fees), ``paid`` the total they received
+    (rebates, matching funds), ``net`` = paid - collected (0 for a balanced mechanism, negative
+    where money leaves the economy, positive where an outside sponsor adds it). Columns: run,
+    scenario, mechanism, seed, round, source (the mechanism), collected, paid, net.
+
+    >>> import tempfile
+    >>> from coopsim import scenario
+    >>> from coopsim.record import load_run
+    >>> from coopsim.runner import run_scenario
+    >>> run = load_run(run_scenario(scenario.load("public_goods_tax"), out=tempfile.mkdtemp(),
+    ...                             episodes=4))
+    >>> flows = mechanism_flows(run)
+    >>> flows[flows["round"] == 0][["source", "collected", "paid", "net"]]
+         source  collected  paid   net
+    0       tax       10.0   0.0 -10.0
+    1  lump_sum        0.0  10.0  10.0
+    """
+    columns = [*KEYS, "round", "source", "collected", "paid", "net"]
+    frames = []
+    for run in as_runs(runs):
+        eps = run.episodes
+        cols = [c for c in eps.columns if c.startswith("transfer_")]
+        if not cols:
+            continue
+        values = eps[["episode", "round", *cols]].copy()
+        paid = values[cols].clip(lower=0).groupby([values["episode"], values["round"]]).sum()
+        taken = (-values[cols]).clip(lower=0).groupby([values["episode"], values["round"]]).sum()
+        paid = paid.groupby(level="round").mean()  # [R, M]
+        taken = taken.groupby(level="round").mean()  # [R, M]
+        for col in cols:
+            frame = pd.DataFrame(
+                {
+                    "round": paid.index.to_numpy(),
+                    "source": col.removeprefix("transfer_"),
+                    "collected": taken[col].to_numpy(dtype=float),
+                    "paid": paid[col].to_numpy(dtype=float),
+                }
+            )
+            frame["net"] = frame["paid"] - frame["collected"]
+            for i, (k, v) in enumerate(run_keys(run).items()):
+                frame.insert(i, k, v)
+            frames.append(frame)
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    out = pd.concat(frames, ignore_index=True)
+    order = {s: i for i, s in enumerate(dict.fromkeys(out["source"]))}
+    out = out.sort_values(
+        ["run", "round", "source"], key=lambda s: s.map(order) if s.name == "source" else s
+    )
+    return out.reset_index(drop=True)[columns]
+
+
+def tax_schedules(run: RunData) -> pd.DataFrame:
+    """The run's tax schedule(s): marginal rate per bracket, as configured and as learned.
+
+    Rows from the scenario's ``tax`` mechanisms have ``source = "config"``. Where training
+    logged the planner's rates (``metrics.parquet`` columns ``tax_rate_<k>`` or ``rate_<k>``),
+    the schedule at each logged iteration follows with ``source = "training"`` and
+    ``iteration`` set. Cutoffs are in coins (bracket cutoffs times the mechanism's ``scale``).
+    Columns: source, iteration, bracket, cutoff, rate. Empty if the run has no tax.
+
+    >>> from pathlib import Path
+    >>> from coopsim.record import RunData
+    >>> cfg = {"mechanisms": [{"kind": "tax", "brackets": [0.0, 10.0], "rates": [0.1, 0.3],
+    ...                        "scale": 1.0}]}
+    >>> tax_schedules(RunData(Path("r"), {}, cfg, pd.DataFrame()))
+       source  iteration  bracket  cutoff  rate
+    0  config        NaN        0     0.0   0.1
+    1  config        NaN        1    10.0   0.3
+    """
+    columns = ["source", "iteration", "bracket", "cutoff", "rate"]
+    rows: list[dict[str, Any]] = []
+    cutoffs: list[float] = []
+    for mech in run.scenario.get("mechanisms", []):
+        if mech.get("kind") != "tax":
+            continue
+        scale = float(mech.get("scale", 1.0))
+        cutoffs = [float(b) * scale for b in mech.get("brackets", [])]
+        for k, (cut, rate) in enumerate(zip(cutoffs, mech.get("rates", []))):
+            rows.append(
+                {"source": "config", "iteration": np.nan, "bracket": k, "cutoff": cut,
+                 "rate": float(rate)}
+            )  # fmt: skip
+    frames = [pd.DataFrame(rows, columns=columns)]
+    log = run.metrics
+    if log is not None and not log.empty:
+        rate_cols = {int(m.group(1)): c for c in log.columns if (m := _RATE_COLUMN.match(c))}
+        if rate_cols:
+            it_col = iteration_column(log)
+            iteration = log[it_col].to_numpy() if it_col else np.arange(len(log))
+            ks = sorted(rate_cols)
+            rates = log[[rate_cols[k] for k in ks]].to_numpy(dtype=float)  # [T, K]
+            cut = [cutoffs[k] if k < len(cutoffs) else np.nan for k in ks]
+            learned = pd.DataFrame(
+                {
+                    "source": "training",
+                    "iteration": np.repeat(iteration, len(ks)).astype(float),
+                    "bracket": np.tile(ks, len(iteration)),
+                    "cutoff": np.tile(cut, len(iteration)),
+                    "rate": rates.reshape(-1),
+                }
+            )
+            frames.append(learned)
+    frames = [f for f in frames if not f.empty]
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(frames, ignore_index=True)[columns]

@@ -1,0 +1,403 @@
+"""Matplotlib figures of loaded runs, shared by reports, notebooks and the app.
+
+Every function takes runs loaded with :func:`coopsim.record.load_run` / ``load_runs`` (one run
+or a list, as its name says) and returns a :class:`matplotlib.figure.Figure` with a title, axis
+labels with units, and a legend. Figures are built without ``pyplot``, so they hold no global
+state: show one in a notebook by leaving it as a cell's last expression, in Streamlit with
+``st.pyplot(fig)``, or save it with ``fig.savefig(path)``. Where a run lacks the data a figure
+needs (an evaluated run has no training log), the figure says so in words instead of failing.
+
+Money is in coins, the worlds' currency (the public-goods endowment is 20 coins a round).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from coopsim.analysis import tables
+from coopsim.record import RunData
+
+RunLike = RunData | Sequence[RunData]
+
+#: Default size of a one-panel figure, inches.
+SIZE = (7.0, 4.2)
+
+# Metrics drawn by metrics_over_training when the log has them, in this order.
+TRAINING_METRICS = (
+    "equality_times_productivity",
+    "productivity",
+    "equality",
+    "utilitarian_welfare",
+    "contribution_rate",
+    "efficiency",
+    "gini",
+    "agent_return",
+    "planner_return",
+    "return",
+    "reward",
+)
+
+
+def _colors(n: int) -> list:
+    """``n`` distinct colours, the same run always getting the same colour within a figure."""
+    from matplotlib import colormaps
+
+    if n <= 10:
+        return [colormaps["tab10"](i) for i in range(n)]
+    return [colormaps["viridis"](x) for x in np.linspace(0, 0.95, n)]
+
+
+def empty_figure(title: str, message: str, size: tuple[float, float] = SIZE) -> Figure:
+    """A figure that says in words why there is nothing to draw (keeps report layouts intact)."""
+    fig = Figure(figsize=size, layout="constrained")
+    ax = fig.add_subplot()
+    ax.set_title(title)
+    ax.text(0.5, 0.5, message, ha="center", va="center", wrap=True, fontsize=11, color="0.3",
+            transform=ax.transAxes)  # fmt: skip
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_color("0.8")
+    return fig
+
+
+def lorenz_curves(runs: RunLike) -> Figure:
+    """Lorenz curves of final wealth, one per run, averaged over evaluation episodes.
+
+    The further a curve sags below the diagonal, the more unequal the outcome; the legend gives
+    each run's mean Gini coefficient.
+    """
+    runs = tables.as_runs(runs)
+    if not runs:
+        return empty_figure("Lorenz curves of final wealth", "No runs to draw.")
+    curves = tables.lorenz(runs)
+    fig = Figure(figsize=(5.6, 5.0), layout="constrained")
+    ax = fig.add_subplot()
+    ax.plot([0, 1], [0, 1], color="0.5", linestyle="--", linewidth=1, label="perfect equality")
+    for run, label, color in zip(runs, tables.run_labels(runs), _colors(len(runs))):
+        c = curves[curves["run"] == run.name]
+        gini = run.summary.get("metrics", {}).get("gini", {}).get("mean")
+        text = f"{label} (Gini {gini:.3f})" if gini is not None else label
+        ax.plot(c["population_share"], c["wealth_share"], marker="o", markersize=3, color=color,
+                label=text)  # fmt: skip
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_aspect("equal")
+    ax.set_xlabel("cumulative share of agents, poorest first")
+    ax.set_ylabel("cumulative share of final wealth")
+    ax.set_title("Lorenz curves of final wealth")
+    ax.legend(loc="upper left", fontsize=8)
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def wealth_over_time(run: RunData) -> Figure:
+    """Each agent's accumulated wealth by round, mean over evaluation episodes, with a 95% band.
+
+    Lines are labelled by agent and policy, so who gains under the rules is visible at once.
+    """
+    eps = run.episodes
+    title = f"Wealth over the episode: {run.summary.get('scenario', run.name)}"
+    if eps.empty or "net" not in eps:
+        return empty_figure(title, "This run recorded no evaluation episodes.")
+    wealth = eps.sort_values(["episode", "agent", "round"]).copy()
+    wealth["wealth"] = wealth.groupby(["episode", "agent"], observed=True)["net"].cumsum()
+    stats = wealth.groupby(["agent", "round"], observed=True)["wealth"].agg(
+        ["mean", "std", "count"]
+    )
+    half = 1.96 * stats["std"].fillna(0) / np.sqrt(stats["count"])
+    policies = (
+        eps.groupby("agent", observed=True)["policy"].first().astype(str)
+        if "policy" in eps
+        else None
+    )
+    agents = list(stats.index.get_level_values("agent").unique())
+    fig = Figure(figsize=SIZE, layout="constrained")
+    ax = fig.add_subplot()
+    for agent, color in zip(agents, _colors(len(agents))):
+        s = stats.loc[agent]
+        h = half.loc[agent]
+        rounds = s.index.to_numpy() + 1
+        label = f"agent {agent}" + (f" ({policies[agent]})" if policies is not None else "")
+        ax.plot(rounds, s["mean"], marker="o", markersize=3, color=color, label=label)
+        ax.fill_between(rounds, s["mean"] - h, s["mean"] + h, color=color, alpha=0.15)
+    ax.set_xlabel("round")
+    ax.set_ylabel("accumulated wealth (coins)")
+    ax.set_title(title)
+    ax.legend(fontsize=8, ncol=2 if len(agents) > 6 else 1)
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def contributions_per_round(runs: RunLike) -> Figure:
+    """Mean contribution to the public good by round, one line per run, with a 95% band.
+
+    The band is over evaluation episodes (each episode's mean over agents is one draw). The
+    classic public-goods decay, and how a mechanism stops it, shows up here.
+    """
+    runs = [r for r in tables.as_runs(runs) if "contribution" in r.episodes]
+    title = "Contributions per round"
+    if not runs:
+        return empty_figure(title, "No run recorded contributions.")
+    fig = Figure(figsize=SIZE, layout="constrained")
+    ax = fig.add_subplot()
+    for run, label, color in zip(runs, tables.run_labels(runs), _colors(len(runs))):
+        per_ep = run.episodes.groupby(["round", "episode"])["contribution"].mean()
+        stats = per_ep.groupby(level="round").agg(["mean", "std", "count"])
+        half = 1.96 * stats["std"].fillna(0) / np.sqrt(stats["count"])
+        rounds = stats.index.to_numpy() + 1
+        ax.plot(rounds, stats["mean"], marker="o", markersize=3, color=color, label=label)
+        ax.fill_between(rounds, stats["mean"] - half, stats["mean"] + half, color=color, alpha=0.15)
+    endowment = runs[0].scenario.get("world", {}).get("endowment")
+    if endowment is not None:
+        ax.axhline(endowment, color="0.5", linestyle=":", linewidth=1, label="endowment")
+    ax.set_xlabel("round")
+    ax.set_ylabel("mean contribution per agent (coins)")
+    ax.set_title(title)
+    ax.set_ylim(bottom=0)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def _step_schedule(ax, cutoffs: np.ndarray, rates: np.ndarray, top: float, **style) -> None:
+    """Draw marginal rates [K] over income as a step function from 0 to ``top``."""
+    xs = np.append(cutoffs, top)
+    ys = np.append(rates, rates[-1]) * 100
+    ax.step(xs, ys, where="post", **style)
+
+
+def mechanism_parameters(run: RunData) -> Figure:
+    """The run's mechanisms at work: the tax schedule and what each mechanism moved per round.
+
+    Left (when the run has a tax): marginal rate by income bracket as configured and, when
+    training logged the planner's rates, the learned schedule at the last logged iteration.
+    Right: per round, what each mechanism collected from agents (taxes, fines) and paid to them
+    (rebates, matching funds), mean over episodes. A run without mechanisms gets a figure
+    that says so.
+    """
+    name = run.summary.get("scenario", run.name)
+    schedules = tables.tax_schedules(run)
+    flows = tables.mechanism_flows(run)
+    if schedules.empty and flows.empty:
+        return empty_figure(
+            f"Mechanism parameters: {name}",
+            "This run has no mechanism: no tax schedule and no transfers to show.",
+        )
+    panels = int(not schedules.empty) + int(not flows.empty)
+    fig = Figure(figsize=(5.2 * panels + 0.6, 4.2), layout="constrained")
+    axes = fig.subplots(1, panels, squeeze=False)[0]
+    i = 0
+    if not schedules.empty:
+        ax = axes[i]
+        i += 1
+        cfg = schedules[schedules["source"] == "config"]
+        learned = schedules[schedules["source"] == "training"]
+        cut_all = schedules["cutoff"].dropna()
+        top = float(cut_all.max()) * 1.5 if len(cut_all) and cut_all.max() > 0 else 1.0
+        if not cfg.empty:
+            _step_schedule(ax, cfg["cutoff"].to_numpy(), cfg["rate"].to_numpy(), top,
+                           color="C0", linewidth=2, label="configured")  # fmt: skip
+        if not learned.empty and learned["cutoff"].notna().all():
+            last = learned[learned["iteration"] == learned["iteration"].max()]
+            first = learned[learned["iteration"] == learned["iteration"].min()]
+            _step_schedule(ax, first["cutoff"].to_numpy(), first["rate"].to_numpy(), top,
+                           color="C1", linestyle=":", label=f"learned, iteration "
+                           f"{first['iteration'].iloc[0]:g}")  # fmt: skip
+            _step_schedule(ax, last["cutoff"].to_numpy(), last["rate"].to_numpy(), top,
+                           color="C3", linewidth=2, label=f"learned, iteration "
+                           f"{last['iteration'].iloc[0]:g}")  # fmt: skip
+        ax.set_xlabel("income per tax period (coins)")
+        ax.set_ylabel("marginal tax rate (%)")
+        ax.set_ylim(0, max(5.0, float(schedules["rate"].max()) * 110))
+        ax.set_xlim(0, top)
+        ax.set_title("Tax schedule")
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
+    if not flows.empty:
+        ax = axes[i]
+        sources = list(dict.fromkeys(flows["source"]))
+        for source, color in zip(sources, _colors(len(sources))):
+            f = flows[flows["source"] == source]
+            rounds = f["round"].to_numpy() + 1
+            if (f["collected"] > 0).any():
+                ax.plot(rounds, f["collected"], marker="v", markersize=4, color=color,
+                        label=f"{source}: collected")  # fmt: skip
+            if (f["paid"] > 0).any():
+                ax.plot(rounds, f["paid"], marker="^", markersize=4, color=color, linestyle="--",
+                        label=f"{source}: paid out")  # fmt: skip
+        ax.set_xlabel("round")
+        ax.set_ylabel("total over agents per round (coins)")
+        ax.set_title("Mechanism revenue and payouts")
+        ax.set_ylim(bottom=0)
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
+    fig.suptitle(f"Mechanism parameters: {name}")
+    return fig
+
+
+def equality_vs_productivity(runs: RunLike) -> Figure:
+    """One point per run: equality (1 - Gini) against productivity, with 95% CI error bars.
+
+    The AI Economist's trade-off plane: up and to the right is better, and the product of
+    the two coordinates is its social-welfare objective.
+    """
+    runs = [
+        r
+        for r in tables.as_runs(runs)
+        if {"equality", "productivity"} <= set(r.summary.get("metrics", {}))
+    ]
+    title = "Equality vs productivity"
+    if not runs:
+        return empty_figure(title, "No run has equality and productivity in its summary.")
+    fig = Figure(figsize=SIZE, layout="constrained")
+    ax = fig.add_subplot()
+    for run, label, color in zip(runs, tables.run_labels(runs), _colors(len(runs))):
+        m = run.summary["metrics"]
+        x, y = m["productivity"], m["equality"]
+        ax.errorbar(
+            x["mean"],
+            y["mean"],
+            xerr=[[x["mean"] - x["ci_low"]], [x["ci_high"] - x["mean"]]],
+            yerr=[[y["mean"] - y["ci_low"]], [y["ci_high"] - y["mean"]]],
+            fmt="o",
+            capsize=4,
+            color=color,
+            label=label,
+        )
+    ax.set_xlabel("productivity: total wealth per episode (coins)")
+    ax.set_ylabel("equality (1 - Gini)")
+    ax.set_title(title + " (mean and 95% CI over episodes)")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def metrics_over_training(
+    run: RunData, metrics: Sequence[str] | None = None, *, window: int = 1
+) -> Figure:
+    """Metrics logged during training (``metrics.parquet``), one panel per metric.
+
+    ``metrics`` picks the columns; by default the welfare metrics and returns the log has (up to
+    six). ``window`` > 1 smooths with a rolling mean. An evaluated-only run gets a figure that
+    says it has no training log.
+    """
+    name = run.summary.get("scenario", run.name)
+    title = f"Metrics over training: {name}"
+    if run.metrics is None or run.metrics.empty:
+        return empty_figure(
+            title, "No training log: this run was evaluated, not trained (no metrics.parquet)."
+        )
+    if metrics is None:
+        present = set(run.metrics.columns)
+        metrics = [m for m in TRAINING_METRICS if m in present][:6]
+        if not metrics:
+            curves = tables.training_curves(run)
+            metrics = list(dict.fromkeys(curves["metric"]))[:6]
+    curves = tables.training_curves(run, metrics, window=window)
+    names = list(dict.fromkeys(curves["metric"]))
+    if not names:
+        return empty_figure(title, "The training log has none of the requested metrics.")
+    cols = min(3, len(names))
+    rows = int(np.ceil(len(names) / cols))
+    fig = Figure(figsize=(4.0 * cols + 0.4, 3.0 * rows + 0.6), layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    it_col = tables.iteration_column(run.metrics) or "iteration"
+    for ax, metric in zip(axes, names):
+        c = curves[curves["metric"] == metric]
+        ax.plot(c["iteration"], c["value"], color="C0", label=metric)
+        ax.set_title(metric.replace("_", " "), fontsize=10)
+        ax.set_xlabel(it_col.replace("_", " "))
+        ax.set_ylabel(metric.replace("_", " ") + (" (coins)" if _in_coins(metric) else ""))
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="best")
+    for ax in axes[len(names) :]:
+        ax.set_visible(False)
+    smooth = f", rolling mean over {window}" if window > 1 else ""
+    fig.suptitle(title + smooth)
+    return fig
+
+
+def _in_coins(metric: str) -> bool:
+    return metric in {"productivity", "utilitarian_welfare", "nash_welfare", "rawls_welfare",
+                      "equality_times_productivity"} or metric.endswith("wealth")  # fmt: skip
+
+
+def agent_outcomes(runs: RunLike) -> Figure:
+    """Final wealth of each agent (mean and 95% CI over episodes), grouped by run.
+
+    Bars are labelled by agent and coloured by run, so the same agent can be followed across
+    mechanisms.
+    """
+    runs = tables.as_runs(runs)
+    title = "Final wealth per agent"
+    if not runs:
+        return empty_figure(title, "No runs to draw.")
+    table = tables.agent_outcomes(runs)
+    labels = tables.run_labels(runs)
+    n_agents = int(table.groupby("run")["agent"].nunique().max())
+    width = 0.8 / len(runs)
+    fig = Figure(figsize=(max(6.0, 1.0 + 0.9 * n_agents * max(1, len(runs) / 2)), 4.2),
+                 layout="constrained")  # fmt: skip
+    ax = fig.add_subplot()
+    for i, (run, label, color) in enumerate(zip(runs, labels, _colors(len(runs)))):
+        t = table[table["run"] == run.name]
+        x = t["agent"].to_numpy() + (i - (len(runs) - 1) / 2) * width
+        err = [t["wealth"] - t["wealth_ci_low"], t["wealth_ci_high"] - t["wealth"]]
+        ax.bar(x, t["wealth"], width=width, yerr=err, capsize=2, color=color, label=label)
+    first = table[table["run"] == runs[0].name]
+    ticks = [
+        f"{a}\n{p}" if "policy" in first else str(a)
+        for a, p in zip(first["agent"], first.get("policy", first["agent"]))
+    ]
+    ax.set_xticks(first["agent"].to_numpy(), ticks, fontsize=7)
+    ax.set_xlabel("agent (policy in the first run)")
+    ax.set_ylabel("final wealth (coins)")
+    ax.set_title(title + " (mean and 95% CI over episodes)")
+    ax.axhline(0, color="0.3", linewidth=0.8)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3, axis="y")
+    return fig
+
+
+def compare_metrics(runs: RunLike, metrics: Sequence[str] | None = None) -> Figure:
+    """Bar chart comparing runs on several metrics (mean and 95% bootstrap CI), one panel each."""
+    runs = tables.as_runs(runs)
+    title = "Comparison across runs"
+    if not runs:
+        return empty_figure(title, "No runs to compare.")
+    metrics = list(metrics or ("equality_times_productivity", "productivity", "equality",
+                               "contribution_rate", "efficiency", "rawls_welfare"))  # fmt: skip
+    table = tables.summary(runs, metrics)
+    names = [m for m in metrics if m in set(table["metric"])]
+    if not names:
+        return empty_figure(title, "The runs share none of the requested metrics.")
+    labels = tables.run_labels(runs)
+    cols = min(3, len(names))
+    rows = int(np.ceil(len(names) / cols))
+    fig = Figure(figsize=(4.2 * cols, 3.0 * rows + 0.8), layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    colors = _colors(len(runs))
+    for ax, metric in zip(axes, names):
+        t = table[table["metric"] == metric].set_index("run").reindex([r.name for r in runs])
+        x = np.arange(len(runs))
+        err = [t["mean"] - t["ci_low"], t["ci_high"] - t["mean"]]
+        ax.bar(x, t["mean"], yerr=err, capsize=3, color=colors)
+        ax.set_xticks(x, [str(i + 1) for i in x])
+        ax.set_xlabel("run (see legend)")
+        ax.set_ylabel(metric.replace("_", " ") + (" (coins)" if _in_coins(metric) else ""))
+        ax.set_title(metric.replace("_", " "), fontsize=10)
+        ax.grid(alpha=0.3, axis="y")
+    for ax in axes[len(names) :]:
+        ax.set_visible(False)
+    from matplotlib.patches import Patch
+
+    handles = [
+        Patch(color=c, label=f"{i + 1}: {lab}") for i, (c, lab) in enumerate(zip(colors, labels))
+    ]
+    fig.legend(handles=handles, loc="outside lower center", ncol=min(3, len(runs)), fontsize=8)
+    fig.suptitle(title + " (mean and 95% bootstrap CI over episodes)")
+    return fig
