@@ -107,6 +107,30 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def app_command(port: int | None, headless: bool) -> list[str]:
+    """The ``streamlit run`` command line for the app; no usage statistics leave the machine."""
+    from coopsim.app import APP_FILE
+
+    cmd = [sys.executable, "-m", "streamlit", "run", str(APP_FILE)]
+    cmd += ["--browser.gatherUsageStats", "false", "--server.headless", str(headless).lower()]
+    cmd += ["--server.address", "localhost"]
+    if port is not None:
+        cmd += ["--server.port", str(port)]
+    return cmd
+
+
+def cmd_app(args: argparse.Namespace) -> int:
+    """Start the Streamlit mechanism designer on localhost (Ctrl-C stops it)."""
+    import os
+    import subprocess
+
+    env = dict(os.environ, COOPSIM_RUNS=str(args.runs))
+    try:
+        return subprocess.call(app_command(args.port, args.headless), env=env)
+    except KeyboardInterrupt:
+        return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="coopsim", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -135,6 +159,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="run the public-goods scenarios and compare them")
     p.add_argument("--out", default="runs", help="folder for run directories (default: runs)")
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("app", help="start the Streamlit mechanism designer on localhost")
+    p.add_argument("--port", type=int, default=None, help="port (default: Streamlit's, 8501)")
+    p.add_argument("--runs", default="runs", help="folder of run directories (default: runs)")
+    p.add_argument("--headless", action="store_true", help="do not open a browser window")
+    p.set_defaults(func=cmd_app)
     return parser
 
 

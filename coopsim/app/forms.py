@@ -1,0 +1,137 @@
+"""Widgets generated from typed configs, so a new parameter appears in the app with no app code.
+
+Every config class is a dataclass whose fields carry type, default, help and allowed range
+(:func:`coopsim.schema.param`). :func:`config_form` draws one widget per field from
+:func:`coopsim.schema.field_specs` and returns the values as plain data. Widgets do not clamp
+values: whatever the person types goes to :func:`coopsim.scenario.from_dict`, which refuses bad
+values with the same :class:`~coopsim.schema.ConfigError` message as the command line.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from typing import Any, Union
+
+import streamlit as st
+
+from coopsim.schema import describe_range, field_specs
+
+
+def _unwrap_optional(tp: Any) -> tuple[Any, bool]:
+    """``X | None`` -> (X, True); anything else -> (tp, False)."""
+    if typing.get_origin(tp) in (Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if len(args) == 1 and len(typing.get_args(tp)) == 2:
+            return args[0], True
+    return tp, False
+
+
+def help_text(spec: dict[str, Any]) -> str:
+    """The field's help line plus its allowed values, for a widget's tooltip."""
+    rule = describe_range(spec)
+    text = spec.get("help") or ""
+    return f"{text}. Allowed: {rule}." if rule else text
+
+
+def label(name: str) -> str:
+    """'num_agents' -> 'Num agents'."""
+    return name.replace("_", " ").capitalize()
+
+
+def format_list(values: Any) -> str:
+    if values is None:
+        return ""
+    return ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in values)
+
+
+def parse_list(text: str, inner: Any) -> list[Any] | str | None:
+    """'0, 0.2, 0.5' -> [0.0, 0.2, 0.5]; empty -> None; unparsable -> the text unchanged.
+
+    Returning the text lets :func:`coopsim.scenario.from_dict` refuse it with its own message.
+    """
+    text = text.strip().strip("[]")
+    if not text:
+        return None
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    try:
+        if inner is int:
+            return [int(t) for t in items]
+        if inner is float:
+            return [float(t) for t in items]
+    except ValueError:
+        return text
+    return items
+
+
+def field_widget(spec: dict[str, Any], value: Any, key: str) -> Any:
+    """One widget for one config field; returns the value entered (plain data)."""
+    name = spec["name"]
+    tp, optional = _unwrap_optional(spec["type"])
+    origin = typing.get_origin(tp)
+    tip = help_text(spec)
+    shown = label(name)
+    if value is None and not optional:
+        value = spec.get("default")
+    if spec.get("choices"):
+        choices = list(spec["choices"])
+        index = choices.index(value) if value in choices else 0
+        return st.selectbox(shown, choices, index=index, key=key, help=tip)
+    if tp is bool:
+        return st.checkbox(shown, value=bool(value), key=key, help=tip)
+    if tp is int:
+        return int(st.number_input(shown, value=int(value or 0), step=1, key=key, help=tip))
+    if tp is float:
+        return float(
+            st.number_input(
+                shown, value=float(value or 0.0), step=0.1, format="%.4g", key=key, help=tip
+            )
+        )
+    if origin in (list, tuple):
+        (inner, *_) = typing.get_args(tp) or (str,)
+        text = st.text_input(
+            shown,
+            value=format_list(value),
+            key=key,
+            help=f"{tip} Comma-separated, e.g. 0, 20, 30.".strip(),
+        )
+        return parse_list(text, inner)
+    text = st.text_input(shown, value="" if value is None else str(value), key=key, help=tip)
+    return text if text or not optional else None
+
+
+def config_form(
+    cls: type,
+    values: dict[str, Any],
+    key: str,
+    *,
+    skip: tuple[str, ...] = ("kind",),
+    columns: int = 2,
+) -> dict[str, Any]:
+    """Widgets for every field of ``cls`` (a config dataclass), laid out in ``columns``.
+
+    ``values`` are the current values (missing ones take the field's default); returns the
+    entered values, with empty optional fields left out so the config's defaults apply.
+    """
+    out: dict[str, Any] = {}
+    specs = [s for s in field_specs(cls) if s["name"] not in skip and s["type"] is not dict]
+    if not specs:
+        st.caption("No parameters.")
+        return out
+    cols = st.columns(columns)
+    for i, spec in enumerate(specs):
+        with cols[i % columns]:
+            value = field_widget(spec, values.get(spec["name"]), f"{key}.{spec['name']}")
+        if value is not None:
+            out[spec["name"]] = value
+    return out
+
+
+def defaults(cls: type) -> dict[str, Any]:
+    """A config class's defaults as plain data (fields without a default are left out)."""
+    out = {}
+    for spec in field_specs(cls):
+        if spec["default"] is not None and not dataclasses.is_dataclass(spec["default"]):
+            out[spec["name"]] = spec["default"]
+    return out

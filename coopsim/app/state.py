@@ -1,0 +1,90 @@
+"""The design being edited, kept in Streamlit's session state as plain scenario data.
+
+The design is the same dict a scenario TOML file parses to, so saving it is ``tomli_w.dumps``
+and checking it is :func:`coopsim.scenario.from_dict`. Widget values are copied back into it
+on every rerun, which keeps the design when the person visits another page (Streamlit forgets
+the state of widgets that are not drawn).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from coopsim import scenario as sc
+from coopsim.app import designs_dir
+from coopsim.schema import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+DESIGN = "design"
+DEFAULT_SCENARIO = "public_goods"
+
+
+def sources() -> dict[str, Path]:
+    """Label -> TOML file, for the ready scenarios and the designs saved from the app."""
+    out = dict(sc.list_scenarios())
+    folder = designs_dir()
+    if folder.is_dir():
+        for path in sorted(folder.glob("*.toml")):
+            out[f"saved: {path.stem}"] = path
+    return out
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """A scenario file as plain data, resolved through the loader when it is valid.
+
+    Resolving fills in defaults so every widget starts from the value the run would use; a
+    file that does not validate is shown as written so the person can fix it.
+    """
+    try:
+        return sc.load(path).to_dict()
+    except ConfigError:
+        return tomllib.loads(Path(path).read_text())
+
+
+def set_design(data: dict[str, Any], origin: str) -> None:
+    """Replace the design; widget keys change with the revision so widgets take new values."""
+    ss = st.session_state
+    ss[DESIGN] = data
+    ss["design_origin"] = origin
+    ss["design_rev"] = ss.get("design_rev", 0) + 1
+    ss["mech_uids"] = list(range(len(data.get("mechanisms", []))))
+    ss["pop_uids"] = list(range(len(data.get("population", []))))
+    ss["next_uid"] = 1000
+
+
+def init() -> None:
+    """Start with the default scenario the first time any page is shown."""
+    if DESIGN in st.session_state:
+        return
+    found = sources()
+    name = DEFAULT_SCENARIO if DEFAULT_SCENARIO in found else next(iter(found), None)
+    if name is None:
+        set_design({"name": "design", "world": {"kind": "public_goods"}, "population": []}, "")
+    else:
+        set_design(read_toml(found[name]), name)
+
+
+def new_uid() -> int:
+    st.session_state["next_uid"] += 1
+    return st.session_state["next_uid"]
+
+
+def check(data: dict[str, Any]) -> tuple[sc.Scenario | None, str | None]:
+    """The design as a validated scenario, or the command line's error message."""
+    try:
+        return sc.from_dict(data, source="design"), None
+    except ConfigError as err:
+        return None, str(err)
+
+
+def design() -> dict[str, Any]:
+    init()
+    return st.session_state[DESIGN]

@@ -1,0 +1,143 @@
+"""Compare page: welfare, equality and cooperation of chosen runs, with figures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import streamlit as st
+
+from coopsim.app import plots, runs_dir
+from coopsim.record import RunData, expand_paths, load_run
+
+# Table rows: (group, metric, what it means).
+METRIC_ROWS = (
+    ("welfare", "utilitarian_welfare", "sum of payoffs (coins)"),
+    ("welfare", "nash_welfare", "sum of log payoffs"),
+    ("welfare", "rawls_welfare", "payoff of the worst-off agent (coins)"),
+    ("welfare", "productivity", "total net payoff (coins)"),
+    ("welfare", "equality_times_productivity", "AI Economist objective (coins)"),
+    ("equality", "equality", "1 - Gini x N/(N-1); 1 = equal"),
+    ("equality", "gini", "0 = equal, 1 = one agent has all"),
+    ("equality", "atkinson", "inequality aversion index, 0 = equal"),
+    ("equality", "theil", "entropy index, 0 = equal"),
+    ("cooperation", "contribution_rate", "share of endowment contributed (0-1)"),
+    ("cooperation", "efficiency", "welfare / social optimum (0-1)"),
+)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _load(path: str, mtime: float) -> RunData:
+    """One run, cached until its summary changes (``mtime`` is only the cache key)."""
+    return load_run(path)
+
+
+def available_runs() -> list[Path]:
+    """Run directories under the runs folder, newest first."""
+    found = expand_paths(str(runs_dir() / "*"))
+    return sorted(found, key=lambda p: (p / "summary.json").stat().st_mtime, reverse=True)
+
+
+def compare_table(runs: list[RunData]) -> pd.DataFrame:
+    """Rows: metrics grouped by kind; columns: runs, each 'mean [95% CI low, high]'."""
+    rows = []
+    for group, metric, meaning in METRIC_ROWS:
+        row = {"group": group, "metric": metric, "meaning": meaning}
+        present = False
+        for run in runs:
+            stats = run.summary.get("metrics", {}).get(metric)
+            if stats is not None:
+                present = True
+                row[run.name] = (
+                    f"{stats['mean']:.3f} [{stats['ci_low']:.3f}, {stats['ci_high']:.3f}]"
+                )
+        if present:
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _show(fig) -> None:
+    if fig is None:
+        return
+    st.pyplot(fig, clear_figure=True)
+    plt.close(fig)
+
+
+def render() -> None:
+    st.title("Compare runs")
+    st.caption(
+        "Mean over evaluation episodes with its 95% confidence interval. Runs started from the "
+        "app appear here when they finish, even if you closed the tab meanwhile."
+    )
+    paths = available_runs()
+    if not paths:
+        st.info(f"No run directories in {runs_dir()} yet: start one on the Run page.")
+        return
+    names = [p.name for p in paths]
+    wanted = [n for n in st.session_state.get("compare_default", []) if n in names]
+    chosen = st.multiselect(
+        "Runs",
+        names,
+        default=wanted or names[: min(4, len(names))],
+        help=f"Run directories in {runs_dir()}, newest first.",
+    )
+    if not chosen:
+        st.warning("Choose at least one run.")
+        return
+    by_name = dict(zip(names, paths))
+    runs = [_load(str(by_name[n]), (by_name[n] / "summary.json").stat().st_mtime) for n in chosen]
+
+    st.subheader("Welfare, equality and cooperation")
+    table = compare_table(runs)
+    st.dataframe(table, hide_index=True, use_container_width=True)
+    tidy = pd.concat([r.summary_frame() for r in runs], ignore_index=True)
+    st.download_button(
+        "Download table (CSV)", tidy.to_csv(index=False), file_name="compare.csv", mime="text/csv"
+    )
+
+    st.subheader("Figures")
+    tabs = st.tabs(
+        [
+            "Equality vs productivity",
+            "Lorenz curves",
+            "Wealth over time",
+            "Contributions per round",
+            "Mechanism parameters",
+        ]
+    )
+    with tabs[0]:
+        st.caption("One point per run; bars are 95% confidence intervals. Up and right is better.")
+        _show(plots.figure("equality_vs_productivity")(runs))
+    with tabs[1]:
+        st.caption("The further a curve bows below the diagonal, the more unequal the run.")
+        _show(plots.figure("lorenz_curves")(runs))
+    with tabs[2]:
+        pick = st.selectbox("Run", chosen, key="wealth_run", help="Whose agents to plot.")
+        _show(plots.figure("wealth_over_time")(runs[chosen.index(pick)]))
+    with tabs[3]:
+        _show(plots.figure("contributions_per_round")(runs))
+    with tabs[4]:
+        pick = st.selectbox("Run", chosen, key="mech_run", help="Whose mechanisms to show.")
+        run = runs[chosen.index(pick)]
+        mechs = run.scenario.get("mechanisms", [])
+        if not mechs:
+            st.info("This run has no mechanisms.")
+        else:
+            st.dataframe(
+                pd.DataFrame(
+                    [
+                        {
+                            "order": i + 1,
+                            "mechanism": m["kind"],
+                            "parameters": ", ".join(
+                                f"{k}={v}" for k, v in m.items() if k != "kind"
+                            ),
+                        }
+                        for i, m in enumerate(mechs)
+                    ]
+                ),
+                hide_index=True,
+                use_container_width=True,
+            )
+            _show(plots.figure("mechanism_parameters")(run))

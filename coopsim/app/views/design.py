@@ -1,0 +1,270 @@
+"""Design page: a scenario's world, mechanism pipeline and population as generated widgets."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Any
+
+import streamlit as st
+import tomli_w
+
+from coopsim import scenario as sc
+from coopsim.agents.scripted import SCRIPTED
+from coopsim.app import designs_dir, forms, state
+from coopsim.envs import WORLDS
+from mechanisms import MECHANISMS
+
+HANDLED = {"name", "description", "world", "mechanisms", "population", "evaluation", "source"}
+
+
+# -- callbacks: they change the design before the page is drawn again ---------------------------
+def _load_source() -> None:
+    label = st.session_state["design_source"]
+    state.set_design(state.read_toml(state.sources()[label]), label)
+
+
+def _move(i: int, step: int) -> None:
+    d, uids = st.session_state[state.DESIGN], st.session_state["mech_uids"]
+    j = i + step
+    if 0 <= j < len(uids):
+        d["mechanisms"][i], d["mechanisms"][j] = d["mechanisms"][j], d["mechanisms"][i]
+        uids[i], uids[j] = uids[j], uids[i]
+
+
+def _remove(section: str, uid_key: str, i: int) -> None:
+    del st.session_state[state.DESIGN][section][i]
+    del st.session_state[uid_key][i]
+
+
+def _add_mechanism() -> None:
+    kind = st.session_state["add_mechanism_kind"]
+    st.session_state[state.DESIGN].setdefault("mechanisms", []).append(
+        {"kind": kind, **forms.defaults(MECHANISMS[kind].Params)}
+    )
+    st.session_state["mech_uids"].append(state.new_uid())
+
+
+def _add_group() -> None:
+    st.session_state[state.DESIGN].setdefault("population", []).append(
+        {"policy": "conditional_cooperator", "count": 1}
+    )
+    st.session_state["pop_uids"].append(state.new_uid())
+
+
+# -- sections -------------------------------------------------------------------------------------
+def _world(data: dict[str, Any], rev: int) -> dict[str, Any]:
+    st.subheader("World")
+    kinds = list(WORLDS)
+    current = data.get("world", {}).get("kind", kinds[0])
+    kind = st.selectbox(
+        "World type",
+        kinds,
+        index=kinds.index(current) if current in kinds else 0,
+        key=f"r{rev}.world.kind",
+        help="The game the agents play: a linear public-goods game or an N-player matrix game.",
+    )
+    values = data.get("world", {}) if kind == current else {}
+    return {"kind": kind, **forms.config_form(WORLDS[kind][0], values, f"r{rev}.world.{kind}")}
+
+
+def _mechanisms(data: dict[str, Any], world_kind: str, rev: int) -> list[dict[str, Any]]:
+    st.subheader("Mechanism pipeline")
+    st.caption(
+        "Applied in this order every round: each mechanism moves money between agents "
+        "(taxes, rebates, fines, matching funds) after the world pays out."
+    )
+    applicable = [
+        k for k, cls in MECHANISMS.items() if cls.worlds is None or world_kind in cls.worlds
+    ]
+    uids = st.session_state["mech_uids"]
+    entries = data.get("mechanisms", [])
+    out = []
+    if not entries:
+        st.info("No mechanisms: agents keep what the world pays them.")
+    for i, (uid, entry) in enumerate(zip(uids, entries)):
+        with st.container(border=True):
+            head = st.columns([4, 1, 1, 1], vertical_alignment="bottom")
+            kinds = list(dict.fromkeys([*applicable, entry.get("kind")]))
+            kind = head[0].selectbox(
+                f"Mechanism {i + 1}",
+                kinds,
+                index=kinds.index(entry.get("kind")),
+                key=f"r{rev}.m{uid}.kind",
+                help="; ".join(
+                    f"{k}: {MECHANISMS[k].summary}" for k in applicable if k in MECHANISMS
+                ),
+            )
+            head[1].button(
+                "↑", key=f"r{rev}.m{uid}.up", on_click=_move, args=(i, -1), help="Move up"
+            )
+            head[2].button(
+                "↓", key=f"r{rev}.m{uid}.down", on_click=_move, args=(i, 1), help="Move down"
+            )
+            head[3].button(
+                "Remove",
+                key=f"r{rev}.m{uid}.rm",
+                on_click=_remove,
+                args=("mechanisms", "mech_uids", i),
+            )
+            if kind in MECHANISMS:
+                st.caption(MECHANISMS[kind].summary)
+                values = entry if kind == entry.get("kind") else {}
+                params = forms.config_form(MECHANISMS[kind].Params, values, f"r{rev}.m{uid}.{kind}")
+            else:
+                params = {k: v for k, v in entry.items() if k != "kind"}
+            out.append({"kind": kind, **params})
+    add = st.columns([4, 2], vertical_alignment="bottom")
+    add[0].selectbox(
+        "Add a mechanism",
+        applicable,
+        key="add_mechanism_kind",
+        help="Mechanisms that apply to this world type.",
+    )
+    add[1].button("Add mechanism", on_click=_add_mechanism)
+    return out
+
+
+def _population(data: dict[str, Any], rev: int) -> list[dict[str, Any]]:
+    st.subheader("Population")
+    st.caption(
+        "Which policy each seat runs; the counts must add up to the world's number of agents."
+    )
+    uids = st.session_state["pop_uids"]
+    policies = list(SCRIPTED)
+    out = []
+    for i, (uid, group) in enumerate(zip(uids, data.get("population", []))):
+        with st.container(border=True):
+            head = st.columns([4, 2, 1], vertical_alignment="bottom")
+            current = group.get("policy")
+            names = list(dict.fromkeys([*policies, current])) if current else policies
+            policy = head[0].selectbox(
+                f"Group {i + 1} policy",
+                names,
+                index=names.index(current) if current in names else 0,
+                key=f"r{rev}.p{uid}.policy",
+                help="; ".join(f"{k}: {v.summary}" for k, v in SCRIPTED.items()),
+            )
+            count = head[1].number_input(
+                "Agents",
+                value=int(group.get("count", 1)),
+                step=1,
+                key=f"r{rev}.p{uid}.count",
+                help="How many agents run this policy. Allowed: >= 1.",
+            )
+            head[2].button(
+                "Remove",
+                key=f"r{rev}.p{uid}.rm",
+                on_click=_remove,
+                args=("population", "pop_uids", i),
+            )
+            entry: dict[str, Any] = {"policy": policy, "count": int(count)}
+            cls = SCRIPTED.get(policy)
+            if cls is not None and cls.Params is not type(None):
+                values = group.get("params", {}) if policy == current else {}
+                entry["params"] = forms.config_form(cls.Params, values, f"r{rev}.p{uid}.{policy}")
+            elif group.get("params") and policy == current:
+                entry["params"] = group["params"]
+            out.append(entry)
+    st.button("Add group", on_click=_add_group)
+    return out
+
+
+def _extra_sections(data: dict[str, Any], rev: int) -> dict[str, Any]:
+    """Any further typed section of a scenario (training, say) gets widgets the same way."""
+    out: dict[str, Any] = {}
+    scenario, _ = state.check(data)
+    if scenario is None:
+        return {k: data[k] for k in data if k not in HANDLED}
+    for f in dataclasses.fields(scenario):
+        value = getattr(scenario, f.name)
+        if f.name in HANDLED or not dataclasses.is_dataclass(value):
+            continue
+        st.subheader(forms.label(f.name))
+        out[f.name] = forms.config_form(type(value), data.get(f.name, {}), f"r{rev}.{f.name}")
+    return out
+
+
+def _save(data: dict[str, Any], valid: bool) -> None:
+    st.subheader("Save")
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", data.get("name", "design")) or "design"
+    cols = st.columns([3, 1, 1], vertical_alignment="bottom")
+    fname = cols[0].text_input(
+        "File name",
+        value=f"{stem}.toml",
+        key="save_name",
+        help=f"Saved designs go to {designs_dir()} and appear in the scenario list above.",
+    )
+    text = tomli_w.dumps(data)
+    if cols[1].button("Save design", disabled=not valid, type="primary"):
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", fname).removesuffix(".toml") or stem
+        folder = designs_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{name}.toml"
+        path.write_text(text)
+        st.success(f"Saved to {path}")
+    cols[2].download_button(
+        "Download TOML",
+        data=text,
+        file_name=fname if fname.endswith(".toml") else f"{fname}.toml",
+        mime="application/toml",
+        disabled=not valid,
+    )
+
+
+def render() -> None:
+    data = state.design()
+    rev = st.session_state["design_rev"]
+    st.title("Design a mechanism")
+    st.caption(
+        "Pick a scenario, change its world, mechanisms and population, then run it on the "
+        "Run page. Hover over the ⓘ next to a field for what it means and which values are allowed."
+    )
+    labels = list(state.sources())
+    origin = st.session_state.get("design_origin")
+    st.selectbox(
+        "Start from scenario",
+        labels,
+        index=labels.index(origin) if origin in labels else 0,
+        key="design_source",
+        on_change=_load_source,
+        help="The ready scenarios in scenarios/ and the designs you saved. Choosing one replaces "
+        "the current design.",
+    )
+    head = st.columns([1, 2])
+    name = head[0].text_input(
+        "Name",
+        value=data.get("name", ""),
+        key=f"r{rev}.name",
+        help="Names the run directories, e.g. runs/<name>-<time>-s<seed>.",
+    )
+    description = head[1].text_input(
+        "Description",
+        value=data.get("description", ""),
+        key=f"r{rev}.description",
+        help="One line on what this design tests; shown in listings and reports.",
+    )
+    new: dict[str, Any] = {"name": name, "description": description}
+    new["world"] = _world(data, rev)
+    new["mechanisms"] = _mechanisms(data, new["world"]["kind"], rev)
+    new["population"] = _population(data, rev)
+    st.subheader("Evaluation")
+    new["evaluation"] = forms.config_form(
+        sc.EvaluationConfig, data.get("evaluation", {}), f"r{rev}.evaluation", columns=3
+    )
+    new.update(_extra_sections({**data, **new}, rev))
+    if not new["mechanisms"]:
+        del new["mechanisms"]
+    st.session_state[state.DESIGN] = new
+
+    scenario, error = state.check(new)
+    st.subheader("Check")
+    if error:
+        st.error(f"error: {error}", icon="🚫")
+    else:
+        st.success(
+            f"Valid design: {scenario.num_agents} agents, mechanisms: {scenario.mechanism_label}, "
+            f"{scenario.evaluation.episodes} evaluation episodes. Go to Run to run it.",
+            icon="✅",
+        )
+    _save(new, error is None)
