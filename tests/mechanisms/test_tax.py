@@ -1,0 +1,147 @@
+"""Bracket taxes against hand-computed values, the 2018 US schedule, periods and per-world rates."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from coopsim.envs.public_goods import PublicGoodsConfig, PublicGoodsWorld
+from coopsim.schema import ConfigError, build
+from mechanisms import Pipeline, RoundContext
+from mechanisms.redistribution import LumpSum, LumpSumParams
+from mechanisms.tax import BracketTax, TaxParams, bracket_tax
+
+CPU = torch.device("cpu")
+
+
+def tax_of(incomes, brackets, rates) -> list[float]:
+    income = torch.tensor([incomes], dtype=torch.float32)
+    out = bracket_tax(income, torch.tensor(brackets), torch.tensor([rates]))
+    return out[0].tolist()
+
+
+def ctx(income, round_: int = 0, rounds: int = 10) -> RoundContext:
+    z = torch.as_tensor(income, dtype=torch.float32)
+    return RoundContext(gross=z, income=z, round=round_, rounds=rounds)
+
+
+def test_bracket_tax_hand_computed():
+    # brackets 0 | 10 | 30, rates 0%, 20%, 50%
+    got = tax_of([0.0, 5.0, 10.0, 20.0, 30.0, 44.0], [0.0, 10.0, 30.0], [0.0, 0.2, 0.5])
+    assert got == pytest.approx([0.0, 0.0, 0.0, 2.0, 4.0, 4.0 + 7.0])
+    # a flat tax is proportional
+    assert tax_of([0.0, 7.0, 100.0], [0.0], [0.25]) == pytest.approx([0.0, 1.75, 25.0])
+
+
+@pytest.mark.parametrize(
+    ("dollars", "tax_dollars"),
+    [
+        (5_000, 500.0),  # 10% of 5,000
+        (20_000, 952.5 + 0.12 * 10_475),  # = 2,209.50
+        (50_000, 952.5 + 3_501.0 + 0.22 * 11_300),  # = 6,939.50
+        (100_000, 18_289.5),  # the IRS table's value for $100,000
+        (180_000, 952.5 + 3_501 + 9_636 + 18_000 + 0.32 * 22_500),
+        (600_000, 952.5 + 3_501 + 9_636 + 18_000 + 13_600 + 105_000 + 37_000),
+    ],
+)
+def test_us_federal_2018_scaled_by_one_thousandth(dollars, tax_dollars):
+    params = build(TaxParams, {"schedule": "us_federal_2018", "scale": 0.001}, prefix="m")
+    mech = BracketTax(params, 1, 1, CPU)
+    assert mech.cutoffs.tolist() == pytest.approx(
+        [0.0, 9.525, 38.7, 82.5, 157.5, 200.0, 500.0], rel=1e-6
+    )
+    flow = mech.apply(ctx([[dollars / 1000]]))
+    assert -flow.transfer.item() == pytest.approx(tax_dollars / 1000, rel=1e-5)
+    assert flow.pool.item() == pytest.approx(tax_dollars / 1000, rel=1e-5)
+    assert flow.external.item() == 0.0
+
+
+def test_tax_period_sums_income_over_rounds():
+    # brackets 0 | 50 with rates 0%, 50%: per-round income 20 would never be taxed, but summed
+    # over a period of 3 rounds 60 is taxed 5. Rounds 10: periods end after rounds 3, 6, 9 and
+    # the last, truncated period (round 10) is collected too.
+    params = TaxParams(brackets=[0.0, 50.0], rates=[0.0, 0.5], period=3)
+    mech = BracketTax(params, 2, 1, CPU)
+    collected = []
+    for r in range(10):
+        flow = mech.apply(ctx([[20.0, 30.0]], round_=r, rounds=10))
+        collected.append(flow.transfer[0].tolist())
+    for r, got in enumerate(collected):
+        if r in (2, 5, 8):
+            assert got == pytest.approx([-5.0, -20.0])  # (60-50)/2, (90-50)/2
+        elif r == 9:
+            assert got == pytest.approx([0.0, 0.0])  # one round of income: under 50
+        else:
+            assert got == [0.0, 0.0]
+    # negative income is not taxed and does not offset the period's earnings
+    mech.reset()
+    mech.apply(ctx([[-100.0, 0.0]], round_=0, rounds=10))
+    mech.apply(ctx([[60.0, 0.0]], round_=1, rounds=10))
+    flow = mech.apply(ctx([[60.0, 0.0]], round_=2, rounds=10))
+    assert flow.transfer[0].tolist() == pytest.approx([-35.0, 0.0])
+
+
+def test_reset_forgets_the_period_income():
+    mech = BracketTax(TaxParams(brackets=[0.0], rates=[0.5], period=2), 1, 1, CPU)
+    mech.apply(ctx([[10.0]], round_=0))
+    mech.reset()
+    mech.apply(ctx([[4.0]], round_=0))
+    assert mech.apply(ctx([[6.0]], round_=1)).transfer.item() == pytest.approx(-5.0)
+
+
+def test_per_world_rates_via_set_rates():
+    params = TaxParams(brackets=[0.0, 10.0], rates=[0.1, 0.1])
+    mech = BracketTax(params, 2, 3, CPU)
+    assert mech.rates.shape == (3, 2)
+    mech.set_rates(torch.tensor([[0.0, 0.5], [0.2, 0.2], [1.0, 0.0]]))
+    flow = mech.apply(ctx([[20.0, 5.0]] * 3))
+    assert torch.allclose(
+        flow.transfer, -torch.tensor([[5.0, 0.0], [4.0, 1.0], [10.0, 5.0]]), atol=1e-6
+    )
+    assert torch.allclose(flow.pool, torch.tensor([5.0, 5.0, 15.0]))
+    # agents see their own world's rates
+    obs = mech.observation()
+    assert obs.shape == (3, 2, 2)
+    assert torch.equal(obs[2, 1], torch.tensor([1.0, 0.0]))
+    # a [K] schedule is installed in every world
+    mech.set_rates(torch.tensor([0.3, 0.6]))
+    assert torch.allclose(mech.rates, torch.tensor([[0.3, 0.6]] * 3))
+
+
+def test_tax_and_rebate_in_the_world():
+    """'public_goods_tax' by hand: 0 | 20 | 30 at 0, 20%, 50%, rebated equally."""
+    tax = BracketTax(TaxParams(brackets=[0.0, 20.0, 30.0], rates=[0.0, 0.2, 0.5]), 4, 1, CPU)
+    rebate = LumpSum(LumpSumParams(), 4, 1, CPU)
+    world = PublicGoodsWorld(PublicGoodsConfig(), Pipeline([tax, rebate]), batch_size=1)
+    world.reset(seed=0)
+    step = world.step(torch.tensor([[20, 20, 0, 0]])[..., None])
+    # gross: 16, 16, 36, 36; tax 0, 0, 2 + 3, 2 + 3 -> revenue 10, 2.5 back each
+    assert step.info["gross"][0].tolist() == pytest.approx([16, 16, 36, 36])
+    assert step.info["transfer_tax"][0].tolist() == pytest.approx([0, 0, -5, -5])
+    assert step.reward[0].tolist() == pytest.approx([18.5, 18.5, 33.5, 33.5])
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"brackets": [0.0, 10.0], "rates": [0.1]}, "m"),
+        ({"brackets": [5.0], "rates": [0.1]}, "m"),
+        ({"brackets": [0.0, 10.0, 10.0], "rates": [0.1, 0.2, 0.3]}, "m"),
+        ({"schedule": "flat", "rates": [0.1, 0.2]}, "m"),
+        ({"rates": [1.5]}, "m.rates"),
+        ({"period": 0}, "m.period"),
+        ({"schedule": "swedish"}, "m.schedule"),
+    ],
+)
+def test_bad_tax_params(data, field):
+    with pytest.raises(ConfigError) as err:
+        build(TaxParams, data, source="f.toml", prefix="m")
+    assert err.value.field == field
+    assert err.value.source == "f.toml"
+
+
+def test_flat_schedule_has_one_bracket():
+    params = build(TaxParams, {"schedule": "flat", "rates": [0.3]})
+    assert params.brackets == [0.0]
+    mech = BracketTax(params, 2, 1, CPU)
+    assert mech.apply(ctx([[10.0, 100.0]])).transfer[0].tolist() == pytest.approx([-3.0, -30.0])
