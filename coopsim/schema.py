@@ -65,7 +65,8 @@ def _type_name(tp: Any) -> str:
         return " or ".join(_type_name(a) for a in typing.get_args(tp))
     if origin in (list, tuple):
         (inner, *_) = typing.get_args(tp) or (Any,)
-        return f"a list of {_type_name(inner)}s"
+        plural = {int: "integers", float: "numbers", bool: "true/false values", str: "strings"}
+        return f"a list of {plural.get(inner) or _type_name(inner) + 's'}"
     if dataclasses.is_dataclass(tp):
         return "a table"
     return {int: "an integer", float: "a number", bool: "true/false", str: "a string"}.get(
