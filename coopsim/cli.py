@@ -77,6 +77,24 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    """Write the scenario report (HTML or PDF, by the output's suffix) for the given runs."""
+    from coopsim.record import expand_paths
+    from coopsim.report import build_report
+
+    paths = expand_paths(args.runs)
+    if not paths:
+        print("no run directories found", file=sys.stderr)
+        return 2
+    try:
+        out = build_report(paths, args.output)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(out)
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from coopsim.bench import throughput
 
@@ -151,6 +169,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("compare", help="side-by-side table of run summaries")
     p.add_argument("runs", nargs="+", help="run directories or glob patterns")
     p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("report", help="write a scenario report (HTML or PDF) for runs")
+    p.add_argument("runs", nargs="+", help="run directories or glob patterns")
+    p.add_argument(
+        "-o",
+        "--output",
+        default="report.html",
+        help="report.html or report.pdf (default: %(default)s)",
+    )
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("bench", help="throughput of the batched worlds")
     p.add_argument("--quick", action="store_true", help="fewer steps, for a quick look")
