@@ -52,14 +52,21 @@ def format_compare(runs) -> str:
     """Side-by-side table: one column per run, one row per metric, 'mean [lo, hi]'."""
     import pandas as pd
 
+    # Columns are named by scenario; runs of one scenario (other seeds, say) would overwrite
+    # each other's column, so then fall back to directory names, then to full paths.
+    names = [run.summary.get("scenario", run.name) for run in runs]
+    if len(set(names)) < len(names):
+        names = [run.name for run in runs]
+    if len(set(names)) < len(names):
+        names = [str(run.path) for run in runs]
     table = {}
-    for run in runs:
+    for name, run in zip(names, runs):
         col = {}
         for metric in COMPARE_METRICS:
             stats = run.summary.get("metrics", {}).get(metric)
             if stats is not None:
                 col[metric] = f"{stats['mean']:.3f} [{stats['ci_low']:.3f}, {stats['ci_high']:.3f}]"
-        table[run.summary.get("scenario", run.name)] = col
+        table[name] = col
     frame = pd.DataFrame(table)
     with pd.option_context("display.max_columns", None, "display.width", 250):
         return frame.to_string()
