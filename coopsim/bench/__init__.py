@@ -1,0 +1,1 @@
+"""Benchmarks of the batched worlds, printed as tables (``coopsim bench``)."""
