@@ -1,0 +1,194 @@
+"""The coopsim command, in process (main([...]) with capsys) and once as the real script."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from coopsim import cli
+from coopsim import scenario as sc
+
+METRICS = (
+    "gini",
+    "equality",
+    "atkinson",
+    "theil",
+    "productivity",
+    "utilitarian_welfare",
+    "nash_welfare",
+    "rawls_welfare",
+    "equality_times_productivity",
+    "contribution_rate",
+    "efficiency",
+)
+
+
+def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
+    code = cli.main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.fixture(scope="module")
+def pg_runs(tmp_path_factory) -> tuple[Path, Path, Path]:
+    """public_goods at seed 3 twice, and prisoners_dilemma at seed 3 (all 8 episodes)."""
+    out = tmp_path_factory.mktemp("runs")
+    paths = []
+    for name in ("public_goods", "public_goods", "prisoners_dilemma"):
+        code = cli.main(["run", name, "--seed", "3", "--out", str(out), "--episodes", "8"])
+        assert code == 0
+        paths.append(sorted(out.iterdir(), key=lambda p: p.stat().st_mtime_ns)[-1])
+    return tuple(paths)
+
+
+def test_list_shows_every_scenario_with_its_description(capsys):
+    code, out, err = run_cli(capsys, "list")
+    assert code == 0 and err == ""
+    lines = out.strip().splitlines()
+    names = sc.list_scenarios()
+    assert len(lines) == len(names)
+    for line, (name, path) in zip(lines, names.items()):
+        assert line.startswith(name + " ")
+        assert sc.load(path).description in line
+        assert "(invalid" not in line
+
+
+def test_run_writes_a_complete_run_directory(capsys, tmp_path):
+    code, out, err = run_cli(capsys, "run", "public_goods", "--seed", "3", "--out", str(tmp_path))
+    assert code == 0
+    path = Path(out.strip().splitlines()[-1])
+    assert path.parent == tmp_path and path.is_dir()
+    assert path.name.startswith("public_goods-") and path.name.endswith("-s3")
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no staging left behind
+    assert {"scenario.toml", "summary.json", "episodes.parquet"} <= {p.name for p in path.iterdir()}
+    # the resolved scenario reloads to the same config
+    assert sc.load(path / "scenario.toml").to_dict() == sc.load("public_goods").to_dict()
+    summary = json.loads((path / "summary.json").read_text())
+    assert summary["scenario"] == "public_goods" and summary["seed"] == 3
+    assert summary["mechanism"] == "none"
+    for metric in METRICS:
+        stats = summary["metrics"][metric]
+        assert stats["ci_low"] <= stats["mean"] <= stats["ci_high"], metric
+        assert stats["n"] == 32
+    episodes = pd.read_parquet(path / "episodes.parquet")
+    # tidy: one row per episode x round x agent (32 episodes x 10 rounds x 4 agents)
+    assert len(episodes) == 32 * 10 * 4
+    assert not episodes.duplicated(["episode", "round", "agent"]).any()
+    assert {"episode", "round", "agent", "policy", "contribution", "gross", "net"} <= set(
+        episodes.columns
+    )
+    assert sorted(episodes["round"].unique()) == list(range(10))
+    # free rider in seat 3 never contributes; all-cooperate optimum is 4 * 32 * 10 = 1280
+    assert (episodes.loc[episodes["agent"] == 3, "contribution"] == 0).all()
+    wealth = episodes.groupby("episode")["net"].sum()
+    assert summary["metrics"]["productivity"]["mean"] == pytest.approx(wealth.mean(), rel=1e-6)
+    assert summary["metrics"]["efficiency"]["mean"] == pytest.approx(wealth.mean() / 1280, rel=1e-6)
+
+
+def test_same_seed_gives_the_same_numbers(pg_runs):
+    a, b, _ = pg_runs
+    assert a != b  # two directories, not one overwritten
+    sa = json.loads((a / "summary.json").read_text())
+    sb = json.loads((b / "summary.json").read_text())
+    assert sa["metrics"] == sb["metrics"]
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(a / "episodes.parquet"), pd.read_parquet(b / "episodes.parquet")
+    )
+
+
+def test_seed_changes_a_random_population(tmp_path, capsys):
+    paths = []
+    for seed in ("3", "3", "4"):
+        code, out, _ = run_cli(
+            capsys,
+            "run",
+            "prisoners_dilemma",
+            "--seed",
+            seed,
+            "--out",
+            str(tmp_path),
+            "--episodes",
+            "4",
+        )
+        assert code == 0
+        paths.append(Path(out.strip().splitlines()[-1]))
+    frames = [pd.read_parquet(p / "episodes.parquet") for p in paths]
+    pd.testing.assert_frame_equal(frames[0], frames[1])
+    assert not frames[0]["contribution"].equals(frames[2]["contribution"])
+
+
+def test_compare_prints_a_side_by_side_table(capsys, pg_runs):
+    a, b, pd_run = pg_runs
+    code, out, err = run_cli(capsys, "compare", str(a), str(pd_run))
+    assert code == 0 and err == ""
+    lines = out.splitlines()
+    assert "95% CI" in lines[0]
+    header = lines[1]
+    assert "public_goods" in header and "prisoners_dilemma" in header
+    for metric in cli.COMPARE_METRICS:
+        row = next(line for line in lines if line.startswith(metric + " "))
+        assert row.count("[") == 2  # one 'mean [lo, hi]' per run
+    # two runs of the same scenario get a column each
+    code, out, _ = run_cli(capsys, "compare", str(a), str(b))
+    assert code == 0
+    assert a.name in out and b.name in out
+    row = next(line for line in out.splitlines() if line.startswith("productivity "))
+    assert row.count("[") == 2
+
+
+def test_compare_with_glob_and_missing(capsys, pg_runs, tmp_path):
+    a, _, _ = pg_runs
+    code, out, _ = run_cli(capsys, "compare", str(a.parent / "*"))
+    assert code == 0
+    code, _, err = run_cli(capsys, "compare", str(tmp_path / "nothing-*"))
+    assert code == 2 and "no run directories" in err
+    code, _, err = run_cli(capsys, "compare", str(tmp_path))
+    assert code == 2 and "not a coopsim run directory" in err and "Traceback" not in err
+
+
+def test_bad_scenario_exits_2_with_the_message(capsys, tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        (sc.SCENARIO_DIR / "public_goods.toml")
+        .read_text()
+        .replace("multiplier = 1.6", "multiplier = 0")
+    )
+    out_dir = tmp_path / "runs"
+    code, out, err = run_cli(capsys, "run", str(bad), "--out", str(out_dir))
+    assert code == 2
+    assert out == ""
+    assert err.strip() == f"error: {bad}: world.multiplier: got 0.0, must be > 0"
+    assert not out_dir.exists()
+    code, _, err = run_cli(capsys, "run", "no_such_scenario", "--out", str(out_dir))
+    assert code == 2 and "known scenarios" in err and "public_goods" in err
+
+
+def test_console_script_runs_for_real(tmp_path):
+    script = Path(sys.executable).with_name("coopsim")
+    assert script.exists(), script
+    proc = subprocess.run(
+        [
+            str(script),
+            "run",
+            "public_goods",
+            "--seed",
+            "3",
+            "--out",
+            str(tmp_path),
+            "--episodes",
+            "4",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    path = Path(proc.stdout.strip().splitlines()[-1])
+    assert path.is_dir() and (path / "summary.json").exists()
+    assert path.parent == tmp_path
+    assert json.loads((path / "summary.json").read_text())["seed"] == 3
