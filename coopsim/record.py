@@ -8,6 +8,7 @@ renamed into place in one step, so a reader never sees a half-written run.
 
 from __future__ import annotations
 
+import errno
 import glob as globlib
 import json
 import os
@@ -73,6 +74,7 @@ class RunWriter:
     def __init__(self, out_dir: str | os.PathLike, name: str):
         self.out_dir = Path(out_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.name = name
         final = self.out_dir / name
         suffix = 1
         while final.exists():
@@ -88,7 +90,20 @@ class RunWriter:
         if exc_type is not None:
             shutil.rmtree(self.staging, ignore_errors=True)
             return
-        os.replace(self.staging, self.final)
+        # Another writer (a parallel seed of a sweep, say) may have published under our name
+        # since we chose it: rename fails on a non-empty target, so take the next free suffix
+        # rather than fail and leave the staging folder behind.
+        suffix = 1
+        while True:
+            try:
+                os.rename(self.staging, self.final)
+                return
+            except OSError as err:
+                if err.errno not in (errno.EEXIST, errno.ENOTEMPTY) or suffix > 10_000:
+                    shutil.rmtree(self.staging, ignore_errors=True)
+                    raise
+            suffix += 1
+            self.final = self.out_dir / f"{self.name}-{suffix}"
 
     @property
     def path(self) -> Path:
@@ -155,7 +170,7 @@ class RunData:
         """The summary's metrics as a tidy table: metric, mean, ci_low, ci_high, std, n."""
         rows = [{"metric": k, **v} for k, v in self.summary.get("metrics", {}).items()]
         frame = pd.DataFrame(rows)
-        for key in ("scenario", "mechanism", "seed"):
+        for key in ("seed", "mechanism", "scenario"):  # inserted at 0: ends scenario first
             frame.insert(0, key, self.summary.get(key))
         frame.insert(0, "run", self.name)
         return frame
