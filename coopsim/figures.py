@@ -50,7 +50,7 @@ def _colors(n: int) -> list:
     return [colormaps["viridis"](x) for x in np.linspace(0, 0.95, n)]
 
 
-def empty_figure(title: str, message: str, size: tuple[float, float] = SIZE) -> Figure:
+def empty_figure(title: str, message: str, size: tuple[float, float] = (7.0, 2.0)) -> Figure:
     """A figure that says in words why there is nothing to draw (keeps report layouts intact)."""
     fig = Figure(figsize=size, layout="constrained")
     ax = fig.add_subplot()
@@ -188,8 +188,9 @@ def mechanism_parameters(run: RunData) -> Figure:
             "This run has no mechanism: no tax schedule and no transfers to show.",
         )
     panels = int(not schedules.empty) + int(not flows.empty)
-    fig = Figure(figsize=(5.2 * panels + 0.6, 4.2), layout="constrained")
-    axes = fig.subplots(1, panels, squeeze=False)[0]
+    # Stacked, so the figure keeps a page's width in reports and the app's column.
+    fig = Figure(figsize=(7.0, 3.6 * panels + 0.5), layout="constrained")
+    axes = fig.subplots(panels, 1, squeeze=False)[:, 0]
     i = 0
     if not schedules.empty:
         ax = axes[i]

@@ -480,6 +480,10 @@ class _PdfWriter:
         if self.fig is None or self.y + height > _PAGE[1] - _MARGIN:
             self._new_page()
 
+    def keep(self, height: float) -> None:
+        """Start a new page unless ``height`` inches fit below the cursor."""
+        self._room(height)
+
     def text(self, lines: list[str], size: float = 8.5, family: str = "sans-serif",
              weight: str = "normal", gap: float = 0.08) -> None:  # fmt: skip
         step = _LINE * size / 8.5
@@ -549,6 +553,7 @@ def render_pdf(report: Report, path: str | os.PathLike) -> None:
         w.text(_wrap(report.title, 60), size=17, weight="bold")
         w.text(_wrap(report.subtitle, 110), size=8.5, gap=0.2)
         for section in report.sections:
+            w.keep(1.5)  # no heading alone at the foot of a page
             w.text([section.title], size=13, weight="bold", gap=0.1)
             for block in section.blocks:
                 if isinstance(block, Paragraph):

@@ -1,0 +1,194 @@
+"""The scenario report: every section and figure present, numbers equal to summary.json, the
+HTML self-contained, and the PDF a real document whose first page renders."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import matplotlib.image as mpimg
+import numpy as np
+import pandas as pd
+import pytest
+
+from coopsim import scenario
+from coopsim.cli import main
+from coopsim.report import build_report
+from coopsim.runner import run_scenario
+
+SECTIONS = ("scenario", "mechanisms", "method", "results", "figures")
+
+
+def _training_copy(run_dir: Path, dest: Path) -> Path:
+    """A copy of an evaluated tax run with a training log, as a planner run would have."""
+    shutil.copytree(run_dir, dest)
+    iters = np.arange(20)
+    log = pd.DataFrame(
+        {
+            "iteration": iters,
+            "equality_times_productivity": 600 + 10 * iters,
+            "productivity": 900 + 5.0 * iters,
+            "tax_rate_0": np.linspace(0.0, 0.05, 20),
+            "tax_rate_1": np.linspace(0.2, 0.35, 20),
+            "tax_rate_2": np.linspace(0.5, 0.4, 20),
+        }
+    )
+    log.to_parquet(dest / "metrics.parquet", index=False)
+    return dest
+
+
+@pytest.fixture(scope="module")
+def run_dirs(tmp_path_factory) -> list[Path]:
+    out = tmp_path_factory.mktemp("runs")
+    tax = run_scenario(scenario.load("public_goods_tax"), out=out, episodes=8)
+    punish = run_scenario(scenario.load("public_goods_punishment"), out=out, episodes=8)
+    trained = _training_copy(tax, out / "public_goods_tax-trained-s0")
+    return [trained, punish]
+
+
+class _Tables(HTMLParser):
+    """Collects every <table> as (caption, rows of cell text)."""
+
+    def __init__(self):
+        super().__init__()
+        self.tables: list[tuple[str, list[list[str]]]] = []
+        self._in: str | None = None
+        self._buf = ""
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table":
+            self.tables.append(("", []))
+        elif tag == "tr" and self.tables:
+            self.tables[-1][1].append([])
+        if tag in ("td", "th", "caption"):
+            self._in, self._buf = tag, ""
+
+    def handle_data(self, data):
+        if self._in:
+            self._buf += data
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._in == tag:
+            self.tables[-1][1][-1].append(self._buf)
+        elif tag == "caption" and self._in == "caption":
+            self.tables[-1] = (self._buf, self.tables[-1][1])
+        if tag == self._in:
+            self._in = None
+
+
+@pytest.fixture(scope="module")
+def html_report(run_dirs, tmp_path_factory) -> str:
+    out = tmp_path_factory.mktemp("report") / "report.html"
+    assert main(["report", *map(str, run_dirs), "-o", str(out)]) == 0
+    return out.read_text(encoding="utf-8")
+
+
+def test_every_section_present_in_order(html_report):
+    positions = [html_report.index(f'<section id="{key}">') for key in SECTIONS]
+    assert positions == sorted(positions)
+    assert "<h1>coopsim report: 2 scenarios compared</h1>" in html_report
+
+
+def test_every_figure_embedded_and_decodes(html_report, run_dirs):
+    figures = re.findall(
+        r'<figure id="([^"]+)"><img alt="[^"]*" src="data:image/png;base64,([^"]+)">',
+        html_report,
+    )
+    keys = [k for k, _ in figures]
+    expected = {"fig-lorenz", "fig-agents", "fig-contributions", "fig-equality-productivity",
+                "fig-compare"}  # fmt: skip
+    for run in run_dirs:
+        expected |= {f"fig-training-{run.name}", f"fig-wealth-{run.name}",
+                     f"fig-mechanism-{run.name}"}  # fmt: skip
+    assert set(keys) == expected and len(keys) == len(expected)
+    assert html_report.count("<img") == len(expected)
+    for _, data in figures:
+        image = mpimg.imread(io.BytesIO(base64.b64decode(data)), format="png")
+        assert image.shape[0] > 200 and image.shape[1] > 300
+        assert image[..., :3].std() > 0.01  # not a blank canvas
+
+
+def test_html_is_self_contained(html_report):
+    assert not re.search(r'(src|href)="(https?:)?//', html_report)
+    assert "<link" not in html_report and "<script" not in html_report
+    assert "@import" not in html_report
+
+
+def test_results_match_summary_json(html_report, run_dirs):
+    parser = _Tables()
+    parser.feed(html_report)
+    for run in run_dirs:
+        summary = json.loads((run / "summary.json").read_text())
+        label = summary["scenario"]
+        (table,) = [
+            rows for cap, rows in parser.tables if cap.startswith(f"{label}: mean over evaluation")
+        ]
+        header, body = table[0], table[1:]
+        assert header[:4] == ["metric", "mean", "ci_low", "ci_high"]
+        shown = {row[0]: row for row in body}
+        assert set(shown) == set(summary["metrics"])
+        for metric, stats in summary["metrics"].items():
+            row = shown[metric]
+            assert float(row[1]) == pytest.approx(stats["mean"], abs=1e-4)
+            assert float(row[2]) == pytest.approx(stats["ci_low"], abs=1e-4)
+            assert float(row[3]) == pytest.approx(stats["ci_high"], abs=1e-4)
+            assert float(row[4]) <= float(row[1]) + 1e-4 <= float(row[5]) + 2e-4
+            assert int(row[6]) == stats["n"] == 8
+
+
+def test_scenario_method_and_mechanisms_described(html_report, run_dirs):
+    text = html.unescape(html_report)
+    for run in run_dirs:
+        config = (run / "scenario.toml").read_text().strip()
+        assert config in text  # the resolved config, verbatim
+        assert f"coopsim run {run / 'scenario.toml'} --seed 0 --episodes 8" in text
+    summary = json.loads((run_dirs[0] / "summary.json").read_text())
+    assert summary["torch_version"] in text and summary["coopsim_version"] in text
+    # The mechanisms' own descriptions of their parameters.
+    assert "Bracket income tax every 1 round(s): 0% above 0, 20% above 20, 50% above 30." in text
+    assert "Peer punishment" in text
+    assert "20 logged training iterations" in text
+    assert "scripted policies, evaluated without training" in text
+    assert "Comparison across runs" in text
+
+
+def test_pdf_opens_and_has_the_same_content(run_dirs, tmp_path):
+    # pdftoppm/pdftotext come from poppler-utils, which `make test` installs
+    # (scripts/system-deps.sh); a missing tool fails here rather than skipping silently.
+    out = tmp_path / "report.pdf"
+    assert main(["report", str(run_dirs[0]), "-o", str(out)]) == 0
+    assert out.read_bytes()[:5] == b"%PDF-"
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", str(out), str(tmp_path / "page")],
+        check=True,
+        timeout=60,
+    )
+    (page,) = tmp_path.glob("page*.png")
+    image = mpimg.imread(page)
+    assert image.shape[0] > image.shape[1] > 400  # an A4 portrait page at 60 dpi
+    ink = (image[..., :3].mean(-1) < 0.5).mean()
+    assert 0.002 < ink < 0.5  # text on it, and not a black page
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(out), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    for title in ("Scenario", "Mechanisms", "Method", "Results", "Figures"):
+        assert re.search(rf"^\s*{title}\s*$", text, re.M), title
+    summary = json.loads((run_dirs[0] / "summary.json").read_text())
+    for stats in summary["metrics"].values():
+        assert f"{stats['mean']:.4f}" in text
+
+
+def test_report_to_folder_and_bad_suffix(run_dirs, tmp_path, capsys):
+    path = build_report(run_dirs[1:], tmp_path / "reports", n_boot=200)
+    assert path.parent == tmp_path / "reports" and path.suffix == ".html"
+    with pytest.raises(ValueError, match=r"\.html or \.pdf"):
+        build_report(run_dirs[1:], tmp_path / "report.docx")
+    assert main(["report", str(tmp_path / "nothing-*"), "-o", str(tmp_path / "r.html")]) == 2
+    assert "no run directories" in capsys.readouterr().err
