@@ -165,3 +165,7 @@ SCRIPTED: dict[str, type[ScriptedPolicy]] = {
         Punisher,
     )
 }
+
+# Economy workers live in their own module (they read a map) and add themselves to SCRIPTED
+# on import, so scenario files name them like any other scripted policy.
+import coopsim.agents.economy_scripted  # noqa: E402, F401

@@ -62,7 +62,7 @@ from mechanisms.base import Pipeline, RoundContext
 WOOD, STONE = 0, 1  # resource index r in [B, N, R] tensors
 RESOURCES = ("wood", "stone")
 ACTS = ("rest", "up", "down", "left", "right", "gather", "build")
-MAP_CHANNELS = ("water", "wood", "stone", "house", "agent")
+MAP_CHANNELS = ("water", "wood", "stone", "source", "house", "agent")
 _MOVES = torch.tensor([[0, 0], [-1, 0], [1, 0], [0, -1], [0, 1], [0, 0], [0, 0]])  # act -> dy, dx
 
 
@@ -338,7 +338,7 @@ class EconomyWorld(World):
         else:
             delay = torch.ones_like(u, dtype=torch.long)
         cur = self.regrow_at.gather(1, self.pos)
-        self.regrow_at.scatter_(1, self.pos, torch.where(gathered, t + delay.int(), cur))
+        self.regrow_at.scatter_(1, self.pos, torch.where(gathered, t + 1 + delay.int(), cur))
         labour += gathered * c.gather_labour
 
         # Building.
@@ -527,9 +527,10 @@ class EconomyWorld(World):
         out[:, :, 0] = kind == maps.WATER
         out[:, :, 1] = (kind == maps.WOOD) & grown
         out[:, :, 2] = (kind == maps.STONE) & grown
-        out[:, :, 3] = self.has_house.gather(1, idx).view(b, n, s * s)
+        out[:, :, 3] = kind >= maps.WOOD  # a source, its resource present or regrowing
+        out[:, :, 4] = self.has_house.gather(1, idx).view(b, n, s * s)
         # Agents in view (self included, always at the centre): relative offsets in the window.
-        agent = out[:, :, 4]
+        agent = out[:, :, 5]
         agent.zero_()
         wp, r = self.wp, self.config.view_radius
         dy = self.pos[:, None, :] // wp - self.pos[:, :, None] // wp  # [B, N(viewer), N]
