@@ -156,6 +156,17 @@ def cmd_app(args: argparse.Namespace) -> int:
         return 0
 
 
+def positive_int(text: str) -> int:
+    """argparse type for counts: an integer >= 1, refused with a usage message otherwise."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"got {text!r}, expected an integer >= 1") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"got {value}, must be >= 1")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="coopsim", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -168,7 +179,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=None, help="seed (default: the scenario's)")
     p.add_argument("--out", default="runs", help="folder for run directories (default: runs)")
     p.add_argument(
-        "--episodes", type=int, default=None, help="evaluation episodes (default: the scenario's)"
+        "--episodes",
+        type=positive_int,
+        default=None,
+        help="evaluation episodes (default: the scenario's)",
     )
     p.add_argument("--device", default=None, help="cpu, cuda or auto (default: the scenario's)")
     p.set_defaults(func=cmd_run)

@@ -192,3 +192,14 @@ def test_console_script_runs_for_real(tmp_path):
     assert path.is_dir() and (path / "summary.json").exists()
     assert path.parent == tmp_path
     assert json.loads((path / "summary.json").read_text())["seed"] == 3
+
+
+@pytest.mark.parametrize("episodes", ["0", "-2", "many"])
+def test_run_refuses_a_bad_episode_count(capsys, tmp_path, episodes):
+    out_dir = tmp_path / "runs"
+    with pytest.raises(SystemExit) as info:
+        cli.main(["run", "public_goods", "--episodes", episodes, "--out", str(out_dir)])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "--episodes" in err and ">= 1" in err and "Traceback" not in err
+    assert not out_dir.exists()
