@@ -1,0 +1,103 @@
+"""Figures: titled, labelled, with legends, drawing the right data, and empty states."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+from coopsim import figures, scenario
+from coopsim.analysis import lorenz
+from coopsim.record import RunData, load_run
+from coopsim.runner import run_scenario
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> dict[str, RunData]:
+    out = tmp_path_factory.mktemp("runs")
+    names = ("public_goods", "public_goods_tax", "public_goods_matching")
+    return {n: load_run(run_scenario(scenario.load(n), out=out, episodes=4)) for n in names}
+
+
+def _axes_with_data(fig: Figure):
+    return [
+        ax for ax in fig.axes if ax.get_visible() and (ax.lines or ax.patches or ax.collections)
+    ]
+
+
+def assert_well_labelled(fig: Figure) -> None:
+    axes = _axes_with_data(fig)
+    assert axes, "figure draws nothing"
+    for ax in axes:
+        assert ax.get_title() or fig._suptitle is not None
+        assert ax.get_xlabel() and ax.get_ylabel()
+    assert any(ax.get_legend() is not None for ax in axes) or fig.legends
+
+
+def test_every_figure_is_labelled(runs):
+    tax = runs["public_goods_tax"]
+    trained = RunData(
+        tax.path, tax.summary, tax.scenario, tax.episodes,
+        metrics=pd.DataFrame({"iteration": range(5), "productivity": np.arange(5.0)}),
+    )  # fmt: skip
+    all_runs = list(runs.values())
+    for fig in (
+        figures.lorenz_curves(all_runs),
+        figures.wealth_over_time(tax),
+        figures.contributions_per_round(all_runs),
+        figures.mechanism_parameters(tax),
+        figures.equality_vs_productivity(all_runs),
+        figures.metrics_over_training(trained),
+        figures.agent_outcomes(all_runs),
+        figures.compare_metrics(all_runs),
+    ):
+        assert isinstance(fig, Figure)
+        assert_well_labelled(fig)
+
+
+def test_lorenz_lines_are_the_table(runs):
+    run = runs["public_goods_tax"]
+    fig = figures.lorenz_curves(run)
+    line = [ln for ln in fig.axes[0].lines if ln.get_label().startswith("public_goods_tax")][0]
+    np.testing.assert_allclose(line.get_ydata(), lorenz(run)["wealth_share"])
+    assert "Gini 0.144" in line.get_label()
+
+
+def test_tax_schedule_drawn_from_config(runs):
+    fig = figures.mechanism_parameters(runs["public_goods_tax"])
+    schedule = fig.axes[0]
+    assert schedule.get_ylabel() == "marginal tax rate (%)"
+    configured = [ln for ln in schedule.lines if ln.get_label() == "configured"][0]
+    np.testing.assert_allclose(configured.get_ydata(), [0, 20, 50, 50])
+    revenue = fig.axes[1]
+    collected = [ln for ln in revenue.lines if ln.get_label() == "tax: collected"][0]
+    np.testing.assert_allclose(collected.get_ydata(), 10.0)
+
+
+def test_wealth_over_time_ends_at_final_wealth(runs):
+    fig = figures.wealth_over_time(runs["public_goods_tax"])
+    finals = sorted(ln.get_ydata()[-1] for ln in fig.axes[0].lines)
+    np.testing.assert_allclose(finals, [185, 185, 335, 335])
+
+
+def test_empty_states(runs):
+    plain = runs["public_goods"]
+    for fig, words in (
+        (figures.metrics_over_training(plain), "No training log"),
+        (figures.mechanism_parameters(plain), "no mechanism"),
+        (figures.lorenz_curves([]), "No runs"),
+    ):
+        texts = [t.get_text() for ax in fig.axes for t in ax.texts]
+        assert any(words in t for t in texts), texts
+        assert fig.axes[0].get_title()
+
+
+def test_equality_vs_productivity_error_bars_are_the_ci(runs):
+    run = runs["public_goods_matching"]
+    fig = figures.equality_vs_productivity(run)
+    ax = fig.axes[0]
+    point = ax.lines[0]
+    m = run.summary["metrics"]
+    assert point.get_xdata()[0] == pytest.approx(m["productivity"]["mean"])
+    assert point.get_ydata()[0] == pytest.approx(m["equality"]["mean"])

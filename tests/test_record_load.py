@@ -1,0 +1,64 @@
+"""Loading run directories into pandas: labels, per-episode metrics, globs, optional logs."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from coopsim import scenario
+from coopsim.record import (
+    RunWriter,
+    episodes_frame,
+    load_run,
+    load_runs,
+    metrics_frame,
+    summary_frame,
+)
+from coopsim.runner import run_scenario
+
+
+@pytest.fixture(scope="module")
+def out(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs")
+    run_scenario(scenario.load("public_goods"), out=out, episodes=3)
+    run_scenario(scenario.load("stag_hunt"), out=out, episodes=2)
+    (out / "not-a-run").mkdir()
+    return out
+
+
+def test_load_runs_glob_skips_other_folders(out):
+    runs = load_runs(f"{out}/*")
+    assert [r.summary["scenario"] for r in runs] == ["public_goods", "stag_hunt"]
+    with pytest.raises(FileNotFoundError, match="not a coopsim run"):
+        load_run(out / "not-a-run")
+
+
+def test_tables_are_labelled(out):
+    runs = load_runs(f"{out}/*")
+    eps = episodes_frame(runs)
+    assert list(eps.columns[:4]) == ["run", "scenario", "mechanism", "seed"]
+    assert eps.groupby("scenario")["episode"].nunique().to_dict() == {
+        "public_goods": 3,
+        "stag_hunt": 2,
+    }
+    per_episode = runs[0].episode_metrics
+    assert len(per_episode) == 3 and per_episode["run"].eq(runs[0].name).all()
+    # summary.json means are the means of the per-episode metrics.
+    assert per_episode["gini"].mean() == pytest.approx(runs[0].summary["metrics"]["gini"]["mean"])
+    table = summary_frame(runs)
+    assert set(table["scenario"]) == {"public_goods", "stag_hunt"}
+    assert runs[0].label == "public_goods (seed 0)"
+
+
+def test_metrics_parquet_optional(tmp_path):
+    with RunWriter(tmp_path, "trained") as w:
+        w.write_json("summary.json", {"scenario": "x", "mechanism": "none", "seed": 3})
+        w.write_frame("metrics.parquet", pd.DataFrame({"iteration": [0, 1], "loss": [2.0, 1.0]}))
+    run = load_run(w.final)
+    assert run.episodes.empty and run.episode_metrics is None
+    assert run.metrics["seed"].tolist() == [3, 3]
+    assert metrics_frame([run])["loss"].tolist() == [2.0, 1.0]
+    assert metrics_frame([]).empty
+    assert json.loads((w.final / "summary.json").read_text())["seed"] == 3
