@@ -6,7 +6,9 @@ import streamlit as st
 
 from coopsim.app import nav, runs_dir, state
 
-st.set_page_config(page_title="coopsim mechanism designer", page_icon="🤝", layout="wide")
+st.set_page_config(
+    page_title="coopsim mechanism designer", page_icon=":material/handshake:", layout="wide"
+)
 state.init()
 page = st.navigation(list(nav.pages().values()))
 with st.sidebar:

@@ -11,10 +11,16 @@ def pages() -> dict[str, st.Page]:
     from coopsim.app.views import compare, design, report, run
 
     return {
-        "design": st.Page(design.render, title="Design", icon="✏️", url_path="design", default=True),
-        "run": st.Page(run.render, title="Run", icon="▶️", url_path="run"),
-        "compare": st.Page(compare.render, title="Compare", icon="📊", url_path="compare"),
-        "report": st.Page(report.render, title="Report", icon="📄", url_path="report"),
+        "design": st.Page(
+            design.render, title="Design", icon=":material/edit:", url_path="design", default=True
+        ),
+        "run": st.Page(run.render, title="Run", icon=":material/play_arrow:", url_path="run"),
+        "compare": st.Page(
+            compare.render, title="Compare", icon=":material/bar_chart:", url_path="compare"
+        ),
+        "report": st.Page(
+            report.render, title="Report", icon=":material/description:", url_path="report"
+        ),
     }
 
 

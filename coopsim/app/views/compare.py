@@ -90,7 +90,7 @@ def render() -> None:
 
     st.subheader("Welfare, equality and cooperation")
     table = compare_table(runs)
-    st.dataframe(table, hide_index=True, use_container_width=True)
+    st.table(table.set_index(["group", "metric"]))
     tidy = pd.concat([r.summary_frame() for r in runs], ignore_index=True)
     st.download_button(
         "Download table (CSV)", tidy.to_csv(index=False), file_name="compare.csv", mime="text/csv"
@@ -138,6 +138,6 @@ def render() -> None:
                     ]
                 ),
                 hide_index=True,
-                use_container_width=True,
+                width="stretch",
             )
             _show(plots.figure("mechanism_parameters")(run))

@@ -218,7 +218,7 @@ def render() -> None:
     st.title("Design a mechanism")
     st.caption(
         "Pick a scenario, change its world, mechanisms and population, then run it on the "
-        "Run page. Hover over the ⓘ next to a field for what it means and which values are allowed."
+        "Run page. Hover over the ? next to a field for what it means and which values are allowed."
     )
     labels = list(state.sources())
     origin = st.session_state.get("design_origin")
@@ -260,11 +260,11 @@ def render() -> None:
     scenario, error = state.check(new)
     st.subheader("Check")
     if error:
-        st.error(f"error: {error}", icon="🚫")
+        st.error(f"error: {error}", icon=":material/error:")
     else:
         st.success(
             f"Valid design: {scenario.num_agents} agents, mechanisms: {scenario.mechanism_label}, "
             f"{scenario.evaluation.episodes} evaluation episodes. Go to Run to run it.",
-            icon="✅",
+            icon=":material/check_circle:",
         )
     _save(new, error is None)

@@ -10,23 +10,27 @@ from coopsim.app.jobs import LIVE_METRICS
 
 ACTIVE = "active_job"
 
+# Metric -> (what it means, unit for the axis).
 METRIC_HELP = {
-    "productivity": "total net payoff of all agents per episode (coins)",
-    "equality": "1 - Gini x N/(N-1); 1 = everybody equal",
-    "contribution_rate": "share of the endowment contributed (0-1)",
-    "utilitarian_welfare": "sum of the agents' payoffs (coins)",
+    "productivity": ("total net payoff of all agents per episode", "coins"),
+    "equality": ("1 - Gini x N/(N-1); 1 = everybody equal", "index (0-1)"),
+    "contribution_rate": ("share of the endowment contributed", "share (0-1)"),
+    "utilitarian_welfare": ("sum of the agents' payoffs", "coins"),
 }
 
 
-def _start(scenario, seeds: int, first_seed: int, episodes: int) -> None:
+def _start(scenario) -> None:
+    """Start button callback: reads the inputs by key, so it sees what was just typed."""
+    ss = st.session_state
+    first = int(ss["run_first_seed"])
     job = jobs.start(
         scenario.to_toml(),
         runs_dir(),
-        seeds=list(range(first_seed, first_seed + seeds)),
-        episodes=episodes,
+        seeds=list(range(first, first + int(ss["run_seeds"]))),
+        episodes=int(ss["run_episodes"]),
         name=scenario.name,
     )
-    st.session_state[ACTIVE] = str(job.path)
+    ss[ACTIVE] = str(job.path)
 
 
 def _live_charts(job: jobs.Job) -> None:
@@ -47,13 +51,13 @@ def _live_charts(job: jobs.Job) -> None:
         if metric not in frame:
             continue
         with col:
-            st.markdown(f"**{metric.replace('_', ' ')}**", help=METRIC_HELP.get(metric))
+            st.markdown(f"**{metric.replace('_', ' ')}**", help=METRIC_HELP[metric][0])
             st.bar_chart(
                 frame,
                 x="seed",
                 y=metric,
                 x_label="seed",
-                y_label=METRIC_HELP[metric].split(";")[0],
+                y_label=METRIC_HELP[metric][1],
                 height=220,
             )
 
@@ -66,14 +70,14 @@ def _show_job(job: jobs.Job) -> None:
     if job.state == "done":
         st.success(
             f"Finished: {len(status.get('runs', []))} run directories written to {runs_dir()}.",
-            icon="✅",
+            icon=":material/check_circle:",
         )
         for path in status.get("runs", []):
             st.code(path, language=None)
-        nav.link("compare", "Compare these runs", icon="📊")
+        nav.link("compare", "Compare these runs", icon=":material/bar_chart:")
         st.session_state["compare_default"] = [p.rsplit("/", 1)[-1] for p in status.get("runs", [])]
     elif job.state == "failed":
-        st.error(f"error: {status.get('error', 'the run failed')}", icon="🚫")
+        st.error(f"error: {status.get('error', 'the run failed')}", icon=":material/error:")
     elif job.state == "stopped":
         st.warning("Stopped before it finished; finished seeds are kept as run directories.")
     else:
@@ -90,8 +94,8 @@ def render() -> None:
     )
     scenario, error = state.check(state.design())
     if error:
-        st.error(f"error: {error}", icon="🚫")
-        nav.link("design", "Fix the design", icon="✏️")
+        st.error(f"error: {error}", icon=":material/error:")
+        nav.link("design", "Fix the design", icon=":material/edit:")
     else:
         st.markdown(
             f"**{scenario.name}** — {scenario.description or 'no description'}  \n"
@@ -99,27 +103,30 @@ def render() -> None:
             f"`{scenario.mechanism_label}`"
         )
         cols = st.columns(3)
-        seeds = cols[0].number_input(
+        cols[0].number_input(
             "Seeds",
             min_value=1,
             max_value=20,
             value=3,
             step=1,
+            key="run_seeds",
             help="Independent runs with seeds first, first+1, ...; each gives a run directory.",
         )
-        first = cols[1].number_input(
+        cols[1].number_input(
             "First seed",
             min_value=0,
             value=int(scenario.evaluation.seed),
             step=1,
+            key="run_first_seed",
             help="Seed of the first run; seeds make runs reproducible.",
         )
-        episodes = cols[2].number_input(
+        cols[2].number_input(
             "Evaluation episodes",
             min_value=1,
             max_value=100_000,
             value=int(scenario.evaluation.episodes),
             step=1,
+            key="run_episodes",
             help="Episodes per seed, run in parallel as one batch; more episodes give tighter "
             "confidence intervals.",
         )
@@ -127,7 +134,7 @@ def render() -> None:
             "Start run",
             type="primary",
             on_click=_start,
-            args=(scenario, int(seeds), int(first), int(episodes)),
+            args=(scenario,),
         )
 
     all_jobs = jobs.list_jobs(runs_dir())
