@@ -106,6 +106,9 @@ class Pipeline:
     def __init__(self, mechanisms: list[Mechanism]):
         self.mechanisms = mechanisms
         self.labels = _unique_labels([m.kind for m in mechanisms])
+        # [B] the institution's balance carried from round to round (None before the first
+        # round of an episode): what a rebate paying part of the pool leaves for later rounds.
+        self.pool: Tensor | None = None
 
     def __iter__(self):
         return iter(self.mechanisms)
@@ -131,17 +134,25 @@ class Pipeline:
         return torch.cat(parts, dim=-1)
 
     def reset(self) -> None:
+        self.pool = None
         for m in self.mechanisms:
             m.reset()
 
     def apply(self, ctx: RoundContext) -> dict[str, Flow]:
-        """Run every mechanism in order, updating ``ctx.net`` and ``ctx.pool``."""
+        """Run every mechanism in order, updating ``ctx.net`` and ``ctx.pool``.
+
+        ``ctx.pool`` starts from the balance the institution kept from earlier rounds of the
+        episode, and what is left after this round is kept for the next.
+        """
+        if self.pool is not None:
+            ctx.pool = ctx.pool + self.pool
         flows: dict[str, Flow] = {}
         for label, mech in zip(self.labels, self.mechanisms):
             flow = mech.apply(ctx)
             ctx.net = ctx.net + flow.transfer
             ctx.pool = ctx.pool + flow.pool
             flows[label] = flow
+        self.pool = ctx.pool
         return flows
 
 

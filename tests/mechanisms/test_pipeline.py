@@ -68,6 +68,10 @@ def check_episode(world: World, seed: int, act=None) -> int:
             break
     scale = 1 + gross.abs() + external.abs()
     assert ((net - gross) - (external - pool)).abs().le(1e-5 * scale).all()
+    # the pipeline's balance is what the flows put into the pool over the episode
+    final = world.pipeline.pool
+    final = torch.zeros(b) if final is None else final
+    assert torch.allclose(final.double(), pool, atol=1e-4 * float(scale.max()))
     return rounds
 
 
