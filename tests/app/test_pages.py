@@ -271,7 +271,7 @@ def test_compare_shows_table_with_intervals_and_figures(two_runs):
     low, high = (float(x) for x in interval.rstrip("]").split(", "))
     assert low <= float(mean) <= high
     # Five figure tabs: scatter, Lorenz, wealth, contributions and the tax schedule.
-    assert len(at.get("imgs")) >= 5
+    assert len(at.get("image")) >= 5
 
 
 def test_compare_without_runs_says_where_to_start():

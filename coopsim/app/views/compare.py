@@ -1,4 +1,7 @@
-"""Compare page: welfare, equality and cooperation of chosen runs, with figures."""
+"""Compare page: welfare, equality and cooperation of chosen runs, with the shared figures.
+
+Figures come from :mod:`coopsim.figures`, the same ones reports and notebooks show.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import streamlit as st
 
-from coopsim.app import plots, runs_dir
+from coopsim import figures
+from coopsim.app import runs_dir
 from coopsim.record import RunData, expand_paths, load_run
 
 # Table rows: (group, metric, what it means).
@@ -61,7 +65,7 @@ def _show(fig) -> None:
     if fig is None:
         return
     st.pyplot(fig, clear_figure=True)
-    plt.close(fig)
+    plt.close(fig)  # figures made through pyplot would otherwise stay in its registry
 
 
 def render() -> None:
@@ -104,19 +108,20 @@ def render() -> None:
             "Wealth over time",
             "Contributions per round",
             "Mechanism parameters",
+            "Training",
         ]
     )
     with tabs[0]:
         st.caption("One point per run; bars are 95% confidence intervals. Up and right is better.")
-        _show(plots.figure("equality_vs_productivity")(runs))
+        _show(figures.equality_vs_productivity(runs))
     with tabs[1]:
         st.caption("The further a curve bows below the diagonal, the more unequal the run.")
-        _show(plots.figure("lorenz_curves")(runs))
+        _show(figures.lorenz_curves(runs))
     with tabs[2]:
         pick = st.selectbox("Run", chosen, key="wealth_run", help="Whose agents to plot.")
-        _show(plots.figure("wealth_over_time")(runs[chosen.index(pick)]))
+        _show(figures.wealth_over_time(runs[chosen.index(pick)]))
     with tabs[3]:
-        _show(plots.figure("contributions_per_round")(runs))
+        _show(figures.contributions_per_round(runs))
     with tabs[4]:
         pick = st.selectbox("Run", chosen, key="mech_run", help="Whose mechanisms to show.")
         run = runs[chosen.index(pick)]
@@ -140,4 +145,10 @@ def render() -> None:
                 hide_index=True,
                 width="stretch",
             )
-            _show(plots.figure("mechanism_parameters")(run))
+            _show(figures.mechanism_parameters(run))
+    with tabs[5]:
+        learned = [r for r in runs if r.metrics is not None and not r.metrics.empty]
+        if not learned:
+            st.info("None of these runs trained: evaluated runs have no training log.")
+        for run in learned:
+            _show(figures.metrics_over_training(run))

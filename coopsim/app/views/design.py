@@ -13,6 +13,7 @@ from coopsim import scenario as sc
 from coopsim.agents.scripted import SCRIPTED
 from coopsim.app import designs_dir, forms, state
 from coopsim.envs import WORLDS
+from coopsim.schema import field_specs
 from mechanisms import MECHANISMS
 
 HANDLED = {"name", "description", "world", "mechanisms", "population", "evaluation", "source"}
@@ -131,7 +132,9 @@ def _population(data: dict[str, Any], rev: int) -> list[dict[str, Any]]:
         "Which policy each seat runs; the counts must add up to the world's number of agents."
     )
     uids = st.session_state["pop_uids"]
-    policies = list(SCRIPTED)
+    # Every policy a group may name (scripted and learning), from the typed config.
+    (policy_spec,) = [f for f in field_specs(sc.GroupConfig) if f["name"] == "policy"]
+    policies = list(policy_spec["choices"])
     out = []
     for i, (uid, group) in enumerate(zip(uids, data.get("population", []))):
         with st.container(border=True):
