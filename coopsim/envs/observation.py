@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import functools
+
 import torch
 from torch import Tensor
+
+# How an observation field is filled from a packer's source row (see GatherPacker).
+SCALAR = "scalar"  # one value per step, the same for every world and agent (round progress)
+OWN = "own"  # agent i reads entry i of an [B, N] source (its own last contribution)
+EGOCENTRIC = "egocentric"  # agent i reads entries i, i+1, ... (mod N) of an [B, N] source
+PER_AGENT = "per_agent"  # agent i reads its own [w] slice of an [B, N, w] source
 
 
 class ObsLayout:
@@ -28,11 +36,101 @@ class ObsLayout:
         return out
 
 
+class GatherPacker:
+    """Builds [B, N, size] observations with one ``torch.gather`` from a compact source row.
+
+    Why: writing each field into its strided slice of the output walks the whole observation
+    tensor once per field, and at large B that tensor (B x N x size floats) is far bigger than
+    the cache, so the cost is one trip to memory per field. Here the world writes each
+    *distinct* value once into a small per-world row ``src`` ([B, S], S ~ 4N), and a fixed index
+    ([N * size], built once) copies it out to every agent's slots in a single pass.
+
+    ``fields`` maps each layout field to ``(how, source)``: ``how`` is one of SCALAR, OWN,
+    EGOCENTRIC, PER_AGENT; fields naming the same source share its block of ``src`` (a world's
+    last contributions feed both its own-contribution field and the egocentric list). A SCALAR
+    field is its own source. The world fills blocks through :meth:`block` / :meth:`set_scalars`
+    (the buffer is reused between steps) and calls :meth:`gather`, which returns a new tensor.
+    """
+
+    def __init__(
+        self,
+        layout: ObsLayout,
+        fields: dict[str, tuple[str, str]],
+        num_agents: int,
+        batch_size: int,
+        device: torch.device,
+        source_widths: dict[str, int] | None = None,
+    ):
+        n = num_agents
+        widths = dict(source_widths or {})  # PER_AGENT source -> per-agent width w
+        self.layout = layout
+        self.num_agents = n
+        self.batch_size = batch_size
+        self.scalars = [f for f, (how, _) in fields.items() if how == SCALAR]
+        # Source blocks: scalars first (one contiguous run, written in one copy), then one
+        # block per named source: N wide (OWN/EGOCENTRIC) or N * w wide (PER_AGENT).
+        self.offsets: dict[str, int] = {name: i for i, name in enumerate(self.scalars)}
+        self.widths: dict[str, int] = dict.fromkeys(self.scalars, 1)
+        start = len(self.scalars)
+        for name, (how, source) in fields.items():
+            if how not in (SCALAR, OWN, EGOCENTRIC, PER_AGENT):
+                raise ValueError(f"field {name!r}: unknown fill {how!r}")
+            if how == SCALAR or source in self.offsets:
+                continue
+            width = n * widths.get(source, 1) if how == PER_AGENT else n
+            self.offsets[source], self.widths[source] = start, width
+            start += width
+        self.source_size = start
+        columns = torch.empty(n, layout.size, dtype=torch.long)  # [N, size] src column per slot
+        agent = torch.arange(n)[:, None]  # [N, 1]
+        for name, sl in layout.slices.items():
+            how, source = fields[name]
+            width = sl.stop - sl.start
+            k = torch.arange(width)[None, :]  # [1, w]
+            off = self.offsets[name if how == SCALAR else source]
+            if how in (SCALAR, OWN) and width != 1:
+                raise ValueError(f"field {name!r}: a {how} field is 1 wide, the layout has {width}")
+            if how == EGOCENTRIC and width != n:
+                raise ValueError(f"field {name!r}: egocentric needs width N={n}, got {width}")
+            if how == SCALAR:
+                cols = torch.full((n, 1), off)
+            elif how == OWN:
+                cols = off + agent
+            elif how == EGOCENTRIC:
+                cols = off + (agent + k) % n
+            else:
+                cols = off + agent * width + k
+            columns[:, sl] = cols
+        self.index = columns.reshape(1, -1).to(device)  # [1, N * size], expanded over B
+        self.src = torch.zeros(batch_size, self.source_size, device=device)  # [B, S]
+
+    def block(self, source: str) -> Tensor:
+        """The [B, width] view of ``src`` holding ``source``, to write into with ``out=``."""
+        off = self.offsets[source]
+        return self.src[:, off : off + self.widths[source]]
+
+    def set_scalars(self, *values: float) -> None:
+        """Write this step's scalar fields, in the order of the layout."""
+        if self.scalars:
+            vals = torch.tensor(values, dtype=self.src.dtype)  # [n_scalars]
+            self.src[:, : len(self.scalars)].copy_(vals.to(self.src.device, non_blocking=True))
+
+    def gather(self) -> Tensor:
+        """A new [B, N, size] observation tensor from the current source rows."""
+        b = self.batch_size
+        out = torch.gather(self.src, 1, self.index.expand(b, -1))  # [B, N * size]
+        return out.view(b, self.num_agents, self.layout.size)
+
+
+@functools.lru_cache(maxsize=64)
+def egocentric_index(n: int, device: torch.device) -> Tensor:
+    """[N, N] long: row i lists agents i, i+1, ... (mod N); cached per (N, device)."""
+    return (torch.arange(n, device=device)[:, None] + torch.arange(n, device=device)) % n
+
+
 def egocentric(x: Tensor) -> Tensor:
     """[B, N] per-agent values -> [B, N, N], row i listing agents i, i+1, ... (mod N).
 
     Every agent sees the group from its own seat, so one shared policy fits every seat.
     """
-    n = x.shape[-1]
-    idx = (torch.arange(n, device=x.device)[:, None] + torch.arange(n, device=x.device)) % n
-    return x[:, idx]
+    return x[:, egocentric_index(x.shape[-1], x.device)]

@@ -18,7 +18,14 @@ import torch
 from torch import Tensor
 
 from coopsim.envs.base import Step, World, WorldSpec
-from coopsim.envs.observation import ObsLayout, egocentric
+from coopsim.envs.observation import (
+    EGOCENTRIC,
+    OWN,
+    PER_AGENT,
+    SCALAR,
+    GatherPacker,
+    ObsLayout,
+)
 from coopsim.schema import param
 from mechanisms.base import Pipeline, RoundContext
 
@@ -74,6 +81,28 @@ class PublicGoodsWorld(World):
             head_names=("contribution",) + tuple(f"punish_{j + 1}" for j in range(len(heads) - 1)),
         )
         self._unit = config.endowment / (config.levels - 1)  # currency per contribution level
+        # Observations are gathered from one small row per world (see GatherPacker): the
+        # distinct values are written once, then copied out to every agent's slots.
+        self._packer = GatherPacker(
+            self.layout,
+            {
+                "round_progress": (SCALAR, ""),
+                "stage": (SCALAR, ""),
+                "first_round": (SCALAR, ""),
+                "own_last_contribution": (OWN, "last"),
+                "own_last_payoff": (OWN, "payoff"),
+                "others_last_mean_contribution": (OWN, "others_mean"),
+                "last_contributions": (EGOCENTRIC, "last"),
+                "current_contributions": (EGOCENTRIC, "current"),
+                "mechanisms": (PER_AGENT, "mechanisms"),
+            },
+            n,
+            batch_size,
+            self.device,
+            source_widths={"mechanisms": self.pipeline.obs_dim},
+        )
+        self._ones = torch.ones(n, 1, device=self.device)  # [N, 1] sums over agents by matmul
+        self._src_current: Tensor | None = None  # the current_contribution written into src
         self._t = 0
         self.reset(seed=0)
 
@@ -84,7 +113,10 @@ class PublicGoodsWorld(World):
         self._t = 0
         self.last_contribution = torch.zeros(b, n, device=dev)  # [B, N] currency
         self.last_payoff = torch.zeros(b, n, device=dev)  # [B, N] net payoff last round
-        self.current_contribution = torch.zeros(b, n, device=dev)  # [B, N] in sanction stage
+        # [B, N] in the sanction stage; zero otherwise (shared between steps, never written to)
+        self.current_contribution = torch.zeros(b, n, device=dev)
+        self._zero = self.current_contribution
+        self._src_current = None
         self.pipeline.reset()
         return self._observe()
 
@@ -112,7 +144,9 @@ class PublicGoodsWorld(World):
     def step(self, actions: Tensor) -> Step:
         c, n = self.config, self.config.num_agents
         if self.stage == 0:
-            contribution = actions[..., 0].float() * self._unit  # [B, N]
+            contribution = torch.mul(actions[..., 0], self._unit)  # [B, N] float currency
+            if contribution.dtype != torch.float32:  # float64 actions, say: keep float32 state
+                contribution = contribution.float()
             if self.stages == 2:
                 self.current_contribution = contribution
                 self._t += 1
@@ -124,55 +158,58 @@ class PublicGoodsWorld(World):
             points = actions[..., 1:].long()  # [B, N, N-1] egocentric: next agent first
             punishment = egocentric_to_absolute(points)  # [B, N, N]
 
-        total = contribution.sum(-1, keepdim=True)  # [B, 1]
-        gross = c.endowment - contribution + c.multiplier / n * total  # [B, N]
-        ctx = RoundContext(
-            gross=gross,
-            income=gross,
-            round=self.round,
-            rounds=c.rounds,
-            contributions=contribution,
-            endowment=c.endowment,
-            multiplier=c.multiplier,
-            punishment=punishment,
-        )
-        flows = self.pipeline.apply(ctx)
+        total = torch.mm(contribution, self._ones)  # [B, 1]
+        gross = torch.rsub(contribution, c.endowment).add_(total.mul_(c.multiplier / n))  # [B, N]
         info = {"contribution": contribution, "gross": gross}
-        for label, flow in flows.items():
-            info[f"transfer_{label}"] = flow.transfer
-        info["net"] = ctx.net
+        if len(self.pipeline):
+            ctx = RoundContext(
+                gross=gross,
+                income=gross,
+                round=self.round,
+                rounds=c.rounds,
+                contributions=contribution,
+                endowment=c.endowment,
+                multiplier=c.multiplier,
+                punishment=punishment,
+            )
+            flows = self.pipeline.apply(ctx)
+            for label, flow in flows.items():
+                info[f"transfer_{label}"] = flow.transfer
+            net = ctx.net
+        else:  # no mechanism moves money: net is gross (a copy, so the two stay independent)
+            flows, net = {}, gross.clone()
+        info["net"] = net
         if punishment is not None:
             info["punishment_given"] = punishment.sum(-1).float()
             info["punishment_received"] = punishment.sum(-2).float()
         self.last_contribution = contribution
-        self.last_payoff = ctx.net
-        self.current_contribution = torch.zeros_like(contribution)
+        self.last_payoff = net
+        self.current_contribution = self._zero
         self._t += 1
-        return Step(self._observe(), ctx.net, self._done(), info, round_end=True, flows=flows)
+        return Step(self._observe(), net, self._done(), info, round_end=True, flows=flows)
 
     def _done(self) -> Tensor:
         return torch.full((self.batch_size,), self._t >= self.spec.horizon, device=self.device)
 
     def _observe(self) -> Tensor:
+        """[B, N, obs_dim]: each distinct value written once into the packer's rows, then
+        gathered out to every agent (fractions of the endowment; payoffs per r * E)."""
         c, e = self.config, self.config.endowment
         n = c.num_agents
-        last = self.last_contribution / e  # [B, N] fraction of endowment
-        others_mean = (last.sum(-1, keepdim=True) - last) / (n - 1)
-        b = self.batch_size
-        return self.layout.pack(
-            b,
-            n,
-            self.device,
-            round_progress=self.round / c.rounds,
-            stage=float(self.stage),
-            first_round=float(self.round == 0),
-            own_last_contribution=last,
-            own_last_payoff=self.last_payoff / (c.multiplier * e),
-            others_last_mean_contribution=others_mean,
-            last_contributions=egocentric(last),
-            current_contributions=egocentric(self.current_contribution / e),
-            mechanisms=self.pipeline.observation(b, n, self.device),
-        )
+        p = self._packer
+        rnd = self.round
+        p.set_scalars(rnd / c.rounds, float(self.stage), float(rnd == 0))
+        last = torch.div(self.last_contribution, e, out=p.block("last"))  # [B, N] fractions
+        torch.div(self.last_payoff, c.multiplier * e, out=p.block("payoff"))
+        others = torch.sub(torch.mm(last, self._ones), last)  # [B, N] others' total fraction
+        torch.div(others, n - 1, out=p.block("others_mean"))
+        if self.current_contribution is not self._src_current:  # unchanged in one-stage rounds
+            torch.div(self.current_contribution, e, out=p.block("current"))
+            self._src_current = self.current_contribution
+        if self.pipeline.obs_dim:
+            mech = self.pipeline.observation(self.batch_size, n, self.device)  # [B, N, m]
+            p.block("mechanisms").unflatten(1, (n, -1)).copy_(mech)
+        return p.gather()
 
 
 def egocentric_to_absolute(points: Tensor) -> Tensor:
