@@ -13,8 +13,8 @@ on its own tile; 6 build a house on its own tile.
   the one first in this step's priority order wins. Priority rotates every step: at step t agent
   i has rank ``(i - t) mod N`` (rank 0 first), so no seat is favoured over an episode.
 - *Gathering* on a tile whose resource is present yields 1 unit, plus 1 bonus unit with
-  probability ``gather_bonus`` (the agent's gather skill); the tile is then empty and regrows
-  at each later step with probability ``regen_prob`` (a geometric delay drawn at gathering).
+  probability ``gather_bonus`` (the agent's gather skill); the tile is then empty and, from
+  the next step on, regrows at the start of each step with probability ``regen_prob``.
 - *Building* needs 1 wood and 1 stone and a tile with no house and no resource source; it
   pays ``build_payment x build_skill`` coin and leaves a house that only its owner may enter.
 
@@ -64,6 +64,18 @@ RESOURCES = ("wood", "stone")
 ACTS = ("rest", "up", "down", "left", "right", "gather", "build")
 MAP_CHANNELS = ("water", "wood", "stone", "source", "house", "agent")
 _MOVES = torch.tensor([[0, 0], [-1, 0], [1, 0], [0, -1], [0, 1], [0, 0], [0, 0]])  # act -> dy, dx
+
+
+# Per-tile flags in EconomyWorld.code; bits 0-4 are the first five map channels.
+_WATER_BIT, _WOOD_BIT, _STONE_BIT, _SOURCE, _HOUSE = 1, 2, 4, 8, 16
+_PRESENT = _WOOD_BIT | _STONE_BIT
+
+
+def _tile_bits(kinds: Tensor) -> Tensor:
+    """Tile kinds -> flags with every resource present (the state at the start)."""
+    k = kinds.to(torch.uint8)
+    bits = (k == maps.WATER) * _WATER_BIT + (k == maps.WOOD) * (_WOOD_BIT | _SOURCE)
+    return (bits + (k == maps.STONE) * (_STONE_BIT | _SOURCE)).to(torch.uint8)
 
 
 @dataclass
@@ -204,6 +216,16 @@ class EconomyWorld(World):
         self._moves = _MOVES.to(dev)  # [7, 2]
         self._bidx = torch.arange(batch_size, device=dev)[:, None]  # [B, 1]
         self._agents = torch.arange(n, device=dev)  # [N]
+        self._bits = (1 << torch.arange(5, device=dev, dtype=torch.uint8))[:, None]  # [5, 1]
+        tiles = self.hp * self.wp
+        self._regrow_k: int | None = None  # candidates per world per step (None: every tile)
+        if c.regen_prob < 1:
+            need = math.log1p(-c.regen_prob) / math.log1p(-1 / tiles)  # K at acceptance 1
+            if need <= tiles / 8:
+                self._regrow_k = max(4, math.ceil(2 * need))
+                self._regrow_accept = tiles * -math.expm1(
+                    math.log1p(-c.regen_prob) / self._regrow_k
+                )
         w = torch.arange(side, device=dev) - c.view_radius
         self._window = (w[:, None] * self.wp + w[None, :]).reshape(-1)  # [S*S] flat offsets
         self._eye = torch.eye(n, dtype=torch.bool, device=dev)  # [N, N]
@@ -220,13 +242,11 @@ class EconomyWorld(World):
         padded = torch.full((b, self.hp, self.wp), maps.WATER, dtype=torch.int8, device=dev)
         padded[:, p : p + self.height, p : p + self.width] = kinds
         self.tiles = padded.reshape(b, -1).to(torch.uint8)  # [B, Hp*Wp] tile kind (static)
-        source = (self.tiles == maps.WOOD) | (self.tiles == maps.STONE)  # [B, Hp*Wp]
-        # step from which each tile's resource is present; never for non-sources
-        never = torch.tensor(2**30, dtype=torch.int32, device=dev)
-        zero = torch.tensor(0, dtype=torch.int32, device=dev)
-        self.regrow_at = torch.where(source, zero, never)  # [B, Hp*Wp] int32
+        # Bit flags per tile, what agents see: the window is one gather of this grid.
+        self.code = _tile_bits(self.tiles)  # [B, Hp*Wp] uint8, resources present at the start
         self.house_owner = torch.full(self.tiles.shape, -1, device=dev)  # [B, Hp*Wp] long
-        self.has_house = torch.zeros_like(self.tiles)  # [B, Hp*Wp] uint8 1 where a house stands
+        # the presence bit each tile's resource sets when it regrows (0 for non-sources)
+        self._present_bit = _tile_bits(self.tiles) & _PRESENT  # [B, Hp*Wp] uint8
         self.pos = self._spawn()  # [B, N] flat padded tile index of each agent
         self.coin = torch.zeros(b, n, device=dev)  # [B, N] liquid coin (escrow excluded)
         self.stock = torch.zeros(b, n, len(RESOURCES), device=dev)  # [B, N, R] liquid units
@@ -305,6 +325,7 @@ class EconomyWorld(World):
         labour = torch.zeros(b, n, device=dev)  # [B, N] labour spent this step
 
         self._expire_orders()
+        self._regrow()
 
         # Moves: target tile, blocked by water (the padding too), other agents' houses and any
         # tile occupied at the start of the step; same-target conflicts go to the higher rank.
@@ -325,20 +346,13 @@ class EconomyWorld(World):
 
         # Gathering: agents sit on distinct tiles, so each present resource has one claimant.
         here = self.tiles.gather(1, self.pos)  # [B, N] tile kind under each agent
-        present = self.regrow_at.gather(1, self.pos) <= t
-        is_source = (here == maps.WOOD) | (here == maps.STONE)
-        gathered = (act == 5) & is_source & present  # [B, N]
+        code_here = self.code.gather(1, self.pos)  # [B, N] uint8 flags
+        gathered = (act == 5) & ((code_here & _PRESENT) > 0)  # [B, N]
         bonus = torch.rand(b, n, generator=self.gen, device=dev) < self.gather_bonus
         units = gathered * (1.0 + bonus)  # [B, N]
         res = (here == maps.STONE).long()  # [B, N] which resource the tile holds
         self.stock.scatter_add_(2, res[..., None], units[..., None])
-        u = torch.rand(b, n, generator=self.gen, device=dev).clamp(min=1e-12)
-        if c.regen_prob < 1:  # geometric number of steps until the resource is back
-            delay = 1 + torch.floor(torch.log(u) / math.log1p(-c.regen_prob)).long()
-        else:
-            delay = torch.ones_like(u, dtype=torch.long)
-        cur = self.regrow_at.gather(1, self.pos)
-        self.regrow_at.scatter_(1, self.pos, torch.where(gathered, t + 1 + delay.int(), cur))
+        code_here = torch.where(gathered, code_here & ~_PRESENT, code_here)
         labour += gathered * c.gather_labour
 
         # Building.
@@ -350,7 +364,8 @@ class EconomyWorld(World):
         revenue = built * (c.build_payment * self.build_skill)  # [B, N]
         new_owner = torch.where(built, self._agents.expand(b, -1), owner_here)
         self.house_owner.scatter_(1, self.pos, new_owner)
-        self.has_house.scatter_(1, self.pos, (new_owner >= 0).to(torch.uint8))
+        code_here = torch.where(built, code_here | _HOUSE, code_here)
+        self.code.scatter_(1, self.pos, code_here)  # distinct tiles: one writer each
         labour += built * c.build_labour
 
         # Market: post new orders, then clear the book.
@@ -392,6 +407,32 @@ class EconomyWorld(World):
         )
         self._t += 1
         return Step(self._observe(), reward, self._done(), info, round_end=True, flows=flows)
+
+    def _regrow(self) -> None:
+        """Each empty source tile regrows its resource with probability ``regen_prob``.
+
+        Drawing a number per tile per step would touch the whole map of every world each step;
+        instead K candidate tiles are drawn uniformly per world and each is accepted with
+        probability a = T (1 - (1 - p)^(1/K)) (T tiles), which gives every tile a regrowth
+        probability of exactly ``1 - (1 - a/T)^K = p`` per step, at a cost of K draws. Where p
+        is too high for any K (a would exceed 1), every tile draws.
+        """
+        b, dev, p = self.batch_size, self.device, self.config.regen_prob
+        if self._regrow_k is None:
+            grow = torch.rand(self.code.shape, generator=self.gen, device=dev) < p
+            empty = (self.code & (_SOURCE | _PRESENT)) == _SOURCE
+            self.code |= (grow & empty).to(torch.uint8) * self._present_bit
+            return
+        k = self._regrow_k
+        cand = torch.randint(
+            self.code.shape[1], (b, k), generator=self.gen, device=dev
+        )  # [B, K] tile indices
+        accept = torch.rand(b, k, generator=self.gen, device=dev) < self._regrow_accept
+        cur = self.code.gather(1, cand)
+        empty = (cur & (_SOURCE | _PRESENT)) == _SOURCE
+        new = torch.where(accept & empty, cur | self._present_bit.gather(1, cand), cur)
+        # amax: if a tile is drawn twice, regrown (more bits) beats unchanged
+        self.code.scatter_reduce_(1, cand, new, reduce="amax")
 
     def _expire_orders(self) -> None:
         """Age every open order; orders past ``order_duration`` close and return escrow."""
@@ -522,13 +563,8 @@ class EconomyWorld(World):
         if out is None:
             out = torch.empty(b, n, len(MAP_CHANNELS), s * s, device=self.device)
         idx = (self.pos[..., None] + self._window).reshape(b, -1)  # [B, N*S*S]
-        kind = self.tiles.gather(1, idx).view(b, n, s * s)  # uint8
-        grown = (self.regrow_at.gather(1, idx) <= self._t).view(b, n, s * s)
-        out[:, :, 0] = kind == maps.WATER
-        out[:, :, 1] = (kind == maps.WOOD) & grown
-        out[:, :, 2] = (kind == maps.STONE) & grown
-        out[:, :, 3] = kind >= maps.WOOD  # a source, its resource present or regrowing
-        out[:, :, 4] = self.has_house.gather(1, idx).view(b, n, s * s)
+        code = self.code.gather(1, idx).view(b, n, 1, s * s)  # [B, N, 1, S*S] uint8
+        out[:, :, :5] = (code & self._bits).clamp_(max=1)  # bits 0-4 are channels 0-4
         # Agents in view (self included, always at the centre): relative offsets in the window.
         agent = out[:, :, 5]
         agent.zero_()
@@ -599,9 +635,8 @@ class EconomyWorld(World):
     def resources(self) -> Tensor:
         """[B, R, H, W] bool: which resources are present on each tile now."""
         p, b = self.pad, self.batch_size
-        present = (self.regrow_at <= self._t).reshape(b, self.hp, self.wp)
-        kinds = self.tiles.reshape(b, self.hp, self.wp)
-        out = torch.stack([(kinds == maps.WOOD) & present, (kinds == maps.STONE) & present], 1)
+        code = self.code.reshape(b, self.hp, self.wp)
+        out = torch.stack([(code & _WOOD_BIT) > 0, (code & _STONE_BIT) > 0], 1)
         return out[:, :, p : p + self.height, p : p + self.width]
 
     def houses(self) -> Tensor:
