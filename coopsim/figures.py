@@ -22,6 +22,22 @@ from coopsim.record import RunData
 
 RunLike = RunData | Sequence[RunData]
 
+
+class CoopsimFigure(Figure):
+    """A matplotlib Figure that shows itself as a PNG when it is a notebook cell's value.
+
+    Figures built without pyplot are not registered with IPython's inline backend, so this
+    subclass supplies ``_repr_png_`` itself; everything else is plain matplotlib.
+    """
+
+    def _repr_png_(self) -> bytes:
+        import io
+
+        buf = io.BytesIO()
+        self.savefig(buf, format="png", dpi=100)
+        return buf.getvalue()
+
+
 #: Default size of a one-panel figure, inches.
 SIZE = (7.0, 4.2)
 
@@ -52,7 +68,7 @@ def _colors(n: int) -> list:
 
 def empty_figure(title: str, message: str, size: tuple[float, float] = (7.0, 2.0)) -> Figure:
     """A figure that says in words why there is nothing to draw (keeps report layouts intact)."""
-    fig = Figure(figsize=size, layout="constrained")
+    fig = CoopsimFigure(figsize=size, layout="constrained")
     ax = fig.add_subplot()
     ax.set_title(title)
     ax.text(0.5, 0.5, message, ha="center", va="center", wrap=True, fontsize=11, color="0.3",
@@ -74,7 +90,7 @@ def lorenz_curves(runs: RunLike) -> Figure:
     if not runs:
         return empty_figure("Lorenz curves of final wealth", "No runs to draw.")
     curves = tables.lorenz(runs)
-    fig = Figure(figsize=(5.6, 5.0), layout="constrained")
+    fig = CoopsimFigure(figsize=(5.6, 5.0), layout="constrained")
     ax = fig.add_subplot()
     ax.plot([0, 1], [0, 1], color="0.5", linestyle="--", linewidth=1, label="perfect equality")
     for run, label, color in zip(runs, tables.run_labels(runs), _colors(len(runs))):
@@ -115,7 +131,7 @@ def wealth_over_time(run: RunData) -> Figure:
         else None
     )
     agents = list(stats.index.get_level_values("agent").unique())
-    fig = Figure(figsize=SIZE, layout="constrained")
+    fig = CoopsimFigure(figsize=SIZE, layout="constrained")
     ax = fig.add_subplot()
     for agent, color in zip(agents, _colors(len(agents))):
         s = stats.loc[agent]
@@ -142,7 +158,7 @@ def contributions_per_round(runs: RunLike) -> Figure:
     title = "Contributions per round"
     if not runs:
         return empty_figure(title, "No run recorded contributions.")
-    fig = Figure(figsize=SIZE, layout="constrained")
+    fig = CoopsimFigure(figsize=SIZE, layout="constrained")
     ax = fig.add_subplot()
     for run, label, color in zip(runs, tables.run_labels(runs), _colors(len(runs))):
         per_ep = run.episodes.groupby(["round", "episode"])["contribution"].mean()
@@ -189,7 +205,7 @@ def mechanism_parameters(run: RunData) -> Figure:
         )
     panels = int(not schedules.empty) + int(not flows.empty)
     # Stacked, so the figure keeps a page's width in reports and the app's column.
-    fig = Figure(figsize=(7.0, 3.6 * panels + 0.5), layout="constrained")
+    fig = CoopsimFigure(figsize=(7.0, 3.6 * panels + 0.5), layout="constrained")
     axes = fig.subplots(panels, 1, squeeze=False)[:, 0]
     i = 0
     if not schedules.empty:
@@ -254,7 +270,7 @@ def equality_vs_productivity(runs: RunLike) -> Figure:
     title = "Equality vs productivity"
     if not runs:
         return empty_figure(title, "No run has equality and productivity in its summary.")
-    fig = Figure(figsize=SIZE, layout="constrained")
+    fig = CoopsimFigure(figsize=SIZE, layout="constrained")
     ax = fig.add_subplot()
     for run, label, color in zip(runs, tables.run_labels(runs), _colors(len(runs))):
         m = run.summary["metrics"]
@@ -304,7 +320,7 @@ def metrics_over_training(
         return empty_figure(title, "The training log has none of the requested metrics.")
     cols = min(3, len(names))
     rows = int(np.ceil(len(names) / cols))
-    fig = Figure(figsize=(4.0 * cols + 0.4, 3.0 * rows + 0.6), layout="constrained")
+    fig = CoopsimFigure(figsize=(4.0 * cols + 0.4, 3.0 * rows + 0.6), layout="constrained")
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
     it_col = tables.iteration_column(run.metrics) or "iteration"
     for ax, metric in zip(axes, names):
@@ -341,7 +357,7 @@ def agent_outcomes(runs: RunLike) -> Figure:
     labels = tables.run_labels(runs)
     n_agents = int(table.groupby("run")["agent"].nunique().max())
     width = 0.8 / len(runs)
-    fig = Figure(figsize=(max(6.0, 1.0 + 0.9 * n_agents * max(1, len(runs) / 2)), 4.2),
+    fig = CoopsimFigure(figsize=(max(6.0, 1.0 + 0.9 * n_agents * max(1, len(runs) / 2)), 4.2),
                  layout="constrained")  # fmt: skip
     ax = fig.add_subplot()
     for i, (run, label, color) in enumerate(zip(runs, labels, _colors(len(runs)))):
@@ -379,7 +395,7 @@ def compare_metrics(runs: RunLike, metrics: Sequence[str] | None = None) -> Figu
     labels = tables.run_labels(runs)
     cols = min(3, len(names))
     rows = int(np.ceil(len(names) / cols))
-    fig = Figure(figsize=(4.2 * cols, 3.0 * rows + 0.8), layout="constrained")
+    fig = CoopsimFigure(figsize=(4.2 * cols, 3.0 * rows + 0.8), layout="constrained")
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
     colors = _colors(len(runs))
     for ax, metric in zip(axes, names):
