@@ -69,7 +69,7 @@ def write_status(job_dir: Path, **update: Any) -> dict[str, Any]:
     return current
 
 
-def start(
+def prepare(
     design_toml: str,
     runs_dir: str | os.PathLike,
     *,
@@ -77,7 +77,7 @@ def start(
     episodes: int | None = None,
     name: str = "design",
 ) -> Job:
-    """Start a detached worker for ``design_toml`` (one run per seed); returns at once."""
+    """Write a job's folder (design, job description, queued status) without starting it."""
     if not seeds:
         raise ValueError("seeds: give at least one seed")
     runs_dir = Path(runs_dir).resolve()
@@ -87,10 +87,17 @@ def start(
     atomic_write_text(job_dir / DESIGN, design_toml)
     spec = {"design": DESIGN, "seeds": list(seeds), "episodes": episodes, "out": str(runs_dir)}
     atomic_write_text(job_dir / JOB, json.dumps(spec, indent=2) + "\n")
-    write_status(job_dir, state="queued", name=name, progress=0.0, message="starting", runs=[])
-    with open(job_dir / LOG, "ab") as log:
+    status = write_status(
+        job_dir, state="queued", name=name, progress=0.0, message="starting", runs=[]
+    )
+    return Job(job_dir, status)
+
+
+def launch(job: Job) -> Job:
+    """Start the job's detached worker (its own session, so it outlives the page)."""
+    with open(job.path / LOG, "ab") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "coopsim.app.jobs", str(job_dir)],
+            [sys.executable, "-m", "coopsim.app.jobs", str(job.path)],
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -98,8 +105,19 @@ def start(
             cwd=os.getcwd(),
         )
     _children[proc.pid] = proc
-    write_status(job_dir, pid=proc.pid)
-    return Job(job_dir, json.loads((job_dir / STATUS).read_text()))
+    return Job(job.path, write_status(job.path, pid=proc.pid))
+
+
+def start(
+    design_toml: str,
+    runs_dir: str | os.PathLike,
+    *,
+    seeds: list[int],
+    episodes: int | None = None,
+    name: str = "design",
+) -> Job:
+    """Start a detached worker for ``design_toml`` (one run per seed); returns at once."""
+    return launch(prepare(design_toml, runs_dir, seeds=seeds, episodes=episodes, name=name))
 
 
 def _alive(pid: int | None) -> bool:
