@@ -16,10 +16,13 @@ from typing import Any
 
 import torch
 
+from coopsim.agents.planner import PlannerConfig
 from coopsim.agents.population import Population
+from coopsim.agents.ppo import PPOLearner
 from coopsim.agents.scripted import SCRIPTED
 from coopsim.envs import WORLDS, World
 from coopsim.schema import ConfigError, build, param, to_dict
+from coopsim.train import TrainingConfig
 from mechanisms import MECHANISMS, Mechanism, Pipeline
 
 if sys.version_info >= (3, 11):
@@ -30,7 +33,18 @@ else:  # pragma: no cover
 SCENARIO_DIR = Path(
     os.environ.get("COOPSIM_SCENARIOS", Path(__file__).resolve().parents[1] / "scenarios")
 )
-TOP_LEVEL_KEYS = ("name", "description", "world", "mechanisms", "population", "evaluation")
+TOP_LEVEL_KEYS = (
+    "name",
+    "description",
+    "world",
+    "mechanisms",
+    "population",
+    "evaluation",
+    "training",
+    "planner",
+)
+# Learning policies a population group may name; their weights come from training.
+LEARNERS = ("ppo",)
 
 
 @dataclass
@@ -44,7 +58,7 @@ class EvaluationConfig:
 
 @dataclass
 class GroupConfig:
-    policy: str = param(help="Policy these agents run", choices=tuple(SCRIPTED))
+    policy: str = param(help="Policy these agents run", choices=(*SCRIPTED, *LEARNERS))
     count: int = param(1, help="How many agents run it", ge=1)
     params: dict = param(default_factory=dict, help="Parameters of the policy")
 
@@ -64,6 +78,13 @@ class Scenario:
     population: list[GroupConfig] = field(default_factory=list)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     source: str | None = None
+    training: TrainingConfig | None = None  # set when a group learns or a planner is present
+    planner: PlannerConfig | None = None
+
+    @property
+    def learns(self) -> bool:
+        """True when the scenario trains before it is evaluated."""
+        return self.planner is not None or any(g.policy in LEARNERS for g in self.population)
 
     @property
     def num_agents(self) -> int:
@@ -83,6 +104,8 @@ class Scenario:
             "mechanisms": [{"kind": m.kind, **to_dict(m.params)} for m in self.mechanisms],
             "population": [to_dict(g) for g in self.population],
             "evaluation": to_dict(self.evaluation),
+            **({"training": to_dict(self.training)} if self.training is not None else {}),
+            **({"planner": to_dict(self.planner)} if self.planner is not None else {}),
         }
 
     def to_toml(self) -> str:
@@ -184,6 +207,15 @@ def from_dict(
     population = []
     for i, entry in enumerate(pop_data):
         group = build(GroupConfig, entry, source=source, prefix=f"population[{i}]")
+        if group.policy in LEARNERS:
+            if group.params:
+                raise ConfigError(
+                    source,
+                    f"population[{i}].params",
+                    "learners take no parameters here; set hyperparameters in [training]",
+                )
+            population.append(group)
+            continue
         policy_cls = SCRIPTED[group.policy]
         if policy_cls.Params is not type(None):
             group.params = build(
@@ -207,7 +239,22 @@ def from_dict(
     evaluation = build(
         EvaluationConfig, data.get("evaluation", {}), source=source, prefix="evaluation"
     )
-    return Scenario(name, description, world, mechanisms, population, evaluation, source)
+    planner = None
+    if "planner" in data:
+        planner = build(PlannerConfig, data["planner"], source=source, prefix="planner")
+        if not any(m.kind == planner.mechanism for m in mechanisms):
+            raise ConfigError(
+                source,
+                "planner.mechanism",
+                f"got {planner.mechanism!r}, but the pipeline has no such mechanism "
+                f"(has: {', '.join(m.kind for m in mechanisms) or 'none'})",
+            )
+    training = None
+    if "training" in data or planner is not None or any(g.policy in LEARNERS for g in population):
+        training = build(TrainingConfig, data.get("training", {}), source=source, prefix="training")
+    return Scenario(
+        name, description, world, mechanisms, population, evaluation, source, training, planner
+    )
 
 
 def resolve_device(name: str) -> torch.device:
@@ -237,9 +284,24 @@ def make_world(scenario: Scenario, batch_size: int, device: str | torch.device =
     )
 
 
-def make_population(scenario: Scenario, world: World) -> Population:
+def make_population(scenario: Scenario, world: World, seed: int = 0) -> Population:
+    """Policies for every seat; learners start from fresh weights seeded by ``seed``."""
     groups, seat = [], 0
-    for g in scenario.population:
+    learners = [g for g in scenario.population if g.policy in LEARNERS]
+    for k, g in enumerate(scenario.population):
+        if g.policy in LEARNERS:
+            name = g.policy if len(learners) == 1 else f"{g.policy}_{k}"
+            learner = PPOLearner(
+                world.spec,
+                g.count,
+                scenario.training or TrainingConfig(),
+                seed=seed * 7_919 + k,
+                device=world.device,
+                name=name,
+            )
+            groups.append((learner, list(range(seat, seat + g.count))))
+            seat += g.count
+            continue
         cls = SCRIPTED[g.policy]
         policy = cls(world.spec, g.params if cls.Params is not type(None) else None)
         groups.append((policy, list(range(seat, seat + g.count))))

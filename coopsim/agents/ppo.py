@@ -1,0 +1,336 @@
+"""Proximal Policy Optimisation for populations of agents, on batched tensors.
+
+Reads top to bottom like CleanRL's ``ppo.py``: the hyperparameters, the network, acting,
+collecting a rollout of B worlds x T steps, generalised advantage estimation, and the clipped
+update. Everything stays on the world's device: the rollout buffer is a set of tensors
+``[T, B, n, ...]`` and no step of the loop leaves it.
+
+One :class:`PPOLearner` drives a *group* of agents with one shared set of weights. A one-hot
+seat input lets heterogeneous agents of the group (different skills, different roles) act
+differently while still sharing what they learn. Because a learner is a
+:class:`~coopsim.agents.scripted.Policy`, scripted and learning agents share a world: the
+scenario's population says who is who.
+
+Actions are multi-discrete (one categorical per head). Where a world has stages
+(:meth:`~coopsim.envs.base.World.active_heads`), heads that do not count at a step add neither
+log-probability nor entropy, so a learner is not credited for choices the world ignored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from coopsim.agents.scripted import Policy
+from coopsim.envs.base import WorldSpec
+from coopsim.schema import param
+
+
+# ---------------------------------------------------------------------------------------------
+# Hyperparameters
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class PPOConfig:
+    learning_rate: float = param(3e-3, help="Adam step size", gt=0, le=1)
+    gamma: float = param(0.99, help="Discount factor per step", ge=0, le=1)
+    gae_lambda: float = param(0.95, help="GAE lambda: bias/variance trade-off", ge=0, le=1)
+    clip_coef: float = param(0.2, help="Surrogate clipping epsilon", gt=0, le=1)
+    clip_vloss: bool = param(False, help="Clip the value loss around the old values too")
+    vf_coef: float = param(0.5, help="Weight of the value loss", ge=0)
+    ent_coef: float = param(0.01, help="Entropy bonus at the start of training", ge=0)
+    ent_coef_final: float = param(0.0, help="Entropy bonus at the end (annealed linearly)", ge=0)
+    update_epochs: int = param(4, help="Passes over each rollout", ge=1, le=100)
+    num_minibatches: int = param(4, help="Minibatches per pass", ge=1, le=4096)
+    max_grad_norm: float = param(0.5, help="Global gradient-norm clip", gt=0)
+    norm_adv: bool = param(True, help="Normalise advantages within each minibatch")
+    hidden: int = param(64, help="Width of the hidden layers", ge=4, le=4096)
+    reward_scale: float = param(1.0, help="Rewards are multiplied by this before learning", gt=0)
+
+
+# ---------------------------------------------------------------------------------------------
+# Network: encoder (MLP, or conv when the world has a map) -> policy heads and value head
+# ---------------------------------------------------------------------------------------------
+def layer_init(layer: nn.Linear, std: float = 2**0.5, bias: float = 0.0) -> nn.Linear:
+    nn.init.orthogonal_(layer.weight, std)
+    nn.init.constant_(layer.bias, bias)
+    return layer
+
+
+class MapEncoder(nn.Module):
+    """Small conv net over the flattened (C, H, W) ``map`` field, MLP over the rest."""
+
+    def __init__(self, spec: WorldSpec, extra: int, hidden: int):
+        super().__init__()
+        c, h, w = spec.map_shape
+        self.map_slice = spec.obs_fields["map"]
+        self.shape = (c, h, w)
+        keep = torch.ones(spec.obs_dim, dtype=torch.bool)
+        keep[self.map_slice] = False
+        self.register_buffer("keep", keep, persistent=False)  # [obs_dim] non-map features
+        self.conv = nn.Sequential(
+            nn.Conv2d(c, 16, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(16, 16, 3, padding=1),
+            nn.ReLU(),
+            nn.Flatten(),
+        )
+        flat = 16 * h * w
+        rest = int(keep.sum()) + extra
+        self.mlp = nn.Sequential(layer_init(nn.Linear(flat + rest, hidden)), nn.Tanh())
+        self.out_dim = hidden
+
+    def forward(self, obs: Tensor, extra: Tensor) -> Tensor:
+        lead = obs.shape[:-1]
+        image = obs[..., self.map_slice].reshape(-1, *self.shape)  # [M, C, H, W]
+        z = self.conv(image).reshape(*lead, -1)
+        return self.mlp(torch.cat([z, obs[..., self.keep], extra], -1))
+
+
+class MLPEncoder(nn.Module):
+    def __init__(self, obs_dim: int, extra: int, hidden: int):
+        super().__init__()
+        self.net = nn.Sequential(
+            layer_init(nn.Linear(obs_dim + extra, hidden)),
+            nn.Tanh(),
+            layer_init(nn.Linear(hidden, hidden)),
+            nn.Tanh(),
+        )
+        self.out_dim = hidden
+
+    def forward(self, obs: Tensor, extra: Tensor) -> Tensor:
+        return self.net(torch.cat([obs, extra], -1))
+
+
+class ActorCritic(nn.Module):
+    """Separate actor and critic encoders; one categorical per action head."""
+
+    def __init__(self, spec: WorldSpec, num_seats: int, hidden: int):
+        super().__init__()
+        self.nvec = tuple(spec.action_nvec)
+        self.num_seats = num_seats
+
+        def encoder() -> nn.Module:
+            if spec.map_shape is not None:
+                return MapEncoder(spec, num_seats, hidden)
+            return MLPEncoder(spec.obs_dim, num_seats, hidden)
+
+        self.actor_body, self.critic_body = encoder(), encoder()
+        self.actor = layer_init(nn.Linear(hidden, sum(self.nvec)), std=0.01)
+        self.critic = layer_init(nn.Linear(hidden, 1), std=1.0)
+
+    def seat_onehot(self, obs: Tensor) -> Tensor:
+        """[..., n, num_seats] one-hot of each agent's seat within the group."""
+        eye = torch.eye(self.num_seats, device=obs.device, dtype=obs.dtype)
+        return eye.expand(*obs.shape[:-2], -1, -1)
+
+    def forward(self, obs: Tensor) -> tuple[list[Tensor], Tensor]:
+        """obs [..., n, O] -> per-head logits [..., n, nvec_h] and value [..., n]."""
+        seat = self.seat_onehot(obs)
+        logits = self.actor(self.actor_body(obs, seat)).split(self.nvec, dim=-1)
+        value = self.critic(self.critic_body(obs, seat)).squeeze(-1)
+        return list(logits), value
+
+
+def log_prob_entropy(
+    logits: list[Tensor], actions: Tensor, active: Tensor
+) -> tuple[Tensor, Tensor]:
+    """Summed over active heads: log-prob of ``actions`` [..., H] and entropy, each [...]."""
+    logp = torch.zeros(actions.shape[:-1], device=actions.device)
+    ent = torch.zeros_like(logp)
+    for h, lg in enumerate(logits):
+        lsm = torch.log_softmax(lg, -1)
+        lp = lsm.gather(-1, actions[..., h : h + 1]).squeeze(-1)
+        e = -(lsm.exp() * lsm).sum(-1)
+        w = active[..., h].to(lp.dtype)  # [...] broadcast of the head mask
+        logp = logp + lp * w
+        ent = ent + e * w
+    return logp, ent
+
+
+def sample(logits: list[Tensor], gen: torch.Generator, greedy: bool = False) -> Tensor:
+    """One action per head via the Gumbel-max trick with an explicit generator -> [..., H]."""
+    out = []
+    for lg in logits:
+        if greedy:
+            out.append(lg.argmax(-1))
+            continue
+        u = torch.rand(lg.shape, generator=gen, device=lg.device).clamp_(1e-12, 1 - 1e-7)
+        out.append((lg - torch.log(-torch.log(u))).argmax(-1))
+    return torch.stack(out, -1)
+
+
+# ---------------------------------------------------------------------------------------------
+# The learner: a Policy that can also record, estimate advantages and update
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class Rollout:
+    """What one learner saw and did over T steps in B worlds (its n agents)."""
+
+    obs: Tensor  # [T, B, n, O]
+    actions: Tensor  # [T, B, n, H] long
+    logp: Tensor  # [T, B, n]
+    values: Tensor  # [T, B, n]
+    rewards: Tensor  # [T, B, n] (already scaled)
+    dones: Tensor  # [T, B] float: the episode ended after step t
+    active: Tensor  # [T, H] bool: heads that counted at step t
+    next_value: Tensor  # [B, n] value of the state after the last step
+
+
+class PPOLearner(Policy):
+    """Shared-parameter PPO for a group of ``num_seats`` agents."""
+
+    learns = True
+
+    def __init__(
+        self,
+        spec: WorldSpec,
+        num_seats: int,
+        config: PPOConfig,
+        *,
+        seed: int = 0,
+        device: str | torch.device = "cpu",
+        name: str = "ppo",
+    ):
+        self.spec, self.config, self.name = spec, config, name
+        self.device = torch.device(device)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            self.net = ActorCritic(spec, num_seats, config.hidden).to(self.device)
+        self.opt = torch.optim.Adam(self.net.parameters(), lr=config.learning_rate, eps=1e-5)
+        self.gen = torch.Generator(device=self.device)
+        self.gen.manual_seed(seed + 7919)
+        self.greedy = False  # evaluation may switch to the most likely action
+        self.logit_mask: Tensor | None = None  # [nvec_h] bool, choices allowed in every head
+
+    def forward(self, obs: Tensor) -> tuple[list[Tensor], Tensor]:
+        """Network forward with disallowed choices masked out: logits per head, value."""
+        logits, value = self.net(obs)
+        return self._mask(logits), value
+
+    def _mask(self, logits: list[Tensor]) -> list[Tensor]:
+        if self.logit_mask is None:
+            return logits
+        return [lg.masked_fill(~self.logit_mask, -1e9) for lg in logits]
+
+    # -- acting -------------------------------------------------------------------------
+    @torch.no_grad()
+    def act(self, obs: Tensor, gen: torch.Generator) -> Tensor:
+        """obs [B, n, O] -> actions [B, n, H]; draws from ``gen`` (the world's generator)."""
+        logits, _ = self.forward(obs)
+        return sample(logits, gen, greedy=self.greedy)
+
+    @torch.no_grad()
+    def step(self, obs: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """For training: actions [B, n, H], their log-probs [B, n] (all heads), values [B, n]."""
+        logits, value = self.forward(obs)
+        actions = sample(logits, self.gen)
+        all_heads = torch.ones(actions.shape[-1], dtype=torch.bool, device=obs.device)
+        logp, _ = log_prob_entropy(logits, actions, all_heads)
+        return actions, logp, value
+
+    @torch.no_grad()
+    def value(self, obs: Tensor) -> Tensor:
+        return self.forward(obs)[1]
+
+    # -- learning -----------------------------------------------------------------------
+    def advantages(self, ro: Rollout) -> tuple[Tensor, Tensor]:
+        """Generalised advantage estimation (Schulman et al. 2016) -> advantages, returns."""
+        c = self.config
+        t_len = ro.rewards.shape[0]
+        adv = torch.zeros_like(ro.rewards)
+        last = torch.zeros_like(ro.next_value)
+        for t in reversed(range(t_len)):
+            nonterminal = (1.0 - ro.dones[t])[:, None]  # [B, 1]
+            next_v = ro.next_value if t == t_len - 1 else ro.values[t + 1]
+            delta = ro.rewards[t] + c.gamma * next_v * nonterminal - ro.values[t]
+            last = delta + c.gamma * c.gae_lambda * nonterminal * last
+            adv[t] = last
+        return adv, adv + ro.values
+
+    def update(self, ro: Rollout, ent_coef: float) -> dict[str, float]:
+        """Clipped-surrogate PPO update over minibatches; returns mean losses and diagnostics."""
+        c = self.config
+        adv, returns = self.advantages(ro)
+        t_len, b, n = ro.rewards.shape
+        active = ro.active[:, None, None, :].expand(t_len, b, n, -1)  # [T, B, n, H]
+        # Log-probs recorded over all heads; recompute the old ones over the active heads only.
+        with torch.no_grad():
+            logits, _ = self.forward(ro.obs)
+            old_logp, _ = log_prob_entropy(logits, ro.actions, active)
+        flat = {
+            "obs": ro.obs.reshape(t_len * b * n, -1),
+            "actions": ro.actions.reshape(t_len * b * n, -1),
+            "active": active.reshape(t_len * b * n, -1),
+            "logp": old_logp.reshape(-1),
+            "values": ro.values.reshape(-1),
+            "adv": adv.reshape(-1),
+            "returns": returns.reshape(-1),
+        }
+        total = t_len * b * n
+        mb = max(1, total // c.num_minibatches)
+        stats = {"policy_loss": 0.0, "value_loss": 0.0, "entropy": 0.0, "approx_kl": 0.0}
+        count = 0
+        for _ in range(c.update_epochs):
+            perm = torch.randperm(total, generator=self.gen, device=self.device)
+            for start in range(0, total, mb):
+                idx = perm[start : start + mb]
+                obs = flat["obs"][idx][:, None, :]  # [M, 1, O]: seat one-hot needs the n axis
+                # Seats are recovered from the flat index (agent axis is the last of T, B, n).
+                seat = idx % n
+                logits, value = self._forward_seated(obs, seat)
+                newlogp, ent = log_prob_entropy(logits, flat["actions"][idx], flat["active"][idx])
+                ratio = torch.exp(newlogp - flat["logp"][idx])
+                a = flat["adv"][idx]
+                if c.norm_adv and a.numel() > 1:
+                    a = (a - a.mean()) / (a.std() + 1e-8)
+                pg = torch.max(-a * ratio, -a * ratio.clamp(1 - c.clip_coef, 1 + c.clip_coef))
+                pg_loss = pg.mean()
+                ret = flat["returns"][idx]
+                if c.clip_vloss:
+                    old_v = flat["values"][idx]
+                    clipped = old_v + (value - old_v).clamp(-c.clip_coef, c.clip_coef)
+                    v_loss = 0.5 * torch.max((value - ret) ** 2, (clipped - ret) ** 2).mean()
+                else:
+                    v_loss = 0.5 * ((value - ret) ** 2).mean()
+                ent_loss = ent.mean()
+                loss = pg_loss - ent_coef * ent_loss + c.vf_coef * v_loss
+                self.opt.zero_grad()
+                loss.backward()
+                nn.utils.clip_grad_norm_(self.net.parameters(), c.max_grad_norm)
+                self.opt.step()
+                with torch.no_grad():
+                    stats["policy_loss"] += float(pg_loss)
+                    stats["value_loss"] += float(v_loss)
+                    stats["entropy"] += float(ent_loss)
+                    stats["approx_kl"] += float(((ratio - 1) - ratio.log()).mean())
+                count += 1
+        return {k: v / count for k, v in stats.items()}
+
+    def _forward_seated(self, obs: Tensor, seat: Tensor) -> tuple[list[Tensor], Tensor]:
+        """Forward pass for samples [M, 1, O] whose seats [M] are given explicitly."""
+        net = self.net
+        onehot = torch.nn.functional.one_hot(seat, net.num_seats).to(obs.dtype)[:, None, :]
+        logits = net.actor(net.actor_body(obs, onehot)).split(net.nvec, dim=-1)
+        value = net.critic(net.critic_body(obs, onehot)).squeeze(-1)
+        return self._mask([lg[:, 0] for lg in logits]), value[:, 0]
+
+    # -- checkpoints --------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        return {
+            "net": self.net.state_dict(),
+            "opt": self.opt.state_dict(),
+            "gen": self.gen.get_state(),
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.net.load_state_dict(state["net"])
+        self.opt.load_state_dict(state["opt"])
+        self.gen.set_state(state["gen"])
+
+
+def entropy_coef(config: PPOConfig, iteration: int, iterations: int) -> float:
+    """Linear schedule from ``ent_coef`` to ``ent_coef_final`` over training."""
+    frac = min(1.0, iteration / max(1, iterations - 1))
+    return config.ent_coef + frac * (config.ent_coef_final - config.ent_coef)

@@ -1,0 +1,313 @@
+"""Two-level training: agents and the planner learn together, each on its own cadence.
+
+An iteration plays ``episodes_per_iteration`` episodes in each of B worlds (lock-step, so one
+rollout is [T, B, n] tensors on the world's device), then updates every learning group of the
+population by PPO, and every ``planner.update_every`` iterations updates the planner on the
+social objective it earned. Iterations start on an episode boundary and every episode's seed is
+derived from (seed, iteration, episode), so a run resumed from a checkpoint continues exactly as
+the uninterrupted run would have.
+
+The default schedule is the AI Economist's curriculum (Zheng et al. 2022):
+
+* phase 1 (``planner.phase1_iterations``): no tax; the agents' labour cost is warmed up from 0
+  to its full value over ``planner.labour_warmup`` iterations, so agents first learn to work;
+* phase 2: the planner acts and learns, with its maximum marginal rate annealed from
+  ``planner.initial_max_rate`` up to 1 over ``planner.anneal_iterations`` iterations.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from coopsim.agents.planner import Planner, social_objective
+from coopsim.agents.population import Population
+from coopsim.agents.ppo import PPOConfig, PPOLearner, Rollout, entropy_coef
+from coopsim.schema import param
+
+
+@dataclass
+class TrainingConfig(PPOConfig):
+    iterations: int = param(100, help="Training iterations (each: rollout, then update)", ge=1)
+    num_worlds: int = param(64, help="Worlds B stepped in parallel during training", ge=1)
+    episodes_per_iteration: int = param(1, help="Episodes per world per iteration", ge=1)
+    seed: int = param(0, help="Seed of the networks, the worlds and the sampling", ge=0)
+    device: str = param("cpu", help="Torch device to train on", choices=("cpu", "cuda", "auto"))
+    checkpoint_every: int = param(10, help="Iterations between checkpoints", ge=1)
+
+
+@dataclass
+class LearnerBuffer:
+    """Per-step records of one learning group, stacked into a :class:`Rollout` at the end."""
+
+    obs: list
+    actions: list
+    logp: list
+    values: list
+    rewards: list
+
+
+class Trainer:
+    """Owns the training world, the population's learners and the planner."""
+
+    def __init__(
+        self,
+        scenario,
+        *,
+        seed: int | None = None,
+        device: str | None = None,
+        iterations: int | None = None,
+    ):
+        from coopsim.scenario import make_population, make_world, resolve_device
+
+        self.scenario = scenario
+        cfg = scenario.training or TrainingConfig()
+        self.config = cfg
+        self.iterations = int(iterations or cfg.iterations)
+        self.seed = cfg.seed if seed is None else int(seed)
+        self.device = resolve_device(device or cfg.device)
+        self.world = make_world(scenario, cfg.num_worlds, self.device)
+        self.population: Population = make_population(scenario, self.world, seed=self.seed)
+        self.learners: list[tuple[PPOLearner, Tensor]] = [
+            (p, idx.to(self.device)) for p, idx in self.population.groups if p.learns
+        ]
+        self.planner: Planner | None = None
+        self.tax = None
+        if scenario.planner is not None:
+            pc = scenario.planner
+            self.tax = find_mechanism(self.world, pc.mechanism)
+            self.planner = Planner(
+                pc,
+                self.world.spec.num_agents,
+                self.tax.num_brackets,
+                self.iterations,
+                seed=self.seed,
+                device=self.device,
+                ppo=cfg,
+            )
+        self.iteration = 0
+        self.agent_steps = 0
+
+    # -- curriculum ---------------------------------------------------------------------
+    def apply_curriculum(self) -> float | None:
+        """Set labour-cost warm-up and the planner's cap for this iteration; returns the cap."""
+        if self.planner is None:
+            return None
+        pc = self.planner.config
+        warm = getattr(self.world, "set_labour_cost_scale", None)
+        if warm is not None:
+            scale = 1.0 if pc.labour_warmup == 0 else min(1.0, self.iteration / pc.labour_warmup)
+            warm(scale)
+        cap = self.planner.cap_at(self.iteration)
+        if cap is None:
+            self.tax.set_rates(torch.zeros(self.tax.num_brackets, device=self.device))
+        else:
+            self.planner.set_cap(cap)
+        return cap
+
+    # -- one iteration --------------------------------------------------------------------
+    def train_iteration(self) -> dict[str, float]:
+        """Roll out, update; returns this iteration's row of metrics."""
+        start = time.perf_counter()
+        cfg, world = self.config, self.world
+        b, n = world.batch_size, world.spec.num_agents
+        cap = self.apply_curriculum()
+        planner_on = cap is not None
+        bufs = [LearnerBuffer([], [], [], [], []) for _ in self.learners]
+        dones, actives = [], []
+        p_obs, p_act, p_logp, p_val, p_rew, p_done = [], [], [], [], [], []
+        coin = torch.zeros(b, n, device=self.device)  # [B, N] this planner period
+        util = torch.zeros(b, n, device=self.device)  # [B, N]
+        income = torch.zeros(b, n, device=self.device)  # [B, N] gross income, last period
+        period_income = torch.zeros(b, n, device=self.device)
+        stats = {"contribution": 0.0, "rounds": 0, "reward": torch.zeros(n, device=self.device)}
+        objectives = []
+        steps_in_period = 0
+        period = self.planner.config.period if self.planner else 1
+        for ep in range(cfg.episodes_per_iteration):
+            obs = world.reset(seed=self.episode_seed(ep))
+            while True:
+                if planner_on and steps_in_period == 0:
+                    pobs = self.planner.observe(income, self.tax.rates)
+                    a, lp, v = self.planner.learner.step(pobs)
+                    self.tax.set_rates(self.planner.rates_of(a))
+                    p_obs.append(pobs), p_act.append(a), p_logp.append(lp), p_val.append(v)
+                actions = torch.zeros(
+                    b, n, len(world.spec.action_nvec), dtype=torch.long, device=self.device
+                )
+                learner_idx = 0
+                for policy, idx in self.population.groups:
+                    idx = idx.to(self.device)
+                    if policy.learns:
+                        a, lp, v = policy.step(obs[:, idx])
+                        buf = bufs[learner_idx]
+                        buf.obs.append(obs[:, idx]), buf.actions.append(a)
+                        buf.logp.append(lp), buf.values.append(v)
+                        learner_idx += 1
+                    else:
+                        a = policy.act(obs[:, idx], world.gen)
+                    actions[:, idx] = a
+                actives.append(world.active_heads())
+                st = world.step(actions)
+                for buf, (policy, idx) in zip(bufs, self.learners):
+                    buf.rewards.append(st.reward[:, idx] * policy.config.reward_scale)
+                dones.append(st.done.float())
+                stats["reward"] += st.reward.mean(0)
+                if st.round_end:
+                    net = st.info.get("net", st.reward)
+                    coin += net
+                    util += st.info.get("utility", net)
+                    period_income += st.info.get("income", st.info.get("gross", net))
+                    if "contribution" in st.info:
+                        endow = float(getattr(self.scenario.world, "endowment", 1.0))
+                        stats["contribution"] += st.info["contribution"] / endow
+                        stats["rounds"] += 1
+                steps_in_period += 1
+                done = bool(st.done[0])
+                if steps_in_period == period or done:
+                    if planner_on:
+                        obj = social_objective(
+                            self.planner.config.objective, coin, util, self.planner.config.weights
+                        )
+                        objectives.append(obj)
+                        p_rew.append(self.planner.scaled(obj)[:, None])
+                        p_done.append(st.done.float())
+                    income = period_income
+                    period_income = torch.zeros_like(income)
+                    coin, util = torch.zeros_like(coin), torch.zeros_like(util)
+                    steps_in_period = 0
+                obs = st.obs
+                if done:
+                    break
+
+        t_len = len(dones)
+        self.agent_steps += t_len * b * n
+        row: dict[str, float] = {"iteration": self.iteration}
+        ent = entropy_coef(cfg, self.iteration, self.iterations)
+        done_t = torch.stack(dones)  # [T, B]
+        active_t = torch.stack(actives)  # [T, H]
+        for k, (buf, (policy, idx)) in enumerate(zip(bufs, self.learners)):
+            ro = Rollout(
+                obs=torch.stack(buf.obs),
+                actions=torch.stack(buf.actions),
+                logp=torch.stack(buf.logp),
+                values=torch.stack(buf.values),
+                rewards=torch.stack(buf.rewards),
+                dones=done_t,
+                active=active_t,
+                next_value=torch.zeros(b, len(idx), device=self.device),  # episodes ended
+            )
+            prefix = policy.name if len(self.learners) > 1 else "agents"
+            for key, val in policy.update(ro, ent).items():
+                row[f"{prefix}_{key}"] = val
+            row[f"{prefix}_return"] = float(ro.rewards.sum(0).mean()) / (
+                policy.config.reward_scale * cfg.episodes_per_iteration
+            )
+            del k
+        if stats["rounds"]:
+            share = stats["contribution"] / stats["rounds"]  # [B, N]
+            row["contribution_rate"] = float(share.mean())
+            learner_seats = torch.cat([idx for _, idx in self.learners]) if self.learners else None
+            if learner_seats is not None:
+                row["learner_contribution_rate"] = float(share[:, learner_seats].mean())
+        row["mean_reward"] = float(stats["reward"].mean()) / t_len
+        if planner_on:
+            pr = Rollout(
+                obs=torch.stack(p_obs),
+                actions=torch.stack(p_act),
+                logp=torch.stack(p_logp),
+                values=torch.stack(p_val),
+                rewards=torch.stack(p_rew),
+                dones=torch.stack(p_done),
+                active=torch.ones(
+                    len(p_obs), self.tax.num_brackets, dtype=torch.bool, device=self.device
+                ),
+                next_value=torch.zeros(b, 1, device=self.device),
+            )
+            if self.iteration % self.planner.config.update_every == 0:
+                pent = entropy_coef(self.planner.learner.config, self.iteration, self.iterations)
+                for key, val in self.planner.learner.update(pr, pent).items():
+                    row[f"planner_{key}"] = val
+            row["objective"] = float(torch.stack(objectives).mean())
+            row["max_rate"] = float(cap)
+            mean_rates = self.planner.rates_of(pr.actions.reshape(-1, 1, pr.actions.shape[-1]))
+            for k, r in enumerate(mean_rates.mean(0).tolist()):
+                row[f"rate_{k}"] = r
+        elif self.planner is not None:
+            row["max_rate"] = 0.0
+        row["agent_steps"] = float(self.agent_steps)
+        row["seconds"] = time.perf_counter() - start
+        self.iteration += 1
+        return row
+
+    def episode_seed(self, episode: int) -> int:
+        return (self.seed * 1_000_003 + self.iteration * 1_009 + episode) % (2**62)
+
+    # -- checkpoints ----------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        return {
+            "iteration": self.iteration,
+            "agent_steps": self.agent_steps,
+            "learners": [p.state_dict() for p, _ in self.learners],
+            "planner": self.planner.state_dict() if self.planner else None,
+            "rates": self.tax.rates.clone() if self.tax is not None else None,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.iteration = int(state["iteration"])
+        self.agent_steps = int(state["agent_steps"])
+        for (p, _), s in zip(self.learners, state["learners"]):
+            p.load_state_dict(s)
+        if self.planner is not None and state["planner"] is not None:
+            self.planner.load_state_dict(state["planner"])
+        if self.tax is not None and state.get("rates") is not None:
+            self.tax.set_rates(state["rates"])
+
+    def train(
+        self,
+        on_iteration: Callable[[Trainer, dict[str, float]], None] | None = None,
+        progress: bool = False,
+    ) -> list[dict[str, float]]:
+        """Run the remaining iterations; ``on_iteration`` sees each row (to log, checkpoint)."""
+        rows = []
+        bar = None
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=self.iterations, initial=self.iteration, desc="training", unit="it")
+        while self.iteration < self.iterations:
+            row = self.train_iteration()
+            rows.append(row)
+            if on_iteration is not None:
+                on_iteration(self, row)
+            if bar is not None:
+                shown = {
+                    k: f"{row[k]:.3g}"
+                    for k in ("agents_return", "learner_contribution_rate", "objective", "max_rate")
+                    if k in row
+                }
+                bar.set_postfix(shown)
+                bar.update(1)
+        if bar is not None:
+            bar.close()
+        return rows
+
+
+def find_mechanism(world, kind: str):
+    """The first mechanism of ``kind`` in the world's pipeline (the planner's lever)."""
+    for mech in world.pipeline:
+        if mech.kind == kind:
+            return mech
+    kinds = ", ".join(m.kind for m in world.pipeline) or "(none)"
+    raise ValueError(f"planner.mechanism = {kind!r} is not in the pipeline (has: {kinds})")
+
+
+def train(scenario, **kwargs) -> Trainer:
+    """Train a scenario's learners (and planner) for its budget; returns the trainer."""
+    trainer = Trainer(scenario, **{k: v for k, v in kwargs.items() if k != "progress"})
+    trainer.train(progress=kwargs.get("progress", False))
+    return trainer
