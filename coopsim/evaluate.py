@@ -33,6 +33,7 @@ SUMMARY_METRICS = (
     "rawls_welfare",
     "contribution_rate",
     "efficiency",
+    "objective",
 )
 
 
@@ -59,15 +60,25 @@ def rollout(world: World, population: Population, seed: int) -> dict[str, torch.
 
 
 def episode_metrics(
-    records: dict[str, torch.Tensor], endowment: float, social_optimum: float
+    records: dict[str, torch.Tensor],
+    endowment: float,
+    social_optimum: float | None,
+    objective: tuple[str, dict] = ("equality_times_productivity", {}),
 ) -> dict[str, np.ndarray]:
     """Per-episode metrics [B] from per-round records [R, B, N].
 
     Wealth is an agent's total net payoff over the episode. Inequality indices need
     non-negative values, so they are computed on wealth floored at zero (sanctions can push a
-    payoff below zero); the welfare sums use wealth as it is.
+    payoff below zero); the welfare sums use wealth as it is. Where a world records ``utility``
+    (an agent's utility level so far in the episode, labour counted), the welfare functions and
+    the social ``objective`` use its final value, as the planner's reward does; elsewhere
+    utility is wealth. Cooperation metrics appear only for worlds that have contributions, and
+    efficiency only for worlds that know their social optimum.
     """
+    from coopsim.agents.planner import social_objective
+
     wealth = records["net"].sum(0).double()  # [B, N]
+    utility = records["utility"][-1].double() if "utility" in records else wealth  # [B, N]
     floored = wealth.clamp(min=0)
     out = {
         "productivity": metrics.productivity(wealth),
@@ -76,14 +87,17 @@ def episode_metrics(
         "gini": metrics.gini(floored),
         "atkinson": metrics.atkinson(floored),
         "theil": metrics.theil(floored),
-        "utilitarian_welfare": metrics.utilitarian_welfare(wealth),
-        "nash_welfare": metrics.nash_welfare(wealth),
-        "rawls_welfare": metrics.rawls_welfare(wealth),
-        "contribution_rate": metrics.contribution_rate(
-            records["contribution"].double(), endowment
-        ).mean(0),
-        "efficiency": metrics.efficiency(wealth.sum(-1), social_optimum),
+        "utilitarian_welfare": metrics.utilitarian_welfare(utility),
+        "nash_welfare": metrics.nash_welfare(utility),
+        "rawls_welfare": metrics.rawls_welfare(utility),
+        "objective": social_objective(objective[0], wealth, utility, objective[1]),
     }
+    if "contribution" in records:
+        out["contribution_rate"] = metrics.contribution_rate(
+            records["contribution"].double(), endowment
+        ).mean(0)
+    if social_optimum is not None:
+        out["efficiency"] = metrics.efficiency(wealth.sum(-1), social_optimum)
     return {k: v.cpu().numpy() for k, v in out.items()}
 
 
@@ -137,7 +151,11 @@ def evaluate(
     with torch.no_grad():
         records = rollout(world, population, seed)
     endowment = getattr(scenario.world, "endowment", 1.0)
-    per_episode = episode_metrics(records, endowment, world.social_optimum())
+    try:
+        optimum: float | None = world.social_optimum()
+    except NotImplementedError:
+        optimum = None
+    per_episode = episode_metrics(records, endowment, optimum, scenario.objective)
     table = pd.DataFrame(per_episode)
     table.insert(0, "episode", np.arange(episodes))
     frame = tidy_records(records, population.agent_policy)

@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from coopsim.agents.planner import PlannerConfig
+from coopsim.agents.planner import OBJECTIVES, PlannerConfig
 from coopsim.agents.population import Population
 from coopsim.agents.ppo import PPOLearner
 from coopsim.agents.scripted import SCRIPTED
@@ -54,6 +54,11 @@ class EvaluationConfig:
     )
     seed: int = param(0, help="Seed for the worlds and the policies' randomness", ge=0)
     device: str = param("cpu", help="Torch device to run on", choices=("cpu", "cuda", "auto"))
+    objective: str = param(
+        "equality_times_productivity",
+        help="Social objective reported as 'objective' (a planner's own objective overrides it)",
+        choices=tuple(o for o in OBJECTIVES if o != "mix"),
+    )
 
 
 @dataclass
@@ -80,6 +85,13 @@ class Scenario:
     source: str | None = None
     training: TrainingConfig | None = None  # set when a group learns or a planner is present
     planner: PlannerConfig | None = None
+
+    @property
+    def objective(self) -> tuple[str, dict]:
+        """The social objective (name, weights) that runs report and planners maximise."""
+        if self.planner is not None:
+            return self.planner.objective, dict(self.planner.weights)
+        return self.evaluation.objective, {}
 
     @property
     def learns(self) -> bool:

@@ -98,7 +98,7 @@ class Trainer:
         if self.planner is None:
             return None
         pc = self.planner.config
-        warm = getattr(self.world, "set_labour_cost_scale", None)
+        warm = getattr(self.world, "set_labour_scale", None)
         if warm is not None:
             scale = 1.0 if pc.labour_warmup == 0 else min(1.0, self.iteration / pc.labour_warmup)
             warm(scale)
@@ -160,7 +160,7 @@ class Trainer:
                 if st.round_end:
                     net = st.info.get("net", st.reward)
                     coin += net
-                    util += st.info.get("utility", net)
+                    util += st.reward  # rewards are utility increments in every world
                     period_income += st.info.get("income", st.info.get("gross", net))
                     if "contribution" in st.info:
                         endow = float(getattr(self.scenario.world, "endowment", 1.0))
