@@ -18,6 +18,7 @@ $(STAMP): pyproject.toml | $(PY)
 ## make run: set up, run the flagship scenarios, open the app
 run: $(STAMP)
 	$(VENV)/bin/coopsim demo
+	$(VENV)/bin/coopsim app
 
 ## make test: set up, then pass every test
 test: $(STAMP)
