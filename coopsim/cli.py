@@ -138,7 +138,7 @@ def app_command(port: int | None, headless: bool) -> list[str]:
 
     cmd = [sys.executable, "-m", "streamlit", "run", str(APP_FILE)]
     cmd += ["--browser.gatherUsageStats", "false", "--server.headless", str(headless).lower()]
-    cmd += ["--server.address", "localhost"]
+    cmd += ["--server.address", "localhost", "--server.showEmailPrompt", "false"]
     if port is not None:
         cmd += ["--server.port", str(port)]
     return cmd

@@ -18,10 +18,11 @@ from coopsim.record import RunData, expand_paths, load_run
 # Table rows: (group, metric, what it means).
 METRIC_ROWS = (
     ("welfare", "utilitarian_welfare", "sum of payoffs (coins)"),
-    ("welfare", "nash_welfare", "sum of log payoffs"),
+    ("welfare", "nash_welfare", "geometric mean of payoffs (coins)"),
     ("welfare", "rawls_welfare", "payoff of the worst-off agent (coins)"),
     ("welfare", "productivity", "total net payoff (coins)"),
     ("welfare", "equality_times_productivity", "AI Economist objective (coins)"),
+    ("welfare", "objective", "the scenario's social objective (the planner's reward)"),
     ("equality", "equality", "1 - Gini x N/(N-1); 1 = equal"),
     ("equality", "gini", "0 = equal, 1 = one agent has all"),
     ("equality", "atkinson", "inequality aversion index, 0 = equal"),
