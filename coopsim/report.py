@@ -201,15 +201,37 @@ def method_table(runs: Sequence[RunData]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _result_metrics(run: RunData) -> list[str]:
+    """Every metric in the run's summary.json: the usual ones in their order, then the rest.
+
+    A metric the runner adds later (the scenario's social ``objective``) is reported rather
+    than silently left out of the results.
+    """
+    stored = run.summary.get("metrics", {})
+    return [m for m in RESULT_METRICS if m in stored] + [
+        m for m in stored if m not in RESULT_METRICS
+    ]
+
+
+def _objective_words(run: RunData) -> str | None:
+    """The social objective the run's ``objective`` metric measures, or None if unrecorded."""
+    planner = run.scenario.get("planner") or {}
+    name = planner.get("objective") or run.scenario.get("evaluation", {}).get("objective")
+    if not name:
+        return None
+    weights = planner.get("weights") if planner.get("objective") else None
+    if weights:
+        name += " (" + ", ".join(f"{k} = {v}" for k, v in weights.items()) + ")"
+    return str(name)
+
+
 def results_table(run: RunData, *, n_boot: int = 2000) -> pd.DataFrame:
     """The run's metrics: mean and Student-t 95% CI as in summary.json, plus a bootstrap CI."""
     stored = run.summary.get("metrics", {})
-    boot = tables.summary(run, [m for m in RESULT_METRICS if m in stored], n_boot=n_boot)
-    boot = boot.set_index("metric")
+    metrics = _result_metrics(run)
+    boot = tables.summary(run, metrics, n_boot=n_boot).set_index("metric")
     rows = []
-    for metric in RESULT_METRICS:
-        if metric not in stored:
-            continue
+    for metric in metrics:
         s = stored[metric]
         b = boot.loc[metric] if metric in boot.index else None
         rows.append(
@@ -288,6 +310,20 @@ def build_content(runs: Iterable[RunData | str | os.PathLike], *, n_boot: int = 
             f"floored at zero. Python {platform.python_version()}."
         )
     )
+    objectives = [
+        f"{label}: {words}"
+        for run, label in zip(runs, labels)
+        if "objective" in run.summary.get("metrics", {})
+        and (words := _objective_words(run)) is not None
+    ]
+    if objectives:
+        method.blocks.append(
+            Paragraph(
+                "The objective metric is the social objective each run is judged by: "
+                + "; ".join(objectives)
+                + "."
+            )
+        )
     method.blocks.append(Table(method_table(runs), caption="Training budget, seeds, versions"))
     commands = "\n".join(f"# {label}\n{reproduce_command(r)}" for r, label in zip(runs, labels))
     method.blocks.append(Preformatted(commands, caption="Commands to reproduce each run"))
