@@ -69,9 +69,16 @@ class RunWriter:
 
     Use as a context manager: on an exception the staging folder is removed and nothing
     appears under the final name.
+
+    ``staging`` adopts a folder that already exists in ``out_dir`` instead of making a fresh
+    one: a learning run trains for a long time in its own hidden folder (checkpoints, metrics;
+    see :mod:`coopsim.runner`) and is published from it with the same single rename. An
+    adopted folder is kept on an exception, because what it holds is what a rerun resumes from.
     """
 
-    def __init__(self, out_dir: str | os.PathLike, name: str):
+    def __init__(
+        self, out_dir: str | os.PathLike, name: str, staging: str | os.PathLike | None = None
+    ):
         self.out_dir = Path(out_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.name = name
@@ -81,14 +88,24 @@ class RunWriter:
             suffix += 1
             final = self.out_dir / f"{name}-{suffix}"
         self.final = final
-        self.staging = Path(tempfile.mkdtemp(dir=self.out_dir, prefix=f".{final.name}.partial-"))
+        self.adopted = staging is not None
+        if staging is not None:
+            # A rename is atomic only within one file system: the folder must sit in out_dir.
+            if Path(staging).resolve().parent != self.out_dir.resolve():
+                raise ValueError(f"staging folder {staging} is not inside {self.out_dir}")
+            self.staging = Path(staging)
+        else:
+            self.staging = Path(
+                tempfile.mkdtemp(dir=self.out_dir, prefix=f".{final.name}.partial-")
+            )
 
     def __enter__(self) -> RunWriter:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is not None:
-            shutil.rmtree(self.staging, ignore_errors=True)
+            if not self.adopted:
+                shutil.rmtree(self.staging, ignore_errors=True)
             return
         # Another writer (a parallel seed of a sweep, say) may have published under our name
         # since we chose it: rename fails on a non-empty target, so take the next free suffix
@@ -100,7 +117,8 @@ class RunWriter:
                 return
             except OSError as err:
                 if err.errno not in (errno.EEXIST, errno.ENOTEMPTY) or suffix > 10_000:
-                    shutil.rmtree(self.staging, ignore_errors=True)
+                    if not self.adopted:
+                        shutil.rmtree(self.staging, ignore_errors=True)
                     raise
             suffix += 1
             self.final = self.out_dir / f"{self.name}-{suffix}"
