@@ -37,13 +37,36 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    """Train (when the scenario learns), evaluate, and print the run directory last.
+
+    A learning run interrupted mid-way resumes from its last checkpoint when the same command
+    is run again (see :mod:`coopsim.runner`); its progress bar goes to stderr.
+    """
     from coopsim import scenario as sc
-    from coopsim.runner import run_scenario
+    from coopsim.runner import RunBusy, run_scenario
 
     scenario = sc.load(args.scenario)
-    path = run_scenario(
-        scenario, seed=args.seed, out=args.out, episodes=args.episodes, device=args.device
-    )
+    try:
+        path = run_scenario(
+            scenario,
+            seed=args.seed,
+            out=args.out,
+            episodes=args.episodes,
+            device=args.device,
+            iterations=args.iterations,
+            fresh=args.fresh,
+            progress_bar=True,
+        )
+    except RunBusy as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        if scenario.learns:
+            print(
+                "\ninterrupted: run the same command again to resume from the last checkpoint",
+                file=sys.stderr,
+            )
+        return 130
     print(path)
     return 0
 
@@ -185,6 +208,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="evaluation episodes (default: the scenario's)",
     )
     p.add_argument("--device", default=None, help="cpu, cuda or auto (default: the scenario's)")
+    p.add_argument(
+        "--iterations",
+        type=positive_int,
+        default=None,
+        help="training iterations of a learning scenario (default: its training.iterations)",
+    )
+    p.add_argument(
+        "--fresh",
+        action="store_true",
+        help="discard an unfinished run of this scenario and seed instead of resuming it",
+    )
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("compare", help="side-by-side table of run summaries")
