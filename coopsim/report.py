@@ -15,10 +15,12 @@ matplotlib's ``PdfPages`` (no browser, no network). Nothing here needs the inter
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import io
 import os
 import platform
+import re
 import textwrap
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -26,8 +28,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
 
 import coopsim
 from coopsim import figures
@@ -409,6 +413,42 @@ def build_content(runs: Iterable[RunData | str | os.PathLike], *, n_boot: int = 
     return Report(title, subtitle, [scen, mech, method, results, figs])
 
 
+# ----------------------------------------------------------------------------- table cells
+
+#: One number as the tables print it: optional sign, thousands separators, decimals, exponent.
+_NUMBER = r"[-+\u2212]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][-+]?\d+)?%?"
+#: A numeric cell: a number, optionally followed by its interval "[low, high]", or a gap.
+_NUMERIC_CELL = re.compile(rf"(?:{_NUMBER}(?:\s*\[{_NUMBER},\s*{_NUMBER}\])?|nan|-?inf|)")
+
+
+def _cell_text(value: Any, digits: int, missing: str = "") -> str:
+    """How a table prints one value: floats with ``digits`` decimals, gaps as ``missing``."""
+    if value is None:
+        return missing
+    if isinstance(value, (float, np.floating)):
+        return missing if np.isnan(value) else f"{value:.{digits}f}"
+    return str(value)
+
+
+def _numeric_columns(frame: pd.DataFrame, digits: int) -> list[bool]:
+    """Which columns hold numbers, so they can be right-aligned and their digits line up.
+
+    A column counts as numeric when pandas stores it as numbers, or when every printed cell
+    reads as a number (the comparison table holds "mean [low, high]" as text).
+    """
+    flags = []
+    for col in frame.columns:
+        series = frame[col]
+        if pd.api.types.is_bool_dtype(series):
+            flags.append(False)
+        elif pd.api.types.is_numeric_dtype(series):
+            flags.append(True)
+        else:
+            cells = [_cell_text(v, digits) for v in series]
+            flags.append(any(cells) and all(_NUMERIC_CELL.fullmatch(c) for c in cells))
+    return flags
+
+
 # ----------------------------------------------------------------------------- HTML
 
 _CSS = """
@@ -491,7 +531,222 @@ def render_html(report: Report) -> str:
 
 _PAGE = (8.27, 11.69)  # A4 portrait, inches
 _MARGIN = 0.6  # inches
+_WIDTH = _PAGE[0] - 2 * _MARGIN  # the text block's width, inches
 _LINE = 0.17  # inches per line of 8.5 pt text
+
+_TABLE_SIZE = 7.5  # pt, table body and header
+_TABLE_LEADING = 1.3  # line height in a table cell, as a multiple of the font size
+_PAD_X = 0.06  # inches of white either side of a cell's text
+_PAD_Y = 0.035  # inches of white above and below a row's text
+_TEXT_MIN = 1.6  # inches: words wider than this break inside a text column
+_TEXT_COMFORT = 1.3  # inches a text column is given before columns move to another group
+_ZEBRA = "#eef1f5"  # shading of every second body row
+_RULE = "#222222"
+_SOFT_BREAKS = "_-/+,.:;="  # a word too wide for its column breaks after one of these
+_STRONG_BREAKS = "-/+,:;="  # ... preferably after one of these
+_EPS = 1e-6  # inches: text measured to fit exactly fits, whatever the float round-off
+
+
+@functools.lru_cache(maxsize=8)
+def _font(size: float, bold: bool) -> FontProperties:
+    return FontProperties(family="sans-serif", size=size, weight="bold" if bold else "normal")
+
+
+@functools.lru_cache(maxsize=50_000)
+def _text_width(text: str, size: float, bold: bool = False) -> float:
+    """Width in inches of ``text`` set in the report's sans-serif font.
+
+    Measured with the same font files the PDF backend embeds, so columns are sized to what is
+    printed rather than to a character count (a proportional font has no fixed advance).
+    """
+    from matplotlib.textpath import TextToPath
+
+    width, _, _ = TextToPath().get_text_width_height_descent(text, _font(size, bold), ismath=False)
+    return width / 72
+
+
+def _split_word(word: str, width: float, size: float, bold: bool) -> tuple[str, str]:
+    """Break a word wider than ``width`` where a reader expects it.
+
+    Preferably after a separator between parts (``-``, ``+``, ``/``...: run names, dates,
+    pipelines), else after an underscore or dot inside an identifier, else mid-word.
+    """
+    fits = [i for i in range(1, len(word)) if _text_width(word[:i], size, bold) <= width + _EPS]
+    if not fits:
+        return word[:1], word[1:]
+    strong = [i for i in fits if word[i - 1] in _STRONG_BREAKS]
+    weak = [i for i in fits if word[i - 1] in _SOFT_BREAKS]
+    if strong and _text_width(word[: strong[-1]], size, bold) >= 0.4 * width:
+        cut = strong[-1]
+    else:
+        cut = (weak or strong or fits)[-1]
+    return word[:cut], word[cut:]
+
+
+def _wrap_measured(text: str, width: float, size: float, bold: bool = False) -> list[str]:
+    """Greedy word wrap of ``text`` into lines at most ``width`` inches wide.
+
+    Nothing is dropped: a word wider than a line breaks after an underscore, hyphen or similar
+    (identifiers and run names), or mid-word when it has none.
+    """
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        line = ""
+        for word in paragraph.split():
+            candidate = f"{line} {word}" if line else word
+            if _text_width(candidate, size, bold) <= width + _EPS:
+                line = candidate
+                continue
+            if line:
+                lines.append(line)
+            while _text_width(word, size, bold) > width + _EPS and len(word) > 1:
+                head, word = _split_word(word, width, size, bold)
+                lines.append(head)
+            line = word
+        lines.append(line)
+    return lines
+
+
+def _wrap_cell(text: str, width: float, numeric: bool, stacked: bool = False) -> list[str]:
+    """A body cell's lines in a column ``width`` inches wide (padding excluded).
+
+    A number never breaks. "mean [low, high]" breaks only before its interval, and only when
+    the column is ``stacked``, so every such cell of a table reads the same way: the mean on
+    top, its interval beneath it, as in printed tables.
+    """
+    if not numeric:
+        return _wrap_measured(text, width, _TABLE_SIZE)
+    if stacked:
+        return [p for p in _pieces(text, True) if p] or [""]
+    return [text]
+
+
+def _pieces(text: str, numeric: bool) -> list[str]:
+    """The parts of a cell that can never be split across lines."""
+    if numeric:
+        return re.split(r"\s+(?=\[)", text)
+    return text.split() or [""]
+
+
+@dataclass
+class _Column:
+    """One column of a PDF table and the widths it can be set in (inches, padding included)."""
+
+    header: str
+    cells: list[str]
+    numeric: bool
+    least: float = 0.0  # narrowest width without breaking a word (text words capped)
+    body: float = 0.0  # every body cell on one line
+    natural: float = 0.0  # every body cell and the header on one line
+    header_full: float = 0.0  # the header on one line
+    comfort: float = 0.0  # what the column asks for when columns are packed into groups
+    width: float = 0.0  # as laid out
+    stacked: bool = False  # intervals go beneath their means
+
+    def __post_init__(self) -> None:
+        size, pad = _TABLE_SIZE, 2 * _PAD_X
+        header_parts = [p for w in self.header.split() for p in re.split(r"(?<=[_\-/])", w)]
+        header_least = max((_text_width(p, size, True) for p in header_parts if p), default=0)
+        cell_least = max(
+            (_text_width(p, size) for c in self.cells for p in _pieces(c, self.numeric)),
+            default=0.0,
+        )
+        if not self.numeric:
+            cell_least = min(cell_least, _TEXT_MIN)
+        body = max((_text_width(ln, size) for c in self.cells for ln in c.split("\n")), default=0)
+        self.least = max(cell_least, header_least) + pad
+        self.body = max(body + pad, self.least)
+        self.header_full = _text_width(self.header, size, True) + pad
+        self.natural = max(self.body, self.header_full)
+        if self.numeric:
+            self.comfort = self.least
+        else:
+            self.comfort = min(self.body, max(self.least, _TEXT_COMFORT))
+
+    @property
+    def intervals(self) -> bool:
+        """Whether some cell is a "mean [low, high]" that can stack."""
+        return self.numeric and any(len(_pieces(c, True)) > 1 for c in self.cells)
+
+    def lines_at(self, width: float) -> int:
+        """The most lines any body cell takes when the column is ``width`` inches wide."""
+        if self.numeric:
+            return 2 if self.intervals and width < self.body - _EPS else 1
+        inner = width - 2 * _PAD_X
+        return max((len(_wrap_cell(c, inner, False)) for c in self.cells), default=1)
+
+    def width_for(self, lines: int) -> float:
+        """The narrowest width (to 0.01 in) at which no body cell takes more than ``lines``."""
+        lo, hi = self.least, self.body
+        if self.lines_at(lo) <= lines:
+            return lo
+        if self.lines_at(hi) > lines:
+            return hi
+        while hi - lo > 0.01:
+            mid = (lo + hi) / 2
+            if self.lines_at(mid) <= lines:
+                hi = mid
+            else:
+                lo = mid
+        return hi
+
+
+def _column_groups(columns: list[_Column], avail: float) -> list[list[int]]:
+    """Split columns into groups that fit ``avail`` inches, each led by the first column.
+
+    A table too wide for the page reads as several narrower tables that repeat the row names,
+    rather than as columns squeezed until every cell is a tower of one-word lines.
+    """
+    if len(columns) < 2 or sum(c.comfort for c in columns) <= avail:
+        return [list(range(len(columns)))]
+    groups: list[list[int]] = []
+    used = avail + 1.0
+    for i in range(1, len(columns)):
+        if used + columns[i].comfort > avail and (not groups or len(groups[-1]) > 1):
+            groups.append([0])
+            used = columns[0].comfort
+        groups[-1].append(i)
+        used += columns[i].comfort
+    return groups
+
+
+def _set_widths(columns: list[_Column], avail: float) -> None:
+    """Choose one group's column widths: as few lines per row as the page width allows.
+
+    Everything on one line when it fits. Otherwise the smallest line count ``L`` such that
+    every column holds each of its cells in at most ``L`` lines within ``avail``; what is left
+    goes first to the text columns that still wrap (in proportion to what they lack), then to
+    whole headers, the nearest to fitting first. Intervals stack in every column of the group
+    or in none, so the numbers keep one layout throughout the table.
+    """
+    if sum(c.natural for c in columns) <= avail:
+        for c in columns:
+            c.width = c.natural
+        return
+    most = max(c.lines_at(c.least) for c in columns)
+    widths = [c.least for c in columns]
+    for lines in range(1, most + 1):
+        widths = [c.width_for(lines) for c in columns]
+        if sum(widths) <= avail:
+            break
+    for c, w in zip(columns, widths):
+        c.width = w
+    stacked = any(c.intervals and c.width < c.body - _EPS for c in columns)
+    for c in columns:
+        c.stacked = stacked and c.intervals
+        if c.stacked:
+            c.width = c.least
+    spare = avail - sum(c.width for c in columns)
+    wanting = [c for c in columns if not c.numeric and c.body > c.width + _EPS]
+    need = sum(c.body - c.width for c in wanting)
+    if spare > 0 and need > 0:
+        for c in wanting:
+            c.width += min(c.body - c.width, spare * (c.body - c.width) / need)
+    spare = avail - sum(c.width for c in columns)
+    for c in sorted(columns, key=lambda c: c.header_full - c.width):
+        if 0 < c.header_full - c.width <= spare:
+            spare -= c.header_full - c.width
+            c.width = c.header_full
 
 
 class _PdfWriter:
@@ -512,29 +767,83 @@ class _PdfWriter:
             self.pdf.savefig(self.fig)
             self.fig = None
 
+    def _fits(self, height: float) -> bool:
+        return self.fig is not None and self.y + height <= _PAGE[1] - _MARGIN
+
     def _room(self, height: float) -> None:
-        if self.fig is None or self.y + height > _PAGE[1] - _MARGIN:
+        if not self._fits(height):
             self._new_page()
 
     def keep(self, height: float) -> None:
         """Start a new page unless ``height`` inches fit below the cursor."""
         self._room(height)
 
+    def _put(self, x: float, y: float, text: str, **style: Any) -> None:
+        """Text at ``x`` inches from the left and ``y`` inches from the top (its baseline)."""
+        self.fig.text(x / _PAGE[0], 1 - y / _PAGE[1], text, va="baseline", parse_math=False,
+                      **style)  # fmt: skip
+
+    def _rect(self, x: float, y: float, w: float, h: float, color: str) -> None:
+        from matplotlib.patches import Rectangle
+
+        box = (x / _PAGE[0], 1 - (y + h) / _PAGE[1])
+        self.fig.add_artist(Rectangle(box, w / _PAGE[0], h / _PAGE[1], facecolor=color,
+                                      edgecolor="none", transform=self.fig.transFigure,
+                                      zorder=0))  # fmt: skip
+
+    def _rule(self, x: float, y: float, w: float, weight: float) -> None:
+        from matplotlib.lines import Line2D
+
+        fy = 1 - y / _PAGE[1]
+        self.fig.add_artist(Line2D([x / _PAGE[0], (x + w) / _PAGE[0]], [fy, fy], color=_RULE,
+                                   linewidth=weight, transform=self.fig.transFigure,
+                                   solid_capstyle="butt"))  # fmt: skip
+
     def text(self, lines: list[str], size: float = 8.5, family: str = "sans-serif",
-             weight: str = "normal", gap: float = 0.08) -> None:  # fmt: skip
+             weight: str = "normal", gap: float = 0.08, shade: str | None = None,
+             together: int = 5) -> None:  # fmt: skip
+        """Lines of text; ``shade`` puts a box behind them (code), split where pages break.
+
+        Up to ``together`` lines stay on one page, and a longer block starts only where two of
+        its lines fit, so no page ends on a block's first line or opens with its last alone.
+        """
         step = _LINE * size / 8.5
-        for line in lines:
-            self._room(step)
-            self.fig.text(_MARGIN / _PAGE[0], 1 - self.y / _PAGE[1], line, fontsize=size,
-                          family=family, weight=weight, va="top")  # fmt: skip
+        pad = 0.06 if shade else 0.0
+        if len(lines) <= together:
+            self.keep(len(lines) * step + 2 * pad)
+        else:
+            self.keep(2 * step + pad)
+        start: float | None = None
+        for i, line in enumerate(lines):
+            last_two = i == len(lines) - 2 and i >= 2  # break before them, not between
+            if not self._fits(step + (pad if i == len(lines) - 1 else 0)) or (
+                last_two and not self._fits(2 * step + pad)
+            ):
+                if shade and start is not None:
+                    self._rect(_MARGIN, start, _WIDTH, self.y - start + pad, shade)
+                self._new_page()
+                start = None
+            if shade and start is None:
+                start = self.y
+                self.y += pad
+            self._put(_MARGIN + pad * 1.5, self.y + 0.78 * size / 72, line, fontsize=size,
+                      family=family, weight=weight)  # fmt: skip
             self.y += step
+        if shade and start is not None:
+            self._rect(_MARGIN, start, _WIDTH, self.y - start + pad, shade)
+            self.y += pad
         self.y += gap
+
+    def paragraph(self, text: str, size: float = 8.5, weight: str = "normal",
+                  gap: float = 0.08) -> None:  # fmt: skip
+        """Running text wrapped to the measured width of the text block."""
+        self.text(_wrap_measured(text, _WIDTH, size, weight == "bold"), size=size,
+                  weight=weight, gap=gap)  # fmt: skip
 
     def image(self, png: bytes, width_in: float, height_in: float) -> None:
         import matplotlib.image as mpimg
 
-        avail = _PAGE[0] - 2 * _MARGIN
-        scale = min(1.0, avail / width_in, (_PAGE[1] - 2 * _MARGIN - 0.5) / height_in)
+        scale = min(1.0, _WIDTH / width_in, (_PAGE[1] - 2 * _MARGIN - 0.5) / height_in)
         w, h = width_in * scale, height_in * scale
         self._room(h)
         ax = self.fig.add_axes(
@@ -544,69 +853,130 @@ class _PdfWriter:
         ax.set_axis_off()
         self.y += h + 0.05
 
+    def table(self, block: Table) -> None:
+        """A table set like a printed one.
+
+        Columns are measured in the proportional body font; text wraps within its column
+        (nothing is cut), numbers are right-aligned so their digits line up, the header sits
+        between booktabs-style rules and every second row is shaded. A table wider than the
+        page is split into column groups that each repeat the first column; a table taller
+        than what is left of the page continues on the next one under a repeated header.
+        """
+        frame = block.frame
+        numeric = _numeric_columns(frame, block.digits)
+        columns = [
+            _Column(str(name), [_cell_text(v, block.digits, "\u2013") for v in frame[name]], num)
+            for name, num in zip(frame.columns, numeric)
+        ]
+        if not columns:
+            return
+        groups = _column_groups(columns, _WIDTH)
+        for g, group in enumerate(groups):
+            cols = [_Column(columns[i].header, columns[i].cells, columns[i].numeric)
+                    for i in group]  # fmt: skip
+            _set_widths(cols, _WIDTH)
+            caption = block.caption
+            if len(groups) > 1:
+                caption += f" (columns {g + 1} of {len(groups)})" if caption else ""
+            self._table_group(cols, caption, first_group=g == 0)
+
+    def _table_group(self, cols: list[_Column], caption: str, first_group: bool) -> None:
+        leading = _TABLE_SIZE * _TABLE_LEADING / 72
+        head = [_wrap_measured(c.header, c.width - 2 * _PAD_X, _TABLE_SIZE, True) for c in cols]
+        head_h = max(len(h) for h in head) * leading + 2 * _PAD_Y
+        rows = [
+            [_wrap_cell(c.cells[r], c.width - 2 * _PAD_X, c.numeric, c.stacked) for c in cols]
+            for r in range(len(cols[0].cells))
+        ]
+        heights = [max(len(cell) for cell in row) * leading + 2 * _PAD_Y for row in rows]
+        total = sum(c.width for c in cols)
+        cap_lines = _wrap_measured(caption, _WIDTH, 8.5, True) if caption else []
+        cap_h = len(cap_lines) * _LINE + 0.04
+
+        def start(cont: bool) -> None:
+            if cap_lines:
+                lines = cap_lines
+                if cont:
+                    lines = _wrap_measured(caption + " (continued)", _WIDTH, 8.5, True)
+                self.text(lines, weight="bold", gap=0.04)
+            self._rule(_MARGIN, self.y, total, 0.9)
+            self._cells(cols, head, self.y, head_h, bold=True)
+            self.y += head_h
+            self._rule(_MARGIN, self.y, total, 0.5)
+
+        # A table up to half a page moves whole to the next page rather than split; a longer
+        # one starts where its caption, header and first rows fit, and breaks so that no page
+        # holds fewer than three of its rows.
+        whole = cap_h + head_h + sum(heights) + 0.1
+        if whole <= (_PAGE[1] - 2 * _MARGIN) / 2:
+            self.keep(whole)
+        else:
+            self.keep(cap_h + head_h + sum(heights[:3]) + 0.1)
+        start(cont=False)
+        for r, (row, h) in enumerate(zip(rows, heights)):
+            tail = sum(heights[r:]) + 0.02
+            if not self._fits(h + 0.02) or (len(rows) - r == 3 and r >= 3 and not self._fits(tail)):
+                self._rule(_MARGIN, self.y, total, 0.9)
+                self._new_page()
+                start(cont=True)
+            if r % 2 == 1:
+                self._rect(_MARGIN, self.y, total, h, _ZEBRA)
+            self._cells(cols, row, self.y, h, bold=False)
+            self.y += h
+        self._rule(_MARGIN, self.y, total, 0.9)
+        self.y += 0.2
+
+    def _cells(self, cols: list[_Column], cells: list[list[str]], top: float, height: float,
+               bold: bool) -> None:  # fmt: skip
+        """One row: body text from the top of the row, a header's from its foot, so a wrapped
+        header reads down to its rule."""
+        leading = _TABLE_SIZE * _TABLE_LEADING / 72
+        ascent = 0.76 * _TABLE_SIZE / 72
+        x = _MARGIN
+        for col, lines in zip(cols, cells):
+            first = top + _PAD_Y + ascent
+            if bold:
+                first = top + height - _PAD_Y - (len(lines) - 1) * leading - 0.22 * _TABLE_SIZE / 72
+            tx, ha = (x + col.width - _PAD_X, "right") if col.numeric else (x + _PAD_X, "left")
+            for k, line in enumerate(lines):
+                self._put(tx, first + k * leading, line, fontsize=_TABLE_SIZE, ha=ha,
+                          weight="bold" if bold else "normal", color="#111111")  # fmt: skip
+            x += col.width
+
 
 def _wrap(text: str, width: int = 105) -> list[str]:
     return textwrap.wrap(text, width) or [""]
 
 
-def _table_lines(block: Table, width: int = 128) -> list[str]:
-    """A table as monospace lines; columns that do not fit ``width`` go to further blocks.
-
-    The first column (the row's name) is repeated in every block, so a wide table reads as
-    several narrower ones instead of running off the page.
-    """
-    frame = block.frame.copy()
-    for col in frame.columns:
-        if pd.api.types.is_float_dtype(frame[col]):
-            frame[col] = frame[col].map(lambda v: "" if pd.isna(v) else f"{v:.{block.digits}f}")
-    frame = frame.astype(str).map(lambda s: s if len(s) <= 100 else s[:97] + "...")
-    if frame.shape[1] < 2:
-        return frame.to_string(index=False).splitlines()
-    widths = {c: max(len(str(c)), int(frame[c].str.len().max() or 0)) + 2 for c in frame.columns}
-    first, rest = frame.columns[0], list(frame.columns[1:])
-    chunks: list[list[str]] = []
-    used = widths[first]
-    for col in rest:
-        if not chunks or used + widths[col] > width:
-            chunks.append([])
-            used = widths[first]
-        chunks[-1].append(col)
-        used += widths[col]
-    lines: list[str] = []
-    for i, chunk in enumerate(chunks):
-        if i:
-            lines.append("")
-        lines += frame[[first, *chunk]].to_string(index=False).splitlines()
-    return lines
-
-
 def render_pdf(report: Report, path: str | os.PathLike) -> None:
-    """Write the report as a PDF: the same sections, tables as text, figures as images."""
+    """Write the report as a PDF: the same sections, tables set as tables, figures as images."""
     from matplotlib.backends.backend_pdf import PdfPages
 
     with PdfPages(path, metadata={"Title": report.title, "Creator": "coopsim"}) as pdf:
         w = _PdfWriter(pdf)
-        w.text(_wrap(report.title, 60), size=17, weight="bold")
-        w.text(_wrap(report.subtitle, 110), size=8.5, gap=0.2)
+        w.paragraph(report.title, size=17, weight="bold")
+        w.paragraph(report.subtitle, size=8.5, gap=0.2)
         for section in report.sections:
             w.keep(1.5)  # no heading alone at the foot of a page
             w.text([section.title], size=13, weight="bold", gap=0.1)
             for block in section.blocks:
                 if isinstance(block, Paragraph):
-                    w.text(_wrap(block.text))
+                    w.paragraph(block.text)
                 elif isinstance(block, Preformatted):
-                    if block.caption:
-                        w.text([block.caption], weight="bold")
-                    lines = [ln for raw in block.text.splitlines() for ln in _wrap(raw, 110)]
-                    w.text(lines, size=7, family="monospace")
+                    lines = [ln for raw in block.text.splitlines() for ln in _wrap(raw, 108)]
+                    if block.caption:  # the caption goes where the block's first lines go
+                        w.keep(
+                            _LINE + 0.16 + _LINE * 7 / 8.5 * (len(lines) if len(lines) <= 16 else 2)
+                        )
+                        w.paragraph(block.caption, weight="bold", gap=0.04)
+                    w.text(lines, size=7, family="monospace", shade="#f4f6f8", gap=0.15,
+                           together=16)  # fmt: skip
                 elif isinstance(block, Table):
-                    if block.caption:
-                        w.text(_wrap(block.caption), weight="bold", gap=0.02)
-                    w.text(_table_lines(block), size=6.5, family="monospace", gap=0.15)
+                    w.table(block)
                 elif isinstance(block, FigureBlock):
                     width, height = block.figure.get_size_inches()
                     w.image(figure_png(block.figure, dpi=150), width, height)
-                    w.text(_wrap(block.caption), size=8, gap=0.2)
+                    w.paragraph(block.caption, size=8, gap=0.2)
         w.flush()
 
 
