@@ -458,8 +458,9 @@ h1 { margin-bottom: 0.2em; } .subtitle { color: #555; margin-top: 0; }
 h2 { border-bottom: 1px solid #ccc; padding-bottom: 0.2em; margin-top: 2em; }
 pre { background: #f6f8fa; padding: 0.8em; overflow-x: auto; font-size: 0.85em; }
 table { border-collapse: collapse; margin: 0.5em 0 1.2em; font-size: 0.88em; }
-th, td { border: 1px solid #ddd; padding: 0.25em 0.6em; text-align: right; }
-th { background: #f0f0f0; } td:first-child, th:first-child { text-align: left; }
+th, td { border: 1px solid #ddd; padding: 0.25em 0.6em; text-align: left; vertical-align: top; }
+th { background: #f0f0f0; vertical-align: bottom; } .num { text-align: right; }
+tbody tr:nth-child(even) { background: #f8f9fb; }
 caption { caption-side: top; text-align: left; font-weight: 600; padding-bottom: 0.3em; }
 figure { margin: 1em 0 2em; } figure img { max-width: 100%; border: 1px solid #eee; }
 figcaption { color: #444; font-size: 0.9em; }
@@ -475,16 +476,27 @@ def figure_png(fig: Figure, dpi: int = DPI) -> bytes:
 
 
 def _html_table(block: Table) -> str:
+    """A table whose numbers are right-aligned and whose text reads from the left.
+
+    Right-aligning every column (as a spreadsheet does numbers) left descriptions ragged on
+    the left; only numeric columns get the ``num`` class.
+    """
     frame = block.frame
+    numeric = _numeric_columns(frame, block.digits)
 
-    def fmt(v: Any) -> str:
-        if isinstance(v, float):
-            return "" if pd.isna(v) else f"{v:.{block.digits}f}"
-        return html.escape(str(v))
+    def cls(num: bool) -> str:
+        return ' class="num"' if num else ""
 
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    head = "".join(
+        f"<th{cls(num)}>{html.escape(str(c))}</th>" for c, num in zip(frame.columns, numeric)
+    )
     body = "".join(
-        "<tr>" + "".join(f"<td>{fmt(v)}</td>" for v in row) + "</tr>"
+        "<tr>"
+        + "".join(
+            f"<td{cls(num)}>{html.escape(_cell_text(v, block.digits))}</td>"
+            for v, num in zip(row, numeric)
+        )
+        + "</tr>"
         for row in frame.itertuples(index=False)
     )
     cap = f"<caption>{html.escape(block.caption)}</caption>" if block.caption else ""
