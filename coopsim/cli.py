@@ -126,9 +126,19 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    """Print a benchmark's tables: the worlds' throughput (default) or training's."""
+    if args.training or args.which == "training":
+        from coopsim.bench import training
+
+        training.main(quick=args.quick, device=args.device, threads=args.threads)
+        return 0
     from coopsim.bench import throughput
 
-    throughput.main(quick=args.quick)
+    if args.threads is not None:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    throughput.main(quick=args.quick, device=args.device)
     return 0
 
 
@@ -235,8 +245,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_report)
 
-    p = sub.add_parser("bench", help="throughput of the batched worlds")
+    p = sub.add_parser("bench", help="throughput of the batched worlds, or of training")
+    p.add_argument(
+        "which",
+        nargs="?",
+        default="throughput",
+        choices=("throughput", "training"),
+        help="throughput: world steps vs a PettingZoo loop (default); "
+        "training: PPO agent-steps/s by batch size and seconds to a learned result",
+    )
+    p.add_argument("--training", action="store_true", help="the same as `coopsim bench training`")
     p.add_argument("--quick", action="store_true", help="fewer steps, for a quick look")
+    p.add_argument("--device", default="auto", choices=("cpu", "cuda", "auto"))
+    p.add_argument("--threads", type=positive_int, default=None, help="torch threads on the CPU")
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("demo", help="run the public-goods scenarios and compare them")
