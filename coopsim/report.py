@@ -670,10 +670,25 @@ class _Column:
         self.body = max(body + pad, self.least)
         self.header_full = _text_width(self.header, size, True) + pad
         self.natural = max(self.body, self.header_full)
-        if self.numeric:
-            self.comfort = self.least
+        if self.numeric:  # numbers never wrap; room for the header on at most two lines
+            self.comfort = max(self.least, self.header_width(2))
         else:
             self.comfort = min(self.body, max(self.least, _TEXT_COMFORT))
+
+    def header_width(self, lines: int) -> float:
+        """The narrowest width (to 0.01 in) at which the header takes at most ``lines``."""
+
+        def fits(width: float) -> bool:
+            inner = width - 2 * _PAD_X
+            return len(_wrap_measured(self.header, inner, _TABLE_SIZE, True)) <= lines
+
+        lo, hi = 2 * _PAD_X, self.header_full
+        if fits(lo):
+            return lo
+        while hi - lo > 0.01:
+            mid = (lo + hi) / 2
+            lo, hi = (lo, mid) if fits(mid) else (mid, hi)
+        return hi
 
     @property
     def intervals(self) -> bool:
@@ -727,9 +742,10 @@ def _set_widths(columns: list[_Column], avail: float) -> None:
 
     Everything on one line when it fits. Otherwise the smallest line count ``L`` such that
     every column holds each of its cells in at most ``L`` lines within ``avail``; what is left
-    goes first to the text columns that still wrap (in proportion to what they lack), then to
-    whole headers, the nearest to fitting first. Intervals stack in every column of the group
-    or in none, so the numbers keep one layout throughout the table.
+    goes first to numeric columns whose headers would take more than two lines, then to the
+    text columns that still wrap (in proportion to what they lack), then to whole headers.
+    Intervals stack in every column of the group or in none, and headers are made whole all
+    together or not at all, so a table keeps one layout throughout.
     """
     if sum(c.natural for c in columns) <= avail:
         for c in columns:
@@ -748,17 +764,20 @@ def _set_widths(columns: list[_Column], avail: float) -> None:
         c.stacked = stacked and c.intervals
         if c.stacked:
             c.width = c.least
+    raised = [max(c.width, c.comfort) if c.numeric else c.width for c in columns]
+    if sum(raised) <= avail:
+        for c, w in zip(columns, raised):
+            c.width = w
     spare = avail - sum(c.width for c in columns)
     wanting = [c for c in columns if not c.numeric and c.body > c.width + _EPS]
     need = sum(c.body - c.width for c in wanting)
     if spare > 0 and need > 0:
         for c in wanting:
             c.width += min(c.body - c.width, spare * (c.body - c.width) / need)
-    spare = avail - sum(c.width for c in columns)
-    for c in sorted(columns, key=lambda c: c.header_full - c.width):
-        if 0 < c.header_full - c.width <= spare:
-            spare -= c.header_full - c.width
-            c.width = c.header_full
+    whole = [max(c.width, c.header_full) for c in columns]
+    if sum(whole) <= avail:
+        for c, w in zip(columns, whole):
+            c.width = w
 
 
 class _PdfWriter:
