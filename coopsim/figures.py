@@ -66,6 +66,21 @@ def _colors(n: int) -> list:
     return [colormaps["viridis"](x) for x in np.linspace(0, 0.95, n)]
 
 
+#: Line styles and markers cycled over a figure's series (with the colours).
+_DASHES = ("-", "--", "-.", ":")
+_MARKERS = ("o", "s", "^", "D", "v", "P")
+
+
+def _style(i: int) -> dict:
+    """Line style and marker of series ``i``.
+
+    Series with identical data (agents that play alike, mechanisms that change nothing) are
+    drawn over one another; with colour alone only the last one drawn shows and the legend
+    names lines the reader cannot find. Dashes and markers keep each one visible.
+    """
+    return {"linestyle": _DASHES[i % len(_DASHES)], "marker": _MARKERS[i % len(_MARKERS)]}
+
+
 def empty_figure(title: str, message: str, size: tuple[float, float] = (7.0, 2.0)) -> Figure:
     """A figure that says in words why there is nothing to draw (keeps report layouts intact)."""
     fig = CoopsimFigure(figsize=size, layout="constrained")
@@ -133,12 +148,12 @@ def wealth_over_time(run: RunData) -> Figure:
     agents = list(stats.index.get_level_values("agent").unique())
     fig = CoopsimFigure(figsize=SIZE, layout="constrained")
     ax = fig.add_subplot()
-    for agent, color in zip(agents, _colors(len(agents))):
+    for i, (agent, color) in enumerate(zip(agents, _colors(len(agents)))):
         s = stats.loc[agent]
         h = half.loc[agent]
         rounds = s.index.to_numpy() + 1
         label = f"agent {agent}" + (f" ({policies[agent]})" if policies is not None else "")
-        ax.plot(rounds, s["mean"], marker="o", markersize=3, color=color, label=label)
+        ax.plot(rounds, s["mean"], markersize=4, color=color, label=label, **_style(i))
         ax.fill_between(rounds, s["mean"] - h, s["mean"] + h, color=color, alpha=0.15)
     ax.set_xlabel("round")
     ax.set_ylabel("accumulated wealth (coins)")
@@ -160,12 +175,12 @@ def contributions_per_round(runs: RunLike) -> Figure:
         return empty_figure(title, "No run recorded contributions.")
     fig = CoopsimFigure(figsize=SIZE, layout="constrained")
     ax = fig.add_subplot()
-    for run, label, color in zip(runs, tables.run_labels(runs), _colors(len(runs))):
+    for i, (run, label, color) in enumerate(zip(runs, tables.run_labels(runs), _colors(len(runs)))):
         per_ep = run.episodes.groupby(["round", "episode"])["contribution"].mean()
         stats = per_ep.groupby(level="round").agg(["mean", "std", "count"])
         half = 1.96 * stats["std"].fillna(0) / np.sqrt(stats["count"])
         rounds = stats.index.to_numpy() + 1
-        ax.plot(rounds, stats["mean"], marker="o", markersize=3, color=color, label=label)
+        ax.plot(rounds, stats["mean"], markersize=4, color=color, label=label, **_style(i))
         ax.fill_between(rounds, stats["mean"] - half, stats["mean"] + half, color=color, alpha=0.15)
     endowment = runs[0].scenario.get("world", {}).get("endowment")
     if endowment is not None:
@@ -174,7 +189,9 @@ def contributions_per_round(runs: RunLike) -> Figure:
     ax.set_ylabel("mean contribution per agent (coins)")
     ax.set_title(title)
     ax.set_ylim(bottom=0)
-    ax.legend(fontsize=8)
+    # Below the axes: inside, "best" still lands on a line when runs span the whole height.
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", fontsize=8,
+               ncol=min(3, len(runs) + 1))  # fmt: skip
     ax.grid(alpha=0.3)
     return fig
 
