@@ -343,3 +343,26 @@ def test_wrapping_never_drops_text():
         lines = _wrap_measured(text, width, 7.5)
         assert _squeeze("".join(lines)) == _squeeze(text)
         assert len(lines) == 1 if width == 7.0 else len(lines) > 1
+
+
+def test_html_numbers_right_text_left(html_report):
+    """Only numeric cells are right-aligned: descriptions read from the left."""
+    assert '<td class="num">' in html_report
+    description = "Bracket income tax every 1 round(s): 0% above 0, 20% above 20, 50% above 30."
+    assert f"<td>{html.escape(description)}</td>" in html_report
+    assert '<th class="num">mean</th>' in html_report and "<th>metric</th>" in html_report
+
+
+def test_coinciding_lines_stay_distinguishable(run_dirs):
+    """Runs or agents with the same data are drawn over one another; each keeps its own dash
+    and marker so the legend names only lines a reader can find."""
+    from coopsim import figures
+    from coopsim.record import load_run
+
+    runs = [load_run(r) for r in run_dirs]
+    for fig in (figures.contributions_per_round(runs), figures.wealth_over_time(runs[0])):
+        (ax,) = fig.axes
+        series = [ln for ln in ax.get_lines() if ln.get_marker() not in (None, "None", "")]
+        assert len(series) >= 2
+        styles = {(ln.get_linestyle(), ln.get_marker()) for ln in series}
+        assert len(styles) == len(series)
