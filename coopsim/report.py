@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
+from matplotlib.textpath import TextToPath
 
 import coopsim
 from coopsim import figures
@@ -557,6 +558,8 @@ _RULE = "#222222"
 _SOFT_BREAKS = "_-/+,.:;="  # a word too wide for its column breaks after one of these
 _STRONG_BREAKS = "-/+,:;="  # ... preferably after one of these
 _EPS = 1e-6  # inches: text measured to fit exactly fits, whatever the float round-off
+_CODE_SIZE = 7.0  # pt, preformatted text
+_CODE_TOGETHER = 16  # preformatted blocks up to this many lines are never split
 
 
 @functools.lru_cache(maxsize=8)
@@ -564,17 +567,27 @@ def _font(size: float, bold: bool) -> FontProperties:
     return FontProperties(family="sans-serif", size=size, weight="bold" if bold else "normal")
 
 
-@functools.lru_cache(maxsize=50_000)
 def _text_width(text: str, size: float, bold: bool = False) -> float:
     """Width in inches of ``text`` set in the report's sans-serif font.
 
-    Measured with the same font files the PDF backend embeds, so columns are sized to what is
-    printed rather than to a character count (a proportional font has no fixed advance).
+    Measured with the font files the PDF backend embeds, so columns are sized to what is
+    printed rather than to a character count (a proportional font has no fixed advance). The
+    sum of per-character advances leaves kerning out, which only tightens pairs: it is never
+    narrower than the printed text (at most a few percent wider), and it costs a dictionary
+    lookup per character where shaping each candidate line took most of the layout time.
     """
-    from matplotlib.textpath import TextToPath
+    return sum(_char_width(ch, size, bold) for ch in text)
 
-    width, _, _ = TextToPath().get_text_width_height_descent(text, _font(size, bold), ismath=False)
+
+@functools.cache
+def _char_width(ch: str, size: float, bold: bool) -> float:
+    width, _, _ = _measurer().get_text_width_height_descent(ch, _font(size, bold), ismath=False)
     return width / 72
+
+
+@functools.cache
+def _measurer() -> TextToPath:
+    return TextToPath()
 
 
 def _split_word(word: str, width: float, size: float, bold: bool) -> tuple[str, str]:
@@ -909,9 +922,10 @@ class _PdfWriter:
             caption = block.caption
             if len(groups) > 1:
                 caption += f" (columns {g + 1} of {len(groups)})" if caption else ""
-            self._table_group(cols, caption, first_group=g == 0)
+            self._table_group(cols, caption)
 
-    def _table_group(self, cols: list[_Column], caption: str, first_group: bool) -> None:
+    def _table_group(self, cols: list[_Column], caption: str) -> None:
+        """One column group: caption, header and rows, continued on further pages as needed."""
         leading = _TABLE_SIZE * _TABLE_LEADING / 72
         head = [_wrap_measured(c.header, c.width - 2 * _PAD_X, _TABLE_SIZE, True) for c in cols]
         head_h = max(len(h) for h in head) * leading + 2 * _PAD_Y
@@ -996,12 +1010,11 @@ def render_pdf(report: Report, path: str | os.PathLike) -> None:
                 elif isinstance(block, Preformatted):
                     lines = [ln for raw in block.text.splitlines() for ln in _wrap(raw, 108)]
                     if block.caption:  # the caption goes where the block's first lines go
-                        w.keep(
-                            _LINE + 0.16 + _LINE * 7 / 8.5 * (len(lines) if len(lines) <= 16 else 2)
-                        )
+                        kept = len(lines) if len(lines) <= _CODE_TOGETHER else 2
+                        w.keep(_LINE + 0.16 + kept * _LINE * _CODE_SIZE / 8.5)
                         w.paragraph(block.caption, weight="bold", gap=0.04)
-                    w.text(lines, size=7, family="monospace", shade="#f4f6f8", gap=0.15,
-                           together=16)  # fmt: skip
+                    w.text(lines, size=_CODE_SIZE, family="monospace", shade="#f4f6f8", gap=0.15,
+                           together=_CODE_TOGETHER)  # fmt: skip
                 elif isinstance(block, Table):
                     w.table(block)
                 elif isinstance(block, FigureBlock):
