@@ -392,7 +392,9 @@ def agent_outcomes(runs: RunLike) -> Figure:
     ax.set_ylabel("final wealth (coins)")
     ax.set_title(title + " (mean and 95% CI over episodes)")
     ax.axhline(0, color="0.3", linewidth=0.8)
-    ax.legend(fontsize=8)
+    # Below the axes: bars fill every corner, so any place inside covers some of them.
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", fontsize=8,
+               ncol=min(4, len(runs)))  # fmt: skip
     ax.grid(alpha=0.3, axis="y")
     return fig
 
