@@ -366,3 +366,23 @@ def test_coinciding_lines_stay_distinguishable(run_dirs):
         assert len(series) >= 2
         styles = {(ln.get_linestyle(), ln.get_marker()) for ln in series}
         assert len(styles) == len(series)
+
+
+def test_crowded_figures_keep_legends_off_the_data(run_dirs):
+    """Bars and full-height lines leave no free corner: these legends sit below the axes."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from coopsim import figures
+    from coopsim.record import load_run
+
+    runs = [load_run(r) for r in run_dirs]
+    for fig in (figures.agent_outcomes(runs), figures.contributions_per_round(runs)):
+        (ax,) = fig.axes
+        assert ax.get_legend() is None
+        (legend,) = fig.legends
+        canvas = FigureCanvasAgg(fig)  # figures are built without pyplot, so no canvas yet
+        canvas.draw()
+        renderer = canvas.get_renderer()
+        box, axes_box = legend.get_window_extent(renderer), ax.get_window_extent(renderer)
+        assert box.y1 <= axes_box.y0  # wholly below the axes
+        assert {t.get_text() for t in legend.get_texts()} >= {r.summary["scenario"] for r in runs}
