@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
 from coopsim import cli
 from coopsim.bench import training
@@ -14,7 +15,11 @@ TINY = training.Plan(
 
 def test_tables_have_a_row_per_batch_size_and_seed(monkeypatch, capsys):
     monkeypatch.setattr(training, "QUICK", TINY)
-    throughput, results = training.main(quick=True, device="cpu")
+    before = torch.get_num_threads()
+    try:  # one thread: a busy 2-core machine slows spinning OpenMP threads down many times
+        throughput, results = training.main(quick=True, device="cpu", threads=1)
+    finally:
+        torch.set_num_threads(before)
     out = capsys.readouterr().out
     assert [r.batch for r in throughput] == [4, 8]
     assert throughput[0].ratio == 1.0 and all(r.steps_per_s > 0 for r in throughput)

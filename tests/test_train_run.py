@@ -22,7 +22,7 @@ import pandas as pd
 import pytest
 import torch
 
-from coopsim import cli
+from coopsim import cli, runner
 from coopsim import scenario as sc
 from coopsim.evaluate import evaluate
 from coopsim.record import load_run
@@ -154,7 +154,10 @@ class Stop(Exception):
     pass
 
 
-def test_rows_after_the_checkpoint_are_dropped_and_recomputed(reference, scenario_file, tmp_path):
+def test_rows_after_the_checkpoint_are_dropped_and_recomputed(
+    reference, scenario_file, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(runner, "METRICS_EVERY_S", 0.0)  # metrics.parquet after every iteration
     scenario = sc.load(scenario_file)
     seen: list[tuple[int, int]] = []
 
