@@ -261,6 +261,13 @@ def from_dict(
                 f"got {planner.mechanism!r}, but the pipeline has no such mechanism "
                 f"(has: {', '.join(m.kind for m in mechanisms) or 'none'})",
             )
+        planned = next(m for m in mechanisms if m.kind == planner.mechanism)
+        if getattr(planned.params, "schedule", None) == "saez":
+            raise ConfigError(
+                source,
+                "planner.mechanism",
+                "a 'saez' tax sets its own rates; a planner needs a tax whose rates it can set",
+            )
     training = None
     if "training" in data or planner is not None or any(g.policy in LEARNERS for g in population):
         training = build(TrainingConfig, data.get("training", {}), source=source, prefix="training")

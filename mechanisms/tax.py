@@ -7,6 +7,12 @@ Income earned during a tax period is taxed at marginal rates per bracket: with c
 
 Rates are a tensor [B, K], one schedule per world, so a planner can set different rules in
 each of the B worlds it learns from.
+
+Schedules (``schedule``): ``custom`` takes the brackets and rates as given (all-zero rates are
+the free market), ``flat`` one rate on all income, ``us_federal_2018`` the 2018 US federal
+single-filer schedule (``scale = 0.001`` turns its dollars into coin, as the AI Economist does),
+and ``saez`` the Saez (2001) optimal-tax formula applied to the incomes the tax has observed
+(:class:`SaezSchedule`): a baseline that adapts, as the AI Economist's Saez planner does.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ class TaxParams:
     schedule: str = param(
         "custom",
         help="Preset schedule; 'custom' uses the brackets and rates given here",
-        choices=("custom", "flat", "us_federal_2018"),
+        choices=("custom", "flat", "us_federal_2018", "saez"),
     )
     brackets: list[float] = param(
         default_factory=lambda: [0.0],
@@ -44,6 +50,24 @@ class TaxParams:
     scale: float = param(
         1.0, help="Multiplies the bracket cutoffs (1/1000 turns dollars into coin)", gt=0
     )
+    elasticity: float = param(
+        0.5,
+        help="Saez: elasticity of taxable income assumed before the data show any (the prior)",
+        ge=0,
+    )
+    estimate_elasticity: bool = param(
+        True, help="Saez: estimate the elasticity from observed incomes (else keep the prior)"
+    )
+    elasticity_smoothing: float = param(
+        0.98,
+        help="Saez: weight kept by the running elasticity estimate at each update (the rest "
+        "goes to the latest regression)",
+        ge=0,
+        lt=1,
+    )
+    memory: int = param(
+        8192, help="Saez: most recent income observations (agent x period) kept", ge=1
+    )
 
     def validate(self) -> None:
         if self.schedule == "us_federal_2018":
@@ -53,6 +77,8 @@ class TaxParams:
             raise ValueError("a flat schedule takes exactly one rate")
         if self.schedule == "flat":
             self.brackets = [0.0]
+        if self.schedule == "saez" and self.rates == [0.0]:
+            self.rates = [0.0] * len(self.brackets)  # rates before any income is observed
         if len(self.brackets) != len(self.rates):
             raise ValueError(
                 f"brackets and rates must have the same length (got {len(self.brackets)} and "
@@ -73,6 +99,154 @@ def bracket_tax(income: Tensor, cutoffs: Tensor, rates: Tensor) -> Tensor:
     return (in_bracket * rates[:, None, :]).sum(-1)
 
 
+def marginal_rates(income: Tensor, cutoffs: Tensor, rates: Tensor) -> Tensor:
+    """Marginal rate in force at ``income`` [..., N] under ``cutoffs`` [K], ``rates`` [..., K]."""
+    bracket = torch.searchsorted(cutoffs, income.contiguous(), right=True).clamp(min=1) - 1
+    return rates.gather(-1, bracket)  # [..., N]
+
+
+# Welfare weights are 1 / max(z, floor): an agent earning nothing weighs as one earning 1 coin,
+# as in the AI Economist's inverse-income weights.
+SAEZ_WEIGHT_FLOOR = 1.0
+
+
+def saez_rates(income: Tensor, cutoffs: Tensor, elasticity: float) -> Tensor:
+    """Saez's optimal marginal rate at each bracket's lower cutoff, from incomes ``[M]`` -> [K].
+
+    ``tau(z) = (1 - G(z)) / (1 - G(z) + a(z) * e)`` (Saez 2001), evaluated at ``z = b_k``
+    where bracket k's rate starts to apply:
+
+    * ``G(z)``: the mean social welfare weight of the incomes above z, the weights being
+      inverse income (``1 / max(z, 1)``, the AI Economist's choice) normalised to mean 1 over
+      everybody, so ``1 - G(z)`` is how much less society values a coin in the hands of those
+      above z than a coin shared by all (the rebate);
+    * ``a(z) = zbar / (zbar - z)`` with ``zbar`` the mean income above z: the local Pareto
+      parameter in the form Saez uses for the tail. With a handful of agents the density form
+      ``z h(z) / (1 - H(z))`` is a row of spikes and empty gaps, while the mean above z is
+      defined wherever anybody earns more than z;
+    * ``e``: the elasticity of taxable income with respect to the net-of-tax rate ``1 - tau``.
+
+    Nobody above a cutoff means nothing to go on: that bracket keeps the rate of the one below
+    (0 when nobody earns anything). Rates are clipped to [0, 1].
+    """
+    z = income.reshape(-1).clamp(min=0)  # [M]
+    cut = cutoffs.to(z)  # [K]
+    w = 1.0 / z.clamp(min=SAEZ_WEIGHT_FLOOR)  # [M] inverse-income welfare weights
+    w = w / w.mean()
+    above = (z[:, None] > cut[None, :]).to(z.dtype)  # [M, K]
+    count = above.sum(0)  # [K]
+    g = (w[:, None] * above).sum(0) / count.clamp(min=1)  # [K] mean weight above b_k
+    zbar = (z[:, None] * above).sum(0) / count.clamp(min=1)  # [K] mean income above b_k
+    a = zbar / (zbar - cut).clamp(min=1e-9)  # [K]
+    tau = ((1 - g) / (1 - g + a * elasticity + 1e-12)).clamp(0.0, 1.0)  # [K]
+    # Carry the last defined rate up through brackets nobody reaches.
+    k = torch.arange(cut.numel(), device=z.device)
+    last = torch.where(count > 0, k, torch.full_like(k, -1)).cummax(0).values  # [K]
+    return torch.where(last >= 0, tau[last.clamp(min=0)], torch.zeros_like(tau))
+
+
+class SaezSchedule:
+    """The Saez formula as a tax schedule that learns from the incomes it sees.
+
+    Why it learns: Saez's formula needs the income distribution and the elasticity of taxable
+    income *under the schedule in force*, and both move when agents respond to taxes. Like the
+    AI Economist's Saez planner, the schedule therefore keeps a buffer of the most recent
+    ``memory`` incomes (one per agent per tax period, pooled over the B worlds and over
+    episodes) with the marginal rates then in force, and after every collection recomputes the
+    rates from the buffer (:func:`saez_rates`). Iterated, rates and responses settle together.
+
+    The elasticity is estimated by regressing log income on log(1 - marginal rate), as the AI
+    Economist does, with three changes:
+
+    * within agent (seat) fixed effects: across agents, skilled agents earn more *and* face
+      higher brackets, which alone would make income look like it rises with the tax;
+    * the rate is the one each schedule sets at the agent's typical income (its geometric
+      mean income in the buffer), not at the income it chose: an agent that works more climbs
+      into a higher bracket, a mechanical link Gruber & Saez (2002) remove the same way.
+      Only changes of the schedule move this rate, so they alone identify the elasticity;
+    * incomes below one coin count as one coin instead of being dropped: an agent that stops
+      working is the largest response there is, and leaving it out would make a schedule that
+      drives agents out of work look costless.
+
+    As in the AI Economist, each regression's slope (floored at 0) moves a running estimate
+    that starts at the prior ``elasticity`` and keeps ``elasticity_smoothing`` of its weight per
+    update, so the schedule does not chase the lagging responses of agents that are still
+    learning; with no variation in rates yet there is no regression and the estimate stays.
+
+    The state is kept across episodes: :meth:`BracketTax.reset` (a new episode) leaves it
+    alone, so learning spans episodes, and :meth:`clone` copies it into another world
+    (evaluation after training).
+    """
+
+    def __init__(self, params: TaxParams, num_agents: int, cutoffs: Tensor, device: torch.device):
+        self.params = params
+        self.num_agents = num_agents
+        self.cutoffs = cutoffs  # [K]
+        m, k = params.memory, cutoffs.numel()
+        self.income = torch.zeros(m, device=device)  # [M] ring buffer of observed incomes
+        self.seat = torch.zeros(m, dtype=torch.long, device=device)  # [M] agent index
+        self.rates = torch.zeros(m, k, device=device)  # [M, K] schedule in force then
+        self.size = 0  # filled entries
+        self.head = 0  # next write position
+        self.elasticity = float(params.elasticity)  # current estimate
+        self.schedule = torch.tensor(params.rates, dtype=torch.float32, device=device)  # [K]
+
+    def observe(self, income: Tensor, rates: Tensor) -> None:
+        """Add one period's incomes [B, N] and the rates [B, K] they were earned under."""
+        b, n = income.shape
+        m = self.income.numel()
+        z = income.reshape(-1)  # [B*N]
+        seat = torch.arange(n, device=z.device).repeat(b)  # [B*N]
+        r = rates[:, None, :].expand(b, n, -1).reshape(b * n, -1)  # [B*N, K]
+        if z.numel() > m:  # keep the most recent
+            z, seat, r = z[-m:], seat[-m:], r[-m:]
+        pos = (self.head + torch.arange(z.numel(), device=z.device)) % m  # [S]
+        self.income[pos], self.seat[pos], self.rates[pos] = z, seat, r
+        self.head = (self.head + z.numel()) % m
+        self.size = min(m, self.size + z.numel())
+
+    def update(self) -> Tensor:
+        """Re-estimate the elasticity and the schedule from the buffer; returns rates [K]."""
+        z = self.income[: self.size]  # [M]
+        if self.size == 0 or not bool((z > 0).any()):
+            return self.schedule  # nothing earned yet: nothing to go on
+        if self.params.estimate_elasticity:
+            self.elasticity = self.estimate_elasticity()
+        self.schedule = saez_rates(z, self.cutoffs, self.elasticity)
+        return self.schedule
+
+    def estimate_elasticity(self) -> float:
+        """The running estimate, moved towards this buffer's within-agent regression slope."""
+        n = self.num_agents
+        z, seat, rates = self.income[: self.size], self.seat[: self.size], self.rates[: self.size]
+        y = torch.log(z.clamp(min=SAEZ_WEIGHT_FLOOR))  # [M] log income, no work = one coin
+        count = torch.zeros(n, device=z.device).index_add_(0, seat, torch.ones_like(y))  # [N]
+        mean_log = torch.zeros(n, device=z.device).index_add_(0, seat, y) / count.clamp(min=1)
+        typical = torch.exp(mean_log)  # [N] geometric mean income of each agent
+        tau = marginal_rates(typical[seat][:, None], self.cutoffs, rates)[:, 0]  # [M]
+        x = torch.log((1 - tau).clamp(min=1e-3))  # [M] log net-of-tax rate
+
+        def demean(v: Tensor) -> Tensor:
+            sums = torch.zeros(n, device=v.device).index_add_(0, seat, v)
+            return v - (sums / count.clamp(min=1))[seat]
+
+        xd, yd = demean(x), demean(y)
+        sxx = float((xd * xd).sum())
+        if sxx < 1e-6 * self.size:  # the rates have not moved: nothing to regress on
+            return self.elasticity
+        slope = max(0.0, float((xd * yd).sum()) / sxx)
+        keep = self.params.elasticity_smoothing
+        return keep * self.elasticity + (1 - keep) * slope
+
+    def clone(self) -> SaezSchedule:
+        """An independent copy (buffers cloned)."""
+        other = SaezSchedule.__new__(SaezSchedule)
+        other.__dict__.update(self.__dict__)
+        for name in ("income", "seat", "rates", "schedule"):
+            setattr(other, name, getattr(self, name).clone())
+        return other
+
+
 class BracketTax(Mechanism):
     kind = "tax"
     Params = TaxParams
@@ -86,6 +260,12 @@ class BracketTax(Mechanism):
         base = torch.tensor(params.rates, dtype=torch.float32, device=self.device)
         self.rates = base.expand(batch_size, -1).clone()  # [B, K]
         self.income = torch.zeros(batch_size, num_agents, device=self.device)  # [B, N] this period
+        # The Saez schedule's learned state; None for fixed schedules.
+        self.saez: SaezSchedule | None = (
+            SaezSchedule(params, num_agents, self.cutoffs, self.device)
+            if params.schedule == "saez"
+            else None
+        )
 
     @property
     def num_brackets(self) -> int:
@@ -95,7 +275,19 @@ class BracketTax(Mechanism):
         """Install new marginal rates [B, K] (or [K]) from the next collection on."""
         self.rates = rates.to(self.device, torch.float32).expand(self.batch_size, -1).clone()
 
+    def adopt(self, other: BracketTax) -> None:
+        """Take over what ``other`` (the same tax in another world) has learned.
+
+        For a Saez schedule: its buffer, elasticity estimate and current rates, so a fresh
+        evaluation world taxes as the training world's schedule had come to. Fixed schedules
+        have nothing learned; a planner's rates are installed with :meth:`set_rates`.
+        """
+        if other.saez is not None:
+            self.saez = other.saez.clone()
+            self.set_rates(self.saez.schedule)
+
     def reset(self) -> None:
+        """A new episode: forget this period's income (a Saez schedule keeps what it learned)."""
         self.income.zero_()
 
     def apply(self, ctx: RoundContext) -> Flow:
@@ -104,6 +296,9 @@ class BracketTax(Mechanism):
         if not period_over:
             return self._zeros()
         tax = bracket_tax(self.income, self.cutoffs, self.rates)  # [B, N]
+        if self.saez is not None:  # learn from this period, then set next period's rates
+            self.saez.observe(self.income, self.rates)
+            self.set_rates(self.saez.update())
         self.income.zero_()
         zero = torch.zeros(tax.shape[0], device=tax.device)
         return Flow(-tax, tax.sum(-1), zero)
@@ -119,4 +314,5 @@ class BracketTax(Mechanism):
         cuts = self.cutoffs.tolist()
         rates = self.rates[0].tolist()
         parts = [f"{r:.0%} above {c:g}" for c, r in zip(cuts, rates)]
-        return f"Bracket income tax every {self.params.period} round(s): " + ", ".join(parts) + "."
+        kind = "Saez-formula" if self.saez is not None else "Bracket"
+        return f"{kind} income tax every {self.params.period} round(s): " + ", ".join(parts) + "."

@@ -196,6 +196,12 @@ BAD = [
         "population[1].params",
         ["takes no parameters"],
     ),
+    (
+        "planner_on_a_saez_tax",
+        GOOD.replace("rates = [0.1]", 'schedule = "saez"') + '\n[planner]\nmechanism = "tax"\n',
+        "planner.mechanism",
+        ["'saez'", "sets its own rates"],
+    ),
     ("bad_syntax", GOOD.replace("[world]", "[world"), "(syntax)", ["not valid TOML"]),
     (
         "missing_world",
