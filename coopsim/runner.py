@@ -66,7 +66,8 @@ PARTIAL = ".partial"
 CHECKPOINTS = "checkpoints"
 TRAINING = "training.json"
 LOCK = ".lock"
-METRICS_EVERY_S = 2.0  # seconds between rewrites of metrics.parquet while training
+METRICS_EVERY_S = 2.0  # seconds between rewrites of metrics.parquet while training ...
+METRICS_BACKOFF = 20.0  # ... and at least this many times as long as the last rewrite took
 _CHECKPOINT_NAME = re.compile(r"^iteration-(\d+)\.pt$")
 
 # Called after every training iteration with (iterations done, iterations in all, its metrics).
@@ -397,7 +398,7 @@ def _run_learning(
             # Rewriting the table costs more as it grows, so between checkpoints it is written
             # every few seconds only (and never more than 5% of the time): rows a kill loses
             # are after the checkpoint, which a resumed run recomputes anyway.
-            wait = max(METRICS_EVERY_S, 20 * flushed["cost"])
+            wait = max(METRICS_EVERY_S, METRICS_BACKOFF * flushed["cost"])
             if checkpoint or time.monotonic() - flushed["at"] >= wait:
                 t0 = time.monotonic()
                 atomic_write_parquet(folder / METRICS, pd.DataFrame(rows))
