@@ -1,5 +1,6 @@
 """Analysis helpers for runs: tables, curves and the optimal-tax yardstick."""
 
+from coopsim.analysis.optimal import OptimalSchedule, optimal_schedule
 from coopsim.analysis.tables import (
     agent_outcomes,
     bootstrap_ci,
@@ -14,12 +15,14 @@ from coopsim.analysis.tables import (
 )
 
 __all__ = [
+    "OptimalSchedule",
     "agent_outcomes",
     "bootstrap_ci",
     "compare",
     "format_compare",
     "lorenz",
     "mechanism_flows",
+    "optimal_schedule",
     "run_labels",
     "summary",
     "tax_schedules",
