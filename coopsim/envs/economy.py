@@ -384,10 +384,11 @@ class EconomyWorld(World):
         self.utility = utility
 
         wealth = self.coin + self._escrow_coin()
+        held = self.stock + self._escrow_units()  # [B, N, R] escrowed asks included
         info = {
             "coin": wealth,
-            "wood": self.stock[..., WOOD] + self._escrow_units()[..., WOOD],
-            "stone": self.stock[..., STONE] + self._escrow_units()[..., STONE],
+            "wood": held[..., WOOD],
+            "stone": held[..., STONE],
             "labour": self.labour.clone(),
             "gross": gross,
             "income": income,
@@ -398,11 +399,14 @@ class EconomyWorld(World):
             net=ctx.net,
             utility=utility,
             moved=moved.float(),
+            gathers=gathered.float(),  # successful gather acts (``gathered`` counts units)
             gathered=units,
             built=built.float(),
             orders=posted.float(),
             bought=bought,
             sold=sold,
+            build_income=revenue,  # coin from houses: income split by source, for
+            sale_income=proceeds,  # specialisation (builders vs sellers of resources)
             build_skill=self.build_skill,
         )
         self._t += 1
@@ -603,6 +607,14 @@ class EconomyWorld(World):
             ],
             -1,
         )
+
+    def observe(self) -> Tensor:
+        """The observation now, without stepping: [B, N, obs_dim].
+
+        A planner sets new tax rates between steps; the trainer re-observes so agents act on
+        the rates in force, not on last period's.
+        """
+        return self._observe()
 
     def _observe(self) -> Tensor:
         c, b, n = self.config, self.batch_size, self.config.num_agents

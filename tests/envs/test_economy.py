@@ -375,3 +375,71 @@ def test_map_file_layout(tmp_path):
     pos = w.positions()
     assert (pos[..., 0] >= 1).all()  # nobody starts on water
     assert math.isfinite(w.social_optimum())
+
+
+def test_income_by_source_splits_building_from_selling():
+    w = tiny("ws..", [0, 0, 0, 3], build_skills=[1.0, 3.0], regen_prob=1.0)
+    w.coin[0, 1] = 10.0
+    w.stock[0, 0] = torch.tensor([2.0, 1.0])
+    act(w, (REST, ask(4), 0), REST)  # agent 0 offers a wood
+    step = act(w, (BUILD, 0, 0), (REST, bid(4), 0))  # on a source: no house; the bid crosses
+    assert step.info["sale_income"][0].tolist() == [4.0, 0.0]
+    assert step.info["build_income"][0].tolist() == [0.0, 0.0]
+    w.stock[0, 1] = torch.tensor([1.0, 1.0])
+    step = act(w, REST, BUILD)
+    assert step.info["build_income"][0].tolist() == [0.0, 30.0]
+    assert step.info["income"][0].tolist() == [0.0, 30.0]
+
+
+def test_specialisation_counts_every_act_of_a_scripted_rollout():
+    """The step's counters, summed by analysis.economy, equal what the world's state shows."""
+    from coopsim.agents.population import Population
+    from coopsim.analysis.economy import agent_activity, labour_weights, specialisation
+    from coopsim.evaluate import tidy_records
+
+    cfg = EconomyConfig(episode_length=80, order_duration=1000, view_radius=4)
+    w = EconomyWorld(cfg, batch_size=3)
+    sellers = GatherBuild(w.spec, GatherBuildParams(sell_surplus=True, keep=0, ask_price=9))
+    workers = GatherBuild(w.spec, GatherBuildParams())
+    pop = Population([(workers, [0, 1]), (sellers, [2, 3])], 4, 3)
+    obs = w.reset(seed=4)
+    gen = torch.Generator().manual_seed(4)
+    moves = torch.zeros(3, 4)
+    gathers = torch.zeros(3, 4)
+    records: dict[str, list] = {}
+    while True:
+        pos, held = w.pos.clone(), w.stock + w._escrow_units()
+        step = w.step(pop.act(obs, gen))
+        obs = step.obs
+        moves += w.pos != pos
+        gathers += ((w.stock + w._escrow_units()) > held).any(-1)  # only gathering adds goods
+        for k, v in step.info.items():
+            records.setdefault(k, []).append(v)
+        if bool(step.done[0]):
+            break
+    frame = tidy_records({k: torch.stack(v) for k, v in records.items()}, ["w"] * 4)
+    acts = agent_activity(frame).set_index(["episode", "agent"]).sort_index()
+    houses = (w.houses()[:, None] == torch.arange(4)[None, :, None, None]).sum((-1, -2))
+    asks = (w.order_price[:, :, :, 1] >= 0).sum((-1, -2))  # nobody bids: every ask still open
+    assert acts["moving"].tolist() == moves.flatten().tolist()
+    assert acts["gathering"].tolist() == gathers.flatten().tolist()
+    assert acts["building"].tolist() == houses.flatten().float().tolist()
+    assert acts["trading"].tolist() == asks.flatten().float().tolist()
+    paid = houses * cfg.build_payment * w.build_skill  # [B, N]
+    assert acts["build_income"].to_numpy() == pytest.approx(paid.flatten().numpy(), rel=1e-5)
+    assert (acts["sale_income"] == 0).all()
+    assert houses.sum() > 0 and asks[:, 2:].sum() > 0 and asks[:, :2].sum() == 0
+    # skill ranks follow build skill within each episode
+    for _, ep in acts.groupby(level="episode"):
+        assert ep.sort_values("skill_rank")["build_skill"].is_monotonic_increasing
+    table = specialisation(frame, labour_weights(cfg))
+    assert table["skill_rank"].tolist() == [0, 1, 2, 3]
+    for by in ("action_share_", "labour_share_"):
+        shares = table[[c for c in table if c.startswith(by)]].sum(axis=1)
+        assert shares.to_numpy() == pytest.approx(1.0)
+    # pooled shares: a rank's builds over all its acts
+    rank0 = acts[acts["skill_rank"] == 0]
+    total = rank0[["moving", "gathering", "building", "trading"]].to_numpy().sum()
+    assert table.loc[0, "action_share_building"] == pytest.approx(rank0["building"].sum() / total)
+    with pytest.raises(ValueError, match="not an economy rollout"):
+        agent_activity(frame.drop(columns=["gathers"]))
