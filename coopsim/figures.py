@@ -12,9 +12,10 @@ Money is in coins, the worlds' currency (the public-goods endowment is 20 coins 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
+import pandas as pd
 from matplotlib.figure import Figure
 
 from coopsim.analysis import tables
@@ -436,4 +437,75 @@ def compare_metrics(runs: RunLike, metrics: Sequence[str] | None = None) -> Figu
     ]
     fig.legend(handles=handles, loc="outside lower center", ncol=min(3, len(runs)), fontsize=8)
     fig.suptitle(title + " (mean and 95% bootstrap CI over episodes)")
+    return fig
+
+
+def specialisation(
+    data: RunData | pd.DataFrame,
+    by: str = "labour",
+    labour: Mapping[str, float] | None = None,
+    title: str | None = None,
+) -> Figure:
+    """Who does what in the gather-trade-build economy, agents ordered by build skill.
+
+    Left: each skill rank's share of its labour (``by="labour"``) or of its acts
+    (``by="actions"``) spent moving, gathering, building and trading. Right: its coin per
+    episode from building houses and from selling resources. In the AI Economist the skilled
+    build and the rest gather and sell; this draws whether the trained agents did.
+
+    ``data`` is an economy run (its evaluation rollouts and world config are used) or a tidy
+    rollout frame from :func:`coopsim.evaluate.evaluate` with ``labour`` weights (defaults:
+    the economy's). Agents are ranked by build skill within each episode (skills are drawn
+    per world) and pooled over episodes (:func:`coopsim.analysis.economy.specialisation`).
+    """
+    from coopsim.analysis import economy
+
+    if by not in ("labour", "actions"):
+        raise ValueError(f"by: got {by!r}, allowed: 'labour', 'actions'")
+    if isinstance(data, RunData):
+        episodes = data.episodes
+        world = data.scenario.get("world", {})
+        labour = labour or (economy.labour_weights(world) if world else None)
+        title = title or f"Specialisation: {data.summary.get('scenario', data.name)}"
+    else:
+        episodes = data
+    title = title or "Specialisation by build skill"
+    try:
+        table = economy.specialisation(episodes, labour)
+    except ValueError as err:
+        return empty_figure(title, f"No economy rollouts to draw ({err}).")
+    if table.empty:
+        return empty_figure(title, "No economy rollouts to draw.")
+    fig = CoopsimFigure(figsize=(10.0, 4.4), layout="constrained")
+    left, right = fig.subplots(1, 2)
+    x = table["skill_rank"].to_numpy()
+    ticks = [f"{r}\nskill {s:.2f}" for r, s in zip(x, table["build_skill"])]
+    colors = {"moving": "0.65", "gathering": "tab:green", "building": "tab:brown",
+              "trading": "tab:blue"}  # fmt: skip
+    prefix = "labour_share_" if by == "labour" else "action_share_"
+    bottom = np.zeros(len(x))
+    for name in economy.ACTIVITIES:
+        share = table[prefix + name].to_numpy()
+        left.bar(x, share, bottom=bottom, color=colors[name], label=name, width=0.7)
+        bottom += share
+    left.set_xticks(x, ticks, fontsize=8)
+    left.set_xlabel("agent by build skill (rank within its episode, mean skill)")
+    left.set_ylabel(f"share of {'labour' if by == 'labour' else 'acts'}")
+    left.set_ylim(0, 1.22)  # room above the bars for the legend
+    left.set_title(f"What each agent spends its {'labour' if by == 'labour' else 'acts'} on")
+    left.legend(fontsize=8, loc="upper center", ncol=4)
+    left.grid(alpha=0.3, axis="y")
+    bottom = np.zeros(len(x))
+    for source, color in (("building", "tab:brown"), ("selling", "tab:blue")):
+        coin = table[f"income_{source}"].to_numpy()
+        right.bar(x, coin, bottom=bottom, color=color, label=f"from {source}", width=0.7)
+        bottom += coin
+    right.set_xticks(x, ticks, fontsize=8)
+    right.set_xlabel("agent by build skill (rank within its episode, mean skill)")
+    right.set_ylabel("income per episode (coins)")
+    right.set_title("Where its income comes from")
+    right.legend(fontsize=8, loc="upper left")
+    right.grid(alpha=0.3, axis="y")
+    n = int(table["episodes"].max())
+    fig.suptitle(f"{title} ({n} episode{'s' if n != 1 else ''})")
     return fig

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -101,3 +103,43 @@ def test_equality_vs_productivity_error_bars_are_the_ci(runs):
     m = run.summary["metrics"]
     assert point.get_xdata()[0] == pytest.approx(m["productivity"]["mean"])
     assert point.get_ydata()[0] == pytest.approx(m["equality"]["mean"])
+
+
+def test_specialisation_bars_are_the_table():
+    from coopsim.analysis.economy import labour_weights, specialisation
+    from coopsim.evaluate import evaluate
+
+    scen = scenario.from_dict({
+        "name": "economy_scripted",
+        "world": {"kind": "economy", "episode_length": 60, "view_radius": 4,
+                  "order_duration": 1000, "gather_labour": 2.0},
+        "population": [
+            {"policy": "gather_build", "count": 2},
+            {"policy": "gather_build", "count": 2,
+             "params": {"sell_surplus": True, "keep": 0, "ask_price": 9}},
+        ],
+        "evaluation": {"episodes": 3},
+    })  # fmt: skip
+    episodes = evaluate(scen).episodes
+    run = RunData(Path("economy_scripted-s0"), {"scenario": "economy_scripted"},
+                  scen.to_dict(), episodes)  # fmt: skip
+    weights = labour_weights(scen.world)
+    assert weights["gathering"] == 2.0  # the run's own labour costs, not the defaults
+    table = specialisation(episodes, weights)
+    for fig, by in ((figures.specialisation(run), "labour"),
+                    (figures.specialisation(episodes, by="actions", labour=weights), "action")):  # fmt: skip
+        assert_well_labelled(fig)
+        left, right = fig.axes
+        n = len(table)
+        first = [p.get_height() for p in left.patches[:n]]  # the first stack: moving
+        assert first == pytest.approx(table[f"{by}_share_moving"].tolist())
+        tops = np.sum([[p.get_height() for p in left.patches[k * n : (k + 1) * n]]
+                       for k in range(4)], axis=0)  # fmt: skip
+        assert tops == pytest.approx(np.where(tops > 0, 1.0, 0.0))
+        built = [p.get_height() for p in right.patches[:n]]
+        assert built == pytest.approx(table["income_building"].tolist())
+        assert "skill" in left.get_xticklabels()[0].get_text()
+    empty = figures.specialisation(pd.DataFrame({"episode": [0], "agent": [0]}))
+    assert any("No economy rollouts" in t.get_text() for ax in empty.axes for t in ax.texts)
+    with pytest.raises(ValueError, match="by"):
+        figures.specialisation(episodes, by="coins")
