@@ -43,6 +43,7 @@ def check_episode(world: World, seed: int, act=None) -> int:
     external = torch.zeros(b, dtype=torch.float64)
     pool = torch.zeros(b, dtype=torch.float64)
     rounds = 0
+    last_utility = None  # [B, N] where the world reports utility: rewards are its changes
     while True:
         actions = act(obs, world.gen) if act is not None else random_actions(world, gen)
         step = world.step(actions)
@@ -61,9 +62,17 @@ def check_episode(world: World, seed: int, act=None) -> int:
             round_net = step.info["net"].double()
             round_gross = step.info["gross"].double()
             assert torch.allclose(round_net - round_gross, transfers, atol=1e-3)
-            # the reward is the net payoff, or its utility where the world has one
-            reward = step.info["utility"].double() if "utility" in step.info else round_net
-            assert torch.allclose(step.reward.double(), reward)
+            # the reward is the net payoff, or where the world has utility the utility gained
+            # this step (a one-step world gains all of it at once)
+            if "utility" not in step.info:
+                assert torch.allclose(step.reward.double(), round_net)
+            elif last_utility is not None:
+                gained = step.info["utility"].double() - last_utility
+                assert torch.allclose(step.reward.double(), gained, atol=1e-4)
+            elif world.spec.horizon == 1:
+                assert torch.allclose(step.reward.double(), step.info["utility"].double())
+            if "utility" in step.info:
+                last_utility = step.info["utility"].double()
             net += round_net.sum(-1)
             gross += round_gross.sum(-1)
         if bool(step.done[0]):
@@ -81,9 +90,11 @@ def check_episode(world: World, seed: int, act=None) -> int:
 def test_every_scenario_pipeline_balances(name):
     scenario = sc.load(name)
     # the pipeline is what is checked: a few rounds are enough, and keep the test fast
-    rounds = min(getattr(scenario.world, "rounds", 1), 12)  # one-step worlds have one
-    if hasattr(scenario.world, "rounds"):
-        scenario.world = dataclasses.replace(scenario.world, rounds=rounds)
+    # rounds, or steps of an economy's episode; one-step worlds have one
+    length = next((f for f in ("rounds", "episode_length") if hasattr(scenario.world, f)), None)
+    rounds = min(getattr(scenario.world, length), 12) if length else 1
+    if length:
+        scenario.world = dataclasses.replace(scenario.world, **{length: rounds})
     world = sc.make_world(scenario, batch_size=4)
     assert len(world.pipeline) == len(scenario.mechanisms)
     assert [m.kind for m in world.pipeline] == [m.kind for m in scenario.mechanisms]
