@@ -7,6 +7,7 @@ episode, and one row of metrics per episode.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -140,13 +141,21 @@ def evaluate(
     episodes: int | None = None,
     device: str | None = None,
     population: Population | None = None,
+    setup: Callable[[World], None] | None = None,
 ) -> Evaluation:
-    """Roll out the scenario's evaluation episodes in parallel and measure them."""
+    """Roll out the scenario's evaluation episodes in parallel and measure them.
+
+    ``setup`` is called with the freshly built evaluation world before the first episode, to
+    carry in what training learned outside the population (a planner's rates, a Saez
+    schedule's estimates): the world is built here, at the evaluation's batch size.
+    """
     seed = scenario.evaluation.seed if seed is None else seed
     episodes = scenario.evaluation.episodes if episodes is None else episodes
     dev = resolve_device(device or scenario.evaluation.device)
     torch.manual_seed(seed)
     world = make_world(scenario, episodes, dev)
+    if setup is not None:
+        setup(world)
     population = population or make_population(scenario, world)
     with torch.no_grad():
         records = rollout(world, population, seed)

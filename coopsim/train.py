@@ -20,6 +20,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor
@@ -28,6 +29,9 @@ from coopsim.agents.planner import Planner, social_objective
 from coopsim.agents.population import Population
 from coopsim.agents.ppo import PPOConfig, PPOLearner, Rollout, entropy_coef
 from coopsim.schema import param
+
+if TYPE_CHECKING:
+    from coopsim.evaluate import Evaluation
 
 
 @dataclass
@@ -80,6 +84,14 @@ class Trainer:
         if scenario.planner is not None:
             pc = scenario.planner
             self.tax = find_mechanism(self.world, pc.mechanism)
+            # The planner decides for whole tax periods: its reward for a decision is the
+            # objective over what the agents kept, taxes and rebates included.
+            tax_period = int(getattr(self.tax.params, "period", 1))
+            if pc.period % tax_period:
+                raise ValueError(
+                    f"planner.period ({pc.period}) must be a multiple of the {pc.mechanism} "
+                    f"mechanism's period ({tax_period}), or its rates change mid-period"
+                )
             self.planner = Planner(
                 pc,
                 self.world.spec.num_agents,
@@ -91,6 +103,7 @@ class Trainer:
             )
         self.iteration = 0
         self.agent_steps = 0
+        self.planner_obs: Tensor | None = None  # [B, 1, O] what the planner last decided on
 
     # -- curriculum ---------------------------------------------------------------------
     def apply_curriculum(self) -> float | None:
@@ -128,14 +141,20 @@ class Trainer:
         objectives = []
         steps_in_period = 0
         period = self.planner.config.period if self.planner else 1
+        # Worlds that can re-observe without stepping show agents the planner's new rates in
+        # the same step (a one-step economy would otherwise never show them).
+        refresh = getattr(world, "observe", None)
         for ep in range(cfg.episodes_per_iteration):
             obs = world.reset(seed=self.episode_seed(ep))
             while True:
                 if planner_on and steps_in_period == 0:
                     pobs = self.planner.observe(income, self.tax.rates)
+                    self.planner_obs = pobs
                     a, lp, v = self.planner.learner.step(pobs)
                     self.tax.set_rates(self.planner.rates_of(a))
                     p_obs.append(pobs), p_act.append(a), p_logp.append(lp), p_val.append(v)
+                    if refresh is not None:  # agents act on the rates just set, not the last
+                        obs = refresh()
                 actions = torch.zeros(
                     b, n, len(world.spec.action_nvec), dtype=torch.long, device=self.device
                 )
@@ -255,6 +274,10 @@ class Trainer:
             "learners": [p.state_dict() for p, _ in self.learners],
             "planner": self.planner.state_dict() if self.planner else None,
             "rates": self.tax.rates.clone() if self.tax is not None else None,
+            # what mechanisms learn on their own (a Saez schedule's incomes and estimates)
+            "mechanisms": [
+                m.state_dict() if hasattr(m, "state_dict") else None for m in self.world.pipeline
+            ],
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -264,6 +287,9 @@ class Trainer:
             p.load_state_dict(s)
         if self.planner is not None and state["planner"] is not None:
             self.planner.load_state_dict(state["planner"])
+        for mech, saved in zip(self.world.pipeline, state.get("mechanisms") or []):
+            if saved is not None:
+                mech.load_state_dict(saved)
         if self.tax is not None and state.get("rates") is not None:
             self.tax.set_rates(state["rates"])
 
@@ -311,3 +337,64 @@ def train(scenario, **kwargs) -> Trainer:
     trainer = Trainer(scenario, **{k: v for k, v in kwargs.items() if k != "progress"})
     trainer.train(progress=kwargs.get("progress", False))
     return trainer
+
+
+@torch.no_grad()
+def planner_schedule(trainer: Trainer) -> Tensor | None:
+    """The planner's learned schedule [K], or None without a planner.
+
+    Per bracket, the rate with the highest probability averaged over the planner's last
+    decisions in the B training worlds: one schedule for every evaluation world, the one the
+    planner prefers on the states it actually met (its observations carry last period's
+    incomes and rates, which differ from world to world). Before the planner has acted
+    (curriculum phase 1) the tax was held at zero, and so is this schedule.
+    """
+    planner = trainer.planner
+    if planner is None:
+        return None
+    if planner.learner.logit_mask is None:  # never capped: the planner has not acted yet
+        return torch.zeros(trainer.tax.num_brackets, device=trainer.device)
+    obs = trainer.planner_obs
+    if obs is None:  # restored from a checkpoint: no period seen, as in the first one
+        n = trainer.world.spec.num_agents
+        incomes = torch.zeros(trainer.tax.rates.shape[0], n, device=trainer.device)
+        obs = planner.observe(incomes, trainer.tax.rates)
+    logits, _ = planner.learner.forward(obs)  # K heads of [B, 1, L]
+    probs = torch.stack([lg.softmax(-1).mean((0, 1)) for lg in logits])  # [K, L]
+    return planner.grid[probs.argmax(-1)]
+
+
+def evaluate_trained(
+    trainer: Trainer,
+    seed: int | None = None,
+    episodes: int | None = None,
+    device: str | None = None,
+) -> Evaluation:
+    """Evaluate the trained population under the rules training arrived at.
+
+    The evaluation world is built fresh (at the evaluation's batch size), so what training
+    learned outside the population is carried into it first: the planner's learned schedule
+    (:func:`planner_schedule`) is installed in its mechanism, and mechanisms that learn on
+    their own (a Saez schedule) take over the training world's state. Runs on the training
+    device unless told otherwise, where the learners' networks live.
+    """
+    from coopsim.evaluate import evaluate
+
+    schedule = planner_schedule(trainer)
+
+    def setup(world) -> None:
+        for learned, fresh in zip(trainer.world.pipeline, world.pipeline):
+            adopt = getattr(fresh, "adopt", None)
+            if adopt is not None:
+                adopt(learned)
+        if schedule is not None:
+            find_mechanism(world, trainer.planner.config.mechanism).set_rates(schedule)
+
+    return evaluate(
+        trainer.scenario,
+        seed=seed,
+        episodes=episodes,
+        device=device or str(trainer.device),
+        population=trainer.population,
+        setup=setup,
+    )

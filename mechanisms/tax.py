@@ -238,6 +238,22 @@ class SaezSchedule:
         keep = self.params.elasticity_smoothing
         return keep * self.elasticity + (1 - keep) * slope
 
+    def state_dict(self) -> dict:
+        """What it has learned, for checkpoints (tensors and numbers only)."""
+        names = ("income", "seat", "rates", "schedule")
+        return {
+            **{k: getattr(self, k).clone() for k in names},
+            "size": self.size,
+            "head": self.head,
+            "elasticity": self.elasticity,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        for k in ("income", "seat", "rates", "schedule"):
+            setattr(self, k, state[k].to(getattr(self, k).device))
+        self.size, self.head = int(state["size"]), int(state["head"])
+        self.elasticity = float(state["elasticity"])
+
     def clone(self) -> SaezSchedule:
         """An independent copy (buffers cloned)."""
         other = SaezSchedule.__new__(SaezSchedule)
@@ -285,6 +301,15 @@ class BracketTax(Mechanism):
         if other.saez is not None:
             self.saez = other.saez.clone()
             self.set_rates(self.saez.schedule)
+
+    def state_dict(self) -> dict:
+        """The rates in force and a Saez schedule's learned state, for checkpoints."""
+        return {"rates": self.rates.clone(), "saez": self.saez.state_dict() if self.saez else None}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.set_rates(state["rates"])
+        if self.saez is not None and state.get("saez") is not None:
+            self.saez.load_state_dict(state["saez"])
 
     def reset(self) -> None:
         """A new episode: forget this period's income (a Saez schedule keeps what it learned)."""

@@ -14,6 +14,7 @@ planner's choices (their logits set to -inf), so the policy never learns to rely
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import torch
@@ -117,9 +118,11 @@ class Planner:
             horizon=1,
         )
         base = ppo or PPOConfig()
+        # Only PPOConfig's own fields: ``ppo`` may be a TrainingConfig, which adds the budget.
+        shared = {f.name: getattr(base, f.name) for f in dataclasses.fields(PPOConfig)}
         pcfg = PPOConfig(
             **{
-                **base.__dict__,
+                **shared,
                 "learning_rate": config.learning_rate,
                 "gamma": config.gamma,
                 "ent_coef": config.ent_coef,

@@ -270,3 +270,18 @@ def test_saez_tax_learns_across_episodes_and_carries_over():
     fresh.saez.income.zero_()
     assert tax.saez.income.abs().sum() > 0  # a copy, not shared
     assert "Saez" in tax.describe()
+
+
+def test_saez_state_survives_a_checkpoint():
+    params = build(TaxParams, {"schedule": "saez", "brackets": [0.0, 150.0]})
+    tax = BracketTax(params, 2, 3, CPU)
+    for r, income in enumerate(([[100.0, 300.0]] * 3, [[90.0, 250.0]] * 3)):
+        tax.apply(ctx(income, round_=r, rounds=2))
+    state = tax.state_dict()
+    again = BracketTax(params, 2, 3, CPU)
+    again.load_state_dict(state)
+    assert torch.equal(again.rates, tax.rates) and again.saez.size == tax.saez.size == 12
+    assert again.saez.elasticity == tax.saez.elasticity
+    more = [[80.0, 200.0]] * 3
+    assert torch.equal(again.apply(ctx(more)).transfer, tax.apply(ctx(more)).transfer)
+    assert torch.equal(again.rates, tax.rates)  # the same data, the same next schedule
