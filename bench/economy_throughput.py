@@ -16,5 +16,6 @@ if __name__ == "__main__":
     parser.add_argument(
         "--batch", type=int, nargs="+", default=list(BATCH_SIZES), help="batch sizes B"
     )
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's)")
     args = parser.parse_args()
-    main(quick=args.quick, device=args.device, batch_sizes=tuple(args.batch))
+    main(args.quick, args.device, tuple(args.batch), threads=args.threads or None)

@@ -65,11 +65,21 @@ def main(
     device: str = "auto",
     batch_sizes: tuple[int, ...] = BATCH_SIZES,
     scenario: str = SCENARIO,
+    threads: int | None = None,
 ) -> list[tuple[str, int, float, float]]:
     """Measure and print the table; returns its rows (device, B, batched, looped).
 
-    ``device = "auto"`` measures the CPU and, where there is one, the GPU too.
+    ``device = "auto"`` measures the CPU and, where there is one, the GPU too. ``threads``
+    sets torch's intra-op threads for the measurement: on a machine other work keeps busy,
+    one thread per process is often faster than threads that wait for each other.
     """
+    if threads:
+        saved = torch.get_num_threads()
+        torch.set_num_threads(threads)
+        try:
+            return main(quick, device, batch_sizes, scenario)
+        finally:
+            torch.set_num_threads(saved)
     timing = QUICK if quick else FULL
     scen = sc.load(scenario)
     devices = [torch.device("cpu")]
