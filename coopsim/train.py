@@ -258,6 +258,13 @@ class Trainer:
                 row[f"rate_{k}"] = r
         elif self.planner is not None:
             row["max_rate"] = 0.0
+        else:  # a schedule that learns on its own (Saez) is logged as a planner's would be
+            for mech in world.pipeline:
+                if getattr(mech, "saez", None) is not None:
+                    for k, r in enumerate(mech.rates[0].tolist()):
+                        row[f"rate_{k}"] = r
+                    row["elasticity"] = mech.saez.elasticity
+                    break
         row["agent_steps"] = float(self.agent_steps)
         row["seconds"] = time.perf_counter() - start
         self.iteration += 1

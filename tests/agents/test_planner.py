@@ -119,9 +119,12 @@ def test_evaluate_trained_carries_a_saez_schedule_over():
     scenario = sc.load("tax_one_step_saez")
     scenario.training.num_worlds = 8
     trainer = Trainer(scenario, iterations=3)
-    trainer.train()
+    rows = trainer.train()
     learned = trainer.world.pipeline.mechanisms[0]
     assert float(learned.rates.max()) > 0  # the schedule moved away from its zero start
+    # logged like a planner's rates, for the run's tables and figures
+    assert [rows[-1][f"rate_{k}"] for k in range(7)] == learned.rates[0].tolist()
+    assert rows[-1]["elasticity"] == learned.saez.elasticity
     result = evaluate_trained(trainer, episodes=16)
     frame = result.episodes
     income = torch.tensor(frame["income"].to_numpy(), dtype=torch.float32)[None]
