@@ -16,10 +16,13 @@ grid to the others' choices, every channel counted, and the responses are iterat
 agent (Gauss-Seidel) to a fixed point where no agent gains by working more or less, a pure
 Nash equilibrium. Each agent's effect on the rebate is small (1/N of its own tax), so the
 iteration settles in a few sweeps; a candidate whose iteration has not settled is not counted.
+Where a schedule has several equilibria, the one reached from everybody idle is the one scored.
 
-Everything is computed by stepping the scenario's own world (its mechanism pipeline included)
-in batches: candidate schedules x deviations as the batch axis, so the payoffs searched over
-are the payoffs the agents learn from.
+Payoffs come from the scenario's own world, with candidate schedules as the batch axis: each
+agent's tax at each labour choice from steps of its pipeline, utility from the world's own
+utility function, and the score from a real step at the equilibrium. Only the equal split of
+the rebate is written out here, which is why the pipeline must be a tax, optionally followed
+by a lump-sum rebate.
 """
 
 from __future__ import annotations
