@@ -134,7 +134,12 @@ def run_scenario(
 def _write_evaluation(
     writer: RunWriter, scenario: Scenario, result: Evaluation, summary: dict[str, Any]
 ) -> None:
-    writer.write_text("scenario.toml", scenario.to_toml())
+    # The scenario as it ran: --episodes and --seed overrides are part of what reproduces it.
+    resolved = copy.deepcopy(scenario)
+    resolved.evaluation.episodes = len(result.episode_metrics)
+    if isinstance(summary.get("seed"), int):
+        resolved.evaluation.seed = summary["seed"]
+    writer.write_text("scenario.toml", resolved.to_toml())
     writer.write_frame("episodes.parquet", result.episodes)
     writer.write_frame("episode_metrics.parquet", result.episode_metrics)
     writer.write_json("summary.json", summary)
@@ -357,6 +362,7 @@ def _run_learning(
         scenario.training.iterations = iterations
     cfg = scenario.training
     train_seed = cfg.seed if train_seed is None else train_seed
+    cfg.seed = train_seed  # the run's scenario.toml records the seed it trained with
     dev = resolve_device(device or cfg.device)
     # What must match for a staging folder to be resumed: the resolved scenario (its training
     # budget included), the training seed and the device (generator states are per device).

@@ -66,8 +66,10 @@ def test_run_writes_a_complete_run_directory(capsys, tmp_path):
     assert path.name.startswith("public_goods-") and path.name.endswith("-s3")
     assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no staging left behind
     assert {"scenario.toml", "summary.json", "episodes.parquet"} <= {p.name for p in path.iterdir()}
-    # the resolved scenario reloads to the same config
-    assert sc.load(path / "scenario.toml").to_dict() == sc.load("public_goods").to_dict()
+    # the resolved scenario reloads to the same config, with the seed the run used
+    expected = sc.load("public_goods")
+    expected.evaluation.seed = 3
+    assert sc.load(path / "scenario.toml").to_dict() == expected.to_dict()
     summary = json.loads((path / "summary.json").read_text())
     assert summary["scenario"] == "public_goods" and summary["seed"] == 3
     assert summary["mechanism"] == "none"
@@ -203,3 +205,12 @@ def test_run_refuses_a_bad_episode_count(capsys, tmp_path, episodes):
     err = capsys.readouterr().err
     assert "--episodes" in err and ">= 1" in err and "Traceback" not in err
     assert not out_dir.exists()
+
+
+def test_run_directory_records_the_overrides_it_ran_with(tmp_path):
+    from coopsim import scenario as sc
+    from coopsim.runner import run_scenario
+
+    path = run_scenario(sc.load("public_goods"), seed=5, episodes=3, out=tmp_path)
+    again = sc.load(path / "scenario.toml")
+    assert again.evaluation.episodes == 3 and again.evaluation.seed == 5
