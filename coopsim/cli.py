@@ -132,6 +132,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
         training.main(quick=args.quick, device=args.device, threads=args.threads)
         return 0
+    if args.which == "economy":
+        from coopsim.bench import economy
+
+        economy.main(quick=args.quick, device=args.device, threads=args.threads)
+        return 0
     from coopsim.bench import throughput
 
     if args.threads is not None:
@@ -250,9 +255,10 @@ def build_parser() -> argparse.ArgumentParser:
         "which",
         nargs="?",
         default="throughput",
-        choices=("throughput", "training"),
-        help="throughput: world steps vs a PettingZoo loop (default); "
-        "training: PPO agent-steps/s by batch size and seconds to a learned result",
+        choices=("throughput", "training", "economy"),
+        help="throughput: public-goods world steps vs a PettingZoo loop (default); "
+        "training: PPO agent-steps/s by batch size and seconds to a learned result; "
+        "economy: gather-trade-build world steps vs single worlds in a loop",
     )
     p.add_argument("--training", action="store_true", help="the same as `coopsim bench training`")
     p.add_argument("--quick", action="store_true", help="fewer steps, for a quick look")
