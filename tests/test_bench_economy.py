@@ -1,0 +1,65 @@
+"""The economy benchmarks in quick mode: throughput table, and the four-regime comparison."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+import torch
+
+from coopsim import scenario as sc
+from coopsim.bench import economy, economy_regimes
+from coopsim.bench.economy_regimes import QUICK, Budget, configure
+
+
+def test_throughput_table_in_quick_mode(capsys):
+    rows = economy.main(quick=True, device="cpu", batch_sizes=(1, 4), threads=1)
+    assert [(d, b) for d, b, _, _ in rows] == [("cpu", 1), ("cpu", 4)]
+    assert all(fast > 0 and slow > 0 for _, _, fast, slow in rows)
+    out = capsys.readouterr().out
+    assert "economy_us_federal" in out and "single worlds" in out and "x" in out.splitlines()[-1]
+
+
+def test_configure_installs_the_budget_and_keeps_the_curriculum_proportions():
+    budget = Budget(phase1=70, phase2=18, num_worlds=8, episode_length=300, episodes=6)
+    scen = configure("economy_ai_planner", budget)
+    assert scen.world.episode_length == 300 and scen.evaluation.episodes == 6
+    assert (scen.training.iterations, scen.training.num_worlds) == (88, 8)
+    # the file: warm-up over all of phase 1 (25), annealing over half of phase 2 (6 of 12)
+    pc = scen.planner
+    assert (pc.phase1_iterations, pc.labour_warmup, pc.anneal_iterations) == (70, 70, 9)
+    assert scen.world.labour_cost == sc.load("economy_ai_planner").world.labour_cost
+    paper = configure("economy_ai_planner", dataclasses.replace(budget, labour_cost=0.21))
+    assert paper.world.labour_cost == 0.21
+    assert budget.agent_steps() == 88 * 8 * 300 * 4
+    fixed = configure("economy_us_federal", budget)
+    assert fixed.planner is None and fixed.training.iterations == 88
+
+
+def test_every_regime_starts_from_the_shared_phase_1():
+    shared, start = economy_regimes.phase1(QUICK, "economy_ai_planner", log=lambda _: None)
+    assert shared.iteration == QUICK.phase1 and (shared.tax.rates == 0).all()
+    trainer = economy_regimes.regime_trainer("economy_saez", QUICK, start)
+    assert trainer.iteration == QUICK.phase1 and trainer.iterations == QUICK.phase1 + 1
+    mine, theirs = trainer.learners[0][0].net, shared.learners[0][0].net
+    for a, b in zip(mine.parameters(), theirs.parameters()):
+        assert torch.equal(a, b)
+
+
+def test_regimes_comparison_in_quick_mode(tmp_path, capsys):
+    results, summary = economy_regimes.main(QUICK, out=tmp_path, quiet=True)
+    assert [r.label for r in results] == list(economy_regimes.REGIMES)
+    out = capsys.readouterr().out
+    for label in economy_regimes.REGIMES:
+        assert label in out
+    assert "equality x prod." in out and "wall-clock" in out
+    us = next(r for r in results if r.label == "US federal")
+    assert us.rates == pytest.approx([0.10, 0.12, 0.22, 0.24, 0.32, 0.35, 0.37])
+    saved = json.loads((tmp_path / "economy_regimes.json").read_text())
+    assert set(saved["regimes"]) == set(economy_regimes.REGIMES)
+    for entry in saved["regimes"].values():
+        m = entry["metrics"]["equality_times_productivity"]
+        assert m["ci_low"] <= m["mean"] <= m["ci_high"] and m["n"] == QUICK.episodes
+        assert (tmp_path / entry["figure"].split("/")[-1]).stat().st_size > 0
+    assert summary["agent_steps_per_regime"] == QUICK.agent_steps()
