@@ -281,6 +281,8 @@ class Trainer:
             "learners": [p.state_dict() for p, _ in self.learners],
             "planner": self.planner.state_dict() if self.planner else None,
             "rates": self.tax.rates.clone() if self.tax is not None else None,
+            # what the planner last decided on: its learned schedule is read off this state
+            "planner_obs": self.planner_obs.clone() if self.planner_obs is not None else None,
             # what mechanisms learn on their own (a Saez schedule's incomes and estimates)
             "mechanisms": [
                 m.state_dict() if hasattr(m, "state_dict") else None for m in self.world.pipeline
@@ -299,6 +301,8 @@ class Trainer:
                 mech.load_state_dict(saved)
         if self.tax is not None and state.get("rates") is not None:
             self.tax.set_rates(state["rates"])
+        if state.get("planner_obs") is not None:
+            self.planner_obs = state["planner_obs"].to(self.device)
 
     def train(
         self,
@@ -362,7 +366,7 @@ def planner_schedule(trainer: Trainer) -> Tensor | None:
     if planner.learner.logit_mask is None:  # never capped: the planner has not acted yet
         return torch.zeros(trainer.tax.num_brackets, device=trainer.device)
     obs = trainer.planner_obs
-    if obs is None:  # restored from a checkpoint: no period seen, as in the first one
+    if obs is None:  # no period seen yet (or an old checkpoint): as in the first period
         n = trainer.world.spec.num_agents
         incomes = torch.zeros(trainer.tax.rates.shape[0], n, device=trainer.device)
         obs = planner.observe(incomes, trainer.tax.rates)

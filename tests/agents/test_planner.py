@@ -115,6 +115,16 @@ def test_evaluate_trained_taxes_at_the_planners_schedule():
     assert torch.allclose(torch.tensor(-frame["transfer_tax"].to_numpy()), tax, atol=1e-4)
 
 
+def test_a_restored_trainer_reads_off_the_same_schedule():
+    scenario = small("tax_one_step_ai_planner", phase1_iterations=0)
+    trainer = Trainer(scenario, iterations=3)
+    trainer.train()
+    restored = Trainer(scenario, iterations=3)
+    restored.load_state_dict(trainer.state_dict())
+    assert restored.planner_obs is not None
+    assert torch.equal(planner_schedule(restored), planner_schedule(trainer))
+
+
 def test_evaluate_trained_carries_a_saez_schedule_over():
     scenario = sc.load("tax_one_step_saez")
     scenario.training.num_worlds = 8
