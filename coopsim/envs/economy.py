@@ -56,6 +56,7 @@ from torch import Tensor
 from coopsim.envs import economy_maps as maps
 from coopsim.envs.base import Step, World, WorldSpec
 from coopsim.envs.observation import ObsLayout
+from coopsim.envs.utility import isoelastic
 from coopsim.schema import param
 from mechanisms.base import Pipeline, RoundContext
 
@@ -549,8 +550,7 @@ class EconomyWorld(World):
 
     def _utility(self) -> Tensor:
         c = self.config
-        coin = (self.coin + self._escrow_coin()).clamp(min=0)
-        iso = (coin.pow(1 - c.eta) - 1) / (1 - c.eta)
+        iso = isoelastic(self.coin + self._escrow_coin(), c.eta)
         return iso - c.labour_cost * self.labour_scale * self.labour
 
     def _done(self) -> Tensor:

@@ -37,6 +37,7 @@ from torch import Tensor
 
 from coopsim.envs.base import Step, World, WorldSpec
 from coopsim.envs.observation import ObsLayout
+from coopsim.envs.utility import isoelastic
 from coopsim.schema import param
 from mechanisms.base import Pipeline, RoundContext
 
@@ -91,14 +92,6 @@ def default_skills(config: OneStepEconomyConfig) -> list[float]:
         u = (np.arange(n) + 0.5) / n
     pareto = c.min_skill * (1.0 - u) ** (-1.0 / c.pareto_alpha)  # inverse CDF
     return np.minimum(pareto, c.max_skill).tolist()
-
-
-def isoelastic(coin: Tensor, eta: float) -> Tensor:
-    """Utility of coin, ``(coin^(1-eta) - 1) / (1-eta)`` (log at eta = 1), coin floored at 0."""
-    coin = coin.clamp(min=0)
-    if eta == 1.0:
-        return torch.log(coin)
-    return (coin.pow(1.0 - eta) - 1.0) / (1.0 - eta)
 
 
 class OneStepEconomyWorld(World):

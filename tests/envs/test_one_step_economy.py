@@ -11,8 +11,8 @@ from coopsim.envs.one_step_economy import (
     OneStepEconomyConfig,
     OneStepEconomyWorld,
     default_skills,
-    isoelastic,
 )
+from coopsim.envs.utility import isoelastic
 from coopsim.schema import ConfigError, build
 from mechanisms import Pipeline
 from mechanisms.redistribution import LumpSum, LumpSumParams
