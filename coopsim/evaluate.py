@@ -50,7 +50,7 @@ def rollout(world: World, population: Population, seed: int) -> dict[str, torch.
     obs = world.reset(seed=seed)
     records: dict[str, list[torch.Tensor]] = {}
     while True:
-        step = world.step(population.act(obs, world.gen))
+        step = world.step(population.act(obs, world.gen, world.action_mask()))
         obs = step.obs
         if step.round_end:
             for key, value in step.info.items():

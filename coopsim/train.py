@@ -10,7 +10,7 @@ the uninterrupted run would have.
 The default schedule is the AI Economist's curriculum (Zheng et al. 2022):
 
 * phase 1 (``planner.phase1_iterations``): no tax; the agents' labour cost is warmed up from 0
-  to its full value over ``planner.labour_warmup`` iterations, so agents first learn to work;
+  to its full value over ``training.labour_warmup`` iterations, so agents first learn to work;
 * phase 2: the planner acts and learns, with its maximum marginal rate annealed from
   ``planner.initial_max_rate`` up to 1 over ``planner.anneal_iterations`` iterations.
 """
@@ -42,6 +42,12 @@ class TrainingConfig(PPOConfig):
     seed: int = param(0, help="Seed of the networks, the worlds and the sampling", ge=0)
     device: str = param("cpu", help="Torch device to train on", choices=("cpu", "cuda", "auto"))
     checkpoint_every: int = param(10, help="Iterations between checkpoints", ge=1)
+    labour_warmup: int = param(
+        0,
+        help="Iterations over which the world's labour cost rises from 0 to full (0: no "
+        "warm-up); agents that first learn to work keep working once work costs",
+        ge=0,
+    )
 
 
 @dataclass
@@ -53,6 +59,7 @@ class LearnerBuffer:
     logp: list
     values: list
     rewards: list
+    masks: list
 
 
 class Trainer:
@@ -108,13 +115,12 @@ class Trainer:
     # -- curriculum ---------------------------------------------------------------------
     def apply_curriculum(self) -> float | None:
         """Set labour-cost warm-up and the planner's cap for this iteration; returns the cap."""
-        if self.planner is None:
-            return None
-        pc = self.planner.config
         warm = getattr(self.world, "set_labour_scale", None)
         if warm is not None:
-            scale = 1.0 if pc.labour_warmup == 0 else min(1.0, self.iteration / pc.labour_warmup)
-            warm(scale)
+            ramp = self.config.labour_warmup
+            warm(1.0 if ramp == 0 else min(1.0, self.iteration / ramp))
+        if self.planner is None:
+            return None
         cap = self.planner.cap_at(self.iteration)
         if cap is None:
             self.tax.set_rates(torch.zeros(self.tax.num_brackets, device=self.device))
@@ -130,7 +136,7 @@ class Trainer:
         b, n = world.batch_size, world.spec.num_agents
         cap = self.apply_curriculum()
         planner_on = cap is not None
-        bufs = [LearnerBuffer([], [], [], [], []) for _ in self.learners]
+        bufs = [LearnerBuffer([], [], [], [], [], []) for _ in self.learners]
         dones, actives = [], []
         p_obs, p_act, p_logp, p_val, p_rew, p_done = [], [], [], [], [], []
         coin = torch.zeros(b, n, device=self.device)  # [B, N] this planner period
@@ -159,16 +165,20 @@ class Trainer:
                     b, n, len(world.spec.action_nvec), dtype=torch.long, device=self.device
                 )
                 learner_idx = 0
+                mask = world.action_mask()  # [B, N, A] or None
                 for policy, idx in self.population.groups:
                     idx = idx.to(self.device)
+                    seat_mask = None if mask is None else mask[:, idx]
                     if policy.learns:
-                        a, lp, v = policy.step(obs[:, idx])
+                        a, lp, v = policy.step(obs[:, idx], seat_mask)
                         buf = bufs[learner_idx]
                         buf.obs.append(obs[:, idx]), buf.actions.append(a)
                         buf.logp.append(lp), buf.values.append(v)
+                        if seat_mask is not None:
+                            buf.masks.append(seat_mask)
                         learner_idx += 1
                     else:
-                        a = policy.act(obs[:, idx], world.gen)
+                        a = policy.act(obs[:, idx], world.gen, seat_mask)
                     actions[:, idx] = a
                 actives.append(world.active_heads())
                 st = world.step(actions)
@@ -219,6 +229,7 @@ class Trainer:
                 dones=done_t,
                 active=active_t,
                 next_value=torch.zeros(b, len(idx), device=self.device),  # episodes ended
+                mask=torch.stack(buf.masks) if buf.masks else None,
             )
             prefix = policy.name if len(self.learners) > 1 else "agents"
             for key, val in policy.update(ro, ent).items():

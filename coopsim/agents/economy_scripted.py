@@ -74,7 +74,7 @@ class GatherBuild(ScriptedPolicy):
         )
         return act, found
 
-    def act(self, obs: Tensor, gen: torch.Generator) -> Tensor:
+    def act(self, obs: Tensor, gen: torch.Generator, mask: Tensor | None = None) -> Tensor:
         b, n, _ = obs.shape
         c, s, _ = self.spec.map_shape
         grid = obs[..., self.spec.obs_fields["map"]].reshape(b, n, c, s * s) > 0.5

@@ -43,9 +43,6 @@ class PlannerConfig:
     phase1_iterations: int = param(
         50, help="Curriculum phase 1: agents learn under no tax for this many iterations", ge=0
     )
-    labour_warmup: int = param(
-        25, help="Phase 1: iterations over which the labour cost is warmed up to full", ge=0
-    )
     anneal_iterations: int = param(
         50, help="Phase 2: iterations over which the maximum rate rises to 1", ge=0
     )

@@ -28,13 +28,14 @@ class Population:
             for i in idx:
                 self.agent_policy[i] = policy.name
 
-    def act(self, obs: Tensor, gen: torch.Generator) -> Tensor:
-        """obs [B, N, O] -> actions [B, N, H] long."""
+    def act(self, obs: Tensor, gen: torch.Generator, mask: Tensor | None = None) -> Tensor:
+        """obs [B, N, O] (and the world's action mask [B, N, A]) -> actions [B, N, H] long."""
         b = obs.shape[0]
         actions = torch.zeros(
             b, self.num_agents, self.num_heads, dtype=torch.long, device=obs.device
         )
         for policy, idx in self.groups:
             idx = idx.to(obs.device)
-            actions[:, idx] = policy.act(obs[:, idx], gen)
+            seat_mask = None if mask is None else mask[:, idx]
+            actions[:, idx] = policy.act(obs[:, idx], gen, seat_mask)
         return actions

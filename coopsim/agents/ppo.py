@@ -13,7 +13,10 @@ scenario's population says who is who.
 
 Actions are multi-discrete (one categorical per head). Where a world has stages
 (:meth:`~coopsim.envs.base.World.active_heads`), heads that do not count at a step add neither
-log-probability nor entropy, so a learner is not credited for choices the world ignored.
+log-probability nor entropy, so a learner is not credited for choices the world ignored. Where a
+world masks choices (:meth:`~coopsim.envs.base.World.action_mask`), masked logits are set to
+-1e9 when acting and again, from the recorded mask, when updating, so the old and new
+log-probabilities of the update are of the same distribution.
 """
 
 from __future__ import annotations
@@ -50,7 +53,7 @@ class PPOConfig:
 
 
 # ---------------------------------------------------------------------------------------------
-# Network: encoder (MLP, or conv when the world has a map) -> policy heads and value head
+# Network: (conv trunk when the world has a map) -> actor and critic MLPs -> heads
 # ---------------------------------------------------------------------------------------------
 def layer_init(layer: nn.Linear, std: float = 2**0.5, bias: float = 0.0) -> nn.Linear:
     nn.init.orthogonal_(layer.weight, std)
@@ -59,9 +62,15 @@ def layer_init(layer: nn.Linear, std: float = 2**0.5, bias: float = 0.0) -> nn.L
 
 
 class MapEncoder(nn.Module):
-    """Small conv net over the flattened (C, H, W) ``map`` field, MLP over the rest."""
+    """Conv trunk over the flattened (C, H, W) ``map`` field, passing the other fields through.
 
-    def __init__(self, spec: WorldSpec, extra: int, hidden: int):
+    The first conv has stride 2: an egocentric window of 6 binary channels needs direction and
+    rough distance, not every pixel, and halving the grid makes the trunk four times cheaper on
+    a CPU (19 ms against 75 ms forward and backward for 1,600 11x11 windows, one thread). The
+    trunk is computed once and shared by actor and critic.
+    """
+
+    def __init__(self, spec: WorldSpec, channels: int = 16):
         super().__init__()
         c, h, w = spec.map_shape
         self.map_slice = spec.obs_fields["map"]
@@ -70,53 +79,45 @@ class MapEncoder(nn.Module):
         keep[self.map_slice] = False
         self.register_buffer("keep", keep, persistent=False)  # [obs_dim] non-map features
         self.conv = nn.Sequential(
-            nn.Conv2d(c, 16, 3, padding=1),
+            nn.Conv2d(c, channels, 3, stride=2, padding=1),
             nn.ReLU(),
-            nn.Conv2d(16, 16, 3, padding=1),
+            nn.Conv2d(channels, channels, 3, padding=1),
             nn.ReLU(),
             nn.Flatten(),
         )
-        flat = 16 * h * w
-        rest = int(keep.sum()) + extra
-        self.mlp = nn.Sequential(layer_init(nn.Linear(flat + rest, hidden)), nn.Tanh())
-        self.out_dim = hidden
+        flat = channels * ((h + 1) // 2) * ((w + 1) // 2)
+        self.out_dim = flat + int(keep.sum())
 
-    def forward(self, obs: Tensor, extra: Tensor) -> Tensor:
+    def forward(self, obs: Tensor) -> Tensor:
         lead = obs.shape[:-1]
         image = obs[..., self.map_slice].reshape(-1, *self.shape)  # [M, C, H, W]
         z = self.conv(image).reshape(*lead, -1)
-        return self.mlp(torch.cat([z, obs[..., self.keep], extra], -1))
+        return torch.cat([z, obs[..., self.keep]], -1)
 
 
-class MLPEncoder(nn.Module):
-    def __init__(self, obs_dim: int, extra: int, hidden: int):
-        super().__init__()
-        self.net = nn.Sequential(
-            layer_init(nn.Linear(obs_dim + extra, hidden)),
-            nn.Tanh(),
-            layer_init(nn.Linear(hidden, hidden)),
-            nn.Tanh(),
-        )
-        self.out_dim = hidden
-
-    def forward(self, obs: Tensor, extra: Tensor) -> Tensor:
-        return self.net(torch.cat([obs, extra], -1))
+def mlp(inputs: int, hidden: int, layers: int) -> nn.Sequential:
+    """``layers`` tanh layers of width ``hidden`` (orthogonal init, as in CleanRL)."""
+    mods: list[nn.Module] = []
+    for k in range(layers):
+        mods += [layer_init(nn.Linear(inputs if k == 0 else hidden, hidden)), nn.Tanh()]
+    return nn.Sequential(*mods)
 
 
 class ActorCritic(nn.Module):
-    """Separate actor and critic encoders; one categorical per action head."""
+    """Actor and critic MLPs (over a shared conv trunk when the world has a map); one
+    categorical per action head."""
 
     def __init__(self, spec: WorldSpec, num_seats: int, hidden: int):
         super().__init__()
         self.nvec = tuple(spec.action_nvec)
         self.num_seats = num_seats
-
-        def encoder() -> nn.Module:
-            if spec.map_shape is not None:
-                return MapEncoder(spec, num_seats, hidden)
-            return MLPEncoder(spec.obs_dim, num_seats, hidden)
-
-        self.actor_body, self.critic_body = encoder(), encoder()
+        self.trunk = MapEncoder(spec) if spec.map_shape is not None else None
+        features = (self.trunk.out_dim if self.trunk else spec.obs_dim) + num_seats
+        layers = 1 if self.trunk else 2  # the trunk is the map's first layers
+        self.actor_body, self.critic_body = (
+            mlp(features, hidden, layers),
+            mlp(features, hidden, layers),
+        )
         self.actor = layer_init(nn.Linear(hidden, sum(self.nvec)), std=0.01)
         self.critic = layer_init(nn.Linear(hidden, 1), std=1.0)
 
@@ -125,12 +126,15 @@ class ActorCritic(nn.Module):
         eye = torch.eye(self.num_seats, device=obs.device, dtype=obs.dtype)
         return eye.expand(*obs.shape[:-2], -1, -1)
 
+    def heads(self, obs: Tensor, seat: Tensor) -> tuple[list[Tensor], Tensor]:
+        """obs [..., O] and seat one-hots [..., num_seats] -> logits per head and value."""
+        x = torch.cat([self.trunk(obs) if self.trunk is not None else obs, seat], -1)
+        logits = self.actor(self.actor_body(x)).split(self.nvec, dim=-1)
+        return list(logits), self.critic(self.critic_body(x)).squeeze(-1)
+
     def forward(self, obs: Tensor) -> tuple[list[Tensor], Tensor]:
         """obs [..., n, O] -> per-head logits [..., n, nvec_h] and value [..., n]."""
-        seat = self.seat_onehot(obs)
-        logits = self.actor(self.actor_body(obs, seat)).split(self.nvec, dim=-1)
-        value = self.critic(self.critic_body(obs, seat)).squeeze(-1)
-        return list(logits), value
+        return self.heads(obs, self.seat_onehot(obs))
 
 
 def log_prob_entropy(
@@ -176,6 +180,7 @@ class Rollout:
     dones: Tensor  # [T, B] float: the episode ended after step t
     active: Tensor  # [T, H] bool: heads that counted at step t
     next_value: Tensor  # [B, n] value of the state after the last step
+    mask: Tensor | None = None  # [T, B, n, sum(nvec)] bool: choices allowed when acting
 
 
 class PPOLearner(Policy):
@@ -204,27 +209,34 @@ class PPOLearner(Policy):
         self.greedy = False  # evaluation may switch to the most likely action
         self.logit_mask: Tensor | None = None  # [nvec_h] bool, choices allowed in every head
 
-    def forward(self, obs: Tensor) -> tuple[list[Tensor], Tensor]:
-        """Network forward with disallowed choices masked out: logits per head, value."""
-        logits, value = self.net(obs)
-        return self._mask(logits), value
+    def forward(self, obs: Tensor, mask: Tensor | None = None) -> tuple[list[Tensor], Tensor]:
+        """Network forward with disallowed choices masked out: logits per head, value.
 
-    def _mask(self, logits: list[Tensor]) -> list[Tensor]:
+        ``mask`` [..., sum(nvec)] bool comes from the world (choices that can act now);
+        ``logit_mask`` is the learner's own (the choices of every head it may use at all).
+        """
+        logits, value = self.net(obs)
+        return self._mask(logits, mask), value
+
+    def _mask(self, logits: list[Tensor], mask: Tensor | None = None) -> list[Tensor]:
+        if mask is not None:
+            allowed = mask.split(self.spec.action_nvec, dim=-1)
+            logits = [lg.masked_fill(~ok, -1e9) for lg, ok in zip(logits, allowed)]
         if self.logit_mask is None:
             return logits
         return [lg.masked_fill(~self.logit_mask, -1e9) for lg in logits]
 
     # -- acting -------------------------------------------------------------------------
     @torch.no_grad()
-    def act(self, obs: Tensor, gen: torch.Generator) -> Tensor:
+    def act(self, obs: Tensor, gen: torch.Generator, mask: Tensor | None = None) -> Tensor:
         """obs [B, n, O] -> actions [B, n, H]; draws from ``gen`` (the world's generator)."""
-        logits, _ = self.forward(obs)
+        logits, _ = self.forward(obs, mask)
         return sample(logits, gen, greedy=self.greedy)
 
     @torch.no_grad()
-    def step(self, obs: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    def step(self, obs: Tensor, mask: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
         """For training: actions [B, n, H], their log-probs [B, n] (all heads), values [B, n]."""
-        logits, value = self.forward(obs)
+        logits, value = self.forward(obs, mask)
         actions = sample(logits, self.gen)
         all_heads = torch.ones(actions.shape[-1], dtype=torch.bool, device=obs.device)
         logp, _ = log_prob_entropy(logits, actions, all_heads)
@@ -257,7 +269,7 @@ class PPOLearner(Policy):
         active = ro.active[:, None, None, :].expand(t_len, b, n, -1)  # [T, B, n, H]
         # Log-probs recorded over all heads; recompute the old ones over the active heads only.
         with torch.no_grad():
-            logits, _ = self.forward(ro.obs)
+            logits, _ = self.forward(ro.obs, ro.mask)
             old_logp, _ = log_prob_entropy(logits, ro.actions, active)
         flat = {
             "obs": ro.obs.reshape(t_len * b * n, -1),
@@ -268,6 +280,7 @@ class PPOLearner(Policy):
             "adv": adv.reshape(-1),
             "returns": returns.reshape(-1),
         }
+        masks = None if ro.mask is None else ro.mask.reshape(t_len * b * n, -1)
         total = t_len * b * n
         mb = max(1, total // c.num_minibatches)
         stats = {"policy_loss": 0.0, "value_loss": 0.0, "entropy": 0.0, "approx_kl": 0.0}
@@ -279,7 +292,8 @@ class PPOLearner(Policy):
                 obs = flat["obs"][idx][:, None, :]  # [M, 1, O]: seat one-hot needs the n axis
                 # Seats are recovered from the flat index (agent axis is the last of T, B, n).
                 seat = idx % n
-                logits, value = self._forward_seated(obs, seat)
+                mask = None if masks is None else masks[idx]
+                logits, value = self._forward_seated(obs, seat, mask)
                 newlogp, ent = log_prob_entropy(logits, flat["actions"][idx], flat["active"][idx])
                 ratio = torch.exp(newlogp - flat["logp"][idx])
                 a = flat["adv"][idx]
@@ -308,13 +322,13 @@ class PPOLearner(Policy):
                 count += 1
         return {k: v / count for k, v in stats.items()}
 
-    def _forward_seated(self, obs: Tensor, seat: Tensor) -> tuple[list[Tensor], Tensor]:
-        """Forward pass for samples [M, 1, O] whose seats [M] are given explicitly."""
-        net = self.net
-        onehot = torch.nn.functional.one_hot(seat, net.num_seats).to(obs.dtype)[:, None, :]
-        logits = net.actor(net.actor_body(obs, onehot)).split(net.nvec, dim=-1)
-        value = net.critic(net.critic_body(obs, onehot)).squeeze(-1)
-        return self._mask([lg[:, 0] for lg in logits]), value[:, 0]
+    def _forward_seated(
+        self, obs: Tensor, seat: Tensor, mask: Tensor | None = None
+    ) -> tuple[list[Tensor], Tensor]:
+        """Forward pass for samples [M, 1, O] (masks [M, A]) whose seats [M] are given."""
+        onehot = torch.nn.functional.one_hot(seat, self.net.num_seats).to(obs.dtype)
+        logits, value = self.net.heads(obs[:, 0], onehot)
+        return self._mask(logits, mask), value
 
     # -- checkpoints --------------------------------------------------------------------
     def state_dict(self) -> dict:

@@ -24,8 +24,12 @@ class Policy(ABC):
     learns: bool = False
 
     @abstractmethod
-    def act(self, obs: Tensor, gen: torch.Generator) -> Tensor:
-        """obs [B, n, obs_dim] -> actions [B, n, H] long."""
+    def act(self, obs: Tensor, gen: torch.Generator, mask: Tensor | None = None) -> Tensor:
+        """obs [B, n, obs_dim] -> actions [B, n, H] long.
+
+        ``mask`` ([B, n, sum(nvec)] bool, from :meth:`World.action_mask`) marks the choices that
+        can take effect; learners sample within it, scripted rules may ignore it.
+        """
 
 
 class ScriptedPolicy(Policy):
@@ -51,7 +55,7 @@ class ScriptedPolicy(Policy):
         """[B, n, N-1] points for each other agent (egocentric), or None for none."""
         return None
 
-    def act(self, obs: Tensor, gen: torch.Generator) -> Tensor:
+    def act(self, obs: Tensor, gen: torch.Generator, mask: Tensor | None = None) -> Tensor:
         b, n, _ = obs.shape
         actions = torch.zeros(b, n, len(self.spec.action_nvec), dtype=torch.long, device=obs.device)
         share = self.share(obs, gen).clamp(0, 1)
@@ -84,7 +88,7 @@ class RandomPolicy(ScriptedPolicy):
     name = "random"
     summary = "Picks a contribution level uniformly at random."
 
-    def act(self, obs, gen):
+    def act(self, obs, gen, mask=None):
         b, n, _ = obs.shape
         high = torch.tensor(self.spec.action_nvec, device=obs.device)
         u = torch.rand(b, n, len(self.spec.action_nvec), generator=gen, device=obs.device)

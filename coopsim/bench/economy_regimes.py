@@ -98,8 +98,8 @@ class RegimeResult:
 def configure(name: str, budget: Budget) -> sc.Scenario:
     """The regime's scenario with the budget's world size and training length installed.
 
-    The planner's curriculum keeps the scenario's proportions: labour warm-up as a share of
-    phase 1, rate annealing as a share of phase 2.
+    The curriculum keeps the scenario's proportions: labour warm-up as a share of phase 1,
+    rate annealing as a share of phase 2.
     """
     scen = sc.load(name)
     world = {"episode_length": budget.episode_length}
@@ -107,18 +107,21 @@ def configure(name: str, budget: Budget) -> sc.Scenario:
         world["labour_cost"] = budget.labour_cost
     scen.world = dataclasses.replace(scen.world, **world)
     total = budget.phase1 + budget.phase2
+    p1 = max(1, scen.planner.phase1_iterations if scen.planner else scen.training.labour_warmup)
     scen.training = dataclasses.replace(
-        scen.training, iterations=total, num_worlds=budget.num_worlds, seed=budget.seed
+        scen.training,
+        iterations=total,
+        num_worlds=budget.num_worlds,
+        seed=budget.seed,
+        labour_warmup=round(budget.phase1 * scen.training.labour_warmup / p1),
     )
     scen.evaluation = dataclasses.replace(scen.evaluation, episodes=budget.episodes)
     if scen.planner is not None:
         pc = scen.planner
-        p1 = max(1, pc.phase1_iterations)
         p2 = max(1, sc.load(name).training.iterations - pc.phase1_iterations)
         scen.planner = dataclasses.replace(
             pc,
             phase1_iterations=budget.phase1,
-            labour_warmup=round(budget.phase1 * pc.labour_warmup / p1),
             anneal_iterations=round(budget.phase2 * pc.anneal_iterations / p2),
         )
     return scen

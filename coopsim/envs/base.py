@@ -64,6 +64,15 @@ class World(ABC):
         """Which action heads count at the current step: [H] bool (all, unless staged)."""
         return torch.ones(len(self.spec.action_nvec), dtype=torch.bool, device=self.device)
 
+    def action_mask(self) -> Tensor | None:
+        """Which choices can take effect now: [B, N, sum(action_nvec)] bool, or None (all).
+
+        Learners sample only allowed choices, so exploration is not spent on moves into walls
+        or builds without materials (the AI Economist's agents are masked the same way). The
+        world still enforces its rules; a mask only spares a policy the choices that do nothing.
+        """
+        return None
+
     def social_optimum(self) -> float:
         """Total payoff (all agents, one episode) of the welfare-maximising joint behaviour."""
         raise NotImplementedError

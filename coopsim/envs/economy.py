@@ -215,6 +215,8 @@ class EconomyWorld(World):
         )
         # Constant index helpers.
         self._moves = _MOVES.to(dev)  # [7, 2]
+        self._move_offsets = (_MOVES[1:5, 0] * self.wp + _MOVES[1:5, 1]).to(dev)  # [4] flat
+        self._prices = torch.arange(self.levels, device=dev)  # [P] bid/ask prices
         self._bidx = torch.arange(batch_size, device=dev)[:, None]  # [B, 1]
         self._agents = torch.arange(n, device=dev)  # [N]
         self._bits = (1 << torch.arange(5, device=dev, dtype=torch.uint8))[:, None]  # [5, 1]
@@ -309,6 +311,40 @@ class EconomyWorld(World):
         if not 0 <= scale <= 1:
             raise ValueError(f"labour scale must be in [0, 1], got {scale}")
         self.labour_scale = float(scale)
+
+    def action_mask(self) -> Tensor:
+        """[B, N, 7 + 2 (2P + 1)] bool: the choices that can take effect now.
+
+        Acts: rest always; a move unless into water or another agent's house (a tile another
+        agent holds may free up, so it stays allowed); gather where the tile's resource is
+        present; build with a wood and a stone on an empty tile with no house. Orders: none
+        always; a bid at price p with liquid coin >= p and a free bid slot; an ask with a
+        liquid unit and a free ask slot. Each head's mask holds for that head alone: an ask
+        of the last wood in the step that builds with it is still refused.
+        """
+        b, n, p = self.batch_size, self.config.num_agents, self.levels
+        target = self.pos[..., None] + self._move_offsets  # [B, N, 4]
+        kind_t = self.tiles.gather(1, target.view(b, -1)).view(b, n, 4)
+        owner_t = self.house_owner.gather(1, target.view(b, -1)).view(b, n, 4)
+        own = (owner_t < 0) | (owner_t == self._agents[:, None])
+        here = self.tiles.gather(1, self.pos)  # [B, N]
+        code_here = self.code.gather(1, self.pos)
+        can_build = (self.stock >= 1).all(-1) & ((code_here & _HOUSE) == 0) & (here == maps.EMPTY)
+        acts = torch.cat(
+            [
+                torch.ones(b, n, 1, dtype=torch.bool, device=self.device),
+                (kind_t != maps.WATER) & own,
+                ((code_here & _PRESENT) > 0)[..., None],
+                can_build[..., None],
+            ],
+            -1,
+        )  # [B, N, 7]
+        room = (self.order_price < 0).any(-1)  # [B, N, R, 2] a free slot per side
+        bid = (self.coin[..., None, None] >= self._prices) & room[..., 0, None]  # [B, N, R, P]
+        ask = ((self.stock >= 1) & room[..., 1])[..., None].expand(-1, -1, -1, p)
+        none = torch.ones(b, n, len(RESOURCES), 1, dtype=torch.bool, device=self.device)
+        orders = torch.cat([none, bid, ask], -1)  # [B, N, R, 2P + 1]
+        return torch.cat([acts, orders.view(b, n, -1)], -1)
 
     def social_optimum(self) -> float:
         """An upper bound on total coin per episode: every agent at top skill completes a

@@ -36,12 +36,12 @@ TINY = {
         "num_minibatches": 2,
         "hidden": 8,
         "reward_scale": 0.1,
+        "labour_warmup": 1,
     },
     "planner": {
         "mechanism": "tax",
         "period": 10,
         "phase1_iterations": 1,
-        "labour_warmup": 1,
         "anneal_iterations": 1,
         "initial_max_rate": 0.5,
         "hidden": 8,
@@ -54,7 +54,7 @@ def test_planner_sets_rates_each_period_and_is_paid_the_objective_of_the_period(
     trainer = Trainer(sc.from_dict(TINY))
     world = trainer.world
     learner, _ = trainer.learners[0]
-    assert isinstance(learner.net.actor_body, MapEncoder)  # the economy has a map
+    assert isinstance(learner.net.trunk, MapEncoder)  # the economy has a map
     before = [p.detach().clone() for p in learner.net.parameters()]
     # Watch what the learners saw and what each step paid, without changing either.
     seen, steps = [], []
@@ -65,9 +65,9 @@ def test_planner_sets_rates_each_period_and_is_paid_the_objective_of_the_period(
         steps.append(out.info)
         return out
 
-    def act(obs):
+    def act(obs, mask=None):
         seen.append((obs[:, :, world.layout.slices["mechanisms"]].clone(), trainer.tax.rates))
-        return act_fn(obs)
+        return act_fn(obs, mask)
 
     world.step, learner.step = step, act
 

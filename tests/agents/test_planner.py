@@ -97,7 +97,7 @@ def test_agents_decide_under_the_rates_the_planner_just_set():
     learner = trainer.learners[0][0]
     seen = []
     step = learner.step
-    learner.step = lambda obs: (seen.append(obs), step(obs))[1]
+    learner.step = lambda obs, mask=None: (seen.append(obs), step(obs, mask))[1]
     trainer.train_iteration()
     rates = seen[0][..., trainer.world.spec.obs_fields["mechanisms"]]  # [B, N, K]
     assert torch.equal(rates, trainer.tax.rates[:, None, :].expand_as(rates))

@@ -11,7 +11,6 @@ from coopsim import scenario as sc
 from coopsim.agents.ppo import (
     ActorCritic,
     MapEncoder,
-    MLPEncoder,
     PPOConfig,
     PPOLearner,
     Rollout,
@@ -64,16 +63,44 @@ def test_inactive_heads_add_no_log_prob_or_entropy():
 
 def test_encoder_follows_the_spec_and_seats_differ():
     net = ActorCritic(spec(), num_seats=2, hidden=8)
-    assert isinstance(net.actor_body, MLPEncoder)
+    assert net.trunk is None
     fields = {"map": slice(0, 2 * 3 * 3), "x": slice(18, 20)}
     image = spec(obs_dim=20, obs_fields=fields, map_shape=(2, 3, 3))
     net = ActorCritic(image, num_seats=2, hidden=8)
-    assert isinstance(net.actor_body, MapEncoder)
+    assert isinstance(net.trunk, MapEncoder)
     logits, value = net(torch.randn(5, 2, 20))
     assert [lg.shape for lg in logits] == [(5, 2, 3), (5, 2, 2)] and value.shape == (5, 2)
     # Same observation in both seats: the seat one-hot still lets the values differ.
     _, v = net(torch.ones(1, 2, 20))
     assert v[0, 0].item() != v[0, 1].item()
+
+
+def test_masked_choices_are_never_sampled_and_the_update_sees_the_same_mask():
+    learner = PPOLearner(spec(), 2, PPOConfig(num_minibatches=1, update_epochs=1), seed=3)
+    obs = torch.randn(64, 2, 3)
+    mask = torch.ones(64, 2, 5, dtype=torch.bool)
+    mask[:, 0, 0] = False  # seat 0 may not choose 0 in head 0
+    mask[:, 1, 3] = False  # seat 1 must choose 1 in head 1
+    actions, logp, values = learner.step(obs, mask)
+    assert (actions[:, 0, 0] != 0).all() and (actions[:, 1, 1] == 1).all()
+    logits, _ = learner.forward(obs, mask)
+    assert torch.allclose(logits[1][:, 1].softmax(-1)[:, 1], torch.ones(64))
+    ro = Rollout(
+        obs=obs[None],
+        actions=actions[None],
+        logp=logp[None],
+        values=values[None],
+        rewards=torch.randn(1, 64, 2),
+        dones=torch.ones(1, 64),
+        active=torch.ones(1, 2, dtype=torch.bool),
+        next_value=torch.zeros(64, 2),
+        mask=mask[None],
+    )
+    stats = learner.update(ro, 0.0)
+    assert abs(stats["approx_kl"]) < 1e-6  # one minibatch, one epoch: ratio 1 at the start
+    # Near-uniform initial logits: entropy log 3 + log 2 = 1.79 unmasked; under the mask
+    # seat 0 has log 2 + log 2 = 1.39 and seat 1 log 3 + 0 = 1.10, mean 1.24.
+    assert stats["entropy"] == pytest.approx(1.24, abs=0.02)
 
 
 def test_entropy_schedule_is_linear():

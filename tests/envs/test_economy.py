@@ -443,3 +443,62 @@ def test_specialisation_counts_every_act_of_a_scripted_rollout():
     assert table.loc[0, "action_share_building"] == pytest.approx(rank0["building"].sum() / total)
     with pytest.raises(ValueError, match="not an economy rollout"):
         agent_activity(frame.drop(columns=["gathers"]))
+
+
+def test_action_mask_by_hand():
+    """On wood at the top-left corner, with 3 coin and nothing to sell or build with."""
+    w = tiny("ws.\n...", [0, 0, 1, 2], n=2)
+    w.coin[0, 0] = 3.0
+    m = w.action_mask()[0, 0]
+    acts, wood_orders = m[:7], m[7 : 7 + 2 * P + 1]
+    # rest; up and left leave the map; down and right are land; gather wood; no build
+    assert acts.tolist() == [True, False, True, False, True, True, False]
+    assert wood_orders[0]  # posting nothing is always allowed
+    assert wood_orders[1 : 1 + P].tolist() == [p <= 3 for p in range(P)]  # bids up to coin
+    assert not wood_orders[1 + P :].any()  # no wood to ask with
+    act(w, GATHER)
+    m = w.action_mask()[0, 0]
+    assert not m[GATHER] and m[7 + 1 + P :][:P].all()  # gathered: tile empty, wood to sell
+    # with both goods, on an empty tile: build; a house owned by the other agent blocks moves
+    w = tiny("...", [0, 0, 0, 2], n=2)
+    w.stock[0, 1] = 1
+    act(w, REST, BUILD)
+    w.stock[0, 0] = 1
+    act(w, RIGHT, REST)
+    m = w.action_mask()[0]
+    assert m[0, BUILD] and not m[0, RIGHT]  # the house at column 2 is agent 1's
+    assert not m[1, BUILD] and m[1, LEFT]  # agent 1 stands on its own house
+
+
+def test_action_mask_says_what_takes_effect_under_random_play():
+    """Chosen uniformly among allowed choices, gathers, builds and wood orders always take
+    effect, and no masked move happens."""
+    b, n = 32, 4
+    w = EconomyWorld(EconomyConfig(episode_length=200, layout="uniform", max_orders=2), None, b)
+    w.reset(seed=4)
+    w.coin += 6.0
+    gen = torch.Generator().manual_seed(4)
+    nvec = w.spec.action_nvec
+    counts = {"gathers": 0, "built": 0, "moved": 0, "orders": 0}
+    for _ in range(200):
+        mask = w.action_mask()
+        chosen = []
+        for head in mask.split(nvec, -1):
+            score = torch.rand(head.shape, generator=gen).masked_fill(~head, -1.0)
+            chosen.append(score.argmax(-1))
+        actions = torch.stack(chosen, -1)
+        actions[..., 2] = 0  # stone orders off: a wood bid may use the coin a stone bid needs
+        move_ok = mask.gather(-1, actions[..., :1]).squeeze(-1)
+        step = w.step(actions)
+        a = actions[..., 0]
+        assert (step.info["gathers"][a == GATHER] == 1).all()
+        assert (step.info["built"][a == BUILD] == 1).all()
+        assert not (step.info["moved"].bool() & ~move_ok).any()
+        # Allowed orders are accepted, unless a build in the same step used the unit an ask
+        # offered: each head's mask holds for that head alone. (A masked order may be accepted:
+        # gathering and expiry earlier in the step can supply the unit or slot it lacked.)
+        ordered = (actions[..., 1] > 0) & (step.info["built"] == 0)
+        assert (step.info["orders"][ordered] == 1).all()
+        for key in counts:
+            counts[key] += int(step.info[key].sum())
+    assert all(v > 0 for v in counts.values()), counts
