@@ -1,7 +1,7 @@
 """Train the four tax regimes of the gather-trade-build economy and compare them.
 
 Usage: ``python bench/economy_regimes.py [--quick] [--phase1 N] [--phase2 N] [--worlds B]
-[--episode-length T] [--episodes E] [--seed S] [--threads K] [--out DIR]``. The defaults
+[--episode-length T] [--episodes E] [--seed S] [--threads K] [--workers W] [--out DIR]``. The defaults
 are the budget the scenario files state; see :mod:`coopsim.bench.economy_regimes`.
 """
 
@@ -34,6 +34,12 @@ if __name__ == "__main__":
         help="torch threads (0: torch's default); the networks are small, and on a busy "
         "machine one thread is faster than several waiting for each other",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="processes that train regimes side by side in phase 2 (one thread each)",
+    )
     parser.add_argument("--out", default="runs/economy_regimes", help="figures and JSON here")
     args = parser.parse_args()
     if args.threads:
@@ -52,4 +58,4 @@ if __name__ == "__main__":
             labour_cost=args.labour_cost,
         )
     )
-    main(budget, out=args.out)
+    main(budget, out=args.out, workers=args.workers)

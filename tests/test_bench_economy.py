@@ -26,10 +26,11 @@ def test_configure_installs_the_budget_and_keeps_the_curriculum_proportions():
     scen = configure("economy_ai_planner", budget)
     assert scen.world.episode_length == 300 and scen.evaluation.episodes == 6
     assert (scen.training.iterations, scen.training.num_worlds) == (88, 8)
-    # the file: warm-up over all of phase 1 (25), annealing over half of phase 2 (6 of 12)
+    # the files: warm-up over half of phase 1 (20 of 40), annealing over a third of phase 2
     pc = scen.planner
-    assert (pc.phase1_iterations, pc.anneal_iterations) == (70, 9)
-    assert scen.training.labour_warmup == 70
+    assert (pc.phase1_iterations, pc.anneal_iterations) == (70, 6)
+    assert scen.training.labour_warmup == 35
+    assert configure("economy_saez", budget).training.labour_warmup == 35
     assert scen.world.labour_cost == sc.load("economy_ai_planner").world.labour_cost
     paper = configure("economy_ai_planner", dataclasses.replace(budget, labour_cost=0.21))
     assert paper.world.labour_cost == 0.21
@@ -64,3 +65,21 @@ def test_regimes_comparison_in_quick_mode(tmp_path, capsys):
         assert m["ci_low"] <= m["mean"] <= m["ci_high"] and m["n"] == QUICK.episodes
         assert (tmp_path / entry["figure"].split("/")[-1]).stat().st_size > 0
     assert summary["agent_steps_per_regime"] == QUICK.agent_steps()
+
+
+def test_paired_gain_takes_differences_world_by_world():
+    """Two regimes whose worlds differ a lot in level but whose gap is a steady +1."""
+    import pandas as pd
+
+    from coopsim.evaluate import Evaluation
+
+    def result(label, values):
+        table = pd.DataFrame({"equality_times_productivity": values})
+        return economy_regimes.RegimeResult(label, label, Evaluation(None, table, {}), [], 0.0)
+
+    base = [1.0, 10.0, 4.0, 25.0, 5.0]
+    gain, diff = economy_regimes.paired_gain(result("a", [v + 1 for v in base]), result("b", base))
+    assert gain == pytest.approx(5 / 45)  # means 10 vs 9
+    assert diff["mean"] == pytest.approx(1.0) and diff["ci_low"] == diff["ci_high"] == 1.0
+    with pytest.raises(ValueError, match="different episodes"):
+        economy_regimes.paired_gain(result("a", [1.0, 2.0]), result("b", base))

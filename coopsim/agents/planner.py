@@ -55,6 +55,12 @@ class PlannerConfig:
     ent_coef: float = param(0.02, help="Planner's entropy bonus at the start", ge=0)
     ent_coef_final: float = param(0.0, help="Planner's entropy bonus at the end", ge=0)
     hidden: int = param(64, help="Width of the planner's hidden layers", ge=4)
+    num_minibatches: int | None = param(
+        None,
+        help="Minibatches per pass of the planner's update (default: the agents'); a planner "
+        "deciding once per tax period sees few samples per iteration, so fewer, larger ones",
+        ge=1,
+    )
 
     def validate(self) -> None:
         if self.objective == "mix":
@@ -126,6 +132,7 @@ class Planner:
                 "ent_coef_final": config.ent_coef_final,
                 "hidden": config.hidden,
                 "reward_scale": 1.0,
+                "num_minibatches": config.num_minibatches or base.num_minibatches,
             }
         )
         self.learner = PPOLearner(self.spec, 1, pcfg, seed=seed + 104729, device=device)

@@ -473,7 +473,7 @@ def test_action_mask_by_hand():
 def test_action_mask_says_what_takes_effect_under_random_play():
     """Chosen uniformly among allowed choices, gathers, builds and wood orders always take
     effect, and no masked move happens."""
-    b, n = 32, 4
+    b = 32
     w = EconomyWorld(EconomyConfig(episode_length=200, layout="uniform", max_orders=2), None, b)
     w.reset(seed=4)
     w.coin += 6.0
