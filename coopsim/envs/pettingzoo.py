@@ -8,7 +8,9 @@ used, because here the caller drives every seat.
 Episodes have the world's fixed horizon; at the last step every agent is *terminated* (the
 repeated game is over, it was not cut short) and ``agents`` becomes empty, as the Parallel API
 asks. All randomness comes from the seed given to :func:`parallel_env` or :meth:`reset`, so two
-environments seeded alike produce the same trajectory.
+environments seeded alike produce the same trajectory. A world that masks actions (the economy)
+puts each agent's mask in its info as ``action_mask``: a bool array over the concatenated
+choices of every head (``sum(nvec)`` long), true where the choice can take effect.
 """
 
 from __future__ import annotations
@@ -108,7 +110,9 @@ class CoopsimParallelEnv(ParallelEnv):
         self.agents = list(self.possible_agents)
         self._last_obs = obs[0].numpy()
         self._last_info = {}
-        return self._per_agent_obs(self._last_obs), {a: {} for a in self.agents}
+        infos: dict[str, dict] = {a: {} for a in self.agents}
+        self._add_masks(infos)
+        return self._per_agent_obs(self._last_obs), infos
 
     def step(self, actions: dict[str, Any]) -> tuple[dict, dict, dict, dict, dict]:
         if not self.agents:
@@ -142,6 +146,8 @@ class CoopsimParallelEnv(ParallelEnv):
             entry["round_end"] = step.round_end
             infos[a] = entry
         self._last_obs, self._last_info = obs, info
+        if not done:
+            self._add_masks(infos)
         if done:
             self.agents = []
         if self.render_mode == "human":
@@ -161,6 +167,14 @@ class CoopsimParallelEnv(ParallelEnv):
         pass
 
     # -- helpers --------------------------------------------------------------------------
+    def _add_masks(self, infos: dict[str, dict]) -> None:
+        mask = self.world.action_mask()
+        if mask is None:
+            return
+        mask = mask[0].cpu().numpy()  # [N, sum(nvec)]
+        for a in infos:
+            infos[a]["action_mask"] = mask[self._index[a]]
+
     def _per_agent_obs(self, obs: np.ndarray) -> dict[str, np.ndarray]:
         return {a: obs[self._index[a]] for a in self.agents}
 

@@ -115,3 +115,21 @@ def test_seed_controls_stream():
     d.reset(seed=5)
     a.reset(seed=5)
     assert d.world.gen.initial_seed() == a.world.gen.initial_seed()
+
+
+def test_economy_infos_carry_the_action_mask():
+    env = parallel_env("economy_free_market", seed=0)
+    _, infos = env.reset(seed=2)
+    size = sum(env.world.spec.action_nvec)
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        expected = env.world.action_mask()[0].numpy()
+        actions = {}
+        for a in env.agents:
+            mask = infos[a]["action_mask"]
+            assert mask.dtype == bool and mask.shape == (size,)
+            np.testing.assert_array_equal(mask, expected[env._index[a]])
+            heads = np.split(mask, np.cumsum(env.world.spec.action_nvec)[:-1])
+            actions[a] = np.array([rng.choice(np.flatnonzero(h)) for h in heads])
+        _, _, _, _, infos = env.step(actions)
+    assert "action_mask" not in parallel_env("public_goods", seed=0).reset()[1]["agent_0"]
