@@ -83,3 +83,15 @@ def test_paired_gain_takes_differences_world_by_world():
     assert diff["mean"] == pytest.approx(1.0) and diff["ci_low"] == diff["ci_high"] == 1.0
     with pytest.raises(ValueError, match="different episodes"):
         economy_regimes.paired_gain(result("a", [1.0, 2.0]), result("b", base))
+
+
+def test_regimes_in_worker_processes_match_the_single_process_run():
+    budget = dataclasses.replace(QUICK, episodes=3)
+    one, _ = economy_regimes.run(budget, log=lambda _: None, workers=1)
+    two, _ = economy_regimes.run(budget, log=lambda _: None, workers=2)
+    for a, b in zip(one, two):
+        assert a.label == b.label and a.rates == pytest.approx(b.rates)
+        m = "equality_times_productivity"
+        assert a.evaluation.episode_metrics[m].tolist() == pytest.approx(
+            b.evaluation.episode_metrics[m].tolist()
+        )

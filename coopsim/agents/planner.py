@@ -55,6 +55,13 @@ class PlannerConfig:
     ent_coef: float = param(0.02, help="Planner's entropy bonus at the start", ge=0)
     ent_coef_final: float = param(0.0, help="Planner's entropy bonus at the end", ge=0)
     hidden: int = param(64, help="Width of the planner's hidden layers", ge=4)
+    low_rate_prior: float = param(
+        0.0,
+        help="Initial preference for low rates: each head's logits start at -prior x rate, so "
+        "at 0 every allowed rate is equally likely and at 5 a rate of 0 is e^5 times as likely "
+        "as 1; the planner then starts near the free market the agents grew up in",
+        ge=0,
+    )
     num_minibatches: int | None = param(
         None,
         help="Minibatches per pass of the planner's update (default: the agents'); a planner "
@@ -137,6 +144,10 @@ class Planner:
         )
         self.learner = PPOLearner(self.spec, 1, pcfg, seed=seed + 104729, device=device)
         self.learner.name = "planner"
+        if config.low_rate_prior:
+            with torch.no_grad():  # the actor's output bias: one block of L logits per head
+                bias = -config.low_rate_prior * self.grid  # [L]
+                self.learner.net.actor.bias.copy_(bias.repeat(num_brackets))
         self.max_rate = 0.0
         self.reward_scale: float | None = None  # fixed from the first rewards seen
 

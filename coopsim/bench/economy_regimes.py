@@ -252,9 +252,10 @@ def run(
         from concurrent.futures import ProcessPoolExecutor
 
         ctx = multiprocessing.get_context("spawn")  # no forked torch state in the workers
+        shown = print if log is print else None  # workers print their progress, or nothing
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
             jobs = [
-                pool.submit(train_regime, k, v, budget, starts[k], print, 1)
+                pool.submit(train_regime, k, v, budget, starts[k], shown, 1)
                 for k, v in regimes.items()
             ]
             results = [job.result() for job in jobs]

@@ -34,6 +34,24 @@ def test_planner_takes_the_training_config():
     assert planner.spec.action_nvec == (21,) * 7 and planner.spec.obs_dim == 4 + 7 + 1
 
 
+def test_planner_minibatches_and_low_rate_prior():
+    cfg = PlannerConfig(num_minibatches=1, low_rate_prior=5.0)
+    planner = Planner(cfg, 4, 7, 10, ppo=TrainingConfig(num_minibatches=8))
+    assert planner.learner.config.num_minibatches == 1
+    assert (
+        Planner(
+            PlannerConfig(), 4, 7, 10, ppo=TrainingConfig(num_minibatches=8)
+        ).learner.config.num_minibatches
+        == 8
+    )
+    planner.set_cap(1.0)
+    logits, _ = planner.learner.forward(torch.zeros(1, 1, 4 + 7 + 1))
+    for head in logits:  # the output layer starts near zero, so the prior decides the odds
+        p = head[0, 0].detach().softmax(-1)
+        assert float(p[0] / p[-1]) == pytest.approx(float(torch.tensor(5.0).exp()), rel=0.1)
+        assert (p[1:] < p[:-1]).all()  # less likely as the rate rises
+
+
 def test_curriculum_by_hand():
     cfg = PlannerConfig(phase1_iterations=10, anneal_iterations=20, initial_max_rate=0.2)
     planner = Planner(cfg, 2, 3, 100)
