@@ -289,7 +289,7 @@ class PPOLearner(Policy):
             perm = torch.randperm(total, generator=self.gen, device=self.device)
             for start in range(0, total, mb):
                 idx = perm[start : start + mb]
-                obs = flat["obs"][idx][:, None, :]  # [M, 1, O]: seat one-hot needs the n axis
+                obs = flat["obs"][idx]  # [M, O]
                 # Seats are recovered from the flat index (agent axis is the last of T, B, n).
                 seat = idx % n
                 mask = None if masks is None else masks[idx]
@@ -325,9 +325,9 @@ class PPOLearner(Policy):
     def _forward_seated(
         self, obs: Tensor, seat: Tensor, mask: Tensor | None = None
     ) -> tuple[list[Tensor], Tensor]:
-        """Forward pass for samples [M, 1, O] (masks [M, A]) whose seats [M] are given."""
+        """Forward pass for samples [M, O] (masks [M, A]) whose seats [M] are given."""
         onehot = torch.nn.functional.one_hot(seat, self.net.num_seats).to(obs.dtype)
-        logits, value = self.net.heads(obs[:, 0], onehot)
+        logits, value = self.net.heads(obs, onehot)
         return self._mask(logits, mask), value
 
     # -- checkpoints --------------------------------------------------------------------
