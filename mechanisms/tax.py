@@ -302,6 +302,10 @@ class BracketTax(Mechanism):
             self.saez = other.saez.clone()
             self.set_rates(self.saez.schedule)
 
+    def accrued(self, pool: Tensor) -> tuple[Tensor | None, Tensor]:
+        owed = bracket_tax(self.income, self.cutoffs, self.rates)  # [B, N] on income so far
+        return -owed, pool + owed.sum(-1)
+
     def state_dict(self) -> dict:
         """The rates in force and a Saez schedule's learned state, for checkpoints."""
         return {"rates": self.rates.clone(), "saez": self.saez.state_dict() if self.saez else None}
@@ -330,10 +334,15 @@ class BracketTax(Mechanism):
 
     @property
     def obs_dim(self) -> int:
-        return self.num_brackets
+        return self.num_brackets + 2
 
     def observation(self) -> Tensor:
-        return self.rates[:, None, :].expand(-1, self.num_agents, -1)
+        """Every rate, then the agent's own position: the marginal rate on its next coin of
+        income this period, and that income (/100); without them an agent must infer its
+        bracket from income it cannot see."""
+        rates = self.rates[:, None, :].expand(-1, self.num_agents, -1)  # [B, N, K]
+        marginal = marginal_rates(self.income, self.cutoffs, self.rates)  # [B, N]
+        return torch.cat([rates, marginal[..., None], self.income[..., None] / 100], -1)
 
     def describe(self) -> str:
         cuts = self.cutoffs.tolist()

@@ -66,7 +66,8 @@ def test_planner_sets_rates_each_period_and_is_paid_the_objective_of_the_period(
         return out
 
     def act(obs, mask=None):
-        seen.append((obs[:, :, world.layout.slices["mechanisms"]].clone(), trainer.tax.rates))
+        rates_seen = obs[:, :, world.layout.slices["mechanisms"]][..., : trainer.tax.num_brackets]
+        seen.append((rates_seen.clone(), trainer.tax.rates))
         return act_fn(obs, mask)
 
     world.step, learner.step = step, act

@@ -117,7 +117,8 @@ def test_agents_decide_under_the_rates_the_planner_just_set():
     step = learner.step
     learner.step = lambda obs, mask=None: (seen.append(obs), step(obs, mask))[1]
     trainer.train_iteration()
-    rates = seen[0][..., trainer.world.spec.obs_fields["mechanisms"]]  # [B, N, K]
+    k = trainer.tax.num_brackets  # then each agent's marginal rate and income
+    rates = seen[0][..., trainer.world.spec.obs_fields["mechanisms"]][..., :k]  # [B, N, K]
     assert torch.equal(rates, trainer.tax.rates[:, None, :].expand_as(rates))
     assert float(trainer.tax.rates.max()) > 0  # the planner did set some
 

@@ -78,8 +78,9 @@ def test_each_world_is_taxed_under_its_own_rates():
     tax = world.pipeline.mechanisms[0]
     tax.set_rates(torch.tensor([[0.0, 0.0], [0.1, 0.5], [1.0, 1.0]]))
     obs = world.observe()  # agents see their own world's rates
-    rates_seen = obs[..., world.spec.obs_fields["mechanisms"]]
+    rates_seen = obs[..., world.spec.obs_fields["mechanisms"]][..., :2]
     assert torch.equal(rates_seen[2, 1], torch.tensor([1.0, 1.0]))
+    assert torch.equal(rates_seen[1, 0], torch.tensor([0.1, 0.5]))
     step = world.step(labour([[5, 10]] * 3))
     expected = torch.tensor([[50.0, 200.0], [77.5, 172.5], [125.0, 125.0]])  # free, above, pooled
     assert torch.allclose(step.info["net"], expected)
@@ -98,10 +99,11 @@ def test_observation_fields():
     world = world_with_tax(batch=2, max_skill=4.0)
     obs = world.reset(seed=0)
     f = world.spec.obs_fields
-    assert world.spec.obs_dim == 2 + 2  # skill, labour scale, two rates
+    # skill, labour scale, two rates, the marginal rate and income so far this period
+    assert world.spec.obs_dim == 2 + 2 + 2
     assert obs[..., f["skill"]][..., 0].tolist() == [[0.25, 0.5]] * 2  # skill / max_skill
     assert obs[..., f["labour_scale"]].unique().tolist() == [1.0]
-    assert obs[..., f["mechanisms"]][0, 0].tolist() == pytest.approx([0.1, 0.5])
+    assert obs[..., f["mechanisms"]][0, 0].tolist() == pytest.approx([0.1, 0.5, 0.1, 0.0])
     world.set_labour_scale(0.25)
     assert world.observe()[..., f["labour_scale"]].unique().tolist() == [0.25]
     assert world.spec.horizon == 1 and world.spec.action_nvec == (cfg.labour_levels,)

@@ -112,8 +112,14 @@ def test_per_world_rates_via_set_rates():
     assert torch.allclose(flow.pool, torch.tensor([5.0, 5.0, 15.0]))
     # agents see their own world's rates
     obs = mech.observation()
-    assert obs.shape == (3, 2, 2)
-    assert torch.equal(obs[2, 1], torch.tensor([1.0, 0.0]))
+    assert obs.shape == (3, 2, 2 + 2)  # rates, then each agent's marginal rate and income
+    assert torch.equal(obs[2, 1], torch.tensor([1.0, 0.0, 1.0, 0.0]))
+    periodic = BracketTax(TaxParams(brackets=[0.0, 10.0], rates=[0.1, 0.1], period=2), 2, 3, CPU)
+    periodic.set_rates(mech.rates)
+    periodic.apply(ctx([[15.0, 4.0]] * 3, round_=0))  # round 1 of a 2-round period
+    obs = periodic.observation()
+    assert torch.allclose(obs[2, 0], torch.tensor([1.0, 0.0, 0.0, 0.15]))  # above 10: rate 0
+    assert torch.allclose(obs[2, 1], torch.tensor([1.0, 0.0, 1.0, 0.04]))  # below 10: rate 1
     # a [K] schedule is installed in every world
     mech.set_rates(torch.tensor([0.3, 0.6]))
     assert torch.allclose(mech.rates, torch.tensor([[0.3, 0.6]] * 3))
