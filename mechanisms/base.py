@@ -94,6 +94,15 @@ class Mechanism(ABC):
         """One sentence of what it does with its current parameters, for reports."""
         return self.summary
 
+    def accrued(self, pool: Tensor) -> tuple[Tensor | None, Tensor]:
+        """What it would pay each agent [B, N] if the period closed now, and the pool after.
+
+        A tax collected every 100 steps owes or is owed money between collections; a world
+        can value agents' holdings net of it, so an agent feels the tax on the house it just
+        built rather than 90 steps later. None: this mechanism has nothing outstanding.
+        """
+        return None, pool
+
     def _zeros(self) -> Flow:
         b, n = self.batch_size, self.num_agents
         z = torch.zeros(b, device=self.device)
@@ -137,6 +146,18 @@ class Pipeline:
         self.pool = None
         for m in self.mechanisms:
             m.reset()
+
+    def accrued(self, batch_size: int, num_agents: int, device: torch.device) -> Tensor:
+        """[B, N] net of what every mechanism owes or is owed since its last settlement."""
+        pool = torch.zeros(batch_size, device=device)
+        if self.pool is not None:
+            pool = pool + self.pool
+        total = torch.zeros(batch_size, num_agents, device=device)
+        for mech in self.mechanisms:
+            transfer, pool = mech.accrued(pool)
+            if transfer is not None:
+                total = total + transfer
+        return total
 
     def apply(self, ctx: RoundContext) -> dict[str, Flow]:
         """Run every mechanism in order, updating ``ctx.net`` and ``ctx.pool``.

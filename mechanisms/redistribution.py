@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from torch import Tensor
+
 from coopsim.schema import param
 from mechanisms.base import Flow, Mechanism, RoundContext
 
@@ -29,6 +31,11 @@ class LumpSum(Mechanism):
         payout = self.params.share * ctx.pool  # [B]
         transfer = (payout / self.num_agents)[:, None].expand(-1, self.num_agents).clone()
         return Flow(transfer, -payout, payout * 0)
+
+    def accrued(self, pool: Tensor) -> tuple[Tensor | None, Tensor]:
+        payout = self.params.share * pool  # [B] what it would pay out of what has accrued
+        transfer = (payout / self.num_agents)[:, None].expand(-1, self.num_agents)
+        return transfer, pool - payout
 
     def describe(self) -> str:
         return f"Equal lump-sum rebate of {self.params.share:.0%} of what was collected."

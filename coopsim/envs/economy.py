@@ -38,7 +38,11 @@ house payments plus sale proceeds. Both go to the mechanism pipeline as one roun
 mechanism's ``period = 100`` taxes are collected every 100 steps and a ``lump_sum`` after it
 rebates them equally. Utility is isoelastic in coin minus the cost of labour,
 ``u = (coin^(1-eta) - 1) / (1-eta) - labour_cost * labour_scale * labour`` (coin counts escrow,
-floored at 0), and each step's reward is the change of utility, as in the paper.
+floored at 0), and each step's reward is the change of utility, as in the paper. With
+``tax_accounting = "accrued"`` coin is counted net of the tax owed (and rebate due) on the
+period's income so far: the utility at every collection, and so an episode's return, is the
+same, but an agent feels a house's tax when it builds it, not at the period's end, which is
+what a learner needs to tell which act the tax followed from.
 ``labour_scale`` is the warm-up factor a training curriculum anneals from 0 to 1.
 
 Everything in :meth:`EconomyWorld.step` is tensor operations over [B, N, ...]: no loop over
@@ -132,6 +136,13 @@ class EconomyConfig:
     gather_labour: float = param(1.0, help="Labour of one gathering", ge=0)
     build_labour: float = param(10.0, help="Labour of building one house", ge=0)
     order_labour: float = param(0.05, help="Labour of posting one order", ge=0)
+    tax_accounting: str = param(
+        "collected",
+        help="When utility feels taxes and rebates: 'collected' (the paper: coin held, so a "
+        "period's tax lands at its end) or 'accrued' (coin net of what is owed on income so "
+        "far, so a house's tax is felt when it is built; same utility at each collection)",
+        choices=("collected", "accrued"),
+    )
 
     def validate(self) -> None:
         n = self.num_agents
@@ -586,7 +597,10 @@ class EconomyWorld(World):
 
     def _utility(self) -> Tensor:
         c = self.config
-        iso = isoelastic(self.coin + self._escrow_coin(), c.eta)
+        coin = self.coin + self._escrow_coin()
+        if c.tax_accounting == "accrued":
+            coin = coin + self.pipeline.accrued(self.batch_size, c.num_agents, self.device)
+        iso = isoelastic(coin, c.eta)
         return iso - c.labour_cost * self.labour_scale * self.labour
 
     def _done(self) -> Tensor:

@@ -221,6 +221,71 @@ def test_taxes_collected_each_period_and_rebated_equally():
     assert (tax + rebate).sum() == pytest.approx(0.0)
 
 
+def test_accrued_taxes_are_felt_when_income_is_earned_with_the_same_utility_at_collection():
+    """Build at t = 4 in a period of 4 steps (t = 4..7) with a 40% tax rebated to 2 agents.
+
+    Collected: the house pays 10 coin now and the tax (-4) and rebate (+2 each) land at t = 7.
+    Accrued: at t = 4 the builder already counts 10 - 4 + 2 = 8 and the other agent 2; the
+    utility at the collection, and so the sum of rewards, is the same either way.
+    """
+    eta = 0.23
+
+    def u(coin: float) -> float:
+        return (coin ** (1 - eta) - 1) / (1 - eta)
+
+    def play(accounting: str):
+        w = tiny("ws..", [0, 0, 0, 3], pipeline=tax_pipeline(2, 0.4, period=4),
+                 regen_prob=1.0, build_skills=[1.0, 1.0], labour_cost=0.0,
+                 tax_accounting=accounting)  # fmt: skip
+        for a in (GATHER, RIGHT, GATHER, RIGHT):
+            act(w, a, REST)
+        rewards = [act(w, BUILD, REST).reward[0]]
+        rewards += [act(w, REST, REST).reward[0] for _ in range(3)]
+        return torch.stack(rewards), w.utility[0]
+
+    collected, u_collected = play("collected")
+    accrued, u_accrued = play("accrued")
+    assert collected[0].tolist() == pytest.approx([u(10.0) - u(0.0), 0.0], rel=1e-5)
+    assert accrued[0].tolist() == pytest.approx([u(8.0) - u(0.0), u(2.0) - u(0.0)], rel=1e-5)
+    assert accrued[1:].abs().max() < 1e-5  # nothing left to settle at the collection
+    assert collected[3].tolist() == pytest.approx([u(8.0) - u(10.0), u(2.0) - u(0.0)], rel=1e-5)
+    assert u_accrued.tolist() == pytest.approx(u_collected.tolist(), rel=1e-6)
+    assert accrued.sum(0).tolist() == pytest.approx(collected.sum(0).tolist(), rel=1e-5)
+
+
+def test_accrued_accounting_keeps_each_episode_return_under_random_play():
+    b, n = 8, 4
+    returns = {}
+    for accounting in ("collected", "accrued"):
+        pipe = Pipeline(
+            [
+                BracketTax(
+                    build(TaxParams, {"schedule": "us_federal_2018", "period": 10,
+                                      "scale": 0.001}),
+                    n, b, torch.device("cpu"),
+                ),
+                LumpSum(LumpSumParams(), n, b, torch.device("cpu")),
+            ]
+        )  # fmt: skip
+        cfg = EconomyConfig(episode_length=40, layout="uniform", tax_accounting=accounting)
+        w = EconomyWorld(cfg, pipe, batch_size=b)
+        w.reset(seed=5)
+        w.stock += 3.0
+        gen = torch.Generator().manual_seed(5)
+        total, taxed = torch.zeros(b, n), 0.0
+        for _ in range(40):
+            allowed = w.action_mask().float() + 1e-3
+            heads = allowed.split(list(w.spec.action_nvec), -1)
+            a = torch.stack([torch.multinomial(h.reshape(b * n, -1), 1, generator=gen)
+                             .reshape(b, n) for h in heads], -1)  # fmt: skip
+            step = w.step(a)
+            total += step.reward
+            taxed += float(step.info["transfer_tax"].abs().sum())
+        assert taxed > 0  # houses were built and taxed
+        returns[accounting] = total
+    assert torch.allclose(returns["accrued"], returns["collected"], atol=1e-3)
+
+
 def test_utility_is_isoelastic_coin_minus_labour_and_reward_is_its_change():
     w = tiny("ws.", [0, 0], n=1, build_skills=[3.0], regen_prob=1.0)
     total = 0.0
