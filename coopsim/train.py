@@ -152,6 +152,8 @@ class Trainer:
         refresh = getattr(world, "observe", None)
         for ep in range(cfg.episodes_per_iteration):
             obs = world.reset(seed=self.episode_seed(ep))
+            # a new world: the planner's first decision sees no income yet, not another world's
+            income = torch.zeros_like(income)
             while True:
                 if planner_on and steps_in_period == 0:
                     pobs = self.planner.observe(income, self.tax.rates)
