@@ -1,8 +1,9 @@
 """Train the four tax regimes of the gather-trade-build economy and compare them.
 
 Usage: ``python bench/economy_regimes.py [--quick] [--phase1 N] [--phase2 N] [--worlds B]
-[--episode-length T] [--episodes E] [--seed S] [--threads K] [--workers W] [--out DIR]``. The defaults
-are the budget the scenario files state; see :mod:`coopsim.bench.economy_regimes`.
+[--episode-length T] [--episodes E] [--seed S | --seeds S,S,...] [--threads K] [--workers W]
+[--out DIR]``. The defaults are the budget the scenario files state; see
+:mod:`coopsim.bench.economy_regimes`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,12 @@ if __name__ == "__main__":
     parser.add_argument("--episode-length", type=int, default=default.episode_length)
     parser.add_argument("--episodes", type=int, default=default.episodes, help="evaluation")
     parser.add_argument("--seed", type=int, default=default.seed)
+    parser.add_argument(
+        "--seeds",
+        type=lambda text: [int(x) for x in text.split(",")],
+        default=None,
+        help="training seeds, e.g. 0,1,2: the comparison once per seed and a table across them",
+    )
     parser.add_argument(
         "--labour-cost", type=float, default=None, help="override the worlds' labour cost"
     )
@@ -58,4 +65,4 @@ if __name__ == "__main__":
             labour_cost=args.labour_cost,
         )
     )
-    main(budget, out=args.out, workers=args.workers)
+    main(budget, out=args.out, workers=args.workers, seeds=args.seeds)

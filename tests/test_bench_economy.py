@@ -95,3 +95,22 @@ def test_regimes_in_worker_processes_match_the_single_process_run():
         assert a.evaluation.episode_metrics[m].tolist() == pytest.approx(
             b.evaluation.episode_metrics[m].tolist()
         )
+
+
+def test_seed_sweep_runs_the_comparison_per_seed_and_tables_the_gains(tmp_path, capsys):
+    budget = dataclasses.replace(QUICK, episodes=3)
+    runs = economy_regimes.main(budget, out=tmp_path, quiet=True, seeds=[0, 1])
+    assert set(runs) == {0, 1}
+    for seed, (results, summary) in runs.items():
+        assert [r.label for r in results] == list(economy_regimes.REGIMES)
+        assert summary["budget"]["seed"] == seed
+        assert (tmp_path / f"seed_{seed}" / "economy_regimes.json").exists()
+    out = capsys.readouterr().out
+    assert "across training seeds" in out
+    assert "over 2 training seeds; ahead in" in out or "n/a over 2 training seeds" in out
+    table = economy_regimes.format_sweep({s: r for s, (r, _) in runs.items()})
+    rows = [line for line in table.splitlines() if line[:1] in "01"]
+    assert len(rows) == 2
+    # each row's planner column is that seed's own result
+    planner = runs[1][0][-1].metric("equality_times_productivity")["mean"]
+    assert f"{planner:.1f}" in rows[1]

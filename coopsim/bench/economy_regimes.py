@@ -378,13 +378,64 @@ def write_outputs(results: list[RegimeResult], clock: dict, budget: Budget, out:
     return summary
 
 
+def format_sweep(by_seed: dict[int, list[RegimeResult]]) -> str:
+    """Equality x productivity per training seed and regime, and the planner's gain on each.
+
+    A planner's edge at one training seed can be luck of that seed's learning; the sweep says
+    in how many seeds it holds, with each seed's paired interval, and the mean gain.
+    """
+    labels = [r.label for r in next(iter(by_seed.values()))]
+    refs = [ref for ref in (BASELINE, "US federal", "Saez") if ref in labels]
+    head = f"{'seed':<6}" + "".join(f"{lb:>13}" for lb in labels)
+    head += "".join(f"{'planner vs ' + ref:>34}" for ref in refs)
+    lines = [head, "-" * len(head)]
+    gains: dict[str, list[float]] = {ref: [] for ref in refs}
+    wins = dict.fromkeys(refs, 0)
+    for seed, results in by_seed.items():
+        by = {r.label: r for r in results}
+        cells = "".join(f"{by[lb].metric('equality_times_productivity')['mean']:>13.1f}"
+                        for lb in labels)  # fmt: skip
+        for ref in refs:
+            gain, diff = paired_gain(by[PLANNER], by[ref])
+            if gain is not None:
+                gains[ref].append(gain)
+            wins[ref] += diff["mean"] > 0
+            shown = f"{gain:+.1%}" if gain is not None else "n/a"
+            cells += f"{shown:>9} [{diff['ci_low']:>+7.1f},{diff['ci_high']:>+7.1f}]".rjust(34)
+        lines.append(f"{seed:<6}" + cells)
+    n = len(by_seed)
+    for ref in refs:
+        g = gains[ref]  # seeds where the reference produced something to compare with
+        mean = f"{sum(g) / len(g):+.1%} over {len(g)}" if g else f"n/a over {n}"
+        lines.append(
+            f"AI planner vs {ref + ':':<12} mean gain {mean} training seeds; "
+            f"ahead in {wins[ref]} of {n}"
+        )
+    return "\n".join(lines)
+
+
 def main(
     budget: Budget = DEFAULT,
     out: str | Path = "runs/economy_regimes",
     quiet: bool = False,
     workers: int = 1,
+    seeds: list[int] | None = None,
 ):
-    """Train, evaluate, print the comparison table and write the figures; returns results."""
+    """Train, evaluate, print the comparison table and write the figures; returns results.
+
+    With ``seeds`` the whole comparison (phase 1 included) runs once per training seed, each
+    into ``out/seed_<s>``, and a table across seeds follows; returns {seed: (results, summary)}.
+    """
+    if seeds:
+        runs = {}
+        for seed in seeds:
+            print(f"\n=== training seed {seed} ===")
+            one = dataclasses.replace(budget, seed=seed)
+            runs[seed] = main(one, Path(out) / f"seed_{seed}", quiet, workers)
+        print("\nacross training seeds: equality x productivity; the planner's gain, paired "
+              "difference per world [95% CI]")  # fmt: skip
+        print(format_sweep({seed: results for seed, (results, _) in runs.items()}))
+        return runs
     log = (lambda *_: None) if quiet else print
     torch.manual_seed(budget.seed)
     print(
