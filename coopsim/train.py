@@ -99,6 +99,11 @@ class Trainer:
                     f"planner.period ({pc.period}) must be a multiple of the {pc.mechanism} "
                     f"mechanism's period ({tax_period}), or its rates change mid-period"
                 )
+            if cfg.num_worlds % pc.group_size:
+                raise ValueError(
+                    f"planner.group_size ({pc.group_size}) must divide training.num_worlds "
+                    f"({cfg.num_worlds})"
+                )
             self.planner = Planner(
                 pc,
                 self.world.spec.num_agents,
@@ -152,6 +157,9 @@ class Trainer:
         refresh = getattr(world, "observe", None)
         for ep in range(cfg.episodes_per_iteration):
             obs = world.reset(seed=self.episode_seed(ep))
+            group = self.planner.config.group_size if planner_on else 1
+            if group > 1:  # worlds b, b+1, ... of a group start as copies of the first
+                obs = world.replicate(torch.arange(b, device=self.device) // group * group)
             # a new world: the planner's first decision sees no income yet, not another world's
             income = torch.zeros_like(income)
             while True:
@@ -205,6 +213,8 @@ class Trainer:
                             self.planner.config.objective, coin, util, self.planner.config.weights
                         )
                         objectives.append(obj)
+                        if group > 1:  # against the mean of the copies of the same world
+                            obj = obj - obj.view(-1, group).mean(1).repeat_interleave(group)
                         p_rew.append(self.planner.scaled(obj)[:, None])
                         p_done.append(st.done.float())
                     income = period_income

@@ -62,6 +62,13 @@ class PlannerConfig:
         "as 1; the planner then starts near the free market the agents grew up in",
         ge=0,
     )
+    group_size: int = param(
+        1,
+        help="While the planner acts, training worlds come in groups of this many copies of "
+        "one world (map, skills, start tiles) and its reward is measured against its group's "
+        "mean: what it learns is what its rates did, not which world it drew (1: no groups)",
+        ge=1,
+    )
     num_minibatches: int | None = param(
         None,
         help="Minibatches per pass of the planner's update (default: the agents'); a planner "

@@ -73,6 +73,15 @@ class World(ABC):
         """
         return None
 
+    def replicate(self, source: Tensor) -> Tensor:
+        """Make world b a copy of world ``source[b]`` (map, skills, positions, holdings);
+        returns the observation.
+
+        Worlds that start alike differ only by what is done in them, so comparing them
+        isolates the effect of a choice (a planner's rates) from the luck of the draw.
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot copy one world into another")
+
     def social_optimum(self) -> float:
         """Total payoff (all agents, one episode) of the welfare-maximising joint behaviour."""
         raise NotImplementedError

@@ -274,6 +274,24 @@ class EconomyWorld(World):
         self.utility = self._utility()  # [B, N]
         return self._observe()
 
+    #: Everything that differs between worlds; constants and index helpers are shared.
+    _WORLD_STATE = ("tiles", "code", "house_owner", "_present_bit", "pos", "coin", "stock",
+                    "labour", "order_price", "order_age", "build_skill", "gather_bonus",
+                    "utility")  # fmt: skip
+
+    def replicate(self, source: Tensor) -> Tensor:
+        source = source.to(self.device)
+        if source.shape != (self.batch_size,):
+            raise ValueError(f"replicate needs one source world per world, [{self.batch_size}]")
+        for name in self._WORLD_STATE:
+            setattr(self, name, getattr(self, name)[source].clone())
+        for mech in self.pipeline:  # taxes and rates in force travel with their world
+            for name in ("income", "rates"):
+                value = getattr(mech, name, None)
+                if isinstance(value, Tensor) and value.shape[:1] == (self.batch_size,):
+                    setattr(mech, name, value[source].clone())
+        return self._observe()
+
     def _make_map(self) -> Tensor:
         c, b, dev = self.config, self.batch_size, self.device
         if self._fixed_map is not None:

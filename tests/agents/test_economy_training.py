@@ -108,3 +108,33 @@ def test_planner_period_must_cover_whole_tax_periods():
     bad = {**TINY, "planner": {**TINY["planner"], "period": 15}}
     with pytest.raises(ValueError, match="multiple"):
         Trainer(sc.from_dict(bad))
+
+
+def test_planner_groups_copies_of_each_world_and_is_paid_against_the_group_mean():
+    grouped = {**TINY, "planner": {**TINY["planner"], "group_size": 2}}
+    trainer = Trainer(sc.from_dict(grouped))
+    world, learner = trainer.world, trainer.learners[0][0]
+    starts, rewards = [], []
+    act_fn, update_fn = learner.step, trainer.planner.learner.update
+
+    def act(obs, mask=None):
+        if world.t == 0:
+            starts.append(world.positions().clone())
+        return act_fn(obs, mask)
+
+    def update(ro, ent):
+        rewards.append(ro.rewards.clone())  # [decisions, B, 1]
+        return update_fn(ro, ent)
+
+    learner.step, trainer.planner.learner.update = act, update
+    trainer.train_iteration()  # phase 1: no planner, every world its own
+    trainer.train_iteration()  # phase 2: worlds 0 = 1 and 2 = 3 at the start
+    first, second = starts
+    assert not (torch.equal(first[0], first[1]) and torch.equal(first[2], first[3]))
+    assert torch.equal(second[0], second[1]) and torch.equal(second[2], second[3])
+    (paid,) = rewards
+    assert paid.shape == (2, 4, 1)
+    assert paid.view(2, 2, 2).sum(-1).abs().max() < 1e-5  # each group's rewards sum to zero
+    bad = {**TINY, "planner": {**TINY["planner"], "group_size": 3}}
+    with pytest.raises(ValueError, match="group_size"):
+        Trainer(sc.from_dict(bad))

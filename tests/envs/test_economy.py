@@ -567,3 +567,22 @@ def test_action_mask_says_what_takes_effect_under_random_play():
         for key in counts:
             counts[key] += int(step.info[key].sum())
     assert all(v > 0 for v in counts.values()), counts
+
+
+def test_replicate_copies_whole_worlds_and_leaves_the_shared_constants():
+    w = EconomyWorld(EconomyConfig(num_agents=3, layout="quadrant"), batch_size=4)
+    w.reset(seed=7)
+    assert not torch.equal(w.build_skill[0], w.build_skill[1])  # drawn per world
+    obs = w.replicate(torch.tensor([0, 0, 2, 2]))
+    for name in EconomyWorld._WORLD_STATE:
+        value = getattr(w, name)
+        assert torch.equal(value[0], value[1]) and torch.equal(value[2], value[3]), name
+    assert torch.equal(obs[0], obs[1]) and not torch.equal(obs[0], obs[2])
+    # copies step as independent worlds: the same acts in both give the same outcome
+    a = torch.zeros(4, 3, 3, dtype=torch.long)
+    a[..., 0] = RIGHT
+    step = w.step(a)
+    assert torch.equal(step.info["labour"][0], step.info["labour"][1])
+    assert torch.equal(w.positions()[0], w.positions()[1])
+    with pytest.raises(ValueError, match="one source world per world"):
+        w.replicate(torch.tensor([0, 1]))
