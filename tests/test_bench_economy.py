@@ -26,7 +26,7 @@ def test_configure_installs_the_budget_and_keeps_the_curriculum_proportions():
     scen = configure("economy_ai_planner", budget)
     assert scen.world.episode_length == 300 and scen.evaluation.episodes == 6
     assert (scen.training.iterations, scen.training.num_worlds) == (88, 8)
-    # the files: warm-up over half of phase 1 (20 of 40), annealing over 60% of phase 2
+    # the files: warm-up over half of phase 1 (50 of 100), annealing over 60% of phase 2
     pc = scen.planner
     assert (pc.phase1_iterations, pc.anneal_iterations) == (70, 11)
     assert scen.training.labour_warmup == 35

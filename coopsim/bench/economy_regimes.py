@@ -62,7 +62,7 @@ TABLE_METRICS = ("equality", "productivity", "equality_times_productivity", "uti
 class Budget:
     """What the comparison trains and evaluates; the defaults take ~11 min on 2 CPU cores."""
 
-    phase1: int = 40  # shared iterations, no tax, labour cost warmed up over the first half
+    phase1: int = 100  # shared iterations, no tax, labour cost warmed up over the first half
     phase2: int = 100  # iterations per regime after phase 1
     num_worlds: int = 16  # worlds B per training iteration
     episode_length: int = 200  # steps per episode (the paper: 1000)
