@@ -13,6 +13,12 @@ The default schedule is the AI Economist's curriculum (Zheng et al. 2022):
   to its full value over ``training.labour_warmup`` iterations, so agents first learn to work;
 * phase 2: the planner acts and learns, with its maximum marginal rate annealed from
   ``planner.initial_max_rate`` up to 1 over ``planner.anneal_iterations`` iterations.
+
+A planner's reward for a tax period varies far more with the world drawn (who is skilled,
+where the wood is) than with its rates. With ``planner.group_size`` G > 1 the B worlds of an
+episode are B/G groups of G copies (:meth:`World.replicate`) and each decision is paid its
+objective minus its group's mean: the copies differ only by their rates and what agents then
+did, a common-random-numbers baseline the critic alone cannot give.
 """
 
 from __future__ import annotations
