@@ -461,6 +461,7 @@ pre { background: #f6f8fa; padding: 0.8em; overflow-x: auto; font-size: 0.85em; 
 table { border-collapse: collapse; margin: 0.5em 0 1.2em; font-size: 0.88em; }
 th, td { border: 1px solid #ddd; padding: 0.25em 0.6em; text-align: left; vertical-align: top; }
 th { background: #f0f0f0; vertical-align: bottom; } .num { text-align: right; }
+.table-scroll { overflow-x: auto; } td.prose { min-width: 18em; }
 tbody tr:nth-child(even) { background: #f8f9fb; }
 caption { caption-side: top; text-align: left; font-weight: 600; padding-bottom: 0.3em; }
 figure { margin: 1em 0 2em; } figure img { max-width: 100%; border: 1px solid #eee; }
@@ -476,6 +477,10 @@ def figure_png(fig: Figure, dpi: int = DPI) -> bytes:
     return buf.getvalue()
 
 
+#: Text cells longer than this make their column a prose column with a minimum width.
+PROSE_CHARS = 40
+
+
 def _html_table(block: Table) -> str:
     """A table whose numbers are right-aligned and whose text reads from the left.
 
@@ -484,9 +489,15 @@ def _html_table(block: Table) -> str:
     """
     frame = block.frame
     numeric = _numeric_columns(frame, block.digits)
+    cells = [[_cell_text(v, block.digits) for v in row] for row in frame.itertuples(index=False)]
+    # Columns of sentences (a training budget in words) keep a readable width; in a narrow
+    # window the table scrolls sideways instead of squeezing them a word per line.
+    prose = [
+        not num and any(len(row[j]) > PROSE_CHARS for row in cells) for j, num in enumerate(numeric)
+    ]
 
-    def cls(num: bool) -> str:
-        return ' class="num"' if num else ""
+    def cls(num: bool, long: bool = False) -> str:
+        return ' class="num"' if num else ' class="prose"' if long else ""
 
     head = "".join(
         f"<th{cls(num)}>{html.escape(str(c))}</th>" for c, num in zip(frame.columns, numeric)
@@ -494,14 +505,17 @@ def _html_table(block: Table) -> str:
     body = "".join(
         "<tr>"
         + "".join(
-            f"<td{cls(num)}>{html.escape(_cell_text(v, block.digits))}</td>"
-            for v, num in zip(row, numeric)
+            f"<td{cls(num, long)}>{html.escape(text)}</td>"
+            for text, num, long in zip(row, numeric, prose)
         )
         + "</tr>"
-        for row in frame.itertuples(index=False)
+        for row in cells
     )
     cap = f"<caption>{html.escape(block.caption)}</caption>" if block.caption else ""
-    return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return (
+        f'<div class="table-scroll"><table>{cap}<thead><tr>{head}</tr></thead>'
+        f"<tbody>{body}</tbody></table></div>"
+    )
 
 
 def render_html(report: Report) -> str:

@@ -349,8 +349,12 @@ def test_html_numbers_right_text_left(html_report):
     """Only numeric cells are right-aligned: descriptions read from the left."""
     assert '<td class="num">' in html_report
     description = "Bracket income tax every 1 round(s): 0% above 0, 20% above 20, 50% above 30."
-    assert f"<td>{html.escape(description)}</td>" in html_report
+    assert f'<td class="prose">{html.escape(description)}</td>' in html_report
     assert '<th class="num">mean</th>' in html_report and "<th>metric</th>" in html_report
+    assert "<td>public_goods" in html_report  # short text is left as it is
+    # sentences keep a readable width; a table too wide for the window scrolls
+    assert "td.prose { min-width: 18em; }" in html_report
+    assert html_report.count('<div class="table-scroll"><table>') == html_report.count("<table>")
 
 
 def test_coinciding_lines_stay_distinguishable(run_dirs):
