@@ -60,7 +60,7 @@ TABLE_METRICS = ("equality", "productivity", "equality_times_productivity", "uti
 
 @dataclass(frozen=True)
 class Budget:
-    """What the comparison trains and evaluates; the defaults take ~11 min on 2 CPU cores."""
+    """What the comparison trains and evaluates; the defaults take ~9 min on 2 CPU cores."""
 
     phase1: int = 100  # shared iterations, no tax, labour cost warmed up over the first half
     phase2: int = 100  # iterations per regime after phase 1
