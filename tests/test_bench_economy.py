@@ -114,3 +114,26 @@ def test_seed_sweep_runs_the_comparison_per_seed_and_tables_the_gains(tmp_path, 
     # each row's planner column is that seed's own result
     planner = runs[1][0][-1].metric("equality_times_productivity")["mean"]
     assert f"{planner:.1f}" in rows[1]
+
+
+def test_sweep_gives_the_mean_gain_over_seeds_with_its_interval():
+    import pandas as pd
+
+    from coopsim.evaluate import Evaluation
+
+    def result(label, values):
+        table = pd.DataFrame({"equality_times_productivity": values})
+        summary = {"equality_times_productivity": {"mean": sum(values) / len(values)}}
+        return economy_regimes.RegimeResult(label, label, Evaluation(None, table, summary), [], 0)
+
+    # the planner gains +10%, +30% and -5% over the free market in three seeds
+    by_seed = {
+        seed: [result("free market", [10.0, 10.0]), result("AI planner", [10 * k, 10 * k])]
+        for seed, k in ((0, 1.1), (1, 1.3), (2, 0.95))
+    }
+    table = economy_regimes.format_sweep(by_seed)
+    gains = [0.1, 0.3, -0.05]
+    half = 4.302653 * float(pd.Series(gains).std()) / 3**0.5  # t(0.975, 2 dof)
+    mean = sum(gains) / 3
+    assert f"mean gain {mean:+.1%} [{mean - half:+.1%}, {mean + half:+.1%}] over 3" in table
+    assert "ahead in 2 of 3" in table

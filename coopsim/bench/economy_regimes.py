@@ -403,10 +403,17 @@ def format_sweep(by_seed: dict[int, list[RegimeResult]]) -> str:
             shown = f"{gain:+.1%}" if gain is not None else "n/a"
             cells += f"{shown:>9} [{diff['ci_low']:>+7.1f},{diff['ci_high']:>+7.1f}]".rjust(34)
         lines.append(f"{seed:<6}" + cells)
+    from coopsim.evaluate import confidence_interval
+
     n = len(by_seed)
     for ref in refs:
         g = gains[ref]  # seeds where the reference produced something to compare with
-        mean = f"{sum(g) / len(g):+.1%} over {len(g)}" if g else f"n/a over {n}"
+        if not g:
+            mean = f"n/a over {n}"
+        else:  # the seeds are independent trainings: a t interval over them
+            ci = confidence_interval(g)
+            spread = f" [{ci['ci_low']:+.1%}, {ci['ci_high']:+.1%}]" if len(g) > 1 else ""
+            mean = f"{ci['mean']:+.1%}{spread} over {len(g)}"
         lines.append(
             f"AI planner vs {ref + ':':<12} mean gain {mean} training seeds; "
             f"ahead in {wins[ref]} of {n}"
