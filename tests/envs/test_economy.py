@@ -570,13 +570,20 @@ def test_action_mask_says_what_takes_effect_under_random_play():
 
 
 def test_replicate_copies_whole_worlds_and_leaves_the_shared_constants():
-    w = EconomyWorld(EconomyConfig(num_agents=3, layout="quadrant"), batch_size=4)
+    w = EconomyWorld(
+        EconomyConfig(num_agents=3, layout="quadrant"), tax_pipeline(3, 0.3, 5, 4), batch_size=4
+    )
     w.reset(seed=7)
     assert not torch.equal(w.build_skill[0], w.build_skill[1])  # drawn per world
+    tax = w.pipeline.mechanisms[0]
+    tax.income += torch.arange(4.0)[:, None]  # mid-period income, different in every world
+    w.pipeline.pool = torch.arange(4.0)
     obs = w.replicate(torch.tensor([0, 0, 2, 2]))
     for name in EconomyWorld._WORLD_STATE:
         value = getattr(w, name)
         assert torch.equal(value[0], value[1]) and torch.equal(value[2], value[3]), name
+    assert tax.income[:, 0].tolist() == [0.0, 0.0, 2.0, 2.0]
+    assert w.pipeline.pool.tolist() == [0.0, 0.0, 2.0, 2.0]
     assert torch.equal(obs[0], obs[1]) and not torch.equal(obs[0], obs[2])
     # copies step as independent worlds: the same acts in both give the same outcome
     a = torch.zeros(4, 3, 3, dtype=torch.long)
