@@ -94,6 +94,10 @@ class Mechanism(ABC):
         """One sentence of what it does with its current parameters, for reports."""
         return self.summary
 
+    def replicate(self, source: Tensor) -> None:
+        """World b takes world ``source[b]``'s per-world state (see ``World.replicate``);
+        mechanisms whose state is per world override this."""
+
     def accrued(self, pool: Tensor) -> tuple[Tensor | None, Tensor]:
         """What it would pay each agent [B, N] if the period closed now, and the pool after.
 
@@ -146,6 +150,13 @@ class Pipeline:
         self.pool = None
         for m in self.mechanisms:
             m.reset()
+
+    def replicate(self, source: Tensor) -> None:
+        """World b takes world ``source[b]``'s pool and every mechanism's per-world state."""
+        if self.pool is not None:
+            self.pool = self.pool[source].clone()
+        for mech in self.mechanisms:
+            mech.replicate(source)
 
     def accrued(self, batch_size: int, num_agents: int, device: torch.device) -> Tensor:
         """[B, N] net of what every mechanism owes or is owed since its last settlement."""

@@ -302,6 +302,10 @@ class BracketTax(Mechanism):
             self.saez = other.saez.clone()
             self.set_rates(self.saez.schedule)
 
+    def replicate(self, source: Tensor) -> None:
+        self.income = self.income[source].clone()
+        self.rates = self.rates[source].clone()
+
     def accrued(self, pool: Tensor) -> tuple[Tensor | None, Tensor]:
         owed = bracket_tax(self.income, self.cutoffs, self.rates)  # [B, N] on income so far
         return -owed, pool + owed.sum(-1)

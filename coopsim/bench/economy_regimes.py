@@ -384,6 +384,8 @@ def format_sweep(by_seed: dict[int, list[RegimeResult]]) -> str:
     A planner's edge at one training seed can be luck of that seed's learning; the sweep says
     in how many seeds it holds, with each seed's paired interval, and the mean gain.
     """
+    from coopsim.evaluate import confidence_interval
+
     labels = [r.label for r in next(iter(by_seed.values()))]
     refs = [ref for ref in (BASELINE, "US federal", "Saez") if ref in labels]
     head = f"{'seed':<6}" + "".join(f"{lb:>13}" for lb in labels)
@@ -403,8 +405,6 @@ def format_sweep(by_seed: dict[int, list[RegimeResult]]) -> str:
             shown = f"{gain:+.1%}" if gain is not None else "n/a"
             cells += f"{shown:>9} [{diff['ci_low']:>+7.1f},{diff['ci_high']:>+7.1f}]".rjust(34)
         lines.append(f"{seed:<6}" + cells)
-    from coopsim.evaluate import confidence_interval
-
     n = len(by_seed)
     for ref in refs:
         g = gains[ref]  # seeds where the reference produced something to compare with

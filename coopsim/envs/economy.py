@@ -285,13 +285,7 @@ class EconomyWorld(World):
             raise ValueError(f"replicate needs one source world per world, [{self.batch_size}]")
         for name in self._WORLD_STATE:
             setattr(self, name, getattr(self, name)[source].clone())
-        if self.pipeline.pool is not None:  # what the institution holds between rounds
-            self.pipeline.pool = self.pipeline.pool[source].clone()
-        for mech in self.pipeline:  # taxes and rates in force travel with their world
-            for name in ("income", "rates"):
-                value = getattr(mech, name, None)
-                if isinstance(value, Tensor) and value.shape[:1] == (self.batch_size,):
-                    setattr(mech, name, value[source].clone())
+        self.pipeline.replicate(source)  # taxes owed and rates in force travel with the world
         return self._observe()
 
     def _make_map(self) -> Tensor:
