@@ -271,9 +271,46 @@ def from_dict(
     training = None
     if "training" in data or planner is not None or any(g.policy in LEARNERS for g in population):
         training = build(TrainingConfig, data.get("training", {}), source=source, prefix="training")
+    if planner is not None:
+        check_planner_fits(planner, kind, mechanisms, training, source)
     return Scenario(
         name, description, world, mechanisms, population, evaluation, source, training, planner
     )
+
+
+def check_planner_fits(
+    planner: PlannerConfig,
+    world_kind: str,
+    mechanisms: list[MechanismConfig],
+    training: TrainingConfig,
+    source: str | None,
+) -> None:
+    """Cross-field rules of a planner, caught at load rather than when phase 2 starts."""
+    lever = next(m for m in mechanisms if m.kind == planner.mechanism)
+    lever_period = int(getattr(lever.params, "period", 1))
+    if planner.period % lever_period:
+        raise ConfigError(
+            source,
+            "planner.period",
+            f"got {planner.period}, must be a multiple of the {planner.mechanism} mechanism's "
+            f"period ({lever_period}), or its rates would change mid-period",
+        )
+    if planner.group_size == 1:
+        return
+    if not WORLDS[world_kind][1].can_replicate():
+        able = ", ".join(repr(k) for k, (_, cls) in WORLDS.items() if cls.can_replicate())
+        raise ConfigError(
+            source,
+            "planner.group_size",
+            f"got {planner.group_size}, but a {world_kind!r} world cannot be copied into "
+            f"groups; use 1 here (worlds that can: {able})",
+        )
+    if training.num_worlds % planner.group_size:
+        raise ConfigError(
+            source,
+            "planner.group_size",
+            f"got {planner.group_size}, must divide training.num_worlds ({training.num_worlds})",
+        )
 
 
 def resolve_device(name: str) -> torch.device:

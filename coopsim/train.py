@@ -79,7 +79,12 @@ class Trainer:
         device: str | None = None,
         iterations: int | None = None,
     ):
-        from coopsim.scenario import make_population, make_world, resolve_device
+        from coopsim.scenario import (
+            check_planner_fits,
+            make_population,
+            make_world,
+            resolve_device,
+        )
 
         self.scenario = scenario
         cfg = scenario.training or TrainingConfig()
@@ -97,19 +102,9 @@ class Trainer:
         if scenario.planner is not None:
             pc = scenario.planner
             self.tax = find_mechanism(self.world, pc.mechanism)
-            # The planner decides for whole tax periods: its reward for a decision is the
-            # objective over what the agents kept, taxes and rebates included.
-            tax_period = int(getattr(self.tax.params, "period", 1))
-            if pc.period % tax_period:
-                raise ValueError(
-                    f"planner.period ({pc.period}) must be a multiple of the {pc.mechanism} "
-                    f"mechanism's period ({tax_period}), or its rates change mid-period"
-                )
-            if cfg.num_worlds % pc.group_size:
-                raise ValueError(
-                    f"planner.group_size ({pc.group_size}) must divide training.num_worlds "
-                    f"({cfg.num_worlds})"
-                )
+            # Scenarios are checked on load; this catches one edited in code since (the
+            # benchmarks replace budgets and planner settings on loaded scenarios).
+            check_planner_fits(pc, scenario.world.kind, scenario.mechanisms, cfg, scenario.source)
             self.planner = Planner(
                 pc,
                 self.world.spec.num_agents,

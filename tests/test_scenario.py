@@ -75,6 +75,33 @@ def test_good_file_loads(tmp_path):
     assert scenario.evaluation.episodes == 4
 
 
+ECONOMY_PLANNER = textwrap.dedent(
+    """
+    [world]
+    kind = "economy"
+    num_agents = 2
+
+    [[mechanisms]]
+    kind = "tax"
+    brackets = [0.0, 10.0]
+    rates = [0.0, 0.0]
+    period = 100
+
+    [[population]]
+    policy = "ppo"
+    count = 2
+
+    [training]
+    num_worlds = 16
+
+    [planner]
+    mechanism = "tax"
+    period = 100
+    group_size = 2
+    """
+)
+
+
 def _bad(text_or_edit: str) -> str:
     return textwrap.dedent(text_or_edit)
 
@@ -228,6 +255,25 @@ BAD = [
         [">= 1"],
     ),
     (
+        "planner_groups_in_a_world_without_copies",
+        GOOD.replace('policy = "conditional_cooperator"', 'policy = "ppo"')
+        + '\n[planner]\nmechanism = "tax"\ngroup_size = 2\n',
+        "planner.group_size",
+        ["got 2", "'public_goods' world cannot be copied", "use 1", "'economy'"],
+    ),
+    (
+        "planner_groups_that_do_not_divide_the_worlds",
+        ECONOMY_PLANNER.replace("group_size = 2", "group_size = 3"),
+        "planner.group_size",
+        ["got 3", "divide training.num_worlds (16)"],
+    ),
+    (
+        "planner_period_inside_a_tax_period",
+        ECONOMY_PLANNER.replace("period = 100\ngroup_size", "period = 150\ngroup_size"),
+        "planner.period",
+        ["got 150", "multiple of the tax mechanism's period (100)"],
+    ),
+    (
         "custom_game_without_table",
         _bad(
             """
@@ -295,3 +341,9 @@ def test_make_world_and_population_follow_the_file(tmp_path):
     assert [m.kind for m in world.pipeline] == ["tax", "lump_sum"]
     population = sc.make_population(scenario, world)
     assert population.agent_policy == ["conditional_cooperator"] * 3 + ["free_rider"]
+
+
+def test_economy_planner_in_groups_loads(tmp_path):
+    path = tmp_path / "grouped.toml"
+    path.write_text(ECONOMY_PLANNER)
+    assert sc.load(path).planner.group_size == 2

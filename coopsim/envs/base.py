@@ -82,6 +82,11 @@ class World(ABC):
         """
         raise NotImplementedError(f"{type(self).__name__} cannot copy one world into another")
 
+    @classmethod
+    def can_replicate(cls) -> bool:
+        """Whether this kind of world implements :meth:`replicate` (checked at load time)."""
+        return cls.replicate is not World.replicate
+
     def social_optimum(self) -> float:
         """Total payoff (all agents, one episode) of the welfare-maximising joint behaviour."""
         raise NotImplementedError
