@@ -2,7 +2,8 @@
 
 Usage: ``python bench/economy_regimes.py [--quick] [--phase1 N] [--phase2 N] [--worlds B]
 [--episode-length T] [--episodes E] [--seed S | --seeds S,S,...] [--threads K] [--workers W]
-[--out DIR]``. The defaults are the budget the scenario files state; see
+[--out DIR]``, or ``--table DIR`` to table the seeds already saved under DIR (run in several
+batches, say) without training anything. The defaults are the budget the scenario files state; see
 :mod:`coopsim.bench.economy_regimes`.
 """
 
@@ -12,7 +13,7 @@ import argparse
 
 import torch
 
-from coopsim.bench.economy_regimes import QUICK, Budget, main
+from coopsim.bench.economy_regimes import QUICK, Budget, format_sweep, load_sweep, main
 
 if __name__ == "__main__":
     default = Budget()
@@ -48,7 +49,19 @@ if __name__ == "__main__":
         help="processes that train regimes side by side in phase 2 (one thread each)",
     )
     parser.add_argument("--out", default="runs/economy_regimes", help="figures and JSON here")
+    parser.add_argument(
+        "--table",
+        metavar="DIR",
+        default=None,
+        help="train nothing: table the training seeds saved under DIR (seed_<s> folders)",
+    )
     args = parser.parse_args()
+    if args.table:
+        try:
+            print(format_sweep(load_sweep(args.table)))
+        except (FileNotFoundError, ValueError) as err:
+            raise SystemExit(f"error: {err}") from None
+        raise SystemExit(0)
     if args.threads:
         torch.set_num_threads(args.threads)
     budget = (

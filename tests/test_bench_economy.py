@@ -114,6 +114,8 @@ def test_seed_sweep_runs_the_comparison_per_seed_and_tables_the_gains(tmp_path, 
     # each row's planner column is that seed's own result
     planner = runs[1][0][-1].metric("equality_times_productivity")["mean"]
     assert f"{planner:.1f}" in rows[1]
+    # the saved seeds table the same, world by world (per-world values are in the JSON)
+    assert economy_regimes.format_sweep(economy_regimes.load_sweep(tmp_path)) == table
 
 
 def test_sweep_gives_the_mean_gain_over_seeds_with_its_interval():
@@ -137,3 +139,43 @@ def test_sweep_gives_the_mean_gain_over_seeds_with_its_interval():
     mean = sum(gains) / 3
     assert f"mean gain {mean:+.1%} [{mean - half:+.1%}, {mean + half:+.1%}] over 3" in table
     assert "ahead in 2 of 3" in table
+
+
+def _saved_seed(out, seed, per_world):
+    """A seed_<s> summary as write_outputs leaves it: per-world values, or means alone."""
+    regimes = {}
+    for label, values in per_world.items():
+        entry = {"metrics": {"equality_times_productivity": {"mean": sum(values) / len(values)}}}
+        if seed != 9:  # seed 9 stands for a summary saved before per-world values were
+            entry["per_world"] = {"equality_times_productivity": values}
+        regimes[label] = entry
+    folder = out / f"seed_{seed}"
+    folder.mkdir(parents=True)
+    summary = {"budget": {"seed": seed}, "regimes": regimes}
+    (folder / "economy_regimes.json").write_text(json.dumps(summary))
+
+
+def test_saved_seeds_table_as_one_sweep(tmp_path):
+    _saved_seed(tmp_path, 0, {"free market": [10.0, 12.0], "AI planner": [11.0, 14.0]})
+    _saved_seed(tmp_path, 9, {"free market": [10.0, 10.0], "AI planner": [9.0, 9.0]})
+    values = economy_regimes.load_sweep(tmp_path)
+    assert list(values) == [0, 9]
+    assert values[0]["AI planner"].tolist() == [11.0, 14.0]
+    assert values[9]["AI planner"].tolist() == [9.0]  # the mean alone
+    table = economy_regimes.format_sweep(values)
+    row0, row9 = (line for line in table.splitlines() if line[:1] in "09")
+    # seed 0: +13.6% (12.5 / 11), paired differences 1 and 2: mean 1.5, t(1 dof) interval
+    half = 12.706205 * 0.5**0.5 / 2**0.5
+    assert "+13.6%" in row0 and f"[{1.5 - half:>+7.1f},{1.5 + half:>+7.1f}]" in row0
+    assert "-10.0%" in row9 and "paired n/a" in row9
+    assert "mean gain +1.8%" in table and "ahead in 1 of 2" in table
+
+
+def test_saved_seeds_errors_name_the_folder(tmp_path):
+    with pytest.raises(FileNotFoundError, match=str(tmp_path)):
+        economy_regimes.load_sweep(tmp_path)
+    _saved_seed(tmp_path / "a", 3, {"free market": [1.0, 1.0], "AI planner": [1.0, 1.0]})
+    _saved_seed(tmp_path / "b", 3, {"free market": [1.0, 1.0], "AI planner": [1.0, 1.0]})
+    (tmp_path / "b" / "seed_3").rename(tmp_path / "a" / "seed_03")
+    with pytest.raises(ValueError, match="training seed 3 is in two folders"):
+        economy_regimes.load_sweep(tmp_path / "a")

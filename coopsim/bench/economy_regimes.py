@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from coopsim import scenario as sc
@@ -56,6 +57,7 @@ REGIMES = {
 PLANNER = "AI planner"
 BASELINE = "free market"
 TABLE_METRICS = ("equality", "productivity", "equality_times_productivity", "utilitarian_welfare")
+SWEEP_METRIC = "equality_times_productivity"  # the planner's objective, compared across seeds
 
 
 @dataclass(frozen=True)
@@ -369,6 +371,8 @@ def write_outputs(results: list[RegimeResult], clock: dict, budget: Budget, out:
                 "scenario": r.scenario,
                 "rates": r.rates,
                 "metrics": {m: r.metric(m) for m in TABLE_METRICS},
+                # per evaluation world, so saved seeds can be compared world by world later
+                "per_world": {SWEEP_METRIC: r.evaluation.episode_metrics[SWEEP_METRIC].tolist()},
                 "figure": paths[r.label],
             }
             for r in results
@@ -378,34 +382,84 @@ def write_outputs(results: list[RegimeResult], clock: dict, budget: Budget, out:
     return summary
 
 
-def format_sweep(by_seed: dict[int, list[RegimeResult]]) -> str:
+def sweep_values(by_seed: dict[int, list[RegimeResult]]) -> dict[int, dict[str, np.ndarray]]:
+    """{seed: [results]} -> {seed: {regime: equality x productivity per evaluation world}}."""
+    return {
+        seed: {r.label: r.evaluation.episode_metrics[SWEEP_METRIC].to_numpy() for r in results}
+        for seed, results in by_seed.items()
+    }
+
+
+def load_sweep(out: str | Path) -> dict[int, dict[str, np.ndarray]]:
+    """The sweep's values from the ``seed_<s>/economy_regimes.json`` files under ``out``.
+
+    Seeds run in several batches, or on several machines into one folder, table as one sweep.
+    A summary written before per-world values were saved gives its regimes' means alone (one
+    value each), and its row shows no paired interval.
+    """
+    out = Path(out)
+    found = sorted(out.glob("seed_*/economy_regimes.json"))
+    if not found:
+        raise FileNotFoundError(f"{out}: no seed_<s>/economy_regimes.json here to table")
+    values: dict[int, dict[str, np.ndarray]] = {}
+    for path in found:
+        summary = json.loads(path.read_text())
+        seed = int(summary["budget"]["seed"])
+        if seed in values:
+            raise ValueError(f"{path}: training seed {seed} is in two folders under {out}")
+        values[seed] = {
+            label: np.asarray(
+                entry.get("per_world", {}).get(SWEEP_METRIC)
+                or [entry["metrics"][SWEEP_METRIC]["mean"]],
+                dtype=float,
+            )
+            for label, entry in summary["regimes"].items()
+        }
+    return dict(sorted(values.items()))
+
+
+def format_sweep(
+    by_seed: dict[int, list[RegimeResult]] | dict[int, dict[str, np.ndarray]],
+) -> str:
     """Equality x productivity per training seed and regime, and the planner's gain on each.
 
     A planner's edge at one training seed can be luck of that seed's learning; the sweep says
-    in how many seeds it holds, with each seed's paired interval, and the mean gain.
+    in how many seeds it holds, with each seed's paired interval, and the mean gain. Takes the
+    results of :func:`main`, or the per-world values of :func:`sweep_values` / :func:`load_sweep`.
     """
     from coopsim.evaluate import confidence_interval
 
-    labels = [r.label for r in next(iter(by_seed.values()))]
+    values = {
+        seed: entry if isinstance(entry, dict) else sweep_values({seed: entry})[seed]
+        for seed, entry in by_seed.items()
+    }
+    labels = list(next(iter(values.values())))
     refs = [ref for ref in (BASELINE, "US federal", "Saez") if ref in labels]
     head = f"{'seed':<6}" + "".join(f"{lb:>13}" for lb in labels)
     head += "".join(f"{'planner vs ' + ref:>34}" for ref in refs)
     lines = [head, "-" * len(head)]
     gains: dict[str, list[float]] = {ref: [] for ref in refs}
     wins = dict.fromkeys(refs, 0)
-    for seed, results in by_seed.items():
-        by = {r.label: r for r in results}
-        cells = "".join(f"{by[lb].metric('equality_times_productivity')['mean']:>13.1f}"
-                        for lb in labels)  # fmt: skip
+    for seed, by in values.items():
+        cells = "".join(f"{by[lb].mean():>13.1f}" for lb in labels)
         for ref in refs:
-            gain, diff = paired_gain(by[PLANNER], by[ref])
+            a, b = by[PLANNER], by[ref]
+            mean_ref = float(b.mean())
+            gain = float(a.mean()) / mean_ref - 1 if mean_ref > 0 else None
             if gain is not None:
                 gains[ref].append(gain)
-            wins[ref] += diff["mean"] > 0
+            wins[ref] += float(a.mean()) > mean_ref
             shown = f"{gain:+.1%}" if gain is not None else "n/a"
-            cells += f"{shown:>9} [{diff['ci_low']:>+7.1f},{diff['ci_high']:>+7.1f}]".rjust(34)
+            if a.shape == b.shape and a.size > 1:  # the same evaluation worlds: paired
+                diff = confidence_interval(a - b)
+                spread = f"[{diff['ci_low']:>+7.1f},{diff['ci_high']:>+7.1f}]"
+            else:
+                spread = "[paired n/a]".rjust(17)
+            cells += f"{shown:>9} {spread}".rjust(34)
         lines.append(f"{seed:<6}" + cells)
-    n = len(by_seed)
+    n = len(values)
+    means = "".join(f"{np.mean([by[lb].mean() for by in values.values()]):>13.1f}" for lb in labels)
+    lines.append(f"{'mean':<6}" + means)
     for ref in refs:
         g = gains[ref]  # seeds where the reference produced something to compare with
         if not g:
