@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 
 from coopsim import metrics
 from coopsim import scenario as sc
 from coopsim.agents.ppo import MapEncoder
+from coopsim.schema import ConfigError
 from coopsim.train import Trainer
 
 TINY = {
@@ -138,3 +141,10 @@ def test_planner_groups_copies_of_each_world_and_is_paid_against_the_group_mean(
     bad = {**TINY, "planner": {**TINY["planner"], "group_size": 3}}
     with pytest.raises(ValueError, match="group_size"):
         Trainer(sc.from_dict(bad))
+
+
+def test_a_scenario_edited_after_loading_is_checked_again_by_the_trainer():
+    scenario = sc.from_dict({**TINY, "planner": {**TINY["planner"], "group_size": 2}})
+    scenario.planner = dataclasses.replace(scenario.planner, group_size=3)  # 4 worlds
+    with pytest.raises(ConfigError, match="planner.group_size: got 3, must divide"):
+        Trainer(scenario)
