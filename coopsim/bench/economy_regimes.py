@@ -302,6 +302,12 @@ def format_table(results: list[RegimeResult]) -> str:
             f"difference per world {diff['mean']:+.2f} [{diff['ci_low']:+.2f}, "
             f"{diff['ci_high']:+.2f}]"
         )
+    if PLANNER in by:
+        lines.append(
+            "(the paired intervals cover the evaluation worlds, not the luck of training: a "
+            "regime's result moves by ~10% from one training seed to the next; --seeds "
+            "0,1,2,... compares over several)"
+        )
     return "\n".join(lines)
 
 
