@@ -305,7 +305,7 @@ def format_table(results: list[RegimeResult]) -> str:
     if PLANNER in by:
         lines.append(
             "(the paired intervals cover the evaluation worlds, not the luck of training: a "
-            "regime's result moves by ~10% from one training seed to the next; --seeds "
+            "regime's result moves by ~8% from one training seed to the next; --seeds "
             "0,1,2,... compares over several)"
         )
     return "\n".join(lines)
