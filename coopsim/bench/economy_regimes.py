@@ -320,15 +320,21 @@ def paired_gain(
     and start positions under each: differences taken world by world remove the luck of the
     draw (a world of high-skilled agents is productive under any tax) from the comparison.
     """
-    from coopsim.evaluate import confidence_interval
-
     a = result.evaluation.episode_metrics[metric].to_numpy()
     b = ref.evaluation.episode_metrics[metric].to_numpy()
     if a.shape != b.shape:
         raise ValueError(f"{result.label} and {ref.label} were evaluated on different episodes")
+    return gain_over(a, b)
+
+
+def gain_over(a: np.ndarray, b: np.ndarray) -> tuple[float | None, dict[str, float] | None]:
+    """Relative gain of values ``a`` over ``b`` (None if b's mean is not positive), and the 95%
+    interval of their difference world by world (None unless both cover the same worlds)."""
+    from coopsim.evaluate import confidence_interval
+
     mean_ref = float(b.mean())
     gain = float(a.mean()) / mean_ref - 1 if mean_ref > 0 else None
-    return gain, confidence_interval(a - b)
+    return gain, confidence_interval(a - b) if a.shape == b.shape else None
 
 
 def format_details(results: list[RegimeResult]) -> str:
@@ -433,7 +439,7 @@ def format_sweep(
     in how many seeds it holds, with each seed's paired interval, and the mean gain. Takes the
     results of :func:`main`, or the per-world values of :func:`sweep_values` / :func:`load_sweep`.
     """
-    from coopsim.evaluate import confidence_interval
+    from coopsim.evaluate import confidence_interval  # over seeds
 
     values = {
         seed: entry if isinstance(entry, dict) else sweep_values({seed: entry})[seed]
@@ -449,17 +455,14 @@ def format_sweep(
     for seed, by in values.items():
         cells = "".join(f"{by[lb].mean():>13.1f}" for lb in labels)
         for ref in refs:
-            a, b = by[PLANNER], by[ref]
-            mean_ref = float(b.mean())
-            gain = float(a.mean()) / mean_ref - 1 if mean_ref > 0 else None
+            gain, diff = gain_over(by[PLANNER], by[ref])
             if gain is not None:
                 gains[ref].append(gain)
-            wins[ref] += float(a.mean()) > mean_ref
+            wins[ref] += by[PLANNER].mean() > by[ref].mean()
             shown = f"{gain:+.1%}" if gain is not None else "n/a"
-            if a.shape == b.shape and a.size > 1:  # the same evaluation worlds: paired
-                diff = confidence_interval(a - b)
+            if diff is not None and diff["n"] > 1:
                 spread = f"[{diff['ci_low']:>+7.1f},{diff['ci_high']:>+7.1f}]"
-            else:
+            else:  # a summary saved with means alone
                 spread = "[paired n/a]".rjust(17)
             cells += f"{shown:>9} {spread}".rjust(34)
         lines.append(f"{seed:<6}" + cells)
