@@ -23,6 +23,7 @@ from typing import Any
 import pandas as pd
 
 import coopsim
+from coopsim.paths import UnsafePathError, inside, slug
 
 SUMMARY = "summary.json"
 EPISODES = "episodes.parquet"
@@ -60,8 +61,9 @@ def atomic_write_parquet(path: Path, frame: pd.DataFrame) -> None:
 
 
 def new_run_name(scenario_name: str, seed: int) -> str:
+    """``<slug of the scenario name>-<time>-s<seed>``: a name, never a path, whatever it is given."""
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    return f"{scenario_name}-{stamp}-s{seed}"
+    return f"{slug(scenario_name)}-{stamp}-s{seed}"
 
 
 class RunWriter:
@@ -82,7 +84,7 @@ class RunWriter:
         self.out_dir = Path(out_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.name = name
-        final = self.out_dir / name
+        final = inside(self.out_dir, name)
         suffix = 1
         while final.exists():
             suffix += 1
@@ -92,7 +94,9 @@ class RunWriter:
         if staging is not None:
             # A rename is atomic only within one file system: the folder must sit in out_dir.
             if Path(staging).resolve().parent != self.out_dir.resolve():
-                raise ValueError(f"staging folder {staging} is not inside {self.out_dir}")
+                raise UnsafePathError(
+                    f"staging folder {Path(staging).name!r} is not in the runs folder"
+                )
             self.staging = Path(staging)
         else:
             self.staging = Path(

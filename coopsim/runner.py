@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from coopsim.evaluate import Evaluation, evaluate
+from coopsim.paths import inside, slug
 from coopsim.record import (
     METRICS,
     RunWriter,
@@ -148,7 +149,7 @@ def _write_evaluation(
 # -- learning runs ----------------------------------------------------------------------------
 def partial_dir(out: str | os.PathLike, scenario_name: str, seed: int) -> Path:
     """Where an unfinished learning run of ``scenario_name`` at ``seed`` lives in ``out``."""
-    return Path(out) / f".{scenario_name}-s{seed}{PARTIAL}"
+    return inside(out, f".{slug(scenario_name)}-s{seed}{PARTIAL}")
 
 
 def checkpoint_path(folder: str | os.PathLike, iteration: int) -> Path:

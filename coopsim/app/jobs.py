@@ -23,6 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from coopsim.paths import inside, redact, slug
 from coopsim.record import atomic_write_text
 
 JOBS = ".jobs"
@@ -82,7 +83,8 @@ def prepare(
         raise ValueError("seeds: give at least one seed")
     runs_dir = Path(runs_dir).resolve()
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    job_dir = runs_dir / JOBS / f"{name}-{stamp}-{os.getpid()}-{time.monotonic_ns() % 10**6}"
+    job_name = f"{slug(name)}-{stamp}-{os.getpid()}-{time.monotonic_ns() % 10**6}"
+    job_dir = inside(runs_dir / JOBS, job_name)
     job_dir.mkdir(parents=True)
     atomic_write_text(job_dir / DESIGN, design_toml)
     spec = {"design": DESIGN, "seeds": list(seeds), "episodes": episodes, "out": str(runs_dir)}
@@ -144,9 +146,8 @@ def load(job_dir: str | os.PathLike) -> Job:
         if status.get("state") in ("queued", "running"):
             log = job_dir / LOG
             tail = log.read_text()[-2000:] if log.exists() else ""
-            status = write_status(
-                job_dir, state="failed", error=f"the worker exited unexpectedly\n{tail}".strip()
-            )
+            error = redact(f"the worker exited unexpectedly\n{tail}".strip(), {".": os.getcwd()})
+            status = write_status(job_dir, state="failed", error=error)
     return Job(job_dir, status)
 
 
@@ -208,7 +209,7 @@ def work(job_dir: Path) -> int:
         write_status(
             job_dir,
             state="failed",
-            error=f"{err}",
+            error=redact(str(err), {"<runs>": spec["out"], "<job>": job_dir, ".": os.getcwd()}),
             traceback=traceback.format_exc(),
             finished=_now(),
         )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import re
 from typing import Any
 
 import streamlit as st
@@ -13,6 +12,8 @@ from coopsim import scenario as sc
 from coopsim.agents.scripted import SCRIPTED
 from coopsim.app import designs_dir, forms, state
 from coopsim.envs import WORLDS
+from coopsim.paths import inside, slug
+from coopsim.record import atomic_write_text
 from coopsim.schema import field_specs
 from mechanisms import MECHANISMS
 
@@ -190,7 +191,7 @@ def _extra_sections(data: dict[str, Any], rev: int) -> dict[str, Any]:
 
 def _save(data: dict[str, Any], valid: bool) -> None:
     st.subheader("Save")
-    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", data.get("name", "design")) or "design"
+    stem = slug(data.get("name", "design"), fallback="design")
     cols = st.columns([3, 1, 1], vertical_alignment="bottom")
     fname = cols[0].text_input(
         "File name",
@@ -200,16 +201,16 @@ def _save(data: dict[str, Any], valid: bool) -> None:
     )
     text = tomli_w.dumps(data)
     if cols[1].button("Save design", disabled=not valid, type="primary"):
-        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", fname).removesuffix(".toml") or stem
+        name = slug(fname.removesuffix(".toml"), fallback=stem)
         folder = designs_dir()
         folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{name}.toml"
-        path.write_text(text)
-        st.success(f"Saved to {path}")
+        path = inside(folder, f"{name}.toml")
+        atomic_write_text(path, text)
+        st.success(f"Saved as design {name!r}")
     cols[2].download_button(
         "Download TOML",
         data=text,
-        file_name=fname if fname.endswith(".toml") else f"{fname}.toml",
+        file_name=f"{slug(fname.removesuffix('.toml'), fallback=stem)}.toml",
         mime="application/toml",
         disabled=not valid,
     )
