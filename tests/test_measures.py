@@ -1,0 +1,71 @@
+"""The registry of measures: complete, described, and computing what evaluation always did."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from coopsim import metrics
+from coopsim.measures import MEASURES, OBJECTIVES, Outcome, measure_episodes, social_objective
+
+
+def _outcome(**kw) -> Outcome:
+    gen = torch.Generator().manual_seed(0)
+    wealth = torch.randn(5, 4, generator=gen, dtype=torch.float64) * 10 + 5  # some negative
+    base = {"wealth": wealth, "utility": wealth + 1.0}
+    return Outcome(**{**base, **kw})
+
+
+def test_every_measure_is_described():
+    for name, m in MEASURES.items():
+        assert m.name == name
+        assert m.label and m.reads and m.unit and m.meaning
+        assert m.better in ("higher", "lower")
+    assert not MEASURES["gini"].higher_is_better
+    assert MEASURES["equality"].higher_is_better
+
+
+def test_measures_that_need_data_apply_only_where_it_is():
+    plain = measure_episodes(_outcome())
+    assert "contribution_rate" not in plain and "efficiency" not in plain
+    contributions = torch.full((3, 5, 4), 5.0, dtype=torch.float64)  # [R, B, N]
+    full = measure_episodes(
+        _outcome(contribution=contributions, endowment=20.0, social_optimum=100.0)
+    )
+    assert torch.allclose(full["contribution_rate"], torch.full((5,), 0.25, dtype=torch.float64))
+    assert set(full) == set(MEASURES)
+
+
+def test_hand_computed_values():
+    wealth = torch.tensor([[0.0, 0.0, 0.0, 8.0], [2.0, 2.0, 2.0, 2.0]], dtype=torch.float64)
+    out = measure_episodes(Outcome(wealth, wealth, social_optimum=16.0))
+    assert out["productivity"].tolist() == [8.0, 8.0]
+    # One agent holds everything: Gini (N-1)/N = 0.75, equality 1 - 0.75 * 4/3 = 0.
+    assert out["gini"].tolist() == pytest.approx([0.75, 0.0])
+    assert out["equality"].tolist() == pytest.approx([0.0, 1.0])
+    assert out["equality_times_productivity"].tolist() == pytest.approx([0.0, 8.0])
+    assert out["rawls_welfare"].tolist() == [0.0, 2.0]
+    assert out["efficiency"].tolist() == [0.5, 0.5]
+    assert out["objective"].tolist() == pytest.approx([0.0, 8.0])
+
+
+def test_inequality_reads_wealth_floored_and_welfare_reads_utility():
+    wealth = torch.tensor([[-4.0, 4.0]], dtype=torch.float64)
+    utility = torch.tensor([[1.0, 3.0]], dtype=torch.float64)
+    out = measure_episodes(Outcome(wealth, utility))
+    assert out["gini"].item() == pytest.approx(metrics.gini(torch.tensor([[0.0, 4.0]])).item())
+    assert out["productivity"].item() == 0.0
+    assert out["utilitarian_welfare"].item() == 4.0
+
+
+@pytest.mark.parametrize("name", [n for n in OBJECTIVES if n != "mix"])
+def test_mix_of_one_objective_is_that_objective(name):
+    o = _outcome()
+    alone = social_objective(name, o.wealth, o.utility)
+    mixed = social_objective("mix", o.wealth, o.utility, {name: 1.0})
+    assert torch.allclose(alone, mixed)
+
+
+def test_unknown_objective_names_the_allowed_ones():
+    with pytest.raises(ValueError, match="allowed: equality_times_productivity"):
+        social_objective("happiness", torch.ones(1, 2), torch.ones(1, 2))
