@@ -1,10 +1,10 @@
 """Proximal Policy Optimisation for populations of agents, on batched tensors.
 
 Reads top to bottom like CleanRL's ``ppo.py``: the hyperparameters
-(:class:`~coopsim.config.training.PPOConfig`, a line each), the network, acting,
-collecting a rollout of B worlds x T steps, generalised advantage estimation, and the clipped
-update. Everything stays on the world's device: the rollout buffer is a set of tensors
-``[T, B, n, ...]`` and no step of the loop leaves it.
+(:class:`~coopsim.config.training.PPOConfig`, a line each), the network, acting, generalised
+advantage estimation, and the clipped update; :mod:`coopsim.train` collects the rollout of
+B worlds x T steps into preallocated storage (:mod:`coopsim.storage`). Everything stays on the
+world's device: the rollout is a set of tensors ``[T, B, n, ...]`` and no step leaves it.
 
 One :class:`PPOLearner` drives a *group* of agents with one shared set of weights. A one-hot
 seat input lets heterogeneous agents of the group (different skills, different roles) act
