@@ -1,0 +1,225 @@
+"""The mechanism kit: holds a mechanism to the protocol of :mod:`mechanisms.base`.
+
+A mechanism is checked where it runs: in the mechanism pipeline of every registered world it
+declares it applies to, on its own and after a levy that fills the institution's pool (so a
+rebate has money to pay out). In each of those worlds:
+
+* every world property of :mod:`coopsim.conformance.worlds`, with the mechanism in the
+  pipeline (its observation fields, action heads, replicate and reset included);
+* **budget balance**: every flow obeys ``transfer.sum(-1) + pool == external``, and over an
+  episode what agents gained over their gross payoffs equals what came in from outside minus
+  what the institution still holds (``pipeline.pool``), to float tolerance;
+* **state round-trip**: ``state_dict`` goes through a checkpoint (``torch.save``, then
+  ``torch.load(weights_only=True)``), a fresh mechanism loads it and plays on exactly as the
+  original does; the saved state is a snapshot, not live tensors later rounds change;
+* **hooks**: ``observation()`` is ``[B, N, obs_dim]`` on the device, ``action_heads()`` counts
+  choices, ``describe()`` says something.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from coopsim.conformance.compare import tensor_difference, trajectory_difference
+from coopsim.conformance.rollout import Trajectory, action_draws, play
+from coopsim.conformance.verdict import Conformance, fail
+from coopsim.conformance.worlds import (
+    DRAW_SEED,
+    SEED,
+    WorldRecipe,
+    load_pipeline_state,
+    pipeline_state,
+    run_world_checks,
+    save_and_load,
+    world_recipe,
+)
+from coopsim.envs import WORLDS
+from coopsim.schema import build
+from mechanisms import MECHANISMS
+from mechanisms.base import Flow, Mechanism, RoundContext
+
+
+@dataclass
+class LevyParams:
+    share: float = 0.25  # of each agent's positive income, paid into the pool
+
+
+class Levy(Mechanism):
+    """Takes a share of income into the institution's pool, so a mechanism after it has a
+    pool to pay out of (a rebate) and one before it sees its pool carried along."""
+
+    kind = "conformance_levy"
+    Params = LevyParams
+
+    def apply(self, ctx: RoundContext) -> Flow:
+        take = self.params.share * ctx.income.clamp(min=0)  # [B, N]
+        return Flow(-take, take.sum(-1), torch.zeros_like(ctx.pool))
+
+
+def check_mechanism(
+    kind: str,
+    *,
+    worlds: Sequence[str] | None = None,
+    batch_size: int = 3,
+    max_steps: int = 24,
+    devices: Sequence[str] | None = None,
+    coupled: str | None = None,
+    **overrides,
+) -> Conformance:
+    """Hold the registered mechanism ``kind`` (its params with ``overrides``) to the protocol.
+
+    Runs in each world it declares it applies to (or those named in ``worlds``, with their
+    default configs), alone and after a levy. ``coupled`` says why the worlds of a batch are
+    meant to affect each other under this mechanism (a Saez schedule learns from all of them),
+    which skips the independence checks. Raises AssertionError naming the mechanism, the
+    world, the property and what differed.
+    """
+    if kind not in MECHANISMS:
+        raise ValueError(f"unknown mechanism kind {kind!r}; registered: {', '.join(MECHANISMS)}")
+    cls = MECHANISMS[kind]
+    params = build(cls.Params, overrides, prefix=f"mechanisms.{kind}")
+    subject = f"mechanism {kind!r}"
+    report = Conformance(subject)
+    kinds = [w for w in WORLDS if cls.worlds is None or w in cls.worlds]
+    if worlds is not None:
+        kinds = list(worlds)
+    if not kinds:
+        fail(subject, "worlds", f"applies to {cls.worlds}, none of them registered")
+    for world_kind in kinds:
+        for levy in (False, True):
+            recipe = mechanism_recipe(cls, params, world_kind, levy)
+            where = recipe.subject
+            checked = run_world_checks(
+                recipe, batch_size=batch_size, max_steps=max_steps, devices=devices,
+                coupled=coupled,
+            )  # fmt: skip
+            for check in checked.passed:
+                report.ok(f"{where}: {check}")
+            for check, why in checked.skipped.items():
+                report.skip(f"{where}: {check}", why)
+            world = recipe.build(batch_size)
+            steps = min(world.spec.horizon, max_steps)
+            draws = action_draws(steps, batch_size, world, DRAW_SEED)  # [T, B, N, H]
+            traj = play(world, draws, SEED)
+            check_budget(world.pipeline, traj, where)
+            report.ok(f"{where}: budget balance")
+            check_state_roundtrip(recipe, world, draws, where)
+            report.ok(f"{where}: state round-trip")
+            check_hooks(world.pipeline.mechanisms[-1], world, where)
+            report.ok(f"{where}: hooks")
+    return report
+
+
+def mechanism_recipe(cls: type[Mechanism], params, world_kind: str, levy: bool) -> WorldRecipe:
+    """World ``world_kind`` (default config) whose pipeline is the mechanism, after a levy."""
+    subject = f"mechanism {cls.kind!r} in world {world_kind!r}" + (" after a levy" if levy else "")
+    recipe = world_recipe(world_kind, {}, subject)
+
+    def mechanisms(n: int, b: int, device: torch.device) -> list[Mechanism]:
+        mech = cls(copy.deepcopy(params), n, b, device)
+        return [Levy(LevyParams(), n, b, device), mech] if levy else [mech]
+
+    return WorldRecipe(recipe.kind, recipe.config, subject, mechanisms)
+
+
+def check_budget(pipeline, traj: Trajectory, subject: str) -> None:
+    """Each flow balances; over the episode, agents' gain over gross = external - pool."""
+    what = "budget balance"
+    gain = torch.zeros(traj.first_obs.shape[0], dtype=torch.float64)  # [B] net - gross
+    external = torch.zeros_like(gain)  # [B] in from (+) or out to (-) the outside
+    paid_in = torch.zeros_like(gain)  # [B] put into the pool by the flows
+    scale = torch.ones_like(gain)  # [B] 1 + money moved: what float error is relative to
+    for t, s in enumerate(traj.steps):
+        if not s.round_end:
+            continue
+        gain += (s.info["net"].double() - s.info["gross"].double()).sum(-1).cpu()
+        for label, (transfer, pool, ext) in s.flows.items():
+            moved = transfer.double().abs().sum(-1) + pool.double().abs() + ext.double().abs()
+            off = (transfer.double().sum(-1) + pool.double() - ext.double()).abs()  # [B]
+            if bool((off > 1e-5 * (1 + moved)).any()):
+                b = int(off.argmax())
+                fail(subject, what, f"step {t}: flow {label!r} in world {b} moves "
+                     f"{transfer[b].sum().item():.6g} to agents, {pool[b].item():.6g} to the "
+                     f"pool and {ext[b].item():.6g} from outside: off by {off[b].item():.3g}")  # fmt: skip
+            external += ext.double().cpu()
+            paid_in += pool.double().cpu()
+            scale += moved.cpu()
+    held = torch.zeros_like(gain) if pipeline.pool is None else pipeline.pool.double().cpu()
+    d = tensor_difference(held, paid_in, (1e-5, 1e-5))
+    if d:
+        fail(subject, what, f"the pipeline's pool is not what the flows paid into it: {d}")
+    off = (gain - (external - held)).abs()
+    if bool((off > 1e-5 * scale).any()):
+        b = int(off.argmax())
+        fail(subject, what, f"over the episode agents in world {b} gained {gain[b]:.6g} over "
+             f"gross, but {external[b]:.6g} came from outside and the pool holds "
+             f"{held[b]:.6g}")  # fmt: skip
+
+
+def check_state_roundtrip(recipe: WorldRecipe, world, draws: Tensor, subject: str) -> None:
+    """After an episode, a fresh world loading the pipeline's saved state plays the next one
+    exactly as the original does."""
+    what = "state round-trip"
+    live = pipeline_state(world)
+    try:
+        saved = save_and_load(live)
+    except Exception as err:  # noqa: BLE001 - any failure to checkpoint is the finding
+        fail(subject, what, f"state_dict() does not survive torch.save and "
+             f"torch.load(weights_only=True): {err}")  # fmt: skip
+    snapshot = copy.deepcopy(saved)
+    fresh = recipe.build(draws.shape[1])
+    load_pipeline_state(fresh, saved)
+    original = play(world, draws, SEED + 1)
+    loaded = play(fresh, draws, SEED + 1)
+    d = trajectory_difference(original, loaded)
+    if d:
+        fail(subject, what, f"a fresh pipeline loaded with the saved state_dict plays the next "
+             f"episode differently from the original: {d}")  # fmt: skip
+    d = state_difference(snapshot, live)
+    if d:
+        fail(subject, what, f"state_dict() returned live state that later rounds changed: {d}")
+    d = state_difference(snapshot, saved)
+    if d:
+        fail(subject, what, f"load_state_dict() kept the given tensors and later rounds "
+             f"changed them: {d}")  # fmt: skip
+
+
+def state_difference(a: object, b: object, path: str = "state") -> str | None:
+    """None when two nested states hold equal values, else where they first differ."""
+    if isinstance(a, Tensor) or isinstance(b, Tensor):
+        if not (isinstance(a, Tensor) and isinstance(b, Tensor)):
+            return f"{path}: {type(a).__name__} vs {type(b).__name__}"
+        d = tensor_difference(a.cpu(), b.cpu())
+        return f"{path}: {d}" if d else None
+    if isinstance(a, dict) and isinstance(b, dict):
+        if list(a) != list(b):
+            return f"{path}: keys {list(a)} vs {list(b)}"
+        return next((d for k in a if (d := state_difference(a[k], b[k], f"{path}[{k!r}]"))), None)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        if len(a) != len(b):
+            return f"{path}: {len(a)} entries vs {len(b)}"
+        pairs = enumerate(zip(a, b))
+        return next(
+            (d for i, (x, y) in pairs if (d := state_difference(x, y, f"{path}[{i}]"))), None
+        )
+    return None if a == b else f"{path}: {a!r} vs {b!r}"
+
+
+def check_hooks(mech: Mechanism, world, subject: str) -> None:
+    what = "hooks"
+    b, n, dev = world.batch_size, world.spec.num_agents, world.device
+    obs = mech.observation()
+    if tuple(obs.shape) != (b, n, mech.obs_dim) or obs.device != dev:
+        fail(subject, what, f"observation() is {list(obs.shape)} on {obs.device}, declared "
+             f"[{b}, {n}, {mech.obs_dim}] on {dev}")  # fmt: skip
+    heads = mech.action_heads()
+    if not all(isinstance(h, int) and h >= 1 for h in heads):
+        fail(subject, what, f"action_heads() {heads} must count choices, each >= 1")
+    text = mech.describe()
+    if not isinstance(text, str) or not text.strip():
+        fail(subject, what, f"describe() returned {text!r}, not a sentence")
