@@ -32,8 +32,6 @@ from coopsim.conformance.worlds import (
     DRAW_SEED,
     SEED,
     WorldRecipe,
-    load_pipeline_state,
-    pipeline_state,
     run_world_checks,
     save_and_load,
     world_recipe,
@@ -65,6 +63,7 @@ def check_mechanism(
     kind: str,
     *,
     worlds: Sequence[str] | None = None,
+    world_configs: dict[str, dict] | None = None,
     batch_size: int = 3,
     max_steps: int = 24,
     devices: Sequence[str] | None = None,
@@ -73,8 +72,8 @@ def check_mechanism(
 ) -> Conformance:
     """Hold the registered mechanism ``kind`` (its params with ``overrides``) to the protocol.
 
-    Runs in each world it declares it applies to (or those named in ``worlds``, with their
-    default configs), alone and after a levy. ``coupled`` says why the worlds of a batch are
+    Runs in each world it declares it applies to (or those named in ``worlds``), alone and
+    after a levy; a world's config is its default with ``world_configs[kind]`` applied. ``coupled`` says why the worlds of a batch are
     meant to affect each other under this mechanism (a Saez schedule learns from all of them),
     which skips the independence checks. Raises AssertionError naming the mechanism, the
     world, the property and what differed.
@@ -92,12 +91,16 @@ def check_mechanism(
         fail(subject, "worlds", f"applies to {cls.worlds}, none of them registered")
     for world_kind in kinds:
         for levy in (False, True):
-            recipe = mechanism_recipe(cls, params, world_kind, levy)
+            overrides = (world_configs or {}).get(world_kind, {})
+            recipe = mechanism_recipe(cls, params, world_kind, overrides, levy)
             where = recipe.subject
             checked = run_world_checks(
-                recipe, batch_size=batch_size, max_steps=max_steps, devices=devices,
+                recipe,
+                batch_size=batch_size,
+                max_steps=max_steps,
+                devices=devices,
                 coupled=coupled,
-            )  # fmt: skip
+            )
             for check in checked.passed:
                 report.ok(f"{where}: {check}")
             for check, why in checked.skipped.items():
@@ -112,13 +115,20 @@ def check_mechanism(
             report.ok(f"{where}: state round-trip")
             check_hooks(world.pipeline.mechanisms[-1], world, where)
             report.ok(f"{where}: hooks")
+            if world.pipeline.mechanisms[-1].num_controls == 0:
+                report.skip(f"{where}: parameters per world", "it declares no controls")
+            else:
+                check_controls(recipe, draws, coupled, where)
+                report.ok(f"{where}: parameters per world")
     return report
 
 
-def mechanism_recipe(cls: type[Mechanism], params, world_kind: str, levy: bool) -> WorldRecipe:
-    """World ``world_kind`` (default config) whose pipeline is the mechanism, after a levy."""
+def mechanism_recipe(
+    cls: type[Mechanism], params: object, world_kind: str, overrides: dict, levy: bool
+) -> WorldRecipe:
+    """World ``world_kind`` whose pipeline is the mechanism, alone or after a levy."""
     subject = f"mechanism {cls.kind!r} in world {world_kind!r}" + (" after a levy" if levy else "")
-    recipe = world_recipe(world_kind, {}, subject)
+    recipe = world_recipe(world_kind, overrides, subject)
 
     def mechanisms(n: int, b: int, device: torch.device) -> list[Mechanism]:
         mech = cls(copy.deepcopy(params), n, b, device)
@@ -143,9 +153,13 @@ def check_budget(pipeline, traj: Trajectory, subject: str) -> None:
             off = (transfer.double().sum(-1) + pool.double() - ext.double()).abs()  # [B]
             if bool((off > 1e-5 * (1 + moved)).any()):
                 b = int(off.argmax())
-                fail(subject, what, f"step {t}: flow {label!r} in world {b} moves "
-                     f"{transfer[b].sum().item():.6g} to agents, {pool[b].item():.6g} to the "
-                     f"pool and {ext[b].item():.6g} from outside: off by {off[b].item():.3g}")  # fmt: skip
+                fail(
+                    subject,
+                    what,
+                    f"step {t}: flow {label!r} in world {b} moves "
+                    f"{transfer[b].sum().item():.6g} to agents, {pool[b].item():.6g} to the "
+                    f"pool and {ext[b].item():.6g} from outside: off by {off[b].item():.3g}",
+                )
             external += ext.double().cpu()
             paid_in += pool.double().cpu()
             scale += moved.cpu()
@@ -156,37 +170,51 @@ def check_budget(pipeline, traj: Trajectory, subject: str) -> None:
     off = (gain - (external - held)).abs()
     if bool((off > 1e-5 * scale).any()):
         b = int(off.argmax())
-        fail(subject, what, f"over the episode agents in world {b} gained {gain[b]:.6g} over "
-             f"gross, but {external[b]:.6g} came from outside and the pool holds "
-             f"{held[b]:.6g}")  # fmt: skip
+        fail(
+            subject,
+            what,
+            f"over the episode agents in world {b} gained {gain[b]:.6g} over "
+            f"gross, but {external[b]:.6g} came from outside and the pool holds "
+            f"{held[b]:.6g}",
+        )
 
 
 def check_state_roundtrip(recipe: WorldRecipe, world, draws: Tensor, subject: str) -> None:
     """After an episode, a fresh world loading the pipeline's saved state plays the next one
     exactly as the original does."""
     what = "state round-trip"
-    live = pipeline_state(world)
+    live = world.pipeline.state_dict()
     try:
         saved = save_and_load(live)
     except Exception as err:  # noqa: BLE001 - any failure to checkpoint is the finding
-        fail(subject, what, f"state_dict() does not survive torch.save and "
-             f"torch.load(weights_only=True): {err}")  # fmt: skip
+        fail(
+            subject,
+            what,
+            f"state_dict() does not survive torch.save and torch.load(weights_only=True): {err}",
+        )
     snapshot = copy.deepcopy(saved)
     fresh = recipe.build(draws.shape[1])
-    load_pipeline_state(fresh, saved)
+    fresh.pipeline.load_state_dict(saved)
     original = play(world, draws, SEED + 1)
     loaded = play(fresh, draws, SEED + 1)
     d = trajectory_difference(original, loaded)
     if d:
-        fail(subject, what, f"a fresh pipeline loaded with the saved state_dict plays the next "
-             f"episode differently from the original: {d}")  # fmt: skip
+        fail(
+            subject,
+            what,
+            f"a fresh pipeline loaded with the saved state_dict plays the next "
+            f"episode differently from the original: {d}",
+        )
     d = state_difference(snapshot, live)
     if d:
         fail(subject, what, f"state_dict() returned live state that later rounds changed: {d}")
     d = state_difference(snapshot, saved)
     if d:
-        fail(subject, what, f"load_state_dict() kept the given tensors and later rounds "
-             f"changed them: {d}")  # fmt: skip
+        fail(
+            subject,
+            what,
+            f"load_state_dict() kept the given tensors and later rounds changed them: {d}",
+        )
 
 
 def state_difference(a: object, b: object, path: str = "state") -> str | None:
@@ -210,13 +238,82 @@ def state_difference(a: object, b: object, path: str = "state") -> str | None:
     return None if a == b else f"{path}: {a!r} vs {b!r}"
 
 
+def check_controls(recipe: WorldRecipe, draws: Tensor, coupled: str | None, subject: str):
+    """Controls are [B, K], one set per world: world b under a batch of different controls
+    plays as it does when every world has its controls. Values are drawn in [0, 1), the range
+    of a rate, the one kind of control there is."""
+    what = "parameters per world"
+    size = draws.shape[1]
+    world = recipe.build(size)
+    mech = world.pipeline.mechanisms[-1]
+    k = mech.num_controls
+    controls = mech.controls
+    if tuple(controls.shape) != (size, k) or controls.device != world.device:
+        fail(
+            subject,
+            what,
+            f"controls is {list(controls.shape)} on {controls.device}, "
+            f"declared [{size}, {k}] on {world.device}",
+        )
+    gen = torch.Generator().manual_seed(DRAW_SEED)
+    values = torch.rand(size, k, generator=gen).to(world.device)  # [B, K] one set per world
+    mech.set_controls(values[1])
+    d = tensor_difference(mech.controls, values[1].expand(size, k))
+    if d:
+        fail(subject, what, f"set_controls([K]) does not put the same controls in every world: {d}")
+    mech.set_controls(values)
+    world.reset(seed=SEED)
+    d = tensor_difference(mech.controls, values)
+    if d:
+        fail(
+            subject,
+            what,
+            f"set_controls([B, K]) then reset() does not leave those controls in force: {d}",
+        )
+    if coupled:
+        return
+    mixed = play(world, draws, SEED)
+    for b in range(size):
+        alike = recipe.build(size)
+        alike.pipeline.mechanisms[-1].set_controls(values[b])
+        d = trajectory_difference(mixed.world(b), play(alike, draws, SEED).world(b))
+        if d:
+            fail(
+                subject,
+                what,
+                f"world {b} plays differently when the other worlds have other controls: {d}",
+            )
+
+
 def check_hooks(mech: Mechanism, world, subject: str) -> None:
+    """The declared hooks answer in the declared types and shapes."""
     what = "hooks"
+    period = mech.period
+    if period is not None and not (isinstance(period, int) and period >= 1):
+        fail(subject, what, f"period is {period!r}; None (every round) or an int >= 1")
+    if period != type(mech).period_of(mech.params):
+        fail(
+            subject,
+            what,
+            f"period {period!r} is not period_of(params) {type(mech).period_of(mech.params)!r}",
+        )
+    refusal = type(mech).planner_refusal(mech.params)
+    if refusal is not None and not (isinstance(refusal, str) and refusal.strip()):
+        fail(subject, what, f"planner_refusal returned {refusal!r}: None or a reason")
+    if refusal is None and mech.num_controls == 0:
+        fail(subject, what, "planner_refusal accepts a planner, but it declares no controls")
+    log = mech.training_log()
+    if not all(isinstance(k, str) and isinstance(v, (int, float)) for k, v in log.items()):
+        fail(subject, what, f"training_log() must map names to numbers, got {log!r}")
     b, n, dev = world.batch_size, world.spec.num_agents, world.device
     obs = mech.observation()
     if tuple(obs.shape) != (b, n, mech.obs_dim) or obs.device != dev:
-        fail(subject, what, f"observation() is {list(obs.shape)} on {obs.device}, declared "
-             f"[{b}, {n}, {mech.obs_dim}] on {dev}")  # fmt: skip
+        fail(
+            subject,
+            what,
+            f"observation() is {list(obs.shape)} on {obs.device}, declared "
+            f"[{b}, {n}, {mech.obs_dim}] on {dev}",
+        )
     heads = mech.action_heads()
     if not all(isinstance(h, int) and h >= 1 for h in heads):
         fail(subject, what, f"action_heads() {heads} must count choices, each >= 1")

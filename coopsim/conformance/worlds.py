@@ -40,6 +40,7 @@ from coopsim.conformance.rollout import Trajectory, action_draws, play, record_s
 from coopsim.conformance.verdict import Conformance, fail
 from coopsim.envs import WORLDS
 from coopsim.envs.base import World
+from coopsim.envs.info import INFO_KEYS, REQUIRED, TRANSFER_PREFIX, WORLD_INFO
 from coopsim.schema import build
 from mechanisms.base import Mechanism, Pipeline
 
@@ -108,12 +109,12 @@ def run_world_checks(
     report = Conformance(recipe.subject)
     subject = recipe.subject
     world = recipe.build(batch_size)
-    check_spec(world, subject)
+    check_spec(world, recipe.kind, subject)
     report.ok("spec")
     steps = min(world.spec.horizon, max_steps)
     draws = action_draws(steps, batch_size, world, DRAW_SEED)  # [T, B, N, H]
     base = play(world, draws, SEED)
-    check_counter(recipe, draws, subject)
+    check_between_steps(recipe, draws, subject)
     check_outputs(world, base, subject)
     report.ok("shapes")
     check_info(world, base, subject)
@@ -153,16 +154,28 @@ def run_world_checks(
 
 
 # -- spec and shapes ------------------------------------------------------------------------
-def check_spec(world: World, subject: str) -> None:
+def check_spec(world: World, kind: str, subject: str) -> None:
     spec, what = world.spec, "spec"
+    if world.kind != kind:
+        fail(subject, what, f"registered as {kind!r}, but its class says kind = {world.kind!r}")
+    if not world.endowment > 0:
+        fail(
+            subject,
+            what,
+            f"endowment is {world.endowment!r}; contributions are measured "
+            "against it, so it must be > 0",
+        )
     if spec.num_agents < 1 or spec.obs_dim < 0 or spec.horizon < 1:
-        fail(subject, what, f"num_agents, obs_dim, horizon = {spec.num_agents}, "
-             f"{spec.obs_dim}, {spec.horizon}; need >= 1, >= 0, >= 1")  # fmt: skip
+        fail(
+            subject,
+            what,
+            f"num_agents, obs_dim, horizon = {spec.num_agents}, "
+            f"{spec.obs_dim}, {spec.horizon}; need >= 1, >= 0, >= 1",
+        )
     if not spec.action_nvec or min(spec.action_nvec) < 1:
         fail(subject, what, f"action_nvec {spec.action_nvec} needs one or more heads, each >= 1")
     if spec.head_names and len(spec.head_names) != len(spec.action_nvec):
-        fail(subject, what, f"{len(spec.head_names)} head_names for "
-             f"{len(spec.action_nvec)} heads")  # fmt: skip
+        fail(subject, what, f"{len(spec.head_names)} head_names for {len(spec.action_nvec)} heads")
     for name, sl in spec.obs_fields.items():
         if sl.step not in (None, 1) or not 0 <= sl.start <= sl.stop <= spec.obs_dim:
             fail(subject, what, f"obs_fields[{name!r}] = {sl} lies outside [0, {spec.obs_dim})")
@@ -170,18 +183,32 @@ def check_spec(world: World, subject: str) -> None:
         width = spec.obs_fields.get("map", slice(0, 0))
         c, h, w = spec.map_shape
         if width.stop - width.start != c * h * w:
-            fail(subject, what, f"map_shape {spec.map_shape} needs an obs field 'map' of "
-                 f"width {c * h * w}, got {width.stop - width.start}")  # fmt: skip
+            fail(
+                subject,
+                what,
+                f"map_shape {spec.map_shape} needs an obs field 'map' of "
+                f"width {c * h * w}, got {width.stop - width.start}",
+            )
 
 
-def check_counter(recipe: WorldRecipe, draws: Tensor, subject: str) -> None:
-    """``world.t`` counts the steps of the current episode, from 0 after reset."""
+def check_between_steps(recipe: WorldRecipe, draws: Tensor, subject: str) -> None:
+    """``world.t`` counts the episode's steps from 0, and ``observe()`` (where the world
+    re-observes without stepping) shows what the last reset or step returned."""
     world = recipe.build(draws.shape[1])
-    world.reset(seed=SEED)
+    obs = world.reset(seed=SEED)
     for t, d in enumerate(draws[:2]):
         if world.t != t:
             fail(subject, "shapes", f"world.t is {world.t} after {t} steps of an episode")
-        record_step(world, d)
+        again = world.observe()
+        if again is not None:
+            diff = tensor_difference(again, obs)
+            if diff:
+                fail(
+                    subject,
+                    "shapes",
+                    f"after {t} steps observe() differs from the observation last returned: {diff}",
+                )
+        obs = record_step(world, d).obs
 
 
 def check_outputs(world: World, traj: Trajectory, subject: str) -> None:
@@ -215,36 +242,78 @@ def check_outputs(world: World, traj: Trajectory, subject: str) -> None:
             expect(f"step {t}: action_mask()", s.mask, (b, n, sum(spec.action_nvec)), "bool")
             for h, part in enumerate(s.mask.split(list(spec.action_nvec), -1)):
                 if not bool(part.any(-1).all()):
-                    fail(subject, "shapes", f"step {t}: action_mask() allows no choice at all "
-                         f"in head {h} for some agent")  # fmt: skip
+                    fail(
+                        subject,
+                        "shapes",
+                        f"step {t}: action_mask() allows no choice at all "
+                        f"in head {h} for some agent",
+                    )
         if not bool(s.active.any()):
             fail(subject, "shapes", f"step {t}: active_heads() marks no head as counting")
         last = t + 1 >= spec.horizon
         if not bool((s.done == last).all()):
-            fail(subject, "shapes", f"step {t}: done is {s.done.tolist()} with horizon "
-                 f"{spec.horizon}; worlds end together, exactly at the horizon")  # fmt: skip
+            fail(
+                subject,
+                "shapes",
+                f"step {t}: done is {s.done.tolist()} with horizon "
+                f"{spec.horizon}; worlds end together, exactly at the horizon",
+            )
 
 
 def check_info(world: World, traj: Trajectory, subject: str) -> None:
-    """Round-end info: the declared keys, [B, N] each, books that add up; nothing between."""
+    """Round-end info: the keys :mod:`coopsim.envs.info` declares for this kind of world,
+    [B, N] each, books that add up; nothing between rounds."""
     b, n, dev = world.batch_size, world.spec.num_agents, world.device
-    labels = list(world.pipeline.labels)
-    required = {"gross", "net", *(f"transfer_{label}" for label in labels)}
-    keys: list[str] | None = None
     what = "info schema"
+    if world.kind not in WORLD_INFO:
+        fail(subject, what, f"coopsim.envs.info.WORLD_INFO declares no keys for {world.kind!r}")
+    declared = set(WORLD_INFO[world.kind])
+    undocumented = declared - set(INFO_KEYS)
+    if undocumented:
+        fail(
+            subject,
+            what,
+            f"WORLD_INFO[{world.kind!r}] lists {sorted(undocumented)}, which "
+            "coopsim.envs.info.INFO_KEYS does not document",
+        )
+    labels = list(world.pipeline.labels)
+    transfers = {TRANSFER_PREFIX + label for label in labels}
+    required = set(REQUIRED) | transfers
+    keys: list[str] | None = None
     for t, s in enumerate(traj.steps):
         if not s.round_end:
             if s.info or s.flows:
-                fail(subject, what, f"step {t} ends no round but info has {sorted(s.info)} "
-                     f"and flows {sorted(s.flows)}")  # fmt: skip
+                fail(
+                    subject,
+                    what,
+                    f"step {t} ends no round but info has {sorted(s.info)} "
+                    f"and flows {sorted(s.flows)}",
+                )
             continue
         missing = required - set(s.info)
         if missing:
             fail(subject, what, f"step {t}: info lacks {sorted(missing)} (has {sorted(s.info)})")
+        extra = set(s.info) - transfers - declared
+        if extra:
+            fail(
+                subject,
+                what,
+                f"step {t}: info has {sorted(extra)}, which WORLD_INFO"
+                f"[{world.kind!r}] does not declare",
+            )
         if keys is None:
             keys = list(s.info)
         elif list(s.info) != keys:
             fail(subject, what, f"step {t}: info keys {list(s.info)}, earlier rounds {keys}")
+        metrics = world.round_metrics(s.returned.info)
+        for key, value in metrics.items():
+            if not isinstance(value, Tensor) or tuple(value.shape) != (b, n):
+                shape = list(value.shape) if isinstance(value, Tensor) else type(value).__name__
+                fail(
+                    subject,
+                    what,
+                    f"step {t}: round_metrics()[{key!r}] is {shape}, declared [{b}, {n}]",
+                )
         for key, value in s.returned.info.items():
             if not isinstance(value, Tensor) or tuple(value.shape) != (b, n):
                 shape = list(value.shape) if isinstance(value, Tensor) else type(value).__name__
@@ -257,15 +326,25 @@ def check_info(world: World, traj: Trajectory, subject: str) -> None:
             fail(subject, what, f"step {t}: flows for {list(s.flows)}, pipeline has {labels}")
         total = s.info["gross"].double()
         for label, (transfer, pool, external) in s.flows.items():
-            for part, x, shape in (("transfer", transfer, (b, n)), ("pool", pool, (b,)),
-                                   ("external", external, (b,))):  # fmt: skip
+            for part, x, shape in (
+                ("transfer", transfer, (b, n)),
+                ("pool", pool, (b,)),
+                ("external", external, (b,)),
+            ):
                 if tuple(x.shape) != shape or x.device != dev:
-                    fail(subject, what, f"step {t}: flow {label!r} {part} is {list(x.shape)} "
-                         f"on {x.device}, declared {list(shape)} on {dev}")  # fmt: skip
-            d = tensor_difference(s.info[f"transfer_{label}"], transfer)
+                    fail(
+                        subject,
+                        what,
+                        f"step {t}: flow {label!r} {part} is {list(x.shape)} "
+                        f"on {x.device}, declared {list(shape)} on {dev}",
+                    )
+            d = tensor_difference(s.info[TRANSFER_PREFIX + label], transfer)
             if d:
-                fail(subject, what, f"step {t}: info['transfer_{label}'] is not the flow's "
-                     f"transfer: {d}")  # fmt: skip
+                fail(
+                    subject,
+                    what,
+                    f"step {t}: info['{TRANSFER_PREFIX}{label}'] is not the flow's transfer: {d}",
+                )
             total = total + transfer.double()
         d = tensor_difference(total, s.info["net"].double(), FLOAT32)
         if d:
@@ -285,8 +364,9 @@ def check_outputs_kept(traj: Trajectory, subject: str) -> None:
                 fail(subject, what, f"step {t}'s {name} was changed by a later step or reset")
         for key, kept in s.info.items():
             if tensor_difference(step.info[key], kept):
-                fail(subject, what, f"step {t}'s info[{key!r}] was changed by a later step "
-                     "or reset")  # fmt: skip
+                fail(
+                    subject, what, f"step {t}'s info[{key!r}] was changed by a later step or reset"
+                )
 
 
 # -- seeds, reset, independence ---------------------------------------------------------
@@ -296,19 +376,29 @@ def check_seeds(recipe: WorldRecipe, draws: Tensor, base: Trajectory, subject: s
     again = play(recipe.build(b), draws, SEED)
     d = trajectory_difference(base, again)
     if d:
-        fail(subject, "seeds reproduce", f"two fresh worlds reset with seed {SEED} and given "
-             f"the same actions part ways: {d}")  # fmt: skip
+        fail(
+            subject,
+            "seeds reproduce",
+            f"two fresh worlds reset with seed {SEED} and given the same actions part ways: {d}",
+        )
     world = recipe.build(b)
     states = []
     for seed in (SEED, SEED + 1, SEED):
         world.reset(seed=seed)
         states.append(world.gen.get_state())
     if not torch.equal(states[0], states[2]):
-        fail(subject, "seeds reproduce", f"reset(seed={SEED}) twice leaves world.gen in "
-             "different states")  # fmt: skip
+        fail(
+            subject,
+            "seeds reproduce",
+            f"reset(seed={SEED}) twice leaves world.gen in different states",
+        )
     if torch.equal(states[0], states[1]):
-        fail(subject, "seeds differ", f"reset(seed={SEED}) and reset(seed={SEED + 1}) leave "
-             "world.gen in the same state: the seed is ignored")  # fmt: skip
+        fail(
+            subject,
+            "seeds differ",
+            f"reset(seed={SEED}) and reset(seed={SEED + 1}) leave "
+            "world.gen in the same state: the seed is ignored",
+        )
     other = play(recipe.build(b), draws, SEED + 1)
     return trajectory_difference(base, other) is not None
 
@@ -319,15 +409,19 @@ def check_reset(
     """Reset mid-episode, the used world plays on as a fresh one given its learned state."""
     half = max(1, draws.shape[0] // 2)
     play(world, draws[:half], SEED + 1)  # a second episode, left unfinished
-    learned = save_and_load(pipeline_state(world))
+    learned = save_and_load(world.pipeline.state_dict())
     again = play(world, draws, SEED)
     fresh = recipe.build(draws.shape[1])
-    load_pipeline_state(fresh, learned)
+    fresh.pipeline.load_state_dict(learned)
     reference = play(fresh, draws, SEED)
     d = trajectory_difference(reference, again)
     if d:
-        fail(subject, "reset", f"after reset(seed={SEED}) mid-episode the world differs from "
-             f"a fresh one carrying the same mechanism state_dict: {d}")  # fmt: skip
+        fail(
+            subject,
+            "reset",
+            f"after reset(seed={SEED}) mid-episode the world differs from "
+            f"a fresh one carrying the same mechanism state_dict: {d}",
+        )
 
 
 def check_independence(recipe: WorldRecipe, draws: Tensor, base: Trajectory, subject: str):
@@ -348,8 +442,12 @@ def check_batched_single(recipe: WorldRecipe, draws: Tensor, base: Trajectory, s
         alone = play(recipe.build(1), draws[:, b : b + 1], SEED)
         d = trajectory_difference(base.world(b), alone, FLOAT32)
         if d:
-            fail(subject, "batched equals single", f"world {b} of {size} stepped in the batch "
-                 f"differs from the same world stepped alone: {d}")  # fmt: skip
+            fail(
+                subject,
+                "batched equals single",
+                f"world {b} of {size} stepped in the batch "
+                f"differs from the same world stepped alone: {d}",
+            )
 
 
 # -- replicate -------------------------------------------------------------------------------
@@ -369,13 +467,21 @@ def check_replicate(recipe: WorldRecipe, draws: Tensor, seed_matters: bool, subj
     obs = world.replicate(source.to(world.device))
     d = tensor_difference(obs, obs_before[source.to(obs.device)])
     if d:
-        fail(subject, what, f"after replicate({source.tolist()}) world b does not observe "
-             f"what world source[b] did: {d}")  # fmt: skip
+        fail(
+            subject,
+            what,
+            f"after replicate({source.tolist()}) world b does not observe "
+            f"what world source[b] did: {d}",
+        )
     if mask_before is not None:
         d = tensor_difference(world.action_mask(), mask_before[source.to(mask_before.device)])
         if d:
-            fail(subject, what, f"after replicate({source.tolist()}) world b's action mask "
-                 f"is not world source[b]'s: {d}")  # fmt: skip
+            fail(
+                subject,
+                what,
+                f"after replicate({source.tolist()}) world b's action mask "
+                f"is not world source[b]'s: {d}",
+            )
     copied = play(world, tail[:, source], first_obs=obs)
 
     twin = recipe.build(size)
@@ -387,15 +493,22 @@ def check_replicate(recipe: WorldRecipe, draws: Tensor, seed_matters: bool, subj
     same = play(selfcopy, tail, first_obs=obs)
     d = trajectory_difference(untouched, same)
     if d:
-        fail(subject, what, f"replicate(arange(B)) (every world onto itself) changed how the "
-             f"worlds play on: {d}")  # fmt: skip
+        fail(
+            subject,
+            what,
+            f"replicate(arange(B)) (every world onto itself) changed how the worlds play on: {d}",
+        )
     if seed_matters:
         return
     for b in range(size):
         d = trajectory_difference(untouched.world(int(source[b])), copied.world(b))
         if d:
-            fail(subject, "replicate steps alike", f"world {b}, a copy of world "
-                 f"{int(source[b])}, steps differently from its source: {d}")  # fmt: skip
+            fail(
+                subject,
+                "replicate steps alike",
+                f"world {b}, a copy of world "
+                f"{int(source[b])}, steps differently from its source: {d}",
+            )
 
 
 # -- devices -----------------------------------------------------------------------------------
@@ -438,17 +551,7 @@ def to_cpu(traj: Trajectory) -> Trajectory:
     return moved
 
 
-# -- mechanism state ---------------------------------------------------------------------------
-def pipeline_state(world: World) -> list[dict]:
-    """What each mechanism of the world's pipeline declares it learns (its ``state_dict``)."""
-    return [m.state_dict() for m in world.pipeline]
-
-
-def load_pipeline_state(world: World, state: list[dict]) -> None:
-    for mech, saved in zip(world.pipeline, state):
-        mech.load_state_dict(saved)
-
-
+# -- checkpoints -------------------------------------------------------------------------------
 def save_and_load(state: object) -> object:
     """``state`` through a checkpoint: ``torch.save``, then ``torch.load(weights_only=True)``
     onto the CPU, as :mod:`coopsim.runner` resumes runs."""
