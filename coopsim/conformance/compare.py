@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -28,8 +29,7 @@ def tensor_difference(a: Tensor, b: Tensor, tol: tuple[float, float] = EXACT) ->
         return f"{a[tuple(where)].item()} vs {b[tuple(where)].item()} at index {tuple(where)}"
     diff = (a.double() - b.double()).abs()
     diff = torch.where(torch.isnan(diff), torch.inf, diff)
-    where = tuple(torch.unravel_index(diff.argmax(), diff.shape)) if diff.dim() else ()
-    where = tuple(int(i) for i in where)
+    where = tuple(int(i) for i in np.unravel_index(int(diff.argmax()), diff.shape))
     return (
         f"{a[where].item():.6g} vs {b[where].item():.6g} at index {where} "
         f"(max |difference| {diff[where].item():.3g})"

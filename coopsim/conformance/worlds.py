@@ -409,7 +409,7 @@ def check_reset(
     """Reset mid-episode, the used world plays on as a fresh one given its learned state."""
     half = max(1, draws.shape[0] // 2)
     play(world, draws[:half], SEED + 1)  # a second episode, left unfinished
-    learned = save_and_load(world.pipeline.state_dict())
+    learned = checkpoint(world.pipeline.state_dict(), subject, "reset")
     again = play(world, draws, SEED)
     fresh = recipe.build(draws.shape[1])
     fresh.pipeline.load_state_dict(learned)
@@ -419,8 +419,9 @@ def check_reset(
         fail(
             subject,
             "reset",
-            f"after reset(seed={SEED}) mid-episode the world differs from "
-            f"a fresh one carrying the same mechanism state_dict: {d}",
+            f"after reset(seed={SEED}) mid-episode the world differs from a fresh one that "
+            f"loaded its pipeline's state_dict (reset left something of the episode behind, "
+            f"or state_dict misses something a mechanism learned): {d}",
         )
 
 
@@ -552,10 +553,18 @@ def to_cpu(traj: Trajectory) -> Trajectory:
 
 
 # -- checkpoints -------------------------------------------------------------------------------
-def save_and_load(state: object) -> object:
+def checkpoint(state: object, subject: str, check: str) -> object:
     """``state`` through a checkpoint: ``torch.save``, then ``torch.load(weights_only=True)``
     onto the CPU, as :mod:`coopsim.runner` resumes runs."""
     buf = io.BytesIO()
-    torch.save(state, buf)
-    buf.seek(0)
-    return torch.load(buf, map_location="cpu", weights_only=True)
+    try:
+        torch.save(state, buf)
+        buf.seek(0)
+        return torch.load(buf, map_location="cpu", weights_only=True)
+    except Exception as err:  # noqa: BLE001 - any failure to checkpoint is the finding
+        fail(
+            subject,
+            check,
+            f"the pipeline's state_dict() does not survive torch.save and "
+            f"torch.load(weights_only=True): {err}",
+        )
