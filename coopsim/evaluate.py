@@ -17,6 +17,7 @@ import torch
 from scipy import stats
 
 from coopsim import metrics
+from coopsim.agents.planner import social_objective
 from coopsim.agents.population import Population
 from coopsim.envs import World
 from coopsim.scenario import Scenario, make_population, make_world, resolve_device
@@ -76,8 +77,6 @@ def episode_metrics(
     utility is wealth. Cooperation metrics appear only for worlds that have contributions, and
     efficiency only for worlds that know their social optimum.
     """
-    from coopsim.agents.planner import social_objective
-
     wealth = records["net"].sum(0).double()  # [B, N]
     utility = records["utility"][-1].double() if "utility" in records else wealth  # [B, N]
     floored = wealth.clamp(min=0)
@@ -159,7 +158,7 @@ def evaluate(
     population = population or make_population(scenario, world)
     with torch.no_grad():
         records = rollout(world, population, seed)
-    endowment = getattr(scenario.world, "endowment", 1.0)
+    endowment = world.endowment
     try:
         optimum: float | None = world.social_optimum()
     except NotImplementedError:

@@ -4,25 +4,35 @@ A scenario names the world and its parameters, the ordered mechanism pipeline, t
 (which policy each seat runs), and how to evaluate. Everything is checked before anything runs or
 is written; a problem raises one :class:`~coopsim.schema.ConfigError` naming the file, the field
 and what is allowed.
+
+The building layer: the typed classes a file is read into are configuration
+(:mod:`coopsim.config`); checking a file needs the registries of worlds, mechanisms and policies,
+and building needs their classes, which is why both live here.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from coopsim.agents.planner import OBJECTIVES, PlannerConfig
 from coopsim.agents.population import Population
 from coopsim.agents.ppo import PPOLearner
 from coopsim.agents.scripted import SCRIPTED
+from coopsim.config import (
+    LEARNERS,
+    EvaluationConfig,
+    GroupConfig,
+    MechanismConfig,
+    PlannerConfig,
+    Scenario,
+    TrainingConfig,
+)
 from coopsim.envs import WORLDS, World
-from coopsim.schema import ConfigError, build, param, to_dict
-from coopsim.train import TrainingConfig
+from coopsim.schema import ConfigError, build, describe_range
 from mechanisms import MECHANISMS, Mechanism, Pipeline
 
 if sys.version_info >= (3, 11):
@@ -43,87 +53,30 @@ TOP_LEVEL_KEYS = (
     "training",
     "planner",
 )
-# Learning policies a population group may name; their weights come from training.
-LEARNERS = ("ppo",)
+# Every policy a population group may name: the scripted registry's, then the learners.
+POLICIES: tuple[str, ...] = (*SCRIPTED, *LEARNERS)
 
-
-@dataclass
-class EvaluationConfig:
-    episodes: int = param(
-        32, help="Evaluation episodes (run in parallel as a batch)", ge=1, le=1_000_000
-    )
-    seed: int = param(0, help="Seed for the worlds and the policies' randomness", ge=0)
-    device: str = param("cpu", help="Torch device to run on", choices=("cpu", "cuda", "auto"))
-    objective: str = param(
-        "equality_times_productivity",
-        help="Social objective reported as 'objective' (a planner's own objective overrides it)",
-        choices=tuple(o for o in OBJECTIVES if o != "mix"),
-    )
-
-
-@dataclass
-class GroupConfig:
-    policy: str = param(help="Policy these agents run", choices=(*SCRIPTED, *LEARNERS))
-    count: int = param(1, help="How many agents run it", ge=1)
-    params: dict = param(default_factory=dict, help="Parameters of the policy")
-
-
-@dataclass
-class MechanismConfig:
-    kind: str
-    params: Any  # the mechanism's Params dataclass
-
-
-@dataclass
-class Scenario:
-    name: str
-    description: str
-    world: Any  # a world config dataclass (WORLDS[kind][0])
-    mechanisms: list[MechanismConfig] = field(default_factory=list)
-    population: list[GroupConfig] = field(default_factory=list)
-    evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
-    source: str | None = None
-    training: TrainingConfig | None = None  # set when a group learns or a planner is present
-    planner: PlannerConfig | None = None
-
-    @property
-    def objective(self) -> tuple[str, dict]:
-        """The social objective (name, weights) that runs report and planners maximise."""
-        if self.planner is not None:
-            return self.planner.objective, dict(self.planner.weights)
-        return self.evaluation.objective, {}
-
-    @property
-    def learns(self) -> bool:
-        """True when the scenario trains before it is evaluated."""
-        return self.planner is not None or any(g.policy in LEARNERS for g in self.population)
-
-    @property
-    def num_agents(self) -> int:
-        return self.world.num_agents
-
-    @property
-    def mechanism_label(self) -> str:
-        """Short name of the pipeline, e.g. 'tax+lump_sum' or 'none'."""
-        return "+".join(m.kind for m in self.mechanisms) or "none"
-
-    def to_dict(self) -> dict[str, Any]:
-        """Resolved config as plain data; ``from_dict`` of it gives the same scenario."""
-        return {
-            "name": self.name,
-            "description": self.description,
-            "world": to_dict(self.world),
-            "mechanisms": [{"kind": m.kind, **to_dict(m.params)} for m in self.mechanisms],
-            "population": [to_dict(g) for g in self.population],
-            "evaluation": to_dict(self.evaluation),
-            **({"training": to_dict(self.training)} if self.training is not None else {}),
-            **({"planner": to_dict(self.planner)} if self.planner is not None else {}),
-        }
-
-    def to_toml(self) -> str:
-        import tomli_w
-
-        return tomli_w.dumps(self.to_dict())
+# The typed config classes live in coopsim.config; they are named here too, where the loader
+# and the builders that read them are.
+__all__ = [
+    "LEARNERS",
+    "POLICIES",
+    "SCENARIO_DIR",
+    "ConfigError",
+    "EvaluationConfig",
+    "GroupConfig",
+    "MechanismConfig",
+    "Scenario",
+    "check_planner_fits",
+    "from_dict",
+    "list_scenarios",
+    "load",
+    "make_pipeline",
+    "make_population",
+    "make_world",
+    "resolve_device",
+    "resolve_path",
+]
 
 
 def resolve_path(name_or_path: str | os.PathLike) -> Path:
@@ -219,6 +172,11 @@ def from_dict(
     population = []
     for i, entry in enumerate(pop_data):
         group = build(GroupConfig, entry, source=source, prefix=f"population[{i}]")
+        if group.policy not in POLICIES:
+            allowed = describe_range({"choices": POLICIES})
+            raise ConfigError(
+                source, f"population[{i}].policy", f"got {group.policy!r}, allowed: {allowed}"
+            )
         if group.policy in LEARNERS:
             if group.params:
                 raise ConfigError(
@@ -261,13 +219,6 @@ def from_dict(
                 f"got {planner.mechanism!r}, but the pipeline has no such mechanism "
                 f"(has: {', '.join(m.kind for m in mechanisms) or 'none'})",
             )
-        planned = next(m for m in mechanisms if m.kind == planner.mechanism)
-        if getattr(planned.params, "schedule", None) == "saez":
-            raise ConfigError(
-                source,
-                "planner.mechanism",
-                "a 'saez' tax sets its own rates; a planner needs a tax whose rates it can set",
-            )
     training = None
     if "training" in data or planner is not None or any(g.policy in LEARNERS for g in population):
         training = build(TrainingConfig, data.get("training", {}), source=source, prefix="training")
@@ -287,7 +238,10 @@ def check_planner_fits(
 ) -> None:
     """Cross-field rules of a planner, caught at load rather than when phase 2 starts."""
     lever = next(m for m in mechanisms if m.kind == planner.mechanism)
-    lever_period = int(getattr(lever.params, "period", 1))
+    refusal = MECHANISMS[lever.kind].planner_refusal(lever.params)
+    if refusal is not None:
+        raise ConfigError(source, "planner.mechanism", refusal)
+    lever_period = MECHANISMS[lever.kind].period_of(lever.params) or 1
     if planner.period % lever_period:
         raise ConfigError(
             source,

@@ -1,7 +1,8 @@
 """Typed, validated configuration from plain dictionaries (TOML tables).
 
 Config classes are dataclasses whose fields carry their rules (range, choices, help) in
-metadata, made with :func:`param`. :func:`build` turns a dict into such a dataclass and refuses
+metadata, made with :func:`param` (defined in :mod:`mechanisms.params`, which mechanisms use
+too, and re-exported here). :func:`build` turns a dict into such a dataclass and refuses
 bad input with one :class:`ConfigError` naming the file, the dotted field and what is allowed.
 The same metadata drives the app's widgets, so a new parameter needs no front-end code.
 """
@@ -14,9 +15,11 @@ import typing
 from collections.abc import Mapping
 from typing import Any, TypeVar, Union
 
-T = TypeVar("T")
+from mechanisms.params import MISSING, describe_range, param
 
-MISSING = dataclasses.MISSING
+__all__ = ["MISSING", "ConfigError", "build", "describe_range", "field_specs", "param", "to_dict"]
+
+T = TypeVar("T")
 
 
 class ConfigError(ValueError):
@@ -28,35 +31,6 @@ class ConfigError(ValueError):
         self.problem = problem
         where = f"{source}: " if source else ""
         super().__init__(f"{where}{field}: {problem}")
-
-
-def param(
-    default: Any = MISSING,
-    *,
-    help: str,
-    ge: float | None = None,
-    gt: float | None = None,
-    le: float | None = None,
-    lt: float | None = None,
-    choices: tuple[Any, ...] | None = None,
-    default_factory: Any = MISSING,
-) -> Any:
-    """A dataclass field with its validation rules and a line of help text."""
-    meta = {"help": help, "ge": ge, "gt": gt, "le": le, "lt": lt, "choices": choices}
-    if default_factory is not MISSING:
-        return dataclasses.field(default_factory=default_factory, metadata=meta)
-    return dataclasses.field(default=default, metadata=meta)
-
-
-def describe_range(meta: Mapping[str, Any]) -> str:
-    """Human words for a field's allowed values, e.g. '>= 0 and <= 1'."""
-    if meta.get("choices"):
-        return "one of " + ", ".join(repr(c) for c in meta["choices"])
-    parts = []
-    for key, word in (("gt", ">"), ("ge", ">="), ("lt", "<"), ("le", "<=")):
-        if meta.get(key) is not None:
-            parts.append(f"{word} {meta[key]:g}")
-    return " and ".join(parts)
 
 
 def _type_name(tp: Any) -> str:

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from torch import Tensor
 
-from coopsim.schema import param
 from mechanisms.base import Flow, Mechanism, RoundContext
+from mechanisms.params import param
 
 
 @dataclass

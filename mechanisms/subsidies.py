@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import torch
 
-from coopsim.schema import param
 from mechanisms.base import Flow, Mechanism, RoundContext
+from mechanisms.params import param
 
 
 @dataclass

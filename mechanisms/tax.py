@@ -22,8 +22,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from coopsim.schema import param
 from mechanisms.base import Flow, Mechanism, RoundContext
+from mechanisms.params import param
 
 # The 2018 US federal single-filer schedule (cutoffs in dollars), as the AI Economist uses it
 # with incomes scaled by 1/1000.

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from coopsim.agents.scripted import SCRIPTED, ScriptedPolicy
+from coopsim.agents.policy import ScriptedPolicy
 from coopsim.envs.base import WorldSpec
 from coopsim.schema import param
 
@@ -108,6 +108,3 @@ class GatherBuild(ScriptedPolicy):
             actions[..., 1] = torch.where(wood > p.keep, ask, 0)
             actions[..., 2] = torch.where(stone > p.keep, ask, 0)
         return actions
-
-
-SCRIPTED[GatherBuild.name] = GatherBuild

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from coopsim.agents.scripted import Policy
+from coopsim.agents.policy import Policy
 
 
 class Population:

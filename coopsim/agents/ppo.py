@@ -1,6 +1,7 @@
 """Proximal Policy Optimisation for populations of agents, on batched tensors.
 
-Reads top to bottom like CleanRL's ``ppo.py``: the hyperparameters, the network, acting,
+Reads top to bottom like CleanRL's ``ppo.py``: the hyperparameters
+(:class:`~coopsim.config.training.PPOConfig`, a line each), the network, acting,
 collecting a rollout of B worlds x T steps, generalised advantage estimation, and the clipped
 update. Everything stays on the world's device: the rollout buffer is a set of tensors
 ``[T, B, n, ...]`` and no step of the loop leaves it.
@@ -8,7 +9,7 @@ update. Everything stays on the world's device: the rollout buffer is a set of t
 One :class:`PPOLearner` drives a *group* of agents with one shared set of weights. A one-hot
 seat input lets heterogeneous agents of the group (different skills, different roles) act
 differently while still sharing what they learn. Because a learner is a
-:class:`~coopsim.agents.scripted.Policy`, scripted and learning agents share a world: the
+:class:`~coopsim.agents.policy.Policy`, scripted and learning agents share a world: the
 scenario's population says who is who.
 
 Actions are multi-discrete (one categorical per head). Where a world has stages
@@ -26,30 +27,9 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from coopsim.agents.scripted import Policy
+from coopsim.agents.policy import Policy
+from coopsim.config.training import PPOConfig
 from coopsim.envs.base import WorldSpec
-from coopsim.schema import param
-
-
-# ---------------------------------------------------------------------------------------------
-# Hyperparameters
-# ---------------------------------------------------------------------------------------------
-@dataclass
-class PPOConfig:
-    learning_rate: float = param(3e-3, help="Adam step size", gt=0, le=1)
-    gamma: float = param(0.99, help="Discount factor per step", ge=0, le=1)
-    gae_lambda: float = param(0.95, help="GAE lambda: bias/variance trade-off", ge=0, le=1)
-    clip_coef: float = param(0.2, help="Surrogate clipping epsilon", gt=0, le=1)
-    clip_vloss: bool = param(False, help="Clip the value loss around the old values too")
-    vf_coef: float = param(0.5, help="Weight of the value loss", ge=0)
-    ent_coef: float = param(0.01, help="Entropy bonus at the start of training", ge=0)
-    ent_coef_final: float = param(0.0, help="Entropy bonus at the end (annealed linearly)", ge=0)
-    update_epochs: int = param(4, help="Passes over each rollout", ge=1, le=100)
-    num_minibatches: int = param(4, help="Minibatches per pass", ge=1, le=4096)
-    max_grad_norm: float = param(0.5, help="Global gradient-norm clip", gt=0)
-    norm_adv: bool = param(True, help="Normalise advantages within each minibatch")
-    hidden: int = param(64, help="Width of the hidden layers", ge=4, le=4096)
-    reward_scale: float = param(1.0, help="Rewards are multiplied by this before learning", gt=0)
 
 
 # ---------------------------------------------------------------------------------------------

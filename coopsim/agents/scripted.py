@@ -3,69 +3,20 @@
 Each reads named fields of the observation (``spec.obs_fields``) rather than world internals,
 so the same strategy plays the public-goods game (contributions as a share of the endowment)
 and matrix games (cooperate = contribute everything). All act on [B, n, obs] tensors at once.
+
+:data:`SCRIPTED` is the one registry of scripted policies, the economy's worker
+(:mod:`coopsim.agents.economy_scripted`) included.
 """
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 import torch
-from torch import Tensor
 
-from coopsim.envs.base import WorldSpec
+from coopsim.agents.economy_scripted import GatherBuild
+from coopsim.agents.policy import Policy, ScriptedPolicy
 from coopsim.schema import param
-
-
-class Policy(ABC):
-    """Maps observations of a group of agents to their actions."""
-
-    name: str = ""
-    learns: bool = False
-
-    @abstractmethod
-    def act(self, obs: Tensor, gen: torch.Generator, mask: Tensor | None = None) -> Tensor:
-        """obs [B, n, obs_dim] -> actions [B, n, H] long.
-
-        ``mask`` ([B, n, sum(nvec)] bool, from :meth:`World.action_mask`) marks the choices that
-        can take effect; learners sample within it, scripted rules may ignore it.
-        """
-
-
-class ScriptedPolicy(Policy):
-    """A fixed strategy: decides a contribution share in [0, 1] and, if asked, punishments."""
-
-    Params: type = type(None)
-    summary: str = ""
-
-    def __init__(self, spec: WorldSpec, params=None):
-        self.spec = spec
-        self.params = params
-        self.levels = spec.action_nvec[0]
-
-    def field(self, obs: Tensor, name: str) -> Tensor:
-        sl = self.spec.obs_fields[name]
-        return obs[..., sl].squeeze(-1) if sl.stop - sl.start == 1 else obs[..., sl]
-
-    @abstractmethod
-    def share(self, obs: Tensor, gen: torch.Generator) -> Tensor:
-        """[B, n] share of the endowment to contribute this round."""
-
-    def punish(self, obs: Tensor) -> Tensor | None:
-        """[B, n, N-1] points for each other agent (egocentric), or None for none."""
-        return None
-
-    def act(self, obs: Tensor, gen: torch.Generator, mask: Tensor | None = None) -> Tensor:
-        b, n, _ = obs.shape
-        actions = torch.zeros(b, n, len(self.spec.action_nvec), dtype=torch.long, device=obs.device)
-        share = self.share(obs, gen).clamp(0, 1)
-        actions[..., 0] = torch.round(share * (self.levels - 1)).long()
-        if len(self.spec.action_nvec) > 1:
-            points = self.punish(obs)
-            if points is not None:
-                cap = torch.tensor(self.spec.action_nvec[1:], device=obs.device) - 1
-                actions[..., 1:] = torch.minimum(points.long(), cap)
-        return actions
 
 
 class AlwaysContribute(ScriptedPolicy):
@@ -158,6 +109,8 @@ class Punisher(ScriptedPolicy):
         return (current < self.params.threshold - 1e-6).long() * self.params.points
 
 
+# Every scripted policy a scenario may name, in the order listings show them. One explicit
+# table: a new strategy is added here, wherever its class lives.
 SCRIPTED: dict[str, type[ScriptedPolicy]] = {
     cls.name: cls
     for cls in (
@@ -167,9 +120,8 @@ SCRIPTED: dict[str, type[ScriptedPolicy]] = {
         TitForTat,
         ConditionalCooperator,
         Punisher,
+        GatherBuild,
     )
 }
 
-# Economy workers live in their own module (they read a map) and add themselves to SCRIPTED
-# on import, so scenario files name them like any other scripted policy.
-import coopsim.agents.economy_scripted  # noqa: E402, F401
+__all__ = ["SCRIPTED", "Policy", "ScriptedPolicy"]

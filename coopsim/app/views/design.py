@@ -14,7 +14,6 @@ from coopsim.app import designs_dir, forms, state
 from coopsim.envs import WORLDS
 from coopsim.paths import inside, slug
 from coopsim.record import atomic_write_text
-from coopsim.schema import field_specs
 from mechanisms import MECHANISMS
 
 HANDLED = {"name", "description", "world", "mechanisms", "population", "evaluation", "source"}
@@ -133,9 +132,7 @@ def _population(data: dict[str, Any], rev: int) -> list[dict[str, Any]]:
         "Which policy each seat runs; the counts must add up to the world's number of agents."
     )
     uids = st.session_state["pop_uids"]
-    # Every policy a group may name (scripted and learning), from the typed config.
-    (policy_spec,) = [f for f in field_specs(sc.GroupConfig) if f["name"] == "policy"]
-    policies = list(policy_spec["choices"])
+    policies = list(sc.POLICIES)  # every policy a group may name (scripted and learning)
     out = []
     for i, (uid, group) in enumerate(zip(uids, data.get("population", []))):
         with st.container(border=True):

@@ -1,0 +1,46 @@
+"""Hyperparameters of training: PPO's, then the budget. One line each on what it does."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from coopsim.schema import param
+
+
+@dataclass
+class PPOConfig:
+    """PPO's hyperparameters (CleanRL's names), shared by every learning group and, with its
+    own overrides, the planner."""
+
+    learning_rate: float = param(3e-3, help="Adam step size", gt=0, le=1)
+    gamma: float = param(0.99, help="Discount factor per step", ge=0, le=1)
+    gae_lambda: float = param(0.95, help="GAE lambda: bias/variance trade-off", ge=0, le=1)
+    clip_coef: float = param(0.2, help="Surrogate clipping epsilon", gt=0, le=1)
+    clip_vloss: bool = param(False, help="Clip the value loss around the old values too")
+    vf_coef: float = param(0.5, help="Weight of the value loss", ge=0)
+    ent_coef: float = param(0.01, help="Entropy bonus at the start of training", ge=0)
+    ent_coef_final: float = param(0.0, help="Entropy bonus at the end (annealed linearly)", ge=0)
+    update_epochs: int = param(4, help="Passes over each rollout", ge=1, le=100)
+    num_minibatches: int = param(4, help="Minibatches per pass", ge=1, le=4096)
+    max_grad_norm: float = param(0.5, help="Global gradient-norm clip", gt=0)
+    norm_adv: bool = param(True, help="Normalise advantages within each minibatch")
+    hidden: int = param(64, help="Width of the hidden layers", ge=4, le=4096)
+    reward_scale: float = param(1.0, help="Rewards are multiplied by this before learning", gt=0)
+
+
+@dataclass
+class TrainingConfig(PPOConfig):
+    """A scenario's ``[training]`` table: PPO's hyperparameters and the budget they run for."""
+
+    iterations: int = param(100, help="Training iterations (each: rollout, then update)", ge=1)
+    num_worlds: int = param(64, help="Worlds B stepped in parallel during training", ge=1)
+    episodes_per_iteration: int = param(1, help="Episodes per world per iteration", ge=1)
+    seed: int = param(0, help="Seed of the networks, the worlds and the sampling", ge=0)
+    device: str = param("cpu", help="Torch device to train on", choices=("cpu", "cuda", "auto"))
+    checkpoint_every: int = param(10, help="Iterations between checkpoints", ge=1)
+    labour_warmup: int = param(
+        0,
+        help="Iterations over which the world's labour cost rises from 0 to full (0: no "
+        "warm-up); agents that first learn to work keep working once work costs",
+        ge=0,
+    )
