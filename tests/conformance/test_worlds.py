@@ -14,7 +14,7 @@ from coopsim.envs import WORLDS
 from coopsim.envs.base import Step, WorldSpec
 from coopsim.envs.info import WORLD_INFO
 from coopsim.envs.public_goods import PublicGoodsConfig, PublicGoodsWorld
-from coopsim.schema import param
+from mechanisms.params import param
 
 
 @dataclass
