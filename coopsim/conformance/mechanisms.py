@@ -32,16 +32,11 @@ import torch
 from torch import Tensor
 
 from coopsim.conformance.compare import tensor_difference, trajectory_difference
+from coopsim.conformance.recipe import DRAW_SEED, SEED, WorldRecipe, world_recipe
 from coopsim.conformance.rollout import Trajectory, action_draws, play
 from coopsim.conformance.verdict import Conformance, fail
-from coopsim.conformance.worlds import (
-    DRAW_SEED,
-    SEED,
-    WorldRecipe,
-    checkpoint,
-    run_world_checks,
-    world_recipe,
-)
+from coopsim.conformance.world_runs import checkpoint
+from coopsim.conformance.worlds import run_world_checks
 from coopsim.envs import WORLDS
 from coopsim.envs.base import World
 from coopsim.schema import build
