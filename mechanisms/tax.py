@@ -250,7 +250,7 @@ class SaezSchedule:
 
     def load_state_dict(self, state: dict) -> None:
         for k in ("income", "seat", "rates", "schedule"):
-            setattr(self, k, state[k].to(getattr(self, k).device))
+            setattr(self, k, state[k].to(getattr(self, k).device, copy=True))  # not aliased
         self.size, self.head = int(state["size"]), int(state["head"])
         self.elasticity = float(state["elasticity"])
 
