@@ -143,9 +143,18 @@ class RunWriter:
 
 
 def run_metadata(scenario, seed: int, **extra: Any) -> dict[str, Any]:
-    """Facts about a run that every summary carries."""
+    """Facts about a run that every summary carries.
+
+    ``mechanisms`` holds each mechanism's kind, its one-line ``summary`` and what it does with
+    the configured parameters (``describe()``), in pipeline order. They are written here, by
+    the version that ran, so readers such as reports never rebuild a pipeline from an old
+    ``scenario.toml`` to recover them.
+    """
     import torch
 
+    from coopsim.scenario import make_pipeline
+
+    pipeline = make_pipeline(scenario, 1, torch.device("cpu"))
     return {
         "scenario": scenario.name,
         "mechanism": scenario.mechanism_label,
@@ -155,6 +164,9 @@ def run_metadata(scenario, seed: int, **extra: Any) -> dict[str, Any]:
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "coopsim_version": coopsim.__version__,
         "torch_version": torch.__version__,
+        "mechanisms": [
+            {"kind": m.kind, "summary": m.summary, "description": m.describe()} for m in pipeline
+        ],
         **extra,
     }
 

@@ -101,3 +101,17 @@ def test_concurrent_writers_of_one_name_both_publish(tmp_path):
     assert (a.final / "who.txt").read_text() == "a"
     assert (b.final / "who.txt").read_text() == "b"
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([a.final.name, b.final.name])
+
+
+def test_summary_records_what_each_mechanism_does(run_dir):
+    """Readers take the mechanisms' descriptions from the run, written by the version that ran."""
+    from mechanisms import MECHANISMS
+
+    recorded = load_run(run_dir).summary["mechanisms"]
+    assert [m["kind"] for m in recorded] == ["tax", "lump_sum"]
+    for m in recorded:
+        assert m["summary"] == MECHANISMS[m["kind"]].summary != ""
+    assert recorded[0]["description"] == (
+        "Bracket income tax every 1 round(s): 0% above 0, 20% above 20, 50% above 30."
+    )
+    assert recorded[1]["description"] == "Equal lump-sum rebate of 100% of what was collected."

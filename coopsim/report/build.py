@@ -1,0 +1,86 @@
+"""Writing a report to disk: the format from the file's suffix, atomic, never overwriting.
+
+A report asked for by file name replaces that file in one step. A report written into a folder
+(the app's "reports" folder, say) gets a fresh ``report-<time>.html`` name: two writers in the
+same second, threads or processes, each claim their own name, because the finished file is
+published with a hard link, which fails rather than replace a file that exists.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
+
+from coopsim.record import RunData
+from coopsim.report.content import build_content
+from coopsim.report.model import Report
+from coopsim.report.to_html import render_html
+from coopsim.report.to_pdf import render_pdf
+
+#: Suffixes that name a report file; anything else is a folder to write a report into.
+SUFFIXES = (".html", ".htm", ".pdf")
+
+#: How many names with a suffix (``report-<time>-2.html``, ...) a folder write tries.
+MAX_SUFFIX = 10_000
+
+
+def build_report(
+    runs: Iterable[RunData | str | os.PathLike],
+    out: str | os.PathLike,
+    *,
+    n_boot: int = 2000,
+) -> Path:
+    """Write the report for ``runs`` to ``out`` and return the file's path.
+
+    ``out`` ending in ``.html`` or ``.pdf`` picks the format and is replaced if it exists; any
+    other ``out`` without a suffix is taken as a folder, in which a new ``report-<time>.html``
+    (``report-<time>-2.html`` if that is taken, and so on) is written. Either way the file
+    appears complete or not at all.
+    """
+    out = Path(out)
+    is_file = out.suffix.lower() in SUFFIXES
+    if not is_file and out.suffix:
+        raise ValueError(f"{out}: a report is written as .html or .pdf, not {out.suffix}")
+    folder = out.parent if is_file else out
+    folder.mkdir(parents=True, exist_ok=True)
+    report = build_content(runs, n_boot=n_boot)
+    stem = f"report-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    name = out.name if is_file else f"{stem}.html"
+    # A name no other writer, thread or process, can pick; created by the renderer with the
+    # usual permissions (mkstemp's would leave the published report readable by its owner only).
+    tmp = folder / f".{name}.{uuid.uuid4().hex}.tmp"
+    try:
+        _render(report, tmp, pdf=name.lower().endswith(".pdf"))
+        if is_file:
+            os.replace(tmp, out)
+            return out
+        return publish_new(tmp, folder, stem, ".html")
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _render(report: Report, path: Path, *, pdf: bool) -> None:
+    if pdf:
+        render_pdf(report, path)
+    else:
+        path.write_text(render_html(report), encoding="utf-8")
+
+
+def publish_new(tmp: Path, folder: Path, stem: str, suffix: str) -> Path:
+    """Give the finished file ``tmp`` the first free name ``<stem><suffix>``, ``<stem>-2...``.
+
+    ``os.link`` creates the name only if nobody holds it, in one step, so a concurrent writer
+    that picked the same name moves on to the next instead of overwriting (a rename would
+    silently replace the other's file). ``tmp`` is left for the caller to remove.
+    """
+    for n in range(1, MAX_SUFFIX + 1):
+        final = folder / (f"{stem}{suffix}" if n == 1 else f"{stem}-{n}{suffix}")
+        try:
+            os.link(tmp, final)
+        except FileExistsError:
+            continue
+        return final
+    raise FileExistsError(f"{folder}: {MAX_SUFFIX} reports named {stem}* already exist")
