@@ -41,6 +41,8 @@ LAYER_OF = {
     "coopsim.envs": "building",
     "coopsim.agents": "building",
     "coopsim.metrics": "building",
+    "coopsim.measures": "building",
+    "coopsim.intervals": "building",
     "coopsim.scenario": "building",
     "coopsim.storage": "execution",
     "coopsim.credit": "execution",
@@ -54,6 +56,7 @@ LAYER_OF = {
     "coopsim.app": "analysis",
     "coopsim.bench": "analysis",
     "coopsim.cli": "analysis",
+    "coopsim.conformance": "analysis",
 }
 
 # Known exception, to be removed when the app's navigation no longer imports the run page that
