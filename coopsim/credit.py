@@ -17,10 +17,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from coopsim.agents.planner import social_objective
 from coopsim.config.planner import PlannerConfig
 from coopsim.envs.base import Step
 from coopsim.envs.info import taxable_income
+from coopsim.measures import social_objective
 
 
 class PlannerCredit:

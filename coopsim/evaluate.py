@@ -14,29 +14,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-from scipy import stats
 
-from coopsim import metrics
-from coopsim.agents.planner import social_objective
 from coopsim.agents.population import Population
 from coopsim.envs import World
+from coopsim.intervals import LEVEL, t_interval
+from coopsim.measures import MEASURES, Outcome, measure_episodes
 from coopsim.scenario import Scenario, make_population, make_world, resolve_device
-
-# Summary metrics, in the order tables show them.
-SUMMARY_METRICS = (
-    "productivity",
-    "equality",
-    "equality_times_productivity",
-    "gini",
-    "atkinson",
-    "theil",
-    "utilitarian_welfare",
-    "nash_welfare",
-    "rawls_welfare",
-    "contribution_rate",
-    "efficiency",
-    "objective",
-)
 
 
 @dataclass
@@ -67,52 +50,33 @@ def episode_metrics(
     social_optimum: float | None,
     objective: tuple[str, dict] = ("equality_times_productivity", {}),
 ) -> dict[str, np.ndarray]:
-    """Per-episode metrics [B] from per-round records [R, B, N].
+    """Every measure of :data:`coopsim.measures.MEASURES` that applies, per episode [B], from
+    per-round records [R, B, N].
 
-    Wealth is an agent's total net payoff over the episode. Inequality indices need
-    non-negative values, so they are computed on wealth floored at zero (sanctions can push a
-    payoff below zero); the welfare sums use wealth as it is. Where a world records ``utility``
+    Wealth is an agent's total net payoff over the episode. Where a world records ``utility``
     (an agent's utility level so far in the episode, labour counted), the welfare functions and
     the social ``objective`` use its final value, as the planner's reward does; elsewhere
-    utility is wealth. Cooperation metrics appear only for worlds that have contributions, and
-    efficiency only for worlds that know their social optimum.
+    utility is wealth.
     """
     wealth = records["net"].sum(0).double()  # [B, N]
-    utility = records["utility"][-1].double() if "utility" in records else wealth  # [B, N]
-    floored = wealth.clamp(min=0)
-    out = {
-        "productivity": metrics.productivity(wealth),
-        "equality": metrics.equality(floored),
-        "equality_times_productivity": metrics.equality(floored) * metrics.productivity(wealth),
-        "gini": metrics.gini(floored),
-        "atkinson": metrics.atkinson(floored),
-        "theil": metrics.theil(floored),
-        "utilitarian_welfare": metrics.utilitarian_welfare(utility),
-        "nash_welfare": metrics.nash_welfare(utility),
-        "rawls_welfare": metrics.rawls_welfare(utility),
-        "objective": social_objective(objective[0], wealth, utility, objective[1]),
-    }
-    if "contribution" in records:
-        out["contribution_rate"] = metrics.contribution_rate(
-            records["contribution"].double(), endowment
-        ).mean(0)
-    if social_optimum is not None:
-        out["efficiency"] = metrics.efficiency(wealth.sum(-1), social_optimum)
-    return {k: v.cpu().numpy() for k, v in out.items()}
+    outcome = Outcome(
+        wealth=wealth,
+        utility=records["utility"][-1].double() if "utility" in records else wealth,  # [B, N]
+        contribution=records.get("contribution"),  # [R, B, N]
+        endowment=endowment,
+        social_optimum=social_optimum,
+        objective=objective,
+    )
+    return {k: v.cpu().numpy() for k, v in measure_episodes(outcome).items()}
 
 
-def confidence_interval(values: np.ndarray, level: float = 0.95) -> dict[str, float]:
-    """Mean with a Student-t confidence interval over independent episodes."""
-    values = np.asarray(values, dtype=float)
-    n = values.size
-    mean = float(values.mean())
-    std = float(values.std(ddof=1)) if n > 1 else 0.0
-    half = float(stats.t.ppf(0.5 + level / 2, n - 1) * std / np.sqrt(n)) if n > 1 else 0.0
-    return {"mean": mean, "ci_low": mean - half, "ci_high": mean + half, "std": std, "n": n}
+def confidence_interval(values: np.ndarray, level: float = LEVEL) -> dict[str, float]:
+    """Mean with the house interval (:mod:`coopsim.intervals`) over independent episodes."""
+    return t_interval(values, level).as_dict()
 
 
 def summarise(table: pd.DataFrame) -> dict[str, dict[str, float]]:
-    return {m: confidence_interval(table[m].to_numpy()) for m in SUMMARY_METRICS if m in table}
+    return {m: confidence_interval(table[m].to_numpy()) for m in MEASURES if m in table}
 
 
 def tidy_records(records: dict[str, torch.Tensor], policies: list[str]) -> pd.DataFrame:

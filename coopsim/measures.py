@@ -20,6 +20,7 @@ from typing import Literal
 from torch import Tensor
 
 from coopsim import metrics
+from coopsim.config.planner import OBJECTIVES
 
 
 @dataclass(frozen=True)
@@ -58,42 +59,29 @@ class Measure:
 
 # -- objectives a planner may maximise (and every run reports as ``objective``) -----------------
 
-
-def _objective(name: str) -> Callable[[Tensor, Tensor], Tensor]:
-    return {
-        # Measured on coin, as the AI Economist's objective is.
-        "equality_times_productivity": lambda coin, utility: metrics.equality_times_productivity(
-            coin.clamp(min=0)
-        ),
-        "utilitarian": lambda coin, utility: metrics.utilitarian_welfare(utility),
-        "nash": lambda coin, utility: metrics.nash_welfare(utility),
-        "rawls": lambda coin, utility: metrics.rawls_welfare(utility),
-    }[name]
-
-
-#: Objective name -> one line on what it rewards. ``mix`` is a weighted sum of the others.
-OBJECTIVES: dict[str, str] = {
-    "equality_times_productivity": "equality (1 - Gini) of coin times total coin (AI Economist)",
-    "utilitarian": "sum of utilities",
-    "nash": "product of utilities (as a sum of logs)",
-    "rawls": "utility of the worst-off agent",
-    "mix": "a weighted sum of the objectives above, weights named in the scenario",
+#: Objective name (the configuration's :data:`~coopsim.config.planner.OBJECTIVES`, less ``mix``,
+#: a weighted sum of the others) -> its function of coin and utility ``[B, N]`` -> ``[B]``.
+#: Equality x productivity is measured on coin, as the AI Economist's objective is; the welfare
+#: functions on utility, which counts the labour agents gave up.
+OBJECTIVE_FUNCTIONS: dict[str, Callable[[Tensor, Tensor], Tensor]] = {
+    "equality_times_productivity": lambda coin, utility: metrics.equality_times_productivity(
+        coin.clamp(min=0)
+    ),
+    "utilitarian": lambda coin, utility: metrics.utilitarian_welfare(utility),
+    "nash": lambda coin, utility: metrics.nash_welfare(utility),
+    "rawls": lambda coin, utility: metrics.rawls_welfare(utility),
 }
 
 
 def social_objective(
     name: str, coin: Tensor, utility: Tensor, weights: dict | None = None
 ) -> Tensor:
-    """The objective ``name`` [B] from each agent's coin and utility over a period ([B, N]).
-
-    Equality x productivity is measured on coin (the AI Economist's objective); the welfare
-    functions on utility, which counts the labour agents gave up.
-    """
+    """The objective ``name`` [B] from each agent's coin and utility over a period ([B, N])."""
     if name == "mix":
         return sum(w * social_objective(k, coin, utility) for k, w in (weights or {}).items())
-    if name not in OBJECTIVES:
+    if name not in OBJECTIVE_FUNCTIONS:
         raise ValueError(f"unknown objective {name!r}; allowed: {', '.join(OBJECTIVES)}")
-    return _objective(name)(coin, utility)
+    return OBJECTIVE_FUNCTIONS[name](coin, utility)
 
 
 # -- the registry ------------------------------------------------------------------------------

@@ -11,12 +11,12 @@ from scipy import stats
 from coopsim import metrics
 from coopsim import scenario as sc
 from coopsim.evaluate import (
-    SUMMARY_METRICS,
     confidence_interval,
     evaluate,
     summarise,
     tidy_records,
 )
+from coopsim.measures import MEASURES
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +34,7 @@ def test_summary_mean_is_the_mean_of_episode_metrics(pd_eval):
     table = pd_eval.episode_metrics
     assert len(table) == 12
     assert list(table["episode"]) == list(range(12))
-    assert set(pd_eval.summary) == set(SUMMARY_METRICS)
+    assert set(pd_eval.summary) == set(MEASURES)
     for metric, s in pd_eval.summary.items():
         assert s["mean"] == pytest.approx(table[metric].mean(), rel=1e-12, abs=1e-12)
         assert s["n"] == 12
@@ -43,7 +43,7 @@ def test_summary_mean_is_the_mean_of_episode_metrics(pd_eval):
 
 
 def test_confidence_interval_matches_scipy(pd_eval):
-    for metric in SUMMARY_METRICS:
+    for metric in MEASURES:
         values = pd_eval.episode_metrics[metric].to_numpy()
         s = confidence_interval(values)
         sem = values.std(ddof=1) / np.sqrt(values.size)

@@ -6,7 +6,14 @@ import pytest
 import torch
 
 from coopsim import metrics
-from coopsim.measures import MEASURES, OBJECTIVES, Outcome, measure_episodes, social_objective
+from coopsim.config.planner import OBJECTIVES
+from coopsim.measures import (
+    MEASURES,
+    OBJECTIVE_FUNCTIONS,
+    Outcome,
+    measure_episodes,
+    social_objective,
+)
 
 
 def _outcome(**kw) -> Outcome:
@@ -69,3 +76,7 @@ def test_mix_of_one_objective_is_that_objective(name):
 def test_unknown_objective_names_the_allowed_ones():
     with pytest.raises(ValueError, match="allowed: equality_times_productivity"):
         social_objective("happiness", torch.ones(1, 2), torch.ones(1, 2))
+
+
+def test_every_configurable_objective_has_a_function():
+    assert set(OBJECTIVES) - {"mix"} == set(OBJECTIVE_FUNCTIONS)

@@ -19,34 +19,12 @@ import dataclasses
 import torch
 from torch import Tensor
 
-from coopsim import metrics
 from coopsim.agents.ppo import PPOLearner
 from coopsim.config.planner import OBJECTIVES, PlannerConfig
 from coopsim.config.training import PPOConfig
 from coopsim.envs.base import WorldSpec
 
-__all__ = ["OBJECTIVES", "Planner", "PlannerConfig", "social_objective"]
-
-
-def social_objective(
-    name: str, coin: Tensor, utility: Tensor, weights: dict | None = None
-) -> Tensor:
-    """The planner's reward [B] from each agent's coin and utility over a period ([B, N]).
-
-    Equality x productivity is measured on coin (the AI Economist's objective); the welfare
-    functions on utility, which counts the labour agents gave up.
-    """
-    if name == "mix":
-        return sum(w * social_objective(k, coin, utility) for k, w in (weights or {}).items())
-    if name == "equality_times_productivity":
-        return metrics.equality_times_productivity(coin.clamp(min=0))
-    if name == "utilitarian":
-        return metrics.utilitarian_welfare(utility)
-    if name == "nash":
-        return metrics.nash_welfare(utility)
-    if name == "rawls":
-        return metrics.rawls_welfare(utility)
-    raise ValueError(f"unknown objective {name!r}; allowed: {', '.join(OBJECTIVES)}")
+__all__ = ["OBJECTIVES", "Planner", "PlannerConfig"]
 
 
 class Planner:

@@ -36,8 +36,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from coopsim.agents.planner import social_objective
 from coopsim.envs.one_step_economy import OneStepEconomyWorld
+from coopsim.measures import social_objective
 from coopsim.scenario import Scenario, make_world
 
 # Candidate schedules solved at once (memory grows as CHUNK x N x L).

@@ -8,9 +8,10 @@ import pytest
 import torch
 
 from coopsim import scenario as sc
-from coopsim.agents.planner import Planner, PlannerConfig, social_objective
+from coopsim.agents.planner import Planner, PlannerConfig
 from coopsim.analysis import optimal_schedule
 from coopsim.analysis.optimal import equilibrium
+from coopsim.measures import social_objective
 from coopsim.train import Trainer, TrainingConfig, evaluate_trained, planner_schedule
 from mechanisms.tax import bracket_tax
 
