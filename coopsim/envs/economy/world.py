@@ -182,9 +182,11 @@ class EconomyWorld(World):
         orders = actions[..., 1:]  # [B, N, R]
         labour = torch.zeros(s.pos.shape, device=self.device)  # [B, N] labour spent this step
 
+        # The step opens: old orders expire (their escrow is free again), sources regrow.
         self.market.expire(s)
         self.regrowth(s, self.gen)
 
+        # Acts: moving, then gathering and building where each agent now stands.
         moved = self.movement.step(s, act, t)  # [B, N]
         labour += moved * c.move_labour
 
@@ -200,10 +202,12 @@ class EconomyWorld(World):
         s.code.scatter_(1, s.pos, code_here)
         labour += built * c.build_labour
 
+        # Orders: posted with what the acts left to cover them, then the book clears.
         posted = self.market.post(s, orders)  # [B, N] orders accepted
         labour += posted * c.order_labour
         trades = self.market.match(s)
 
+        # Money: earnings through the mechanisms; the reward is the change of utility.
         ctx, flows = money.settle(s, self.pipeline, revenue, trades, t, c.episode_length)
         s.labour += labour
         utility = self._utility()
