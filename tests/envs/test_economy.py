@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
@@ -10,7 +11,7 @@ import torch
 from coopsim.agents.economy_scripted import GatherBuild, GatherBuildParams
 from coopsim.envs import WORLDS
 from coopsim.envs.economy import EconomyConfig, EconomyWorld
-from coopsim.envs.economy_maps import WATER, parse_map, quadrant
+from coopsim.envs.economy.maps import WATER, parse_map, quadrant
 from coopsim.schema import ConfigError, build
 from mechanisms.base import Pipeline
 from mechanisms.redistribution import LumpSum, LumpSumParams
@@ -62,14 +63,14 @@ def test_registered_and_spec():
 def test_gather_yields_one_unit_plus_skill_bonus_and_costs_labour():
     w = tiny(".w.s.", [0, 1, 0, 3], gather_skills=[0.0, 1.0], regen_prob=0.5)
     step = act(w, GATHER, GATHER)
-    assert w.stock[0].tolist() == [[1.0, 0.0], [0.0, 2.0]]  # agent 1 always gets its bonus
+    assert w.state.stock[0].tolist() == [[1.0, 0.0], [0.0, 2.0]]  # agent 1 always gets its bonus
     assert step.info["gathered"][0].tolist() == [1.0, 2.0]
-    assert w.labour[0].tolist() == [1.0, 1.0]
+    assert w.state.labour[0].tolist() == [1.0, 1.0]
     assert not w.resources()[0].any()  # both tiles emptied
     # Gathering an empty tile does nothing and costs nothing.
     step = act(w, GATHER, REST)
     if not w.resources()[0, 0, 0, 1]:
-        assert step.info["gathered"][0, 0] == 0 and w.labour[0, 0] == 1.0
+        assert step.info["gathered"][0, 0] == 0 and w.state.labour[0, 0] == 1.0
 
 
 def test_resources_regrow():
@@ -79,7 +80,7 @@ def test_resources_regrow():
     act(w, REST)
     assert w.resources()[0, 0, 0, 0]  # back one step later with probability 1
     act(w, GATHER)
-    assert w.stock[0, 0, 0] == 2
+    assert w.state.stock[0, 0, 0] == 2
 
 
 def test_build_pays_skill_times_payment_and_leaves_a_house():
@@ -88,19 +89,19 @@ def test_build_pays_skill_times_payment_and_leaves_a_house():
     act(w, RIGHT)
     act(w, GATHER)  # stone
     step = act(w, BUILD)  # on a source tile: refused
-    assert step.info["built"][0, 0] == 0 and w.coin[0, 0] == 0
+    assert step.info["built"][0, 0] == 0 and w.state.coin[0, 0] == 0
     act(w, RIGHT)
     step = act(w, BUILD)
     assert step.info["built"][0, 0] == 1
-    assert w.coin[0, 0].item() == pytest.approx(25.0)
-    assert w.stock[0, 0].tolist() == [0.0, 0.0]
+    assert w.state.coin[0, 0].item() == pytest.approx(25.0)
+    assert w.state.stock[0, 0].tolist() == [0.0, 0.0]
     assert w.houses()[0, 0, 2] == 0
     # labour: 2 gathers + 2 moves + 1 build, nothing for the refused build
-    assert w.labour[0, 0].item() == pytest.approx(2 + 2 + 10)
+    assert w.state.labour[0, 0].item() == pytest.approx(2 + 2 + 10)
     assert step.info["gross"][0, 0].item() == pytest.approx(25.0)
     assert step.info["income"][0, 0].item() == pytest.approx(25.0)
     # no second house on the same tile, even with the goods
-    w.stock += 1
+    w.state.stock += 1
     step = act(w, BUILD)
     assert step.info["built"][0, 0] == 0
 
@@ -113,10 +114,10 @@ def test_moves_blocked_by_water_edges_houses_and_agents():
     assert w.positions()[0].tolist() == [[0, 1], [1, 1]]
     act(w, LEFT, RIGHT)
     assert w.positions()[0].tolist() == [[0, 0], [1, 2]]
-    assert w.labour[0].tolist() == [1.0, 1.0]  # only the moves that happened
+    assert w.state.labour[0].tolist() == [1.0, 1.0]  # only the moves that happened
     # a house blocks everyone but its owner
     w = tiny("....", [0, 0, 0, 2])
-    w.stock[0, 1] = 1
+    w.state.stock[0, 1] = 1
     act(w, REST, BUILD)
     assert w.houses()[0, 0, 2] == 1
     act(w, REST, RIGHT)
@@ -140,54 +141,54 @@ def test_move_conflict_priority_rotates():
 
 def test_auction_trades_at_the_resting_price():
     w = tiny("...", [0, 0, 0, 2])
-    w.coin[0] = torch.tensor([0.0, 20.0])
-    w.stock[0, 0, 0] = 5.0  # seller holds 5 wood
+    w.state.coin[0] = torch.tensor([0.0, 20.0])
+    w.state.stock[0, 0, 0] = 5.0  # seller holds 5 wood
     act(w, (REST, ask(4), 0), REST)  # ask rests on the book, one wood escrowed
-    assert w.stock[0, 0, 0] == 4 and w.order_price[0, 0, 0, 1, 0] == 4
+    assert w.state.stock[0, 0, 0] == 4 and w.state.order_price[0, 0, 0, 1, 0] == 4
     step = act(w, REST, (REST, bid(6), 0))  # crosses: trades at the resting ask, 4
     assert step.info["bought"][0].tolist() == [0.0, 1.0]
     assert step.info["sold"][0].tolist() == [1.0, 0.0]
-    assert w.coin[0].tolist() == [4.0, 16.0]
-    assert w.stock[0, :, 0].tolist() == [4.0, 1.0]
-    assert (w.order_price < 0).all()  # both orders closed, the bid's extra escrow returned
+    assert w.state.coin[0].tolist() == [4.0, 16.0]
+    assert w.state.stock[0, :, 0].tolist() == [4.0, 1.0]
+    assert (w.state.order_price < 0).all()  # both orders closed, the bid's extra escrow returned
     assert step.info["income"][0].tolist() == [4.0, 0.0]
     assert step.info["gross"][0].tolist() == [4.0, -4.0]
     # Both orders new in the same step: the midpoint.
     step = act(w, (REST, ask(3), 0), (REST, bid(6), 0))
-    assert w.coin[0].tolist() == [8.5, 11.5]
+    assert w.state.coin[0].tolist() == [8.5, 11.5]
     # Orders that do not cross rest; the best bid meets the best ask first.
     step = act(w, (REST, ask(7), 0), (REST, bid(2), 0))
     assert step.info["orders"][0].tolist() == [1.0, 1.0]
-    assert (w.order_price >= 0).sum() == 2
+    assert (w.state.order_price >= 0).sum() == 2
     step = act(w, (REST, ask(5), 0), (REST, bid(5), 0))  # 5 meets 5, the 7 and 2 stay
     assert step.info["coin"][0].tolist() == [13.5, 6.5]  # coin with escrow
-    assert w.coin[0].tolist() == [13.5, 4.5]  # liquid: the bid at 2 holds 2
-    assert sorted(w.order_price[w.order_price >= 0].tolist()) == [2, 7]
+    assert w.state.coin[0].tolist() == [13.5, 4.5]  # liquid: the bid at 2 holds 2
+    assert sorted(w.state.order_price[w.state.order_price >= 0].tolist()) == [2, 7]
 
 
 def test_orders_need_cover_respect_the_cap_and_expire():
     w = tiny("...", [0, 0, 0, 2], max_orders=2, order_duration=3)
-    w.coin[0, 1] = 5.0
+    w.state.coin[0, 1] = 5.0
     step = act(w, (REST, ask(1), 0), (REST, bid(9), bid(3)))  # no wood; bid 9 > coin 5
     assert step.info["orders"][0].tolist() == [0.0, 1.0]  # only the stone bid at 3
-    assert w.coin[0, 1] == 2.0  # 3 escrowed
+    assert w.state.coin[0, 1] == 2.0  # 3 escrowed
     act(w, REST, (REST, 0, bid(1)))
     step = act(w, REST, (REST, 0, bid(1)))  # third open bid: over the cap of 2
     assert step.info["orders"][0, 1] == 0
     assert step.info["coin"][0, 1] == 5.0  # coin counts escrow
     act(w, REST, REST)  # the first bid reaches age 3 and expires
-    assert w.coin[0, 1] == 4.0 and (w.order_price[0, 1] >= 0).sum() == 1
+    assert w.state.coin[0, 1] == 4.0 and (w.state.order_price[0, 1] >= 0).sum() == 1
 
 
 def test_self_trade_is_cancelled():
     w = tiny("...", [0, 0, 0, 2])
-    w.coin[0, 0] = 10.0
-    w.stock[0, 0, 1] = 1.0
+    w.state.coin[0, 0] = 10.0
+    w.state.stock[0, 0, 1] = 1.0
     step = act(w, (REST, 0, ask(2)), REST)
     step = act(w, (REST, 0, bid(5)), REST)
     assert step.info["bought"].sum() == 0
-    assert w.coin[0, 0] == 10.0 and w.stock[0, 0, 1] == 1.0
-    assert (w.order_price < 0).all()
+    assert w.state.coin[0, 0] == 10.0 and w.state.stock[0, 0, 1] == 1.0
+    assert (w.state.order_price < 0).all()
 
 
 def tax_pipeline(n: int, rate: float, period: int, batch: int = 1) -> Pipeline:
@@ -217,7 +218,7 @@ def test_taxes_collected_each_period_and_rebated_equally():
     assert rebate.tolist() == pytest.approx([2.0, 2.0])
     for flow in step.flows.values():
         assert flow.imbalance().abs().max() < 1e-6
-    assert w.coin[0].tolist() == pytest.approx([8.0, 2.0])
+    assert w.state.coin[0].tolist() == pytest.approx([8.0, 2.0])
     assert (tax + rebate).sum() == pytest.approx(0.0)
 
 
@@ -241,7 +242,7 @@ def test_accrued_taxes_are_felt_when_income_is_earned_with_the_same_utility_at_c
             act(w, a, REST)
         rewards = [act(w, BUILD, REST).reward[0]]
         rewards += [act(w, REST, REST).reward[0] for _ in range(3)]
-        return torch.stack(rewards), w.utility[0]
+        return torch.stack(rewards), w.state.utility[0]
 
     collected, u_collected = play("collected")
     accrued, u_accrued = play("accrued")
@@ -270,7 +271,7 @@ def test_accrued_accounting_keeps_each_episode_return_under_random_play():
         cfg = EconomyConfig(episode_length=40, layout="uniform", tax_accounting=accounting)
         w = EconomyWorld(cfg, pipe, batch_size=b)
         w.reset(seed=5)
-        w.stock += 3.0
+        w.state.stock += 3.0
         gen = torch.Generator().manual_seed(5)
         total, taxed = torch.zeros(b, n), 0.0
         for _ in range(40):
@@ -294,13 +295,15 @@ def test_utility_is_isoelastic_coin_minus_labour_and_reward_is_its_change():
     eta, labour = 0.23, 2 + 2 + 10
     u = (30.0 ** (1 - eta) - 1) / (1 - eta) - 0.21 * labour
     u0 = (0.0 - 1) / (1 - eta)
-    assert w.utility[0, 0].item() == pytest.approx(u, rel=1e-5)
+    assert w.state.utility[0, 0].item() == pytest.approx(u, rel=1e-5)
     assert total == pytest.approx(u - u0, rel=1e-5)
     w.set_labour_scale(0.0)
     w.reset()
     for a in (GATHER, RIGHT, GATHER, RIGHT, BUILD):
         act(w, a)
-    assert w.utility[0, 0].item() == pytest.approx((30.0 ** (1 - eta) - 1) / (1 - eta), rel=1e-5)
+    assert w.state.utility[0, 0].item() == pytest.approx(
+        (30.0 ** (1 - eta) - 1) / (1 - eta), rel=1e-5
+    )
 
 
 def test_scripted_gather_build_earns_what_the_rules_say():
@@ -322,10 +325,10 @@ def test_scripted_gather_build_earns_what_the_rules_say():
     houses = len(built_at)
     assert houses >= 3
     assert int((w.houses() == 0).sum()) == houses
-    assert w.coin[0, 0].item() == pytest.approx(houses * 2.0 * 10.0)
+    assert w.state.coin[0, 0].item() == pytest.approx(houses * 2.0 * 10.0)
     moves = sum(1 for a in acts if a in (UP, DOWN, LEFT, RIGHT))
     gathers = sum(1 for a in acts if a == GATHER)
-    assert w.labour[0, 0].item() == pytest.approx(moves + gathers + 10 * houses)
+    assert w.state.labour[0, 0].item() == pytest.approx(moves + gathers + 10 * houses)
 
 
 def test_batched_worlds_equal_single_worlds():
@@ -356,7 +359,7 @@ def test_seeds_reproduce_and_differ():
         for _ in range(30):
             step = w.step((torch.rand(4, 4, 3, generator=gen) * nvec).long())
         assert bool(step.done.all())
-        return torch.cat([obs.flatten(), step.obs.flatten(), w.coin.flatten()])
+        return torch.cat([obs.flatten(), step.obs.flatten(), w.state.coin.flatten()])
 
     assert torch.equal(run(5), run(5))
     assert not torch.equal(run(5), run(6))
@@ -377,8 +380,8 @@ def test_budget_balances_and_coin_is_conserved_under_random_play():
     )
     w = EconomyWorld(EconomyConfig(episode_length=60, layout="uniform"), pipe, batch_size=b)
     w.reset(seed=2)
-    w.coin += 30.0  # give everyone money so bids happen
-    w.stock += 3.0
+    w.state.coin += 30.0  # give everyone money so bids happen
+    w.state.stock += 3.0
     gen = torch.Generator().manual_seed(2)
     nvec = torch.tensor(w.spec.action_nvec)
     net_total = torch.zeros(b, n)
@@ -397,7 +400,7 @@ def test_budget_balances_and_coin_is_conserved_under_random_play():
         )
         net_total += step.info["net"]
         traded += step.info["bought"].sum().item()
-        assert (w.coin >= -1e-4).all() or step.info["transfer_tax"].abs().sum() > 0
+        assert (w.state.coin >= -1e-4).all() or step.info["transfer_tax"].abs().sum() > 0
     assert traded > 0
     # wealth (coin incl. escrow) = starting coin + sum of net flows
     assert torch.allclose(step.info["coin"], 30.0 + net_total, atol=1e-3)
@@ -444,13 +447,13 @@ def test_map_file_layout(tmp_path):
 
 def test_income_by_source_splits_building_from_selling():
     w = tiny("ws..", [0, 0, 0, 3], build_skills=[1.0, 3.0], regen_prob=1.0)
-    w.coin[0, 1] = 10.0
-    w.stock[0, 0] = torch.tensor([2.0, 1.0])
+    w.state.coin[0, 1] = 10.0
+    w.state.stock[0, 0] = torch.tensor([2.0, 1.0])
     act(w, (REST, ask(4), 0), REST)  # agent 0 offers a wood
     step = act(w, (BUILD, 0, 0), (REST, bid(4), 0))  # on a source: no house; the bid crosses
     assert step.info["sale_income"][0].tolist() == [4.0, 0.0]
     assert step.info["build_income"][0].tolist() == [0.0, 0.0]
-    w.stock[0, 1] = torch.tensor([1.0, 1.0])
+    w.state.stock[0, 1] = torch.tensor([1.0, 1.0])
     step = act(w, REST, BUILD)
     assert step.info["build_income"][0].tolist() == [0.0, 30.0]
     assert step.info["income"][0].tolist() == [0.0, 30.0]
@@ -473,11 +476,13 @@ def test_specialisation_counts_every_act_of_a_scripted_rollout():
     gathers = torch.zeros(3, 4)
     records: dict[str, list] = {}
     while True:
-        pos, held = w.pos.clone(), w.stock + w._escrow_units()
+        pos, held = w.state.pos.clone(), w.state.stock + w.market.escrow_units(w.state)
         step = w.step(pop.act(obs, gen))
         obs = step.obs
-        moves += w.pos != pos
-        gathers += ((w.stock + w._escrow_units()) > held).any(-1)  # only gathering adds goods
+        moves += w.state.pos != pos
+        gathers += ((w.state.stock + w.market.escrow_units(w.state)) > held).any(
+            -1
+        )  # only gathering adds goods
         for k, v in step.info.items():
             records.setdefault(k, []).append(v)
         if bool(step.done[0]):
@@ -485,12 +490,12 @@ def test_specialisation_counts_every_act_of_a_scripted_rollout():
     frame = tidy_records({k: torch.stack(v) for k, v in records.items()}, ["w"] * 4)
     acts = agent_activity(frame).set_index(["episode", "agent"]).sort_index()
     houses = (w.houses()[:, None] == torch.arange(4)[None, :, None, None]).sum((-1, -2))
-    asks = (w.order_price[:, :, :, 1] >= 0).sum((-1, -2))  # nobody bids: every ask still open
+    asks = (w.state.order_price[:, :, :, 1] >= 0).sum((-1, -2))  # nobody bids: every ask still open
     assert acts["moving"].tolist() == moves.flatten().tolist()
     assert acts["gathering"].tolist() == gathers.flatten().tolist()
     assert acts["building"].tolist() == houses.flatten().float().tolist()
     assert acts["trading"].tolist() == asks.flatten().float().tolist()
-    paid = houses * cfg.build_payment * w.build_skill  # [B, N]
+    paid = houses * cfg.build_payment * w.state.build_skill  # [B, N]
     assert acts["build_income"].to_numpy() == pytest.approx(paid.flatten().numpy(), rel=1e-5)
     assert (acts["sale_income"] == 0).all()
     assert houses.sum() > 0 and asks[:, 2:].sum() > 0 and asks[:, :2].sum() == 0
@@ -513,7 +518,7 @@ def test_specialisation_counts_every_act_of_a_scripted_rollout():
 def test_action_mask_by_hand():
     """On wood at the top-left corner, with 3 coin and nothing to sell or build with."""
     w = tiny("ws.\n...", [0, 0, 1, 2], n=2)
-    w.coin[0, 0] = 3.0
+    w.state.coin[0, 0] = 3.0
     m = w.action_mask()[0, 0]
     acts, wood_orders = m[:7], m[7 : 7 + 2 * P + 1]
     # rest; up and left leave the map; down and right are land; gather wood; no build
@@ -526,9 +531,9 @@ def test_action_mask_by_hand():
     assert not m[GATHER] and m[7 + 1 + P :][:P].all()  # gathered: tile empty, wood to sell
     # with both goods, on an empty tile: build; a house owned by the other agent blocks moves
     w = tiny("...", [0, 0, 0, 2], n=2)
-    w.stock[0, 1] = 1
+    w.state.stock[0, 1] = 1
     act(w, REST, BUILD)
-    w.stock[0, 0] = 1
+    w.state.stock[0, 0] = 1
     act(w, RIGHT, REST)
     m = w.action_mask()[0]
     assert m[0, BUILD] and not m[0, RIGHT]  # the house at column 2 is agent 1's
@@ -541,7 +546,7 @@ def test_action_mask_says_what_takes_effect_under_random_play():
     b = 32
     w = EconomyWorld(EconomyConfig(episode_length=200, layout="uniform", max_orders=2), None, b)
     w.reset(seed=4)
-    w.coin += 6.0
+    w.state.coin += 6.0
     gen = torch.Generator().manual_seed(4)
     nvec = w.spec.action_nvec
     counts = {"gathers": 0, "built": 0, "moved": 0, "orders": 0}
@@ -574,14 +579,14 @@ def test_replicate_copies_whole_worlds_and_leaves_the_shared_constants():
         EconomyConfig(num_agents=3, layout="quadrant"), tax_pipeline(3, 0.3, 5, 4), batch_size=4
     )
     w.reset(seed=7)
-    assert not torch.equal(w.build_skill[0], w.build_skill[1])  # drawn per world
+    assert not torch.equal(w.state.build_skill[0], w.state.build_skill[1])  # drawn per world
     tax = w.pipeline.mechanisms[0]
     tax.income += torch.arange(4.0)[:, None]  # mid-period income, different in every world
     w.pipeline.pool = torch.arange(4.0)
     obs = w.replicate(torch.tensor([0, 0, 2, 2]))
-    for name in EconomyWorld._WORLD_STATE:
-        value = getattr(w, name)
-        assert torch.equal(value[0], value[1]) and torch.equal(value[2], value[3]), name
+    for field in dataclasses.fields(w.state):
+        value = getattr(w.state, field.name)
+        assert torch.equal(value[0], value[1]) and torch.equal(value[2], value[3]), field.name
     assert tax.income[:, 0].tolist() == [0.0, 0.0, 2.0, 2.0]
     assert w.pipeline.pool.tolist() == [0.0, 0.0, 2.0, 2.0]
     assert torch.equal(obs[0], obs[1]) and not torch.equal(obs[0], obs[2])

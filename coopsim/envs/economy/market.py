@@ -1,0 +1,192 @@
+"""The market: one order book per resource and world, a double auction cleared every step.
+
+The rules (what an order head means, cover, the cap, expiry, matching, the trade price,
+self-trade prevention) are in :mod:`coopsim.envs.economy.world`. The book lives in the state
+as ``order_price`` and ``order_age`` [B, N, R, 2, K]: K slots per agent, resource and side
+(BID, ASK), a price of -1 marking an empty slot, so posting is a scatter into the first free
+slot and clearing is one sort per side, with no loop over orders.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+from torch import Tensor
+
+from coopsim.envs.economy.config import EconomyConfig
+from coopsim.envs.economy.state import ASK, BID, STONE, WOOD, EconomyState
+
+QUOTES = 6  # numbers per agent and resource in Market.quotes
+
+
+class Trades(NamedTuple):
+    """What clearing the book moved, per agent summed over resources; each [B, N] float."""
+
+    paid: Tensor  # coin paid for goods bought
+    proceeds: Tensor  # coin received for goods sold
+    bought: Tensor  # units bought
+    sold: Tensor  # units sold
+
+
+class Market:
+    """Posting, expiry and matching of orders for B worlds; built once per world."""
+
+    def __init__(self, config: EconomyConfig, device: torch.device):
+        self.max_price = config.max_price
+        self.levels = config.max_price + 1  # P: price levels 0..max_price
+        self.max_orders = config.max_orders  # K: slots per agent, resource and side
+        self.duration = config.order_duration
+        self.choices = 2 * self.levels + 1  # per order head: none, P bids, P asks
+        self._prices = torch.arange(self.levels, device=device)  # [P] bid/ask prices
+        n = config.num_agents
+        self._eye = torch.eye(n, dtype=torch.bool, device=device)  # [N, N]
+
+    def expire(self, state: EconomyState) -> None:
+        """Age every open order; orders past ``order_duration`` close and return escrow."""
+        open_ = state.order_price >= 0  # [B, N, R, 2, K]
+        state.order_age += open_.long()
+        expired = open_ & (state.order_age >= self.duration)
+        refund = (state.order_price.clamp(min=0) * expired)[:, :, :, BID].sum((-1, -2))  # [B, N]
+        state.coin += refund
+        state.stock += expired[:, :, :, ASK].sum(-1)
+        state.order_price.masked_fill_(expired, -1)
+
+    def post(self, state: EconomyState, orders: Tensor) -> Tensor:
+        """Place each agent's new bid/ask per resource (``orders`` [B, N, R], the order
+        heads) in its first free slot, escrowing what it offers; returns [B, N] orders placed.
+
+        A bid needs liquid coin >= its price: resources are handled in order (wood, stone) with
+        the coin left after the wood bid, so two bids can never overdraw the account.
+        """
+        p, k = self.levels, self.max_orders
+        has = orders > 0  # [B, N, R]
+        side = ((orders - 1) // p).clamp(0, 1)  # [B, N, R] BID or ASK
+        price = (orders - 1) % p  # [B, N, R]
+        slots = state.order_price.gather(3, side[..., None, None].expand(-1, -1, -1, 1, k)).squeeze(
+            3
+        )  # [B, N, R, K] prices on the chosen side
+        free = slots < 0
+        slot = free.long().argmax(-1)  # [B, N, R] first free slot
+        room = free.any(-1)
+        # Coverage: asks need a liquid unit; bids need coin, wood first then stone.
+        ask_ok = state.stock >= 1  # [B, N, R]
+        bid_wood = has[..., WOOD] & (side[..., WOOD] == BID) & room[..., WOOD]
+        bid_wood = bid_wood & (state.coin >= price[..., WOOD])
+        coin_left = state.coin - bid_wood * price[..., WOOD]
+        bid_stone = has[..., STONE] & (side[..., STONE] == BID) & room[..., STONE]
+        bid_stone = bid_stone & (coin_left >= price[..., STONE])
+        bid_ok = torch.stack([bid_wood, bid_stone], -1)  # [B, N, R]
+        accept = has & room & torch.where(side == BID, bid_ok, ask_ok)  # [B, N, R]
+        # Escrow.
+        state.coin -= (accept & (side == BID)).mul(price).sum(-1)
+        state.stock -= (accept & (side == ASK)).float()
+        # Write the orders into their slots (rejected ones write back what was there).
+        flat_price = state.order_price.view(*state.order_price.shape[:3], -1)  # [B, N, R, 2K]
+        flat_age = state.order_age.view(*state.order_age.shape[:3], -1)
+        idx = (side * k + slot)[..., None]  # [B, N, R, 1]
+        old = flat_price.gather(3, idx).squeeze(-1)
+        flat_price.scatter_(3, idx, torch.where(accept, price, old)[..., None])
+        old_age = flat_age.gather(3, idx).squeeze(-1)
+        flat_age.scatter_(3, idx, torch.where(accept, 0, old_age)[..., None])
+        return accept.sum(-1)
+
+    def match(self, state: EconomyState) -> Trades:
+        """Clear the book of every resource at once, settling coin and stock in ``state``."""
+        b, n, r, _, k = state.order_price.shape
+        big = 1 << 20
+        price = state.order_price.permute(0, 2, 3, 1, 4).reshape(b, r, 2, n * k)  # [B, R, 2, NK]
+        age = state.order_age.permute(0, 2, 3, 1, 4).reshape(b, r, 2, n * k)
+        open_ = price >= 0
+        # Sort keys (higher = served first): bids by price then age, asks by low price then age.
+        bid_key = torch.where(open_[:, :, BID], price[:, :, BID] * big + age[:, :, BID], -1)
+        ask_key = torch.where(
+            open_[:, :, ASK], (self.max_price - price[:, :, ASK]) * big + age[:, :, ASK], -1
+        )
+        bid_key, bid_idx = bid_key.sort(-1, descending=True)  # [B, R, NK]
+        ask_key, ask_idx = ask_key.sort(-1, descending=True)
+        bid_p = price[:, :, BID].gather(-1, bid_idx)
+        ask_p = price[:, :, ASK].gather(-1, ask_idx)
+        bid_a = age[:, :, BID].gather(-1, bid_idx)
+        ask_a = age[:, :, ASK].gather(-1, ask_idx)
+        cross = (bid_key >= 0) & (ask_key >= 0) & (bid_p >= ask_p)  # [B, R, NK] a prefix
+        buyer = bid_idx // k  # [B, R, NK] agent of each sorted bid
+        seller = ask_idx // k
+        self_trade = buyer == seller
+        trade = cross & ~self_trade
+        cancel = cross & self_trade
+        px = torch.where(
+            bid_a > ask_a, bid_p, torch.where(ask_a > bid_a, ask_p, (bid_p + ask_p) / 2)
+        ).float()  # [B, R, NK]
+        tf = trade.float()
+        dev = price.device
+        bought = torch.zeros(b, r, n, device=dev)  # [B, R, N] each
+        sold = torch.zeros(b, r, n, device=dev)
+        paid = torch.zeros(b, r, n, device=dev)
+        proceeds = torch.zeros(b, r, n, device=dev)
+        refund = torch.zeros(b, r, n, device=dev)
+        back = torch.zeros(b, r, n, device=dev)
+        bought.scatter_add_(2, buyer, tf)
+        sold.scatter_add_(2, seller, tf)
+        paid.scatter_add_(2, buyer, tf * px)
+        proceeds.scatter_add_(2, seller, tf * px)
+        # Escrow released to the buyer: the bid price less what was paid, all of it if cancelled.
+        refund.scatter_add_(2, buyer, tf * (bid_p - px) + cancel * bid_p)
+        back.scatter_add_(2, seller, cancel.float())
+        state.coin += (refund + proceeds).sum(1)
+        state.stock += (bought + back).transpose(1, 2)
+        # Close the matched orders.
+        bid_closed = torch.zeros_like(cross).scatter_(-1, bid_idx, cross)  # [B, R, NK] unsorted
+        ask_closed = torch.zeros_like(cross).scatter_(-1, ask_idx, cross)
+        closed = torch.stack([bid_closed, ask_closed], 2).reshape(b, r, 2, n, k)
+        state.order_price.masked_fill_(closed.permute(0, 3, 1, 2, 4), -1)
+        return Trades(paid.sum(1), proceeds.sum(1), bought.sum(1), sold.sum(1))
+
+    @staticmethod
+    def escrow_coin(state: EconomyState) -> Tensor:
+        """[B, N] float coin held in open bids."""
+        return state.order_price[:, :, :, BID].clamp(min=0).sum((-1, -2)).float()
+
+    @staticmethod
+    def escrow_units(state: EconomyState) -> Tensor:
+        """[B, N, R] float units held in open asks."""
+        return (state.order_price[:, :, :, ASK] >= 0).sum(-1).float()
+
+    def allowed(self, state: EconomyState) -> Tensor:
+        """[B, N, R, 2P + 1] bool, per order head: none always; a bid at price p with liquid
+        coin >= p and a free bid slot; an ask with a liquid unit and a free ask slot."""
+        b, n, r = state.stock.shape
+        p = self.levels
+        room = (state.order_price < 0).any(-1)  # [B, N, R, 2] a free slot per side
+        bid = (state.coin[..., None, None] >= self._prices) & room[..., BID, None]  # [B, N, R, P]
+        ask = ((state.stock >= 1) & room[..., ASK])[..., None].expand(-1, -1, -1, p)
+        none = torch.ones(b, n, r, 1, dtype=torch.bool, device=state.stock.device)
+        return torch.cat([none, bid, ask], -1)
+
+    def quotes(self, state: EconomyState) -> Tensor:
+        """[B, N, R, QUOTES]: best bid and best ask of the *other* agents (/max_price),
+        whether there is one, and the agent's own open bids and asks (/max_orders)."""
+        top = float(self.max_price)
+        price = state.order_price.float()  # [B, N, R, 2, K]
+        best_bid = price[:, :, :, BID].amax(-1)  # [B, N, R] own best bid
+        ask = price[:, :, :, ASK]
+        best_ask = torch.where(ask >= 0, ask, top + 1.0).amin(-1)  # [B, N, R]
+        eye = self._eye[None, None]  # [1, 1, N, N] viewer x other
+        bid_t = best_bid.transpose(1, 2)[:, :, None, :]  # [B, R, 1, N]
+        ask_t = best_ask.transpose(1, 2)[:, :, None, :]
+        other_bid = torch.where(eye, -1.0, bid_t).amax(-1).transpose(1, 2)  # [B, N, R]
+        other_ask = torch.where(eye, top + 1.0, ask_t).amin(-1).transpose(1, 2)
+        has_bid = other_bid >= 0
+        has_ask = other_ask <= self.max_price
+        own = (price >= 0).sum(-1).float() / self.max_orders  # [B, N, R, 2]
+        return torch.stack(
+            [
+                other_bid.clamp(min=0) / self.max_price,
+                other_ask.clamp(max=self.max_price) / self.max_price,
+                has_bid.float(),
+                has_ask.float(),
+                own[..., BID],
+                own[..., ASK],
+            ],
+            -1,
+        )

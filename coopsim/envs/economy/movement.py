@@ -1,0 +1,56 @@
+"""Moving: one step up, down, left or right, all agents of all worlds at once.
+
+Conflicts are settled by the start-of-step positions and a rotating priority (rules in
+:mod:`coopsim.envs.economy.world`), so no sequential pass over agents is needed.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from coopsim.envs.economy import maps
+from coopsim.envs.economy.actions import MOVES, RIGHT, UP
+from coopsim.envs.economy.state import EconomyState, Grid
+
+
+class Movement:
+    """Moves agents of B worlds at once; built once per world with its index helpers."""
+
+    def __init__(self, grid: Grid, num_agents: int, device: torch.device):
+        self.num_agents = num_agents
+        self._moves = MOVES.to(device)  # [7, 2] act -> (dy, dx)
+        self._wp = grid.wp
+        self._offsets = (MOVES[UP : RIGHT + 1, 0] * grid.wp + MOVES[UP : RIGHT + 1, 1]).to(
+            device
+        )  # [4] flat tile offset of up, down, left, right
+        self._agents = torch.arange(num_agents, device=device)  # [N]
+
+    def step(self, state: EconomyState, act: Tensor, t: int) -> Tensor:
+        """Move every agent whose ``act`` [B, N] is a move and may make it; updates
+        ``state.pos`` and returns which agents moved, [B, N] bool."""
+        n = self.num_agents
+        moving = (act >= UP) & (act <= RIGHT)  # [B, N]
+        d = self._moves[act]  # [B, N, 2]
+        target = state.pos + d[..., 0] * self._wp + d[..., 1]  # [B, N]
+        kind_t = state.tiles.gather(1, target)  # [B, N] uint8
+        owner_t = state.house_owner.gather(1, target)  # [B, N]
+        occupied = (target[:, :, None] == state.pos[:, None, :]).any(-1)  # [B, N]
+        ok = moving & (kind_t != maps.WATER) & ((owner_t < 0) | (owner_t == self._agents))
+        ok = ok & ~occupied
+        rank = (self._agents - t) % n  # [N] 0 moves first
+        same = (target[:, :, None] == target[:, None, :]) & ok[:, None, :]  # [B, N(i), N(j)]
+        beaten = (same & (rank[None, :] < rank[:, None])[None]).any(-1)  # [B, N]
+        moved = ok & ~beaten
+        state.pos = torch.where(moved, target, state.pos)
+        return moved
+
+    def allowed(self, state: EconomyState) -> Tensor:
+        """[B, N, 4] bool: up, down, left, right lead onto land that is not another agent's
+        house. A tile another agent holds may free up during the step, so it stays allowed."""
+        b, n = state.pos.shape
+        target = state.pos[..., None] + self._offsets  # [B, N, 4]
+        kind_t = state.tiles.gather(1, target.view(b, -1)).view(b, n, 4)
+        owner_t = state.house_owner.gather(1, target.view(b, -1)).view(b, n, 4)
+        own = (owner_t < 0) | (owner_t == self._agents[:, None])
+        return (kind_t != maps.WATER) & own
