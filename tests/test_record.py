@@ -101,3 +101,17 @@ def test_concurrent_writers_of_one_name_both_publish(tmp_path):
     assert (a.final / "who.txt").read_text() == "a"
     assert (b.final / "who.txt").read_text() == "b"
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([a.final.name, b.final.name])
+
+
+def test_run_folders_share_one_permission_policy(tmp_path):
+    import os
+    import stat
+
+    mask = os.umask(0o022)
+    try:
+        scripted = run_scenario(sc.load("public_goods"), out=tmp_path, episodes=2)
+        plain = tmp_path / "made_by_mkdir"
+        plain.mkdir()
+    finally:
+        os.umask(mask)
+    assert stat.S_IMODE(scripted.stat().st_mode) == stat.S_IMODE(plain.stat().st_mode) == 0o755
