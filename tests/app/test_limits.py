@@ -21,7 +21,7 @@ def test_the_maximal_valid_design_is_refused_with_what_would_fit():
         "evaluation.episodes: 32 episodes x 640,000 steps x agents = 20,480,000 recorded rows, "
         "more than the 2,000,000 a run started from the app may keep; at most 3 episodes fit"
     )
-    assert limits.record_size_error(sc.load("public_goods"), 100_000) is None
+    assert limits.record_size_error(sc.load("public_goods"), 50_000) is None  # 2,000,000 rows
 
 
 def test_the_worker_refuses_it_before_running(tmp_path):
