@@ -307,8 +307,8 @@ def render() -> None:
     st.title("Run the design")
     st.caption(
         "Runs go on in a background process: you can leave this page or close the tab, and the "
-        "results still appear on the Compare page. Each seed writes one run directory. Jobs "
-        f"wait in a queue while {jobqueue.max_jobs()} are running."
+        "results still appear on the Compare page. Each seed writes one run directory. Jobs run "
+        f"{jobqueue.max_jobs()} at a time; the others wait in a queue."
     )
     _design_form()
 
