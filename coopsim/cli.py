@@ -188,6 +188,8 @@ def cmd_app(args: argparse.Namespace) -> int:
     import subprocess
 
     env = dict(os.environ, COOPSIM_RUNS=str(args.runs))
+    if args.max_jobs is not None:
+        env["COOPSIM_MAX_JOBS"] = str(args.max_jobs)
     try:
         return subprocess.call(app_command(args.port, args.headless), env=env)
     except KeyboardInterrupt:
@@ -274,6 +276,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=None, help="port (default: Streamlit's, 8501)")
     p.add_argument("--runs", default="runs", help="folder of run directories (default: runs)")
     p.add_argument("--headless", action="store_true", help="do not open a browser window")
+    p.add_argument(
+        "--max-jobs",
+        type=positive_int,
+        default=None,
+        help="runs started from the app that may go on at once, each on one thread; the rest "
+        "wait in a queue (default: one per CPU core)",
+    )
     p.set_defaults(func=cmd_app)
     return parser
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 import coopsim
 from coopsim.paths import UnsafePathError, inside, slug
@@ -58,6 +59,24 @@ def atomic_write_parquet(path: Path, frame: pd.DataFrame) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+#: Run folders are made like ``mkdir`` makes folders: this mode less the process's umask.
+FOLDER_MODE = 0o777
+
+
+def _umask() -> int:
+    """The process's umask, read without setting it where Linux allows (setting it to look
+    would race with threads making files meanwhile)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def new_run_name(scenario_name: str, seed: int) -> str:
@@ -102,6 +121,9 @@ class RunWriter:
             self.staging = Path(
                 tempfile.mkdtemp(dir=self.out_dir, prefix=f".{final.name}.partial-")
             )
+            # mkdtemp makes a private (0700) folder; a run directory gets the same permissions
+            # as every other folder made here (0777 less the umask), learning runs included.
+            self.staging.chmod(FOLDER_MODE & ~_umask())
 
     def __enter__(self) -> RunWriter:
         return self
@@ -211,7 +233,7 @@ class RunData:
 
 
 def _label(frame: pd.DataFrame, path: Path, summary: dict[str, Any]) -> pd.DataFrame:
-    frame = frame.copy()
+    """Add run, scenario, mechanism and seed columns in place (frames come fresh from disk)."""
     frame.insert(0, "seed", summary.get("seed"))
     frame.insert(0, "mechanism", summary.get("mechanism"))
     frame.insert(0, "scenario", summary.get("scenario"))
@@ -219,8 +241,64 @@ def _label(frame: pd.DataFrame, path: Path, summary: dict[str, Any]) -> pd.DataF
     return frame
 
 
-def load_run(path: str | os.PathLike) -> RunData:
+def _select_columns(available: list[str], columns: Iterable[str]) -> list[str]:
+    """The ``available`` columns that ``columns`` name, in file order; ``name*`` is a prefix."""
+    wanted = list(columns)
+    exact = {c for c in wanted if not c.endswith("*")}
+    prefixes = tuple(c[:-1] for c in wanted if c.endswith("*"))
+    return [c for c in available if c in exact or (prefixes and c.startswith(prefixes))]
+
+
+def _episode_count(meta: pq.FileMetaData, column: int) -> int | None:
+    """Episodes in an ``episodes.parquet`` from its row groups' statistics (None if unknown)."""
+    top = -1
+    for i in range(meta.num_row_groups):
+        stats = meta.row_group(i).column(column).statistics
+        if stats is None or not stats.has_min_max:
+            return None
+        top = max(top, int(stats.max))
+    return top + 1
+
+
+def read_episodes(
+    path: str | os.PathLike,
+    *,
+    columns: Iterable[str] | None = None,
+    max_rows: int | None = None,
+) -> pd.DataFrame:
+    """``episodes.parquet`` of a run directory, or the part of it a page shows.
+
+    ``columns`` picks columns by name (``transfer_*`` picks every column with that prefix;
+    names the file lacks are skipped). ``max_rows`` keeps the first episodes whose rows fit
+    (always at least one): rows are stored episode by episode, so only the row groups of those
+    episodes are read. Why: a run may hold millions of rows, and a page drawing means over
+    episodes needs neither all of them nor every column.
+    """
+    path = Path(path)
+    file = pq.ParquetFile(path)
+    names = file.schema_arrow.names
+    cols = names if columns is None else _select_columns(names, columns)
+    filters = None
+    if max_rows is not None and "episode" in names and file.metadata.num_rows > max_rows:
+        episodes = _episode_count(file.metadata, names.index("episode"))
+        if episodes:
+            per_episode = max(file.metadata.num_rows // episodes, 1)
+            filters = [("episode", "<", max(max_rows // per_episode, 1))]
+    file.close()
+    return pd.read_parquet(path, columns=cols, filters=filters)
+
+
+def load_run(
+    path: str | os.PathLike,
+    *,
+    columns: Iterable[str] | None = None,
+    max_rows: int | None = None,
+) -> RunData:
     """Read a run directory; every table gains run, scenario, mechanism and seed columns.
+
+    ``columns`` and ``max_rows`` limit what is read of ``episodes.parquet`` (see
+    :func:`read_episodes`); the other tables are one row per episode or iteration and are
+    read whole.
 
     >>> import tempfile
     >>> from coopsim import scenario
@@ -242,7 +320,11 @@ def load_run(path: str | os.PathLike) -> RunData:
         raise FileNotFoundError(f"{path}: not a coopsim run directory (no {SUMMARY})")
     summary = json.loads((path / SUMMARY).read_text())
     scenario = tomllib.loads((path / SCENARIO).read_text()) if (path / SCENARIO).exists() else {}
-    episodes = pd.read_parquet(path / EPISODES) if (path / EPISODES).exists() else pd.DataFrame()
+    episodes = (
+        read_episodes(path / EPISODES, columns=columns, max_rows=max_rows)
+        if (path / EPISODES).exists()
+        else pd.DataFrame()
+    )
     metrics = pd.read_parquet(path / METRICS) if (path / METRICS).exists() else None
     per_episode = (
         pd.read_parquet(path / EPISODE_METRICS) if (path / EPISODE_METRICS).exists() else None

@@ -115,3 +115,17 @@ def test_summary_records_what_each_mechanism_does(run_dir):
         "Bracket income tax every 1 round(s): 0% above 0, 20% above 20, 50% above 30."
     )
     assert recorded[1]["description"] == "Equal lump-sum rebate of 100% of what was collected."
+
+
+def test_run_folders_share_one_permission_policy(tmp_path):
+    import os
+    import stat
+
+    mask = os.umask(0o022)
+    try:
+        scripted = run_scenario(sc.load("public_goods"), out=tmp_path, episodes=2)
+        plain = tmp_path / "made_by_mkdir"
+        plain.mkdir()
+    finally:
+        os.umask(mask)
+    assert stat.S_IMODE(scripted.stat().st_mode) == stat.S_IMODE(plain.stat().st_mode) == 0o755

@@ -62,3 +62,27 @@ def test_metrics_parquet_optional(tmp_path):
     assert metrics_frame([run])["loss"].tolist() == [2.0, 1.0]
     assert metrics_frame([]).empty
     assert json.loads((w.final / "summary.json").read_text())["seed"] == 3
+
+
+def test_load_run_reads_only_the_columns_and_episodes_asked_for(tmp_path):
+    path = run_scenario(scenario.load("public_goods_tax"), out=tmp_path, episodes=5)
+    full = load_run(path)
+    part = load_run(path, columns=["episode", "round", "net", "transfer_*", "absent"], max_rows=100)
+    keys = ["run", "scenario", "mechanism", "seed"]
+    assert list(part.episodes.columns) == [
+        *keys,
+        "episode",
+        "round",
+        "transfer_tax",
+        "transfer_lump_sum",
+        "net",
+    ]
+    # 40 rows an episode (10 rounds x 4 agents): the first two whole episodes fit in 100 rows.
+    assert sorted(part.episodes["episode"].unique()) == [0, 1]
+    expected = full.episodes[full.episodes["episode"] < 2][part.episodes.columns]
+    pd.testing.assert_frame_equal(
+        part.episodes.reset_index(drop=True), expected.reset_index(drop=True)
+    )
+    # Never less than one episode, and a limit above the run's size reads it all.
+    assert load_run(path, max_rows=1).episodes["episode"].unique().tolist() == [0]
+    assert len(load_run(path, max_rows=10_000).episodes) == len(full.episodes) == 200

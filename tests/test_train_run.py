@@ -276,11 +276,11 @@ def test_checkpoint_round_trip_restores_every_generator(scenario_file):
 
 
 def test_app_job_trains_a_learning_design_and_reports_each_iteration(scenario_file, tmp_path):
-    from coopsim.app import jobs
+    from coopsim.app import jobs, worker
 
     design = scenario_file.read_text().replace("iterations = 30", "iterations = 4")
     job = jobs.prepare(design, tmp_path, seeds=[2], episodes=4, name="learning")
-    assert jobs.work(job.path) == 0
+    assert worker.work(job.path) == 0
     status = jobs.load(job.path).status
     assert status["state"] == "done", status.get("error")
     # one entry per iteration, numbered as in metrics.parquet

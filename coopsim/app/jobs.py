@@ -1,23 +1,26 @@
-"""Runs started from the app, in detached worker processes that outlive the browser tab.
+"""A job started from the app: its folder under ``<runs>/.jobs/<id>/`` and the status in it.
 
-:func:`start` writes the design and a job description to ``<runs>/.jobs/<id>/`` and starts
-``python -m coopsim.app.jobs <job dir>`` in its own session, so closing the tab (or stopping the
-page's script) does not stop the run. The worker runs the design once per seed through
-:func:`coopsim.runner.run_scenario`, so each result is an ordinary run directory in ``<runs>``,
-and after every step rewrites ``status.json`` atomically; the Run page polls that file.
+The folder holds ``design.toml`` (what to run), ``job.json`` (seeds, episodes, the browser
+session that started it, the limits it was queued under) and ``status.json``, which the worker
+and the app rewrite atomically and under a lock, so neither loses the other's update. This
+module only reads and writes those files; :mod:`coopsim.app.jobqueue` starts workers and
+:mod:`coopsim.app.worker` is the worker.
+
+States: ``queued`` (waiting for a free slot), ``running``, ``done``, ``failed`` (the run raised
+an error), ``stopped`` (by its user), ``interrupted`` (its worker died without saying so) and
+``discarded`` (its unfinished runs deleted). A stopped or interrupted job with seeds left can
+be resumed.
 """
 
 from __future__ import annotations
 
 import contextlib
-import inspect
+import fcntl
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
-import traceback
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -28,20 +31,22 @@ from coopsim.record import atomic_write_text
 
 JOBS = ".jobs"
 STATUS = "status.json"
+STATUS_LOCK = ".status.lock"
 JOB = "job.json"
 DESIGN = "design.toml"
 LOG = "log.txt"
+ACTIVE = ("queued", "running")
+RESUMABLE = ("stopped", "interrupted")
 # Metrics the Run page charts while a job goes on (all in the run summary).
 LIVE_METRICS = ("productivity", "equality", "contribution_rate", "utilitarian_welfare")
-
-_children: dict[int, subprocess.Popen] = {}  # reaped by status() so no zombies pile up
 
 
 @dataclass
 class Job:
-    """A job's folder and its last reported status."""
+    """A job's folder, what it was asked to do (``job.json``) and its last reported status."""
 
     path: Path
+    spec: dict[str, Any] = field(default_factory=dict)
     status: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -54,19 +59,63 @@ class Job:
 
     @property
     def finished(self) -> bool:
-        return self.state in ("done", "failed", "stopped")
+        return self.state not in ACTIVE
+
+    @property
+    def owner(self) -> str:
+        """The browser session that started the job ('' for jobs started outside a session)."""
+        return self.spec.get("owner", "")
+
+    @property
+    def seeds(self) -> list[int]:
+        return list(self.spec.get("seeds", []))
+
+    @property
+    def remaining_seeds(self) -> list[int]:
+        """Seeds that have no run directory yet."""
+        done = set(self.status.get("done_seeds", []))
+        return [s for s in self.seeds if s not in done]
+
+    @property
+    def keys(self) -> set[str]:
+        """What two jobs must not run at once: the unfinished-run folders they train in."""
+        return set(self.spec.get("keys", []))
+
+    @property
+    def resumable(self) -> bool:
+        return self.state in RESUMABLE and bool(self.remaining_seeds)
+
+    @property
+    def queued_ns(self) -> int:
+        return int(self.status.get("queued_ns", self.spec.get("created_ns", 0)))
 
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+@contextlib.contextmanager
+def _status_locked(job_dir: Path) -> Iterator[None]:
+    """Serialise read-modify-write of one job's status between the worker and the app."""
+    fd = os.open(job_dir / STATUS_LOCK, os.O_CREAT | os.O_RDWR, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
 def write_status(job_dir: Path, **update: Any) -> dict[str, Any]:
     """Merge ``update`` into the job's status file (atomic: readers never see half a file)."""
-    path = Path(job_dir) / STATUS
-    current = json.loads(path.read_text()) if path.exists() else {}
-    current.update(update, updated=_now())
-    atomic_write_text(path, json.dumps(current, indent=2) + "\n")
+    job_dir = Path(job_dir)
+    with _status_locked(job_dir):
+        current = _read_json(job_dir / STATUS)
+        current.update(update, updated=_now())
+        atomic_write_text(job_dir / STATUS, json.dumps(current, indent=2) + "\n")
     return current
 
 
@@ -77,8 +126,15 @@ def prepare(
     seeds: list[int],
     episodes: int | None = None,
     name: str = "design",
+    owner: str = "",
+    keys: list[str] | tuple[str, ...] = (),
+    max_jobs: int = 1,
 ) -> Job:
-    """Write a job's folder (design, job description, queued status) without starting it."""
+    """Write a queued job's folder; :func:`coopsim.app.jobqueue.dispatch` starts it.
+
+    ``keys`` name what the job trains in (see :func:`coopsim.app.recovery.collision_keys`);
+    ``max_jobs`` is the limit the worker keeps to when it starts the next queued job.
+    """
     if not seeds:
         raise ValueError("seeds: give at least one seed")
     runs_dir = Path(runs_dir).resolve()
@@ -87,68 +143,77 @@ def prepare(
     job_dir = inside(runs_dir / JOBS, job_name)
     job_dir.mkdir(parents=True)
     atomic_write_text(job_dir / DESIGN, design_toml)
-    spec = {"design": DESIGN, "seeds": list(seeds), "episodes": episodes, "out": str(runs_dir)}
+    spec = {
+        "design": DESIGN,
+        "name": name,
+        "seeds": list(seeds),
+        "episodes": episodes,
+        "out": str(runs_dir),
+        "owner": owner,
+        "keys": list(keys),
+        "max_jobs": int(max_jobs),
+        "created_ns": time.time_ns(),
+    }
     atomic_write_text(job_dir / JOB, json.dumps(spec, indent=2) + "\n")
     status = write_status(
-        job_dir, state="queued", name=name, progress=0.0, message="starting", runs=[]
+        job_dir,
+        state="queued",
+        name=name,
+        progress=0.0,
+        message="waiting for a free slot",
+        runs=[],
+        done_seeds=[],
+        queued_ns=time.time_ns(),
     )
-    return Job(job_dir, status)
+    return Job(job_dir, spec, status)
 
 
-def launch(job: Job) -> Job:
-    """Start the job's detached worker (its own session, so it outlives the page)."""
-    with open(job.path / LOG, "ab") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "coopsim.app.jobs", str(job.path)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            cwd=os.getcwd(),
-        )
-    _children[proc.pid] = proc
-    return Job(job.path, write_status(job.path, pid=proc.pid))
-
-
-def start(
-    design_toml: str,
-    runs_dir: str | os.PathLike,
-    *,
-    seeds: list[int],
-    episodes: int | None = None,
-    name: str = "design",
-) -> Job:
-    """Start a detached worker for ``design_toml`` (one run per seed); returns at once."""
-    return launch(prepare(design_toml, runs_dir, seeds=seeds, episodes=episodes, name=name))
-
-
-def _alive(pid: int | None) -> bool:
+def pid_alive(pid: int | None) -> bool:
+    """Whether ``pid`` is a live process (a zombie, dead but not yet reaped, is not)."""
     if not pid:
         return False
-    proc = _children.get(pid)
-    if proc is not None:
-        return proc.poll() is None
     try:
         os.kill(pid, 0)
-    except (ProcessLookupError, PermissionError):
+    except ProcessLookupError:
         return False
+    except PermissionError:
+        return True
+    stat = Path(f"/proc/{pid}/stat")
+    with contextlib.suppress(OSError, IndexError):
+        return stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
     return True
 
 
 def load(job_dir: str | os.PathLike) -> Job:
-    """A job with its current status; a worker that died without saying so reads as failed."""
+    """A job with its current status; a worker that died without saying so reads as interrupted."""
     job_dir = Path(job_dir)
-    path = job_dir / STATUS
-    status = json.loads(path.read_text()) if path.exists() else {}
-    if status.get("state") in ("queued", "running") and not _alive(status.get("pid")):
-        # Re-read: the worker may have finished between the two reads.
-        status = json.loads(path.read_text()) if path.exists() else status
-        if status.get("state") in ("queued", "running"):
-            log = job_dir / LOG
-            tail = log.read_text()[-2000:] if log.exists() else ""
-            error = redact(f"the worker exited unexpectedly\n{tail}".strip(), {".": os.getcwd()})
-            status = write_status(job_dir, state="failed", error=error)
-    return Job(job_dir, status)
+    spec = _read_json(job_dir / JOB)
+    status = _read_json(job_dir / STATUS)
+    if status.get("state") == "running" and not pid_alive(status.get("pid")):
+        with _status_locked(job_dir):
+            # Re-read under the lock: the worker may have finished between the two reads.
+            status = _read_json(job_dir / STATUS)
+            if status.get("state") == "running" and not pid_alive(status.get("pid")):
+                log = job_dir / LOG
+                tail = log.read_text()[-2000:] if log.exists() else ""
+                status.update(
+                    state="interrupted",
+                    message="interrupted",
+                    error=redact(
+                        f"its worker stopped unexpectedly\n{tail}".strip(), _folders(spec)
+                    ),
+                    updated=_now(),
+                )
+                atomic_write_text(job_dir / STATUS, json.dumps(status, indent=2) + "\n")
+    return Job(job_dir, spec, status)
+
+
+def _folders(spec: dict[str, Any]) -> dict[str, str]:
+    """Folders whose server paths messages shown in a browser replace by a label."""
+    folders = {".": os.getcwd()}
+    if spec.get("out"):
+        folders["<runs>"] = spec["out"]
+    return folders
 
 
 def list_jobs(runs_dir: str | os.PathLike) -> list[Job]:
@@ -156,78 +221,24 @@ def list_jobs(runs_dir: str | os.PathLike) -> list[Job]:
     folder = Path(runs_dir) / JOBS
     if not folder.is_dir():
         return []
-    dirs = sorted((p for p in folder.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime)
-    return [load(p) for p in reversed(dirs)]
+    found = [load(p) for p in folder.iterdir() if p.is_dir() and (p / JOB).exists()]
+    return sorted(found, key=lambda j: j.spec.get("created_ns", 0), reverse=True)
+
+
+def queue_place(job: Job, jobs: list[Job]) -> int:
+    """1 for the next queued job to start, 2 for the one after it, ...; 0 if not queued."""
+    if job.state != "queued":
+        return 0
+    waiting = sorted((j for j in jobs if j.state == "queued"), key=lambda j: (j.queued_ns, j.id))
+    return 1 + [j.id for j in waiting].index(job.id)
 
 
 def stop(job: Job) -> None:
-    """Stop a running job's worker (its whole process group)."""
+    """Stop a job: end a running worker (its whole process group), or take it out of the queue."""
     pid = job.status.get("pid")
-    if pid and _alive(pid):
+    if job.state == "running" and pid_alive(pid):
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGTERM)
-    write_status(job.path, state="stopped", message="stopped by the user")
-
-
-# -- the worker -----------------------------------------------------------------------------------
-def work(job_dir: Path) -> int:
-    """Run the job in this process: one run directory per seed, status after each step."""
-    from coopsim import scenario as sc
-    from coopsim.runner import run_scenario
-
-    spec = json.loads((job_dir / JOB).read_text())
-    seeds = spec["seeds"]
-    try:
-        scenario = sc.load(job_dir / spec["design"])
-        accepts_progress = "progress" in inspect.signature(run_scenario).parameters
-        runs: list[str] = []
-        live: list[dict[str, Any]] = []
-        for k, seed in enumerate(seeds):
-            write_status(
-                job_dir,
-                state="running",
-                progress=k / len(seeds),
-                message=f"seed {seed} ({k + 1} of {len(seeds)})",
-                started=_now() if k == 0 else json.loads((job_dir / STATUS).read_text())["started"],
-            )
-            kwargs: dict[str, Any] = {}
-            if accepts_progress:
-                kwargs["progress"] = _progress_reporter(job_dir, k, len(seeds))
-            path = run_scenario(
-                scenario, seed=seed, out=spec["out"], episodes=spec.get("episodes"), **kwargs
-            )
-            summary = json.loads((Path(path) / "summary.json").read_text())
-            metrics = summary.get("metrics", {})
-            live.append(
-                {"seed": seed, **{m: metrics[m]["mean"] for m in LIVE_METRICS if m in metrics}}
-            )
-            runs.append(str(path))
-            write_status(job_dir, progress=(k + 1) / len(seeds), runs=runs, live=live)
-        write_status(job_dir, state="done", progress=1.0, message="finished", finished=_now())
-        return 0
-    except Exception as err:  # reported to the page, which shows it like the CLI would
-        write_status(
-            job_dir,
-            state="failed",
-            error=redact(str(err), {"<runs>": spec["out"], "<job>": job_dir, ".": os.getcwd()}),
-            traceback=traceback.format_exc(),
-            finished=_now(),
-        )
-        return 1
-
-
-def _progress_reporter(job_dir: Path, k: int, n: int):
-    """A callback for runners that report training progress: (done, total, metrics)."""
-
-    def report(done: int, total: int, metrics: dict[str, float] | None = None) -> None:
-        status = json.loads((job_dir / STATUS).read_text())
-        history = status.get("iterations", [])
-        if metrics:
-            history.append({"iteration": done, **metrics})
-        write_status(job_dir, progress=(k + done / max(total, 1)) / n, iterations=history)
-
-    return report
-
-
-if __name__ == "__main__":  # pragma: no cover - exercised through start()
-    sys.exit(work(Path(sys.argv[1])))
+    write_status(
+        job.path, state="stopped", message="stopped by the user", finished_ns=time.time_ns()
+    )

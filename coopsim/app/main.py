@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from coopsim.app import nav, runs_dir, state
+from coopsim.app import menu, runs_dir, state
 
 st.set_page_config(
     page_title="coopsim mechanism designer", page_icon=":material/handshake:", layout="wide"
 )
 state.init()
-page = st.navigation(list(nav.pages().values()))
+page = st.navigation(menu.pages())
 with st.sidebar:
     st.markdown("### coopsim")
     st.caption(

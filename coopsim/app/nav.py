@@ -1,4 +1,8 @@
-"""The app's pages as Streamlit ``Page`` objects, shared by the entry script and page links."""
+"""Links between the app's pages, without importing the pages (which link back here).
+
+Streamlit identifies a page by its url path, so a link needs only that path, not the page's
+function: :func:`link` names the page by the url path it has in :mod:`coopsim.app.menu`.
+"""
 
 from __future__ import annotations
 
@@ -6,27 +10,13 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 
-def pages() -> dict[str, st.Page]:
-    """url path -> page, in menu order."""
-    from coopsim.app.views import compare, design, report, run
-
-    return {
-        "design": st.Page(
-            design.render, title="Design", icon=":material/edit:", url_path="design", default=True
-        ),
-        "run": st.Page(run.render, title="Run", icon=":material/play_arrow:", url_path="run"),
-        "compare": st.Page(
-            compare.render, title="Compare", icon=":material/bar_chart:", url_path="compare"
-        ),
-        "report": st.Page(
-            report.render, title="Report", icon=":material/description:", url_path="report"
-        ),
-    }
+def _target() -> None:
+    """Stands in for the linked page's function; Streamlit runs the real page it registered."""
 
 
 def link(name: str, label: str, icon: str | None = None) -> None:
     """A link to another page; plain text when the page is shown outside the app's menu."""
     try:
-        st.page_link(pages()[name], label=label, icon=icon)
-    except (StreamlitAPIException, KeyError):
+        st.page_link(st.Page(_target, title=label, url_path=name), label=label, icon=icon)
+    except StreamlitAPIException:
         st.markdown(f"{label}: open the **{name.capitalize()}** page.")

@@ -3,7 +3,8 @@
 The design is the same dict a scenario TOML file parses to, so saving it is ``tomli_w.dumps``
 and checking it is :func:`coopsim.scenario.from_dict`. Widget values are copied back into it
 on every rerun, which keeps the design when the person visits another page (Streamlit forgets
-the state of widgets that are not drawn).
+the state of widgets that are not drawn), and it is saved for the browser session
+(:mod:`coopsim.app.session`), which keeps it when the tab is closed and opened again.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 import streamlit as st
 
 from coopsim import scenario as sc
-from coopsim.app import designs_dir
+from coopsim.app import designs_dir, session
 from coopsim.schema import ConfigError
 
 if sys.version_info >= (3, 11):
@@ -61,8 +62,13 @@ def set_design(data: dict[str, Any], origin: str) -> None:
 
 
 def init() -> None:
-    """Start with the default scenario the first time any page is shown."""
+    """Start from the design this browser session last edited, else the default scenario."""
+    token = session.current()
     if DESIGN in st.session_state:
+        return
+    restored = session.load_design(token)
+    if restored is not None:
+        set_design(*restored)
         return
     found = sources()
     name = DEFAULT_SCENARIO if DEFAULT_SCENARIO in found else next(iter(found), None)
@@ -88,3 +94,9 @@ def check(data: dict[str, Any]) -> tuple[sc.Scenario | None, str | None]:
 def design() -> dict[str, Any]:
     init()
     return st.session_state[DESIGN]
+
+
+def keep(data: dict[str, Any]) -> None:
+    """Make ``data`` the design being edited, and save it for the browser session."""
+    st.session_state[DESIGN] = data
+    session.save_design(session.current(), data, st.session_state.get("design_origin", ""))

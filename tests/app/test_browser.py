@@ -6,6 +6,7 @@ is started with ``coopsim app`` so the command line is tested too.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -37,49 +38,50 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def server(tmp_path):
-    """``coopsim app`` on a free localhost port, its runs in tmp_path; yields the base URL."""
-    port = _free_port()
-    runs = tmp_path / "runs"
-    log = open(tmp_path / "server.log", "wb")  # noqa: SIM115 - closed below
+def _start_server(tmp_path: Path, port: int, *extra: str) -> subprocess.Popen:
+    """``coopsim app`` on ``port``, its runs in tmp_path/runs; returns once it answers."""
+    log = open(tmp_path / f"server-{port}.log", "ab")  # noqa: SIM115 - the child keeps it
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "coopsim.cli",
-            "app",
-            "--port",
-            str(port),
-            "--runs",
-            str(runs),
-            "--headless",
-        ],
+        [sys.executable, "-m", "coopsim.cli", "app", "--port", str(port)]
+        + ["--runs", str(tmp_path / "runs"), "--headless", *extra],
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
         env={**os.environ, "COOPSIM_DESIGNS": str(tmp_path / "designs")},
     )
+    log.close()
     url = f"http://localhost:{port}"
     deadline = time.monotonic() + 60
     while True:
         try:
             with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
                 if resp.status == 200:
-                    break
+                    return proc
         except OSError:
             pass
         if proc.poll() is not None or time.monotonic() > deadline:
-            log.close()
-            pytest.fail(f"the app server did not start:\n{(tmp_path / 'server.log').read_text()}")
+            text = (tmp_path / f"server-{port}.log").read_text()
+            pytest.fail(f"the app server did not start:\n{text}")
         time.sleep(0.3)
-    yield url, runs
-    os.killpg(proc.pid, signal.SIGTERM)
+
+
+def _stop_server(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
+    """End the server (only its own process group: the job workers have their own)."""
+    os.killpg(proc.pid, sig)
     try:
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
-    log.close()
+        proc.wait()
+
+
+@pytest.fixture
+def server(tmp_path):
+    """``coopsim app`` on a free localhost port, its runs in tmp_path; yields the base URL."""
+    port = _free_port()
+    proc = _start_server(tmp_path, port)
+    yield f"http://localhost:{port}", tmp_path / "runs"
+    _stop_server(proc)
 
 
 def _browser(playwright):
@@ -145,4 +147,84 @@ def test_design_run_compare_in_chromium(server, tmp_path):
     assert shot.stat().st_size > 10_000
     SCREENS.mkdir(parents=True, exist_ok=True)
     for name in ("design.png", "run.png", "compare.png"):
+        shutil.copy(tmp_path / name, SCREENS / name)
+
+
+def _open_run_page(page) -> None:
+    from playwright.sync_api import expect
+
+    page.get_by_role("link", name="Run").first.click()
+    expect(page.get_by_role("heading", name="Run the design")).to_be_visible()
+
+
+@pytest.mark.slow
+def test_two_sessions_queue_close_tab_restart_and_hostile_names(tmp_path):
+    """The probes of a real deployment, as regressions: two browser sessions at once on a
+    server with one job slot, a hostile design name and session token, a closed and reopened
+    tab, and the server killed while a job runs, then started again."""
+    from playwright.sync_api import expect, sync_playwright
+
+    port = _free_port()
+    url = f"http://localhost:{port}"
+    proc = _start_server(tmp_path, port, "--max-jobs", "1")
+    runs = tmp_path / "runs"
+    try:
+        with sync_playwright() as p:
+            browser = _browser(p)
+            expect.set_options(timeout=30_000)
+            size = {"width": 1400, "height": 2000}
+            one, two = browser.new_context(viewport=size), browser.new_context(viewport=size)
+            a, b = one.new_page(), two.new_page()
+            for page, name in ((a, "../../escape A"), (b, "session_b")):
+                page.goto(f"{url}/?s=../../etc/passwd")  # a hostile token is replaced
+                expect(page.get_by_role("heading", name="Design a mechanism")).to_be_visible()
+                _commit(page.get_by_label("Name", exact=True), name)
+                expect(page.get_by_text("Valid design: 4 agents")).to_be_visible()
+            token_a = a.url.split("s=", 1)[1]
+            assert "passwd" not in token_a and "/" not in token_a
+
+            # Two sessions start a job each; with one slot the second waits with its place shown.
+            for page in (a, b):
+                _open_run_page(page)
+                _commit(page.get_by_label("Seeds", exact=True), "2")
+                _commit(page.get_by_label("Evaluation episodes", exact=True), "64")
+                page.get_by_role("button", name="Start run").click()
+            expect(b.get_by_text("Queued, 1st in line")).to_be_visible()
+            b.screenshot(path=str(tmp_path / "queued.png"), full_page=True)
+            # Each session sees only its own job, and others' only in the list, without Stop.
+            expect(a.get_by_text("escape_a-")).to_be_visible()
+            expect(a.get_by_text("session_b-")).to_have_count(0)
+
+            # Kill the server while the jobs go on; the queue moves on without it.
+            _stop_server(proc, signal.SIGKILL)
+            a.close()
+            proc = _start_server(tmp_path, port, "--max-jobs", "1")
+
+            # A reopened tab (same URL) is the same session: its design and its job are back.
+            a = one.new_page()
+            a.goto(f"{url}/?s={token_a}")
+            expect(a.get_by_label("Name", exact=True)).to_have_value("../../escape A")
+            _open_run_page(a)
+            expect(a.get_by_text("Finished: 2 run directories")).to_be_visible(timeout=90_000)
+            b.goto(b.url)
+            expect(b.get_by_text("Finished: 2 run directories")).to_be_visible(timeout=90_000)
+            b.get_by_text("All jobs").click()
+            table = b.get_by_test_id("stDataFrame")
+            expect(table).to_be_visible()
+            expect(b.get_by_role("button", name="Stop this run")).to_have_count(0)
+            b.screenshot(path=str(tmp_path / "all_jobs.png"), full_page=True)
+            browser.close()
+    finally:
+        _stop_server(proc)
+
+    made = sorted(p.name for p in runs.iterdir() if not p.name.startswith("."))
+    assert [n.split("-", 1)[0] for n in made] == ["escape_a", "escape_a", "session_b", "session_b"]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_dir()) == ["designs", "runs"] or (
+        sorted(p.name for p in tmp_path.iterdir() if p.is_dir()) == ["runs"]
+    )
+    status = [json.loads(p.read_text()) for p in runs.glob(".jobs/*/status.json")]
+    spans = sorted((s["started_ns"], s["finished_ns"]) for s in status)
+    assert spans[0][1] <= spans[1][0]  # one slot: the second job started after the first ended
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    for name in ("queued.png", "all_jobs.png"):
         shutil.copy(tmp_path / name, SCREENS / name)

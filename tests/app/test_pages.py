@@ -12,7 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from coopsim import scenario as sc
-from coopsim.app import APP_FILE, jobs
+from coopsim.app import APP_FILE, jobqueue, jobs, worker
 from coopsim.runner import run_scenario
 from coopsim.schema import param
 from mechanisms import MECHANISMS, Mechanism
@@ -233,28 +233,34 @@ def test_run_page_refuses_an_invalid_design():
     assert not [b for b in at.button if b.label == "Start run"]
 
 
+SESSION = "test-session-token-0001"
+
+
 def test_a_failing_job_reports_its_error_on_the_page(runs_env):
     # The worker's code run in this process (the detached launch is tested above).
-    job = jobs.prepare('name = "broken"\n[world]\nkind = "nope"\n', runs_env, seeds=[0])
-    assert jobs.work(job.path) == 1
+    bad = 'name = "broken"\n[world]\nkind = "nope"\n'
+    job = jobs.prepare(bad, runs_env, seeds=[0], owner=SESSION)
+    assert worker.work(job.path) == 1
     assert jobs.load(job.path).state == "failed"
-    at = page("run").run()  # no active job in this session: shows the newest
+    at = page("run")
+    at.query_params["s"] = SESSION
+    at.run()  # no active job in this session: shows its newest
     (shown,) = errors(at)
     assert "world.kind: got 'nope', allowed: 'public_goods'" in shown
 
 
-def test_a_worker_that_dies_silently_reads_as_failed(runs_env):
+def test_a_worker_that_dies_silently_reads_as_interrupted(runs_env):
     job = jobs.prepare("", runs_env, seeds=[0])
     jobs.write_status(job.path, state="running", pid=2**22 + 12345)  # no such process
     (job.path / jobs.LOG).write_text("Killed\n")
     loaded = jobs.load(job.path)
-    assert loaded.state == "failed"
-    assert "exited unexpectedly" in loaded.status["error"] and "Killed" in loaded.status["error"]
+    assert loaded.state == "interrupted" and loaded.resumable
+    assert "stopped unexpectedly" in loaded.status["error"] and "Killed" in loaded.status["error"]
 
 
 def test_jobs_refuse_no_seeds(runs_env):
     with pytest.raises(ValueError, match="at least one seed"):
-        jobs.start("", runs_env, seeds=[])
+        jobqueue.start("", runs_env, seeds=[])
 
 
 # -- Compare and report ---------------------------------------------------------------------------

@@ -1,6 +1,10 @@
 """Compare page: welfare, equality and cooperation of chosen runs, with the shared figures.
 
-Figures come from :mod:`coopsim.figures`, the same ones reports and notebooks show.
+Figures come from :mod:`coopsim.figures`, the same ones reports and notebooks show. The table
+comes from each run's ``summary.json`` (every evaluation episode); the figures read only the
+columns they draw and at most :data:`MAX_FIGURE_ROWS` rows of a run's episodes, whole
+episodes from the first on, so a run of millions of rows costs this page tens of megabytes,
+not gigabytes. A figure drawn from fewer episodes than the run has says so.
 """
 
 from __future__ import annotations
@@ -32,10 +36,28 @@ METRIC_ROWS = (
 )
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+# The episodes columns the figures draw: wealth and Lorenz curves (net by episode, agent and
+# round, policy for the legend), contributions, and each mechanism's transfers.
+FIGURE_COLUMNS = ("episode", "round", "agent", "policy", "net", "contribution", "transfer_*")
+#: Most episodes rows read per run for the figures (whole episodes, at least one).
+MAX_FIGURE_ROWS = 500_000
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
 def _load(path: str, mtime: float) -> RunData:
-    """One run, cached until its summary changes (``mtime`` is only the cache key)."""
-    return load_run(path)
+    """One run as the figures need it, shared by every session until its summary changes.
+
+    A resource cache, not a data cache: sessions share the one copy instead of each getting
+    its own. ``mtime`` is only part of the cache key.
+    """
+    return load_run(path, columns=FIGURE_COLUMNS, max_rows=MAX_FIGURE_ROWS)
+
+
+def episodes_shown(run: RunData) -> tuple[int, int]:
+    """(episodes the figures draw, episodes the run evaluated)."""
+    total = int(run.summary.get("episodes", 0))
+    shown = int(run.episodes["episode"].nunique()) if "episode" in run.episodes else 0
+    return shown, max(total, shown)
 
 
 def available_runs() -> list[Path]:
@@ -102,6 +124,14 @@ def render() -> None:
     )
 
     st.subheader("Figures")
+    partial = [(r.label, *episodes_shown(r)) for r in runs]
+    partial = [p for p in partial if p[1] < p[2]]
+    if partial:
+        st.caption(
+            "Figures of long runs draw their first episodes only (the table uses all): "
+            + "; ".join(f"{label}: {shown} of {total}" for label, shown, total in partial)
+            + "."
+        )
     tabs = st.tabs(
         [
             "Equality vs productivity",

@@ -256,7 +256,7 @@ def render() -> None:
     new.update(_extra_sections({**data, **new}, rev))
     if not new["mechanisms"]:
         del new["mechanisms"]
-    st.session_state[state.DESIGN] = new
+    state.keep(new)
 
     scenario, error = state.check(new)
     st.subheader("Check")

@@ -2,33 +2,17 @@
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 import streamlit as st
 
 from coopsim.app import runs_dir
 from coopsim.app.views.compare import available_runs
-
-
-def _builder():
-    """The report builder from :mod:`coopsim.report`, or None where it is not available."""
-    try:
-        module = importlib.import_module("coopsim.report")
-    except ImportError:
-        return None
-    return getattr(module, "build_report", None)
+from coopsim.report import build_report
 
 
 def render() -> None:
     st.title("Scenario report")
-    build = _builder()
-    if build is None:
-        st.info(
-            "Reports are built by coopsim.report, which this installation does not have yet. "
-            "Meanwhile the Compare page shows the same tables and figures."
-        )
-        return
     paths = available_runs()
     if not paths:
         st.info(f"No run directories in {runs_dir()} yet: start one on the Run page.")
@@ -44,6 +28,6 @@ def render() -> None:
         by_name = dict(zip(names, paths))
         out = runs_dir() / "reports"
         with st.spinner("Building the report…"):
-            path = build([by_name[n] for n in chosen], out)
+            path = build_report([by_name[n] for n in chosen], out)
         st.success(f"Report written to {path}")
         st.download_button("Download report", Path(path).read_bytes(), file_name=Path(path).name)
