@@ -59,7 +59,8 @@ from torch import Tensor
 
 from coopsim.envs import economy_maps as maps
 from coopsim.envs.base import Step, World, WorldSpec
-from coopsim.envs.observation import ObsLayout
+from coopsim.envs.observation import ObsLayout, economy_bounds
+from coopsim.envs.render import economy_image
 from coopsim.envs.utility import isoelastic
 from coopsim.schema import param
 from mechanisms.base import Pipeline, RoundContext
@@ -702,6 +703,12 @@ class EconomyWorld(World):
         if self.pipeline.obs_dim:
             obs[..., sl["mechanisms"]] = self.pipeline.observation(b, n, self.device)
         return obs
+
+    def observation_bounds(self) -> tuple[Tensor, Tensor]:
+        return economy_bounds(self)  # derived from the rules in coopsim.envs.observation
+
+    def render_rgb(self) -> Tensor:
+        return economy_image(self)  # world 0's map, in coopsim.envs.render
 
     # -- views for people and tests -------------------------------------------------------
     def positions(self) -> Tensor:
