@@ -71,6 +71,8 @@ class CoopsimTorchRLEnv(EnvBase):
         self._seeds = np.random.default_rng(seed)
         self._scripted_gen = torch.Generator(device=self.world.device)
         self._obs: torch.Tensor | None = None  # [B, N, obs_dim] every seat's latest
+        n = self.world.spec.num_agents
+        self._every_seat = self.seats.learning.tolist() == list(range(n))  # no gather needed
         self._make_specs()
 
     def _make_specs(self) -> None:
@@ -146,30 +148,33 @@ class CoopsimTorchRLEnv(EnvBase):
         joint = self.seats.joint(action, self._obs, self._scripted_gen, self.world.action_mask())
         step = self.world.step(joint)  # [B, N, H] in
         self._obs = step.obs
-        learning = self.seats.learning
+        m = len(self.agent_names)
         info = {
-            k: step.info[k][:, learning]
+            k: self._learners(step.info[k])
             if k in step.info
-            else torch.zeros(*self.batch_size, len(learning), device=self.device)
+            else torch.zeros(*self.batch_size, m, device=self.device)
             for k in self._info_keys
         }  # name -> [B, M]
-        return self._output(info, step.done[:, None], reward=step.reward[:, learning])
+        return self._output(info, step.done[:, None], reward=self._learners(step.reward))
+
+    def _learners(self, x: torch.Tensor) -> torch.Tensor:
+        """The learning seats' rows of a per-seat tensor [B, N, ...] -> [B, M, ...]."""
+        return x if self._every_seat else x.index_select(1, self.seats.learning)
 
     def _output(
         self, info: dict[str, torch.Tensor], done: torch.Tensor, reward: torch.Tensor | None
     ) -> TensorDictBase:
         """The env's output for the current world state; ``done`` [B, 1], ``reward`` [B, M]."""
         b, m = self.batch_size[0], len(self.agent_names)
-        learning = self.seats.learning
         mask = self.world.action_mask()  # [B, N, A] or None
         mask = (
             torch.ones(b, m, sum(self._nvec), dtype=torch.bool, device=self.device)
             if mask is None
-            else mask[:, learning]
+            else self._learners(mask)
         )
         flags = done[:, None].expand(b, m, 1)  # [B, M, 1]
         group = {
-            "observation": self._obs[:, learning],
+            "observation": self._learners(self._obs),
             "action_mask": mask,
             "info": TensorDict(info, batch_size=(b, m)),
             "done": flags.clone(),
