@@ -1,6 +1,6 @@
 """The policy levers: each mechanism is a small module with one interface (:mod:`mechanisms.base`)."""
 
-from mechanisms.base import Flow, Mechanism, Pipeline, RoundContext
+from mechanisms.base import Flow, Mechanism, MoneyBounds, Pipeline, RoundContext
 from mechanisms.redistribution import LumpSum
 from mechanisms.sanctions import PeerPunishment, SanctionInstitution
 from mechanisms.subsidies import MatchingFunds, ProvisionPoint
@@ -18,4 +18,4 @@ MECHANISMS: dict[str, type[Mechanism]] = {
     )
 }
 
-__all__ = ["MECHANISMS", "Flow", "Mechanism", "Pipeline", "RoundContext"]
+__all__ = ["MECHANISMS", "Flow", "Mechanism", "MoneyBounds", "Pipeline", "RoundContext"]

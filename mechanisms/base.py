@@ -13,6 +13,7 @@ of the B worlds can run under different rules in the same step.
 
 from __future__ import annotations
 
+import dataclasses
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -52,6 +53,23 @@ class Flow:
     def imbalance(self) -> Tensor:
         """[B] how far this flow is from balancing its books (0 when it does)."""
         return self.transfer.sum(-1) + self.pool - self.external
+
+
+@dataclass(frozen=True)
+class MoneyBounds:
+    """The largest sums a world's round can move, from which mechanisms bound what they move.
+
+    Why: agents' observations include payoffs and mechanism state, and environment suites
+    (PettingZoo, TorchRL) need finite observation bounds derived from the rules, not guessed.
+    """
+
+    gross: float  # largest |gross payoff| of one agent in one round
+    income: float  # largest taxable income of one agent in one round
+    rounds: int  # rounds per episode
+    num_agents: int
+    endowment: float = 1.0  # per-round endowment contributions are measured against
+    multiplier: float = 0.0  # public-good multiplier r, where the world has one
+    pool: float = 0.0  # largest balance the institution can hold (set by the pipeline)
 
 
 class Mechanism(ABC):
@@ -95,6 +113,21 @@ class Mechanism(ABC):
     def observation(self) -> Tensor:
         """What agents see of the mechanism: [B, N, obs_dim] (current tax rates, say)."""
         return torch.zeros(self.batch_size, self.num_agents, 0, device=self.device)
+
+    def transfer_bound(self, bounds: MoneyBounds) -> float:
+        """The largest |transfer| this mechanism can pay or take from one agent in one round."""
+        raise NotImplementedError(
+            f"mechanism {self.kind!r} does not declare transfer_bound, so observations of "
+            "payoffs under it have no finite bounds"
+        )
+
+    def observation_bounds(self, bounds: MoneyBounds) -> tuple[list[float], list[float]]:
+        """Low and high of each of the :attr:`obs_dim` entries of :meth:`observation`."""
+        if self.obs_dim:
+            raise NotImplementedError(
+                f"mechanism {self.kind!r} does not declare observation_bounds"
+            )
+        return [], []
 
     def describe(self) -> str:
         """One sentence of what it does with its current parameters, for reports."""
@@ -207,6 +240,28 @@ class Pipeline:
         if not parts:
             return torch.zeros(batch_size, num_agents, 0, device=device)
         return torch.cat(parts, dim=-1)
+
+    def transfer_bound(self, bounds: MoneyBounds) -> float:
+        """The largest |net - gross| of one agent in one round, all mechanisms together.
+
+        The pool can hold at most what every earlier mechanism took from every agent over the
+        episode, so a rebate of it is bounded by that.
+        """
+        total = 0.0
+        for mech in self.mechanisms:
+            pool = bounds.rounds * bounds.num_agents * total
+            total += mech.transfer_bound(dataclasses.replace(bounds, pool=pool))
+        return total
+
+    def observation_bounds(self, bounds: MoneyBounds) -> tuple[list[float], list[float]]:
+        """Low and high of each entry of :meth:`observation`, mechanisms in order."""
+        low: list[float] = []
+        high: list[float] = []
+        for mech in self.mechanisms:
+            lo, hi = mech.observation_bounds(bounds)
+            low += lo
+            high += hi
+        return low, high
 
     def reset(self) -> None:
         self.pool = None

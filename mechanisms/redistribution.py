@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from torch import Tensor
 
-from mechanisms.base import Flow, Mechanism, RoundContext
+from mechanisms.base import Flow, Mechanism, MoneyBounds, RoundContext
 from mechanisms.params import param
 
 
@@ -36,6 +36,9 @@ class LumpSum(Mechanism):
         payout = self.params.share * pool  # [B] what it would pay out of what has accrued
         transfer = (payout / self.num_agents)[:, None].expand(-1, self.num_agents)
         return transfer, pool - payout
+
+    def transfer_bound(self, bounds: MoneyBounds) -> float:
+        return bounds.pool / self.num_agents
 
     def describe(self) -> str:
         return f"Equal lump-sum rebate of {self.params.share:.0%} of what was collected."

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import torch
 
-from mechanisms.base import Flow, Mechanism, RoundContext
+from mechanisms.base import Flow, Mechanism, MoneyBounds, RoundContext
 from mechanisms.params import param
 
 
@@ -48,6 +48,10 @@ class PeerPunishment(Mechanism):
         transfer = -(cost + loss)
         zero = torch.zeros(transfer.shape[0], device=transfer.device)
         return Flow(transfer, zero, transfer.sum(-1))
+
+    def transfer_bound(self, bounds: MoneyBounds) -> float:
+        p = self.params  # every other agent gives and receives the most points
+        return (self.num_agents - 1) * p.max_points * (p.cost + p.impact)
 
     def describe(self) -> str:
         p = self.params
@@ -86,6 +90,10 @@ class SanctionInstitution(Mechanism):
         # Fines go to the pool; fees pay for the institution and leave the economy.
         fees = torch.full_like(ctx.contributions, p.fee).sum(-1)
         return Flow(-charge, (p.fine * shortfall).sum(-1), -fees)
+
+    def transfer_bound(self, bounds: MoneyBounds) -> float:
+        p = self.params
+        return p.fine * p.threshold * bounds.endowment + p.fee
 
     def describe(self) -> str:
         p = self.params

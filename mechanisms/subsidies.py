@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import torch
 
-from mechanisms.base import Flow, Mechanism, RoundContext
+from mechanisms.base import Flow, Mechanism, MoneyBounds, RoundContext
 from mechanisms.params import param
 
 
@@ -37,6 +37,9 @@ class MatchingFunds(Mechanism):
         share = (value / self.num_agents)[:, None].expand_as(ctx.contributions)
         zero = torch.zeros_like(matched)
         return Flow(share.clone(), zero, value)
+
+    def transfer_bound(self, bounds: MoneyBounds) -> float:
+        return bounds.multiplier * self.params.rate * bounds.endowment
 
     def describe(self) -> str:
         return f"Matching funds: a sponsor adds {self.params.rate:g} per unit contributed."
@@ -74,6 +77,9 @@ class ProvisionPoint(Mechanism):
         transfer = missed * (undo + refund)
         zero = torch.zeros_like(total)
         return Flow(transfer, zero, transfer.sum(-1))
+
+    def transfer_bound(self, bounds: MoneyBounds) -> float:
+        return bounds.multiplier * bounds.endowment + bounds.endowment  # undo the good, refund
 
     def describe(self) -> str:
         p = self.params

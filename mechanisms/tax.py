@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from mechanisms.base import Flow, Mechanism, RoundContext
+from mechanisms.base import Flow, Mechanism, MoneyBounds, RoundContext
 from mechanisms.params import param
 
 # The 2018 US federal single-filer schedule (cutoffs in dollars), as the AI Economist uses it
@@ -368,9 +368,17 @@ class BracketTax(Mechanism):
         zero = torch.zeros(tax.shape[0], device=tax.device)
         return Flow(-tax, tax.sum(-1), zero)
 
+    def transfer_bound(self, bounds: MoneyBounds) -> float:
+        return self.params.period * bounds.income  # rates are at most 1
+
     @property
     def obs_dim(self) -> int:
         return self.num_brackets + 2
+
+    def observation_bounds(self, bounds: MoneyBounds) -> tuple[list[float], list[float]]:
+        k = self.num_brackets  # rates and the marginal rate lie in [0, 1]; income is /100
+        high_income = min(self.params.period, bounds.rounds) * bounds.income / 100
+        return [0.0] * (k + 2), [1.0] * (k + 1) + [high_income]
 
     def observation(self) -> Tensor:
         """Every rate, then the agent's own position: the marginal rate on its next coin of

@@ -86,6 +86,19 @@ class World(ABC):
         """
         return None
 
+    def observation_bounds(self) -> tuple[Tensor, Tensor]:
+        """Low and high of every observation entry, each [obs_dim], derived from the rules.
+
+        Environment suites (PettingZoo, TorchRL) declare finite observation spaces from these,
+        and normalising wrappers rely on them; every observation the world makes lies within.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not declare observation_bounds")
+
+    def render_rgb(self) -> Tensor | None:
+        """World 0 as an image [H, W, 3] uint8 where the world has a picture (a map); None
+        where a chart of the round's variables shows it better."""
+        return None
+
     def replicate(self, source: Tensor) -> Tensor:
         """Make world b a copy of world ``source[b]`` (map, skills, positions, holdings);
         returns the observation.

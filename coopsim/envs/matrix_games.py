@@ -15,9 +15,9 @@ import torch
 from torch import Tensor
 
 from coopsim.envs.base import Step, World, WorldSpec
-from coopsim.envs.observation import ObsLayout, egocentric
+from coopsim.envs.observation import ObsLayout, egocentric, layout_bounds
 from coopsim.schema import param
-from mechanisms.base import Pipeline, RoundContext
+from mechanisms.base import MoneyBounds, Pipeline, RoundContext
 
 # (R, S, T, P): reward for mutual cooperation, sucker's payoff, temptation, punishment.
 PRESETS: dict[str, tuple[float, float, float, float]] = {
@@ -116,6 +116,26 @@ class MatrixGameWorld(World):
         self.last_payoff = torch.zeros(b, n, device=self.device)  # [B, N]
         self.pipeline.reset()
         return self._observe()
+
+    def observation_bounds(self) -> tuple[Tensor, Tensor]:
+        """Shares and indicators lie in [0, 1]; a payoff is a table entry moved by at most the
+        pipeline's transfer bound, observed per the table's largest |entry|."""
+        c = self.config
+        coop, defect = c.payoff_tables()
+        lo, hi = min(coop + defect), max(coop + defect)
+        money = MoneyBounds(max(abs(lo), abs(hi)), max(hi, 0.0), c.rounds, c.num_agents)
+        moved = self.pipeline.transfer_bound(money)
+        return layout_bounds(
+            self.layout,
+            {
+                **dict.fromkeys(self.layout.slices, (0.0, 1.0)),
+                "own_last_payoff": (
+                    min(lo - moved, 0.0) / self.scale,
+                    max(hi + moved, 0.0) / self.scale,
+                ),
+                "mechanisms": self.pipeline.observation_bounds(money),
+            },
+        )
 
     def payoffs(self, cooperate: Tensor) -> Tensor:
         """[B, N] payoff of each agent given who cooperates ([B, N] 0/1)."""

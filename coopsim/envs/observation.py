@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 
 import torch
 from torch import Tensor
@@ -134,3 +135,65 @@ def egocentric(x: Tensor) -> Tensor:
     Every agent sees the group from its own seat, so one shared policy fits every seat.
     """
     return x[:, egocentric_index(x.shape[-1], x.device)]
+
+
+Bound = float | Sequence[float]  # one value for the whole field, or one per entry
+
+
+def layout_bounds(
+    layout: ObsLayout, bounds: dict[str, tuple[Bound, Bound]]
+) -> tuple[Tensor, Tensor]:
+    """Low and high [size] of a layout's observation from each field's declared (low, high).
+
+    Every field must be declared, so a field added without bounds fails here, by name.
+    """
+    low = torch.empty(layout.size)
+    high = torch.empty(layout.size)
+    missing = set(layout.slices) - set(bounds)
+    if missing:
+        raise ValueError(f"observation bounds: no bounds declared for {sorted(missing)}")
+    for name, sl in layout.slices.items():
+        lo, hi = bounds[name]
+        low[sl] = torch.as_tensor(lo, dtype=torch.float32)
+        high[sl] = torch.as_tensor(hi, dtype=torch.float32)
+    if (low > high).any():
+        raise ValueError("observation bounds: a low bound exceeds its high bound")
+    return low, high
+
+
+def economy_bounds(world) -> tuple[Tensor, Tensor]:
+    """Bounds of the gather-trade-build economy's observation (:class:`EconomyWorld`).
+
+    Derived from the rules per step, over an episode of L steps: an agent earns at most a
+    house's pay plus every open ask of both resources sold at the top price, gathers at most
+    2 units and buys at most ``max_orders`` per resource, and its labour per step is at most
+    the dearest act plus one order per resource. Map channels are indicators (one agent per
+    tile), market entries are shares of ``max_price`` or ``max_orders``.
+    """
+    from mechanisms.base import MoneyBounds
+
+    c = world.config
+    length, r = c.episode_length, 2  # wood and stone
+    trade = r * c.max_orders * c.max_price
+    income = c.build_payment * c.max_skill + trade  # [coin] per agent and step
+    money = MoneyBounds(gross=income, income=income, rounds=length, num_agents=c.num_agents)
+    transfer = world.pipeline.transfer_bound(money)
+    units = length * (2 + c.max_orders) / 10
+    act_labour = max(c.move_labour, c.gather_labour, c.build_labour)
+    mech_low, mech_high = world.pipeline.observation_bounds(money)
+    return layout_bounds(
+        world.observer.layout,
+        {
+            "map": (0.0, 1.0),
+            "inventory": (
+                [-length * transfer / 100, 0.0, 0.0],
+                [length * (income + transfer) / 100, units, units],
+            ),
+            "labour": (0.0, length * (act_labour + r * c.order_labour) / 1000),
+            "skills": (0.0, 1.0),
+            "position": (0.0, 1.0),
+            "time": (0.0, 1.0),
+            "market": (0.0, 1.0),
+            "mechanisms": (mech_low, mech_high),
+        },
+    )

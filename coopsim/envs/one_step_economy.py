@@ -36,10 +36,10 @@ import torch
 from torch import Tensor
 
 from coopsim.envs.base import Step, World, WorldSpec
-from coopsim.envs.observation import ObsLayout
+from coopsim.envs.observation import ObsLayout, layout_bounds
 from coopsim.envs.utility import isoelastic
 from coopsim.schema import param
-from mechanisms.base import Pipeline, RoundContext
+from mechanisms.base import MoneyBounds, Pipeline, RoundContext
 
 
 @dataclass
@@ -143,6 +143,21 @@ class OneStepEconomyWorld(World):
         if not 0.0 <= scale <= 1.0:
             raise ValueError(f"labour scale must be in [0, 1], got {scale}")
         self.labour_scale = float(scale)
+
+    def observation_bounds(self) -> tuple[Tensor, Tensor]:
+        """Skill share and warm-up factor lie in [0, 1]; income is at most max_labour x
+        max_skill, which bounds what the mechanisms show of it."""
+        c = self.config
+        top = c.max_labour * c.max_skill
+        money = MoneyBounds(top, top, 1, c.num_agents)
+        return layout_bounds(
+            self.layout,
+            {
+                "skill": (0.0, 1.0),
+                "labour_scale": (0.0, 1.0),
+                "mechanisms": self.pipeline.observation_bounds(money),
+            },
+        )
 
     # -- state ----------------------------------------------------------------------------
     def reset(self, seed: int | None = None) -> Tensor:

@@ -25,9 +25,10 @@ from coopsim.envs.observation import (
     SCALAR,
     GatherPacker,
     ObsLayout,
+    layout_bounds,
 )
 from coopsim.schema import param
-from mechanisms.base import Pipeline, RoundContext
+from mechanisms.base import MoneyBounds, Pipeline, RoundContext
 
 
 @dataclass
@@ -143,6 +144,23 @@ class PublicGoodsWorld(World):
     def round_metrics(self, info: dict[str, Tensor]) -> dict[str, Tensor]:
         """How much of the endowment each agent contributed this round."""
         return {"contribution_rate": info["contribution"] / self.endowment}
+
+    def observation_bounds(self) -> tuple[Tensor, Tensor]:
+        """Shares lie in [0, 1]; a round's gross payoff in [0, E(1 + r)], moved by at most the
+        pipeline's transfer bound, observed per r * E."""
+        c, unit = self.config, self.config.multiplier * self.config.endowment
+        top = c.endowment * (1 + c.multiplier)
+        money = MoneyBounds(top, top, c.rounds, c.num_agents, c.endowment, c.multiplier)
+        moved = self.pipeline.transfer_bound(money)
+        share = (0.0, 1.0)
+        return layout_bounds(
+            self.layout,
+            {
+                **dict.fromkeys(self.layout.slices, share),
+                "own_last_payoff": (-moved / unit, (top + moved) / unit),
+                "mechanisms": self.pipeline.observation_bounds(money),
+            },
+        )
 
     def social_optimum(self) -> float:
         c = self.config

@@ -1,16 +1,29 @@
-"""The PettingZoo adapter passes PettingZoo's own API and seed tests on every scenario."""
+"""The PettingZoo adapter passes PettingZoo's own API and seed tests on every scenario, with no
+warnings, and works under SuperSuit's wrappers and Stable-Baselines3."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
+import supersuit as ss
 import torch
-from pettingzoo.test import parallel_api_test, parallel_seed_test
+from pettingzoo.test import api_test, parallel_api_test, parallel_seed_test, seed_test
+from pettingzoo.utils.conversions import parallel_to_aec
 
 from coopsim import scenario as sc
 from coopsim.envs.pettingzoo import parallel_env
 
 SCENARIOS = sorted(sc.list_scenarios())
+# PettingZoo's AEC api_test advises Box or Discrete action spaces; MultiDiscrete is valid
+# Gymnasium, and actions="discrete" offers the flat alternative, which is tested unfiltered.
+MULTI_DISCRETE_ADVICE = "Action space for each agent probably should be"
+
+
+def seats_of(name: str) -> str:
+    """Scenarios with learners expose their learning seats; all-scripted ones every seat."""
+    return "learning" if any(g.policy in sc.LEARNERS for g in sc.load(name).population) else "all"
 
 
 def test_scenarios_found():
@@ -18,26 +31,54 @@ def test_scenarios_found():
 
 
 @pytest.mark.parametrize("name", SCENARIOS)
-def test_parallel_api(name):
-    # A world kind the adapter cannot wrap fails here (no skip): every scenario must adapt.
-    env = parallel_env(name, seed=0)
-    parallel_api_test(env, num_cycles=3 * env.world.spec.horizon)
-    obs, _ = env.reset(seed=1)
-    assert env.agents == [f"agent_{i}" for i in range(env.world.spec.num_agents)]
-    for agent in env.agents:
-        assert env.observation_space(agent).contains(obs[agent])
+def test_api_and_seed_tests_without_warnings(name):
+    """parallel_api_test, parallel_seed_test, and through parallel_to_aec api_test and
+    seed_test, with every warning an error."""
+    seats = seats_of(name)
+    horizon = parallel_env(name, seats=seats).world.spec.horizon
+    cycles = min(3 * horizon, 250)
+    multi_head = len(parallel_env(name, seats=seats).world.spec.action_nvec) > 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        parallel_api_test(parallel_env(name, seed=0, seats=seats), num_cycles=3 * horizon)
+        parallel_seed_test(lambda: parallel_env(name, seats=seats), num_cycles=cycles)
+        for actions in ("multi_discrete", "discrete") if multi_head else ("multi_discrete",):
+            with warnings.catch_warnings():
+                if actions == "multi_discrete" and multi_head:
+                    warnings.filterwarnings("ignore", message=MULTI_DISCRETE_ADVICE)
+                env = parallel_env(name, seed=0, seats=seats, actions=actions)
+                api_test(parallel_to_aec(env), num_cycles=cycles)
+                seed_test(
+                    lambda a=actions: parallel_to_aec(parallel_env(name, seats=seats, actions=a)),
+                    num_cycles=cycles,
+                )
 
 
 @pytest.mark.parametrize("name", SCENARIOS)
-def test_parallel_seed(name):
-    parallel_seed_test(lambda: parallel_env(name))
+def test_observations_and_state_stay_in_their_bounds(name):
+    """Random play for an episode: every observation and the state lie in their finite Boxes."""
+    env = parallel_env(name, seed=0, seats="all")
+    obs, infos = env.reset(seed=1)
+    assert env.agents == [f"agent_{i}" for i in range(env.world.spec.num_agents)]
+    space = env.observation_space("agent_0")
+    assert np.isfinite(space.low).all() and np.isfinite(space.high).all()
+    assert env.state_space.shape == (env.world.spec.num_agents * env.world.spec.obs_dim,)
+    for _ in range(min(env.world.spec.horizon, 120)):
+        for agent in env.agents:
+            assert space.contains(obs[agent]), agent
+        assert env.state_space.contains(env.state())
+        np.testing.assert_array_equal(env.state()[: space.shape[0]], obs["agent_0"])
+        acts = {a: env.action_space(a).sample(infos[a]["action_mask"]) for a in env.agents}
+        obs, _, _, _, infos = env.step(acts)
+        if not env.agents:
+            break
 
 
 @pytest.mark.parametrize("name", SCENARIOS)
 def test_matches_batched_world(name):
     """Fixed actions give the adapter the batched world's rewards, obs and info at B=1."""
     scenario = sc.load(name)
-    env = parallel_env(scenario, seed=3)
+    env = parallel_env(scenario, seed=3, seats="all")
     world = sc.make_world(scenario, batch_size=1)
     spec = world.spec
     rng = np.random.default_rng(7)
@@ -70,7 +111,7 @@ def test_matches_batched_world(name):
 
 def test_public_goods_info_and_payoffs():
     """Hand-computed round: N=4, E=20, r=1.6, contributions 20, 10, 0, 5 (levels are units)."""
-    env = parallel_env("public_goods", seed=0)
+    env = parallel_env("public_goods", seed=0, seats="all")
     env.reset()
     _, rew, _, _, info = env.step({"agent_0": 20, "agent_1": 10, "agent_2": 0, "agent_3": 5})
     total = 35.0
@@ -84,11 +125,11 @@ def test_public_goods_info_and_payoffs():
 
 
 def test_spaces_and_bad_input():
-    env = parallel_env("public_goods_punishment", seed=0)
+    env = parallel_env("public_goods_punishment", seed=0, seats="all")
     space = env.action_space("agent_0")
     assert list(space.nvec) == list(env.world.spec.action_nvec)
     assert env.observation_space("agent_0").shape == (env.world.spec.obs_dim,)
-    assert parallel_env("public_goods").action_space("agent_1").n == 21
+    assert parallel_env("public_goods", seats="all").action_space("agent_1").n == 21
     with pytest.raises(ValueError, match="agent_9"):
         env.action_space("agent_9")
     env.reset(seed=0)
@@ -102,14 +143,17 @@ def test_spaces_and_bad_input():
 
 def test_seed_controls_stream():
     """Unseeded resets continue the constructor seed's stream, so whole runs repeat."""
-    a, b = parallel_env("public_goods", seed=5), parallel_env("public_goods", seed=5)
+    a, b = (
+        parallel_env("public_goods_learning", seed=5),
+        parallel_env("public_goods_learning", seed=5),
+    )
     for _ in range(3):
         a.reset()
         b.reset()
         assert a.world.gen.initial_seed() == b.world.gen.initial_seed()
-    c = parallel_env("public_goods", seed=6)
+    c = parallel_env("public_goods_learning", seed=6)
     c.reset()
-    d = parallel_env("public_goods", seed=5)
+    d = parallel_env("public_goods_learning", seed=5)
     d.reset()
     assert c.world.gen.initial_seed() != d.world.gen.initial_seed()
     d.reset(seed=5)
@@ -117,19 +161,103 @@ def test_seed_controls_stream():
     assert d.world.gen.initial_seed() == a.world.gen.initial_seed()
 
 
-def test_economy_infos_carry_the_action_mask():
+def test_economy_masks_in_gymnasium_format():
+    """A tuple of int8 arrays, one per head, equal to the world's mask; usable by sample()."""
     env = parallel_env("economy_free_market", seed=0)
     _, infos = env.reset(seed=2)
-    size = sum(env.world.spec.action_nvec)
-    rng = np.random.default_rng(0)
+    nvec = env.world.spec.action_nvec
     for _ in range(20):
         expected = env.world.action_mask()[0].numpy()
         actions = {}
         for a in env.agents:
             mask = infos[a]["action_mask"]
-            assert mask.dtype == bool and mask.shape == (size,)
-            np.testing.assert_array_equal(mask, expected[env._index[a]])
-            heads = np.split(mask, np.cumsum(env.world.spec.action_nvec)[:-1])
-            actions[a] = np.array([rng.choice(np.flatnonzero(h)) for h in heads])
+            assert isinstance(mask, tuple) and [m.shape for m in mask] == [(k,) for k in nvec]
+            assert all(m.dtype == np.int8 for m in mask)
+            np.testing.assert_array_equal(np.concatenate(mask), expected[env._index[a]])
+            actions[a] = env.action_space(a).sample(mask)
+            assert all(m[c] == 1 for m, c in zip(mask, actions[a]))
         _, _, _, _, infos = env.step(actions)
-    assert "action_mask" not in parallel_env("public_goods", seed=0).reset()[1]["agent_0"]
+    flat = parallel_env("economy_free_market", seed=0, actions="discrete")
+    _, infos = flat.reset(seed=2)
+    mask = infos["agent_0"]["action_mask"]
+    assert mask.shape == (int(np.prod(nvec)),) and mask.dtype == np.int8
+    heads = np.split(flat.world.action_mask()[0, 0].numpy(), np.cumsum(nvec)[:-1])
+    assert mask.sum() == np.prod([h.sum() for h in heads])
+    pg = parallel_env("public_goods_learning", seed=0).reset()[1]["agent_0"]["action_mask"]
+    assert pg.dtype == np.int8 and pg.shape == (21,) and pg.all()
+
+
+@pytest.mark.parametrize("name", ["public_goods_punishment", "economy_free_market"])
+def test_reset_info_has_the_step_keys(name):
+    env = parallel_env(name, seed=0, seats="all")
+    _, reset_infos = env.reset(seed=0)
+    keys = set(reset_infos["agent_0"])
+    assert {"net", "gross", "round_end", "action_mask"} <= keys
+    for _ in range(3):
+        acts = {a: env.action_space(a).sample() for a in env.agents}
+        _, _, _, _, infos = env.step(acts)
+        assert set(infos["agent_0"]) == keys
+
+
+def test_learning_seats_play_the_scripted_ones():
+    """prisoners_dilemma_learning: one agent; the scenario's tit-for-tat plays inside."""
+    env = parallel_env("prisoners_dilemma_learning", seed=0)
+    assert env.possible_agents == ["agent_0"]
+    env.reset(seed=0)
+    paid = [env.step({"agent_0": 0})[1]["agent_0"] for _ in range(3)]  # always defect
+    assert paid == [5.0, 1.0, 1.0]  # T against tit-for-tat's opening cooperation, then P
+    env.reset(seed=0)
+    paid = [env.step({"agent_0": 1})[1]["agent_0"] for _ in range(3)]
+    assert paid == [3.0, 3.0, 3.0]
+    assert parallel_env("prisoners_dilemma_learning", seats="all").possible_agents == [
+        "agent_0",
+        "agent_1",
+    ]
+    with pytest.raises(ValueError, match="seats='all'"):
+        parallel_env("public_goods")
+    with pytest.raises(ValueError, match="seats: got 'some'"):
+        parallel_env("public_goods", seats="some")
+
+
+@pytest.mark.parametrize(
+    ("name", "shape"),
+    [("public_goods", None), ("tax_one_step_saez", None), ("economy_free_market", (200, 200, 3))],
+)
+def test_rgb_array(name, shape):
+    env = parallel_env(name, seed=0, render_mode="rgb_array", seats="all")
+    env.reset(seed=0)
+    env.step({a: env.action_space(a).sample() for a in env.agents})
+    image = env.render()
+    assert isinstance(image, np.ndarray) and image.dtype == np.uint8 and image.ndim == 3
+    assert image.shape[2] == 3 and image.std() > 0
+    if shape is not None:
+        assert image.shape == shape
+
+
+def test_human_prints_once_per_render_never_on_step(capsys):
+    env = parallel_env("public_goods", seed=0, render_mode="human", seats="all")
+    env.reset(seed=0)
+    env.step({a: 0 for a in env.agents})
+    assert capsys.readouterr().out == ""
+    env.render()
+    out = capsys.readouterr().out
+    assert out.count("public_goods t=1/10") == 1 and "agent_3" in out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["public_goods_learning", "prisoners_dilemma_learning"])
+def test_supersuit_and_sb3_smoke(name):
+    """PettingZoo -> SuperSuit's common wrappers -> SB3 PPO for a few thousand steps."""
+    from stable_baselines3 import PPO
+
+    env = parallel_env(name, seed=0)
+    env = ss.normalize_obs_v0(ss.dtype_v0(env, np.float32))  # needs finite Box bounds
+    vec = ss.pettingzoo_env_to_vec_env_v1(env)
+    vec = ss.concat_vec_envs_v1(vec, 2, num_cpus=0, base_class="stable_baselines3")
+    torch.manual_seed(0)  # PPO(seed=...) would call vec.seed(), which ConcatVecEnv lacks
+    model = PPO("MlpPolicy", vec, n_steps=256, batch_size=128, n_epochs=2, device="cpu")
+    model.learn(total_timesteps=2048)
+    obs = vec.reset()
+    action, _ = model.predict(obs, deterministic=True)
+    assert action.shape[0] == vec.num_envs
+    vec.close()

@@ -57,6 +57,8 @@ import torch
 from torch import Tensor
 
 from coopsim.envs.base import Step, World, WorldSpec
+from coopsim.envs.observation import economy_bounds
+from coopsim.envs.render import economy_image
 from coopsim.envs.economy import money
 from coopsim.envs.economy.actions import ACTS, BUILD, GATHER
 from coopsim.envs.economy.building import build, can_build
@@ -257,6 +259,12 @@ class EconomyWorld(World):
 
     def _observe(self) -> Tensor:
         return self.observer(self.state, self._t)
+
+    def observation_bounds(self) -> tuple[Tensor, Tensor]:
+        return economy_bounds(self)  # derived from the rules in coopsim.envs.observation
+
+    def render_rgb(self) -> Tensor:
+        return economy_image(self)  # world 0's map, in coopsim.envs.render
 
     # -- views for people and tests -------------------------------------------------------
     def positions(self) -> Tensor:
