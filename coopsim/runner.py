@@ -44,7 +44,7 @@ from coopsim.run_store import (
 )
 from coopsim.scenario import Scenario, resolve_device
 from coopsim.schema import ConfigError
-from coopsim.train import Trainer, TrainingConfig, evaluate_trained
+from coopsim.train import Trainer, TrainingConfig, evaluate_trained, planner_schedule
 
 
 def run_scenario(
@@ -186,6 +186,9 @@ def _run_learning(
         }
         if forked is not None:
             summary["training"]["forked_from"] = forked
+        schedule = planner_schedule(trainer)  # [K], what the evaluation taxed at
+        if schedule is not None:
+            summary["training"]["planner_schedule"] = [float(r) for r in schedule]
         summary["metrics"] = result.summary
         with RunWriter(out, new_run_name(scenario.name, seed), staging=folder) as writer:
             writer.write_frame(METRICS, pd.DataFrame(rows))
