@@ -8,7 +8,7 @@ a CPU budget:
 
 1. **Phase 1, shared.** The planner scenario's trainer runs its curriculum's first phase: the
    agents learn with every rate at zero while the cost of labour is warmed up from 0 to 1.
-   It trains once per training seed, in ``out/seed_<s>/phase1/`` (checkpoints and metrics).
+   It trains once per training seed, in ``out/seed_<s>/.phase1/`` (checkpoints and metrics).
 2. **Phase 2, per regime.** Every regime forks from phase 1's last checkpoint (the agents'
    weights, optimisers and generators) and trains the same number of iterations under its own
    taxes: zero rates, the US schedule, the Saez schedule (which adapts to the incomes it
@@ -65,7 +65,7 @@ REGIMES = {
 }
 PLANNER = "AI planner"
 BASELINE = "free market"
-PHASE1 = "phase1"  # phase 1's training folder in each seed's folder
+PHASE1 = ".phase1"  # in each seed folder; hidden, so that seed_<s>/* lists only runs
 
 Log = Callable[[str], None]
 
