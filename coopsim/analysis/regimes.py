@@ -192,12 +192,41 @@ def sweep_values(by_seed: Mapping[int, SeedRuns]) -> dict[int, dict[str, np.ndar
     }
 
 
+def across_seeds(
+    values: Mapping[int, Mapping[str, np.ndarray]], label: str, ref: str
+) -> tuple[dict[str, float] | None, int, int]:
+    """Regime ``label``'s gain over ``ref`` across training seeds: the mean gain with its t
+    interval over the seeds (None where ``ref`` never produced anything to compare with), the
+    seeds in which ``label``'s mean was the higher, and the seeds counted."""
+    gains = []
+    wins = 0
+    for by in values.values():
+        gain, _ = gain_over(by[label], by[ref])
+        if gain is not None:
+            gains.append(gain)
+        wins += bool(by[label].mean() > by[ref].mean())
+    # the seeds are independent trainings: a t interval over them
+    return (confidence_interval(gains) if gains else None), wins, len(values)
+
+
+def _gain_line(values: Mapping[int, Mapping[str, np.ndarray]], label: str, ref: str) -> str:
+    ci, wins, n = across_seeds(values, label, ref)
+    if ci is None:
+        mean = f"n/a over {n}"
+    else:
+        spread = f" [{ci['ci_low']:+.1%}, {ci['ci_high']:+.1%}]" if ci["n"] > 1 else ""
+        mean = f"{ci['mean']:+.1%}{spread} over {ci['n']}"
+    who = f"{label + ' vs':<13} {ref + ':':<12}"
+    return f"{who} mean gain {mean} training seeds; ahead in {wins} of {n}"
+
+
 def format_sweep(values: Mapping[int, Mapping[str, np.ndarray]]) -> str:
     """Equality x productivity per training seed and regime, and the planner's gain on each.
 
     A planner's edge at one training seed can be luck of that seed's learning; the sweep says
     in how many seeds it holds, with each seed's paired interval, and the mean gain with a t
-    interval over the seeds. Takes :func:`sweep_values`.
+    interval over the seeds; then each fixed schedule's gain over the free market the same
+    way. Takes :func:`sweep_values`.
     """
     labels = list(next(iter(values.values())))
     refs = [ref for ref in REFERENCES if ref in labels]
@@ -209,15 +238,10 @@ def format_sweep(values: Mapping[int, Mapping[str, np.ndarray]]) -> str:
         head,
         "-" * len(head),
     ]
-    gains: dict[str, list[float]] = {ref: [] for ref in refs}
-    wins = dict.fromkeys(refs, 0)
     for seed, by in values.items():
         cells = "".join(f"{by[lb].mean():>13.1f}" for lb in labels)
         for ref in refs:
             gain, diff = gain_over(by[PLANNER], by[ref])
-            if gain is not None:
-                gains[ref].append(gain)
-            wins[ref] += by[PLANNER].mean() > by[ref].mean()
             shown = f"{gain:+.1%}" if gain is not None else "n/a"
             if diff is not None and diff["n"] > 1:
                 spread = f"[{diff['ci_low']:>+7.1f},{diff['ci_high']:>+7.1f}]"
@@ -225,21 +249,12 @@ def format_sweep(values: Mapping[int, Mapping[str, np.ndarray]]) -> str:
                 spread = "[paired n/a]".rjust(17)
             cells += f"{shown:>9} {spread}".rjust(34)
         lines.append(f"{seed:<6}" + cells)
-    n = len(values)
     means = "".join(f"{np.mean([by[lb].mean() for by in values.values()]):>13.1f}" for lb in labels)
     lines.append(f"{'mean':<6}" + means)
-    for ref in refs:
-        g = gains[ref]  # seeds where the reference produced something to compare with
-        if not g:
-            mean = f"n/a over {n}"
-        else:  # the seeds are independent trainings: a t interval over them
-            ci = confidence_interval(g)
-            spread = f" [{ci['ci_low']:+.1%}, {ci['ci_high']:+.1%}]" if len(g) > 1 else ""
-            mean = f"{ci['mean']:+.1%}{spread} over {len(g)}"
-        lines.append(
-            f"AI planner vs {ref + ':':<12} mean gain {mean} training seeds; "
-            f"ahead in {wins[ref]} of {n}"
-        )
+    lines += [_gain_line(values, PLANNER, ref) for ref in refs]
+    fixed = [lb for lb in labels if lb not in (PLANNER, BASELINE)]
+    if BASELINE in labels:
+        lines += [_gain_line(values, label, BASELINE) for label in fixed]
     return "\n".join(lines)
 
 

@@ -58,20 +58,29 @@ def test_paired_gain_takes_differences_world_by_world():
 
 
 def test_sweep_gives_the_mean_gain_over_seeds_with_its_interval():
-    # the planner gains +10%, +30% and -5% over the free market in three seeds
+    # over three seeds the planner gains +10%, +30% and -5% over the free market, US federal
+    # +20%, 0% and +5%
     by_seed = {
         seed: {
             "free market": fake_run("free market", [10.0, 10.0]),
+            "US federal": fake_run("US federal", [10 * us, 10 * us]),
             "AI planner": fake_run("AI planner", [10 * k, 10 * k]),
         }  # fmt: skip
-        for seed, k in ((0, 1.1), (1, 1.3), (2, 0.95))
+        for seed, k, us in ((0, 1.1, 1.2), (1, 1.3, 1.0), (2, 0.95, 1.05))
     }
     table = stats.format_sweep(stats.sweep_values(by_seed))
-    gains = [0.1, 0.3, -0.05]
-    half = 4.302653 * float(pd.Series(gains).std()) / 3**0.5  # t(0.975, 2 dof)
-    mean = sum(gains) / 3
-    assert f"mean gain {mean:+.1%} [{mean - half:+.1%}, {mean + half:+.1%}] over 3" in table
-    assert "ahead in 2 of 3" in table
+
+    def t_interval(gains: list[float]) -> str:
+        half = 4.302653 * float(pd.Series(gains).std()) / 3**0.5  # t(0.975, 2 dof)
+        mean = sum(gains) / 3
+        return f"mean gain {mean:+.1%} [{mean - half:+.1%}, {mean + half:+.1%}] over 3"
+
+    assert f"AI planner vs free market: {t_interval([0.1, 0.3, -0.05])}" in table
+    assert "free market: mean gain +11.7%" in table and "ahead in 2 of 3" in table
+    # the fixed schedule against the free market, the same way
+    assert f"US federal vs free market: {t_interval([0.2, 0.0, 0.05])} training seeds; " \
+           "ahead in 2 of 3" in table  # fmt: skip
+    assert "AI planner vs US federal:  mean gain" in table
 
 
 def test_saved_seeds_table_as_one_sweep(tmp_path):
