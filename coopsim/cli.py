@@ -152,8 +152,15 @@ def cmd_experiment_regimes(args: argparse.Namespace) -> int:
     """Train the four tax regimes as run directories and table them, or table ``--table DIR``."""
     import torch
 
-    from coopsim.analysis.regimes import format_experiment, load_experiment
+    from coopsim.analysis.regimes import (
+        format_experiment,
+        format_seed,
+        format_sweep,
+        load_experiment,
+        sweep_values,
+    )
     from coopsim.experiments import regimes
+    from coopsim.record import load_run
     from coopsim.run_store import RunBusy
 
     if args.table:
@@ -178,8 +185,18 @@ def cmd_experiment_regimes(args: argparse.Namespace) -> int:
             labour_cost=args.labour_cost,
         )
     )
+    print(regimes.describe(budget))
+    by_seed = {}
+
+    def show(seed: int, paths: dict) -> None:
+        by_seed[seed] = {label: load_run(path) for label, path in paths.items()}
+        print(f"\n{format_seed(by_seed[seed])}\n", flush=True)
+
     try:
-        regimes.main(budget, out=args.out, seeds=args.seeds, workers=args.workers)
+        regimes.run(budget, out=args.out, seeds=args.seeds, workers=args.workers, on_seed=show)
+        if len(by_seed) > 1:
+            print(format_sweep(sweep_values(by_seed)))
+        print(f"\nthe runs: {args.out}/seed_<s>/* (coopsim report, coopsim compare, load_runs)")
     except RunBusy as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

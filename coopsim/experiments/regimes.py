@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -276,7 +275,8 @@ def run_seed(budget: Budget, out: str | os.PathLike, workers: int = 1, verbose: 
     return runs
 
 
-def _header(budget: Budget) -> str:
+def describe(budget: Budget) -> str:
+    """Two lines on what a comparison at ``budget`` trains, in what world."""
     import torch
 
     base = configure(REGIMES[BASELINE], budget)
@@ -292,39 +292,30 @@ def _header(budget: Budget) -> str:
     )
 
 
-def main(
+def run(
     budget: Budget = DEFAULT,
     out: str | os.PathLike = "runs/economy_regimes",
     seeds: list[int] | None = None,
     workers: int = 1,
-    quiet: bool = False,
+    verbose: bool = True,
+    on_seed: Callable[[int, dict[str, Path]], None] | None = None,
 ) -> dict[int, dict[str, Path]]:
-    """Run the comparison at every training seed (``budget.seed`` alone without ``seeds``) into
-    ``out/seed_<s>/`` and print each seed's table, then the table across seeds.
+    """The comparison at every training seed (``budget.seed`` alone without ``seeds``), each
+    into ``out/seed_<s>/``; ``on_seed`` sees each seed's runs as soon as they are done.
 
     Returns {training seed: {regime label: run directory}}.
     """
-    from coopsim.analysis import regimes as stats
-    from coopsim.record import load_run
-
     seeds = [budget.seed] if seeds is None else list(seeds)
     if not seeds or len(set(seeds)) < len(seeds) or min(seeds) < 0:
         raise ValueError(f"seeds: got {seeds}, need distinct training seeds >= 0")
-    print(_header(budget))
+    log: Log = print if verbose else (lambda _: None)
     done: dict[int, dict[str, Path]] = {}
-    by_seed = {}
     for seed in seeds:
         if len(seeds) > 1:
-            print(f"\n=== training seed {seed} ===")
+            log(f"\n=== training seed {seed} ===")
         start = time.perf_counter()
-        done[seed] = run_seed(dataclasses.replace(budget, seed=seed), out, workers, not quiet)
-        by_seed[seed] = {label: load_run(path) for label, path in done[seed].items()}
-        print()
-        print(stats.format_seed(by_seed[seed]))
-        print(f"\nwall-clock  {time.perf_counter() - start:.0f}s for training seed {seed}")
-        sys.stdout.flush()
-    if len(seeds) > 1:
-        print()
-        print(stats.format_sweep(stats.sweep_values(by_seed)))
-    print(f"\nruns under {seed_folder(out, seeds[0]).parent}/seed_<s>/ (coopsim report, compare)")
+        done[seed] = run_seed(dataclasses.replace(budget, seed=seed), out, workers, verbose)
+        log(f"wall-clock  {time.perf_counter() - start:.0f}s for training seed {seed}")
+        if on_seed is not None:
+            on_seed(seed, done[seed])
     return done

@@ -21,7 +21,6 @@ from coopsim.run_store import Fork, list_checkpoints, load_checkpoint
 from coopsim.schema import ConfigError
 from coopsim.train import Trainer
 
-TINY = dataclasses.replace(QUICK, episodes=3)
 RUN_FILES = {"scenario.toml", "summary.json", "metrics.parquet", "episodes.parquet",
              "episode_metrics.parquet", "checkpoints"}  # fmt: skip
 
@@ -30,7 +29,7 @@ RUN_FILES = {"scenario.toml", "summary.json", "metrics.parquet", "episodes.parqu
 def quick_out(tmp_path_factory):
     """The comparison at the QUICK budget, training seed 0, in this process."""
     out = tmp_path_factory.mktemp("regimes")
-    return out, regimes.main(QUICK, out=out, workers=1, quiet=True)[0]
+    return out, regimes.run(QUICK, out=out, workers=1, verbose=False)[0]
 
 
 def test_configure_installs_the_budget_and_keeps_the_curriculum_proportions():
@@ -99,24 +98,24 @@ def test_each_regime_is_an_ordinary_run_forked_from_phase_1(quick_out):
 
 def test_a_finished_experiment_is_kept_and_tabled_without_training(quick_out, capsys):
     out, paths = quick_out
-    again = regimes.main(QUICK, out=out, workers=1)[0]
-    assert again == paths
+    capsys.readouterr()
+    assert cli.main(["experiment", "regimes", "--quick", "--workers", "1", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert printed.count("finished, kept") == len(REGIMES) and "phase 1:" not in printed
-    for label in REGIMES:
-        assert label in printed
     assert "equality x prod." in printed and "wall-clock" in printed
     assert cli.main(["experiment", "regimes", "--table", str(out)]) == 0
     table = capsys.readouterr().out
     assert table.strip() == stats.format_seed({k: load_run(p) for k, p in paths.items()})
     assert table.strip() in printed
+    for label in REGIMES:
+        assert label in table
 
 
 def test_another_budget_in_the_same_folder_is_refused_naming_the_run(quick_out):
     out, paths = quick_out
     other = dataclasses.replace(QUICK, episodes=QUICK.episodes + 1)
     with pytest.raises(ConfigError, match=r"evaluation\.episodes: .*5.*6.*another --out") as info:
-        regimes.main(other, out=out, workers=1, quiet=True)
+        regimes.run(other, out=out, workers=1, verbose=False)
     assert str(paths["free market"]) in str(info.value)
 
 
@@ -134,7 +133,7 @@ def test_an_interrupted_experiment_resumes_from_its_checkpoints(tmp_path, monkey
         return scen
 
     monkeypatch.setattr(regimes, "configure", every_iteration)
-    reference = regimes.main(budget, out=tmp_path / "reference", workers=1, quiet=True)[0]
+    reference = regimes.run(budget, out=tmp_path / "reference", workers=1, verbose=False)[0]
 
     record = run_store.Recorder.__call__
 
@@ -149,13 +148,13 @@ def test_an_interrupted_experiment_resumes_from_its_checkpoints(tmp_path, monkey
     out = tmp_path / "resumed"
     monkeypatch.setattr(run_store.Recorder, "__call__", stop_at(PHASE1, 1))
     with pytest.raises(Stop):
-        regimes.main(budget, out=out, workers=1, quiet=True)
+        regimes.run(budget, out=out, workers=1, verbose=False)
     monkeypatch.setattr(run_store.Recorder, "__call__", stop_at("us_federal", 3))
     with pytest.raises(Stop):
-        regimes.main(budget, out=out, workers=1, quiet=True)
+        regimes.run(budget, out=out, workers=1, verbose=False)
     monkeypatch.setattr(run_store.Recorder, "__call__", record)
     capsys.readouterr()
-    resumed = regimes.main(budget, out=out, workers=1, quiet=True)[0]
+    resumed = regimes.run(budget, out=out, workers=1, verbose=False)[0]
     captured = capsys.readouterr()
     assert "resuming economy_us_federal (seed 0) from iteration 3 of 4" in captured.err
     assert load_run(resumed["US federal"]).summary["training"]["resumed_from"] == 3
@@ -169,7 +168,7 @@ def test_an_interrupted_experiment_resumes_from_its_checkpoints(tmp_path, monkey
 
 def test_regimes_in_worker_processes_match_the_single_process_run(quick_out, tmp_path):
     one = quick_out[1]
-    two = regimes.main(QUICK, out=tmp_path, workers=2, quiet=True)[0]
+    two = regimes.run(QUICK, out=tmp_path, workers=2, verbose=False)[0]
     for label in REGIMES:
         a, b = load_run(one[label]), load_run(two[label])
         m = "equality_times_productivity"
@@ -178,24 +177,26 @@ def test_regimes_in_worker_processes_match_the_single_process_run(quick_out, tmp
 
 
 def test_seed_sweep_runs_the_comparison_per_seed_and_tables_the_gains(tmp_path, capsys):
-    runs = regimes.main(TINY, out=tmp_path, workers=1, quiet=True, seeds=[0, 1])
-    assert set(runs) == {0, 1}
-    for seed, paths in runs.items():
-        assert list(paths) == list(REGIMES)
-        for path in paths.values():
-            assert path.parent == tmp_path / f"seed_{seed}"
-            assert load_run(path).summary["training"]["seed"] == seed
+    argv = ["experiment", "regimes", "--quick", "--seeds", "0,1", "--workers", "1"]
+    assert cli.main([*argv, "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
+    by_seed = stats.load_experiment(tmp_path)
+    assert list(by_seed) == [0, 1]
+    for seed, runs in by_seed.items():
+        assert list(runs) == list(REGIMES)
+        for run in runs.values():
+            assert run.path.parent == tmp_path / f"seed_{seed}"
     assert "=== training seed 1 ===" in out and "across training seeds" in out
     assert "over 2 training seeds; ahead in" in out or "n/a over 2 training seeds" in out
-    by_seed = stats.load_experiment(tmp_path)
     table = stats.format_sweep(stats.sweep_values(by_seed))
     rows = [line for line in table.splitlines() if line[:1] in "01"]
     assert len(rows) == 2
     # each row's planner column is that seed's own result
-    planner = load_run(runs[1]["AI planner"]).summary["metrics"]["equality_times_productivity"]
+    planner = by_seed[1]["AI planner"].summary["metrics"]["equality_times_productivity"]
     assert f"{planner['mean']:.1f}" in rows[1]
     assert table in out
+    for runs in by_seed.values():
+        assert stats.format_seed(runs) in out
     assert cli.main(["experiment", "regimes", "--table", str(tmp_path)]) == 0
     assert capsys.readouterr().out.strip() == table
 
