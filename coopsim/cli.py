@@ -43,7 +43,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     is run again (see :mod:`coopsim.runner`); its progress bar goes to stderr.
     """
     from coopsim import scenario as sc
-    from coopsim.runner import RunBusy, run_scenario
+    from coopsim.run_store import RunBusy
+    from coopsim.runner import run_scenario
 
     scenario = sc.load(args.scenario)
     try:
@@ -145,6 +146,108 @@ def cmd_bench(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     throughput.main(quick=args.quick, device=args.device)
     return 0
+
+
+def cmd_experiment_regimes(args: argparse.Namespace) -> int:
+    """Train the four tax regimes as run directories and table them, or table ``--table DIR``."""
+    import torch
+
+    from coopsim.analysis.regimes import (
+        format_experiment,
+        format_seed,
+        format_sweep,
+        load_experiment,
+        sweep_values,
+    )
+    from coopsim.experiments import regimes
+    from coopsim.record import load_run
+    from coopsim.run_store import RunBusy
+
+    if args.table:
+        try:
+            print(format_experiment(load_experiment(args.table)))
+        except ValueError as err:  # a seed unfinished, a regime twice: the message names it
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        return 0
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    budget = (
+        regimes.QUICK
+        if args.quick
+        else regimes.Budget(
+            phase1=args.phase1,
+            phase2=args.phase2,
+            num_worlds=args.worlds,
+            episode_length=args.episode_length,
+            episodes=args.episodes,
+            device=args.device,
+            labour_cost=args.labour_cost,
+        )
+    )
+    print(regimes.describe(budget))
+    by_seed = {}
+
+    def show(seed: int, paths: dict) -> None:
+        by_seed[seed] = {label: load_run(path) for label, path in paths.items()}
+        print(f"\n{format_seed(by_seed[seed])}\n", flush=True)
+
+    try:
+        regimes.run(budget, out=args.out, seeds=args.seeds, workers=args.workers, on_seed=show)
+        if len(by_seed) > 1:
+            print(format_sweep(sweep_values(by_seed)))
+        print(f"\nthe runs: {args.out}/seed_<s>/* (coopsim report, coopsim compare, load_runs)")
+    except RunBusy as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted: run the same command again to resume", file=sys.stderr)
+        return 130
+    return 0
+
+
+def seed_list(text: str) -> list[int]:
+    """argparse type for ``0,1,2``: distinct training seeds >= 0."""
+    try:
+        seeds = [int(x) for x in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"got {text!r}, expected seeds like 0,1,2") from None
+    if min(seeds) < 0 or len(set(seeds)) < len(seeds):
+        raise argparse.ArgumentTypeError(f"got {text!r}, need distinct seeds >= 0")
+    return seeds
+
+
+def add_experiment_parser(sub) -> None:
+    from coopsim.experiments.regimes import DEFAULT
+
+    p = sub.add_parser("experiment", help="run an experiment: every arm and seed a run directory")
+    which = p.add_subparsers(dest="experiment", required=True)
+    p = which.add_parser(
+        "regimes",
+        help="the AI Economist's four tax regimes from a shared phase 1",
+        description="Free market, US federal, Saez and AI planner in the gather-trade-build "
+        "economy: phase 1 once per training seed, each regime's phase 2 forked from it and "
+        "evaluated as a run directory under OUT/seed_<s>/, then the comparison tables. Run "
+        "again to resume. Defaults: the budget the scenario files state.",
+    )
+    p.add_argument("--seeds", type=seed_list, default=[DEFAULT.seed], help="e.g. 0,1,2")
+    p.add_argument("--phase1", type=positive_int, default=DEFAULT.phase1, help="shared iterations")
+    p.add_argument("--phase2", type=positive_int, default=DEFAULT.phase2, help="per regime")
+    p.add_argument("--worlds", type=positive_int, default=DEFAULT.num_worlds, help="training B")
+    p.add_argument("--episode-length", type=positive_int, default=DEFAULT.episode_length)
+    p.add_argument("--episodes", type=positive_int, default=DEFAULT.episodes, help="evaluation")
+    p.add_argument("--labour-cost", type=float, default=None, help="override the labour cost")
+    p.add_argument("--device", default=DEFAULT.device, choices=("cpu", "cuda"))
+    p.add_argument("--quick", action="store_true", help="a tiny budget: checks it runs")
+    p.add_argument(
+        "--threads", type=int, default=1, help="torch threads (0: torch's default; default 1)"
+    )
+    p.add_argument(
+        "--workers", type=positive_int, default=2, help="processes training regimes side by side"
+    )
+    p.add_argument("--out", default="runs/economy_regimes", help="default: %(default)s")
+    p.add_argument("--table", metavar="DIR", help="train nothing: table the runs under DIR")
+    p.set_defaults(func=cmd_experiment_regimes)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -267,6 +370,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", choices=("cpu", "cuda", "auto"))
     p.add_argument("--threads", type=positive_int, default=None, help="torch threads on the CPU")
     p.set_defaults(func=cmd_bench)
+
+    add_experiment_parser(sub)
 
     p = sub.add_parser("demo", help="run the public-goods scenarios and compare them")
     p.add_argument("--out", default="runs", help="folder for run directories (default: runs)")

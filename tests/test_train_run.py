@@ -22,18 +22,12 @@ import pandas as pd
 import pytest
 import torch
 
-from coopsim import cli, runner
+from coopsim import cli, run_store
 from coopsim import scenario as sc
 from coopsim.evaluate import evaluate
 from coopsim.record import load_run
-from coopsim.runner import (
-    LOCK,
-    RunBusy,
-    list_checkpoints,
-    load_checkpoint,
-    partial_dir,
-    run_scenario,
-)
+from coopsim.run_store import LOCK, RunBusy, list_checkpoints, load_checkpoint, partial_dir
+from coopsim.runner import run_scenario
 from coopsim.schema import ConfigError
 from coopsim.train import Trainer
 
@@ -158,8 +152,8 @@ def test_rows_after_the_checkpoint_are_dropped_and_recomputed(
     reference, scenario_file, tmp_path, monkeypatch
 ):
     # metrics.parquet after every iteration, so rows after the last checkpoint are on disk
-    monkeypatch.setattr(runner, "METRICS_EVERY_S", 0.0)
-    monkeypatch.setattr(runner, "METRICS_BACKOFF", 0.0)
+    monkeypatch.setattr(run_store, "METRICS_EVERY_S", 0.0)
+    monkeypatch.setattr(run_store, "METRICS_BACKOFF", 0.0)
     scenario = sc.load(scenario_file)
     seen: list[tuple[int, int]] = []
 

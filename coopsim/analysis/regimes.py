@@ -1,0 +1,266 @@
+"""The regimes experiment's statistics, read from its run directories.
+
+:mod:`coopsim.experiments.regimes` leaves one run directory per regime and training seed under
+``out/seed_<s>/``; everything here reads those runs through :mod:`coopsim.record`, so a folder
+filled in several batches, or on several machines, tables as one experiment.
+
+Two kinds of interval, for two kinds of luck. Every regime is evaluated on the same seeds, so
+evaluation world k has the same map, skills and start positions under each: the planner's
+gain over a regime at one training seed comes with the 95% interval of their difference world
+by world, which removes the luck of the draw (a world of high-skilled agents is productive
+under any tax) but not the luck of training. Across training seeds, which are independent
+trainings, the mean gain comes with a t interval over the seeds, and "ahead in k of n" says in
+how many seeds the planner's mean was the higher.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+
+from coopsim.analysis.tables import tax_schedules
+from coopsim.evaluate import confidence_interval
+from coopsim.experiments.regimes import BASELINE, PLANNER, REGIMES
+from coopsim.record import RunData, load_runs
+
+TABLE_METRICS = ("equality", "productivity", "equality_times_productivity", "utilitarian_welfare")
+SWEEP_METRIC = "equality_times_productivity"  # the planner's objective, compared across seeds
+REFERENCES = (BASELINE, "US federal", "Saez")  # what the planner is compared with, in order
+_LABEL_OF = {name: label for label, name in REGIMES.items()}
+
+#: regime label -> its run at one training seed, in table order
+SeedRuns = Mapping[str, RunData]
+
+
+def regime_of(run: RunData) -> str | None:
+    """The regime a learning run trained under (its scenario's label), or None."""
+    if "training" not in run.summary:
+        return None
+    return _LABEL_OF.get(run.summary.get("scenario"))
+
+
+def load_experiment(out: str | os.PathLike) -> dict[int, dict[str, RunData]]:
+    """{training seed: {regime label: run}} for every regime run under ``out/seed_<s>/``.
+
+    Each training seed needs one finished run of every regime; anything else is an error
+    naming the folder (a seed still training, a regime run twice, a seed in two folders).
+    """
+    out = Path(out)
+    runs = [r for r in load_runs(f"{glob.escape(str(out))}/seed_*/*") if regime_of(r)]
+    if not runs:
+        raise FileNotFoundError(f"{out}: no regime runs (seed_<s>/<scenario>-...) here to table")
+    found: dict[int, dict[str, RunData]] = {}
+    for run in runs:
+        seed, label = int(run.summary["training"]["seed"]), regime_of(run)
+        other = found.setdefault(seed, {}).get(label)
+        if other is not None and other.path.parent != run.path.parent:
+            raise ValueError(
+                f"{run.path}: training seed {seed} is in two folders under {out} "
+                f"(also {other.path.parent})"
+            )
+        if other is not None:
+            raise ValueError(
+                f"{run.path.parent}: two runs of {label} at training seed {seed} "
+                f"({other.path.name}, {run.path.name}); keep one"
+            )
+        found[seed][label] = run
+    for seed, by in found.items():
+        missing = [label for label in REGIMES if label not in by]
+        if missing:
+            folder = next(iter(by.values())).path.parent
+            raise ValueError(
+                f"{folder}: no finished run of {', '.join(missing)} at training seed {seed}; "
+                f"`coopsim experiment regimes --seeds {seed} --out {out}` finishes it"
+            )
+    return {seed: {label: found[seed][label] for label in REGIMES} for seed in sorted(found)}
+
+
+def per_world(run: RunData, metric: str = SWEEP_METRIC) -> np.ndarray:
+    """The metric per evaluation world [E]; a run without per-episode metrics gives its mean
+    alone (one value), and comparisons with it show no paired interval."""
+    if run.episode_metrics is not None and metric in run.episode_metrics:
+        return run.episode_metrics[metric].to_numpy(dtype=float)
+    return np.asarray([run.summary["metrics"][metric]["mean"]], dtype=float)
+
+
+def gain_over(a: np.ndarray, b: np.ndarray) -> tuple[float | None, dict[str, float] | None]:
+    """Relative gain of values ``a`` over ``b`` (None if b's mean is not positive), and the 95%
+    interval of their difference world by world (None unless both cover the same worlds)."""
+    mean_ref = float(b.mean())
+    gain = float(a.mean()) / mean_ref - 1 if mean_ref > 0 else None
+    return gain, confidence_interval(a - b) if a.shape == b.shape else None
+
+
+def paired_gain(
+    run: RunData, ref: RunData, metric: str = SWEEP_METRIC
+) -> tuple[float | None, dict[str, float]]:
+    """Relative gain of ``run`` over ``ref`` and the 95% interval of their paired difference."""
+    a, b = per_world(run, metric), per_world(ref, metric)
+    if a.shape != b.shape:
+        raise ValueError(f"{run.path} and {ref.path} were evaluated on different episodes")
+    gain, diff = gain_over(a, b)
+    return gain, diff
+
+
+def format_table(runs: SeedRuns) -> str:
+    """Mean [95% CI] per metric and regime, and the planner's paired gain over the others."""
+    names = {
+        "equality": "equality",
+        "productivity": "productivity",
+        "equality_times_productivity": "equality x prod.",
+        "utilitarian_welfare": "utilitarian welfare",
+    }
+    head = f"{'regime':<12}" + "".join(f"{names[m]:>26}" for m in TABLE_METRICS)
+    lines = [head, "-" * len(head)]
+    for label, run in runs.items():
+        cells = []
+        for m in TABLE_METRICS:
+            s = run.summary["metrics"][m]
+            cells.append(f"{s['mean']:>9.3f} [{s['ci_low']:>6.2f},{s['ci_high']:>6.2f}]")
+        lines.append(f"{label:<12}" + "".join(f"{c:>26}" for c in cells))
+    lines.append("")
+    for ref in REFERENCES:
+        if PLANNER not in runs or ref not in runs:
+            continue
+        gain, diff = paired_gain(runs[PLANNER], runs[ref])
+        shown = f"{gain:+.1%}" if gain is not None else "(no ratio: it produced nothing)"
+        lines.append(
+            f"AI planner vs {ref + ':':<11} equality x productivity {shown:>7}; paired "
+            f"difference per world {diff['mean']:+.2f} [{diff['ci_low']:+.2f}, "
+            f"{diff['ci_high']:+.2f}]"
+        )
+    if PLANNER in runs:
+        lines.append(
+            "(the paired intervals cover the evaluation worlds, not the luck of training: a "
+            "regime's result moves by ~8% from one training seed to the next; --seeds "
+            "0,1,2,... compares over several)"
+        )
+    return "\n".join(lines)
+
+
+def evaluated_rates(run: RunData) -> list[float]:
+    """The schedule a regime was evaluated under, one rate per bracket.
+
+    The planner's learned schedule as the run recorded it; a schedule that learned on its own
+    (Saez) as training last logged it; otherwise the scenario's.
+    """
+    learned = run.summary.get("training", {}).get("planner_schedule")
+    if learned is not None:
+        return [float(r) for r in learned]
+    schedules = tax_schedules(run).dropna(subset=["rate"])
+    trained = schedules[schedules["source"] == "training"]
+    if not trained.empty:
+        last = trained[trained["iteration"] == trained["iteration"].max()]
+        return last.sort_values("bracket")["rate"].tolist()
+    return schedules[schedules["source"] == "config"]["rate"].tolist()
+
+
+def format_details(runs: SeedRuns) -> str:
+    """What each regime's agents did and the schedule they were evaluated under.
+
+    Per agent and evaluation episode: income earned (houses and sales, before tax), houses
+    built, gather acts, moves, orders posted and units bought.
+    """
+    lines = [f"{'regime':<12}{'income':>11}{'houses':>8}{'gathers':>9}{'moves':>8}"
+             f"{'orders':>8}{'trades':>8}  rates (per US bracket)"]  # fmt: skip
+    for label, run in runs.items():
+        eps = run.episodes
+        per = eps.groupby(["episode", "agent"], observed=True).sum(numeric_only=True).mean()
+        rates = " ".join(f"{x:.2f}" for x in evaluated_rates(run))
+        lines.append(
+            f"{label:<12}{per.get('income', 0.0):>11.2f}{per.get('built', 0.0):>8.2f}"
+            f"{per.get('gathers', 0.0):>9.2f}{per.get('moved', 0.0):>8.1f}"
+            f"{per.get('orders', 0.0):>8.1f}{per.get('bought', 0.0):>8.2f}  {rates}"
+        )
+    return "\n".join(lines)
+
+
+def format_seed(runs: SeedRuns) -> str:
+    """One training seed's comparison: the table, then what the agents did."""
+    return f"{format_table(runs)}\n\n{format_details(runs)}"
+
+
+def sweep_values(by_seed: Mapping[int, SeedRuns]) -> dict[int, dict[str, np.ndarray]]:
+    """{seed: {regime: run}} -> {seed: {regime: equality x productivity per evaluation world}}."""
+    return {
+        seed: {label: per_world(run) for label, run in runs.items()}
+        for seed, runs in by_seed.items()
+    }
+
+
+def across_seeds(
+    values: Mapping[int, Mapping[str, np.ndarray]], label: str, ref: str
+) -> tuple[dict[str, float] | None, int, int]:
+    """Regime ``label``'s gain over ``ref`` across training seeds: the mean gain with its t
+    interval over the seeds (None where ``ref`` never produced anything to compare with), the
+    seeds in which ``label``'s mean was the higher, and the seeds counted."""
+    gains = []
+    wins = 0
+    for by in values.values():
+        gain, _ = gain_over(by[label], by[ref])
+        if gain is not None:
+            gains.append(gain)
+        wins += bool(by[label].mean() > by[ref].mean())
+    # the seeds are independent trainings: a t interval over them
+    return (confidence_interval(gains) if gains else None), wins, len(values)
+
+
+def _gain_line(values: Mapping[int, Mapping[str, np.ndarray]], label: str, ref: str) -> str:
+    ci, wins, n = across_seeds(values, label, ref)
+    if ci is None:
+        mean = f"n/a over {n}"
+    else:
+        spread = f" [{ci['ci_low']:+.1%}, {ci['ci_high']:+.1%}]" if ci["n"] > 1 else ""
+        mean = f"{ci['mean']:+.1%}{spread} over {ci['n']}"
+    who = f"{label + ' vs':<13} {ref + ':':<12}"
+    return f"{who} mean gain {mean} training seeds; ahead in {wins} of {n}"
+
+
+def format_sweep(values: Mapping[int, Mapping[str, np.ndarray]]) -> str:
+    """Equality x productivity per training seed and regime, and the planner's gain on each.
+
+    A planner's edge at one training seed can be luck of that seed's learning; the sweep says
+    in how many seeds it holds, with each seed's paired interval, and the mean gain with a t
+    interval over the seeds; then each fixed schedule's gain over the free market the same
+    way. Takes :func:`sweep_values`.
+    """
+    labels = list(next(iter(values.values())))
+    refs = [ref for ref in REFERENCES if ref in labels]
+    head = f"{'seed':<6}" + "".join(f"{lb:>13}" for lb in labels)
+    head += "".join(f"{'planner vs ' + ref:>34}" for ref in refs)
+    lines = [
+        "across training seeds: equality x productivity; the planner's gain, paired "
+        "difference per world [95% CI]",
+        head,
+        "-" * len(head),
+    ]
+    for seed, by in values.items():
+        cells = "".join(f"{by[lb].mean():>13.1f}" for lb in labels)
+        for ref in refs:
+            gain, diff = gain_over(by[PLANNER], by[ref])
+            shown = f"{gain:+.1%}" if gain is not None else "n/a"
+            if diff is not None and diff["n"] > 1:
+                spread = f"[{diff['ci_low']:>+7.1f},{diff['ci_high']:>+7.1f}]"
+            else:  # a run without per-world values
+                spread = "[paired n/a]".rjust(17)
+            cells += f"{shown:>9} {spread}".rjust(34)
+        lines.append(f"{seed:<6}" + cells)
+    means = "".join(f"{np.mean([by[lb].mean() for by in values.values()]):>13.1f}" for lb in labels)
+    lines.append(f"{'mean':<6}" + means)
+    lines += [_gain_line(values, PLANNER, ref) for ref in refs]
+    fixed = [lb for lb in labels if lb not in (PLANNER, BASELINE)]
+    if BASELINE in labels:
+        lines += [_gain_line(values, label, BASELINE) for label in fixed]
+    return "\n".join(lines)
+
+
+def format_experiment(by_seed: Mapping[int, SeedRuns]) -> str:
+    """What ``coopsim experiment regimes --table`` prints: one seed's comparison, or the
+    table across seeds when there are several."""
+    if len(by_seed) == 1:
+        return format_seed(next(iter(by_seed.values())))
+    return format_sweep(sweep_values(by_seed))

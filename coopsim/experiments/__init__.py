@@ -1,0 +1,1 @@
+"""Experiments: comparisons whose every arm and training seed is an ordinary run directory."""
