@@ -41,6 +41,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from coopsim.paths import inside, slug
@@ -216,7 +217,7 @@ def read_rows(folder: Path, upto: int) -> list[dict[str, Any]]:
     rows = []
     for rec in pd.read_parquet(path).to_dict("records"):
         row = {
-            k: (v.item() if hasattr(v, "item") else v)
+            k: (v.item() if isinstance(v, np.generic) else v)
             for k, v in rec.items()
             if not (isinstance(v, float) and math.isnan(v))
         }

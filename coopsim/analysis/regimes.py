@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from coopsim.analysis.tables import tax_schedules
-from coopsim.evaluate import confidence_interval
 from coopsim.experiments.regimes import BASELINE, PLANNER, REGIMES
+from coopsim.intervals import paired_difference, t_interval
 from coopsim.record import RunData, load_runs
 
 TABLE_METRICS = ("equality", "productivity", "equality_times_productivity", "utilitarian_welfare")
@@ -92,7 +92,7 @@ def gain_over(a: np.ndarray, b: np.ndarray) -> tuple[float | None, dict[str, flo
     interval of their difference world by world (None unless both cover the same worlds)."""
     mean_ref = float(b.mean())
     gain = float(a.mean()) / mean_ref - 1 if mean_ref > 0 else None
-    return gain, confidence_interval(a - b) if a.shape == b.shape else None
+    return gain, paired_difference(a, b).as_dict() if a.shape == b.shape else None
 
 
 def paired_gain(
@@ -206,7 +206,7 @@ def across_seeds(
             gains.append(gain)
         wins += bool(by[label].mean() > by[ref].mean())
     # the seeds are independent trainings: a t interval over them
-    return (confidence_interval(gains) if gains else None), wins, len(values)
+    return (t_interval(np.asarray(gains)).as_dict() if gains else None), wins, len(values)
 
 
 def _gain_line(values: Mapping[int, Mapping[str, np.ndarray]], label: str, ref: str) -> str:

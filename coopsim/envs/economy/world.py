@@ -57,8 +57,6 @@ import torch
 from torch import Tensor
 
 from coopsim.envs.base import Step, World, WorldSpec
-from coopsim.envs.observation import economy_bounds
-from coopsim.envs.render import economy_image
 from coopsim.envs.economy import money
 from coopsim.envs.economy.actions import ACTS, BUILD, GATHER
 from coopsim.envs.economy.building import build, can_build
@@ -77,6 +75,8 @@ from coopsim.envs.economy.state import (
     Grid,
     new_state,
 )
+from coopsim.envs.observation import economy_bounds
+from coopsim.envs.render import economy_image
 from mechanisms.base import Pipeline
 
 
