@@ -55,7 +55,13 @@ class Flow:
 
 
 class Mechanism(ABC):
-    """Base class: subclasses set ``kind``, ``Params`` and implement :meth:`apply`."""
+    """Base class: subclasses set ``kind``, ``Params`` and implement :meth:`apply`.
+
+    Everything the worlds, the trainer, the planner and the evaluator call on a mechanism is
+    declared here with a default that fits a mechanism with fixed parameters, so callers never
+    ask an object what it can do: a tax overrides the settlement period and the controls a
+    planner sets, a Saez schedule also what it learns on its own.
+    """
 
     kind: ClassVar[str]
     Params: ClassVar[type]
@@ -107,6 +113,62 @@ class Mechanism(ABC):
         """
         return None, pool
 
+    # -- settlement period ------------------------------------------------------------------
+    @classmethod
+    def period_of(cls, params: Any) -> int | None:
+        """Rounds between the settlements of a mechanism configured by ``params``, or None
+        for one that settles every round.
+
+        A class method so a scenario can be checked before anything is built: a planner
+        that changed a tax's rates in the middle of its period would tax income earned under
+        other rates.
+        """
+        return None
+
+    @property
+    def period(self) -> int | None:
+        """Rounds between this mechanism's settlements (see :meth:`period_of`)."""
+        return self.period_of(self.params)
+
+    # -- what a planner may set (its controls) ----------------------------------------------
+    @classmethod
+    def planner_refusal(cls, params: Any) -> str | None:
+        """Why a planner cannot set this mechanism's controls when configured by ``params``,
+        or None when it can. Checked when a scenario loads, not when the planner first acts."""
+        return f"a {cls.kind!r} mechanism has no parameters a planner can set"
+
+    @property
+    def num_controls(self) -> int:
+        """K, the number of parameters a planner sets per world (a tax: one rate a bracket)."""
+        return 0
+
+    @property
+    def controls(self) -> Tensor:
+        """The controls in force: [B, K]."""
+        return torch.zeros(self.batch_size, 0, device=self.device)
+
+    def set_controls(self, values: Tensor) -> None:
+        """Install controls [B, K] (or [K], the same in every world)."""
+        raise NotImplementedError(f"a {self.kind!r} mechanism has no controls to set")
+
+    # -- what it learns on its own ----------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """What a checkpoint must hold to resume it exactly (tensors and numbers); a
+        mechanism whose parameters never change has nothing to save."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` saved."""
+
+    def adopt(self, other: Mechanism) -> None:
+        """Take over what ``other`` (the same mechanism in another world: training's, when an
+        evaluation world is built fresh) has learned on its own. Nothing, unless it learns."""
+
+    def training_log(self) -> dict[str, float]:
+        """Numbers worth a column of the training metrics after an iteration: what it has
+        learned on its own (a Saez schedule's rates and elasticity). None by default."""
+        return {}
+
     def _zeros(self) -> Flow:
         b, n = self.batch_size, self.num_agents
         z = torch.zeros(b, device=self.device)
@@ -157,6 +219,40 @@ class Pipeline:
             self.pool = self.pool[source].clone()
         for mech in self.mechanisms:
             mech.replicate(source)
+
+    def find(self, kind: str) -> Mechanism:
+        """The first mechanism of ``kind`` (a planner's lever)."""
+        for mech in self.mechanisms:
+            if mech.kind == kind:
+                return mech
+        kinds = ", ".join(m.kind for m in self.mechanisms) or "(none)"
+        raise ValueError(f"planner.mechanism = {kind!r} is not in the pipeline (has: {kinds})")
+
+    @property
+    def period(self) -> int | None:
+        """The first settlement period of its mechanisms (a tax's), None if all settle every
+        round."""
+        return next((m.period for m in self.mechanisms if m.period is not None), None)
+
+    def state_dict(self) -> list[dict[str, Any]]:
+        """Every mechanism's :meth:`Mechanism.state_dict`, in pipeline order."""
+        return [m.state_dict() for m in self.mechanisms]
+
+    def load_state_dict(self, states: list[dict[str, Any] | None]) -> None:
+        """Restore :meth:`state_dict`'s list (entries of None, from older checkpoints, skip)."""
+        for mech, state in zip(self.mechanisms, states):
+            if state is not None:
+                mech.load_state_dict(state)
+
+    def adopt(self, other: Pipeline) -> None:
+        """Each mechanism takes over what its counterpart in ``other`` learned on its own."""
+        for mine, theirs in zip(self.mechanisms, other.mechanisms):
+            mine.adopt(theirs)
+
+    def training_log(self) -> dict[str, float]:
+        """The first mechanism's non-empty :meth:`Mechanism.training_log` (columns such as
+        ``rate_0`` would collide if two mechanisms logged them)."""
+        return next((log for m in self.mechanisms if (log := m.training_log())), {})
 
     def accrued(self, batch_size: int, num_agents: int, device: torch.device) -> Tensor:
         """[B, N] net of what every mechanism owes or is owed since its last settlement."""

@@ -291,6 +291,38 @@ class BracketTax(Mechanism):
         """Install new marginal rates [B, K] (or [K]) from the next collection on."""
         self.rates = rates.to(self.device, torch.float32).expand(self.batch_size, -1).clone()
 
+    # -- the declared interface: period, a planner's controls, what a Saez schedule learns --
+    @classmethod
+    def period_of(cls, params: TaxParams) -> int:
+        return params.period
+
+    @classmethod
+    def planner_refusal(cls, params: TaxParams) -> str | None:
+        if params.schedule == "saez":
+            return "a 'saez' tax sets its own rates; a planner needs a tax whose rates it can set"
+        return None
+
+    @property
+    def num_controls(self) -> int:
+        """One marginal rate per bracket."""
+        return self.num_brackets
+
+    @property
+    def controls(self) -> Tensor:
+        return self.rates  # [B, K]
+
+    def set_controls(self, values: Tensor) -> None:
+        self.set_rates(values)
+
+    def training_log(self) -> dict[str, float]:
+        """A Saez schedule's rates (``rate_k``, world 0's) and its elasticity estimate, as a
+        planner's rates are logged; nothing for a fixed schedule."""
+        if self.saez is None:
+            return {}
+        log = {f"rate_{k}": r for k, r in enumerate(self.rates[0].tolist())}
+        log["elasticity"] = self.saez.elasticity
+        return log
+
     def adopt(self, other: BracketTax) -> None:
         """Take over what ``other`` (the same tax in another world) has learned.
 

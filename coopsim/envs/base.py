@@ -8,15 +8,24 @@ Actions are multi-discrete: each agent picks one integer per *head* (``spec.acti
 world whose rounds have several stages (contribute, then sanction) says which heads count at the
 current step through :meth:`World.active_heads`, so learners neither get credit nor entropy for
 heads that were ignored.
+
+Everything the trainer, the planner, the evaluator and the runner call on a world is declared
+on :class:`World` with a default, so no caller asks a world what it can do: a world overrides
+what applies to it (a labour-cost warm-up, re-observing after a planner acts, copying one world
+into another, per-round numbers for the training log). What :attr:`Step.info` holds at a
+round's end is declared in :mod:`coopsim.envs.info`.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import torch
 from torch import Tensor
+
+from mechanisms.base import Pipeline
 
 
 @dataclass(frozen=True)
@@ -40,7 +49,8 @@ class Step:
     obs: Tensor  # [B, N, obs_dim] float
     reward: Tensor  # [B, N] float, this step's net payoff
     done: Tensor  # [B] bool, all equal: worlds move in lock-step
-    info: dict[str, Tensor]  # per-round variables, each [B, N] (recorded to episodes.parquet)
+    # per-round variables, each [B, N] (recorded to episodes.parquet); keys: coopsim.envs.info
+    info: dict[str, Tensor]
     round_end: bool = False  # payoffs were realised this step (info is filled only then)
     flows: dict = field(default_factory=dict)  # mechanism label -> mechanisms.base.Flow
 
@@ -48,9 +58,12 @@ class Step:
 class World(ABC):
     """B worlds x N agents, stepped as tensors."""
 
+    kind: ClassVar[str]  # the scenario's world.kind
     spec: WorldSpec
     batch_size: int
     device: torch.device
+    pipeline: Pipeline  # the mechanisms applied when a round's payoffs are realised
+    gen: torch.Generator  # all of the world's randomness (policies may draw from it too)
 
     @abstractmethod
     def reset(self, seed: int | None = None) -> Tensor:
@@ -90,6 +103,31 @@ class World(ABC):
     def social_optimum(self) -> float:
         """Total payoff (all agents, one episode) of the welfare-maximising joint behaviour."""
         raise NotImplementedError
+
+    def observe(self) -> Tensor | None:
+        """The observation now, without stepping: [B, N, obs_dim]; None for a world that
+        shows a change of rules only when it next steps.
+
+        A planner installs new rates between steps; a world whose agents act once per episode
+        (the one-step economy) must show them before the agents act, or they never see them.
+        """
+        return None
+
+    def set_labour_scale(self, scale: float) -> None:
+        """The curriculum's warm-up factor on the cost of labour (0: free, 1: full cost);
+        worlds without a labour cost ignore it."""
+
+    @property
+    def endowment(self) -> float:
+        """What a round's contribution is measured against (the public-goods endowment; 1
+        where a contribution is a share already, or there is none)."""
+        return 1.0
+
+    def round_metrics(self, info: dict[str, Tensor]) -> dict[str, Tensor]:
+        """Per-round numbers [B, N] worth a column of the training log, from a round's
+        ``info``: the trainer averages each over an iteration's rounds and worlds (and, as
+        ``learner_<name>``, over the learning seats). None by default."""
+        return {}
 
     @property
     def t(self) -> int:

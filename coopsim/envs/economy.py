@@ -198,9 +198,7 @@ class EconomyWorld(World):
         self.pad = c.view_radius  # the map is stored padded with water on every side
         self.hp, self.wp = self.height + 2 * self.pad, self.width + 2 * self.pad
         self.levels = c.max_price + 1  # P: price levels 0..max_price
-        self.tax_period = next(
-            (int(m.params.period) for m in self.pipeline if hasattr(m.params, "period")), 100
-        )
+        self.tax_period = self.pipeline.period or 100
         side = 2 * c.view_radius + 1
         self.view = side
         self.layout = ObsLayout(

@@ -122,6 +122,10 @@ class MatrixGameWorld(World):
         others = (cooperate.sum(-1, keepdim=True) - cooperate).long()  # [B, N]
         return torch.where(cooperate > 0, self.coop_table[others], self.defect_table[others])
 
+    def round_metrics(self, info: dict[str, Tensor]) -> dict[str, Tensor]:
+        """Who cooperated this round (a cooperation is a whole endowment of 1)."""
+        return {"contribution_rate": info["contribution"] / self.endowment}
+
     def social_optimum(self) -> float:
         n = self.config.num_agents
         coop, defect = self.config.payoff_tables()

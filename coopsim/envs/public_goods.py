@@ -136,6 +136,14 @@ class PublicGoodsWorld(World):
             mask[1:] = True
         return mask
 
+    @property
+    def endowment(self) -> float:
+        return float(self.config.endowment)
+
+    def round_metrics(self, info: dict[str, Tensor]) -> dict[str, Tensor]:
+        """How much of the endowment each agent contributed this round."""
+        return {"contribution_rate": info["contribution"] / self.endowment}
+
     def social_optimum(self) -> float:
         c = self.config
         return c.num_agents * c.multiplier * c.endowment * c.rounds
