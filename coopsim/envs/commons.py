@@ -289,7 +289,6 @@ class CommonsWorld(World):
         flows = self.pipeline.apply(ctx)
         info = {
             "gross": harvest,
-            "income": harvest,
             **{f"transfer_{label}": flow.transfer for label, flow in flows.items()},
             "net": ctx.net,
             "harvest": harvest,  # apples taken this step
@@ -358,6 +357,10 @@ class CommonsWorld(World):
         occupied.scatter_(1, slot, True)
         draw = torch.rand(chance.shape, generator=self.gen, device=self.device)
         self.apples |= ~occupied[:, :-1] & (draw < chance)
+
+    def round_metrics(self, info: dict[str, Tensor]) -> dict[str, Tensor]:
+        """Apples taken per agent-step, the share of agents tagged out and the stock."""
+        return {"harvest": info["harvest"], "tagged": info["tagged"], "stock": info["stock"]}
 
     # -- observation ----------------------------------------------------------------------
     def egocentric_map(self) -> Tensor:
