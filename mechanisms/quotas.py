@@ -53,12 +53,20 @@ class Quota(ExtractionRule):
 
     def __init__(self, params: QuotaParams, num_agents: int, batch_size: int, device):
         super().__init__(params, num_agents, batch_size, device)
-        self.cap = torch.full((batch_size,), float(params.cap), device=self.device)  # [B]
+        # [B] the cap per step of the period: the planner's control, exactly as it set it
+        self.cap_per_step = torch.full(
+            (batch_size,), params.cap / params.period, device=self.device
+        )
         self.fine = torch.full((batch_size,), float(params.fine), device=self.device)  # [B]
         self.taken = torch.zeros(batch_size, num_agents, device=self.device)  # [B, N]
 
     def reset(self) -> None:
         self.taken = torch.zeros_like(self.taken)
+
+    @property
+    def cap(self) -> Tensor:
+        """[B] units each agent may take per period."""
+        return self.cap_per_step * self.params.period
 
     @classmethod
     def period_of(cls, params: Any) -> int | None:
@@ -101,14 +109,15 @@ class Quota(ExtractionRule):
     @property
     def controls(self) -> Tensor:
         """[B, 1] the cap per step of the period (cap / period)."""
-        return (self.cap / self.params.period)[:, None]
+        return self.cap_per_step[:, None]
 
     def set_controls(self, values: Tensor) -> None:
         values = values.to(self.device).float()
-        self.cap = (values.expand(self.batch_size, 1)[:, 0] * self.params.period).clone()
+        self.cap_per_step = values.expand(self.batch_size, 1)[:, 0].clone()
 
     def replicate(self, source: Tensor) -> None:
-        self.cap, self.fine = self.cap[source].clone(), self.fine[source].clone()
+        self.cap_per_step = self.cap_per_step[source].clone()
+        self.fine = self.fine[source].clone()
         self.taken = self.taken[source].clone()
 
     def describe(self) -> str:
