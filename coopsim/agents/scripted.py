@@ -172,4 +172,5 @@ SCRIPTED: dict[str, type[ScriptedPolicy]] = {
 
 # Economy workers live in their own module (they read a map) and add themselves to SCRIPTED
 # on import, so scenario files name them like any other scripted policy.
+import coopsim.agents.commons_scripted  # noqa: E402, F401
 import coopsim.agents.economy_scripted  # noqa: E402, F401
