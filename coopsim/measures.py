@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
+import torch
 from torch import Tensor
 
 from coopsim import metrics
@@ -33,6 +34,10 @@ class Outcome:
     endowment: float = 1.0  # what each agent could contribute per round
     social_optimum: float | None = None  # the world's best total payoff, where it knows it
     objective: tuple[str, dict] = ("equality_times_productivity", {})  # the scenario's
+    # A common-pool resource (the commons), per step of the episode, where there is one:
+    harvest: Tensor | None = None  # [T, B, N] units of the resource each agent took
+    tagged: Tensor | None = None  # [T, B, N] 1 where the agent was tagged out of the game
+    stock: Tensor | None = None  # [T, B] units of the resource standing after each step
 
     @property
     def floored(self) -> Tensor:  # [B, N]
@@ -82,6 +87,43 @@ def social_objective(
     if name not in OBJECTIVE_FUNCTIONS:
         raise ValueError(f"unknown objective {name!r}; allowed: {', '.join(OBJECTIVES)}")
     return OBJECTIVE_FUNCTIONS[name](coin, utility)
+
+
+# -- Perolat et al. (2017)'s social outcomes of a common-pool resource --------------------------
+
+
+def harvest_per_step(harvest: Tensor) -> Tensor:
+    """Efficiency U: the collective return per step, ``sum_i sum_t r_t^i / T``; [T, B, N] -> [B]."""
+    return harvest.sum((0, 2)) / harvest.shape[0]
+
+
+def harvest_equality(harvest: Tensor) -> Tensor:
+    """Equality E: ``1 - sum_i sum_j |R_i - R_j| / (2 N sum_i R_i)``, 1 - Gini of the agents'
+    returns (without the N/(N-1) correction of ``equality``, as the paper); 1 when nobody
+    took anything. [T, B, N] -> [B]."""
+    returns = harvest.sum(0)  # [B, N]
+    n = returns.shape[-1]
+    spread = (returns[:, :, None] - returns[:, None, :]).abs().sum((1, 2))
+    total = returns.sum(-1)
+    return 1 - torch.where(total > 0, spread / (2 * n * total.clamp(min=1e-12)), 0.0)
+
+
+def sustainability(harvest: Tensor) -> Tensor:
+    """Sustainability S: the mean over agents of the mean step (1..T) at which each took the
+    resource, ``1/N sum_i E[t | r_t^i > 0]``; late harvests mean a resource that lasted.
+    Agents that took nothing are left out (0 when nobody took anything). [T, B, N] -> [B]."""
+    steps = torch.arange(1, harvest.shape[0] + 1, dtype=harvest.dtype, device=harvest.device)
+    taken = harvest.sum(0)  # [B, N]
+    mean_t = (harvest * steps[:, None, None]).sum(0) / taken.clamp(min=1e-12)  # [B, N]
+    some = taken > 0
+    count = some.sum(-1)
+    return torch.where(count > 0, (mean_t * some).sum(-1) / count.clamp(min=1), 0.0)
+
+
+def peace(tagged: Tensor) -> Tensor:
+    """Peace P: the share of agent-steps not tagged out, ``(N T - sum_i sum_t I_t^i) / (N T)``
+    (the paper's P divided by N, so it reads 0-1 at any group size). [T, B, N] -> [B]."""
+    return 1 - tagged.double().mean((0, 2))
 
 
 # -- the registry ------------------------------------------------------------------------------
@@ -199,6 +241,66 @@ MEASURES: dict[str, Measure] = {
             "as the objective",
             "the scenario's social objective, the one its planner maximises",
             "higher",
+        ),
+        Measure(
+            "harvest_per_step",
+            "harvest per step",
+            lambda o: harvest_per_step(o.harvest.double()),
+            "resource taken per step",
+            "units per step (all agents)",
+            "efficiency U of Perolat et al. (2017): the collective harvest per step",
+            "higher",
+            applies=lambda o: o.harvest is not None,
+        ),
+        Measure(
+            "harvest_equality",
+            "harvest equality",
+            lambda o: harvest_equality(o.harvest.double()),
+            "resource taken per agent",
+            "index (0-1)",
+            "equality E of Perolat et al. (2017): 1 - Gini of the agents' harvests",
+            "higher",
+            applies=lambda o: o.harvest is not None,
+        ),
+        Measure(
+            "sustainability",
+            "sustainability",
+            lambda o: sustainability(o.harvest.double()),
+            "steps at which the resource was taken",
+            "step of the episode",
+            "sustainability S of Perolat et al. (2017): mean step at which agents harvested",
+            "higher",
+            applies=lambda o: o.harvest is not None,
+        ),
+        Measure(
+            "peace",
+            "peace",
+            lambda o: peace(o.tagged),
+            "steps agents spent tagged out",
+            "share of agent-steps (0-1)",
+            "peace P of Perolat et al. (2017) per agent: share of agent-steps not tagged out",
+            "higher",
+            applies=lambda o: o.tagged is not None,
+        ),
+        Measure(
+            "final_stock",
+            "final stock",
+            lambda o: o.stock[-1].double(),
+            "resource standing at the end",
+            "units",
+            "units of the resource still standing when the episode ends",
+            "higher",
+            applies=lambda o: o.stock is not None,
+        ),
+        Measure(
+            "mean_stock",
+            "mean stock",
+            lambda o: o.stock.double().mean(0),
+            "resource standing over the episode",
+            "units",
+            "units of the resource standing, averaged over the steps of the episode",
+            "higher",
+            applies=lambda o: o.stock is not None,
         ),
     )
 }

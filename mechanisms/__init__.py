@@ -1,6 +1,7 @@
 """The policy levers: each mechanism is a small module with one interface (:mod:`mechanisms.base`)."""
 
 from mechanisms.base import Flow, Mechanism, MoneyBounds, Pipeline, RoundContext
+from mechanisms.quotas import ExtractionTax, Quota
 from mechanisms.redistribution import LumpSum
 from mechanisms.sanctions import PeerPunishment, SanctionInstitution
 from mechanisms.subsidies import MatchingFunds, ProvisionPoint
@@ -15,6 +16,8 @@ MECHANISMS: dict[str, type[Mechanism]] = {
         ProvisionPoint,
         LumpSum,
         BracketTax,
+        Quota,
+        ExtractionTax,
     )
 }
 

@@ -37,7 +37,14 @@ def test_measures_that_need_data_apply_only_where_it_is():
     assert "contribution_rate" not in plain and "efficiency" not in plain
     contributions = torch.full((3, 5, 4), 5.0, dtype=torch.float64)  # [R, B, N]
     full = measure_episodes(
-        _outcome(contribution=contributions, endowment=20.0, social_optimum=100.0)
+        _outcome(
+            contribution=contributions,
+            endowment=20.0,
+            social_optimum=100.0,
+            harvest=torch.ones(3, 5, 4),
+            tagged=torch.zeros(3, 5, 4),
+            stock=torch.ones(3, 5),
+        )
     )
     assert torch.allclose(full["contribution_rate"], torch.full((5,), 0.25, dtype=torch.float64))
     assert set(full) == set(MEASURES)
@@ -80,3 +87,25 @@ def test_unknown_objective_names_the_allowed_ones():
 
 def test_every_configurable_objective_has_a_function():
     assert set(OBJECTIVES) - {"mix"} == set(OBJECTIVE_FUNCTIONS)
+
+
+def test_commons_measures_hand_computed():
+    """Perolat et al.'s efficiency, equality, sustainability and peace on two episodes of
+    T = 4 steps and N = 2 agents."""
+    harvest = torch.zeros(4, 2, 2)  # [T, B, N]
+    harvest[0, 0, 0] = harvest[1, 0, 0] = harvest[3, 0, 1] = 1  # episode 0: 2 and 1 apples
+    tagged = torch.zeros(4, 2, 2)
+    tagged[1:3, 0, 1] = 1  # agent 1 out for 2 of the 8 agent-steps
+    stock = torch.tensor([[5.0, 3.0], [4.0, 3.0], [4.0, 2.0], [2.0, 1.0]])  # [T, B]
+    wealth = harvest.sum(0).double()
+    plain = measure_episodes(Outcome(wealth, wealth))
+    assert not {"harvest_per_step", "sustainability", "peace", "final_stock"} & set(plain)
+    out = measure_episodes(Outcome(wealth, wealth, harvest=harvest, tagged=tagged, stock=stock))
+    assert out["harvest_per_step"].tolist() == [0.75, 0.0]  # 3 apples in 4 steps
+    # |2 - 1| + |1 - 2| = 2 over 2 N sum R = 2 * 2 * 3: E = 1 - 1/6; nobody took any: 1.
+    assert out["harvest_equality"].tolist() == pytest.approx([5 / 6, 1.0])
+    # agent 0 harvested at steps 1 and 2 (mean 1.5), agent 1 at step 4: S = (1.5 + 4) / 2.
+    assert out["sustainability"].tolist() == [2.75, 0.0]
+    assert out["peace"].tolist() == [0.75, 1.0]
+    assert out["final_stock"].tolist() == [2.0, 1.0]
+    assert out["mean_stock"].tolist() == [3.75, 2.25]

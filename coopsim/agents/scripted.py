@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import torch
 
+from coopsim.agents.commons_scripted import GreedyHarvester, RestrainedHarvester
 from coopsim.agents.economy_scripted import GatherBuild
 from coopsim.agents.policy import Policy, ScriptedPolicy
 from coopsim.schema import param
@@ -121,6 +122,8 @@ SCRIPTED: dict[str, type[ScriptedPolicy]] = {
         ConditionalCooperator,
         Punisher,
         GatherBuild,
+        GreedyHarvester,
+        RestrainedHarvester,
     )
 }
 

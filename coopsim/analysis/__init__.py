@@ -1,6 +1,7 @@
 """Analysis helpers for runs: tables, curves and the optimal-tax yardstick."""
 
 from coopsim.analysis.optimal import OptimalSchedule, optimal_schedule
+from coopsim.analysis.schelling import SchellingDiagram, schelling, schelling_figure
 from coopsim.analysis.tables import (
     agent_outcomes,
     bootstrap_ci,
@@ -16,6 +17,7 @@ from coopsim.analysis.tables import (
 
 __all__ = [
     "OptimalSchedule",
+    "SchellingDiagram",
     "agent_outcomes",
     "bootstrap_ci",
     "compare",
@@ -24,6 +26,8 @@ __all__ = [
     "mechanism_flows",
     "optimal_schedule",
     "run_labels",
+    "schelling",
+    "schelling_figure",
     "summary",
     "tax_schedules",
     "training_curves",

@@ -41,6 +41,12 @@ INFO_KEYS: dict[str, str] = {
     "build_income": "coin from houses built this step",
     "sale_income": "coin from resources sold this step",
     "build_skill": "the agent's coin per house",
+    # the commons
+    "harvest": "units of the common resource (apples) taken this step",
+    "tagged": "1 if the agent was tagged out of the game this step (could not act)",
+    "fired": "1 if the agent fired its tagging beam this step",
+    "hits": "agents this agent's beam tagged out this step",
+    "stock": "units of the resource standing after this step (the same for every agent)",
 }
 
 REQUIRED: tuple[str, ...] = ("gross", "net")
@@ -69,6 +75,7 @@ WORLD_INFO: dict[str, tuple[str, ...]] = {
         "sale_income",
         "build_skill",
     ),
+    "commons": ("gross", "net", "harvest", "tagged", "fired", "hits", "stock"),
 }
 
 

@@ -10,40 +10,33 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from coopsim.envs.economy.maps import WATER
-
 TILE = 8  # pixels per map tile
 _LAND = (222, 206, 160)
 _WATER = (58, 110, 180)
 _WOOD = (46, 125, 50)
 _STONE = (120, 120, 120)
-_EMPTY_SOURCE = (190, 180, 140)  # a source whose resource has not regrown yet
-_HOUSE = (121, 85, 72)
 _AGENT_COLOURS = np.array(
     [(228, 26, 28), (255, 127, 0), (152, 78, 163), (255, 255, 51), (247, 129, 191), (0, 0, 0)],
     dtype=np.uint8,
 )
 
 
-def economy_image(world) -> Tensor:
-    """World 0 of an :class:`~coopsim.envs.economy.EconomyWorld` as [H*TILE, W*TILE, 3] uint8:
-    land, water, wood and stone present, empty sources, houses, and each agent as a dot."""
-    h, w = world.height, world.width
-    kinds = world.grid.unpad(world.state.tiles[:1])[0].cpu().numpy()  # [H, W]
-    present = world.resources()[0].cpu().numpy()  # [R, H, W]
-    houses = world.houses()[0].cpu().numpy()  # [H, W]
+def commons_image(world) -> Tensor:
+    """World 0 of a :class:`~coopsim.envs.commons.CommonsWorld` as [H*TILE, W*TILE, 3] uint8:
+    grass, walls, apples standing now, and each agent as a dot (grey while tagged out)."""
+    h, w, p = world.height, world.width, world.pad
+    walls = world.walls.view(world.hp, world.wp)[p : p + h, p : p + w].cpu().numpy()
+    apples = world.apple_grid()[0].cpu().numpy()  # [H, W]
     img = np.empty((h, w, 3), dtype=np.uint8)
     img[:] = _LAND
-    img[kinds == WATER] = _WATER
-    img[(kinds != WATER) & (kinds != 0)] = _EMPTY_SOURCE
-    img[present[0]] = _WOOD
-    img[present[1]] = _STONE
-    img[houses >= 0] = _HOUSE
+    img[walls] = _STONE
+    img[apples] = _WOOD
     img = img.repeat(TILE, 0).repeat(TILE, 1)  # [H*TILE, W*TILE, 3]
     pos = world.positions()[0].cpu().numpy()  # [N, 2]
+    out = (world.out[0] > 0).cpu().numpy()  # [N]
     lo, hi = TILE // 4, TILE - TILE // 4
     for i, (y, x) in enumerate(pos):  # N dots on one picture, not a hot path
-        colour = _AGENT_COLOURS[i % len(_AGENT_COLOURS)]
+        colour = (160, 160, 160) if out[i] else _AGENT_COLOURS[i % len(_AGENT_COLOURS)]
         img[y * TILE + lo : y * TILE + hi, x * TILE + lo : x * TILE + hi] = colour
     return torch.from_numpy(img)
 

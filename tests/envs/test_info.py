@@ -12,7 +12,13 @@ from coopsim.envs.info import INFO_KEYS, REQUIRED, TRANSFER_PREFIX, WORLD_INFO, 
 
 
 def test_every_declared_key_is_documented():
-    assert set(WORLD_INFO) == {"public_goods", "matrix_game", "one_step_economy", "economy"}
+    assert set(WORLD_INFO) == {
+        "public_goods",
+        "matrix_game",
+        "one_step_economy",
+        "economy",
+        "commons",
+    }
     for kind, keys in WORLD_INFO.items():
         assert set(REQUIRED) <= set(keys), kind
         assert set(keys) <= set(INFO_KEYS), kind
@@ -22,7 +28,7 @@ def test_every_declared_key_is_documented():
 @pytest.mark.parametrize("name", sorted(sc.list_scenarios()))
 def test_scenario_worlds_report_their_declared_keys(name):
     scenario = sc.load(name)
-    if scenario.world.kind == "economy":  # a few steps are enough to see every key
+    if scenario.world.kind in ("economy", "commons"):  # a few steps are enough to see every key
         scenario.world = dataclasses.replace(scenario.world, episode_length=4)
     world = sc.make_world(scenario, batch_size=2)
     gen = torch.Generator().manual_seed(0)

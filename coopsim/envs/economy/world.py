@@ -65,6 +65,7 @@ from coopsim.envs.economy.gathering import Regrowth, can_gather, gather
 from coopsim.envs.economy.market import Market
 from coopsim.envs.economy.movement import Movement
 from coopsim.envs.economy.observation import MAP_CHANNELS, Observer
+from coopsim.envs.economy.picture import economy_image
 from coopsim.envs.economy.state import (
     RESOURCES,
     STONE,
@@ -76,7 +77,6 @@ from coopsim.envs.economy.state import (
     new_state,
 )
 from coopsim.envs.observation import economy_bounds
-from coopsim.envs.render import economy_image
 from mechanisms.base import Pipeline
 
 
@@ -264,7 +264,7 @@ class EconomyWorld(World):
         return economy_bounds(self)  # derived from the rules in coopsim.envs.observation
 
     def render_rgb(self) -> Tensor:
-        return economy_image(self)  # world 0's map, in coopsim.envs.render
+        return economy_image(self)  # world 0's map
 
     # -- views for people and tests -------------------------------------------------------
     def positions(self) -> Tensor:

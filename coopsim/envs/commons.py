@@ -1,0 +1,450 @@
+"""The commons: a spatial common-pool resource (Perolat et al. 2017; Melting Pot's
+``commons_harvest``), batched on tensors.
+
+B worlds of N agents live on a walled grid with patches of apples (maps in
+:mod:`coopsim.envs.commons_maps`). An apple is worth 1 to whoever takes it; a taken apple's
+tile regrows one only if apples still stand near it, so a patch harvested bare is gone for
+good. That is the tragedy: each apple is worth taking now, and the patch is worth keeping.
+
+**Acts** (head ``act``, 8 choices, as Melting Pot's action set): 0 no-op; 1 forward; 2 backward;
+3 step left; 4 step right (moves relative to the agent's heading); 5 turn left; 6 turn right;
+7 fire the tagging beam.
+
+- *Moving* into a wall, or into a tile another agent stood on at the start of the step, fails;
+  when several agents move into the same free tile the first in this step's priority order
+  wins (agent i has rank ``(i - t) mod N`` at step t, so no seat is favoured).
+- *Harvesting* is stepping on an apple: an agent that ends its move on a tile holding an apple
+  takes it (reward 1), unless a quota in the pipeline says it has no allowance left, in which
+  case the apple stays where it is.
+- *The beam* reaches ``beam_length`` tiles ahead, ``2 beam_radius + 1`` tiles wide, each lane
+  stopped by the first wall in it (Melting Pot's zapper). Every agent in it is tagged out:
+  off the map for the next ``tag_duration`` steps, unable to act, harvest, be seen or be hit;
+  then it returns to the tile it was hit on (a step later if another agent stands there).
+  Firing needs ``fire_cooldown`` steps since the agent last fired. Tagging costs nobody
+  anything directly: the victim loses the apples it would have taken, the tagger gains room.
+- *Regrowth*, at the end of each step: every empty apple tile with no agent on it regrows
+  with probability ``regrowth_probabilities[k]``, k the number of apples standing within
+  Euclidean distance ``regrowth_radius`` of it (the last entry for k beyond the list). The
+  default, ``[0, 0.0025, 0.005, 0.025]`` within radius 2, is Melting Pot's
+  ``commons_harvest`` (``REGROWTH_PROBABILITIES``, ``APPLE_RESPAWN_RADIUS``; the
+  ``DensityRegrow`` component), which follows Perolat et al.: no apples near, no regrowth.
+  (The sequential-social-dilemma games of Hughes et al. 2018 use ``[0, 0.01, 0.05, 0.1]``.)
+
+**Order within a step:** tagged-out agents whose time is up return; present agents turn and
+move; agents on apples harvest; beams fire (from where agents now stand); apples regrow. One
+step is one round for the mechanism pipeline: ``gross`` (and taxable ``income``) is the
+apples each agent took, and the reward is ``net``, what it keeps after the mechanisms.
+
+**Observations** are egocentric and rotated with the heading: a ``2 view_radius + 1`` square
+window centred on the agent, its heading pointing up, with channels ``wall``, ``apple``,
+``agent`` (itself included, at the centre); plus whether it may fire, whether it is tagged
+out (then the window is blank), episode progress and the mechanisms' fields.
+
+Every step is tensor operations over [B, N, ...] (and [B, S] over the S apple tiles): the
+only Python loops run over the beam's few lanes' cells and nothing else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from coopsim.envs.base import Step, World, WorldSpec
+from coopsim.envs.commons_maps import DEFAULT_MAP, CommonsMap, parse_map
+from coopsim.envs.observation import ObsLayout, layout_bounds
+from coopsim.envs.render import commons_image
+from coopsim.schema import param
+from mechanisms.base import MoneyBounds, Pipeline, RoundContext
+from mechanisms.extraction import ExtractionRule
+
+ACTS = ("noop", "forward", "backward", "step_left", "step_right", "turn_left", "turn_right", "fire")
+NOOP, FORWARD, BACKWARD, STEP_LEFT, STEP_RIGHT, TURN_LEFT, TURN_RIGHT, FIRE = range(8)
+MAP_CHANNELS = ("wall", "apple", "agent")
+# Headings 0..3 are north, east, south, west, as (row, column) steps.
+_HEADINGS = torch.tensor([[-1, 0], [0, 1], [1, 0], [0, -1]])
+# A move act turns the heading by this many quarter turns clockwise before stepping.
+_MOVE_TURN = {FORWARD: 0, STEP_RIGHT: 1, BACKWARD: 2, STEP_LEFT: 3}
+_WALL_BIT, _APPLE_BIT, _AGENT_BIT = 1, 2, 4
+
+
+@dataclass
+class CommonsConfig:
+    kind: str = param("commons", help="World type", choices=("commons",))
+    num_agents: int = param(5, help="Number of agents N", ge=1, le=64)
+    map_text: str | None = param(
+        None,
+        help="Map as text (W wall, A apple, P spawn point, '.' open); the built-in map of five "
+        "13-apple patches and ten spawn points when not given",
+    )
+    episode_length: int = param(1000, help="Steps per episode", ge=1, le=100_000)
+    view_radius: int = param(
+        5, help="Egocentric window radius r (the window is 2r+1 square)", ge=1, le=16
+    )
+    regrowth_radius: float = param(
+        2.0, help="Apples within this Euclidean distance make an empty tile regrow", ge=0, le=8
+    )
+    regrowth_probabilities: list[float] = param(
+        default_factory=lambda: [0.0, 0.0025, 0.005, 0.025],
+        help="Regrowth chance per step with 0, 1, 2, ... apples near (the last entry for "
+        "more); Melting Pot's commons_harvest by default",
+        ge=0,
+        le=1,
+    )
+    tagging: bool = param(True, help="Agents may fire the tagging beam")
+    beam_length: int = param(3, help="Tiles the tagging beam reaches ahead", ge=1, le=16)
+    beam_radius: int = param(
+        1, help="Lanes on each side of the beam's centre (width 2 x radius + 1)", ge=0, le=4
+    )
+    tag_duration: int = param(25, help="Steps a tagged agent is out of the game", ge=1)
+    fire_cooldown: int = param(
+        10, help="Steps after firing before an agent may fire again", ge=1, le=10_000
+    )
+
+    def validate(self) -> None:
+        if not self.regrowth_probabilities:
+            raise ValueError("regrowth_probabilities needs at least one entry")
+        grid = self.parsed_map()
+        spawns = int(grid.spawns.sum())
+        if spawns < self.num_agents:
+            raise ValueError(
+                f"the map has {spawns} spawn points (P), fewer than num_agents ({self.num_agents})"
+            )
+
+    def parsed_map(self) -> CommonsMap:
+        return parse_map(self.map_text or DEFAULT_MAP, source="map_text")
+
+
+class CommonsWorld(World):
+    """The commons; see the module docstring for the rules."""
+
+    kind = "commons"
+
+    def __init__(
+        self,
+        config: CommonsConfig,
+        pipeline: Pipeline | None = None,
+        batch_size: int = 1,
+        device: str | torch.device = "cpu",
+    ):
+        self.config = c = config
+        self.pipeline = pipeline or Pipeline([])
+        if self.pipeline.needs_sanction_stage:
+            raise ValueError("the commons has no sanction stage; its own beam tags agents out")
+        self.rules = [m for m in self.pipeline if isinstance(m, ExtractionRule)]
+        self.batch_size = batch_size
+        self.device = dev = torch.device(device)
+        n = c.num_agents
+        grid = c.parsed_map()
+        self.height, self.width = grid.shape
+        self.pad = max(c.view_radius, c.beam_length, c.beam_radius)
+        self.hp, self.wp = self.height + 2 * self.pad, self.width + 2 * self.pad
+        tiles = self.hp * self.wp
+
+        def flat(mask: Tensor) -> Tensor:  # [H, W] bool -> [K] flat padded indices
+            yx = mask.nonzero()
+            return ((yx[:, 0] + self.pad) * self.wp + yx[:, 1] + self.pad).to(dev)
+
+        walls = torch.ones(self.hp, self.wp, dtype=torch.bool)
+        p = self.pad
+        walls[p : p + self.height, p : p + self.width] = grid.walls
+        self.walls = walls.reshape(-1).to(dev)  # [Hp*Wp] bool, static
+        self.apple_tiles = flat(grid.apples)  # [S] where apples can grow
+        self.spawn_tiles = flat(grid.spawns)  # [K]
+        s = self.apple_tiles.numel()
+        self.num_apple_tiles = s
+        # Tile -> apple tile index, S for tiles where no apple grows (a dump slot).
+        self.tile_apple = torch.full((tiles,), s, dtype=torch.long, device=dev)  # [Hp*Wp]
+        self.tile_apple[self.apple_tiles] = torch.arange(s, device=dev)
+        self.neighbours = self._neighbour_matrix(grid)  # [S, S] float, within the radius
+        self.probabilities = torch.tensor(c.regrowth_probabilities, device=dev)  # [P]
+
+        side = 2 * c.view_radius + 1
+        self.view = side
+        self.layout = ObsLayout(
+            [
+                ("map", len(MAP_CHANNELS) * side * side),
+                ("ready", 1),  # 1 when the agent may fire
+                ("tagged_out", 1),  # 1 while the agent is out of the game
+                ("time", 1),  # episode progress
+                ("mechanisms", self.pipeline.obs_dim),
+            ]
+        )
+        self.spec = WorldSpec(
+            num_agents=n,
+            obs_dim=self.layout.size,
+            action_nvec=(len(ACTS),),
+            horizon=c.episode_length,
+            obs_fields=self.layout.slices,
+            head_names=("act",),
+            map_shape=(len(MAP_CHANNELS), side, side),
+        )
+        headings = _HEADINGS.to(dev)
+        forward = headings[:, 0] * self.wp + headings[:, 1]  # [4] flat step per heading
+        right = forward.roll(-1)  # [4] the heading a quarter turn clockwise
+        # Window cell (row u, column v), u = -r at the top (ahead), for each heading: [4, S*S]
+        w = torch.arange(side, device=dev) - c.view_radius
+        u, v = w[:, None].expand(side, side).reshape(-1), w[None, :].expand(side, side).reshape(-1)
+        self._window = -u[None] * forward[:, None] + v[None] * right[:, None]
+        # Beam cells: distance d = 1..L ahead, lane j = -R..R: [4, L, 2R + 1]
+        d = torch.arange(1, c.beam_length + 1, device=dev)
+        j = torch.arange(-c.beam_radius, c.beam_radius + 1, device=dev)
+        self._beam = (
+            d[None, :, None] * forward[:, None, None] + j[None, None] * right[:, None, None]
+        )
+        # Target offset of each move act for each heading: [4, 8] (0 for acts that stay)
+        move = torch.zeros(4, len(ACTS), dtype=torch.long, device=dev)
+        for act, turn in _MOVE_TURN.items():
+            move[:, act] = forward.roll(-turn)
+        self._move = move
+        self._agents = torch.arange(n, device=dev)  # [N]
+        self._t = 0
+        self.reset(seed=0)
+
+    def _neighbour_matrix(self, grid: CommonsMap) -> Tensor:
+        """[S, S] 1 where apple tiles k != l lie within ``regrowth_radius`` of each other."""
+        yx = grid.apples.nonzero().float()  # [S, 2]
+        dist2 = (yx[:, None, :] - yx[None, :, :]).pow(2).sum(-1)  # [S, S]
+        near = dist2 <= self.config.regrowth_radius**2 + 1e-9
+        near.fill_diagonal_(False)
+        return near.float().to(self.device)
+
+    # -- state ----------------------------------------------------------------------------
+    def reset(self, seed: int | None = None) -> Tensor:
+        b, n, dev = self.batch_size, self.config.num_agents, self.device
+        self.gen = self.make_generator(seed)
+        self._t = 0
+        self.apples = torch.ones(b, self.num_apple_tiles, dtype=torch.bool, device=dev)  # [B, S]
+        noise = torch.rand(b, self.spawn_tiles.numel(), generator=self.gen, device=dev)
+        self.pos = self.spawn_tiles[noise.topk(n, dim=-1).indices]  # [B, N] flat padded tile
+        self.heading = torch.randint(4, (b, n), generator=self.gen, device=dev)  # [B, N]
+        self.out = torch.zeros(b, n, dtype=torch.long, device=dev)  # [B, N] steps left out
+        self.cooldown = torch.zeros(b, n, dtype=torch.long, device=dev)  # [B, N] until ready
+        self.pipeline.reset()
+        return self._observe()
+
+    _WORLD_STATE = ("apples", "pos", "heading", "out", "cooldown")
+
+    def replicate(self, source: Tensor) -> Tensor:
+        source = source.to(self.device)
+        if source.shape != (self.batch_size,):
+            raise ValueError(f"replicate needs one source world per world, [{self.batch_size}]")
+        for name in self._WORLD_STATE:
+            setattr(self, name, getattr(self, name)[source].clone())
+        self.pipeline.replicate(source)
+        return self._observe()
+
+    def stock(self) -> Tensor:
+        """[B] apples standing now."""
+        return self.apples.sum(-1)
+
+    def action_mask(self) -> Tensor:
+        """[B, N, 8] bool: no-op always; moves except into walls; turns; firing when ready.
+
+        A tagged-out agent can do nothing, so only its no-op is allowed.
+        """
+        b, n = self.batch_size, self.config.num_agents
+        present = (self.out == 0)[..., None]  # [B, N, 1]
+        target = self.pos[..., None] + self._move[self.heading]  # [B, N, 8]
+        open_ = ~self.walls[target]
+        ready = (self.cooldown == 0) & self.config.tagging  # [B, N]
+        mask = torch.cat(
+            [
+                torch.ones(b, n, 1, dtype=torch.bool, device=self.device),
+                open_[..., FORWARD : STEP_RIGHT + 1],
+                torch.ones(b, n, 2, dtype=torch.bool, device=self.device),
+                ready[..., None],
+            ],
+            -1,
+        )
+        return torch.where(present, mask, torch.arange(len(ACTS), device=self.device) == NOOP)
+
+    # -- dynamics -------------------------------------------------------------------------
+    def step(self, actions: Tensor) -> Step:
+        c, b, n, dev = self.config, self.batch_size, self.config.num_agents, self.device
+        t = self._t
+        rank = (self._agents - t) % n  # [N] 0 goes first
+        for rule in self.rules:
+            rule.observe_stock(self.stock() / self.num_apple_tiles)
+        self._return_tagged(rank)
+        present = self.out == 0  # [B, N]
+        act = torch.where(present, actions.to(dev)[..., 0].long(), NOOP)  # [B, N]
+
+        # Turns, then moves: blocked by walls and by tiles held at the start of the step.
+        turn = (act == TURN_RIGHT).long() - (act == TURN_LEFT).long()
+        target = self.pos + self._move[self.heading, act]  # [B, N]
+        self.heading = (self.heading + turn) % 4
+        moving = target != self.pos
+        held = ((target[:, :, None] == self.pos[:, None, :]) & present[:, None, :]).any(-1)
+        ok = moving & ~self.walls[target] & ~held
+        same = (target[:, :, None] == target[:, None, :]) & ok[:, None, :]  # [B, N, N]
+        beaten = (same & (rank[None, :] < rank[:, None])[None]).any(-1)
+        self.pos = torch.where(ok & ~beaten, target, self.pos)
+
+        harvest = self._harvest(present)  # [B, N] float, apples taken
+        fired, hits, tagged = self._fire(act, present)
+        self._regrow(present & ~tagged)
+
+        ctx = RoundContext(gross=harvest, income=harvest, round=t, rounds=c.episode_length)
+        flows = self.pipeline.apply(ctx)
+        info = {
+            "gross": harvest,
+            **{f"transfer_{label}": flow.transfer for label, flow in flows.items()},
+            "net": ctx.net,
+            "harvest": harvest,  # apples taken this step
+            "tagged": (~present).float(),  # 1 where the agent was out of the game this step
+            "fired": fired.float(),
+            "hits": hits.float(),  # agents this agent tagged out this step
+            "stock": self.stock().float()[:, None].expand(b, n),  # apples standing (per world)
+        }
+        self._t += 1
+        done = torch.full((b,), self._t >= c.episode_length, device=dev)
+        return Step(self._observe(), ctx.net, done, info, round_end=True, flows=flows)
+
+    def _return_tagged(self, rank: Tensor) -> None:
+        """Count down tagged-out agents; those whose time is up return to their tile if it is
+        free (the first in priority order when several return to the same tile)."""
+        due = self.out == 1  # [B, N]
+        present = self.out == 0
+        taken = ((self.pos[:, :, None] == self.pos[:, None, :]) & present[:, None, :]).any(-1)
+        rival = (self.pos[:, :, None] == self.pos[:, None, :]) & due[:, None, :]  # [B, N, N]
+        beaten = (rival & (rank[None, :] < rank[:, None])[None]).any(-1)
+        stay = due & (taken | beaten)
+        self.out = torch.where(stay, 1, (self.out - 1).clamp(min=0))
+
+    def _harvest(self, present: Tensor) -> Tensor:
+        """Agents standing on apples take them, within any quota's allowance; [B, N] float."""
+        slot = self.tile_apple[self.pos]  # [B, N], S where no apple grows
+        full = torch.cat([self.apples, self.apples.new_zeros(self.batch_size, 1)], -1)
+        take = present & full.gather(1, slot)  # [B, N] distinct tiles, one taker each
+        for rule in self.rules:
+            allowance = rule.allowance()
+            if allowance is not None:
+                take = take & (allowance >= 1)
+        eaten = torch.zeros_like(full).scatter_(
+            1, torch.where(take, slot, self.num_apple_tiles), True
+        )
+        self.apples &= ~eaten[:, :-1]
+        return take.float()
+
+    def _fire(self, act: Tensor, present: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Beams of every ready agent that fires; returns who fired and how many each hit
+        ([B, N]) and who was tagged out ([B, N] bool)."""
+        c, b, n = self.config, self.batch_size, self.config.num_agents
+        fired = present & (act == FIRE) & (self.cooldown == 0) & c.tagging  # [B, N]
+        self.cooldown = torch.where(fired, c.fire_cooldown, (self.cooldown - 1).clamp(min=0))
+        cells = self.pos[..., None, None] + self._beam[self.heading]  # [B, N, L, lanes]
+        reach = self.walls[cells].long().cumsum(2) == 0  # each lane stops at its first wall
+        # Who stands where: agent index + 1, 0 for nobody (the extra slot absorbs the absent).
+        occupant = torch.zeros(b, self.hp * self.wp + 1, dtype=torch.long, device=self.device)
+        where = torch.where(present, self.pos, self.hp * self.wp)
+        occupant.scatter_(1, where, self._agents.expand(b, -1) + 1)
+        victim = occupant.gather(1, cells.reshape(b, -1)).view(cells.shape)  # [B, N, L, lanes]
+        victim = torch.where(reach & fired[..., None, None], victim, 0).reshape(b, n, -1)
+        struck = torch.zeros(b, n, n + 1, device=self.device).scatter_(2, victim, 1.0)
+        struck = struck[..., 1:] > 0  # [B, N(firer), N(target)]
+        tagged = struck.any(1) & present
+        self.out = torch.where(tagged, c.tag_duration + 1, self.out)
+        return fired, struck.sum(-1), tagged
+
+    def _regrow(self, present: Tensor) -> None:
+        """Empty apple tiles with no agent on them regrow by the number of apples near."""
+        b = self.batch_size
+        near = (self.apples.float() @ self.neighbours).long()  # [B, S] apples within radius
+        chance = self.probabilities[near.clamp(max=self.probabilities.numel() - 1)]
+        slot = torch.where(present, self.tile_apple[self.pos], self.num_apple_tiles)
+        occupied = torch.zeros(b, self.num_apple_tiles + 1, dtype=torch.bool, device=self.device)
+        occupied.scatter_(1, slot, True)
+        draw = torch.rand(chance.shape, generator=self.gen, device=self.device)
+        self.apples |= ~occupied[:, :-1] & (draw < chance)
+
+    def round_metrics(self, info: dict[str, Tensor]) -> dict[str, Tensor]:
+        """Apples taken per agent-step, the share of agents tagged out and the stock."""
+        return {"harvest": info["harvest"], "tagged": info["tagged"], "stock": info["stock"]}
+
+    # -- observation ----------------------------------------------------------------------
+    def egocentric_map(self) -> Tensor:
+        """[B, N, C, S*S] window around each agent, rotated so its heading points up
+        (channels: MAP_CHANNELS); blank for an agent that is tagged out."""
+        b, n = self.batch_size, self.config.num_agents
+        tiles = self.hp * self.wp
+        code = (self.walls.to(torch.uint8) * _WALL_BIT).expand(b, -1)
+        code = torch.cat([code, code.new_zeros(b, 1)], -1)  # [B, Hp*Wp + 1], a dump slot
+        code[:, self.apple_tiles] |= self.apples.to(torch.uint8) * _APPLE_BIT
+        present = self.out == 0
+        where = torch.where(present, self.pos, tiles)  # [B, N] present agents share no tile
+        code.scatter_(1, where, code.gather(1, where) | _AGENT_BIT)
+        code[:, tiles] = 0
+        idx = (self.pos[..., None] + self._window[self.heading]).reshape(b, -1)
+        window = code.gather(1, idx).view(b, n, 1, -1)  # [B, N, 1, S*S]
+        bits = torch.tensor([_WALL_BIT, _APPLE_BIT, _AGENT_BIT], dtype=torch.uint8)
+        out = (window & bits.to(self.device)[:, None]) > 0  # [B, N, C, S*S]
+        return (out & present[..., None, None]).float()
+
+    def observe(self) -> Tensor:
+        """The observation now, without stepping: [B, N, obs_dim]."""
+        return self._observe()
+
+    def _observe(self) -> Tensor:
+        b, n, sl = self.batch_size, self.config.num_agents, self.layout.slices
+        obs = torch.empty(b, n, self.layout.size, device=self.device)
+        obs[..., sl["map"]] = self.egocentric_map().reshape(b, n, -1)
+        obs[..., sl["ready"].start] = ((self.cooldown == 0) & self.config.tagging).float()
+        obs[..., sl["tagged_out"].start] = (self.out > 0).float()
+        obs[..., sl["time"].start] = self._t / self.config.episode_length
+        if self.pipeline.obs_dim:
+            obs[..., sl["mechanisms"]] = self.pipeline.observation(b, n, self.device)
+        return obs
+
+    def observation_bounds(self) -> tuple[Tensor, Tensor]:
+        """Map channels, flags and episode progress are indicators or shares in [0, 1]; an
+        agent takes at most one apple a step, from which the mechanisms bound what they show."""
+        c = self.config
+        money = MoneyBounds(gross=1.0, income=1.0, rounds=c.episode_length, num_agents=c.num_agents)
+        return layout_bounds(
+            self.layout,
+            {
+                **dict.fromkeys(self.layout.slices, (0.0, 1.0)),
+                "mechanisms": self.pipeline.observation_bounds(money),
+            },
+        )
+
+    def render_rgb(self) -> Tensor:
+        return commons_image(self)  # world 0's orchard, in coopsim.envs.render
+
+    # -- views for people and tests -------------------------------------------------------
+    def positions(self) -> Tensor:
+        """[B, N, 2] (row, column) of every agent on the unpadded map."""
+        return torch.stack([self.pos // self.wp - self.pad, self.pos % self.wp - self.pad], -1)
+
+    def apple_grid(self) -> Tensor:
+        """[B, H, W] bool: where apples stand now."""
+        b, p = self.batch_size, self.pad
+        grid = torch.zeros(b, self.hp * self.wp, dtype=torch.bool, device=self.device)
+        grid[:, self.apple_tiles] = self.apples
+        return grid.view(b, self.hp, self.wp)[:, p : p + self.height, p : p + self.width]
+
+    def place(self, positions: Tensor, headings: Tensor | None = None) -> Tensor:
+        """Put agents on (row, column) tiles ([B, N, 2] or [N, 2]) and optionally headings
+        ([B, N] or [N]); returns the observation. For hand-built situations in tests and
+        figures; raises if a tile is a wall or two agents share one."""
+        yx = positions.to(self.device).long().expand(self.batch_size, -1, -1)
+        pos = (yx[..., 0] + self.pad) * self.wp + yx[..., 1] + self.pad
+        if bool(self.walls[pos].any()):
+            raise ValueError("place: a position is a wall or off the map")
+        if bool((pos[:, :, None] == pos[:, None, :]).sum(-1).gt(1).any()):
+            raise ValueError("place: two agents on one tile")
+        self.pos = pos.clone()
+        if headings is not None:
+            self.heading = headings.to(self.device).long().expand(self.batch_size, -1).clone()
+        return self._observe()
+
+    def set_apples(self, grid: Tensor) -> Tensor:
+        """Set which apple tiles hold an apple from a [B, H, W] or [H, W] bool grid (tiles
+        where no apple can grow are ignored); returns the observation."""
+        b, p = self.batch_size, self.pad
+        full = torch.zeros(b, self.hp, self.wp, dtype=torch.bool, device=self.device)
+        full[:, p : p + self.height, p : p + self.width] = grid.to(self.device).bool()
+        self.apples = full.view(b, -1)[:, self.apple_tiles].clone()
+        return self._observe()
