@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from coopsim.runner import LOCK, TRAINING, list_checkpoints, partial_dir
+from coopsim.run_store import LOCK, TRAINING, list_checkpoints, partial_dir
 from coopsim.scenario import Scenario
 
 if sys.version_info >= (3, 11):
