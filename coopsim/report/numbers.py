@@ -49,7 +49,8 @@ def number(value: float, places: int) -> str:
     if value is None or not math.isfinite(value):
         return ""
     text = f"{value:,.{places}f}"
-    return "0" + text[2:] if text.startswith("-0") and float(value) == 0 else text
+    rounds_to_zero = float(text.replace(",", "")) == 0
+    return text.removeprefix("-") if rounds_to_zero else text  # never "-0.00"
 
 
 def estimate(mean: float, low: float, high: float) -> str:
