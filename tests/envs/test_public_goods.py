@@ -299,9 +299,7 @@ def test_unequal_endowments_per_seat():
     c = st.info["contribution"][0]
     assert c.tolist() == pytest.approx([10.0, 2.0, 0.0, 1.0])
     share = 1.6 * 13.0 / 4
-    assert st.info["gross"][0].tolist() == pytest.approx(
-        [share, share, 2.0 + share, 1.0 + share]
-    )
+    assert st.info["gross"][0].tolist() == pytest.approx([share, share, 2.0 + share, 1.0 + share])
     assert world.social_optimum() == pytest.approx(1.6 * 16.0 * cfg.rounds)
     last = st.obs[0, :, world.layout.slices["own_last_contribution"]][:, 0]
     assert last.tolist() == pytest.approx([1.0, 1.0, 0.0, 0.5])  # shares of their own

@@ -59,8 +59,8 @@ def test_partial_rebate_keeps_the_rest_for_later_rounds():
 
 
 def _democratic_world(preset: str, batch: int = 1) -> PublicGoodsWorld:
-    from mechanisms.redistribution import Redistribution, RedistributionParams
     from coopsim.schema import build
+    from mechanisms.redistribution import Redistribution, RedistributionParams
 
     params = build(RedistributionParams, {"preset": preset})
     cfg = PublicGoodsConfig(endowment=10.0, endowments=[10.0, 2.0, 2.0, 2.0], levels=11)
