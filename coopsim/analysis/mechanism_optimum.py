@@ -130,20 +130,20 @@ def optimal_mechanism(scenario: Scenario, *, max_candidates: int = 20_000) -> Op
     levers = Levers(make_world(scenario, 1).pipeline, game.targets)
     steps = torch.linspace(0, 1, scenario.planner.rate_levels, dtype=torch.float64)
     columns = [
-        (low + steps * (high - low)).float()
-        for low, high in zip(levers.low.tolist(), levers.high.tolist())
-    ]  # K of [L]
+        low + steps * (high - low) for low, high in zip(levers.low.tolist(), levers.high.tolist())
+    ]  # K of [L], float64 so the grid reads as written
     count = math.prod(len(col) for col in columns)
     if count > max_candidates:
         raise ValueError(
             f"the controls' grid has {count} rules, more than max_candidates = {max_candidates}"
         )
-    candidates = torch.tensor(list(itertools.product(*[c.tolist() for c in columns])))  # [C, K]
+    # [C, K] every rule on the grid
+    candidates = torch.tensor(list(itertools.product(*[c.tolist() for c in columns])))
     baseline = None
     if scenario.planner.baseline:
         values = baseline_controls(scenario.planner, scenario.mechanisms)
         baseline = torch.tensor(values, dtype=torch.float32)
-    value, played = game.score(candidates, baseline)
+    value, played = game.score(candidates.float(), baseline)
     best = int(value.argmax())
     return OptimalMechanism(
         controls=dict(zip(levers.names, candidates[best].tolist())),
