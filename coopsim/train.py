@@ -231,7 +231,8 @@ class Trainer:
                 tally.add(st)
                 if credit is not None and (paid := credit.add(st)) is not None:  # [B] or [B/2]
                     self.planner_storage.rewards[decision] = self.planner.scaled(paid)[:, None]
-                    self.planner_storage.dones[decision] = st.done.float()
+                    done = st.done if self.baseline is None else st.done[0::2]
+                    self.planner_storage.dones[decision] = done.float()
                     decision += 1
                 if bool(st.done[0]) != (step == horizon - 1):
                     raise RuntimeError(

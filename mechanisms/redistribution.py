@@ -140,6 +140,17 @@ class Redistribution(Mechanism):
     def transfer_bound(self, bounds: MoneyBounds) -> float:
         return bounds.multiplier * bounds.num_agents * bounds.endowment  # the whole pot
 
+    @property
+    def obs_dim(self) -> int:
+        return 2
+
+    def observation(self) -> Tensor:
+        """[B, N, 2] w and v in force: agents see the rule the pot will be shared by."""
+        return torch.stack([self.w, self.v], -1)[:, None, :].expand(-1, self.num_agents, 2)
+
+    def observation_bounds(self, bounds: MoneyBounds) -> tuple[list[float], list[float]]:
+        return [0.0, 0.0], [1.0, 1.0]
+
     def describe(self) -> str:
         w, v = float(self.w[0]), float(self.v[0])
         named = next((k for k, p in PRESETS.items() if (p["w"], p["v"]) == (w, v)), None)

@@ -15,13 +15,18 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from mechanisms.base import Flow, Mechanism, MoneyBounds, RoundContext
+from mechanisms.base import Flow, Mechanism, MoneyBounds, RoundContext, declared_bounds
 from mechanisms.params import param
 
 
 @dataclass
 class MatchingParams:
     rate: float = param(1.0, help="Sponsor's match per unit contributed (m)", ge=0, le=100)
+    observed: bool = param(
+        False,
+        help="Agents see the rate in force (needed when a planner changes it: agents that "
+        "cannot see the rules cannot answer them)",
+    )
 
 
 class MatchingFunds(Mechanism):
@@ -55,6 +60,18 @@ class MatchingFunds(Mechanism):
 
     def transfer_bound(self, bounds: MoneyBounds) -> float:
         return bounds.multiplier * float(self.rate.max()) * bounds.endowment
+
+    @property
+    def obs_dim(self) -> int:
+        return 1 if self.params.observed else 0
+
+    def observation(self) -> Tensor:
+        """[B, N, obs_dim] the rate in force, where agents see it."""
+        return self.rate[:, None, None].expand(-1, self.num_agents, self.obs_dim)
+
+    def observation_bounds(self, bounds: MoneyBounds) -> tuple[list[float], list[float]]:
+        _, high = declared_bounds(MatchingParams, "rate")
+        return [0.0] * self.obs_dim, [float(high)] * self.obs_dim
 
     def describe(self) -> str:
         return f"Matching funds: a sponsor adds {float(self.rate[0]):g} per unit contributed."
