@@ -54,7 +54,9 @@ def test_list_shows_every_scenario_with_its_description(capsys):
     assert len(lines) == len(names)
     for line, (name, path) in zip(lines, names.items()):
         assert line.startswith(name + " ")
-        assert sc.load(path).description in line
+        loaded = sc.load(path)
+        assert loaded.description in line
+        assert f" {'learning' if loaded.learns else 'scripted'} " in line
         assert "(invalid" not in line
 
 
