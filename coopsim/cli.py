@@ -321,6 +321,17 @@ def positive_int(text: str) -> int:
     return value
 
 
+def non_negative_int(text: str) -> int:
+    """argparse type for seeds: an integer >= 0, refused with a usage message otherwise."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"got {text!r}, expected an integer >= 0") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"got {value}, must be >= 0")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="coopsim", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -330,7 +341,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="run a scenario and write a run directory")
     p.add_argument("scenario", help="scenario name (see `coopsim list`) or path to a TOML file")
-    p.add_argument("--seed", type=int, default=None, help="seed (default: the scenario's)")
+    p.add_argument(
+        "--seed", type=non_negative_int, default=None, help="seed >= 0 (default: the scenario's)"
+    )
     p.add_argument("--out", default="runs", help="folder for run directories (default: runs)")
     p.add_argument(
         "--episodes",
