@@ -265,13 +265,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"({', '.join(demo.ARMS)}), {len(args.seeds)} training seeds each: {total} runs, "
         f"{args.workers} at a time"
     )
-    with tqdm(total=total, unit="run", desc="training") as bar:
-        paths = demo.run(
-            out=args.out,
-            seeds=tuple(args.seeds),
-            workers=args.workers,
-            on_run=lambda *_: bar.update(),
+    try:
+        with tqdm(total=total, unit="run", desc="training") as bar:
+            paths = demo.run(
+                out=args.out,
+                seeds=tuple(args.seeds),
+                workers=args.workers,
+                on_run=lambda *_: bar.update(),
+            )
+    except KeyboardInterrupt:
+        print(
+            "\ninterrupted: run `coopsim demo` again to go on from each run's last checkpoint",
+            file=sys.stderr,
         )
+        return 130
     arms = load_findings(paths)
     print()
     print("mean [95% CI] over training seeds")
