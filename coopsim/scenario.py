@@ -133,7 +133,7 @@ def from_dict(
     if not isinstance(world_data, dict):
         raise ConfigError(source, "world", "missing; expected a [world] table with a 'kind'")
     kind = world_data.get("kind")
-    if kind not in WORLDS:
+    if not isinstance(kind, str) or kind not in WORLDS:  # a list or table is not hashable
         raise ConfigError(
             source, "world.kind", f"got {kind!r}, allowed: {', '.join(map(repr, WORLDS))}"
         )
@@ -148,7 +148,7 @@ def from_dict(
         if not isinstance(entry, dict):
             raise ConfigError(source, where, f"got {entry!r}, expected a table")
         mkind = entry.get("kind")
-        if mkind not in MECHANISMS:
+        if not isinstance(mkind, str) or mkind not in MECHANISMS:
             raise ConfigError(
                 source,
                 f"{where}.kind",
