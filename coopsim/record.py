@@ -398,3 +398,23 @@ def summary_frame(runs: Iterable[RunData]) -> pd.DataFrame:
     """Every run's summary.json metrics in one tidy table: run, scenario, ..., metric, mean, ..."""
     frames = [r.summary_frame() for r in runs]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+SWEEP_TABLE = "sweep.parquet"
+
+
+def load_sweep(path: str | os.PathLike) -> pd.DataFrame:
+    """A sweep folder's table: one row per cell x seed (see :mod:`coopsim.sweeps.table`).
+
+    ``df.attrs["fields"]`` lists the swept fields (the leading columns) and
+    ``df.attrs["path"]`` the folder, so figures and reports need nothing else.
+    """
+    path = Path(path)
+    table = path / SWEEP_TABLE
+    if not table.exists():
+        raise FileNotFoundError(f"{path}: not a coopsim sweep folder (no {SWEEP_TABLE})")
+    frame = pd.read_parquet(table)
+    seed_at = list(frame.columns).index("seed") if "seed" in frame.columns else 0
+    frame.attrs["fields"] = list(frame.columns[:seed_at])
+    frame.attrs["path"] = str(path)
+    return frame
