@@ -18,6 +18,7 @@ from coopsim import figures
 from coopsim.analysis import tables
 from coopsim.record import SCENARIO, RunData, load_run
 from coopsim.report.model import FigureBlock, Paragraph, Preformatted, Report, Section, Table
+from coopsim.report.sweep_section import split_sweeps
 
 #: Metrics in the results table, in this order (those a run lacks are left out).
 RESULT_METRICS = tables.DEFAULT_METRICS
@@ -169,6 +170,7 @@ def results_table(run: RunData, *, n_boot: int = 2000) -> pd.DataFrame:
 
 def build_content(runs: Iterable[RunData | str | os.PathLike], *, n_boot: int = 2000) -> Report:
     """Assemble the report's sections and figures for ``runs`` (loaded runs or run folders)."""
+    runs, sweeps = split_sweeps(runs)  # a sweep folder: its section, and its best cell's runs
     runs = [_as_run(r) for r in runs]
     if not runs:
         raise ValueError("a report needs at least one run directory")
@@ -186,6 +188,7 @@ def build_content(runs: Iterable[RunData | str | os.PathLike], *, n_boot: int = 
         title,
         subtitle,
         [
+            *sweeps,
             _scenario_section(runs),
             _mechanism_section(runs, labels),
             _method_section(runs, labels, n_boot),
