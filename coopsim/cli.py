@@ -277,6 +277,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             workers=args.workers,
             episodes=args.episodes,
             progress_bar=True,
+            batch=not args.no_batch,
         )
     except RunBusy as err:
         print(f"error: {err}", file=sys.stderr)
@@ -330,6 +331,12 @@ def add_sweep_parser(sub) -> None:
     )
     p.add_argument(
         "--episodes", type=positive_int, default=None, help="evaluation episodes per run"
+    )
+    p.add_argument(
+        "--no-batch",
+        action="store_true",
+        help="run every cell x seed on its own, even cells that differ only in mechanism "
+        "controls (by default those are evaluated as one batched world)",
     )
     p.set_defaults(func=cmd_sweep)
 

@@ -170,6 +170,13 @@ class Mechanism(ABC):
         or None when it can. Checked when a scenario loads, not when the planner first acts."""
         return f"a {cls.kind!r} mechanism has no parameters a planner can set"
 
+    @classmethod
+    def control_fields(cls, params: Any) -> tuple[str, ...]:
+        """The ``Params`` fields that :attr:`controls` are made of when configured by
+        ``params`` (a tax's rates, a quota's cap), so configurations that differ only in these
+        can run as worlds of one batch, each with its own controls (a sweep does)."""
+        return ()
+
     @property
     def num_controls(self) -> int:
         """K, the number of parameters a planner sets per world (a tax: one rate a bracket)."""

@@ -111,6 +111,10 @@ class Quota(ExtractionRule):
     def planner_refusal(cls, params: Any) -> str | None:
         return None
 
+    @classmethod
+    def control_fields(cls, params: Any) -> tuple[str, ...]:
+        return ("cap",)
+
     @property
     def num_controls(self) -> int:
         return 1
@@ -196,6 +200,10 @@ class ExtractionTax(ExtractionRule):
     @classmethod
     def planner_refusal(cls, params: Any) -> str | None:
         return None
+
+    @classmethod
+    def control_fields(cls, params: Any) -> tuple[str, ...]:
+        return ("rate", "surcharge")
 
     @property
     def num_controls(self) -> int:

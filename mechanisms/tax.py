@@ -302,6 +302,10 @@ class BracketTax(Mechanism):
             return "a 'saez' tax sets its own rates; a planner needs a tax whose rates it can set"
         return None
 
+    @classmethod
+    def control_fields(cls, params: TaxParams) -> tuple[str, ...]:
+        return ("rates",) if cls.planner_refusal(params) is None else ()
+
     @property
     def num_controls(self) -> int:
         """One marginal rate per bracket."""

@@ -34,7 +34,10 @@ def _ok(table: pd.DataFrame, metric: str) -> pd.DataFrame:
     if metric not in table.columns:
         measured = [c for c in table.columns if c in MEASURES]
         raise ValueError(f"metric {metric!r} is not in the sweep; it has {', '.join(measured)}")
-    return table[table["status"] == "ok"]
+    ok = table[table["status"] == "ok"]
+    listed = [f for f in fields_of(table) if ok[f].map(np.ndim).gt(0).any()]
+    # a list value (a tax's rates) is one value of its field: grouped by how it reads
+    return ok.assign(**{f: ok[f].map(lambda v: str(list(v))) for f in listed}) if listed else ok
 
 
 def higher_is_better(metric: str) -> bool:

@@ -31,7 +31,8 @@ import pandas as pd
 from coopsim.paths import inside
 from coopsim.record import atomic_write_text
 from coopsim.schema import ConfigError
-from coopsim.sweeps.backends import run_tasks
+from coopsim.sweeps.backends import Unit, run_units
+from coopsim.sweeps.batched import batch_key
 from coopsim.sweeps.cells import FAILED, CellTask, finished_run, row_of
 from coopsim.sweeps.spec import WHERE, Cell, SweepSpec, cell_scenario
 from coopsim.sweeps.table import sweep_frame, write_table
@@ -98,6 +99,21 @@ def claim(folder: Path, scenario: Any, spec: SweepSpec, episodes: int | None) ->
     atomic_write_text(manifest, json.dumps(record, indent=2, default=str) + "\n")
 
 
+def units(tasks: list[CellTask], batch: bool = True) -> list[Unit]:
+    """Tasks grouped into units of work: a batch per :func:`batch_key`, the rest one each."""
+    if not batch:
+        return [[task] for task in tasks]
+    grouped: dict[str, Unit] = {}
+    alone: list[Unit] = []
+    for task in tasks:
+        key = batch_key(task)
+        if key is None:
+            alone.append([task])
+        else:
+            grouped.setdefault(key, []).append(task)
+    return [*grouped.values(), *alone]
+
+
 def run_sweep(
     scenario: Any,
     spec: SweepSpec,
@@ -108,8 +124,13 @@ def run_sweep(
     episodes: int | None = None,
     progress: ProgressFn | None = None,
     progress_bar: bool = False,
+    batch: bool = True,
 ) -> SweepResult:
-    """Run every cell x seed of ``spec`` over ``scenario`` into ``out``; see the module."""
+    """Run every cell x seed of ``spec`` over ``scenario`` into ``out``; see the module.
+
+    ``batch`` evaluates cells that differ only in mechanism controls as one batched world
+    (:mod:`coopsim.sweeps.batched`); without it every cell x seed is its own unit of work.
+    """
     folder = Path(out)
     cells, tasks = plan(scenario, spec, folder, episodes)
     folder.mkdir(parents=True, exist_ok=True)
@@ -145,7 +166,7 @@ def run_sweep(
     if progress is not None:
         progress(len(rows), len(tasks))
     try:
-        run_tasks(pending, backend, workers, on_row)
+        run_units(units(pending, batch), backend, workers, on_row)
     finally:
         if bar is not None:
             bar.close()

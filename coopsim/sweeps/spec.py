@@ -57,8 +57,19 @@ def parse_set(text: str) -> tuple[str, list[Any]]:
     name, sep, values = text.partition("=")
     if not sep or not name.strip() or not values.strip():
         raise ConfigError(WHERE, "--set", f"got {text!r}, expected FIELD=VALUE[,VALUE...]")
-    parsed = [parse_value(v) for v in values.split(",") if v.strip()]
+    parsed = [parse_value(v) for v in _split_top_level(values) if v.strip()]
     return normalise_field(name), parsed
+
+
+def _split_top_level(text: str) -> list[str]:
+    """Split on commas outside brackets, so a list value stays whole: ``[0,0.2],[0.1,0.3]``."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        depth += {"[": 1, "]": -1}.get(ch, 0)
+        if ch == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    return [*parts, text[start:]]
 
 
 @dataclass(frozen=True)
@@ -228,8 +239,13 @@ def cell_data(base: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
     data = copy.deepcopy(base)
     for path, value in values.items():
         holder, key = _container(data, path)
-        if isinstance(holder[key], (dict, list)):
-            raise ConfigError(WHERE, path, "is a table or a list; sweep one of its fields")
+        now = holder[key]
+        if isinstance(now, dict) or (
+            isinstance(now, list) and any(isinstance(v, dict) for v in now)
+        ):
+            raise ConfigError(
+                WHERE, path, "is a table or a list of tables; sweep one of its fields"
+            )
         holder[key] = value
     return data
 

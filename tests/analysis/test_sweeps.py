@@ -66,3 +66,11 @@ def test_one_field_gives_a_band_two_a_heat_map():
     heat = sweep_figure(two)
     assert heat.axes[0].get_ylabel() == "world.rounds" and len(heat.axes) == 2  # the colour bar
     assert heat.axes[0].images[0].get_array().shape == (2, 3)
+
+
+def test_list_values_are_cells_too():
+    table = _table(VALUES)
+    table["mechanisms.0.rate"] = table["mechanisms.0.rate"].map(lambda r: np.array([0.0, r]))
+    means = cell_means(table)
+    assert list(means["mechanisms.0.rate"]) == ["[0.0, 0.0]", "[0.0, 1.0]", "[0.0, 2.0]"]
+    assert best_cell(table)["mechanisms.0.rate"] == "[0.0, 1.0]"

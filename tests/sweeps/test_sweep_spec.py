@@ -21,6 +21,7 @@ from coopsim.sweeps.spec import (
 def test_set_parses_toml_values_and_both_index_styles():
     assert parse_set("mechanisms[0].rate=0,0.25,2") == ("mechanisms.0.rate", [0, 0.25, 2])
     assert parse_set("evaluation.device=cpu,'cuda'") == ("evaluation.device", ["cpu", "cuda"])
+    assert parse_set("mechanisms.0.rates=[0,0.2],[0.1,0.3]")[1] == [[0, 0.2], [0.1, 0.3]]
     assert normalise_field(" world.multiplier ") == "world.multiplier"
     with pytest.raises(ConfigError, match="--set: got 'rate', expected FIELD=VALUE"):
         parse_set("rate")
@@ -101,7 +102,8 @@ def test_cells_are_validated_by_the_scenario_loader():
         "mechanisms.0.rat": "no such field; allowed here: kind, rate",
         "mechanisms.2.rate": "mechanisms.2: no such entry; the list has 1",
         "training.seed": "training: no such field",
-        "world": "is a table or a list",
+        "world": "is a table or a list of tables",
+        "mechanisms": "is a table or a list of tables",
     }
     for field, message in cases.items():
         with pytest.raises(ConfigError, match=message) as err:
