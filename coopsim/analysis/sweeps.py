@@ -37,7 +37,11 @@ def _ok(table: pd.DataFrame, metric: str) -> pd.DataFrame:
     ok = table[table["status"] == "ok"]
     listed = [f for f in fields_of(table) if ok[f].map(np.ndim).gt(0).any()]
     # a list value (a tax's rates) is one value of its field: grouped by how it reads
-    return ok.assign(**{f: ok[f].map(lambda v: str(list(v))) for f in listed}) if listed else ok
+    return (
+        ok.assign(**{f: ok[f].map(lambda v: str(np.asarray(v).tolist())) for f in listed})
+        if listed
+        else ok
+    )
 
 
 def higher_is_better(metric: str) -> bool:
