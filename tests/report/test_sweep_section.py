@@ -12,7 +12,7 @@ from coopsim.sweeps import SweepSpec, run_sweep
 def test_a_sweep_folder_reports_its_findings_and_its_best_cells_runs(tmp_path):
     spec = SweepSpec(grid={"mechanisms.0.rate": [0, 2]}, seeds=[0, 1])
     run_sweep(sc.load("public_goods_matching"), spec, tmp_path / "sw", episodes=3)
-    report = build_content([tmp_path / "sw"], n_boot=50)
+    report = build_content([tmp_path / "sw"])
     sweep = report.sections[0]
     assert sweep.title == "Sweep: sw"
     texts = [b.text for b in sweep.blocks if isinstance(b, Paragraph)]
