@@ -1,4 +1,4 @@
-"""The ``coopsim`` command: list, run, compare, bench, demo."""
+"""The ``coopsim`` command: list, run, compare, sweep, bench, demo."""
 
 from __future__ import annotations
 
@@ -115,7 +115,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from coopsim.record import expand_paths
     from coopsim.report import build_report
 
-    paths = expand_paths(args.runs)
+    paths = expand_paths(args.runs, sweeps=True)
     if not paths:
         print("no run directories found", file=sys.stderr)
         return 2
@@ -250,6 +250,97 @@ def add_experiment_parser(sub) -> None:
     p.add_argument("--out", default="runs/economy_regimes", help="default: %(default)s")
     p.add_argument("--table", metavar="DIR", help="train nothing: table the runs under DIR")
     p.set_defaults(func=cmd_experiment_regimes)
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """Run every cell x seed of a sweep as run directories and write ``OUT/sweep.parquet``.
+
+    Run again, the same command skips finished cells and resumes interrupted learning cells.
+    """
+    from coopsim.paths import slug
+    from coopsim.run_store import RunBusy
+    from coopsim.sweeps import SweepSpec, parse_set, run_sweep
+    from coopsim.sweeps.spec import load_base
+
+    scenario, spec = load_base(args.scenario)
+    spec = spec or SweepSpec()
+    for text in args.set or []:
+        field, values = parse_set(text)
+        spec.grid[field] = values
+    if args.seeds is not None:
+        spec.seeds = args.seeds
+    out = args.out or f"runs/sweep_{slug(scenario.name)}"
+    try:
+        result = run_sweep(
+            scenario,
+            spec,
+            out,
+            backend=args.backend,
+            workers=args.workers,
+            episodes=args.episodes,
+            progress_bar=True,
+            batch=not args.no_batch,
+        )
+    except RunBusy as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted: run the same command again to resume", file=sys.stderr)
+        return 130
+    shown = [*spec.fields, "seed", "objective", "objective_ci_low", "objective_ci_high"]
+    shown += ["status", "wall_s"]
+    table = result.table[[c for c in shown if c in result.table.columns]]
+    print(table.to_string(index=False))
+    if result.failed:
+        failed = result.table[result.table["status"] != "ok"]
+        for _, row in failed.iterrows():
+            print(f"failed: {row['cell']} seed {row['seed']}: {row['error']}", file=sys.stderr)
+        print("run the same command again to retry the failed cells", file=sys.stderr)
+    print(result.folder / "sweep.parquet")
+    return 1 if result.failed else 0
+
+
+def add_sweep_parser(sub) -> None:
+    from coopsim.sweeps.backends import BACKENDS
+    from coopsim.sweeps.spec import parse_seeds
+
+    def seeds(text: str) -> list[int]:
+        try:
+            return parse_seeds(text)
+        except ConfigError as err:
+            raise argparse.ArgumentTypeError(err.problem) from None
+
+    p = sub.add_parser(
+        "sweep",
+        help="run a scenario over a grid of field values x seeds; one run directory each",
+        description="Every combination of the --set values (a full grid), each at every seed, "
+        "as ordinary run directories under OUT/<cell>/, and the tidy table OUT/sweep.parquet. "
+        "A scenario file may hold a [sweep] table (grid, or random samples). Run the same "
+        "command again to resume a killed sweep.",
+    )
+    p.add_argument("scenario", help="scenario name or TOML file (which may hold a [sweep] table)")
+    p.add_argument(
+        "--set",
+        action="append",
+        metavar="FIELD=VALUES",
+        help="e.g. mechanisms.0.rate=0,0.5,1 or world.multiplier=1.2,1.6; repeat for a grid",
+    )
+    p.add_argument("--seeds", type=seeds, default=None, help="a count K (seeds 0..K-1) or 0,2,5")
+    p.add_argument("--out", default=None, help="sweep folder (default: runs/sweep_<scenario>)")
+    p.add_argument("--backend", default="local", choices=BACKENDS, help="default: %(default)s")
+    p.add_argument(
+        "--workers", type=positive_int, default=1, help="local processes (one torch thread each)"
+    )
+    p.add_argument(
+        "--episodes", type=positive_int, default=None, help="evaluation episodes per run"
+    )
+    p.add_argument(
+        "--no-batch",
+        action="store_true",
+        help="run every cell x seed on its own, even cells that differ only in mechanism "
+        "controls (by default those are evaluated as one batched world)",
+    )
+    p.set_defaults(func=cmd_sweep)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -403,6 +494,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_bench)
 
     add_experiment_parser(sub)
+    add_sweep_parser(sub)
 
     from coopsim.experiments.demo import SEEDS
 

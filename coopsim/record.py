@@ -392,8 +392,11 @@ def print_note(note: str) -> None:
 def expand_paths(
     paths: str | os.PathLike | Iterable[str | os.PathLike],
     note: Callable[[str], None] = print_note,
+    *,
+    sweeps: bool = False,
 ) -> list[Path]:
-    """A glob, a path, or a list of either -> run directories, in the order given.
+    """A glob, a path, or a list of either -> run directories (and, with ``sweeps``, sweep
+    folders), in the order given.
 
     What is not a run directory is skipped: silently where a glob pattern matched it, with a
     one-line ``note`` where it was named (a shell expands ``runs/*`` before we see it, and
@@ -402,15 +405,18 @@ def expand_paths(
     """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
+    def wanted(path: Path) -> bool:
+        return is_run_dir(path) or (sweeps and (path / SWEEP_TABLE).is_file())
+
     found: list[Path] = []
     for p in paths:
         if any(ch in str(p) for ch in "*?["):
-            found.extend(Path(m) for m in sorted(globlib.glob(str(p))) if is_run_dir(Path(m)))
+            found.extend(Path(m) for m in sorted(globlib.glob(str(p))) if wanted(Path(m)))
             continue
         path = Path(p)
         if not path.exists():
             raise FileNotFoundError(f"{path}: no such file or directory")
-        if is_run_dir(path):
+        if wanted(path):
             found.append(path)
         else:
             note(f"{path}: skipped, not a coopsim run directory (no {SUMMARY})")
@@ -469,3 +475,23 @@ def summary_frame(runs: Iterable[RunData]) -> pd.DataFrame:
     """Every run's summary.json metrics in one tidy table: run, scenario, ..., metric, mean, ..."""
     frames = [r.summary_frame() for r in runs]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+SWEEP_TABLE = "sweep.parquet"
+
+
+def load_sweep(path: str | os.PathLike) -> pd.DataFrame:
+    """A sweep folder's table: one row per cell x seed (see :mod:`coopsim.sweeps.table`).
+
+    ``df.attrs["fields"]`` lists the swept fields (the leading columns) and
+    ``df.attrs["path"]`` the folder, so figures and reports need nothing else.
+    """
+    path = Path(path)
+    table = path / SWEEP_TABLE
+    if not table.exists():
+        raise FileNotFoundError(f"{path}: not a coopsim sweep folder (no {SWEEP_TABLE})")
+    frame = pd.read_parquet(table)
+    seed_at = list(frame.columns).index("seed") if "seed" in frame.columns else 0
+    frame.attrs["fields"] = list(frame.columns[:seed_at])
+    frame.attrs["path"] = str(path)
+    return frame

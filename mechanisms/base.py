@@ -226,6 +226,14 @@ class Mechanism(ABC):
         values = torch.as_tensor(values, dtype=torch.float32, device=self.device)
         return values.reshape(-1, width).expand(self.batch_size, width).clone()
 
+    @classmethod
+    def control_fields(cls, params: Any) -> tuple[str, ...]:
+        """The ``Params`` fields that :attr:`controls` are made of when configured by
+        ``params``, so configurations that differ only in these can run as worlds of one batch,
+        each with its own controls (a sweep does). By default the controls that are fields."""
+        fields = {f.name for f in dataclasses.fields(cls.Params)}
+        return tuple(name for name in cls.control_specs(params) if name in fields)
+
     @property
     def num_controls(self) -> int:
         """K, the number of parameters a planner sets per world (a tax: one rate a bracket)."""

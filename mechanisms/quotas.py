@@ -113,6 +113,10 @@ class Quota(ExtractionRule):
         step, so 0-1 whatever the period."""
         return {"cap_per_step": ControlSpec(1, 0.0, 1.0)}
 
+    @classmethod
+    def control_fields(cls, params: Any) -> tuple[str, ...]:
+        return ("cap",)  # the control is cap / period: one field, rescaled
+
     def control(self, name: str) -> Tensor:
         return self.cap_per_step[:, None]  # [B, 1]
 

@@ -308,6 +308,10 @@ class BracketTax(Mechanism):
             return "a 'saez' tax sets its own rates; a planner needs a tax whose rates it can set"
         return None
 
+    @classmethod
+    def control_fields(cls, params: TaxParams) -> tuple[str, ...]:
+        return ("rates",) if cls.planner_refusal(params) is None else ()
+
     def control(self, name: str) -> Tensor:
         return self.rates  # [B, K]
 

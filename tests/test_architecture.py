@@ -52,6 +52,7 @@ LAYER_OF = {
     "coopsim.runner": "records",
     "coopsim.run_store": "records",
     "coopsim.experiments": "records",
+    "coopsim.sweeps": "records",
     "coopsim.analysis": "analysis",
     "coopsim.figures": "analysis",
     "coopsim.report": "analysis",

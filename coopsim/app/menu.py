@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from coopsim.app.views import compare, design, report, run
+from coopsim.app.views import compare, design, report, run, sweep
 
 
 def pages() -> list[st.Page]:
@@ -22,6 +22,7 @@ def pages() -> list[st.Page]:
         st.Page(home, title="coopsim", url_path="home", default=True, visibility="hidden"),
         design_page,
         st.Page(run.render, title="Run", icon=":material/play_arrow:", url_path="run"),
+        st.Page(sweep.render, title="Sweep", icon=":material/grid_on:", url_path="sweep"),
         st.Page(compare.render, title="Compare", icon=":material/bar_chart:", url_path="compare"),
         st.Page(report.render, title="Report", icon=":material/description:", url_path="report"),
     ]

@@ -25,6 +25,7 @@ from coopsim.report import numbers
 from coopsim.report.conditions import Condition, conditions
 from coopsim.report.findings import findings, objective_words, question
 from coopsim.report.model import FigureBlock, Paragraph, Preformatted, Report, Section, Table
+from coopsim.report.sweep_section import split_sweeps
 
 #: What the mechanism table says of a run written before summary.json recorded its mechanisms.
 UNRECORDED_MECHANISMS = (
@@ -160,6 +161,7 @@ def comparison_table(found: Sequence[Condition]) -> pd.DataFrame:
 
 def build_content(runs: Iterable[RunData | str | os.PathLike]) -> Report:
     """Assemble the report's sections and figures for ``runs`` (loaded runs or run folders)."""
+    runs, sweeps = split_sweeps(runs)  # a sweep folder: its section, and its best cell's runs
     runs = [_as_run(r) for r in runs]
     if not runs:
         raise ValueError("a report needs at least one run directory")
@@ -179,6 +181,7 @@ def build_content(runs: Iterable[RunData | str | os.PathLike]) -> Report:
         title,
         subtitle,
         [
+            *sweeps,
             _summary_section(found),
             _figure_section(runs, labels, found),
             _results_section(found),

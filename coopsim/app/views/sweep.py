@@ -1,0 +1,180 @@
+"""Sweep page: set up a sweep of a scenario's fields over seeds, launch it, watch it, view it.
+
+A launched sweep runs in a thread of the app's server (its cells in worker processes when more
+than one worker is asked for) and writes ``<runs>/sweeps/<name>/``, the same folder
+``coopsim sweep`` writes: a sweep cut short by a restart of the app resumes when it is launched
+again with the same settings, or from the command line. The page watches the folder's
+progress with ``st.progress`` and then shows the findings, the cells' means and the sweep
+figure (:mod:`coopsim.analysis.sweeps`).
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from coopsim import scenario as sc
+from coopsim.analysis.sweep_figure import sweep_figure
+from coopsim.analysis.sweeps import cell_means, findings
+from coopsim.app import runs_dir
+from coopsim.app.state import sources
+from coopsim.measures import MEASURES
+from coopsim.paths import inside, slug
+from coopsim.record import SWEEP_TABLE, load_sweep
+from coopsim.schema import ConfigError
+from coopsim.sweeps import SweepSpec, parse_set, run_sweep
+from coopsim.sweeps.driver import plan
+
+# Sweeps launched from this server: folder -> {"done", "total", "error", "finished"}.
+_LAUNCHED: dict[str, dict[str, Any]] = {}
+_LOCK = threading.Lock()
+
+
+def sweeps_dir() -> Path:
+    return runs_dir() / "sweeps"
+
+
+def _status(folder: str) -> dict[str, Any] | None:
+    with _LOCK:
+        found = _LAUNCHED.get(folder)
+        return dict(found) if found is not None else None
+
+
+def _update(folder: str, **fields: Any) -> None:
+    with _LOCK:
+        _LAUNCHED.setdefault(folder, {}).update(fields)
+
+
+def _run(scenario: Any, spec: SweepSpec, folder: str, workers: int, episodes: int) -> None:
+    try:
+        run_sweep(
+            scenario,
+            spec,
+            folder,
+            workers=workers,
+            episodes=episodes,
+            progress=lambda done, total: _update(folder, done=done, total=total),
+        )
+    except Exception as err:  # noqa: BLE001 - shown on the page instead of lost in a thread
+        _update(folder, error=f"{type(err).__name__}: {err}")
+    finally:
+        _update(folder, finished=True)
+
+
+def launch(scenario: Any, spec: SweepSpec, folder: Path, workers: int, episodes: int) -> None:
+    """Check every cell, then run the sweep in a background thread (one per folder)."""
+    plan(scenario, spec, folder, episodes)  # a bad field or value is refused here, not later
+    key = str(folder)
+    running = _status(key)
+    if running is not None and not running.get("finished"):
+        raise ConfigError(None, "sweep", f"{folder.name} is already running")
+    with _LOCK:
+        _LAUNCHED[key] = {"done": 0, "total": len(spec.cells()) * len(spec.seeds)}
+    args = (scenario, spec, key, workers, episodes)
+    threading.Thread(target=_run, args=args, daemon=True, name=f"sweep-{folder.name}").start()
+
+
+def _setup() -> None:
+    st.subheader("Set up")
+    choices = list(sources())
+    default = choices.index("public_goods_matching") if "public_goods_matching" in choices else 0
+    label = st.selectbox("Scenario", choices, index=default, key="sweep_scenario")
+    try:
+        scenario = sc.load(sources()[label])
+    except ConfigError as err:
+        st.error(str(err))
+        return
+    field = "mechanisms.0.rate" if scenario.mechanisms else "world.multiplier"
+    first = st.text_input(
+        "Field = values",
+        f"{field}=0,0.5,1,2",
+        help="A dotted field of the scenario and the values it takes, e.g. "
+        "mechanisms.0.rate=0,0.5,1 or world.multiplier=1.2,1.6",
+    )
+    second = st.text_input(
+        "Second field = values (optional)", "", help="With a second field, every combination"
+    )
+    cols = st.columns(3)
+    seeds = cols[0].number_input("Seeds", 1, 64, 2, help="Training and evaluation seeds per cell")
+    episodes = cols[1].number_input("Evaluation episodes", 1, 10_000, scenario.evaluation.episodes)
+    workers = cols[2].number_input("Workers", 1, 64, 1, help="Processes, one torch thread each")
+    name = st.text_input("Sweep name", f"{scenario.name}", help="Its folder under <runs>/sweeps")
+    if st.button("Launch sweep", type="primary"):
+        try:
+            spec = SweepSpec(seeds=list(range(int(seeds))))
+            for text in (first, second):
+                if text.strip():
+                    key, values = parse_set(text)
+                    spec.grid[key] = values
+            folder = inside(sweeps_dir(), slug(name))
+            launch(scenario, spec, folder, int(workers), int(episodes))
+        except ConfigError as err:
+            st.error(str(err))
+            return
+        st.session_state["sweep_view"] = folder.name
+        st.success(f"Launched {len(spec.cells())} cells x {len(spec.seeds)} seeds into {folder}")
+
+
+def _existing() -> list[str]:
+    folder = sweeps_dir()
+    if not folder.is_dir():
+        return []
+    return sorted(p.name for p in folder.iterdir() if (p / SWEEP_TABLE).is_file())
+
+
+def _view(name: str) -> None:
+    folder = inside(sweeps_dir(), name)
+    status = _status(str(folder))
+    running = status is not None and not status.get("finished")
+
+    @st.fragment(run_every=1.0 if running else None)
+    def watch() -> None:
+        now = _status(str(folder))
+        if now is not None:
+            total = max(int(now.get("total", 1)), 1)
+            done = int(now.get("done", 0))
+            st.progress(done / total, text=f"{done} of {total} runs done")
+            if now.get("error"):
+                st.error(now["error"])
+            if running and now.get("finished"):
+                st.rerun()
+
+    watch()
+    if not (folder / SWEEP_TABLE).is_file():
+        st.info("The sweep's table appears when its first runs finish.")
+        return
+    table = load_sweep(folder)
+    measured = [m for m in MEASURES if m in table.columns]
+    metric = st.selectbox("Metric", measured, index=measured.index("objective"), key="sweep_metric")
+    ok = table[table["status"] == "ok"]
+    if ok.empty:
+        st.warning("No cell has finished yet.")
+        return
+    for line in findings(table, metric):
+        st.markdown(f"- {line}")
+    st.dataframe(cell_means(table, metric), hide_index=True)
+    st.pyplot(sweep_figure(table, metric))
+    with st.expander(f"Every run ({len(table)})"):
+        st.dataframe(table, hide_index=True)
+
+
+def render() -> None:
+    st.title("Sweep")
+    st.caption(
+        "Vary a scenario's fields over a grid, each cell at several seeds; every cell x seed "
+        "is an ordinary run directory, gathered in one table (the same as `coopsim sweep`)."
+    )
+    _setup()
+    st.subheader("Sweeps")
+    names = _existing()
+    wanted = st.session_state.get("sweep_view")
+    if wanted is not None and wanted not in names:
+        names = [wanted, *names]
+    if not names:
+        st.info("No sweeps yet.")
+        return
+    index = names.index(wanted) if wanted in names else 0
+    _view(st.selectbox("Sweep", names, index=index))
