@@ -4,7 +4,6 @@ from coopsim.analysis.optimal import OptimalSchedule, optimal_schedule
 from coopsim.analysis.schelling import SchellingDiagram, schelling, schelling_figure
 from coopsim.analysis.tables import (
     agent_outcomes,
-    bootstrap_ci,
     compare,
     format_compare,
     lorenz,
@@ -13,13 +12,14 @@ from coopsim.analysis.tables import (
     summary,
     tax_schedules,
     training_curves,
+    training_log,
+    zero_width_notes,
 )
 
 __all__ = [
     "OptimalSchedule",
     "SchellingDiagram",
     "agent_outcomes",
-    "bootstrap_ci",
     "compare",
     "format_compare",
     "lorenz",
@@ -31,4 +31,6 @@ __all__ = [
     "summary",
     "tax_schedules",
     "training_curves",
+    "training_log",
+    "zero_width_notes",
 ]
