@@ -21,6 +21,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from coopsim.analysis import tables
+from coopsim.intervals import t_interval_columns
 from coopsim.measures import MEASURES
 from coopsim.record import RunData
 
@@ -156,25 +157,26 @@ def wealth_over_time(run: RunData) -> Figure:
         return empty_figure(title, "This run recorded no evaluation episodes.")
     wealth = eps.sort_values(["episode", "agent", "round"]).copy()
     wealth["wealth"] = wealth.groupby(["episode", "agent"], observed=True)["net"].cumsum()
-    stats = wealth.groupby(["agent", "round"], observed=True)["wealth"].agg(
-        ["mean", "std", "count"]
-    )
-    half = 1.96 * stats["std"].fillna(0) / np.sqrt(stats["count"])
+    per_episode = wealth.pivot_table(
+        index="episode", columns=["agent", "round"], values="wealth", observed=True
+    )  # [E, N x R]
+    mean, low, high = (
+        pd.Series(v, index=per_episode.columns)
+        for v in t_interval_columns(per_episode.to_numpy(dtype=float))
+    )  # each [N x R]
     policies = (
         eps.groupby("agent", observed=True)["policy"].first().astype(str)
         if "policy" in eps
         else None
     )
-    agents = list(stats.index.get_level_values("agent").unique())
+    agents = list(mean.index.get_level_values("agent").unique())
     fig = CoopsimFigure(figsize=SIZE, layout="constrained")
     ax = fig.add_subplot()
     for i, (agent, color) in enumerate(zip(agents, _colors(len(agents)))):
-        s = stats.loc[agent]
-        h = half.loc[agent]
-        rounds = s.index.to_numpy() + 1
+        rounds = mean.loc[agent].index.to_numpy() + 1
         label = f"agent {agent}" + (f" ({policies[agent]})" if policies is not None else "")
-        ax.plot(rounds, s["mean"], markersize=4, color=color, label=label, **_style(i))
-        ax.fill_between(rounds, s["mean"] - h, s["mean"] + h, color=color, alpha=0.15)
+        ax.plot(rounds, mean.loc[agent], markersize=4, color=color, label=label, **_style(i))
+        ax.fill_between(rounds, low.loc[agent], high.loc[agent], color=color, alpha=0.15)
     ax.set_xlabel("round")
     ax.set_ylabel("accumulated wealth (coins)")
     ax.set_title(title)
@@ -197,11 +199,11 @@ def contributions_per_round(runs: RunLike) -> Figure:
     ax = fig.add_subplot()
     for i, (run, label, color) in enumerate(zip(runs, tables.run_labels(runs), _colors(len(runs)))):
         per_ep = run.episodes.groupby(["round", "episode"])["contribution"].mean()
-        stats = per_ep.groupby(level="round").agg(["mean", "std", "count"])
-        half = 1.96 * stats["std"].fillna(0) / np.sqrt(stats["count"])
-        rounds = stats.index.to_numpy() + 1
-        ax.plot(rounds, stats["mean"], markersize=4, color=color, label=label, **_style(i))
-        ax.fill_between(rounds, stats["mean"] - half, stats["mean"] + half, color=color, alpha=0.15)
+        by_round = per_ep.unstack("round")  # [E, R]
+        mean, low, high = t_interval_columns(by_round.to_numpy(dtype=float))  # each [R]
+        rounds = by_round.columns.to_numpy() + 1
+        ax.plot(rounds, mean, markersize=4, color=color, label=label, **_style(i))
+        ax.fill_between(rounds, low, high, color=color, alpha=0.15)
     endowment = runs[0].scenario.get("world", {}).get("endowment")
     if endowment is not None:
         ax.axhline(endowment, color="0.5", linestyle=":", linewidth=1, label="endowment")

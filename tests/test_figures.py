@@ -180,3 +180,29 @@ def test_training_panels_are_the_logs_measures_and_returns(runs):
     trained.metrics = log.rename(columns={"iteration": "step"})
     with pytest.raises(ValueError, match="metrics.parquet: no 'iteration' column"):
         figures.metrics_over_training(trained)
+
+
+def test_bands_over_rounds_are_t_intervals_over_episodes():
+    from scipy import stats
+
+    # 3 episodes x 2 rounds x 1 agent: contributions (and so wealth) differ between episodes
+    given = np.array([[2.0, 4.0], [6.0, 4.0], [10.0, 7.0]])  # [E, R]
+    episodes = pd.DataFrame(
+        {
+            "episode": np.repeat(np.arange(3), 2),
+            "round": np.tile(np.arange(2), 3),
+            "agent": 0,
+            "contribution": given.reshape(-1),
+            "net": given.reshape(-1),
+        }
+    )
+    run = RunData(Path("r"), {"scenario": "s", "seed": 0}, {}, episodes)
+    half = stats.t.ppf(0.975, 2) * given[:, 0].std(ddof=1) / np.sqrt(3)  # round 1: 6 -+ 9.94
+    wealth_half = stats.t.ppf(0.975, 2) * given.cumsum(1)[:, 1].std(ddof=1) / np.sqrt(3)
+    for fig, x, mean, h in (
+        (figures.contributions_per_round(run), 1, 6.0, half),
+        (figures.wealth_over_time(run), 2, given.cumsum(1)[:, 1].mean(), wealth_half),
+    ):
+        band = fig.axes[0].collections[0].get_paths()[0].vertices
+        at_x = band[np.isclose(band[:, 0], x), 1]
+        assert (at_x.min(), at_x.max()) == pytest.approx((mean - h, mean + h))
