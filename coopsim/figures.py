@@ -102,9 +102,17 @@ def _style(i: int) -> dict:
     return {"linestyle": _DASHES[i % len(_DASHES)], "marker": _MARKERS[i % len(_MARKERS)]}
 
 
+class EmptyFigure(CoopsimFigure):
+    """A placeholder: a figure that has no data, only a sentence saying why.
+
+    Notebooks and the app show it so a missing figure is explained; a report leaves it out
+    (a page of "no data" says nothing a reader needs), which this type lets it tell.
+    """
+
+
 def empty_figure(title: str, message: str, size: tuple[float, float] = (7.0, 2.0)) -> Figure:
     """A figure that says in words why there is nothing to draw (keeps report layouts intact)."""
-    fig = CoopsimFigure(figsize=size, layout="constrained")
+    fig = EmptyFigure(figsize=size, layout="constrained")
     ax = fig.add_subplot()
     ax.set_title(title)
     ax.text(0.5, 0.5, message, ha="center", va="center", wrap=True, fontsize=11, color="0.3",
@@ -295,11 +303,41 @@ def mechanism_parameters(run: RunData) -> Figure:
     return fig
 
 
+#: The least span of an axis of the equality-productivity plane, as a share of its largest
+#: value: runs that differ by float noise are drawn as one point, not zoomed apart.
+MIN_RELATIVE_SPAN = 0.05
+#: The least span of the equality axis (an index from 0 to 1).
+MIN_EQUALITY_SPAN = 0.05
+
+
+def _sensible_limits(
+    lows: np.ndarray, highs: np.ndarray, least: float, bounds: tuple[float, float] | None = None
+) -> tuple[float, float]:
+    """Axis limits around intervals [k], at least ``least`` (and a share of the values) wide.
+
+    Matplotlib fits the axis to the data, so points 1e-8 apart fill the plot and the ticks
+    read ``1e-8+9.3392e-1``: identical runs look far apart. A floor on the span keeps the
+    scale a reader would choose; ``bounds`` keeps an index inside its range.
+    """
+    lo, hi = float(np.nanmin(lows)), float(np.nanmax(highs))
+    scale = max(abs(lo), abs(hi))
+    span = max(hi - lo, least, MIN_RELATIVE_SPAN * scale, 1e-9)
+    centre = (lo + hi) / 2
+    low, high = centre - 0.6 * span, centre + 0.6 * span
+    if bounds is not None:
+        if low < bounds[0]:
+            low, high = bounds[0], min(bounds[1], high + bounds[0] - low)
+        if high > bounds[1]:
+            low, high = max(bounds[0], low - (high - bounds[1])), bounds[1]
+    return low, high
+
+
 def equality_vs_productivity(runs: RunLike) -> Figure:
     """One point per run: equality (1 - Gini) against productivity, with 95% CI error bars.
 
     The AI Economist's trade-off plane: up and to the right is better, and the product of
-    the two coordinates is its social-welfare objective.
+    the two coordinates is its social-welfare objective. Axes are never narrower than a
+    reader's scale (:func:`_sensible_limits`) and print plain numbers, never an offset.
     """
     runs = [
         r
@@ -311,19 +349,27 @@ def equality_vs_productivity(runs: RunLike) -> Figure:
         return empty_figure(title, "No run has equality and productivity in its summary.")
     fig = CoopsimFigure(figsize=SIZE, layout="constrained")
     ax = fig.add_subplot()
-    for run, label, color in zip(runs, tables.run_labels(runs), _colors(len(runs))):
+    xs = np.array([[r.summary["metrics"]["productivity"][k] for k in ("ci_low", "ci_high")]
+                   for r in runs], dtype=float)  # [R, 2]  # fmt: skip
+    ys = np.array([[r.summary["metrics"]["equality"][k] for k in ("ci_low", "ci_high")]
+                   for r in runs], dtype=float)  # [R, 2]  # fmt: skip
+    for i, (run, label, color) in enumerate(zip(runs, tables.run_labels(runs), _colors(len(runs)))):
         m = run.summary["metrics"]
         x, y = m["productivity"], m["equality"]
         ax.errorbar(
             x["mean"],
             y["mean"],
-            xerr=[[x["mean"] - x["ci_low"]], [x["ci_high"] - x["mean"]]],
-            yerr=[[y["mean"] - y["ci_low"]], [y["ci_high"] - y["mean"]]],
-            fmt="o",
+            xerr=[[max(0.0, x["mean"] - x["ci_low"])], [max(0.0, x["ci_high"] - x["mean"])]],
+            yerr=[[max(0.0, y["mean"] - y["ci_low"])], [max(0.0, y["ci_high"] - y["mean"])]],
+            fmt=_MARKERS[i % len(_MARKERS)],
+            markersize=9 - 1.5 * (i % 4),  # points drawn on one another stay visible
             capsize=4,
             color=color,
             label=label,
         )
+    ax.set_xlim(*_sensible_limits(xs[:, 0], xs[:, 1], 0.0))
+    ax.set_ylim(*_sensible_limits(ys[:, 0], ys[:, 1], MIN_EQUALITY_SPAN, bounds=(0.0, 1.0)))
+    ax.ticklabel_format(axis="both", style="plain", useOffset=False)
     ax.set_xlabel(axis_label("productivity"))
     ax.set_ylabel(axis_label("equality"))
     ax.set_title(title + " (mean and 95% CI over episodes)")

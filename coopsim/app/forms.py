@@ -65,6 +65,30 @@ def parse_list(text: str, inner: Any) -> list[Any] | str | None:
     return items
 
 
+def _number_widget(
+    shown: str, value: Any, tp: type, optional: bool, key: str, tip: str
+) -> int | float | None:
+    """A number input; an optional field left unset shows an empty box and gives None.
+
+    Showing an unset optional number as 0 made the form submit 0: a planner's
+    ``num_minibatches`` refused as "got 0", a ``skill_seed`` of 0 silently switching skills
+    from quantiles to random draws.
+    """
+    if optional:
+        tip = f"{tip} Leave empty to keep it unset (the default).".strip()
+    start = None if value is None and optional else tp(value or 0)
+    options = {"step": 1} if tp is int else {"step": 0.1, "format": "%.4g"}
+    entered = st.number_input(
+        shown,
+        value=start,
+        key=key,
+        help=tip,
+        placeholder="unset" if optional else None,
+        **options,
+    )
+    return None if entered is None else tp(entered)
+
+
 def field_widget(spec: dict[str, Any], value: Any, key: str) -> Any:
     """One widget for one config field; returns the value entered (plain data)."""
     name = spec["name"]
@@ -72,22 +96,16 @@ def field_widget(spec: dict[str, Any], value: Any, key: str) -> Any:
     origin = typing.get_origin(tp)
     tip = help_text(spec)
     shown = label(name)
-    if value is None and not optional:
-        value = spec.get("default")
+    if value is None:
+        value = spec.get("default")  # None for an optional field without a default: unset
     if spec.get("choices"):
         choices = list(spec["choices"])
         index = choices.index(value) if value in choices else 0
         return st.selectbox(shown, choices, index=index, key=key, help=tip)
     if tp is bool:
         return st.checkbox(shown, value=bool(value), key=key, help=tip)
-    if tp is int:
-        return int(st.number_input(shown, value=int(value or 0), step=1, key=key, help=tip))
-    if tp is float:
-        return float(
-            st.number_input(
-                shown, value=float(value or 0.0), step=0.1, format="%.4g", key=key, help=tip
-            )
-        )
+    if tp in (int, float):
+        return _number_widget(shown, value, tp, optional, key, tip)
     if origin in (list, tuple):
         (inner, *_) = typing.get_args(tp) or (str,)
         text = st.text_input(

@@ -26,6 +26,9 @@ else:  # pragma: no cover
 
 DESIGN = "design"
 DEFAULT_SCENARIO = "public_goods"
+#: Run names chosen on Compare; the Report page reports on the same runs. A plain key, not a
+#: widget's: Streamlit forgets a widget's value once its page is left.
+SELECTED_RUNS = "selected_runs"
 
 
 def sources() -> dict[str, Path]:
@@ -100,3 +103,13 @@ def keep(data: dict[str, Any]) -> None:
     """Make ``data`` the design being edited, and save it for the browser session."""
     st.session_state[DESIGN] = data
     session.save_design(session.current(), data, st.session_state.get("design_origin", ""))
+
+
+def select_runs(names: list[str]) -> None:
+    """Remember the runs chosen on Compare for the other pages."""
+    st.session_state[SELECTED_RUNS] = list(names)
+
+
+def selected_runs(available: list[str]) -> list[str]:
+    """The runs chosen on Compare that still exist, in the order they were chosen."""
+    return [n for n in st.session_state.get(SELECTED_RUNS, []) if n in available]

@@ -1,16 +1,20 @@
 """Scenario reports: one self-contained HTML file (or PDF) describing and comparing runs.
 
-A report has the same sections in both formats: the title; the scenario in words and as its
-resolved config; the mechanisms; the method (training budget, evaluation episodes, seeds,
-library versions and the command that reproduces each run); a results table with confidence
-intervals; and figures (metrics over training, Lorenz curves, wealth and outcomes per agent,
-contributions, mechanism diagnostics, and the comparison across runs).
+A report reads as a policy brief, with the same sections in both formats: the title and the
+question asked; a summary of findings as sentences computed from the runs, with intervals;
+the figures that have data; a table comparing every measure; the method (scenarios,
+mechanisms, training budget, seeds, versions and the commands that reproduce each run); and
+the resolved scenarios in an appendix.
 
 The modules, one job each:
 
 - :mod:`~coopsim.report.model`: the content as sections of paragraphs, preformatted text,
   tables and figures;
-- :mod:`~coopsim.report.content`: that content built from what runs wrote;
+- :mod:`~coopsim.report.conditions`: runs grouped by their rules, with estimates under the
+  house interval policy;
+- :mod:`~coopsim.report.findings`: the question and the findings as computed sentences;
+- :mod:`~coopsim.report.numbers`: numbers rounded to their interval's precision;
+- :mod:`~coopsim.report.content`: the whole content built from what runs wrote;
 - :mod:`~coopsim.report.table_layout` and :mod:`~coopsim.report.to_html`: one HTML page with
   every figure embedded (no external assets, nothing fetched);
 - :mod:`~coopsim.report.to_pdf`: the same page typeset on A4 by WeasyPrint;
@@ -19,12 +23,11 @@ The modules, one job each:
 
 from coopsim.report.build import build_report
 from coopsim.report.content import (
-    RESULT_METRICS,
     build_content,
+    comparison_table,
     mechanism_rows,
     method_table,
     reproduce_command,
-    results_table,
 )
 from coopsim.report.model import (
     Block,
@@ -40,7 +43,6 @@ from coopsim.report.to_pdf import render_pdf
 
 __all__ = [
     "DPI",
-    "RESULT_METRICS",
     "Block",
     "FigureBlock",
     "Paragraph",
@@ -50,11 +52,11 @@ __all__ = [
     "Table",
     "build_content",
     "build_report",
+    "comparison_table",
     "figure_png",
     "mechanism_rows",
     "method_table",
     "render_html",
     "render_pdf",
     "reproduce_command",
-    "results_table",
 ]

@@ -30,8 +30,6 @@ MAX_SUFFIX = 10_000
 def build_report(
     runs: Iterable[RunData | str | os.PathLike],
     out: str | os.PathLike,
-    *,
-    n_boot: int = 2000,
 ) -> Path:
     """Write the report for ``runs`` to ``out`` and return the file's path.
 
@@ -46,7 +44,7 @@ def build_report(
         raise ValueError(f"{out}: a report is written as .html or .pdf, not {out.suffix}")
     folder = out.parent if is_file else out
     folder.mkdir(parents=True, exist_ok=True)
-    report = build_content(runs, n_boot=n_boot)
+    report = build_content(runs)
     stem = f"report-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
     name = out.name if is_file else f"{stem}.html"
     # A name no other writer, thread or process, can pick; created by the renderer with the

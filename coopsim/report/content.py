@@ -1,7 +1,9 @@
-"""The report's content, built from run directories: every section's text, tables and figures.
+"""The report's content, built from run directories, in the order a policy brief reads.
 
-Everything here reads what a run wrote (summary.json, scenario.toml, the parquet tables); no
-pipeline or world is rebuilt, so a report describes a run as the version that made it saw it.
+Title and question; the findings as computed sentences; the figures that have data; the
+comparison table; the method; the resolved configs in an appendix. Everything here reads what
+a run wrote (summary.json, scenario.toml, the parquet tables); no pipeline or world is
+rebuilt, so a report describes a run as the version that made it saw it.
 """
 
 from __future__ import annotations
@@ -16,17 +18,22 @@ import pandas as pd
 import coopsim
 from coopsim import figures
 from coopsim.analysis import tables
+from coopsim.intervals import Interval, zero_width_reason
+from coopsim.measures import MEASURES
 from coopsim.record import SCENARIO, RunData, load_run
+from coopsim.report import numbers
+from coopsim.report.conditions import Condition, conditions
+from coopsim.report.findings import findings, objective_words, question
 from coopsim.report.model import FigureBlock, Paragraph, Preformatted, Report, Section, Table
-
-#: Metrics in the results table, in this order (those a run lacks are left out).
-RESULT_METRICS = tables.DEFAULT_METRICS
 
 #: What the mechanism table says of a run written before summary.json recorded its mechanisms.
 UNRECORDED_MECHANISMS = (
     "this run was written before runs recorded what their mechanisms do, so no description "
-    "is shown; its scenario.toml above holds their parameters"
+    "is shown; its scenario.toml in the appendix holds their parameters"
 )
+
+#: Mechanism kinds whose diagnostics include a tax schedule.
+TAXES = ("tax",)
 
 
 def _as_run(run: RunData | str | os.PathLike) -> RunData:
@@ -63,9 +70,9 @@ def _world_words(run: RunData) -> str:
 def reproduce_command(run: RunData) -> str:
     """The shell command that re-creates ``run`` from its own resolved config.
 
-    Uses the command recorded in ``summary.json`` when the runner stored one (training runs
-    have more options); otherwise ``coopsim run`` on the run's ``scenario.toml`` with its seed
-    and number of evaluation episodes, which re-creates an evaluated run exactly.
+    Uses the command recorded in ``summary.json`` when the runner stored one; otherwise
+    ``coopsim run`` on the run's ``scenario.toml`` with its seed, number of evaluation
+    episodes and, for a learning run, its training iterations.
     """
     recorded = run.summary.get("command")
     if recorded:
@@ -73,26 +80,28 @@ def reproduce_command(run: RunData) -> str:
     parts = ["coopsim", "run", str(run.path / SCENARIO), "--seed", str(run.summary.get("seed"))]
     if run.summary.get("episodes") is not None:
         parts += ["--episodes", str(run.summary["episodes"])]
-    if run.summary.get("iterations") is not None:
-        parts += ["--iterations", str(run.summary["iterations"])]
+    iterations = (run.summary.get("training") or {}).get("iterations")
+    if iterations is not None:
+        parts += ["--iterations", str(iterations)]
     parts += ["--out", "runs"]
     return " ".join(parts)
 
 
 def _training_words(run: RunData) -> str:
-    s = run.summary
+    """The training budget as the runner records it under ``summary["training"]``."""
+    training = run.summary.get("training") or {}
     bits = []
     for key, label in (
         ("iterations", "training iterations"),
-        ("env_steps", "environment steps"),
-        ("train_seconds", "seconds of training"),
+        ("agent_steps", "agent-steps"),
+        ("seconds", "seconds of training"),
     ):
-        if s.get(key) is not None:
-            value = s[key]
-            bits.append(
-                f"{value:,.0f} {label}" if isinstance(value, (int, float)) else f"{value} {label}"
-            )
-    if run.metrics is not None and not run.metrics.empty and not bits:
+        value = training.get(key)
+        if isinstance(value, (int, float)):
+            bits.append(f"{value:,.0f} {label}")
+    if training.get("seed") is not None:
+        bits.append(f"training seed {training['seed']}")
+    if not bits and run.metrics is not None and not run.metrics.empty:
         bits.append(f"{len(run.metrics)} logged training iterations")
     if not bits:
         return "none: scripted policies, evaluated without training"
@@ -107,75 +116,59 @@ def method_table(runs: Sequence[RunData]) -> pd.DataFrame:
         rows.append(
             {
                 "run": run.name,
-                "scenario": s.get("scenario"),
-                "mechanism": s.get("mechanism"),
+                "rules": s.get("mechanism"),
                 "seed": s.get("seed"),
                 "training": _training_words(run),
                 "evaluation episodes": s.get("episodes"),
                 "coopsim": s.get("coopsim_version"),
                 "torch": s.get("torch_version"),
-                "created": s.get("created"),
             }
         )
     return pd.DataFrame(rows)
 
 
-def _result_metrics(run: RunData) -> list[str]:
-    """Every metric in the run's summary.json: the usual ones in their order, then the rest.
-
-    A metric the runner adds later (the scenario's social ``objective``) is reported rather
-    than silently left out of the results.
-    """
-    stored = run.summary.get("metrics", {})
-    return [m for m in RESULT_METRICS if m in stored] + [
-        m for m in stored if m not in RESULT_METRICS
-    ]
+def shown_measures(found: Sequence[Condition]) -> list[str]:
+    """The measures of :data:`coopsim.measures.MEASURES` some condition has, in its order."""
+    return [name for name in MEASURES if any(c.metric(name) is not None for c in found)]
 
 
-def _objective_words(run: RunData) -> str | None:
-    """The social objective the run's ``objective`` metric measures, or None if unrecorded."""
-    planner = run.scenario.get("planner") or {}
-    name = planner.get("objective") or run.scenario.get("evaluation", {}).get("objective")
-    if not name:
-        return None
-    weights = planner.get("weights") if planner.get("objective") else None
-    if weights:
-        name += " (" + ", ".join(f"{k} = {v}" for k, v in weights.items()) + ")"
-    return str(name)
+def table_cell(est: Interval | None) -> str:
+    """``mean [low, high]`` to the interval's precision; the mean alone where the interval has
+    no width (the table's note says why); blank where a condition lacks the measure."""
+    if est is None:
+        return ""
+    if not est.ci_high > est.ci_low:
+        return numbers.number(est.mean, numbers.decimals(est.mean))
+    return numbers.estimate(est.mean, est.ci_low, est.ci_high)
 
 
-def results_table(run: RunData, *, n_boot: int = 2000) -> pd.DataFrame:
-    """The run's metrics: mean and Student-t 95% CI as in summary.json, plus a bootstrap CI."""
-    stored = run.summary.get("metrics", {})
-    metrics = _result_metrics(run)
-    boot = tables.summary(run, metrics, n_boot=n_boot).set_index("metric")
+def comparison_table(found: Sequence[Condition]) -> pd.DataFrame:
+    """Rows: measures, named with their unit from the registry; columns: conditions, each
+    ``mean [95% CI]`` to the interval's precision (blank where a condition lacks it)."""
     rows = []
-    for metric in metrics:
-        s = stored[metric]
-        b = boot.loc[metric] if metric in boot.index else None
-        rows.append(
-            {
-                "metric": metric,
-                "mean": s["mean"],
-                "ci_low": s["ci_low"],
-                "ci_high": s["ci_high"],
-                "bootstrap_low": b["ci_low"] if b is not None else float("nan"),
-                "bootstrap_high": b["ci_high"] if b is not None else float("nan"),
-                "n": int(s.get("n", 0)),
-            }
-        )
+    for name in shown_measures(found):
+        measure = MEASURES[name]
+        if name == "objective":
+            row = {"measure, unit": f"objective: {objective_words(found[0])}"}
+        else:
+            row = {"measure, unit": f"{measure.label}, {measure.unit}"}
+        for c in found:
+            row[c.label] = table_cell(c.metric(name))
+        rows.append(row)
     return pd.DataFrame(rows)
 
 
-def build_content(runs: Iterable[RunData | str | os.PathLike], *, n_boot: int = 2000) -> Report:
+def build_content(runs: Iterable[RunData | str | os.PathLike]) -> Report:
     """Assemble the report's sections and figures for ``runs`` (loaded runs or run folders)."""
     runs = [_as_run(r) for r in runs]
     if not runs:
         raise ValueError("a report needs at least one run directory")
+    found = conditions(runs)
     labels = tables.run_labels(runs)
-    scenarios = list(dict.fromkeys(str(r.summary.get("scenario", r.name)) for r in runs))
-    title = "coopsim report: " + (
-        scenarios[0] if len(scenarios) == 1 else f"{len(scenarios)} scenarios compared"
+    title = (
+        f"Policy brief: {found[0].label}"
+        if len(found) == 1
+        else f"Policy brief: {len(found)} sets of rules compared"
     )
     subtitle = (
         f"{len(runs)} run(s): {', '.join(labels)}. Generated "
@@ -186,18 +179,140 @@ def build_content(runs: Iterable[RunData | str | os.PathLike], *, n_boot: int = 
         title,
         subtitle,
         [
-            _scenario_section(runs),
-            _mechanism_section(runs, labels),
-            _method_section(runs, labels, n_boot),
-            _results_section(runs, labels, n_boot),
-            _figure_section(runs, labels),
+            _summary_section(found),
+            _figure_section(runs, labels, found),
+            _results_section(found),
+            _method_section(runs, labels, found),
+            _appendix_section(runs),
         ],
     )
 
 
-def _scenario_section(runs: Sequence[RunData]) -> Section:
-    """Each distinct scenario once: in words, then its resolved config as it ran."""
-    section = Section("scenario", "Scenario")
+def _summary_section(found: Sequence[Condition]) -> Section:
+    blocks: list = [Paragraph(f"Question: {question(found)}")]
+    blocks += [Paragraph(text) for text in findings(found)]
+    return Section("summary", "Summary", blocks)
+
+
+def _mechanism_caption(run: RunData, label: str) -> str:
+    kinds = [m[0] for m in mechanism_rows(run) or []] or [
+        str(m.get("kind", "?")) for m in run.scenario.get("mechanisms", [])
+    ]
+    taxed = any(k in TAXES for k in kinds)
+    return (
+        f"Mechanisms at work, {label} ({' + '.join(kinds)}): "
+        + ("the tax schedule, then " if taxed else "")
+        + "what each mechanism collected from agents and paid to them per round "
+        "(mean over episodes)."
+    )
+
+
+def _figure_section(
+    runs: Sequence[RunData], labels: Sequence[str], found: Sequence[Condition]
+) -> Section:
+    """The figures that have data; a placeholder saying there is none is left out."""
+    first = {c.runs[0].name for c in found}  # one wealth figure per set of rules
+    candidates: list[FigureBlock] = []
+    if len(runs) > 1:
+        candidates.append(
+            FigureBlock(
+                "fig-equality-productivity",
+                figures.equality_vs_productivity(runs),
+                "Equality against productivity, one point per run, 95% CI error bars: up and "
+                "to the right is better.",
+            )
+        )
+    candidates.append(
+        FigureBlock(
+            "fig-contributions",
+            figures.contributions_per_round(runs),
+            "Mean contribution per agent and round (coins; 95% band over episodes).",
+        )
+    )
+    candidates.append(
+        FigureBlock(
+            "fig-agents",
+            figures.agent_outcomes(runs),
+            "Final wealth per agent (coins; mean and 95% interval over episodes).",
+        )
+    )
+    candidates.append(
+        FigureBlock("fig-lorenz", figures.lorenz_curves(runs), "Lorenz curves of final wealth.")
+    )
+    for run, label in zip(runs, labels):
+        if run.name in first:
+            candidates.append(
+                FigureBlock(
+                    f"fig-wealth-{run.name}",
+                    figures.wealth_over_time(run),
+                    f"Accumulated wealth per agent by round, {label} (coins; mean and 95% band "
+                    "over episodes).",
+                )
+            )
+    for run, label in zip(runs, labels):
+        candidates.append(
+            FigureBlock(
+                f"fig-mechanism-{run.name}",
+                figures.mechanism_parameters(run),
+                _mechanism_caption(run, label),
+            )
+        )
+    for run, label in zip(runs, labels):
+        candidates.append(
+            FigureBlock(
+                f"fig-training-{run.name}",
+                figures.metrics_over_training(run),
+                f"Metrics over training, {label}.",
+            )
+        )
+    shown = [b for b in candidates if not isinstance(b.figure, figures.EmptyFigure)]
+    return Section("figures", "Figures", list(shown))
+
+
+def _results_section(found: Sequence[Condition]) -> Section:
+    blocks: list = [
+        Table(comparison_table(found), caption="Every measure: mean [95% confidence interval]")
+    ]
+    notes = [f"Intervals are over {'; '.join(f'{c.label}: {c.units}' for c in found)}."]
+    flat = []
+    for c in found:
+        zero = [
+            est
+            for name in shown_measures([c])
+            if (est := c.metric(name)) is not None and not est.ci_high > est.ci_low
+        ]
+        if zero:
+            reason = zero_width_reason(zero[0].n, zero[0].std if zero[0].std == zero[0].std else 0)
+            flat.append(f"{c.label}: {reason}" if reason else c.label)
+    if flat:
+        notes.append(
+            "A mean shown without an interval has one of zero width: " + "; ".join(flat) + "."
+        )
+    blocks.append(Paragraph(" ".join(notes)))
+    return Section("results", "Comparison", blocks)
+
+
+def _method_section(
+    runs: Sequence[RunData], labels: Sequence[str], found: Sequence[Condition]
+) -> Section:
+    section = Section("method", "Method")
+    section.blocks.append(
+        Paragraph(
+            "Each run was evaluated over independent episodes played in parallel as the batch "
+            "axis of one world. Results are means with Student-t 95% confidence intervals: "
+            "over evaluation episodes for a set of rules run once (as its summary.json "
+            "stores them), over the runs' means for one run several times (seeds). Wealth is "
+            "an agent's total net payoff over an episode, in coins; inequality indices use "
+            f"wealth floored at zero. Python {platform.python_version()}."
+        )
+    )
+    objectives = [f"{c.label}: {objective_words(c)}" for c in found]
+    section.blocks.append(
+        Paragraph(
+            "The objective is the social objective each set of rules is judged by (a "
+            "planner's reward where there is one): " + "; ".join(objectives) + "."
+        )
+    )
     seen: set[str] = set()
     for run in runs:
         name = str(run.summary.get("scenario", run.name))
@@ -208,152 +323,52 @@ def _scenario_section(runs: Sequence[RunData]) -> Section:
         section.blocks.append(
             Paragraph(f"{name}: {desc} {_world_words(run)} Population: {_population_words(run)}.")
         )
-        toml_path = run.path / SCENARIO
-        config = toml_path.read_text() if toml_path.exists() else "(scenario.toml missing)"
-        section.blocks.append(
-            Preformatted(config.strip(), caption=f"{name}: resolved scenario.toml")
-        )
-    return section
-
-
-def _mechanism_section(runs: Sequence[RunData], labels: Sequence[str]) -> Section:
-    section = Section("mechanisms", "Mechanisms")
-    for run, label in zip(runs, labels):
-        kinds = [str(m.get("kind", "?")) for m in run.scenario.get("mechanisms", [])]
-        rows = mechanism_rows(run)
-        if not (rows or kinds):
-            section.blocks.append(Paragraph(f"{label}: no mechanism (the bare game)."))
-            continue
-        if rows is None:
-            section.blocks.append(
-                Paragraph(f"{label}: {' -> '.join(kinds)}; {UNRECORDED_MECHANISMS}.")
-            )
-        else:
-            frame = pd.DataFrame(rows, columns=["mechanism", "what it is", "as configured"])
-            section.blocks.append(Table(frame, caption=f"{label}: mechanism pipeline, in order"))
-        if run.scenario.get("planner"):
-            planner = run.scenario["planner"]
-            section.blocks.append(
-                Paragraph(
-                    f"{label}: a learning planner sets the {planner.get('mechanism', '?')} "
-                    "mechanism's parameters; "
-                    + ", ".join(f"{k} = {v}" for k, v in planner.items() if k != "mechanism")
-                    + "."
-                )
-            )
-    return section
-
-
-def _method_section(runs: Sequence[RunData], labels: Sequence[str], n_boot: int) -> Section:
-    section = Section("method", "Method")
-    section.blocks.append(
-        Paragraph(
-            "Each run was evaluated over independent episodes played in parallel as the batch "
-            "axis of one world. Results are means over those episodes with 95% confidence "
-            "intervals: the Student-t interval stored in summary.json, and a percentile "
-            f"bootstrap interval ({n_boot} resamples of the per-episode metrics). Wealth is an "
-            "agent's total net payoff over an episode, in coins; inequality indices use wealth "
-            f"floored at zero. Python {platform.python_version()}."
-        )
-    )
-    objectives = [
-        f"{label}: {words}"
-        for run, label in zip(runs, labels)
-        if "objective" in run.summary.get("metrics", {})
-        and (words := _objective_words(run)) is not None
-    ]
-    if objectives:
-        section.blocks.append(
-            Paragraph(
-                "The objective metric is the social objective each run is judged by: "
-                + "; ".join(objectives)
-                + "."
-            )
-        )
+    section.blocks += _mechanism_blocks(found)
     section.blocks.append(Table(method_table(runs), caption="Training budget, seeds, versions"))
     commands = "\n".join(f"# {label}\n{reproduce_command(r)}" for r, label in zip(runs, labels))
     section.blocks.append(Preformatted(commands, caption="Commands to reproduce each run"))
     return section
 
 
-def _results_section(runs: Sequence[RunData], labels: Sequence[str], n_boot: int) -> Section:
-    section = Section("results", "Results")
-    for run, label in zip(runs, labels):
-        section.blocks.append(
-            Table(
-                results_table(run, n_boot=n_boot),
-                caption=f"{label}: mean over evaluation episodes, 95% CI (Student t, as in "
-                "summary.json) and 95% bootstrap CI",
+def _mechanism_blocks(found: Sequence[Condition]) -> list:
+    blocks: list = []
+    for c in found:
+        run = c.runs[0]
+        rows = mechanism_rows(run)
+        kinds = [str(m.get("kind", "?")) for m in run.scenario.get("mechanisms", [])]
+        if not (rows or kinds):
+            blocks.append(Paragraph(f"{c.label}: no mechanism (the bare game)."))
+            continue
+        if rows is None:
+            blocks.append(Paragraph(f"{c.label}: {' -> '.join(kinds)}; {UNRECORDED_MECHANISMS}."))
+        else:
+            frame = pd.DataFrame(rows, columns=["mechanism", "what it is", "as configured"])
+            blocks.append(Table(frame, caption=f"{c.label}: mechanism pipeline, in order"))
+        planner = run.scenario.get("planner")
+        if planner:
+            blocks.append(
+                Paragraph(
+                    f"{c.label}: a learning planner sets the {planner.get('mechanism', '?')} "
+                    "mechanism's parameters; "
+                    + ", ".join(f"{k} = {v}" for k, v in planner.items() if k != "mechanism")
+                    + "."
+                )
             )
-        )
-    if len(runs) > 1:
-        cmp = tables.compare(runs, RESULT_METRICS[:7], n_boot=n_boot)
-        text = tables.format_compare(cmp)
-        text.columns = labels
+    return blocks
+
+
+def _appendix_section(runs: Sequence[RunData]) -> Section:
+    """Each distinct scenario's resolved config, as it ran: enough to reproduce it."""
+    section = Section("appendix", "Appendix: resolved scenarios")
+    seen: set[str] = set()
+    for run in runs:
+        name = str(run.summary.get("scenario", run.name))
+        if name in seen:
+            continue
+        seen.add(name)
+        toml_path = run.path / SCENARIO
+        config = toml_path.read_text() if toml_path.exists() else "(scenario.toml missing)"
         section.blocks.append(
-            Table(
-                text.reset_index(names="metric"),
-                caption="Comparison across runs: mean [95% bootstrap CI]",
-            )
+            Preformatted(config.strip(), caption=f"{name}: resolved scenario.toml")
         )
     return section
-
-
-def _figure_section(runs: Sequence[RunData], labels: Sequence[str]) -> Section:
-    blocks: list[FigureBlock] = [
-        FigureBlock(
-            f"fig-training-{run.name}",
-            figures.metrics_over_training(run),
-            f"Metrics over training, {label}.",
-        )
-        for run, label in zip(runs, labels)
-    ]
-    blocks.append(
-        FigureBlock("fig-lorenz", figures.lorenz_curves(runs), "Lorenz curves of final wealth.")
-    )
-    blocks += [
-        FigureBlock(
-            f"fig-wealth-{run.name}",
-            figures.wealth_over_time(run),
-            f"Accumulated wealth per agent by round, {label} (mean and 95% band over episodes).",
-        )
-        for run, label in zip(runs, labels)
-    ]
-    blocks.append(
-        FigureBlock(
-            "fig-agents",
-            figures.agent_outcomes(runs),
-            "Final wealth per agent (mean and 95% bootstrap CI over episodes).",
-        )
-    )
-    blocks.append(
-        FigureBlock(
-            "fig-contributions",
-            figures.contributions_per_round(runs),
-            "Mean contribution per agent and round (95% band over episodes).",
-        )
-    )
-    blocks += [
-        FigureBlock(
-            f"fig-mechanism-{run.name}",
-            figures.mechanism_parameters(run),
-            f"Mechanism diagnostics, {label}: tax schedule and what each mechanism collected "
-            "and paid out per round.",
-        )
-        for run, label in zip(runs, labels)
-    ]
-    blocks.append(
-        FigureBlock(
-            "fig-equality-productivity",
-            figures.equality_vs_productivity(runs),
-            "Equality against productivity, one point per run, 95% CI error bars.",
-        )
-    )
-    blocks.append(
-        FigureBlock(
-            "fig-compare",
-            figures.compare_metrics(runs),
-            "Comparison across runs on the headline metrics (mean and 95% bootstrap CI).",
-        )
-    )
-    return Section("figures", "Figures", list(blocks))

@@ -218,7 +218,7 @@ def test_run_page_runs_the_design_in_a_detached_worker(runs_env):
     made = sorted(p for p in runs_env.iterdir() if not p.name.startswith("."))
     assert [p.name.rsplit("-", 1)[-1] for p in made] == ["s0", "s1"]
     assert (made[0] / "summary.json").exists()
-    assert at.session_state["compare_default"] == [p.name for p in made]
+    assert at.session_state["selected_runs"] == [p.name for p in made]
 
 
 def test_run_page_refuses_an_invalid_design():

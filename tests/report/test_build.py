@@ -16,7 +16,7 @@ from coopsim.report import Paragraph, Report, Section, build, build_report
 
 
 def test_report_to_folder_and_bad_suffix(run_dirs, tmp_path, capsys):
-    path = build_report(run_dirs[1:], tmp_path / "reports", n_boot=200)
+    path = build_report(run_dirs[1:], tmp_path / "reports")
     assert path.parent == tmp_path / "reports" and path.suffix == ".html"
     assert path.name.startswith("report-")
     assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary file left
@@ -35,7 +35,7 @@ def quick_reports(monkeypatch):
         def now(cls, tz=None):
             return datetime(2026, 1, 2, 3, 4, 5)
 
-    def content(runs, n_boot):
+    def content(runs):
         (writer,) = runs
         return Report(f"report by {writer}", "", [Section("a", "A", [Paragraph(writer)])])
 

@@ -16,7 +16,7 @@ from coopsim.report.content import UNRECORDED_MECHANISMS
 
 
 def _mechanism_section(report):
-    (section,) = [s for s in report.sections if s.key == "mechanisms"]
+    (section,) = [s for s in report.sections if s.key == "method"]
     return section
 
 
@@ -50,8 +50,8 @@ def test_mechanisms_are_read_from_the_summary(run_dirs, no_pipelines):
         ("lump_sum", "Lump-sum rebate: the pool is shared equally among agents.",
          "Equal lump-sum rebate of 100% of what was collected."),
     ]  # fmt: skip
-    section = _mechanism_section(build_content(run_dirs, n_boot=50))
-    tables = [b for b in section.blocks if isinstance(b, Table)]
+    section = _mechanism_section(build_content(run_dirs))
+    tables = [b for b in section.blocks if isinstance(b, Table) and "mechanism" in b.frame]
     assert [list(t.frame["mechanism"]) for t in tables] == [["tax", "lump_sum"],
                                                             ["peer_punishment"]]  # fmt: skip
 
@@ -62,10 +62,10 @@ def test_old_runs_get_a_note_not_a_guess(run_dirs, tmp_path, no_pipelines):
     toml = (old / "scenario.toml").read_text().replace('kind = "lump_sum"', 'kind = "retired"')
     (old / "scenario.toml").write_text(toml)
     assert mechanism_rows(load_run(old)) is None
-    section = _mechanism_section(build_content([old], n_boot=50))
-    assert not [b for b in section.blocks if isinstance(b, Table)]
-    (note,) = [b.text for b in section.blocks if isinstance(b, Paragraph)]
-    assert note == f"public_goods_tax: tax -> retired; {UNRECORDED_MECHANISMS}."
+    section = _mechanism_section(build_content([old]))
+    assert not [b for b in section.blocks if isinstance(b, Table) and "mechanism" in b.frame]
+    notes = [b.text for b in section.blocks if isinstance(b, Paragraph)]
+    assert f"public_goods_tax: tax -> retired; {UNRECORDED_MECHANISMS}." in notes
 
 
 def test_a_run_without_mechanisms_is_the_bare_game(tmp_path):
@@ -73,15 +73,34 @@ def test_a_run_without_mechanisms_is_the_bare_game(tmp_path):
 
     bare = run_scenario(scenario.load("public_goods"), out=tmp_path, episodes=2)
     assert load_run(bare).summary["mechanisms"] == []
-    section = _mechanism_section(build_content([bare], n_boot=50))
-    assert [b.text for b in section.blocks] == ["public_goods: no mechanism (the bare game)."]
+    section = _mechanism_section(build_content([bare]))
+    assert not [b for b in section.blocks if isinstance(b, Table) and "mechanism" in b.frame]
+    assert "public_goods: no mechanism (the bare game)." in [
+        b.text for b in section.blocks if isinstance(b, Paragraph)
+    ]
 
 
 def test_sections_in_order_and_no_runs_refused(run_dirs):
-    report = build_content(run_dirs[:1], n_boot=50)
+    report = build_content(run_dirs[:1])
     assert [s.key for s in report.sections] == [
-        "scenario", "mechanisms", "method", "results", "figures"
+        "summary", "figures", "results", "method", "appendix"
     ]  # fmt: skip
-    assert report.title == "coopsim report: public_goods_tax"
+    assert report.title == "Policy brief: public_goods_tax"
     with pytest.raises(ValueError, match="at least one run"):
         build_content([])
+
+
+def test_training_budget_read_from_the_runners_record(run_dirs, tmp_path):
+    """The runner writes the budget under summary["training"]; the method table shows it."""
+    from coopsim.report import method_table
+
+    trained = tmp_path / "trained"
+    shutil.copytree(run_dirs[1], trained)
+    summary = json.loads((trained / "summary.json").read_text())
+    summary["training"] = {"seed": 3, "iterations": 40, "agent_steps": 123456, "seconds": 61.7}
+    (trained / "summary.json").write_text(json.dumps(summary))
+    (row,) = method_table([load_run(trained)])["training"]
+    assert (
+        row == "40 training iterations, 123,456 agent-steps, 62 seconds of training, "
+        "training seed 3"
+    )

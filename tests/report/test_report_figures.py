@@ -34,3 +34,42 @@ def test_crowded_figures_keep_legends_off_the_data(run_dirs):
         box, axes_box = legend.get_window_extent(renderer), ax.get_window_extent(renderer)
         assert box.y1 <= axes_box.y0  # wholly below the axes
         assert {t.get_text() for t in legend.get_texts()} >= {r.summary["scenario"] for r in runs}
+
+
+def test_equality_productivity_axes_do_not_zoom_into_float_noise(run_dirs, tmp_path):
+    """Runs that differ by float noise share one point on a reader's scale, with plain ticks."""
+    import json
+    import shutil
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    copies = []
+    for i in range(2):
+        dest = tmp_path / f"noise-{i}"
+        shutil.copytree(run_dirs[1], dest)
+        summary = json.loads((dest / "summary.json").read_text())
+        for name in ("equality", "productivity"):
+            stats = summary["metrics"][name]
+            value = stats["mean"] + i * 1e-8
+            stats.update(mean=value, ci_low=value, ci_high=value)
+        (dest / "summary.json").write_text(json.dumps(summary))
+        copies.append(load_run(dest))
+    fig = figures.equality_vs_productivity(copies)
+    (ax,) = fig.axes
+    FigureCanvasAgg(fig).draw()
+    low, high = ax.get_ylim()
+    assert high - low >= figures.MIN_EQUALITY_SPAN and low >= 0 and high <= 1
+    left, right = ax.get_xlim()
+    assert (
+        right - left
+        >= figures.MIN_RELATIVE_SPAN * copies[0].summary["metrics"]["productivity"]["mean"]
+    )
+    assert ax.xaxis.get_offset_text().get_text() == ""
+    assert ax.yaxis.get_offset_text().get_text() == ""
+
+
+def test_placeholders_are_marked_empty(run_dirs):
+    """The report leaves out figures without data; they are EmptyFigure placeholders."""
+    punished = load_run(run_dirs[1])  # evaluated, not trained: no training log
+    assert isinstance(figures.metrics_over_training(punished), figures.EmptyFigure)
+    assert not isinstance(figures.wealth_over_time(punished), figures.EmptyFigure)

@@ -15,9 +15,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from coopsim.measures import MEASURES
 from coopsim.report import Report, Section, Table, render_html
 
-SECTIONS = ("scenario", "mechanisms", "method", "results", "figures")
+SECTIONS = ("summary", "figures", "results", "method", "appendix")
 
 
 class _Tables(HTMLParser):
@@ -58,7 +59,7 @@ def _text(page: str) -> str:
 def test_every_section_present_in_order(html_report):
     positions = [html_report.index(f'<section id="{key}">') for key in SECTIONS]
     assert positions == sorted(positions)
-    assert "<h1>coopsim report: 2 scenarios compared</h1>" in html_report
+    assert "<h1>Policy brief: 2 sets of rules compared</h1>" in html_report
 
 
 def test_every_figure_embedded_and_decodes(html_report, run_dirs):
@@ -67,11 +68,11 @@ def test_every_figure_embedded_and_decodes(html_report, run_dirs):
         html_report,
     )
     keys = [k for k, _ in figures]
-    expected = {"fig-lorenz", "fig-agents", "fig-contributions", "fig-equality-productivity",
-                "fig-compare"}  # fmt: skip
+    expected = {"fig-lorenz", "fig-agents", "fig-contributions", "fig-equality-productivity"}
     for run in run_dirs:
-        expected |= {f"fig-training-{run.name}", f"fig-wealth-{run.name}",
-                     f"fig-mechanism-{run.name}"}  # fmt: skip
+        expected |= {f"fig-wealth-{run.name}", f"fig-mechanism-{run.name}"}
+    # Only the run with a training log gets a training figure: no placeholders.
+    expected.add(f"fig-training-{run_dirs[0].name}")
     assert set(keys) == expected and len(keys) == len(expected)
     assert html_report.count("<img") == len(expected)
     for _, data in figures:
@@ -86,26 +87,38 @@ def test_html_is_self_contained(html_report):
     assert "@import" not in html_report
 
 
-def test_results_match_summary_json(html_report, run_dirs):
+def _shown_number(cell: str) -> tuple[float, int]:
+    """The mean a cell shows and how many decimals it was printed with."""
+    mean = cell.split(" [")[0].replace(",", "")
+    return float(mean), len(mean.partition(".")[2])
+
+
+def test_comparison_matches_summary_json(html_report, run_dirs):
+    """Every measure of MEASURES the runs have, labelled with its unit, each run's mean as
+    summary.json holds it, to the digits shown."""
     parser = _Tables()
     parser.feed(html_report)
+    groups = [rows for cap, rows in parser.tables if cap.startswith("Every measure")]
+    assert groups
+    columns: dict[str, dict[str, str]] = {}
+    for rows in groups:
+        header, body = rows[0], rows[1:]
+        assert header[0] == "measure, unit"
+        for j, name in enumerate(header[1:], start=1):
+            columns[name] = {row[0]: row[j] for row in body}
     for run in run_dirs:
         summary = json.loads((run / "summary.json").read_text())
-        label = summary["scenario"]
-        (table,) = [
-            rows for cap, rows in parser.tables if cap.startswith(f"{label}: mean over evaluation")
-        ]
-        header, body = table[0], table[1:]
-        assert header[:4] == ["metric", "mean", "ci_low", "ci_high"]
-        shown = {row[0]: row for row in body}
-        assert set(shown) == set(summary["metrics"])
+        shown = columns[summary["scenario"]]
+        assert len(shown) == len(summary["metrics"])  # contribution rate included
         for metric, stats in summary["metrics"].items():
-            row = shown[metric]
-            assert float(row[1]) == pytest.approx(stats["mean"], abs=1e-4)
-            assert float(row[2]) == pytest.approx(stats["ci_low"], abs=1e-4)
-            assert float(row[3]) == pytest.approx(stats["ci_high"], abs=1e-4)
-            assert float(row[4]) <= float(row[1]) + 1e-4 <= float(row[5]) + 2e-4
-            assert int(row[6]) == stats["n"] == 8
+            measure = MEASURES[metric]
+            label = (
+                next(k for k in shown if k.startswith("objective: "))
+                if metric == "objective"
+                else f"{measure.label}, {measure.unit}"
+            )
+            mean, places = _shown_number(shown[label])
+            assert mean == pytest.approx(stats["mean"], abs=0.5 * 10**-places + 1e-9)
 
 
 def test_scenario_method_and_mechanisms_described(html_report, run_dirs):
@@ -121,7 +134,7 @@ def test_scenario_method_and_mechanisms_described(html_report, run_dirs):
     assert "Peer punishment" in text
     assert "20 logged training iterations" in text
     assert "scripted policies, evaluated without training" in text
-    assert "Comparison across runs" in text
+    assert "Every measure: mean [95% confidence interval]" in text
 
 
 def test_html_numbers_right_text_left(html_report):
@@ -129,7 +142,8 @@ def test_html_numbers_right_text_left(html_report):
     assert '<td class="num">' in html_report
     description = "Bracket income tax every 1 round(s): 0% above 0, 20% above 20, 50% above 30."
     assert f'<td class="prose">{html.escape(description)}</td>' in html_report
-    assert '<th class="num">mean</th>' in html_report and "<th>metric</th>" in html_report
+    assert '<th class="num">public_<wbr>goods_<wbr>tax</th>' in html_report
+    assert "<th>measure, unit</th>" in html_report
     assert "<td>tax+lump_sum</td>" in html_report  # short text is left as it is
     # sentences keep a readable width; a table too wide for the window scrolls
     assert "td.prose { min-width: 18em; }" in html_report
@@ -142,8 +156,9 @@ def test_long_words_break_only_after_separators(html_report, run_dirs):
     assert name.replace("_", "_<wbr>").replace("-", "-<wbr>") in html_report
     assert "<td>tax+lump_sum</td>" in html_report  # a short word stays whole
     # Intervals stay whole beneath their mean; the mean and interval may part.
-    assert re.search(r'<td class="num">[\d.]+ <span class="ci">\[[\d.]+, [\d.]+\]</span></td>',
-                     html_report)  # fmt: skip
+    table = pd.DataFrame({"measure": ["a"], "run": ["1,040 [1,005, 1,075]"]})
+    page = render_html(Report("t", "s", [Section("a", "A", [Table(table, "T")])]))
+    assert '<td class="num">1,040 <span class="ci">[1,005, 1,075]</span></td>' in page
 
 
 def test_table_wider_than_a_page_splits_into_column_groups():

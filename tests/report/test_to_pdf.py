@@ -14,8 +14,11 @@ import pandas as pd
 import pytest
 
 from coopsim.cli import main
+from coopsim.measures import MEASURES
 from coopsim.record import load_run
 from coopsim.report import Paragraph, Report, Section, Table, mechanism_rows, render_pdf
+from coopsim.report.conditions import conditions
+from coopsim.report.content import table_cell
 
 #: The page margin (16 mm) less a little, in points: no word may reach into it.
 MARGIN_PT = 0.6 * 72
@@ -67,11 +70,12 @@ def test_pdf_opens_and_has_the_same_content(run_dirs, tmp_path):
     ink = (image[..., :3].mean(-1) < 0.5).mean()
     assert 0.002 < ink < 0.5  # text on it, and not a black page
     text = _pdftotext(out, "-layout")
-    for title in ("Scenario", "Mechanisms", "Method", "Results", "Figures"):
-        assert re.search(rf"^\s*{title}\s*$", text, re.M), title
-    summary = json.loads((run_dirs[0] / "summary.json").read_text())
-    for stats in summary["metrics"].values():
-        assert f"{stats['mean']:.4f}" in text
+    for title in ("Summary", "Figures", "Comparison", "Method", "Appendix: resolved scenarios"):
+        assert re.search(rf"^\s*{re.escape(title)}\s*$", text, re.M), title
+    run = load_run(run_dirs[0])
+    (condition,) = conditions([run])
+    for name in run.summary["metrics"]:
+        assert table_cell(condition.metric(name)) in text
     assert re.search(r"^\s*1\s*/\s*\d+\s*$", text, re.M)  # numbered pages
 
 
@@ -99,33 +103,33 @@ def test_pdf_mechanism_descriptions_whole(pdf_report, run_dirs):
     assert not _words_outside_margins(pdf_report, MARGIN_PT)
 
 
-def test_pdf_results_tables_match_summary_json(pdf_report, run_dirs):
+def test_pdf_comparison_matches_summary_json(pdf_report, run_dirs):
+    """Each measure's row holds both runs' means as summary.json has them, right-aligned."""
     text = _pdftotext(pdf_report, "-layout")
-    number = r"(-?\d+\.\d+)"
-    row = re.compile(
-        rf"^\s*(\w+)\s+{number}\s+{number}\s+{number}\s+{number}\s+{number}\s+(\d+)\s*$"
-    )
-    for run in run_dirs:
-        summary = json.loads((run / "summary.json").read_text())
-        caption = f"{summary['scenario']}: mean over evaluation episodes"
-        start = text.index(caption) + len(caption)
-        ends = [text.find(m, start) for m in (": mean over evaluation", "Comparison across")]
-        segment = text[start : min(e for e in ends if e > 0)]
-        shown = {m[1]: m.groups()[1:] for line in segment.splitlines() if (m := row.match(line))}
-        assert set(shown) == set(summary["metrics"])
-        for metric, stats in summary["metrics"].items():
-            mean, low, high, boot_low, boot_high, n = shown[metric]
-            assert float(mean) == pytest.approx(stats["mean"], abs=1e-4)
-            assert float(low) == pytest.approx(stats["ci_low"], abs=1e-4)
-            assert float(high) == pytest.approx(stats["ci_high"], abs=1e-4)
-            assert float(boot_low) <= float(mean) + 1e-4 <= float(boot_high) + 2e-4
-            assert int(n) == stats["n"]
-        # Numbers are right-aligned: the means, of different lengths, end in one place (to
-        # the character grid pdftotext rounds positions to).
-        matches = [m for line in segment.splitlines() if (m := row.match(line))]
-        assert len({len(m[2]) for m in matches}) > 1
-        ends = [m.end(2) for m in matches]
-        assert max(ends) - min(ends) <= 1, ends
+    start = text.index("Every measure: mean [95% confidence interval]")
+    segment = text[start : text.index("Intervals are over", start)]
+    summaries = [json.loads((r / "summary.json").read_text()) for r in run_dirs]
+    found = conditions([load_run(r) for r in run_dirs])
+    ends = []
+    for name in summaries[0]["metrics"]:
+        label = "objective: " if name == "objective" else f"{MEASURES[name].label},"
+        cells = [table_cell(c.metric(name)) for c in found]
+        for cell, summary in zip(cells, summaries):
+            shown = float(cell.split(" [")[0].replace(",", ""))
+            places = len(cell.split(" [")[0].partition(".")[2])
+            assert shown == pytest.approx(summary["metrics"][name]["mean"], abs=0.5 * 10**-places)
+        row = re.search(
+            rf"^[ \t]*{re.escape(label)}.*?[ \t]{re.escape(cells[0])}[ \t]+{re.escape(cells[1])}[ \t]*$",
+            segment,
+            re.M,
+        )
+        assert row, (label, cells)
+        ends.append((segment.count("\f", 0, row.start()), len(row[0].rstrip())))
+    # Numbers are right-aligned: means of different lengths end in one place (to the
+    # character grid pdftotext rounds positions to), on each page the table spans.
+    for page in {p for p, _ in ends}:
+        on_page = [end for p, end in ends if p == page]
+        assert max(on_page) - min(on_page) <= 1, ends
 
 
 def test_pdf_wide_and_tall_tables(tmp_path):

@@ -16,7 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from coopsim import figures
-from coopsim.app import runs_dir
+from coopsim.app import nav, runs_dir, state
 from coopsim.record import RunData, expand_paths, load_run
 
 # Table rows: (group, metric, what it means).
@@ -102,16 +102,18 @@ def render() -> None:
         st.info(f"No run directories in {runs_dir()} yet: start one on the Run page.")
         return
     names = [p.name for p in paths]
-    wanted = [n for n in st.session_state.get("compare_default", []) if n in names]
     chosen = st.multiselect(
         "Runs",
         names,
-        default=wanted or names[: min(4, len(names))],
-        help=f"Run directories in {runs_dir()}, newest first.",
+        default=state.selected_runs(names) or names[: min(4, len(names))],
+        help=f"Run directories in {runs_dir()}, newest first. The Report page reports on the "
+        "runs chosen here.",
     )
+    state.select_runs(chosen)
     if not chosen:
         st.warning("Choose at least one run.")
         return
+    nav.link("report", "Write a report on these runs", icon=":material/description:")
     by_name = dict(zip(names, paths))
     runs = [_load(str(by_name[n]), (by_name[n] / "summary.json").stat().st_mtime) for n in chosen]
 

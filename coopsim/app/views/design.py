@@ -190,10 +190,12 @@ def _save(data: dict[str, Any], valid: bool) -> None:
     st.subheader("Save")
     stem = slug(data.get("name", "design"), fallback="design")
     cols = st.columns([3, 1, 1], vertical_alignment="bottom")
+    # Keyed by the design's name: a fixed key kept the first name typed, so a renamed design
+    # was saved under its old file name.
     fname = cols[0].text_input(
         "File name",
         value=f"{stem}.toml",
-        key="save_name",
+        key=f"save_name.{stem}",
         help=f"Saved designs go to {designs_dir()} and appear in the scenario list above.",
     )
     text = tomli_w.dumps(data)
@@ -203,7 +205,7 @@ def _save(data: dict[str, Any], valid: bool) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         path = inside(folder, f"{name}.toml")
         atomic_write_text(path, text)
-        st.success(f"Saved as design {name!r}")
+        st.success(f"Saved to {path}: listed as 'saved: {name}' under Start from scenario")
     cols[2].download_button(
         "Download TOML",
         data=text,

@@ -1,33 +1,79 @@
-"""Report page: build the scenario report for chosen runs and download it."""
+"""Report page: the policy brief on the runs chosen on Compare, previewed, as HTML and PDF.
+
+The report is built in memory and offered as downloads; nothing is written under the runs
+folder, whose every entry is a run directory for ``coopsim compare runs/*``.
+"""
 
 from __future__ import annotations
 
+import tempfile
+from datetime import datetime
 from pathlib import Path
 
 import streamlit as st
+import streamlit.components.v1 as components
 
-from coopsim.app import runs_dir
+from coopsim.app import nav, runs_dir, state
 from coopsim.app.views.compare import available_runs
-from coopsim.report import build_report
+from coopsim.report import build_content, render_html, render_pdf
+
+BUILT = "report_built"  # {"runs": [...], "html": str, "pdf": bytes | None, "pdf_error": str}
+#: Height of the inline preview, pixels (the preview scrolls).
+PREVIEW_HEIGHT = 900
+
+
+def _build(paths: list[Path]) -> dict:
+    """The report as HTML text and PDF bytes (or why there is no PDF)."""
+    report = build_content(paths)
+    built: dict = {"runs": [p.name for p in paths], "html": render_html(report), "pdf": None}
+    with tempfile.TemporaryDirectory() as tmp:
+        pdf = Path(tmp) / "report.pdf"
+        try:
+            render_pdf(report, pdf)
+            built["pdf"] = pdf.read_bytes()
+        except (RuntimeError, OSError) as err:
+            built["pdf_error"] = str(err)
+    return built
 
 
 def render() -> None:
     st.title("Scenario report")
+    st.caption(
+        "A policy brief on the runs chosen on the Compare page: the question, the findings "
+        "with their intervals, figures, the comparison table, the method and the scenarios."
+    )
     paths = available_runs()
     if not paths:
         st.info(f"No run directories in {runs_dir()} yet: start one on the Run page.")
         return
     names = [p.name for p in paths]
-    chosen = st.multiselect(
-        "Runs",
-        names,
-        default=names[: min(4, len(names))],
-        help="The runs the report describes and compares.",
-    )
-    if chosen and st.button("Build report", type="primary"):
+    chosen = state.selected_runs(names)
+    if not chosen:
+        st.info("Choose the runs to report on on the Compare page first.")
+        nav.link("compare", "Choose runs on Compare", icon=":material/bar_chart:")
+        return
+    st.markdown("**Runs** (chosen on Compare): " + ", ".join(f"`{n}`" for n in chosen))
+    nav.link("compare", "Change the runs on Compare", icon=":material/bar_chart:")
+    built = st.session_state.get(BUILT)
+    if built is not None and built["runs"] != chosen:
+        built = None  # made for another choice of runs
+    if built is None and st.button("Build report", type="primary"):
         by_name = dict(zip(names, paths))
-        out = runs_dir() / "reports"
-        with st.spinner("Building the report…"):
-            path = build_report([by_name[n] for n in chosen], out)
-        st.success(f"Report written to {path}")
-        st.download_button("Download report", Path(path).read_bytes(), file_name=Path(path).name)
+        with st.spinner("Building the report (figures, then the PDF)…"):
+            built = _build([by_name[n] for n in chosen])
+        st.session_state[BUILT] = built
+    if built is None:
+        return
+    stem = f"report-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    cols = st.columns(2)
+    cols[0].download_button(
+        "Download HTML", built["html"], file_name=f"{stem}.html", mime="text/html"
+    )
+    if built["pdf"] is not None:
+        cols[1].download_button(
+            "Download PDF", built["pdf"], file_name=f"{stem}.pdf", mime="application/pdf"
+        )
+    else:
+        cols[1].warning(f"No PDF: {built.get('pdf_error', 'it could not be typeset')}")
+    st.subheader("Preview")
+    components.html(built["html"], height=PREVIEW_HEIGHT, scrolling=True)

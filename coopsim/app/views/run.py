@@ -18,6 +18,7 @@ from coopsim.measures import MEASURES
 
 ACTIVE = "active_job"
 COLLISION = "run_collision"
+OFFERED = "runs_offered_of_job"  # the job whose runs were last handed to Compare
 VIEW_MINE, VIEW_ALL = "Your jobs", "All jobs"
 
 
@@ -199,7 +200,9 @@ def _show_job(job: jobs.Job, everyone: list[jobs.Job]) -> None:
         for path in status.get("runs", []):
             st.code(path, language=None)
         nav.link("compare", "Compare these runs", icon=":material/bar_chart:")
-        st.session_state["compare_default"] = [p.rsplit("/", 1)[-1] for p in status.get("runs", [])]
+        if st.session_state.get(OFFERED) != job.id:  # once: a later choice on Compare stands
+            st.session_state[OFFERED] = job.id
+            state.select_runs([p.rsplit("/", 1)[-1] for p in status.get("runs", [])])
     elif job.state == "failed":
         st.error(f"error: {status.get('error', 'the run failed')}", icon=":material/error:")
     elif job.state == "discarded":

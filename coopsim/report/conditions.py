@@ -1,0 +1,145 @@
+"""The conditions a report compares, each with its estimates and the units they rest on.
+
+A condition is one scenario (one set of rules); the runs of it that a report is given are its
+training or evaluation seeds. Estimates follow the one interval policy
+(:mod:`coopsim.intervals`): a condition of one run takes the interval its ``summary.json``
+stores (units: evaluation episodes); a condition of several runs takes the Student-t interval
+over the runs' means (units: seeds), which covers the luck of training.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from coopsim.intervals import Interval, t_interval
+from coopsim.record import RunData
+
+#: How a condition without mechanisms is named in sentences.
+NO_MECHANISM = "no mechanism"
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One scenario's runs, compared as one set of rules."""
+
+    label: str  # the scenario's name
+    runs: tuple[RunData, ...]
+
+    @property
+    def rules(self) -> str:
+        """The mechanisms in words: ``matching``, ``sanction_institution + lump_sum``."""
+        recorded = self.runs[0].summary.get("mechanisms")
+        if recorded is not None:
+            kinds = [str(m["kind"]) for m in recorded]
+        else:
+            kinds = [str(m.get("kind", "?")) for m in self.runs[0].scenario.get("mechanisms", [])]
+        return " + ".join(kinds) if kinds else NO_MECHANISM
+
+    @property
+    def bare(self) -> bool:
+        return self.rules == NO_MECHANISM
+
+    @property
+    def units(self) -> str:
+        """What the intervals of this condition are over, in words."""
+        if len(self.runs) > 1:
+            return f"{len(self.runs)} seeds"
+        episodes = self.runs[0].summary.get("episodes")
+        return f"{episodes} evaluation episodes" if episodes is not None else "evaluation episodes"
+
+    def metric(self, name: str) -> Interval | None:
+        """The condition's estimate of measure ``name``; None where a run lacks it."""
+        stats = [r.summary.get("metrics", {}).get(name) for r in self.runs]
+        if any(s is None for s in stats):
+            return None
+        if len(stats) == 1:
+            (s,) = stats
+            return Interval(
+                float(s["mean"]),
+                float(s["ci_low"]),
+                float(s["ci_high"]),
+                float(s.get("std", float("nan"))),
+                int(s.get("n", 0)),
+            )
+        return t_interval(np.array([float(s["mean"]) for s in stats]))  # over seeds
+
+    def per_unit(self, per_episode: pd.Series) -> Interval:
+        """An estimate from values per (run, episode): over episodes, or over runs' means.
+
+        ``per_episode`` is indexed by (run, episode).
+        """
+        if len(self.runs) == 1:
+            return t_interval(per_episode.to_numpy())  # over episodes
+        return t_interval(per_episode.groupby(level=0).mean().to_numpy())  # over runs
+
+
+def conditions(runs: Sequence[RunData]) -> list[Condition]:
+    """Runs grouped by scenario, in the order each scenario first appears."""
+    groups: dict[str, list[RunData]] = {}
+    for run in runs:
+        groups.setdefault(str(run.summary.get("scenario") or run.name), []).append(run)
+    return [Condition(label, tuple(group)) for label, group in groups.items()]
+
+
+def baseline(found: Sequence[Condition]) -> Condition:
+    """What the others are measured against: the bare game if it is there, else the first."""
+    return next((c for c in found if c.bare), found[0])
+
+
+def final_wealth(condition: Condition) -> pd.DataFrame:
+    """Each agent's wealth at the end of each evaluation episode, with its group.
+
+    Columns ``run, episode, agent, group, wealth``. An agent's group is its policy when the
+    population mixes policies (``free_rider agents``), else its seat (``agent 2``): agents of one learning policy
+    differ by seat (skill), and a reader asks who gained by seat.
+    """
+    frames = []
+    for run in condition.runs:
+        eps = run.episodes
+        if eps.empty or not {"episode", "agent", "net"} <= set(eps.columns):
+            continue
+        keys = ["episode", "agent"] + (["policy"] if "policy" in eps else [])
+        wealth = eps.groupby(keys, observed=True)["net"].sum().reset_index(name="wealth")
+        wealth.insert(0, "run", run.name)
+        frames.append(wealth)
+    if not frames:
+        return pd.DataFrame(columns=["run", "episode", "agent", "group", "wealth"])
+    table = pd.concat(frames, ignore_index=True)
+    mixed = "policy" in table and table["policy"].astype(str).nunique() > 1
+    seats = "agent " + table["agent"].astype(str)
+    table["group"] = table["policy"].astype(str) + " agents" if mixed else seats
+    return table
+
+
+def group_wealth(condition: Condition) -> dict[str, Interval]:
+    """Final wealth per agent of each group (mean over its agents), per episode -> estimate."""
+    table = final_wealth(condition)
+    out: dict[str, Interval] = {}
+    for group, rows in table.groupby("group", sort=False):
+        per_episode = rows.groupby(["run", "episode"])["wealth"].mean()  # over the group's agents
+        out[str(group)] = condition.per_unit(per_episode)
+    return out
+
+
+def outside_money(condition: Condition) -> Interval | None:
+    """Coins per episode the mechanisms brought in from outside (negative: taken out).
+
+    The sum of every mechanism's transfers over agents and rounds: a sponsor's match comes in,
+    burned fines and punishment go out, and a tax rebated in full nets to zero. None when the
+    runs recorded no transfers.
+    """
+    parts = []
+    for run in condition.runs:
+        eps = run.episodes
+        columns = [c for c in eps.columns if c.startswith("transfer_")]
+        if not columns or "episode" not in eps:
+            continue
+        per_episode = eps[columns].sum(axis=1).groupby(eps["episode"]).sum()
+        parts.append(pd.concat({run.name: per_episode}))
+    if not parts:
+        return None
+    return condition.per_unit(pd.concat(parts))
