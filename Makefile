@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench notebooks clean
 
 $(PY):
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "coopsim needs Python 3.10 or newer, found " + sys.version' 
@@ -24,6 +24,11 @@ run: $(STAMP)
 test: $(STAMP)
 	@bash scripts/system-deps.sh
 	$(PY) -m pytest -q
+
+## make notebooks: set up with JupyterLab, then open the notebooks in it
+notebooks: $(STAMP)
+	$(PY) -m pip install --quiet -e ".[dev,notebooks]"
+	$(VENV)/bin/jupyter lab notebooks/
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -9,18 +9,20 @@ from coopsim.schema import ConfigError
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    """Each ready scenario, whether its agents learn or follow scripts, and what it is."""
     from coopsim import scenario as sc
 
     rows = []
     for name, path in sc.list_scenarios().items():
         try:
-            desc = sc.load(path).description
+            loaded = sc.load(path)
+            kind, desc = ("learning" if loaded.learns else "scripted"), loaded.description
         except ConfigError as err:
-            desc = f"(invalid: {err})"
-        rows.append((name, desc))
-    width = max((len(n) for n, _ in rows), default=0)
-    for name, desc in rows:
-        print(f"{name:<{width}}  {desc}")
+            kind, desc = "", f"(invalid: {err})"
+        rows.append((name, kind, desc))
+    width = max((len(n) for n, _, _ in rows), default=0)
+    for name, kind, desc in rows:
+        print(f"{name:<{width}}  {kind:<8}  {desc}")
     return 0
 
 
@@ -237,25 +239,41 @@ def add_experiment_parser(sub) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Run the public-goods scenarios and show how the mechanisms compare."""
-    from coopsim import scenario as sc
-    from coopsim.record import load_run
-    from coopsim.runner import run_scenario
+    """Train learning agents under four public-goods rules over several seeds; say what changed."""
+    from tqdm import tqdm
 
-    names = [
-        "public_goods",
-        "public_goods_punishment",
-        "public_goods_matching",
-        "public_goods_institution",
-    ]
-    runs = []
-    for name in names:
-        path = run_scenario(sc.load(name), out=args.out)
-        print(f"ran {name:<26} -> {path}")
-        runs.append(load_run(path))
+    from coopsim.analysis.demo_findings import format_table, load_findings, takeaway
+    from coopsim.experiments import demo
+
+    total = len(demo.ARMS) * len(args.seeds)
+    print(
+        f"PPO agents learn the public-goods game under {len(demo.ARMS)} rules "
+        f"({', '.join(demo.ARMS)}), {len(args.seeds)} training seeds each: {total} runs, "
+        f"{args.workers} at a time"
+    )
+    try:
+        with tqdm(total=total, unit="run", desc="training") as bar:
+            paths = demo.run(
+                out=args.out,
+                seeds=tuple(args.seeds),
+                workers=args.workers,
+                on_run=lambda *_: bar.update(),
+            )
+    except KeyboardInterrupt:
+        print(
+            "\ninterrupted: run `coopsim demo` again to go on from each run's last checkpoint",
+            file=sys.stderr,
+        )
+        return 130
+    arms = load_findings(paths)
     print()
-    print("mean [95% CI] over evaluation episodes")
-    print(format_compare(runs))
+    print("mean [95% CI] over training seeds")
+    print(format_table(arms))
+    print()
+    for line in takeaway(arms):
+        print(f"- {line}")
+    names = " ".join(f"{args.out}/{name}-*" for name in demo.ARMS.values())
+    print(f"\nthe runs: coopsim compare {names}")
     return 0
 
 
@@ -296,6 +314,17 @@ def positive_int(text: str) -> int:
     return value
 
 
+def non_negative_int(text: str) -> int:
+    """argparse type for seeds: an integer >= 0, refused with a usage message otherwise."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"got {text!r}, expected an integer >= 0") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"got {value}, must be >= 0")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="coopsim", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -305,7 +334,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="run a scenario and write a run directory")
     p.add_argument("scenario", help="scenario name (see `coopsim list`) or path to a TOML file")
-    p.add_argument("--seed", type=int, default=None, help="seed (default: the scenario's)")
+    p.add_argument(
+        "--seed", type=non_negative_int, default=None, help="seed >= 0 (default: the scenario's)"
+    )
     p.add_argument("--out", default="runs", help="folder for run directories (default: runs)")
     p.add_argument(
         "--episodes",
@@ -359,8 +390,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_experiment_parser(sub)
 
-    p = sub.add_parser("demo", help="run the public-goods scenarios and compare them")
+    from coopsim.experiments.demo import SEEDS
+
+    p = sub.add_parser(
+        "demo",
+        help="PPO agents under four public-goods rules, several training seeds, compared",
+    )
     p.add_argument("--out", default="runs", help="folder for run directories (default: runs)")
+    p.add_argument("--seeds", type=seed_list, default=list(SEEDS), help="default: 0,1,2")
+    p.add_argument(
+        "--workers",
+        type=positive_int,
+        default=2,
+        help="processes training side by side, one torch thread each (default: 2)",
+    )
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("app", help="start the Streamlit mechanism designer on localhost")

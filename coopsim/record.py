@@ -13,18 +13,21 @@ import glob as globlib
 import json
 import os
 import shutil
+import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 import coopsim
 from coopsim.paths import UnsafePathError, inside, slug
+from coopsim.schema import ConfigError
 
 SUMMARY = "summary.json"
 EPISODES = "episodes.parquet"
@@ -288,6 +291,53 @@ def read_episodes(
     return pd.read_parquet(path, columns=cols, filters=filters)
 
 
+#: What reading a damaged table raises: pyarrow's own errors, and OSError for a truncated file.
+_TABLE_ERRORS = (pa.ArrowException, OSError, ValueError)
+
+
+def _read_summary(file: Path) -> dict[str, Any]:
+    """``summary.json`` as a dict; a damaged one is a ConfigError naming the file."""
+    try:
+        summary = json.loads(file.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ConfigError(str(file), "(syntax)", f"not valid JSON: {err}") from None
+    if not isinstance(summary, dict):
+        raise ConfigError(
+            str(file), "(top level)", f"got {type(summary).__name__}, expected an object"
+        )
+    metrics = summary.get("metrics", {})
+    if not isinstance(metrics, dict) or not all(
+        isinstance(v, dict) and {"mean", "ci_low", "ci_high"} <= v.keys() for v in metrics.values()
+    ):
+        raise ConfigError(
+            str(file), "metrics", "expected an object of metric -> {mean, ci_low, ci_high, ...}"
+        )
+    return summary
+
+
+def _read_toml(file: Path) -> dict[str, Any]:
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+
+    try:
+        return tomllib.loads(file.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise ConfigError(str(file), "(syntax)", f"not valid TOML: {err}") from None
+
+
+def _read_table(file: Path, reader: Callable[..., pd.DataFrame] = pd.read_parquet, **kwargs):
+    """A parquet table; a truncated or corrupt one is a ConfigError naming the file."""
+    try:
+        return reader(file, **kwargs)
+    except _TABLE_ERRORS as err:
+        first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ConfigError(
+            str(file), "(file)", f"not a readable parquet table: {first_line}"
+        ) from None
+
+
 def load_run(
     path: str | os.PathLike,
     *,
@@ -310,25 +360,20 @@ def load_run(
     >>> run.summary["scenario"], len(run.episode_metrics), run.metrics is None
     ('public_goods', 2, True)
     """
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib
-
     path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file or directory")
     if not (path / SUMMARY).exists():
         raise FileNotFoundError(f"{path}: not a coopsim run directory (no {SUMMARY})")
-    summary = json.loads((path / SUMMARY).read_text())
-    scenario = tomllib.loads((path / SCENARIO).read_text()) if (path / SCENARIO).exists() else {}
+    summary = _read_summary(path / SUMMARY)
+    scenario = _read_toml(path / SCENARIO) if (path / SCENARIO).exists() else {}
     episodes = (
-        read_episodes(path / EPISODES, columns=columns, max_rows=max_rows)
+        _read_table(path / EPISODES, read_episodes, columns=columns, max_rows=max_rows)
         if (path / EPISODES).exists()
         else pd.DataFrame()
     )
-    metrics = pd.read_parquet(path / METRICS) if (path / METRICS).exists() else None
-    per_episode = (
-        pd.read_parquet(path / EPISODE_METRICS) if (path / EPISODE_METRICS).exists() else None
-    )
+    metrics = _read_table(path / METRICS) if (path / METRICS).exists() else None
+    per_episode = _read_table(path / EPISODE_METRICS) if (path / EPISODE_METRICS).exists() else None
     return RunData(
         path=path,
         summary=summary,
@@ -339,23 +384,49 @@ def load_run(
     )
 
 
-def expand_paths(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> list[Path]:
-    """A glob, a path, or a list of either -> run directories, sorted."""
+def print_note(note: str) -> None:
+    """The default for a skipped path: one line on stderr, where it does not mix with tables."""
+    print(note, file=sys.stderr)
+
+
+def expand_paths(
+    paths: str | os.PathLike | Iterable[str | os.PathLike],
+    note: Callable[[str], None] = print_note,
+) -> list[Path]:
+    """A glob, a path, or a list of either -> run directories, in the order given.
+
+    What is not a run directory is skipped: silently where a glob pattern matched it, with a
+    one-line ``note`` where it was named (a shell expands ``runs/*`` before we see it, and
+    the app keeps its designs and reports in ``runs/`` too). A named path that does not exist
+    is an error: it is a typo, not a folder to pass over.
+    """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     found: list[Path] = []
     for p in paths:
-        matches = sorted(globlib.glob(str(p))) if any(ch in str(p) for ch in "*?[") else [str(p)]
-        found.extend(
-            Path(m)
-            for m in matches
-            if (Path(m) / SUMMARY).exists() or not any(ch in str(p) for ch in "*?[")
-        )
+        if any(ch in str(p) for ch in "*?["):
+            found.extend(Path(m) for m in sorted(globlib.glob(str(p))) if is_run_dir(Path(m)))
+            continue
+        path = Path(p)
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: no such file or directory")
+        if is_run_dir(path):
+            found.append(path)
+        else:
+            note(f"{path}: skipped, not a coopsim run directory (no {SUMMARY})")
     return found
 
 
-def load_runs(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> list[RunData]:
-    """Load several runs from paths or glob patterns (a glob skips folders that are not runs).
+def is_run_dir(path: Path) -> bool:
+    return (path / SUMMARY).is_file()
+
+
+def load_runs(
+    paths: str | os.PathLike | Iterable[str | os.PathLike],
+    note: Callable[[str], None] = print_note,
+) -> list[RunData]:
+    """Load several runs from paths or glob patterns, skipping what is not a run (see
+    :func:`expand_paths`, which passes ``note`` a line for each named path it skips).
 
     >>> import tempfile
     >>> from coopsim import scenario
@@ -366,7 +437,7 @@ def load_runs(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> list[Ru
     >>> [r.summary["scenario"] for r in load_runs(f"{out}/*")]
     ['public_goods', 'public_goods_matching']
     """
-    return [load_run(p) for p in expand_paths(paths)]
+    return [load_run(p) for p in expand_paths(paths, note)]
 
 
 def episodes_frame(runs: Iterable[RunData]) -> pd.DataFrame:

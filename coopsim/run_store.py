@@ -101,9 +101,17 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
 
     Kept on the CPU because a generator's state is a CPU byte tensor even for a CUDA generator.
     """
+    import pickle
+
     import torch
 
-    return torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, EOFError, pickle.UnpicklingError, OSError) as err:
+        problem = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ConfigError(
+            str(path), "(checkpoint)", f"cannot be read ({problem}); --fresh starts over"
+        ) from None
 
 
 def save_checkpoint(trainer: Trainer, folder: str | os.PathLike) -> Path:

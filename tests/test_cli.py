@@ -56,7 +56,9 @@ def test_list_shows_every_scenario_with_its_description(capsys):
     assert len(lines) == len(names)
     for line, (name, path) in zip(lines, names.items()):
         assert line.startswith(name + " ")
-        assert sc.load(path).description in line
+        loaded = sc.load(path)
+        assert loaded.description in line
+        assert f" {'learning' if loaded.learns else 'scripted'} " in line
         assert "(invalid" not in line
 
 
@@ -187,6 +189,65 @@ def test_bad_scenario_exits_2_with_the_message(capsys, tmp_path):
     assert code == 2 and "known scenarios" in err and "public_goods" in err
 
 
+@pytest.mark.parametrize("kind", ["[]", "{ a = 1 }", "3"])
+def test_a_world_kind_that_is_not_a_string_is_one_error(capsys, tmp_path, kind):
+    bad = tmp_path / "bad.toml"
+    text = (sc.SCENARIO_DIR / "public_goods.toml").read_text()
+    bad.write_text(text.replace('kind = "public_goods"', f"kind = {kind}"))
+    code, out, err = run_cli(capsys, "run", str(bad), "--out", str(tmp_path / "runs"))
+    assert code == 2 and out == ""
+    assert err.startswith(f"error: {bad}: world.kind: got ") and "allowed: " in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_a_negative_seed_is_refused(capsys, tmp_path):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["run", "public_goods", "--seed", "-1", "--out", str(tmp_path)])
+    assert exit_.value.code == 2
+    assert "--seed: got -1, must be >= 0" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("command", ["compare", "report"])
+def test_a_missing_path_is_named_as_missing(capsys, tmp_path, command):
+    code, _, err = run_cli(capsys, command, str(tmp_path / "nowhere"))
+    assert code == 2
+    assert err.strip() == f"error: {tmp_path / 'nowhere'}: no such file or directory"
+
+
+@pytest.mark.parametrize("command", ["compare", "report"])
+def test_a_corrupt_summary_is_one_line_naming_the_file(capsys, pg_runs, tmp_path, command):
+    import shutil
+
+    run = shutil.copytree(pg_runs[0], tmp_path / pg_runs[0].name)
+    (run / "summary.json").write_text('{"metrics": {')
+    argv = [command, str(run)] + (["-o", str(tmp_path / "r.html")] if command == "report" else [])
+    code, out, err = run_cli(capsys, *argv)
+    assert code == 2 and out == ""
+    assert err.startswith(f"error: {run / 'summary.json'}: (syntax): not valid JSON")
+    assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("command", ["compare", "report"])
+def test_app_folders_in_the_runs_folder_are_skipped_with_a_note(capsys, pg_runs, tmp_path, command):
+    """What the shell makes of `runs/*` once the app has written designs and reports."""
+    import shutil
+
+    runs = tmp_path / "runs"
+    for run in pg_runs[:2]:
+        shutil.copytree(run, runs / run.name)
+    (runs / "designs").mkdir()
+    (runs / "designs" / "public_goods.toml").write_text("name = 'x'")
+    (runs / "reports").mkdir()
+    named = sorted(str(p) for p in runs.iterdir())
+    argv = [command, *named] + (["-o", str(tmp_path / "r.html")] if command == "report" else [])
+    code, out, err = run_cli(capsys, *argv)
+    assert code == 0, err
+    assert f"{runs / 'designs'}: skipped, not a coopsim run directory" in err
+    assert f"{runs / 'reports'}: skipped, not a coopsim run directory" in err
+    assert "Traceback" not in err
+
+
 def test_console_script_runs_for_real(tmp_path):
     script = Path(sys.executable).with_name("coopsim")
     assert script.exists(), script
@@ -231,3 +292,21 @@ def test_run_directory_records_the_overrides_it_ran_with(tmp_path):
     path = run_scenario(sc.load("public_goods"), seed=5, episodes=3, out=tmp_path)
     again = sc.load(path / "scenario.toml")
     assert again.evaluation.episodes == 3 and again.evaluation.seed == 5
+
+
+@pytest.mark.slow
+def test_demo_trains_every_rule_and_says_what_changed(capsys, tmp_path):
+    """One training seed per rule: learners free ride without a rule and respond to the rest."""
+    from coopsim.experiments.demo import ARMS
+
+    code, out, err = run_cli(
+        capsys, "demo", "--seeds", "0", "--workers", "1", "--out", str(tmp_path)
+    )
+    assert code == 0, err
+    assert len([p for p in tmp_path.iterdir() if not p.name.startswith(".")]) == len(ARMS)
+    assert "zero width: one unit only: no spread to measure" in out  # one seed: said, not hidden
+    lines = [line[2:] for line in out.splitlines() if line.startswith("- ")]
+    assert lines[0].startswith("With no mechanism the learners contributed ")
+    for name, line in zip(list(ARMS)[1:], lines[1:]):
+        assert " This raised the learners' contributions from " in line, (name, line)
+    assert "4/4" in err  # the progress bar counted every run

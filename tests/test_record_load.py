@@ -86,3 +86,66 @@ def test_load_run_reads_only_the_columns_and_episodes_asked_for(tmp_path):
     # Never less than one episode, and a limit above the run's size reads it all.
     assert load_run(path, max_rows=1).episodes["episode"].unique().tolist() == [0]
     assert len(load_run(path, max_rows=10_000).episodes) == len(full.episodes) == 200
+
+
+@pytest.fixture
+def damaged(out, tmp_path):
+    """A copy of one finished run, to damage."""
+    import shutil
+
+    source = next(p for p in sorted(out.iterdir()) if (p / "summary.json").exists())
+    return shutil.copytree(source, tmp_path / source.name)
+
+
+@pytest.mark.parametrize(
+    "file, content, field",
+    [
+        ("summary.json", '{"scenario": "public_go', "(syntax)"),
+        ("summary.json", "[1, 2]", "(top level)"),
+        ("summary.json", '{"metrics": {"gini": 0.1}}', "metrics"),
+        ("scenario.toml", "[world\nkind = ", "(syntax)"),
+    ],
+)
+def test_a_damaged_text_file_is_one_error_naming_file_and_field(damaged, file, content, field):
+    from coopsim.schema import ConfigError
+
+    (damaged / file).write_text(content)
+    with pytest.raises(ConfigError) as err:
+        load_run(damaged)
+    assert str(err.value).startswith(f"{damaged / file}: {field}: ")
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("table", ["episodes.parquet", "episode_metrics.parquet"])
+@pytest.mark.parametrize("damage", ["truncated", "garbage"])
+def test_a_damaged_table_is_one_error_naming_the_file(damaged, table, damage):
+    from coopsim.schema import ConfigError
+
+    path = damaged / table
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2] if damage == "truncated" else b"not parquet" * 20)
+    with pytest.raises(ConfigError) as err:
+        load_run(damaged)
+    assert str(err.value).startswith(f"{path}: (file): not a readable parquet table")
+    assert "\n" not in str(err.value)
+
+
+def test_named_paths_that_are_not_runs_are_skipped_with_a_note(out, tmp_path):
+    (tmp_path / "designs").mkdir()
+    (tmp_path / "report.html").write_text("<html>")
+    runs = sorted(p for p in out.iterdir() if (p / "summary.json").exists())
+    notes: list[str] = []
+    named = [*runs, tmp_path / "designs", tmp_path / "report.html"]
+    loaded = load_runs(named, note=notes.append)
+    assert [r.path for r in loaded] == runs
+    assert notes == [
+        f"{tmp_path / 'designs'}: skipped, not a coopsim run directory (no summary.json)",
+        f"{tmp_path / 'report.html'}: skipped, not a coopsim run directory (no summary.json)",
+    ]
+
+
+def test_a_named_path_that_does_not_exist_is_an_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nowhere: no such file or directory"):
+        load_runs([tmp_path / "nowhere"])
+    with pytest.raises(FileNotFoundError, match="nowhere: no such file or directory"):
+        load_run(tmp_path / "nowhere")

@@ -68,3 +68,19 @@ def test_a_planner_run_records_the_schedule_it_was_evaluated_under(tmp_path):
     trainer.load_state_dict(run_store.load_checkpoint(last))
     assert run.summary["training"]["planner_schedule"] == planner_schedule(trainer).tolist()
     assert "forked_from" not in run.summary["training"]
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "empty"])
+def test_a_damaged_checkpoint_is_one_error_naming_the_file(tmp_path, damage):
+    import torch
+
+    from coopsim.run_store import load_checkpoint
+
+    path = tmp_path / "iteration-000010.pt"
+    torch.save({"w": torch.arange(1000.0)}, path)
+    data = path.read_bytes()
+    path.write_bytes({"truncated": data[:200], "garbage": b"\x00junk" * 50, "empty": b""}[damage])
+    with pytest.raises(ConfigError) as err:
+        load_checkpoint(path)
+    assert str(err.value).startswith(f"{path}: (checkpoint): cannot be read (")
+    assert "--fresh starts over" in str(err.value) and "\n" not in str(err.value)

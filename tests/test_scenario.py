@@ -226,7 +226,7 @@ BAD = [
     (
         "planner_on_a_saez_tax",
         GOOD.replace("rates = [0.1]", 'schedule = "saez"') + '\n[planner]\nmechanism = "tax"\n',
-        "planner.mechanism",
+        "planner.controls",
         ["'saez'", "sets its own rates"],
     ),
     ("bad_syntax", GOOD.replace("[world]", "[world"), "(syntax)", ["not valid TOML"]),
@@ -256,10 +256,10 @@ BAD = [
     ),
     (
         "planner_groups_in_a_world_without_copies",
-        GOOD.replace('policy = "conditional_cooperator"', 'policy = "ppo"')
-        + '\n[planner]\nmechanism = "tax"\ngroup_size = 2\n',
+        '[world]\nkind = "matrix_game"\n[[mechanisms]]\nkind = "tax"\nrates = [0.1]\n'
+        '[[population]]\npolicy = "ppo"\ncount = 2\n[planner]\nmechanism = "tax"\ngroup_size = 2\n',
         "planner.group_size",
-        ["got 2", "'public_goods' world cannot be copied", "use 1", "'economy'"],
+        ["got 2", "'matrix_game' world cannot be copied", "use 1", "'economy'"],
     ),
     (
         "planner_groups_that_do_not_divide_the_worlds",

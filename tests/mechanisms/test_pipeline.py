@@ -19,7 +19,7 @@ from coopsim.envs import World
 from coopsim.envs.matrix_games import MatrixGameConfig, MatrixGameWorld
 from coopsim.envs.public_goods import PublicGoodsConfig, PublicGoodsWorld
 from mechanisms import MECHANISMS, Pipeline
-from mechanisms.redistribution import LumpSumParams
+from mechanisms.redistribution import LumpSumParams, RedistributionParams
 from mechanisms.sanctions import InstitutionParams, PeerPunishmentParams
 from mechanisms.subsidies import MatchingParams, ProvisionPointParams
 from mechanisms.tax import TaxParams
@@ -120,6 +120,8 @@ def random_params(kind: str, rng: random.Random):
         return ProvisionPointParams(threshold=rng.uniform(0.05, 1), refund=rng.random() < 0.5)
     if kind == "lump_sum":
         return LumpSumParams(share=rng.choice([1.0, rng.random()]))
+    if kind == "redistribution":
+        return RedistributionParams(w=rng.random(), v=rng.random())
     if kind == "tax":
         k = rng.randint(1, 4)
         cuts = sorted(rng.sample(range(1, 60), k - 1))

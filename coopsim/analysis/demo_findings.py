@@ -1,0 +1,185 @@
+"""The demo's findings: each rule against no rule, over training seeds, in numbers and words.
+
+The unit is the training seed: each run gives one value (its mean over evaluation episodes) and
+the interval is the house Student-t over those values (:mod:`coopsim.intervals`), so it covers
+the luck of training, not only of the evaluation worlds. Contributions are the learning seats'
+own: where scripted agents share the world (the punishers of the punishment arm), counting their
+fixed behaviour would credit the rule with what the script does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from coopsim.intervals import Interval, t_interval, zero_width_reason
+from coopsim.record import RunData, load_run
+
+LEARNER = "ppo"
+COLUMNS = ("agent", "policy", "contribution", "gross", "net", "punishment_given")
+
+
+@dataclass(frozen=True)
+class ArmFindings:
+    """One rule over its training seeds."""
+
+    label: str
+    rule: str  # what the mechanisms do as configured, from the runs' summaries
+    seeds: int
+    learners: int  # learning seats per world
+    seats: int
+    scripted: tuple[str, ...]  # the scripted policies sharing the world, if any
+    contribution: Interval  # learners' share of their endowment contributed
+    payoff: Interval  # every agent's net payoff per round
+    outside: Interval  # money per agent and round the rules brought in (+) or destroyed (-)
+    punishment: Interval | None  # points each learner gave per round, where it could punish
+
+
+def run_values(run: RunData) -> dict[str, float]:
+    """One run's means over its evaluation episodes: learners' contribution share, payoff per
+    agent and round, what the rules added to it from outside (a sponsor's match) or destroyed
+    (fines burned, punishment), learners' punishment points per round (NaN where none)."""
+    episodes = run.episodes
+    learners = episodes[episodes["policy"] == LEARNER]
+    if learners.empty:
+        raise ValueError(f"{run.path}: episodes.parquet: no seat has policy {LEARNER!r}")
+    endowment = float(run.scenario["world"]["endowment"])
+    punished = (
+        float(learners["punishment_given"].mean())
+        if "punishment_given" in learners
+        else float("nan")
+    )
+    return {
+        "contribution": float(learners["contribution"].mean()) / endowment,
+        "payoff": float(episodes["net"].mean()),
+        "outside": float((episodes["net"] - episodes["gross"]).mean()),
+        "punishment": punished,
+    }
+
+
+def arm_findings(label: str, runs: list[RunData]) -> ArmFindings:
+    """Across-seed intervals of one arm's runs."""
+    values = pd.DataFrame([run_values(run) for run in runs])
+    first = runs[0]
+    policies = first.episodes.drop_duplicates("agent")["policy"]
+    scripted = tuple(sorted(set(policies) - {LEARNER}))
+    rule = " ".join(m["description"] for m in first.summary.get("mechanisms", []))
+    punishment = values["punishment"].to_numpy()
+    return ArmFindings(
+        label=label,
+        rule=rule,
+        seeds=len(runs),
+        learners=int((policies == LEARNER).sum()),
+        seats=len(policies),
+        scripted=scripted,
+        contribution=t_interval(values["contribution"].to_numpy()),
+        payoff=t_interval(values["payoff"].to_numpy()),
+        outside=t_interval(values["outside"].to_numpy()),
+        punishment=None if np.isnan(punishment).any() else t_interval(punishment),
+    )
+
+
+def load_findings(paths: Mapping[str, Mapping[int, Path]]) -> list[ArmFindings]:
+    """{arm: {seed: run directory}} -> findings per arm, in the mapping's order."""
+    return [
+        arm_findings(label, [load_run(p, columns=COLUMNS) for p in by_seed.values()])
+        for label, by_seed in paths.items()
+    ]
+
+
+def _num(value: float, digits: int) -> str:
+    """``value`` to ``digits`` decimals, never ``-0.0``."""
+    return f"{round(value, digits) + 0.0:.{digits}f}"
+
+
+def percent(iv: Interval) -> str:
+    """``4% [2, 7]``; bounds clipped to [0, 100], the range a share can take (a t interval
+    around a mean near 0 or 1 can reach past it)."""
+    low, high = (min(max(v * 100, 0.0), 100.0) for v in (iv.ci_low, iv.ci_high))
+    return f"{_num(iv.mean * 100, 0)}% [{_num(low, 0)}, {_num(high, 0)}]"
+
+
+def amount(iv: Interval, digits: int = 1, floor: float | None = None) -> str:
+    """``20.0 [19.8, 20.2]``; ``floor`` clips the bounds of a quantity that cannot go below it."""
+    low = iv.ci_low if floor is None else max(iv.ci_low, floor)
+    return f"{_num(iv.mean, digits)} [{_num(low, digits)}, {_num(iv.ci_high, digits)}]"
+
+
+def change(base: Interval, arm: Interval) -> str:
+    """'raised', 'lowered' or 'did not clearly change', by whether the intervals overlap."""
+    if arm.ci_low > base.ci_high:
+        return "raised"
+    if arm.ci_high < base.ci_low:
+        return "lowered"
+    return "did not clearly change"
+
+
+def format_table(arms: list[ArmFindings]) -> str:
+    """One row per rule; a zero-width interval is marked with a note saying why."""
+    reasons: list[str] = []  # one note per distinct reason, numbered as first met
+
+    def cell(text: str, iv: Interval) -> str:
+        reason = zero_width_reason(iv.n, iv.std)
+        if reason is None:
+            return text
+        if reason not in reasons:
+            reasons.append(reason)
+        return f"{text} ({reasons.index(reason) + 1})"
+
+    header = ("rule", "learners' contribution", "payoff per agent-round", "of it from outside")
+    rows = [
+        (
+            a.label,
+            cell(percent(a.contribution), a.contribution),
+            cell(amount(a.payoff), a.payoff),
+            cell(amount(a.outside), a.outside),
+        )
+        for a in arms
+    ]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in [header, *rows]]
+    lines += [f"({i}) zero width: {reason}" for i, reason in enumerate(reasons, 1)]
+    return "\n".join(lines)
+
+
+def takeaway(arms: list[ArmFindings]) -> list[str]:
+    """Plain sentences, each computed from the table's numbers; the first arm is the baseline."""
+    base, *rest = arms
+    lines = [
+        f"With no mechanism the learners contributed {percent(base.contribution)} of their "
+        f"endowment and each agent earned {amount(base.payoff)} a round."
+    ]
+    for arm in rest:
+        effect = (
+            f"{change(base.contribution, arm.contribution)} the learners' contributions from "
+            f"{percent(base.contribution)} to {percent(arm.contribution)}; each agent's payoff "
+            f"a round went from {amount(base.payoff)} to {amount(arm.payoff)}"
+        )
+        line = f"{arm.rule} This {effect}" if arm.rule else f"{arm.label.capitalize()} {effect}"
+        if abs(arm.outside.mean) >= 0.05:
+            verb = "came from outside (a sponsor)" if arm.outside.mean > 0 else "was destroyed"
+            line += f", of which {amount(arm.outside)} {verb}"
+        line += "."
+        if arm.scripted:
+            line += (
+                f" {arm.seats - arm.learners} of {arm.seats} seats are scripted "
+                f"({', '.join(arm.scripted)}); the contributions are the {arm.learners} learners'."
+            )
+        if arm.punishment is not None:
+            line += (
+                f" The learners themselves gave {amount(arm.punishment, 2, floor=0.0)} "
+                "punishment points a round."
+            )
+        lines.append(line)
+    seeds = sorted({a.seeds for a in arms})
+    lines.append(
+        "Payoffs count the rules' transfers; 'from outside' is what they added (a sponsor's "
+        "match) or destroyed (burned fines, punishment). "
+        f"Intervals: 95% Student-t over {', '.join(map(str, seeds))} training seeds, each "
+        "seed's value its mean over the evaluation episodes."
+    )
+    return lines
