@@ -7,18 +7,6 @@ import sys
 
 from coopsim.schema import ConfigError
 
-COMPARE_METRICS = (
-    "productivity",
-    "equality",
-    "equality_times_productivity",
-    "utilitarian_welfare",
-    "nash_welfare",
-    "rawls_welfare",
-    "gini",
-    "contribution_rate",
-    "efficiency",
-)
-
 
 def cmd_list(args: argparse.Namespace) -> int:
     """Each ready scenario, whether its agents learn or follow scripts, and what it is."""
@@ -75,8 +63,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def format_compare(runs) -> str:
-    """Side-by-side table: one column per run, one row per metric, 'mean [lo, hi]'."""
+    """Side-by-side table: one column per run, one row per measure of the registry that the
+    runs have, 'mean [lo, hi]' over evaluation episodes; zero-width intervals are marked and
+    the notes below the table say why."""
     import pandas as pd
+
+    from coopsim.analysis import tables
 
     # Columns are named by scenario; runs of one scenario (other seeds, say) would overwrite
     # each other's column, so then fall back to directory names, then to full paths.
@@ -85,17 +77,11 @@ def format_compare(runs) -> str:
         names = [run.name for run in runs]
     if len(set(names)) < len(names):
         names = [str(run.path) for run in runs]
-    table = {}
-    for name, run in zip(names, runs):
-        col = {}
-        for metric in COMPARE_METRICS:
-            stats = run.summary.get("metrics", {}).get(metric)
-            if stats is not None:
-                col[metric] = f"{stats['mean']:.3f} [{stats['ci_low']:.3f}, {stats['ci_high']:.3f}]"
-        table[name] = col
-    frame = pd.DataFrame(table)
+    table = tables.compare(runs)
+    frame = tables.format_compare(table)
+    frame.columns = names
     with pd.option_context("display.max_columns", None, "display.width", 250):
-        return frame.to_string()
+        return "\n".join([frame.to_string(), *tables.zero_width_notes(table)])
 
 
 def cmd_compare(args: argparse.Namespace) -> int:

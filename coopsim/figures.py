@@ -8,6 +8,8 @@ state: show one in a notebook by leaving it as a cell's last expression, in Stre
 needs (an evaluated run has no training log), the figure says so in words instead of failing.
 
 Money is in coins, the worlds' currency (the public-goods endowment is 20 coins a round).
+Measures are labelled with the registry's label and unit (:data:`coopsim.measures.MEASURES`),
+and intervals are the house's (:mod:`coopsim.intervals`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from coopsim.analysis import tables
+from coopsim.intervals import t_interval_columns
+from coopsim.measures import MEASURES
 from coopsim.record import RunData
 
 RunLike = RunData | Sequence[RunData]
@@ -42,20 +46,36 @@ class CoopsimFigure(Figure):
 #: Default size of a one-panel figure, inches.
 SIZE = (7.0, 4.2)
 
-# Metrics drawn by metrics_over_training when the log has them, in this order.
-TRAINING_METRICS = (
+#: The measures :func:`compare_metrics` draws by default (those the runs have), in this order.
+HEADLINE_MEASURES = (
     "equality_times_productivity",
     "productivity",
     "equality",
-    "utilitarian_welfare",
     "contribution_rate",
     "efficiency",
-    "gini",
-    "agent_return",
-    "planner_return",
-    "return",
-    "reward",
+    "rawls_welfare",
 )
+
+#: Most panels a figure of several metrics draws by default.
+MAX_PANELS = 6
+
+
+def axis_label(column: str) -> str:
+    """A measure's label and unit from the registry (``Gini: index (0-1)``); any other
+    column's name in words."""
+    measure = MEASURES.get(column)
+    if measure is None:
+        return column.replace("_", " ")
+    return f"{measure.label}: {measure.unit}"
+
+
+def panel_title(column: str) -> str:
+    """A measure's label, saying so where lower is better (inequality indices); any other
+    column's name in words."""
+    measure = MEASURES.get(column)
+    if measure is None:
+        return column.replace("_", " ")
+    return measure.label + ("" if measure.higher_is_better else " (lower is better)")
 
 
 def _colors(n: int) -> list:
@@ -145,25 +165,26 @@ def wealth_over_time(run: RunData) -> Figure:
         return empty_figure(title, "This run recorded no evaluation episodes.")
     wealth = eps.sort_values(["episode", "agent", "round"]).copy()
     wealth["wealth"] = wealth.groupby(["episode", "agent"], observed=True)["net"].cumsum()
-    stats = wealth.groupby(["agent", "round"], observed=True)["wealth"].agg(
-        ["mean", "std", "count"]
-    )
-    half = 1.96 * stats["std"].fillna(0) / np.sqrt(stats["count"])
+    per_episode = wealth.pivot_table(
+        index="episode", columns=["agent", "round"], values="wealth", observed=True
+    )  # [E, N x R]
+    mean, low, high = (
+        pd.Series(v, index=per_episode.columns)
+        for v in t_interval_columns(per_episode.to_numpy(dtype=float))
+    )  # each [N x R]
     policies = (
         eps.groupby("agent", observed=True)["policy"].first().astype(str)
         if "policy" in eps
         else None
     )
-    agents = list(stats.index.get_level_values("agent").unique())
+    agents = list(mean.index.get_level_values("agent").unique())
     fig = CoopsimFigure(figsize=SIZE, layout="constrained")
     ax = fig.add_subplot()
     for i, (agent, color) in enumerate(zip(agents, _colors(len(agents)))):
-        s = stats.loc[agent]
-        h = half.loc[agent]
-        rounds = s.index.to_numpy() + 1
+        rounds = mean.loc[agent].index.to_numpy() + 1
         label = f"agent {agent}" + (f" ({policies[agent]})" if policies is not None else "")
-        ax.plot(rounds, s["mean"], markersize=4, color=color, label=label, **_style(i))
-        ax.fill_between(rounds, s["mean"] - h, s["mean"] + h, color=color, alpha=0.15)
+        ax.plot(rounds, mean.loc[agent], markersize=4, color=color, label=label, **_style(i))
+        ax.fill_between(rounds, low.loc[agent], high.loc[agent], color=color, alpha=0.15)
     ax.set_xlabel("round")
     ax.set_ylabel("accumulated wealth (coins)")
     ax.set_title(title)
@@ -186,11 +207,11 @@ def contributions_per_round(runs: RunLike) -> Figure:
     ax = fig.add_subplot()
     for i, (run, label, color) in enumerate(zip(runs, tables.run_labels(runs), _colors(len(runs)))):
         per_ep = run.episodes.groupby(["round", "episode"])["contribution"].mean()
-        stats = per_ep.groupby(level="round").agg(["mean", "std", "count"])
-        half = 1.96 * stats["std"].fillna(0) / np.sqrt(stats["count"])
-        rounds = stats.index.to_numpy() + 1
-        ax.plot(rounds, stats["mean"], markersize=4, color=color, label=label, **_style(i))
-        ax.fill_between(rounds, stats["mean"] - half, stats["mean"] + half, color=color, alpha=0.15)
+        by_round = per_ep.unstack("round")  # [E, R]
+        mean, low, high = t_interval_columns(by_round.to_numpy(dtype=float))  # each [R]
+        rounds = by_round.columns.to_numpy() + 1
+        ax.plot(rounds, mean, markersize=4, color=color, label=label, **_style(i))
+        ax.fill_between(rounds, low, high, color=color, alpha=0.15)
     endowment = runs[0].scenario.get("world", {}).get("endowment")
     if endowment is not None:
         ax.axhline(endowment, color="0.5", linestyle=":", linewidth=1, label="endowment")
@@ -349,8 +370,8 @@ def equality_vs_productivity(runs: RunLike) -> Figure:
     ax.set_xlim(*_sensible_limits(xs[:, 0], xs[:, 1], 0.0))
     ax.set_ylim(*_sensible_limits(ys[:, 0], ys[:, 1], MIN_EQUALITY_SPAN, bounds=(0.0, 1.0)))
     ax.ticklabel_format(axis="both", style="plain", useOffset=False)
-    ax.set_xlabel("productivity: total wealth per episode (coins)")
-    ax.set_ylabel("equality: 1 - Gini x N/(N-1) (index 0-1)")
+    ax.set_xlabel(axis_label("productivity"))
+    ax.set_ylabel(axis_label("equality"))
     ax.set_title(title + " (mean and 95% CI over episodes)")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
@@ -362,22 +383,26 @@ def metrics_over_training(
 ) -> Figure:
     """Metrics logged during training (``metrics.parquet``), one panel per metric.
 
-    ``metrics`` picks the columns; by default the welfare metrics and returns the log has (up to
-    six). ``window`` > 1 smooths with a rolling mean. An evaluated-only run gets a figure that
-    says it has no training log.
+    ``metrics`` picks the columns; by default the registry's measures the log has (a
+    contribution rate, the planner's objective) and each learning group's return
+    (``<group>_return``, as the trainer names it), up to six; a log with none of them shows its
+    first six numeric columns. ``window`` > 1 smooths with a rolling mean. An evaluated-only
+    run gets a figure that says it has no training log.
     """
     name = run.summary.get("scenario", run.name)
     title = f"Metrics over training: {name}"
-    if run.metrics is None or run.metrics.empty:
+    log = tables.training_log(run)
+    if log is None:
         return empty_figure(
             title, "No training log: this run was evaluated, not trained (no metrics.parquet)."
         )
     if metrics is None:
-        present = set(run.metrics.columns)
-        metrics = [m for m in TRAINING_METRICS if m in present][:6]
+        measures = [m for m in MEASURES if m in log.columns]
+        returns = [c for c in log.columns if c.endswith("_return")]
+        metrics = (measures + returns)[:MAX_PANELS]
         if not metrics:
             curves = tables.training_curves(run)
-            metrics = list(dict.fromkeys(curves["metric"]))[:6]
+            metrics = list(dict.fromkeys(curves["metric"]))[:MAX_PANELS]
     curves = tables.training_curves(run, metrics, window=window)
     names = list(dict.fromkeys(curves["metric"]))
     if not names:
@@ -386,13 +411,12 @@ def metrics_over_training(
     rows = int(np.ceil(len(names) / cols))
     fig = CoopsimFigure(figsize=(4.0 * cols + 0.4, 3.0 * rows + 0.6), layout="constrained")
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
-    it_col = tables.iteration_column(run.metrics) or "iteration"
     for ax, metric in zip(axes, names):
         c = curves[curves["metric"] == metric]
-        ax.plot(c["iteration"], c["value"], color="C0", label=metric)
-        ax.set_title(metric.replace("_", " "), fontsize=10)
-        ax.set_xlabel(it_col.replace("_", " "))
-        ax.set_ylabel(metric.replace("_", " ") + (" (coins)" if _in_coins(metric) else ""))
+        ax.plot(c[tables.ITERATION], c["value"], color="C0", label=metric)
+        ax.set_title(panel_title(metric), fontsize=10)
+        ax.set_xlabel("training iteration")
+        ax.set_ylabel(axis_label(metric))
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, loc="best")
     for ax in axes[len(names) :]:
@@ -400,11 +424,6 @@ def metrics_over_training(
     smooth = f", rolling mean over {window}" if window > 1 else ""
     fig.suptitle(title + smooth)
     return fig
-
-
-def _in_coins(metric: str) -> bool:
-    return metric in {"productivity", "utilitarian_welfare", "nash_welfare", "rawls_welfare",
-                      "equality_times_productivity"} or metric.endswith("wealth")  # fmt: skip
 
 
 def agent_outcomes(runs: RunLike) -> Figure:
@@ -447,13 +466,13 @@ def agent_outcomes(runs: RunLike) -> Figure:
 
 
 def compare_metrics(runs: RunLike, metrics: Sequence[str] | None = None) -> Figure:
-    """Bar chart comparing runs on several metrics (mean and 95% bootstrap CI), one panel each."""
+    """Bar chart comparing runs on several metrics (mean and 95% CI over episodes), one panel
+    each; by default the :data:`HEADLINE_MEASURES` the runs have."""
     runs = tables.as_runs(runs)
     title = "Comparison across runs"
     if not runs:
         return empty_figure(title, "No runs to compare.")
-    metrics = list(metrics or ("equality_times_productivity", "productivity", "equality",
-                               "contribution_rate", "efficiency", "rawls_welfare"))  # fmt: skip
+    metrics = list(metrics or HEADLINE_MEASURES)
     table = tables.summary(runs, metrics)
     names = [m for m in metrics if m in set(table["metric"])]
     if not names:
@@ -471,8 +490,8 @@ def compare_metrics(runs: RunLike, metrics: Sequence[str] | None = None) -> Figu
         ax.bar(x, t["mean"], yerr=err, capsize=3, color=colors)
         ax.set_xticks(x, [str(i + 1) for i in x])
         ax.set_xlabel("run (see legend)")
-        ax.set_ylabel(metric.replace("_", " ") + (" (coins)" if _in_coins(metric) else ""))
-        ax.set_title(metric.replace("_", " "), fontsize=10)
+        ax.set_ylabel(axis_label(metric))
+        ax.set_title(panel_title(metric), fontsize=10)
         ax.grid(alpha=0.3, axis="y")
     for ax in axes[len(names) :]:
         ax.set_visible(False)
@@ -482,7 +501,7 @@ def compare_metrics(runs: RunLike, metrics: Sequence[str] | None = None) -> Figu
         Patch(color=c, label=f"{i + 1}: {lab}") for i, (c, lab) in enumerate(zip(colors, labels))
     ]
     fig.legend(handles=handles, loc="outside lower center", ncol=min(3, len(runs)), fontsize=8)
-    fig.suptitle(title + " (mean and 95% bootstrap CI over episodes)")
+    fig.suptitle(title + " (mean and 95% Student-t CI over episodes)")
     return fig
 
 

@@ -405,6 +405,7 @@ def expand_paths(
     """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
+
     def wanted(path: Path) -> bool:
         return is_run_dir(path) or (sweeps and (path / SWEEP_TABLE).is_file())
 

@@ -12,6 +12,8 @@ import pytest
 
 from coopsim import cli
 from coopsim import scenario as sc
+from coopsim.measures import MEASURES
+from coopsim.record import load_run
 
 METRICS = (
     "gini",
@@ -134,9 +136,24 @@ def test_compare_prints_a_side_by_side_table(capsys, pg_runs):
     assert "95% CI" in lines[0]
     header = lines[1]
     assert "public_goods" in header and "prisoners_dilemma" in header
-    for metric in cli.COMPARE_METRICS:
+    # every measure of the registry the runs have, in the registry's order
+    have = set(load_run(a).summary["metrics"]) | set(load_run(pd_run).summary["metrics"])
+    shown = [line.split()[0] for line in lines[2:] if line and not line.startswith("*")]
+    assert shown == [m for m in MEASURES if m in have]
+    assert {"objective", "contribution_rate", "gini"} <= set(shown)
+    for metric in shown:
         row = next(line for line in lines if line.startswith(metric + " "))
         assert row.count("[") == 2  # one 'mean [lo, hi]' per run
+    # public_goods' scripted players end every episode alike: a zero-width interval, marked,
+    # and a note that says why; the prisoners' dilemma's random players vary
+    stored = load_run(a).summary["metrics"]["productivity"]
+    assert stored["ci_low"] == stored["ci_high"]
+    row = next(line for line in lines if line.startswith("productivity "))
+    first, second = row.split("]", 1)[1], row.split("]", 2)[2]
+    assert first.split()[0] == "*" and "*" not in second  # public_goods' cell only
+    assert lines[-1] == (
+        "* every unit gave the same value (deterministic policies in identical worlds)"
+    )
     # two runs of the same scenario get a column each
     code, out, _ = run_cli(capsys, "compare", str(a), str(b))
     assert code == 0

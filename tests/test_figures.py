@@ -143,3 +143,66 @@ def test_specialisation_bars_are_the_table():
     assert any("No economy rollouts" in t.get_text() for ax in empty.axes for t in ax.texts)
     with pytest.raises(ValueError, match="by"):
         figures.specialisation(episodes, by="coins")
+
+
+def test_measures_are_labelled_from_the_registry(runs):
+    from coopsim.measures import MEASURES
+
+    assert set(figures.HEADLINE_MEASURES) <= set(MEASURES)
+    fig = figures.compare_metrics(list(runs.values()), ["gini", "productivity"])
+    gini, productivity = _axes_with_data(fig)
+    assert gini.get_ylabel() == "Gini: index (0-1)"
+    assert gini.get_title() == "Gini (lower is better)"
+    assert productivity.get_ylabel() == "productivity: coins per episode"
+    assert productivity.get_title() == "productivity"
+    assert "Student-t" in fig._suptitle.get_text()
+    scatter = _axes_with_data(figures.equality_vs_productivity(list(runs.values())))[0]
+    assert scatter.get_xlabel() == f"productivity: {MEASURES['productivity'].unit}"
+    assert scatter.get_ylabel() == f"equality: {MEASURES['equality'].unit}"
+
+
+def test_training_panels_are_the_logs_measures_and_returns(runs):
+    tax = runs["public_goods_tax"]
+    log = pd.DataFrame(
+        {
+            "iteration": range(3),
+            "agents_return": [1.0, 2.0, 3.0],
+            "agents_policy_loss": 0.1,
+            "contribution_rate": [0.2, 0.4, 0.6],
+            "seconds": 0.5,
+        }
+    )
+    trained = RunData(tax.path, tax.summary, tax.scenario, tax.episodes, metrics=log)
+    axes = _axes_with_data(figures.metrics_over_training(trained))
+    assert [ax.get_title() for ax in axes] == ["contribution rate", "agents return"]
+    assert axes[0].get_ylabel() == "contribution rate: share of endowment (0-1)"
+    assert {ax.get_xlabel() for ax in axes} == {"training iteration"}
+    trained.metrics = log.rename(columns={"iteration": "step"})
+    with pytest.raises(ValueError, match="metrics.parquet: no 'iteration' column"):
+        figures.metrics_over_training(trained)
+
+
+def test_bands_over_rounds_are_t_intervals_over_episodes():
+    from scipy import stats
+
+    # 3 episodes x 2 rounds x 1 agent: contributions (and so wealth) differ between episodes
+    given = np.array([[2.0, 4.0], [6.0, 4.0], [10.0, 7.0]])  # [E, R]
+    episodes = pd.DataFrame(
+        {
+            "episode": np.repeat(np.arange(3), 2),
+            "round": np.tile(np.arange(2), 3),
+            "agent": 0,
+            "contribution": given.reshape(-1),
+            "net": given.reshape(-1),
+        }
+    )
+    run = RunData(Path("r"), {"scenario": "s", "seed": 0}, {}, episodes)
+    half = stats.t.ppf(0.975, 2) * given[:, 0].std(ddof=1) / np.sqrt(3)  # round 1: 6 -+ 9.94
+    wealth_half = stats.t.ppf(0.975, 2) * given.cumsum(1)[:, 1].std(ddof=1) / np.sqrt(3)
+    for fig, x, mean, h in (
+        (figures.contributions_per_round(run), 1, 6.0, half),
+        (figures.wealth_over_time(run), 2, given.cumsum(1)[:, 1].mean(), wealth_half),
+    ):
+        band = fig.axes[0].collections[0].get_paths()[0].vertices
+        at_x = band[np.isclose(band[:, 0], x), 1]
+        assert (at_x.min(), at_x.max()) == pytest.approx((mean - h, mean + h))

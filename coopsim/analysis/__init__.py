@@ -5,7 +5,6 @@ from coopsim.analysis.optimal import OptimalSchedule, optimal_schedule
 from coopsim.analysis.schelling import SchellingDiagram, schelling, schelling_figure
 from coopsim.analysis.tables import (
     agent_outcomes,
-    bootstrap_ci,
     compare,
     format_compare,
     lorenz,
@@ -14,6 +13,8 @@ from coopsim.analysis.tables import (
     summary,
     tax_schedules,
     training_curves,
+    training_log,
+    zero_width_notes,
 )
 
 __all__ = [
@@ -21,7 +22,6 @@ __all__ = [
     "OptimalSchedule",
     "SchellingDiagram",
     "agent_outcomes",
-    "bootstrap_ci",
     "compare",
     "format_compare",
     "lorenz",
@@ -34,4 +34,6 @@ __all__ = [
     "summary",
     "tax_schedules",
     "training_curves",
+    "training_log",
+    "zero_width_notes",
 ]

@@ -25,10 +25,13 @@ import numpy as np
 from coopsim.analysis.tables import tax_schedules
 from coopsim.experiments.regimes import BASELINE, PLANNER, REGIMES
 from coopsim.intervals import paired_difference, t_interval
+from coopsim.measures import MEASURES
 from coopsim.record import RunData, load_runs
 
+#: Measures of the registry in each seed's table, in column order.
 TABLE_METRICS = ("equality", "productivity", "equality_times_productivity", "utilitarian_welfare")
 SWEEP_METRIC = "equality_times_productivity"  # the planner's objective, compared across seeds
+_SWEEP_LABEL = MEASURES[SWEEP_METRIC].label
 REFERENCES = (BASELINE, "US federal", "Saez")  # what the planner is compared with, in order
 _LABEL_OF = {name: label for label, name in REGIMES.items()}
 
@@ -108,13 +111,7 @@ def paired_gain(
 
 def format_table(runs: SeedRuns) -> str:
     """Mean [95% CI] per metric and regime, and the planner's paired gain over the others."""
-    names = {
-        "equality": "equality",
-        "productivity": "productivity",
-        "equality_times_productivity": "equality x prod.",
-        "utilitarian_welfare": "utilitarian welfare",
-    }
-    head = f"{'regime':<12}" + "".join(f"{names[m]:>26}" for m in TABLE_METRICS)
+    head = f"{'regime':<12}" + "".join(f"{MEASURES[m].label:>26}" for m in TABLE_METRICS)
     lines = [head, "-" * len(head)]
     for label, run in runs.items():
         cells = []
@@ -129,7 +126,7 @@ def format_table(runs: SeedRuns) -> str:
         gain, diff = paired_gain(runs[PLANNER], runs[ref])
         shown = f"{gain:+.1%}" if gain is not None else "(no ratio: it produced nothing)"
         lines.append(
-            f"AI planner vs {ref + ':':<11} equality x productivity {shown:>7}; paired "
+            f"AI planner vs {ref + ':':<11} {_SWEEP_LABEL} {shown:>7}; paired "
             f"difference per world {diff['mean']:+.2f} [{diff['ci_low']:+.2f}, "
             f"{diff['ci_high']:+.2f}]"
         )
@@ -233,7 +230,7 @@ def format_sweep(values: Mapping[int, Mapping[str, np.ndarray]]) -> str:
     head = f"{'seed':<6}" + "".join(f"{lb:>13}" for lb in labels)
     head += "".join(f"{'planner vs ' + ref:>34}" for ref in refs)
     lines = [
-        "across training seeds: equality x productivity; the planner's gain, paired "
+        f"across training seeds: {_SWEEP_LABEL}; the planner's gain, paired "
         "difference per world [95% CI]",
         head,
         "-" * len(head),

@@ -1,10 +1,13 @@
-"""The tables analysts build from every run: summaries with bootstrap intervals, Lorenz curves,
+"""The tables analysts build from every run: summaries with intervals, Lorenz curves,
 per-agent outcomes, metrics over training and side-by-side comparisons.
 
 Every function takes one loaded run or a list of them (``coopsim.record.load_run`` /
 ``load_runs``) and returns a tidy :class:`pandas.DataFrame` whose first columns are ``run``,
 ``scenario``, ``mechanism`` and ``seed``, so tables from several runs concatenate and group
-without further work.
+without further work. The measures are the registry's (:data:`coopsim.measures.MEASURES`) and
+every interval is the house's (:mod:`coopsim.intervals`: Student-t over independent units).
+A training log is read as the trainer writes it (:data:`ITERATION`, ``rate_<k>``); a log in
+any other shape is an error that names its file.
 
 >>> import tempfile
 >>> from coopsim import scenario
@@ -27,33 +30,26 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from coopsim.record import RunData
+from coopsim.intervals import LEVEL, t_interval, t_interval_columns, zero_width_reason
+from coopsim.measures import MEASURES
+from coopsim.record import METRICS, RunData
 
 RunLike = RunData | Sequence[RunData]
 
 #: Columns that identify a run in every table.
 KEYS = ("run", "scenario", "mechanism", "seed")
 
-#: Metrics shown by default, in this order (those a run lacks are left out).
-DEFAULT_METRICS = (
-    "productivity",
-    "equality",
-    "equality_times_productivity",
-    "gini",
-    "atkinson",
-    "theil",
-    "utilitarian_welfare",
-    "nash_welfare",
-    "rawls_welfare",
-    "contribution_rate",
-    "efficiency",
-)
+#: Metrics shown by default: every registered measure, in the registry's order (those a run
+#: lacks are left out).
+DEFAULT_METRICS = tuple(MEASURES)
 
-#: Columns of metrics.parquet that count training progress, most specific first.
-ITERATION_COLUMNS = ("iteration", "iter", "update", "epoch", "step", "env_steps")
+#: The column of ``metrics.parquet`` that counts training iterations (``Trainer.train_iteration``
+#: starts every row with it).
+ITERATION = "iteration"
 
-# Learned or logged tax rates: ``tax_rate_0``, ``rate_1``, ``rates_2``, ``tax_rate[3]``.
-_RATE_COLUMN = re.compile(r"^(?:tax_)?rates?(?:_|\[)(\d+)\]?$")
+# Bracket rates in a training log: a planner's, or a schedule that learns on its own (Saez),
+# logged per bracket k as ``rate_<k>`` (``Trainer.update_planner``, ``BracketTax.training_log``).
+_RATE_COLUMN = re.compile(r"^rate_(\d+)$")
 
 
 def as_runs(runs: RunLike) -> list[RunData]:
@@ -103,51 +99,6 @@ def run_labels(runs: RunLike) -> list[str]:
     return labels
 
 
-def bootstrap_ci(
-    values: np.ndarray, level: float = 0.95, n_boot: int = 2000, seed: int = 0
-) -> tuple[float, float, float]:
-    """Mean of ``values`` [n] with a percentile bootstrap interval, resampled all at once.
-
-    The bootstrap makes no normality assumption, which matters for skewed welfare metrics and
-    the small numbers of episodes notebooks use. Deterministic for a given ``seed``.
-
-    >>> bootstrap_ci(np.array([1.0, 1.0, 1.0]))
-    (1.0, 1.0, 1.0)
-    >>> mean, lo, hi = bootstrap_ci(np.arange(100.0))
-    >>> mean, bool(40 < lo < 49.5 < hi < 59)
-    (49.5, True)
-    """
-    values = np.asarray(values, dtype=float).ravel()  # [n]
-    if values.size == 0:
-        return (float("nan"), float("nan"), float("nan"))
-    if not 0 < level < 1:
-        raise ValueError(f"level must lie strictly between 0 and 1, got {level}")
-    mean = float(values.mean())
-    if values.size == 1:
-        return (mean, mean, mean)
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, values.size, size=(n_boot, values.size))  # [n_boot, n]
-    means = values[idx].mean(axis=1)  # [n_boot]
-    lo, hi = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
-    # Quantiles of identical resample means can differ from the mean in the last bit.
-    return (mean, float(min(lo, mean)), float(max(hi, mean)))
-
-
-def _bootstrap_columns(
-    matrix: np.ndarray, level: float, n_boot: int, seed: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Column means of ``matrix`` [n, k] with percentile bootstrap intervals, each [k]."""
-    n = matrix.shape[0]
-    mean = matrix.mean(axis=0)  # [k]
-    if n < 2:
-        return mean, mean.copy(), mean.copy()
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, n, size=(n_boot, n))  # [n_boot, n]
-    means = matrix[idx].mean(axis=1)  # [n_boot, k]
-    lo, hi = np.quantile(means, [(1 - level) / 2, (1 + level) / 2], axis=0)  # [k] each
-    return mean, np.minimum(lo, mean), np.maximum(hi, mean)
-
-
 def _metric_names(runs: list[RunData], metrics: Sequence[str] | None) -> list[str]:
     if metrics is not None:
         return list(metrics)
@@ -160,19 +111,15 @@ def _metric_names(runs: list[RunData], metrics: Sequence[str] | None) -> list[st
 
 
 def summary(
-    runs: RunLike,
-    metrics: Sequence[str] | None = None,
-    *,
-    level: float = 0.95,
-    n_boot: int = 2000,
-    seed: int = 0,
+    runs: RunLike, metrics: Sequence[str] | None = None, *, level: float = LEVEL
 ) -> pd.DataFrame:
-    """One row per run x metric: mean over evaluation episodes and a bootstrap interval.
+    """One row per run x metric: the mean over evaluation episodes with a Student-t interval.
 
-    Columns: run, scenario, mechanism, seed, metric, mean, ci_low, ci_high, n, method. The
-    interval resamples the run's per-episode metrics (``episode_metrics.parquet``); a run
-    without them falls back to the Student-t interval stored in ``summary.json`` (method
-    ``"t"``). The means always equal those in ``summary.json``.
+    Columns: run, scenario, mechanism, seed, metric, mean, ci_low, ci_high, std, n. The
+    episodes are the units (:mod:`coopsim.intervals`), read from ``episode_metrics.parquet``
+    so that any ``level`` can be asked for; a run recorded before that file existed gives the
+    95% intervals of its ``summary.json``, which the same policy computed from the same
+    episodes. The means always equal those in ``summary.json``.
 
     >>> import tempfile
     >>> from coopsim import scenario
@@ -180,10 +127,9 @@ def summary(
     >>> from coopsim.runner import run_scenario
     >>> run = load_run(run_scenario(scenario.load("public_goods"), out=tempfile.mkdtemp(),
     ...                             episodes=16))
-    >>> table = summary(run, metrics=["contribution_rate"])
-    >>> row = table.iloc[0]
-    >>> bool(row.ci_low <= row["mean"] <= row.ci_high), row.method, int(row.n)
-    (True, 'bootstrap', 16)
+    >>> row = summary(run, metrics=["contribution_rate"]).iloc[0]
+    >>> bool(row.ci_low <= row["mean"] <= row.ci_high), int(row.n)
+    (True, 16)
     """
     runs = as_runs(runs)
     names = _metric_names(runs, metrics)
@@ -195,18 +141,19 @@ def summary(
         for metric in names:
             if per_episode is not None and metric in per_episode:
                 values = per_episode[metric].to_numpy(dtype=float)  # [episodes]
-                mean, lo, hi = bootstrap_ci(values, level, n_boot, seed)
-                rows.append(
-                    {**keys, "metric": metric, "mean": mean, "ci_low": lo, "ci_high": hi,
-                     "n": int(values.size), "method": "bootstrap"}
-                )  # fmt: skip
+                rows.append({**keys, "metric": metric, **t_interval(values, level).as_dict()})
             elif metric in stored:
+                if level != LEVEL:
+                    raise ValueError(
+                        f"{run.path}: no episode_metrics.parquet, so only summary.json's "
+                        f"{LEVEL:.0%} intervals are known; got level={level}"
+                    )
                 s = stored[metric]
                 rows.append(
                     {**keys, "metric": metric, "mean": s["mean"], "ci_low": s["ci_low"],
-                     "ci_high": s["ci_high"], "n": int(s.get("n", 0)), "method": "t"}
+                     "ci_high": s["ci_high"], "std": s["std"], "n": int(s["n"])}
                 )  # fmt: skip
-    columns = [*KEYS, "metric", "mean", "ci_low", "ci_high", "n", "method"]
+    columns = [*KEYS, "metric", "mean", "ci_low", "ci_high", "std", "n"]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -264,16 +211,14 @@ def lorenz(runs: RunLike, *, floor: float | None = 0.0) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def agent_outcomes(
-    runs: RunLike, *, level: float = 0.95, n_boot: int = 2000, seed: int = 0
-) -> pd.DataFrame:
+def agent_outcomes(runs: RunLike, *, level: float = LEVEL) -> pd.DataFrame:
     """One row per run x agent: what each agent put in, received and ended with.
 
     Columns: run, scenario, mechanism, seed, agent, policy, wealth (mean final wealth over
-    episodes), wealth_ci_low, wealth_ci_high (bootstrap), wealth_share (of the group's total),
-    contribution (mean per round), gross (payoff before mechanisms, summed over the episode),
-    one ``transfer_<mechanism>`` column per mechanism (summed over the episode; negative means
-    the agent paid) and net (= wealth).
+    episodes), wealth_ci_low, wealth_ci_high (its Student-t interval over the episodes),
+    wealth_share (of the group's total), contribution (mean per round), gross (payoff before
+    mechanisms, summed over the episode), one ``transfer_<mechanism>`` column per mechanism
+    (summed over the episode; negative means the agent paid) and net (= wealth).
 
     >>> import tempfile
     >>> from coopsim import scenario
@@ -297,7 +242,7 @@ def agent_outcomes(
     for run in as_runs(runs):
         eps = run.episodes
         wealth = final_wealth(run)  # [E, N]
-        mean, lo, hi = _bootstrap_columns(wealth.to_numpy(dtype=float), level, n_boot, seed)
+        mean, lo, hi = t_interval_columns(wealth.to_numpy(dtype=float), level)  # [N] each
         per_episode = [c for c in eps.columns if c == "gross" or c.startswith("transfer_")]
         sums = eps.groupby(["episode", "agent"], observed=True)[per_episode + ["net"]].sum()
         totals = sums.groupby(level="agent").mean()  # [N, columns]
@@ -321,9 +266,22 @@ def agent_outcomes(
     return pd.concat(frames, ignore_index=True)
 
 
-def iteration_column(frame: pd.DataFrame) -> str | None:
-    """The column of ``metrics.parquet`` that counts training progress, if any."""
-    return next((c for c in ITERATION_COLUMNS if c in frame.columns), None)
+def training_log(run: RunData) -> pd.DataFrame | None:
+    """The run's ``metrics.parquet`` as the trainer wrote it, or None for a run that was only
+    evaluated (or whose log has no rows yet). A log without the ``iteration`` column that
+    every trainer row starts with was not written by coopsim: an error names its file rather
+    than a guess at which other column might count iterations.
+    """
+    log = run.metrics
+    if log is None or log.empty:
+        return None
+    if ITERATION not in log.columns:
+        has = ", ".join(c for c in log.columns if c not in KEYS)
+        raise ValueError(
+            f"{run.path / METRICS}: no {ITERATION!r} column (it has: {has}); a training log "
+            "is one row per iteration as coopsim's trainer writes it"
+        )
+    return log
 
 
 def training_curves(
@@ -334,7 +292,8 @@ def training_curves(
     Columns: run, scenario, mechanism, seed, iteration, metric, value. ``window`` > 1 smooths
     each curve with a trailing rolling mean (as training curves usually are shown). Runs that
     were only evaluated have no ``metrics.parquet`` and contribute no rows; the result then is
-    an empty frame with these columns.
+    an empty frame with these columns. A log without the trainer's ``iteration`` column is an
+    error naming its file (:func:`training_log`).
 
     >>> from pathlib import Path
     >>> from coopsim.record import RunData
@@ -349,15 +308,13 @@ def training_curves(
     """
     if window < 1:
         raise ValueError(f"window must be at least 1, got {window}")
-    columns = [*KEYS, "iteration", "metric", "value"]
+    columns = [*KEYS, ITERATION, "metric", "value"]
     frames = []
     for run in as_runs(runs):
-        log = run.metrics
-        if log is None or log.empty:
+        log = training_log(run)
+        if log is None:
             continue
-        it_col = iteration_column(log)
-        iteration = log[it_col] if it_col else pd.Series(np.arange(len(log)), index=log.index)
-        skip = set(KEYS) | set(ITERATION_COLUMNS)
+        skip = {*KEYS, ITERATION}
         numeric = [
             c for c in log.columns if c not in skip and pd.api.types.is_numeric_dtype(log[c])
         ]
@@ -367,8 +324,8 @@ def training_curves(
         wide = log[names].astype(float)
         if window > 1:
             wide = wide.rolling(window, min_periods=1).mean()
-        wide.insert(0, "iteration", iteration.to_numpy())
-        long = wide.melt(id_vars="iteration", var_name="metric", value_name="value")
+        wide.insert(0, ITERATION, log[ITERATION].to_numpy())
+        long = wide.melt(id_vars=ITERATION, var_name="metric", value_name="value")
         for i, (k, v) in enumerate(run_keys(run).items()):
             long.insert(i, k, v)
         frames.append(long)
@@ -382,19 +339,18 @@ def compare(
     metrics: Sequence[str] | None = None,
     *,
     by: str = "run",
-    level: float = 0.95,
-    n_boot: int = 2000,
-    seed: int = 0,
+    level: float = LEVEL,
 ) -> pd.DataFrame:
     """Side-by-side table: one row per run (or per scenario), ``<metric>`` mean and interval.
 
-    ``by="run"`` gives one row per run with bootstrap intervals over its evaluation
-    episodes. ``by="scenario"`` groups runs of the same scenario and mechanism (different
-    seeds): the mean is the mean over runs, and where there are two or more runs the interval
-    resamples the runs, so it reflects seed-to-seed variation, the relevant uncertainty for
-    learned policies. Columns: the group keys, ``runs``, then ``<metric>``,
-    ``<metric>_ci_low``, ``<metric>_ci_high`` for each metric. :func:`format_compare` turns
-    it into ``mean [lo, hi]`` strings.
+    ``by="run"`` gives one row per run, its units the evaluation episodes. ``by="scenario"``
+    groups the runs of one scenario and mechanism (different training seeds): their units are
+    the runs, so the mean is the mean of the runs' means and the Student-t interval over them
+    covers the luck of training, the uncertainty that matters for learned policies; a
+    scenario run at one seed has no spread to measure and a zero-width interval. Columns: the
+    group keys, ``runs``, then per metric ``<metric>``, ``<metric>_ci_low``,
+    ``<metric>_ci_high``, ``<metric>_std`` and ``<metric>_n`` (the units counted).
+    :func:`format_compare` turns it into ``mean [lo, hi]`` strings.
 
     >>> from pathlib import Path
     >>> from coopsim.record import RunData
@@ -403,15 +359,18 @@ def compare(
     ...     s = {"scenario": name, "mechanism": "none", "seed": seed}
     ...     return RunData(Path(f"{name}-{seed}"), s, {}, pd.DataFrame(), episode_metrics=em)
     >>> runs = [mk("a", 0, [0.5, 0.5]), mk("a", 1, [0.7, 0.7]), mk("b", 0, [1.0, 1.0])]
-    >>> compare(runs, by="scenario")
-      scenario mechanism  runs  efficiency  efficiency_ci_low  efficiency_ci_high
-    0        a      none     2         0.6                0.5                 0.7
-    1        b      none     1         1.0                1.0                 1.0
+    >>> table = compare(runs, by="scenario")
+    >>> table[["scenario", "runs", "efficiency", "efficiency_ci_low", "efficiency_ci_high"]]
+      scenario  runs  efficiency  efficiency_ci_low  efficiency_ci_high
+    0        a     2         0.6           -0.67062             1.87062
+    1        b     1         1.0            1.00000             1.00000
+
+    Two seeds give a t interval with one degree of freedom, as wide as honesty requires.
     """
     runs = as_runs(runs)
     if by not in ("run", "scenario"):
         raise ValueError(f"by must be 'run' or 'scenario', got {by!r}")
-    table = summary(runs, metrics, level=level, n_boot=n_boot, seed=seed)
+    table = summary(runs, metrics, level=level)
     names = list(dict.fromkeys(table["metric"]))
     if by == "run":
         group_keys = list(KEYS)
@@ -430,49 +389,87 @@ def compare(
         sub = table[table["run"].isin([r.name for r in group])]
         for metric in names:
             m = sub[sub["metric"] == metric]
-            if m.empty:
-                row.update(
-                    {metric: np.nan, f"{metric}_ci_low": np.nan, f"{metric}_ci_high": np.nan}
-                )
-            elif len(m) == 1:
-                row.update(
-                    {metric: m["mean"].iloc[0], f"{metric}_ci_low": m["ci_low"].iloc[0],
-                     f"{metric}_ci_high": m["ci_high"].iloc[0]}
-                )  # fmt: skip
-            else:
-                mean, lo, hi = bootstrap_ci(m["mean"].to_numpy(), level, n_boot, seed)
-                row.update({metric: mean, f"{metric}_ci_low": lo, f"{metric}_ci_high": hi})
+            if by == "run" and len(m) == 1:
+                stats = m.iloc[0][["mean", "ci_low", "ci_high", "std", "n"]].to_dict()
+            else:  # the runs are the units (none: every column is missing)
+                stats = t_interval(m["mean"].to_numpy(dtype=float), level).as_dict()
+            row[metric] = stats["mean"]
+            for part in ("ci_low", "ci_high", "std", "n"):
+                row[f"{metric}_{part}"] = stats[part]
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _zero_width_reasons(table: pd.DataFrame) -> dict[tuple[int, str], str]:
+    """(row position, metric) -> why that cell of a :func:`compare` table has an interval of
+    zero width, for the cells that have one."""
+    reasons = {}
+    for metric in _compared_metrics(table):
+        n_col, std_col = f"{metric}_n", f"{metric}_std"
+        if n_col not in table or std_col not in table:
+            continue
+        for i, (mean, n, std) in enumerate(zip(table[metric], table[n_col], table[std_col])):
+            reason = zero_width_reason(int(n), float(std)) if pd.notna(mean) else None
+            if reason is not None:
+                reasons[(i, metric)] = reason
+    return reasons
+
+
+def _compared_metrics(table: pd.DataFrame) -> list[str]:
+    columns = set(table.columns)
+    return [c for c in table.columns if {f"{c}_ci_low", f"{c}_ci_high"} <= columns]
+
+
+def _note_marks(reasons: dict[tuple[int, str], str]) -> dict[str, str]:
+    """Reason -> its mark (``*``, ``**``), in order of first appearance."""
+    marks: dict[str, str] = {}
+    for reason in reasons.values():
+        marks.setdefault(reason, "*" * (len(marks) + 1))
+    return marks
 
 
 def format_compare(table: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
     """A :func:`compare` table as text: rows are metrics, columns runs, cells ``mean [lo, hi]``.
 
-    >>> t = pd.DataFrame({"scenario": ["a"], "run": ["a-0"], "runs": [1], "gini": [0.25],
-    ...                   "gini_ci_low": [0.2], "gini_ci_high": [0.3]})
+    A zero-width interval is marked (``*``, ``**``) with the reason that
+    :func:`zero_width_notes` spells out, so that no table passes off a lone seed or a
+    deterministic outcome as certainty.
+
+    >>> t = pd.DataFrame({"scenario": ["a", "b"], "runs": [2, 1], "gini": [0.25, 0.5],
+    ...                   "gini_ci_low": [0.2, 0.5], "gini_ci_high": [0.3, 0.5],
+    ...                   "gini_std": [0.01, 0.0], "gini_n": [2, 1]})
     >>> format_compare(t)
-                           a-0
-    gini  0.250 [0.200, 0.300]
+                             a                         b
+    gini  0.250 [0.200, 0.300]  0.500 [0.500, 0.500] *
+    >>> zero_width_notes(t)
+    ['* one unit only: no spread to measure']
     """
     label_col = "run" if "run" in table else "scenario"
-    metrics = [
-        c
-        for c in table.columns
-        if f"{c}_ci_low" in table.columns and f"{c}_ci_high" in table.columns
-    ]
-    out = {}
-    for _, row in table.iterrows():
-        out[str(row[label_col])] = {
-            m: (
+    metrics = _compared_metrics(table)
+    reasons = _zero_width_reasons(table)
+    marks = _note_marks(reasons)
+    columns = []
+    for i, (_, row) in enumerate(table.iterrows()):
+        cells = {}
+        for m in metrics:
+            if pd.isna(row[m]):
+                cells[m] = ""
+                continue
+            cells[m] = (
                 f"{row[m]:.{digits}f} [{row[f'{m}_ci_low']:.{digits}f}, "
                 f"{row[f'{m}_ci_high']:.{digits}f}]"
-                if pd.notna(row[m])
-                else ""
             )
-            for m in metrics
-        }
-    return pd.DataFrame(out)
+            if (i, m) in reasons:
+                cells[m] += f" {marks[reasons[(i, m)]]}"
+        columns.append(pd.Series(cells, index=metrics, dtype=object))
+    frame = pd.concat(columns, axis=1) if columns else pd.DataFrame(index=metrics)
+    frame.columns = [str(label) for label in table[label_col]]
+    return frame
+
+
+def zero_width_notes(table: pd.DataFrame) -> list[str]:
+    """The notes for :func:`format_compare`'s marks: ``"* <why>"``, one line per reason."""
+    return [f"{mark} {reason}" for reason, mark in _note_marks(_zero_width_reasons(table)).items()]
 
 
 def mechanism_flows(runs: RunLike) -> pd.DataFrame:
@@ -535,9 +532,9 @@ def tax_schedules(run: RunData) -> pd.DataFrame:
     """The run's tax schedule(s): marginal rate per bracket, as configured and as learned.
 
     Rows from the scenario's ``tax`` mechanisms have ``source = "config"``. Where training
-    logged the planner's rates (``metrics.parquet`` columns ``tax_rate_<k>`` or ``rate_<k>``),
-    the schedule at each logged iteration follows with ``source = "training"`` and
-    ``iteration`` set. Cutoffs are in coins (bracket cutoffs times the mechanism's ``scale``).
+    logged bracket rates (``metrics.parquet`` columns ``rate_0`` ... ``rate_<K-1>``: the
+    planner's, or a Saez schedule's), the schedule at each logged iteration follows with
+    ``source = "training"`` and ``iteration`` set. Cutoffs are in coins (bracket cutoffs times the mechanism's ``scale``).
     Columns: source, iteration, bracket, cutoff, rate. Empty if the run has no tax.
 
     >>> from pathlib import Path
@@ -563,13 +560,17 @@ def tax_schedules(run: RunData) -> pd.DataFrame:
                  "rate": float(rate)}
             )  # fmt: skip
     frames = [pd.DataFrame(rows, columns=columns)]
-    log = run.metrics
-    if log is not None and not log.empty:
+    log = training_log(run)
+    if log is not None:
         rate_cols = {int(m.group(1)): c for c in log.columns if (m := _RATE_COLUMN.match(c))}
         if rate_cols:
-            it_col = iteration_column(log)
-            iteration = log[it_col].to_numpy() if it_col else np.arange(len(log))
+            iteration = log[ITERATION].to_numpy()
             ks = sorted(rate_cols)
+            if ks != list(range(len(ks))):
+                raise ValueError(
+                    f"{run.path / METRICS}: bracket rates {', '.join(rate_cols[k] for k in ks)}; "
+                    f"the trainer logs every bracket, rate_0 to rate_{len(ks) - 1}"
+                )
             rates = log[[rate_cols[k] for k in ks]].to_numpy(dtype=float)  # [T, K]
             cut = [cutoffs[k] if k < len(cutoffs) else np.nan for k in ks]
             learned = pd.DataFrame(

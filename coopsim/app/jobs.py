@@ -37,7 +37,7 @@ DESIGN = "design.toml"
 LOG = "log.txt"
 ACTIVE = ("queued", "running")
 RESUMABLE = ("stopped", "interrupted")
-# Metrics the Run page charts while a job goes on (all in the run summary).
+# Measures of the registry (coopsim.measures) that the Run page charts as a job's seeds finish.
 LIVE_METRICS = ("productivity", "equality", "contribution_rate", "utilitarian_welfare")
 
 

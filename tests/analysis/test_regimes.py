@@ -105,6 +105,16 @@ def test_one_seed_tables_its_regimes_and_the_planners_paired_gains(tmp_path):
     save_seed(tmp_path, 4, four([10.0, 12.0], [11.0, 14.0]))
     text = stats.format_table(stats.load_experiment(tmp_path)[4])
     lines = text.splitlines()
+    assert lines[0].split() == [
+        "regime",
+        "equality",
+        "productivity",
+        "equality",
+        "x",
+        "productivity",
+        "utilitarian",
+        "welfare",
+    ]  # the registry's labels
     assert [line.split("  ")[0].strip() for line in lines[2:6]] == list(REGIMES)
     half = 12.706205 * 0.5**0.5 / 2**0.5
     assert f"AI planner vs free market: equality x productivity  +13.6%; paired difference " \

@@ -102,7 +102,7 @@ def test_a_finished_experiment_is_kept_and_tabled_without_training(quick_out, ca
     assert cli.main(["experiment", "regimes", "--quick", "--workers", "1", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert printed.count("finished, kept") == len(REGIMES) and "phase 1:" not in printed
-    assert "equality x prod." in printed and "wall-clock" in printed
+    assert "equality x productivity" in printed and "wall-clock" in printed
     assert cli.main(["experiment", "regimes", "--table", str(out)]) == 0
     table = capsys.readouterr().out
     assert table.strip() == stats.format_seed({k: load_run(p) for k, p in paths.items()})

@@ -23,9 +23,9 @@ def _training_copy(run_dir: Path, dest: Path) -> Path:
             "iteration": iters,
             "equality_times_productivity": 600 + 10 * iters,
             "productivity": 900 + 5.0 * iters,
-            "tax_rate_0": np.linspace(0.0, 0.05, 20),
-            "tax_rate_1": np.linspace(0.2, 0.35, 20),
-            "tax_rate_2": np.linspace(0.5, 0.4, 20),
+            "rate_0": np.linspace(0.0, 0.05, 20),
+            "rate_1": np.linspace(0.2, 0.35, 20),
+            "rate_2": np.linspace(0.5, 0.4, 20),
         }
     )
     log.to_parquet(dest / "metrics.parquet", index=False)

@@ -14,19 +14,12 @@ import streamlit as st
 from coopsim import scenario as sc
 from coopsim.app import jobqueue, jobs, limits, nav, recovery, runs_dir, session, state
 from coopsim.app.jobs import LIVE_METRICS
+from coopsim.measures import MEASURES
 
 ACTIVE = "active_job"
 COLLISION = "run_collision"
 OFFERED = "runs_offered_of_job"  # the job whose runs were last handed to Compare
 VIEW_MINE, VIEW_ALL = "Your jobs", "All jobs"
-
-# Metric -> (what it means, unit for the axis).
-METRIC_HELP = {
-    "productivity": ("total net payoff of all agents per episode", "coins"),
-    "equality": ("1 - Gini x N/(N-1); 1 = everybody equal", "index (0-1)"),
-    "contribution_rate": ("share of the endowment contributed", "share (0-1)"),
-    "utilitarian_welfare": ("sum of the agents' payoffs", "coins"),
-}
 
 
 def _busy_keys() -> set[str]:
@@ -122,15 +115,11 @@ def _live_charts(job: jobs.Job) -> None:
     for col, metric in zip(cols, LIVE_METRICS):
         if metric not in frame:
             continue
+        measure = MEASURES[metric]
         with col:
-            st.markdown(f"**{metric.replace('_', ' ')}**", help=METRIC_HELP[metric][0])
+            st.markdown(f"**{measure.label}**", help=measure.meaning)
             st.bar_chart(
-                frame,
-                x="seed",
-                y=metric,
-                x_label="seed",
-                y_label=METRIC_HELP[metric][1],
-                height=220,
+                frame, x="seed", y=metric, x_label="seed", y_label=measure.unit, height=220
             )
 
 
