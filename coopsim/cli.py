@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from coopsim.schema import ConfigError
@@ -418,6 +419,13 @@ def non_negative_int(text: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="coopsim", description=__doc__)
+    parser.add_argument(
+        "--threads",
+        dest="global_threads",
+        type=positive_int,
+        default=None,
+        help=f"torch threads per process (default: ${THREADS_ENV} or 1)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("list", help="show the ready scenarios")
@@ -513,9 +521,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+THREADS_ENV = "COOPSIM_THREADS"
+
+
+def default_threads(flag: int | None) -> int:
+    """Torch threads for this process: ``--threads``, else ``$COOPSIM_THREADS``, else 1.
+
+    One, because the worlds and networks are small: on a machine other work keeps busy, a
+    second torch thread waits on the first at every one of the many small kernels, and B = 1024
+    economy steps ran ~10x slower with 2 threads than with 1 while another process ran (worker
+    processes, the app's and the regimes experiment's, run one thread each for the same reason).
+    """
+    text = os.environ.get(THREADS_ENV)
+    if flag is None and text:
+        try:
+            flag = positive_int(text)
+        except argparse.ArgumentTypeError as err:
+            raise ConfigError(None, f"${THREADS_ENV}", str(err)) from None
+    return flag or 1
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        import torch
+
+        torch.set_num_threads(default_threads(args.global_threads))
         return args.func(args)
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)

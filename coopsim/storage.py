@@ -33,7 +33,7 @@ class RolloutStorage:
         self.actions = torch.zeros(
             t, b, n, num_heads, dtype=torch.long, device=device
         )  # [T, B, n, H]
-        self.logp = torch.zeros(t, b, n, device=device)  # [T, B, n] all heads, when acting
+        self.logp = torch.zeros(t, b, n, device=device)  # [T, B, n] active heads, acting
         self.values = torch.zeros(t, b, n, device=device)  # [T, B, n]
         self.rewards = torch.zeros(t, b, n, device=device)  # [T, B, n] scaled for learning
         self.dones = torch.zeros(t, b, device=device)  # [T, B] 1: the episode ended after t

@@ -281,7 +281,7 @@ class Trainer:
             if storage is None:
                 a = policy.act(obs[:, idx], world.gen, seat_mask)
             else:
-                a, logp, value = policy.step(obs[:, idx], seat_mask)
+                a, logp, value = policy.step(obs[:, idx], seat_mask, active)
                 storage.add(t, obs[:, idx], a, logp, value, seat_mask)
                 storage.active[t] = active
             actions[:, idx] = a

@@ -9,7 +9,13 @@ from coopsim import cli
 from coopsim.bench import training
 
 TINY = training.Plan(
-    warmup_iterations=0, repeats=1, repeat_s=0.01, seeds=(0,), max_iterations=1, batch_sizes=(4, 8)
+    warmup_iterations=0,
+    repeats=1,
+    repeat_s=0.01,
+    seeds=(0,),
+    max_iterations=1,
+    batch_sizes=(4, 8),
+    economy_repeats=0,
 )
 
 

@@ -47,7 +47,10 @@ class MapEncoder(nn.Module):
     The first conv has stride 2: an egocentric window of 6 binary channels needs direction and
     rough distance, not every pixel, and halving the grid makes the trunk four times cheaper on
     a CPU (19 ms against 75 ms forward and backward for 1,600 11x11 windows, one thread). The
-    trunk is computed once and shared by actor and critic.
+    trunk is computed once and shared by actor and critic. The fields before and after the map
+    are sliced, not gathered through a mask, and joined with the conv features and any
+    ``extra`` columns (the seat one-hot) in one concatenation: on the CPU each copy of a
+    [M, O] batch is a noticeable share of a minibatch's forward pass.
     """
 
     def __init__(self, spec: WorldSpec, channels: int = 16):
@@ -55,9 +58,6 @@ class MapEncoder(nn.Module):
         c, h, w = spec.map_shape
         self.map_slice = spec.obs_fields["map"]
         self.shape = (c, h, w)
-        keep = torch.ones(spec.obs_dim, dtype=torch.bool)
-        keep[self.map_slice] = False
-        self.register_buffer("keep", keep, persistent=False)  # [obs_dim] non-map features
         self.conv = nn.Sequential(
             nn.Conv2d(c, channels, 3, stride=2, padding=1),
             nn.ReLU(),
@@ -66,13 +66,17 @@ class MapEncoder(nn.Module):
             nn.Flatten(),
         )
         flat = channels * ((h + 1) // 2) * ((w + 1) // 2)
-        self.out_dim = flat + int(keep.sum())
+        self.out_dim = flat + spec.obs_dim - (self.map_slice.stop - self.map_slice.start)
 
-    def forward(self, obs: Tensor) -> Tensor:
+    def forward(self, obs: Tensor, extra: Tensor | None = None) -> Tensor:
+        """obs [..., O] (and extra [..., E]) -> features [..., out_dim (+ E)]."""
         lead = obs.shape[:-1]
         image = obs[..., self.map_slice].reshape(-1, *self.shape)  # [M, C, H, W]
         z = self.conv(image).reshape(*lead, -1)
-        return torch.cat([z, obs[..., self.keep]], -1)
+        parts = [z, obs[..., : self.map_slice.start], obs[..., self.map_slice.stop :]]
+        if extra is not None:
+            parts.append(extra)
+        return torch.cat([p for p in parts if p.shape[-1]], -1)
 
 
 def mlp(inputs: int, hidden: int, layers: int) -> nn.Sequential:
@@ -87,11 +91,11 @@ class ActorCritic(nn.Module):
     """Actor and critic MLPs (over a shared conv trunk when the world has a map); one
     categorical per action head."""
 
-    def __init__(self, spec: WorldSpec, num_seats: int, hidden: int):
+    def __init__(self, spec: WorldSpec, num_seats: int, hidden: int, conv_channels: int = 16):
         super().__init__()
         self.nvec = tuple(spec.action_nvec)
         self.num_seats = num_seats
-        self.trunk = MapEncoder(spec) if spec.map_shape is not None else None
+        self.trunk = MapEncoder(spec, conv_channels) if spec.map_shape is not None else None
         features = (self.trunk.out_dim if self.trunk else spec.obs_dim) + num_seats
         layers = 1 if self.trunk else 2  # the trunk is the map's first layers
         self.actor_body, self.critic_body = (
@@ -108,7 +112,7 @@ class ActorCritic(nn.Module):
 
     def heads(self, obs: Tensor, seat: Tensor) -> tuple[list[Tensor], Tensor]:
         """obs [..., O] and seat one-hots [..., num_seats] -> logits per head and value."""
-        x = torch.cat([self.trunk(obs) if self.trunk is not None else obs, seat], -1)
+        x = torch.cat([obs, seat], -1) if self.trunk is None else self.trunk(obs, seat)
         logits = self.actor(self.actor_body(x)).split(self.nvec, dim=-1)
         return list(logits), self.critic(self.critic_body(x)).squeeze(-1)
 
@@ -154,7 +158,7 @@ class Rollout:
 
     obs: Tensor  # [T, B, n, O]
     actions: Tensor  # [T, B, n, H] long
-    logp: Tensor  # [T, B, n]
+    logp: Tensor  # [T, B, n] when acting, over the heads active at each step
     values: Tensor  # [T, B, n]
     rewards: Tensor  # [T, B, n] (already scaled)
     dones: Tensor  # [T, B] float: the episode ended after step t
@@ -182,7 +186,8 @@ class PPOLearner(Policy):
         self.device = torch.device(device)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            self.net = ActorCritic(spec, num_seats, config.hidden).to(self.device)
+            self.net = ActorCritic(spec, num_seats, config.hidden, config.conv_channels)
+            self.net.to(self.device)
         self.opt = torch.optim.Adam(self.net.parameters(), lr=config.learning_rate, eps=1e-5)
         self.gen = torch.Generator(device=self.device)
         self.gen.manual_seed(seed + 7919)
@@ -214,12 +219,20 @@ class PPOLearner(Policy):
         return sample(logits, gen, greedy=self.greedy)
 
     @torch.no_grad()
-    def step(self, obs: Tensor, mask: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
-        """For training: actions [B, n, H], their log-probs [B, n] (all heads), values [B, n]."""
+    def step(
+        self, obs: Tensor, mask: Tensor | None = None, active: Tensor | None = None
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        """For training: actions [B, n, H], their log-probs [B, n] over the ``active`` heads
+        [H] (all heads when None), values [B, n].
+
+        The log-probs are the update's old ones: computed here, from the logits the actions
+        were drawn from, the update need not run the network over the whole rollout again.
+        """
         logits, value = self.forward(obs, mask)
         actions = sample(logits, self.gen)
-        all_heads = torch.ones(actions.shape[-1], dtype=torch.bool, device=obs.device)
-        logp, _ = log_prob_entropy(logits, actions, all_heads)
+        if active is None:
+            active = torch.ones(actions.shape[-1], dtype=torch.bool, device=obs.device)
+        logp, _ = log_prob_entropy(logits, actions, active)
         return actions, logp, value
 
     @torch.no_grad()
@@ -247,15 +260,11 @@ class PPOLearner(Policy):
         adv, returns = self.advantages(ro)
         t_len, b, n = ro.rewards.shape
         active = ro.active[:, None, None, :].expand(t_len, b, n, -1)  # [T, B, n, H]
-        # Log-probs recorded over all heads; recompute the old ones over the active heads only.
-        with torch.no_grad():
-            logits, _ = self.forward(ro.obs, ro.mask)
-            old_logp, _ = log_prob_entropy(logits, ro.actions, active)
         flat = {
             "obs": ro.obs.reshape(t_len * b * n, -1),
             "actions": ro.actions.reshape(t_len * b * n, -1),
             "active": active.reshape(t_len * b * n, -1),
-            "logp": old_logp.reshape(-1),
+            "logp": ro.logp.reshape(-1),  # recorded when acting, over the active heads
             "values": ro.values.reshape(-1),
             "adv": adv.reshape(-1),
             "returns": returns.reshape(-1),

@@ -14,6 +14,10 @@ learners on 64 fresh episodes with *sampled* actions (the policy as it was train
 ``coopsim run`` evaluates it). The clock counts training iterations only, not those
 evaluations; the result is the training time until the learners' mean contribution rate first
 passes 90%.
+
+**The economy** (:mod:`coopsim.bench.economy_training`): agent-steps per second per thread of
+PPO on ``economy_free_market``, with the shares of time in the world, inference and the update,
+for the scenario's training hyperparameters and, interleaved in the same run, a faster setting.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from dataclasses import dataclass
 import torch
 
 from coopsim import scenario as sc
+from coopsim.bench import economy_training
 from coopsim.bench.throughput import cpu_name
 from coopsim.evaluate import evaluate
 from coopsim.train import Trainer
@@ -47,6 +52,7 @@ class Plan:
     seeds: tuple[int, ...]
     max_iterations: int
     batch_sizes: tuple[int, ...]
+    economy_repeats: int = 3  # timed iterations of each economy configuration (0: none)
 
 
 FULL = Plan(
@@ -56,6 +62,7 @@ FULL = Plan(
     seeds=(0, 1, 2),
     max_iterations=100,
     batch_sizes=BATCH_SIZES,
+    economy_repeats=5,
 )
 QUICK = Plan(
     warmup_iterations=1,
@@ -64,6 +71,7 @@ QUICK = Plan(
     seeds=(0,),
     max_iterations=60,
     batch_sizes=(16, 256),
+    economy_repeats=2,
 )
 
 
@@ -180,7 +188,7 @@ def devices(device: str) -> list[torch.device]:
 def main(
     quick: bool = False, device: str = "auto", threads: int | None = None
 ) -> tuple[list[ThroughputRow], list[ResultRow]]:
-    """Measure and print both tables; returns their rows."""
+    """Measure and print the tables (the economy's on the CPU); returns the first two's rows."""
     plan = QUICK if quick else FULL
     if threads is not None:
         torch.set_num_threads(threads)
@@ -219,4 +227,12 @@ def main(
     batch = sc.load(RESULT_SCENARIO).training.num_worlds
     results = [time_to_result(batch, dev, seed, plan) for dev in devs for seed in plan.seeds]
     print(format_results(results))
+    if plan.economy_repeats:
+        print(
+            f"\neconomy: PPO on {economy_training.SCENARIO} from iteration "
+            f"{economy_training.START_ITERATION}, CPU, {torch.get_num_threads()} threads; "
+            "the scenario's and the fast training hyperparameters interleaved, median of "
+            f"{plan.economy_repeats} iterations each; shares of each iteration's time\n"
+        )
+        print(economy_training.format_table(economy_training.compare(plan.economy_repeats)))
     return throughput, results

@@ -25,6 +25,9 @@ class PPOConfig:
     max_grad_norm: float = param(0.5, help="Global gradient-norm clip", gt=0)
     norm_adv: bool = param(True, help="Normalise advantages within each minibatch")
     hidden: int = param(64, help="Width of the hidden layers", ge=4, le=4096)
+    conv_channels: int = param(
+        16, help="Channels of the conv layers over the map (worlds with one)", ge=1, le=256
+    )
     reward_scale: float = param(1.0, help="Rewards are multiplied by this before learning", gt=0)
 
 

@@ -68,12 +68,12 @@ def test_planner_sets_rates_each_period_and_is_paid_the_objective_of_the_period(
         steps.append(out.info)
         return out
 
-    def act(obs, mask=None):
+    def act(obs, mask=None, active=None):
         rates_seen = obs[:, :, world.layout.slices["mechanisms"]][
             ..., : trainer.world.pipeline.find("tax").num_brackets
         ]
         seen.append((rates_seen.clone(), trainer.world.pipeline.find("tax").rates))
-        return act_fn(obs, mask)
+        return act_fn(obs, mask, active)
 
     world.step, learner.step = step, act
 
@@ -124,10 +124,10 @@ def test_planner_groups_copies_of_each_world_and_is_paid_against_the_group_mean(
     starts, rewards = [], []
     act_fn, update_fn = learner.step, trainer.planner.learner.update
 
-    def act(obs, mask=None):
+    def act(obs, mask=None, active=None):
         if world.t == 0:
             starts.append(world.positions().clone())
-        return act_fn(obs, mask)
+        return act_fn(obs, mask, active)
 
     def update(ro, ent):
         rewards.append(ro.rewards.clone())  # [decisions, B, 1]

@@ -116,7 +116,7 @@ def test_agents_decide_under_the_rates_the_planner_just_set():
     learner = trainer.learners[0][0]
     seen = []
     step = learner.step
-    learner.step = lambda obs, mask=None: (seen.append(obs), step(obs, mask))[1]
+    learner.step = lambda obs, *rest: (seen.append(obs), step(obs, *rest))[1]
     trainer.train_iteration()
     k = trainer.world.pipeline.find(
         "tax"

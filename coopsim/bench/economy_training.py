@@ -1,0 +1,164 @@
+"""PPO on the gather-trade-build economy: agent-steps per second per thread, and where they go.
+
+Each figure is whole training iterations of ``economy_free_market`` past its labour warm-up
+(:meth:`coopsim.train.Trainer.train_iteration`: the rollout with the policy's forward pass, then
+the PPO update), the median over timed repeats after a warm-up iteration. A stopwatch around
+the world's methods, the learners' acting and the update splits each iteration's time into
+
+* **env**: the world's step, action masks, resets and re-observations (observations included);
+* **inference**: the policies' forward pass and sampling while collecting;
+* **update**: advantages and the PPO update of every learner;
+* **other**: what is left: storage writes, the iteration's tally, curriculum, bookkeeping.
+
+Two configurations run side by side in one process, so their ratio holds on a machine other
+work keeps busy: the scenario as shipped (16 worlds, 4 epochs of 8 minibatches, 16 conv
+channels) and ``FAST``, the same number and size of minibatch steps per iteration over four
+times the worlds in one pass, through 8 conv channels. ``FAST`` runs ~4-5x the agent-steps per
+second, but in a check at seed 0 its agents learned more slowly per iteration during the labour
+warm-up (README, "Throughput"), so the scenarios keep their settings until the regimes
+experiment says whether the extra samples pay over a whole run.
+"""
+
+from __future__ import annotations
+
+import copy
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+
+from coopsim import scenario as sc
+from coopsim.train import Trainer
+
+SCENARIO = "economy_free_market"
+SHARES = ("env", "inference", "update", "other")
+# Four times the samples per iteration at the scenario's 32 minibatch steps of 1,600, one pass.
+FAST = {"num_worlds": 64, "update_epochs": 1, "num_minibatches": 32, "conv_channels": 8}
+START_ITERATION = 60  # past the labour warm-up of 50 iterations: agents work, build and trade
+
+
+@dataclass
+class EconomyRow:
+    label: str
+    batch: int  # worlds B
+    epochs: int
+    minibatches: int
+    channels: int
+    steps_per_s: float  # agent-steps per second, update included
+    threads: int  # torch intra-op threads during the measurement
+    shares: dict[str, float] = field(default_factory=dict)  # of each iteration's time
+    ratio: float = 1.0  # steps_per_s / that of the first row
+
+    @property
+    def per_thread(self) -> float:
+        return self.steps_per_s / self.threads
+
+
+class Stopwatch:
+    """Seconds spent in named parts of a trainer, by wrapping the methods that do them."""
+
+    def __init__(self) -> None:
+        self.seconds = dict.fromkeys(SHARES, 0.0)
+
+    def wrap(self, owner: object, method: str, part: str) -> None:
+        inner: Callable = getattr(owner, method)
+
+        def timed(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return inner(*args, **kwargs)
+            finally:
+                self.seconds[part] += time.perf_counter() - start
+
+        setattr(owner, method, timed)
+
+    def attach(self, trainer: Trainer) -> None:
+        for method in ("step", "action_mask", "reset", "observe", "replicate"):
+            self.wrap(trainer.world, method, "env")
+        for policy, _ in trainer.learners:
+            self.wrap(policy, "step", "inference")
+        self.wrap(trainer, "update_learners", "update")
+
+    def reset(self) -> None:
+        self.seconds = dict.fromkeys(SHARES, 0.0)
+
+    def shares(self, total: float) -> dict[str, float]:
+        out = {k: v / total for k, v in self.seconds.items() if k != "other"}
+        out["other"] = max(0.0, 1.0 - sum(out.values()))
+        return out
+
+
+class Probe:
+    """One configuration's trainer with its stopwatch, timed an iteration at a time."""
+
+    def __init__(self, label: str, overrides: dict[str, int], scenario: sc.Scenario):
+        scen = copy.deepcopy(scenario)
+        for name, value in overrides.items():
+            setattr(scen.training, name, value)
+        self.label, self.config = label, scen.training
+        self.trainer = Trainer(scen, seed=0, device="cpu", iterations=10_000)
+        self.trainer.iteration = START_ITERATION  # the curriculum of a trained run's middle
+        self.watch = Stopwatch()
+        self.watch.attach(self.trainer)
+        self.rates: list[float] = []
+        self.total = 0.0
+
+    def iterate(self, timed: bool = True) -> None:
+        trainer = self.trainer
+        steps0, start = trainer.agent_steps, time.perf_counter()
+        trainer.train_iteration()
+        dt = time.perf_counter() - start
+        if timed:
+            self.rates.append((trainer.agent_steps - steps0) / dt)
+            self.total += dt
+        else:
+            self.watch.reset()
+
+    def row(self) -> EconomyRow:
+        c = self.config
+        return EconomyRow(
+            self.label,
+            c.num_worlds,
+            c.update_epochs,
+            c.num_minibatches,
+            c.conv_channels,
+            statistics.median(self.rates),
+            torch.get_num_threads(),
+            self.watch.shares(self.total),
+        )
+
+
+def compare(repeats: int, scenario: sc.Scenario | None = None) -> list[EconomyRow]:
+    """The scenario's hyperparameters (``economy_free_market`` unless given) and ``FAST``,
+    their iterations interleaved so that both see the same load; the median of ``repeats``
+    iterations each."""
+    base = scenario or sc.load(SCENARIO)
+    probes = [Probe("scenario", {}, base), Probe("fast", FAST, base)]
+    for probe in probes:
+        probe.iterate(timed=False)  # the first iteration builds what the others reuse
+    for _ in range(repeats):
+        for probe in probes:
+            probe.iterate()
+    rows = [probe.row() for probe in probes]
+    for r in rows:
+        r.ratio = r.steps_per_s / rows[0].steps_per_s
+    return rows
+
+
+def format_table(rows: list[EconomyRow]) -> str:
+    head = (
+        f"{'config':>8}  {'B':>4}  {'epochs x mb':>11}  {'conv':>4}  "
+        f"{'agent-steps/s/thread':>20}  "
+        + "  ".join(f"{s:>9}" for s in SHARES)
+        + f"  {'vs scenario':>11}"
+    )
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        shares = "  ".join(f"{r.shares[s]:>9.0%}" for s in SHARES)
+        lines.append(
+            f"{r.label:>8}  {r.batch:>4}  {f'{r.epochs} x {r.minibatches}':>11}  "
+            f"{r.channels:>4}  {r.per_thread:>20,.0f}  {shares}  {r.ratio:>10.1f}x"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,63 @@
+"""The economy's training benchmark: rates per thread, shares of time, the fast setting."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from coopsim import scenario as sc
+from coopsim.bench import economy_training as bench
+from coopsim.train import Trainer
+
+TINY = {
+    "name": "economy_tiny",
+    "description": "two agents on a 3x4 map, 10-step episodes",
+    "world": {
+        "kind": "economy",
+        "num_agents": 2,
+        "layout": "text",
+        "map_text": "w.s.\n....\ns.w.",
+        "episode_length": 10,
+        "view_radius": 1,
+    },
+    "population": [{"policy": "ppo", "count": 2}],
+    "training": {"num_worlds": 2, "update_epochs": 1, "num_minibatches": 2, "hidden": 8},
+}
+
+
+def test_both_configurations_are_timed_and_their_shares_add_up(monkeypatch):
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        rows = bench.compare(repeats=2, scenario=sc.from_dict(TINY))
+    finally:
+        torch.set_num_threads(before)
+    current, fast = rows
+    assert (current.label, fast.label) == ("scenario", "fast")
+    assert current.batch == 2 and current.epochs == 1 and current.minibatches == 2
+    assert (fast.batch, fast.epochs, fast.minibatches, fast.channels) == (64, 1, 32, 8)
+    assert current.ratio == 1.0 and fast.ratio == pytest.approx(
+        fast.steps_per_s / current.steps_per_s
+    )
+    for row in rows:
+        assert row.threads == 1 and row.per_thread == row.steps_per_s > 0
+        assert set(row.shares) == set(bench.SHARES)
+        assert sum(row.shares.values()) == pytest.approx(1.0)
+        assert row.shares["env"] > 0 and row.shares["inference"] > 0 and row.shares["update"] > 0
+    table = bench.format_table(rows)
+    assert "agent-steps/s/thread" in table and "vs scenario" in table
+    assert len(table.splitlines()) == 4
+
+
+def test_the_stopwatch_leaves_training_unchanged():
+    scenario = sc.from_dict(TINY)
+    plain = Trainer(scenario, seed=0, iterations=2).train()
+    probe = bench.Probe("scenario", {}, scenario)
+    probe.trainer.iteration = 0
+    probe.trainer.iterations = 2
+    watched = probe.trainer.train()
+    strip = [
+        [{k: v for k, v in r.items() if k != "seconds"} for r in run] for run in (plain, watched)
+    ]
+    assert strip[0] == strip[1]
+    assert probe.watch.seconds["env"] > 0
