@@ -64,29 +64,98 @@ class Measure:
 
 # -- objectives a planner may maximise (and every run reports as ``objective``) -----------------
 
+
+@dataclass(frozen=True)
+class Books:
+    """What an objective reads of B worlds over a period or an episode, besides its name.
+
+    Coin and utility are always known; the rest only where the world and the planner have
+    it: contributions in a public-goods world, the sponsor's outlay where a mechanism is paid
+    for from outside, the paired world's coin where each world has a counterfactual twin
+    played under the baseline rules.
+    """
+
+    coin: Tensor  # [B, N] net payoff
+    utility: Tensor  # [B, N] utility gained (labour counted); coin where the world has none
+    params: dict = field(default_factory=dict)  # a mix's weights, the sponsor's cost per unit
+    contribution: Tensor | None = None  # [B, N] share of the endowment contributed, per round
+    outlay: Tensor | None = None  # [B] what an outside sponsor paid
+    baseline: Tensor | None = None  # [B, N] each agent's coin in its world's paired twin
+
+
+def _needs(value: Tensor | None, objective: str, why: str) -> Tensor:
+    """``value``, or one clear error saying what the objective lacks."""
+    if value is None:
+        raise ValueError(f"objective {objective!r} needs {why}, which were not recorded")
+    return value
+
+
+def votes(books: Books) -> Tensor:
+    """Democratic AI's majority-vote objective: the share of agents whose coin is strictly
+    higher under the planner's rules than in the paired world under the baseline. [B]"""
+    baseline = _needs(books.baseline, "votes", "paired worlds under a baseline")
+    return (books.coin > baseline).to(books.coin.dtype).mean(-1)
+
+
 #: Objective name (the configuration's :data:`~coopsim.config.planner.OBJECTIVES`, less ``mix``,
-#: a weighted sum of the others) -> its function of coin and utility ``[B, N]`` -> ``[B]``.
+#: a weighted sum of the others) -> its function of the :class:`Books` -> ``[B]``.
 #: Equality x productivity is measured on coin, as the AI Economist's objective is; the welfare
 #: functions on utility, which counts the labour agents gave up.
-OBJECTIVE_FUNCTIONS: dict[str, Callable[[Tensor, Tensor], Tensor]] = {
-    "equality_times_productivity": lambda coin, utility: metrics.equality_times_productivity(
-        coin.clamp(min=0)
+OBJECTIVE_FUNCTIONS: dict[str, Callable[[Books], Tensor]] = {
+    "equality_times_productivity": lambda b: metrics.equality_times_productivity(
+        b.coin.clamp(min=0)
     ),
-    "utilitarian": lambda coin, utility: metrics.utilitarian_welfare(utility),
-    "nash": lambda coin, utility: metrics.nash_welfare(utility),
-    "rawls": lambda coin, utility: metrics.rawls_welfare(utility),
+    "utilitarian": lambda b: metrics.utilitarian_welfare(b.utility),
+    "nash": lambda b: metrics.nash_welfare(b.utility),
+    "rawls": lambda b: metrics.rawls_welfare(b.utility),
+    # the share of the endowment given to the public good, over agents and rounds
+    "contribution_rate": lambda b: _needs(
+        b.contribution, "contribution_rate", "contributions"
+    ).mean(-1),
+    # utilitarian welfare less the sponsor's outlay at its cost per unit of public funds
+    "net_welfare": lambda b: (
+        metrics.utilitarian_welfare(b.utility)
+        - b.params.get("sponsor_cost", 1.0)
+        * _needs(b.outlay, "net_welfare", "the sponsor's outlay")
+    ),
+    "votes": votes,
 }
 
 
 def social_objective(
-    name: str, coin: Tensor, utility: Tensor, weights: dict | None = None
+    name: str,
+    coin: Tensor,
+    utility: Tensor,
+    params: dict | None = None,
+    **books: Tensor | None,
 ) -> Tensor:
-    """The objective ``name`` [B] from each agent's coin and utility over a period ([B, N])."""
+    """The objective ``name`` [B] from each agent's coin and utility over a period ([B, N]),
+    and what else it reads (``contribution``, ``outlay``, ``baseline``: see :class:`Books`).
+    ``params``: a mix's weights, or the sponsor's cost per unit for net welfare."""
+    params = dict(params or {})
     if name == "mix":
-        return sum(w * social_objective(k, coin, utility) for k, w in (weights or {}).items())
+        return sum(w * social_objective(k, coin, utility, {}, **books) for k, w in params.items())
     if name not in OBJECTIVE_FUNCTIONS:
         raise ValueError(f"unknown objective {name!r}; allowed: {', '.join(OBJECTIVES)}")
-    return OBJECTIVE_FUNCTIONS[name](coin, utility)
+    return OBJECTIVE_FUNCTIONS[name](Books(coin, utility, params, **books))
+
+
+def _objective_of(o: Outcome) -> Tensor:
+    """The scenario's objective of an evaluation's episodes."""
+    contribution = None
+    if o.contribution is not None:
+        contribution = o.contribution.double().mean(0) / o.endowment  # [B, N]
+    name, params = o.objective
+    return social_objective(name, o.wealth, o.utility, params, contribution=contribution)
+
+
+def _objective_applies(o: Outcome) -> bool:
+    """An evaluation plays one world per episode and records no sponsor's outlay: votes and
+    net welfare are measured where those are known (the planner's books, the yardstick)."""
+    names = set(o.objective[1]) if o.objective[0] == "mix" else {o.objective[0]}
+    if "contribution_rate" in names and o.contribution is None:
+        return False
+    return not names & {"votes", "net_welfare"}
 
 
 # -- Perolat et al. (2017)'s social outcomes of a common-pool resource --------------------------
@@ -236,11 +305,12 @@ MEASURES: dict[str, Measure] = {
         Measure(
             "objective",
             "objective",
-            lambda o: social_objective(o.objective[0], o.wealth, o.utility, o.objective[1]),
+            _objective_of,
             "wealth and utility, as the scenario's objective says",
             "as the objective",
             "the scenario's social objective, the one its planner maximises",
             "higher",
+            applies=_objective_applies,
         ),
         Measure(
             "harvest_per_step",

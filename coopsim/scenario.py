@@ -24,6 +24,8 @@ from coopsim.agents.ppo import PPOLearner
 from coopsim.agents.scripted import SCRIPTED
 from coopsim.config import (
     LEARNERS,
+    PAIRED_OBJECTIVES,
+    ControlTarget,
     EvaluationConfig,
     GroupConfig,
     MechanismConfig,
@@ -67,6 +69,7 @@ __all__ = [
     "GroupConfig",
     "MechanismConfig",
     "Scenario",
+    "baseline_controls",
     "check_planner_fits",
     "from_dict",
     "list_scenarios",
@@ -75,6 +78,7 @@ __all__ = [
     "make_population",
     "make_world",
     "resolve_device",
+    "resolve_controls",
     "resolve_path",
 ]
 
@@ -212,13 +216,7 @@ def from_dict(
     planner = None
     if "planner" in data:
         planner = build(PlannerConfig, data["planner"], source=source, prefix="planner")
-        if not any(m.kind == planner.mechanism for m in mechanisms):
-            raise ConfigError(
-                source,
-                "planner.mechanism",
-                f"got {planner.mechanism!r}, but the pipeline has no such mechanism "
-                f"(has: {', '.join(m.kind for m in mechanisms) or 'none'})",
-            )
+        resolve_controls(planner, mechanisms, source)
     training = None
     if "training" in data or planner is not None or any(g.policy in LEARNERS for g in population):
         training = build(TrainingConfig, data.get("training", {}), source=source, prefix="training")
@@ -237,18 +235,39 @@ def check_planner_fits(
     source: str | None,
 ) -> None:
     """Cross-field rules of a planner, caught at load rather than when phase 2 starts."""
-    lever = next(m for m in mechanisms if m.kind == planner.mechanism)
-    refusal = MECHANISMS[lever.kind].planner_refusal(lever.params)
-    if refusal is not None:
-        raise ConfigError(source, "planner.mechanism", refusal)
-    lever_period = MECHANISMS[lever.kind].period_of(lever.params) or 1
-    if planner.period % lever_period:
-        raise ConfigError(
-            source,
-            "planner.period",
-            f"got {planner.period}, must be a multiple of the {planner.mechanism} mechanism's "
-            f"period ({lever_period}), or its rates would change mid-period",
-        )
+    for target in resolve_controls(planner, mechanisms, source):
+        lever = mechanisms[target.index]
+        lever_period = MECHANISMS[lever.kind].period_of(lever.params) or 1
+        if planner.period % lever_period:
+            raise ConfigError(
+                source,
+                "planner.period",
+                f"got {planner.period}, must be a multiple of the {lever.kind} mechanism's "
+                f"period ({lever_period}), or its rates would change mid-period",
+            )
+    if planner.objective in PAIRED_OBJECTIVES:
+        baseline_controls(planner, mechanisms, source)
+        if training.num_worlds % 2:
+            raise ConfigError(
+                source,
+                "training.num_worlds",
+                f"got {training.num_worlds}; objective = {planner.objective!r} plays worlds in "
+                "pairs (the planner's rules, the baseline's), so it must be even",
+            )
+        if planner.group_size != 1:
+            raise ConfigError(
+                source,
+                "planner.group_size",
+                f"got {planner.group_size}; objective = {planner.objective!r} already pays each "
+                "decision against its paired baseline world, so use 1",
+            )
+        if not WORLDS[world_kind][1].can_replicate():
+            raise ConfigError(
+                source,
+                "planner.objective",
+                f"{planner.objective!r} needs paired copies of each world, and a "
+                f"{world_kind!r} world cannot be copied",
+            )
     if planner.group_size == 1:
         return
     if not WORLDS[world_kind][1].can_replicate():
@@ -265,6 +284,124 @@ def check_planner_fits(
             "planner.group_size",
             f"got {planner.group_size}, must divide training.num_worlds ({training.num_worlds})",
         )
+
+
+def _controllable(mechanisms: list[MechanismConfig]) -> list[str]:
+    """Every control a planner could name in this pipeline, for error messages."""
+    counts = {m.kind: sum(x.kind == m.kind for x in mechanisms) for m in mechanisms}
+    names = []
+    for i, m in enumerate(mechanisms):
+        cls = MECHANISMS[m.kind]
+        if cls.planner_refusal(m.params) is not None:
+            continue
+        label = m.kind if counts[m.kind] == 1 else f"{m.kind}#{i}"
+        names += [f"{label}.{p}" for p in cls.control_specs(m.params)]
+    return names
+
+
+def resolve_controls(
+    planner: PlannerConfig, mechanisms: list[MechanismConfig], source: str | None = None
+) -> list[ControlTarget]:
+    """``planner.controls`` resolved against the pipeline, each with its grid's ends (the
+    parameter's declared bounds unless ``planner.grid`` narrows them); one error naming
+    ``planner.controls``, the bad entry and what is allowed otherwise."""
+    allowed = ", ".join(_controllable(mechanisms)) or "none: no mechanism here has controls"
+
+    def refuse(entry: str, why: str) -> ConfigError:
+        return ConfigError(source, "planner.controls", f"{entry!r}: {why}; allowed: {allowed}")
+
+    targets: list[ControlTarget] = []
+    for entry in planner.controls:
+        if not isinstance(entry, str):
+            raise refuse(repr(entry), "expected a string '<kind>.<param>'")
+        head, _, param_name = entry.partition(".")
+        kind, _, index_text = head.partition("#")
+        places = [i for i, m in enumerate(mechanisms) if m.kind == kind]
+        if index_text:
+            if not index_text.isdigit() or int(index_text) not in places:
+                raise refuse(
+                    entry,
+                    f"mechanism {int(index_text) if index_text.isdigit() else index_text} of the pipeline is not a {kind!r}",
+                )
+            places = [int(index_text)]
+        if not places:
+            raise refuse(entry, f"the pipeline has no {kind!r} mechanism")
+        if len(places) > 1:
+            raise refuse(
+                entry,
+                f"the pipeline has {len(places)} {kind!r} mechanisms; name one as "
+                f"'{kind}#<index>.<param>'",
+            )
+        index = places[0]
+        cls, params = MECHANISMS[kind], mechanisms[index].params
+        refusal = cls.planner_refusal(params)
+        if refusal is not None:
+            raise refuse(entry, refusal)
+        specs = cls.control_specs(params)
+        if param_name and param_name not in specs:
+            raise refuse(entry, f"{param_name!r} is not a parameter a planner can set")
+        for name in [param_name] if param_name else list(specs):
+            full = f"{head}.{name}"
+            spec = specs[name]
+            low, high = spec.low, spec.high
+            narrowed = planner.grid.get(full, planner.grid.get(entry))
+            if narrowed is not None:
+                if (
+                    not isinstance(narrowed, list)
+                    or len(narrowed) != 2
+                    or not all(isinstance(v, (int, float)) for v in narrowed)
+                    or not narrowed[0] < narrowed[1]
+                    or (low is not None and narrowed[0] < low)
+                    or (high is not None and narrowed[1] > high)
+                ):
+                    raise ConfigError(
+                        source,
+                        f"planner.grid.{full}",
+                        f"got {narrowed!r}; expected [low, high] with low < high, within the "
+                        f"parameter's bounds [{low}, {high}]",
+                    )
+                low, high = float(narrowed[0]), float(narrowed[1])
+            if low is None or high is None:
+                raise refuse(
+                    entry,
+                    f"{full!r} declares no {'lower' if low is None else 'upper'} bound; give "
+                    f"its range in [planner.grid], e.g. '{full}' = [0, 4]",
+                )
+            if any(t.index == index and t.param == name for t in targets):
+                raise refuse(entry, f"{full!r} is named twice")
+            targets.append(ControlTarget(full, index, name, spec.width, float(low), float(high)))
+    unused = [
+        k for k in planner.grid if k not in {t.name for t in targets} and k not in planner.controls
+    ]
+    if unused:
+        raise ConfigError(
+            source,
+            f"planner.grid.{unused[0]}",
+            f"not one of planner.controls; controls: {', '.join(t.name for t in targets)}",
+        )
+    return targets
+
+
+def baseline_controls(
+    planner: PlannerConfig, mechanisms: list[MechanismConfig], source: str | None = None
+) -> list[float]:
+    """The values [K] of the planner's controls under ``planner.baseline``, a preset of the
+    controlled mechanisms (every control must be set by it)."""
+    values: list[float] = []
+    for target in resolve_controls(planner, mechanisms, source):
+        cls = MECHANISMS[mechanisms[target.index].kind]
+        preset = cls.presets.get(planner.baseline)
+        if preset is None or target.param not in preset:
+            known = sorted({p for m in mechanisms for p in MECHANISMS[m.kind].presets})
+            raise ConfigError(
+                source,
+                "planner.baseline",
+                f"got {planner.baseline!r}, which sets no {target.name!r}; presets of the "
+                f"controlled mechanisms: {', '.join(known) or 'none'}",
+            )
+        value = preset[target.param]
+        values += list(value) if isinstance(value, (list, tuple)) else [float(value)] * target.width
+    return values
 
 
 def resolve_device(name: str) -> torch.device:

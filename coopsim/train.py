@@ -33,18 +33,22 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
+from coopsim.agents.levers import Levers
 from coopsim.agents.planner import Planner
 from coopsim.agents.population import Population
 from coopsim.agents.ppo import PPOLearner, entropy_coef
+from coopsim.config import PAIRED_OBJECTIVES
 from coopsim.config.training import TrainingConfig
 from coopsim.credit import PlannerCredit
 from coopsim.envs.base import Step, World
 from coopsim.evaluate import Evaluation, evaluate
 from coopsim.scenario import (
     Scenario,
+    baseline_controls,
     check_planner_fits,
     make_population,
     make_world,
+    resolve_controls,
     resolve_device,
 )
 from coopsim.storage import RolloutStorage
@@ -127,21 +131,36 @@ class Trainer:
             for p, idx in self.groups
         ]
         self.planner: Planner | None = None
-        self.tax: Mechanism | None = None  # the mechanism whose controls the planner sets
+        self.levers: Levers | None = None  # the controls the planner sets
+        # Paired objectives (votes): the planner's worlds are the even ones, each odd world
+        # its twin under the baseline's controls [K]; None when every world is the planner's.
+        self.baseline: Tensor | None = None
         if scenario.planner is not None:
             pc = scenario.planner
-            self.tax = world.pipeline.find(pc.mechanism)
             # Scenarios are checked on load; this catches one edited in code since (the
             # benchmarks replace budgets and planner settings on loaded scenarios).
             check_planner_fits(pc, scenario.world.kind, scenario.mechanisms, cfg, scenario.source)
-            k = self.tax.num_controls
+            self.levers = Levers(world.pipeline, resolve_controls(pc, scenario.mechanisms))
+            k = self.levers.width
             self.planner = Planner(
-                pc, spec.num_agents, k, self.iterations, seed=self.seed, device=self.device, ppo=cfg
+                pc,
+                spec.num_agents,
+                k,
+                self.iterations,
+                seed=self.seed,
+                device=self.device,
+                ppo=cfg,
+                low=self.levers.low,
+                high=self.levers.high,
             )
+            if pc.objective in PAIRED_OBJECTIVES:
+                values = baseline_controls(pc, scenario.mechanisms)
+                self.baseline = torch.tensor(values, device=self.device)  # [K]
             # one decision per period, the last one cut short by the episode's end
             decisions = -(-spec.horizon // pc.period) * cfg.episodes_per_iteration
             obs_dim = self.planner.spec.obs_dim
-            self.planner_storage = RolloutStorage(decisions, b, 1, obs_dim, k, self.device)
+            deciding = b // 2 if self.baseline is not None else b  # worlds the planner rules
+            self.planner_storage = RolloutStorage(decisions, deciding, 1, obs_dim, k, self.device)
         self.iteration = 0
         self.agent_steps = 0
         self.planner_obs: Tensor | None = None  # [B, 1, O] what the planner last decided on
@@ -155,8 +174,8 @@ class Trainer:
         if self.planner is None:
             return None
         cap = self.planner.cap_at(self.iteration)
-        if cap is None:
-            self.tax.set_controls(torch.zeros(self.tax.num_controls, device=self.device))
+        if cap is None:  # phase 1: every control at the low end of its range (no tax)
+            self.levers.set(self.levers.low)
         else:
             self.planner.set_cap(cap)
         return cap
@@ -189,8 +208,14 @@ class Trainer:
         world, horizon = self.world, self.world.spec.horizon
         b, n = world.batch_size, world.spec.num_agents
         tally = Tally(world)
-        credit = PlannerCredit(self.planner.config, b, n, self.device) if planner_on else None
+        credit = (
+            PlannerCredit(self.planner.config, b, n, self.device, world.endowment)
+            if planner_on
+            else None
+        )
         group = self.planner.config.group_size if planner_on else 1
+        if planner_on and self.baseline is not None:
+            group = 2  # each planner's world and its baseline twin start as copies
         t = decision = 0
         for ep in range(self.config.episodes_per_iteration):
             obs = world.reset(seed=self.episode_seed(ep))
@@ -204,9 +229,10 @@ class Trainer:
                 st = world.step(self.act(t, obs))
                 self.record(t, st)
                 tally.add(st)
-                if credit is not None and (paid := credit.add(st)) is not None:
+                if credit is not None and (paid := credit.add(st)) is not None:  # [B] or [B/2]
                     self.planner_storage.rewards[decision] = self.planner.scaled(paid)[:, None]
-                    self.planner_storage.dones[decision] = st.done.float()
+                    done = st.done if self.baseline is None else st.done[0::2]
+                    self.planner_storage.dones[decision] = done.float()
                     decision += 1
                 if bool(st.done[0]) != (step == horizon - 1):
                     raise RuntimeError(
@@ -226,11 +252,19 @@ class Trainer:
         """The planner sets its controls for the period starting now, having seen last
         period's ``income`` [B, N]; returns the agents' observation. Worlds that re-observe
         without stepping show the new rates at once (a one-step economy would otherwise never
-        show them)."""
-        pobs = self.planner.observe(income, self.tax.controls)  # [B, 1, N + K + 1]
+        show them). With a paired objective it rules the even worlds, and each odd world
+        keeps the baseline's controls."""
+        controls = self.levers.get()  # [B, K]
+        if self.baseline is None:
+            pobs = self.planner.observe(income, controls)  # [B, 1, N + K + 1]
+        else:
+            pobs = self.planner.observe(income[0::2], controls[0::2])  # [B/2, 1, N + K + 1]
         self.planner_obs = pobs
         action, logp, value = self.planner.learner.step(pobs)
-        self.tax.set_controls(self.planner.rates_of(action))
+        chosen = self.planner.rates_of(action)  # [B or B/2, K]
+        if self.baseline is not None:
+            chosen = torch.stack([chosen, self.baseline.expand_as(chosen)], 1).flatten(0, 1)
+        self.levers.set(chosen)
         self.planner_storage.add(decision, pobs, action, logp, value)
         fresh = self.world.observe()
         return obs if fresh is None else fresh
@@ -302,7 +336,7 @@ class Trainer:
             "agent_steps": self.agent_steps,
             "learners": [p.state_dict() for p, _ in self.learners],
             "planner": self.planner.state_dict() if self.planner else None,
-            "rates": self.tax.controls.clone() if self.tax is not None else None,
+            "rates": self.levers.get().clone() if self.levers is not None else None,
             # what the planner last decided on: its learned schedule is read off this state
             "planner_obs": self.planner_obs.clone() if self.planner_obs is not None else None,
             # what mechanisms learn on their own (a Saez schedule's incomes and estimates)
@@ -317,8 +351,8 @@ class Trainer:
         if self.planner is not None and state["planner"] is not None:
             self.planner.load_state_dict(state["planner"])
         self.world.pipeline.load_state_dict(state.get("mechanisms") or [])
-        if self.tax is not None and state.get("rates") is not None:
-            self.tax.set_controls(state["rates"])
+        if self.levers is not None and state.get("rates") is not None:
+            self.levers.set(state["rates"])
         if state.get("planner_obs") is not None:
             self.planner_obs = state["planner_obs"].to(self.device)
 
@@ -353,7 +387,7 @@ class Trainer:
 
 
 def find_mechanism(world: World, kind: str) -> Mechanism:
-    """The first mechanism of ``kind`` in the world's pipeline (the planner's lever)."""
+    """The first mechanism of ``kind`` in the world's pipeline."""
     return world.pipeline.find(kind)
 
 
@@ -366,27 +400,27 @@ def train(scenario: Scenario, **kwargs) -> Trainer:
 
 @torch.no_grad()
 def planner_schedule(trainer: Trainer) -> Tensor | None:
-    """The planner's learned schedule [K], or None without a planner.
+    """The planner's learned controls [K], or None without a planner.
 
-    Per bracket, the rate with the highest probability averaged over the planner's last
+    Per control, the value with the highest probability averaged over the planner's last
     decisions in the B training worlds: one schedule for every evaluation world, the one the
     planner prefers on the states it actually met (its observations carry last period's
-    incomes and rates, which differ from world to world). Before the planner has acted
-    (curriculum phase 1) the tax was held at zero, and so is this schedule.
+    incomes and controls, which differ from world to world). Before the planner has acted
+    (curriculum phase 1) every control was held at its low end (no tax), and so is this one.
     """
     planner = trainer.planner
     if planner is None:
         return None
     if planner.learner.logit_mask is None:  # never capped: the planner has not acted yet
-        return torch.zeros(trainer.tax.num_controls, device=trainer.device)
+        return trainer.levers.low.clone()
     obs = trainer.planner_obs
     if obs is None:  # no period seen yet (or an old checkpoint): as in the first period
-        n = trainer.world.spec.num_agents
-        incomes = torch.zeros(trainer.tax.controls.shape[0], n, device=trainer.device)
-        obs = planner.observe(incomes, trainer.tax.controls)
+        controls = trainer.levers.get()  # [B, K]
+        incomes = torch.zeros(controls.shape[0], trainer.world.spec.num_agents)
+        obs = planner.observe(incomes.to(trainer.device), controls)
     logits, _ = planner.learner.forward(obs)  # K heads of [B, 1, L]
     probs = torch.stack([lg.softmax(-1).mean((0, 1)) for lg in logits])  # [K, L]
-    return planner.grid[probs.argmax(-1)]
+    return planner.values_of(planner.grid[probs.argmax(-1)])
 
 
 def evaluate_trained(
@@ -408,7 +442,7 @@ def evaluate_trained(
     def setup(world: World) -> None:
         world.pipeline.adopt(trainer.world.pipeline)
         if schedule is not None:
-            world.pipeline.find(trainer.planner.config.mechanism).set_controls(schedule)
+            Levers(world.pipeline, trainer.levers.targets).set(schedule)
 
     return evaluate(
         trainer.scenario,

@@ -2,7 +2,7 @@
 
 from mechanisms.base import Flow, Mechanism, MoneyBounds, Pipeline, RoundContext
 from mechanisms.quotas import ExtractionTax, Quota
-from mechanisms.redistribution import LumpSum
+from mechanisms.redistribution import LumpSum, Redistribution
 from mechanisms.sanctions import PeerPunishment, SanctionInstitution
 from mechanisms.subsidies import MatchingFunds, ProvisionPoint
 from mechanisms.tax import BracketTax
@@ -15,6 +15,7 @@ MECHANISMS: dict[str, type[Mechanism]] = {
         MatchingFunds,
         ProvisionPoint,
         LumpSum,
+        Redistribution,
         BracketTax,
         Quota,
         ExtractionTax,

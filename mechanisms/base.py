@@ -31,7 +31,8 @@ class RoundContext:
     round: int  # index of the round just completed, from 0
     rounds: int  # rounds per episode
     contributions: Tensor | None = None  # [B, N] amount given to the public good this round
-    endowment: float = 1.0  # per-round endowment (contributions are measured against it)
+    # per-round endowment (contributions are measured against it): E, or [N] per seat
+    endowment: float | Tensor = 1.0
     multiplier: float | None = None  # public-good multiplier r, where the world has one
     punishment: Tensor | None = None  # [B, N, N] points assigned by agent i to agent j
     net: Tensor = field(init=False)  # [B, N] running payoff after the mechanisms so far
@@ -49,10 +50,36 @@ class Flow:
     transfer: Tensor  # [B, N] paid to (+) or taken from (-) each agent
     pool: Tensor  # [B] paid into (+) or out of (-) the institution's pool
     external: Tensor  # [B] entering (+) or leaving (-) from outside the agents and pool
+    # [B] what an outside sponsor paid for it (a match before the pot multiplies it), where
+    # someone did: the cost an objective net of the sponsor's outlay charges for
+    outlay: Tensor | None = None
 
     def imbalance(self) -> Tensor:
         """[B] how far this flow is from balancing its books (0 when it does)."""
         return self.transfer.sum(-1) + self.pool - self.external
+
+
+@dataclass(frozen=True)
+class ControlSpec:
+    """One parameter a planner (or a sweep) may set per world, and its declared range.
+
+    Why: a planner designs rules by choosing values on a grid over each control's range; the
+    range comes from the parameter's own declaration, so a new mechanism needs no planner
+    code. ``high`` is None for a parameter with no upper bound (a fine): a scenario must then
+    give the grid.
+    """
+
+    width: int  # entries per world (a tax: one marginal rate per bracket)
+    low: float | None
+    high: float | None
+
+
+def declared_bounds(params_type: type, name: str) -> tuple[float | None, float | None]:
+    """The (low, high) a Params field declares with ``param(ge=, gt=, le=, lt=)``."""
+    meta = next(f.metadata for f in dataclasses.fields(params_type) if f.name == name)
+    low = meta.get("ge") if meta.get("ge") is not None else meta.get("gt")
+    high = meta.get("le") if meta.get("le") is not None else meta.get("lt")
+    return low, high
 
 
 @dataclass(frozen=True)
@@ -164,25 +191,65 @@ class Mechanism(ABC):
         return self.period_of(self.params)
 
     # -- what a planner may set (its controls) ----------------------------------------------
+    #: Names of the Params fields a planner may set per world, in the order of ``controls``.
+    controllable: ClassVar[tuple[str, ...]] = ()
+    #: Named settings of the controls (a redistribution's 'strict_egalitarian'): baselines a
+    #: planner's rules can be voted against, and shorthands in scenario files.
+    presets: ClassVar[dict[str, dict[str, Any]]] = {}
+
+    @classmethod
+    def control_specs(cls, params: Any) -> dict[str, ControlSpec]:
+        """Each controllable parameter's width and declared range, for mechanisms configured
+        by ``params`` (a class method, so a scenario's controls are checked when it loads)."""
+        return {
+            name: ControlSpec(1, *declared_bounds(cls.Params, name)) for name in cls.controllable
+        }
+
     @classmethod
     def planner_refusal(cls, params: Any) -> str | None:
         """Why a planner cannot set this mechanism's controls when configured by ``params``,
         or None when it can. Checked when a scenario loads, not when the planner first acts."""
+        if cls.control_specs(params):
+            return None
         return f"a {cls.kind!r} mechanism has no parameters a planner can set"
+
+    def control(self, name: str) -> Tensor:
+        """The values of control ``name`` in force: [B, width]."""
+        raise NotImplementedError(f"a {self.kind!r} mechanism has no control {name!r}")
+
+    def set_control(self, name: str, values: Tensor) -> None:
+        """Install control ``name``'s values [B, width] (or [width], the same in every world)."""
+        raise NotImplementedError(f"a {self.kind!r} mechanism has no control {name!r}")
+
+    def per_world(self, values: Tensor, width: int = 1) -> Tensor:
+        """``values`` [B, width], [width] or a number as a fresh [B, width] float tensor."""
+        values = torch.as_tensor(values, dtype=torch.float32, device=self.device)
+        return values.reshape(-1, width).expand(self.batch_size, width).clone()
 
     @property
     def num_controls(self) -> int:
         """K, the number of parameters a planner sets per world (a tax: one rate a bracket)."""
-        return 0
+        return sum(spec.width for spec in self.control_specs(self.params).values())
 
     @property
     def controls(self) -> Tensor:
-        """The controls in force: [B, K]."""
-        return torch.zeros(self.batch_size, 0, device=self.device)
+        """Every control in force, in :attr:`controllable` order: [B, K]."""
+        names = list(self.control_specs(self.params))
+        if not names:
+            return torch.zeros(self.batch_size, 0, device=self.device)
+        return torch.cat([self.control(name) for name in names], -1)
 
     def set_controls(self, values: Tensor) -> None:
-        """Install controls [B, K] (or [K], the same in every world)."""
-        raise NotImplementedError(f"a {self.kind!r} mechanism has no controls to set")
+        """Install every control at once: [B, K] (or [K], the same in every world)."""
+        specs = self.control_specs(self.params)
+        if not specs:
+            raise NotImplementedError(f"a {self.kind!r} mechanism has no controls to set")
+        values = torch.as_tensor(values, dtype=torch.float32, device=self.device)
+        values = values.reshape(-1, self.num_controls).expand(self.batch_size, -1)
+        start = 0
+        for name, spec in specs.items():
+            self.set_control(name, values[:, start : start + spec.width])
+            start += spec.width
 
     # -- what it learns on its own ----------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from mechanisms.base import Flow, MoneyBounds, RoundContext
+from mechanisms.base import ControlSpec, Flow, MoneyBounds, RoundContext
 from mechanisms.extraction import ExtractionRule
 from mechanisms.params import param
 
@@ -108,21 +108,16 @@ class Quota(ExtractionRule):
         return [0.0], [1.0]
 
     @classmethod
-    def planner_refusal(cls, params: Any) -> str | None:
-        return None
+    def control_specs(cls, params: Any) -> dict[str, ControlSpec]:
+        """The cap per step of the period (cap / period): an agent takes at most one unit a
+        step, so 0-1 whatever the period."""
+        return {"cap_per_step": ControlSpec(1, 0.0, 1.0)}
 
-    @property
-    def num_controls(self) -> int:
-        return 1
+    def control(self, name: str) -> Tensor:
+        return self.cap_per_step[:, None]  # [B, 1]
 
-    @property
-    def controls(self) -> Tensor:
-        """[B, 1] the cap per step of the period (cap / period)."""
-        return self.cap_per_step[:, None]
-
-    def set_controls(self, values: Tensor) -> None:
-        values = values.to(self.device).float()
-        self.cap_per_step = values.expand(self.batch_size, 1)[:, 0].clone()
+    def set_control(self, name: str, values: Tensor) -> None:
+        self.cap_per_step = self.per_world(values)[:, 0]
 
     def replicate(self, source: Tensor) -> None:
         self.cap_per_step = self.cap_per_step[source].clone()
@@ -154,6 +149,7 @@ class ExtractionTax(ExtractionRule):
     kind = "extraction_tax"
     Params = ExtractionTaxParams
     summary = "Pigouvian extraction tax: a charge per unit taken, rising as the stock falls."
+    controllable = ("rate", "surcharge")
 
     def __init__(self, params: ExtractionTaxParams, num_agents: int, batch_size: int, device):
         super().__init__(params, num_agents, batch_size, device)
@@ -193,22 +189,14 @@ class ExtractionTax(ExtractionRule):
     def observation_bounds(self, bounds: MoneyBounds) -> tuple[list[float], list[float]]:
         return [0.0], [self._top_charge()]
 
-    @classmethod
-    def planner_refusal(cls, params: Any) -> str | None:
-        return None
+    def control(self, name: str) -> Tensor:
+        return (self.rate if name == "rate" else self.surcharge)[:, None]  # [B, 1]
 
-    @property
-    def num_controls(self) -> int:
-        return 2
-
-    @property
-    def controls(self) -> Tensor:
-        """[B, 2] rate and surcharge."""
-        return torch.stack([self.rate, self.surcharge], -1)
-
-    def set_controls(self, values: Tensor) -> None:
-        values = values.to(self.device).float().expand(self.batch_size, 2)
-        self.rate, self.surcharge = values[:, 0].clone(), values[:, 1].clone()
+    def set_control(self, name: str, values: Tensor) -> None:
+        if name == "rate":
+            self.rate = self.per_world(values)[:, 0]
+        else:
+            self.surcharge = self.per_world(values)[:, 0]
 
     def replicate(self, source: Tensor) -> None:
         self.rate, self.surcharge = self.rate[source].clone(), self.surcharge[source].clone()

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+from torch import Tensor
 
 from mechanisms.base import Flow, Mechanism, MoneyBounds, RoundContext
 from mechanisms.params import param
@@ -80,25 +81,42 @@ class SanctionInstitution(Mechanism):
     Params = InstitutionParams
     summary = "Central institution: fines contributions below a threshold."
     worlds = ("public_goods", "matrix_game")
+    controllable = ("threshold", "fine", "fee")
+
+    def __init__(self, params: InstitutionParams, num_agents: int, batch_size: int, device):
+        super().__init__(params, num_agents, batch_size, device)
+        # [B] each per world, so a planner or a sweep can run B institutions in one batch
+        self.values = {
+            name: self.per_world(getattr(params, name))[:, 0] for name in self.controllable
+        }
+
+    def control(self, name: str) -> Tensor:
+        return self.values[name][:, None]  # [B, 1]
+
+    def set_control(self, name: str, values: Tensor) -> None:
+        self.values[name] = self.per_world(values)[:, 0]
+
+    def replicate(self, source: Tensor) -> None:
+        self.values = {name: value[source].clone() for name, value in self.values.items()}
 
     def apply(self, ctx: RoundContext) -> Flow:
         if ctx.contributions is None:
             raise ValueError("sanction_institution needs a world with contributions")
-        p = self.params
-        shortfall = (p.threshold * ctx.endowment - ctx.contributions).clamp(min=0)
-        charge = p.fine * shortfall + p.fee  # [B, N]
+        threshold, fine, fee = (self.values[k][:, None] for k in self.controllable)  # [B, 1]
+        shortfall = (threshold * ctx.endowment - ctx.contributions).clamp(min=0)  # [B, N]
+        fines = fine * shortfall  # [B, N]
         # Fines go to the pool; fees pay for the institution and leave the economy.
-        fees = torch.full_like(ctx.contributions, p.fee).sum(-1)
-        return Flow(-charge, (p.fine * shortfall).sum(-1), -fees)
+        fees = fee.expand_as(ctx.contributions)  # [B, N]
+        return Flow(-(fines + fees), fines.sum(-1), -fees.sum(-1))
 
     def transfer_bound(self, bounds: MoneyBounds) -> float:
-        p = self.params
-        return p.fine * p.threshold * bounds.endowment + p.fee
+        threshold, fine, fee = (float(self.values[k].max()) for k in self.controllable)
+        return fine * threshold * bounds.endowment + fee
 
     def describe(self) -> str:
-        p = self.params
-        funded = f"funded by a fee of {p.fee:g} per agent per round" if p.fee else "unfunded"
+        threshold, fine, fee = (float(self.values[k][0]) for k in self.controllable)
+        funded = f"funded by a fee of {fee:g} per agent per round" if fee else "unfunded"
         return (
-            f"Sanctioning institution ({funded}): contributions below {p.threshold:.0%} of the "
-            f"endowment are fined {p.fine:g} per unit of shortfall."
+            f"Sanctioning institution ({funded}): contributions below {threshold:.0%} of the "
+            f"endowment are fined {fine:g} per unit of shortfall."
         )

@@ -13,14 +13,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+from torch import Tensor
 
-from mechanisms.base import Flow, Mechanism, MoneyBounds, RoundContext
+from mechanisms.base import Flow, Mechanism, MoneyBounds, RoundContext, declared_bounds
 from mechanisms.params import param
 
 
 @dataclass
 class MatchingParams:
     rate: float = param(1.0, help="Sponsor's match per unit contributed (m)", ge=0, le=100)
+    observed: bool = param(
+        False,
+        help="Agents see the rate in force (needed when a planner changes it: agents that "
+        "cannot see the rules cannot answer them)",
+    )
 
 
 class MatchingFunds(Mechanism):
@@ -28,21 +34,47 @@ class MatchingFunds(Mechanism):
     Params = MatchingParams
     summary = "Matching funds: a sponsor matches every contribution at a fixed rate."
     worlds = ("public_goods",)
+    controllable = ("rate",)
+
+    def __init__(self, params: MatchingParams, num_agents: int, batch_size: int, device):
+        super().__init__(params, num_agents, batch_size, device)
+        self.rate = self.per_world(params.rate)[:, 0]  # [B] match per unit, per world
+
+    def control(self, name: str) -> Tensor:
+        return self.rate[:, None]  # [B, 1]
+
+    def set_control(self, name: str, values: Tensor) -> None:
+        self.rate = self.per_world(values)[:, 0]
+
+    def replicate(self, source: Tensor) -> None:
+        self.rate = self.rate[source].clone()
 
     def apply(self, ctx: RoundContext) -> Flow:
         if ctx.contributions is None or ctx.multiplier is None:
             raise ValueError("matching needs a public-goods world")
-        matched = self.params.rate * ctx.contributions.sum(-1)  # [B] sponsor's outlay
+        matched = self.rate * ctx.contributions.sum(-1)  # [B] sponsor's outlay
         value = ctx.multiplier * matched  # [B] the matched money, multiplied in the pot
         share = (value / self.num_agents)[:, None].expand_as(ctx.contributions)
         zero = torch.zeros_like(matched)
-        return Flow(share.clone(), zero, value)
+        return Flow(share.clone(), zero, value, outlay=matched)
 
     def transfer_bound(self, bounds: MoneyBounds) -> float:
-        return bounds.multiplier * self.params.rate * bounds.endowment
+        return bounds.multiplier * float(self.rate.max()) * bounds.endowment
+
+    @property
+    def obs_dim(self) -> int:
+        return 1 if self.params.observed else 0
+
+    def observation(self) -> Tensor:
+        """[B, N, obs_dim] the rate in force, where agents see it."""
+        return self.rate[:, None, None].expand(-1, self.num_agents, self.obs_dim)
+
+    def observation_bounds(self, bounds: MoneyBounds) -> tuple[list[float], list[float]]:
+        _, high = declared_bounds(MatchingParams, "rate")
+        return [0.0] * self.obs_dim, [float(high)] * self.obs_dim
 
     def describe(self) -> str:
-        return f"Matching funds: a sponsor adds {self.params.rate:g} per unit contributed."
+        return f"Matching funds: a sponsor adds {float(self.rate[0]):g} per unit contributed."
 
 
 @dataclass

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from mechanisms.base import Flow, Mechanism, MoneyBounds, RoundContext
+from mechanisms.base import ControlSpec, Flow, Mechanism, MoneyBounds, RoundContext
 from mechanisms.params import param
 
 # The 2018 US federal single-filer schedule (cutoffs in dollars), as the AI Economist uses it
@@ -267,6 +267,7 @@ class BracketTax(Mechanism):
     kind = "tax"
     Params = TaxParams
     summary = "Income tax with marginal rates per bracket, collected each tax period."
+    controllable = ("rates",)
 
     def __init__(self, params: TaxParams, num_agents: int, batch_size: int, device: torch.device):
         super().__init__(params, num_agents, batch_size, device)
@@ -297,21 +298,20 @@ class BracketTax(Mechanism):
         return params.period
 
     @classmethod
+    def control_specs(cls, params: TaxParams) -> dict[str, ControlSpec]:
+        """One marginal rate per bracket, each in [0, 1]."""
+        return {"rates": ControlSpec(len(params.brackets), 0.0, 1.0)}
+
+    @classmethod
     def planner_refusal(cls, params: TaxParams) -> str | None:
         if params.schedule == "saez":
             return "a 'saez' tax sets its own rates; a planner needs a tax whose rates it can set"
         return None
 
-    @property
-    def num_controls(self) -> int:
-        """One marginal rate per bracket."""
-        return self.num_brackets
-
-    @property
-    def controls(self) -> Tensor:
+    def control(self, name: str) -> Tensor:
         return self.rates  # [B, K]
 
-    def set_controls(self, values: Tensor) -> None:
+    def set_control(self, name: str, values: Tensor) -> None:
         self.set_rates(values)
 
     def training_log(self) -> dict[str, float]:

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from coopsim import metrics
-from coopsim.config.planner import OBJECTIVES
+from coopsim.config.planner import MIXABLE, OBJECTIVES
 from coopsim.measures import (
     MEASURES,
     OBJECTIVE_FUNCTIONS,
@@ -72,12 +72,28 @@ def test_inequality_reads_wealth_floored_and_welfare_reads_utility():
     assert out["utilitarian_welfare"].item() == 4.0
 
 
-@pytest.mark.parametrize("name", [n for n in OBJECTIVES if n != "mix"])
+@pytest.mark.parametrize("name", MIXABLE)
 def test_mix_of_one_objective_is_that_objective(name):
     o = _outcome()
-    alone = social_objective(name, o.wealth, o.utility)
-    mixed = social_objective("mix", o.wealth, o.utility, {name: 1.0})
+    books = {"contribution": torch.rand_like(o.wealth), "outlay": o.wealth.sum(-1)}
+    alone = social_objective(name, o.wealth, o.utility, **books)
+    mixed = social_objective("mix", o.wealth, o.utility, {name: 1.0}, **books)
     assert torch.allclose(alone, mixed)
+
+
+def test_new_objectives_by_hand():
+    coin = torch.tensor([[4.0, 2.0, 0.0, 1.0]])
+    baseline = torch.tensor([[3.0, 2.0, 1.0, 0.0]])
+    # strictly better off: agents 0 and 3 (agent 1 ties): half the vote
+    assert social_objective("votes", coin, coin, baseline=baseline).item() == 0.5
+    share = torch.tensor([[1.0, 0.5, 0.0, 0.5]])
+    assert social_objective("contribution_rate", coin, coin, contribution=share).item() == 0.5
+    net = social_objective(
+        "net_welfare", coin, coin, {"sponsor_cost": 1.8}, outlay=torch.tensor([2.0])
+    )
+    assert net.item() == pytest.approx(7.0 - 3.6)
+    with pytest.raises(ValueError, match="'votes' needs paired worlds"):
+        social_objective("votes", coin, coin)
 
 
 def test_unknown_objective_names_the_allowed_ones():

@@ -226,7 +226,7 @@ BAD = [
     (
         "planner_on_a_saez_tax",
         GOOD.replace("rates = [0.1]", 'schedule = "saez"') + '\n[planner]\nmechanism = "tax"\n',
-        "planner.mechanism",
+        "planner.controls",
         ["'saez'", "sets its own rates"],
     ),
     ("bad_syntax", GOOD.replace("[world]", "[world"), "(syntax)", ["not valid TOML"]),

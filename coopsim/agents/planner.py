@@ -1,15 +1,17 @@
-"""The planner: a learning agent whose action is a mechanism's parameters.
+"""The planner: a learning agent whose action is mechanisms' parameters (its controls).
 
-Every ``period`` steps the planner picks one marginal rate per tax bracket from a grid
-(21 rates 0, 0.05, ..., 1 by default, as in the AI Economist) and installs them in each of the
-B worlds' bracket tax (:meth:`mechanisms.tax.BracketTax.set_rates`). Its reward at the end of a
-period is the scenario's social objective of what the agents got during the period, so the
-planner learns rules while the agents learn to live under them.
+Every ``period`` steps the planner picks a value for each of its K controls from a grid of
+``rate_levels`` values between the control's low and high ends (a tax's marginal rates: 21
+rates 0, 0.05, ..., 1 per bracket, as in the AI Economist; a matching rate: 0 to 4, say) and
+the trainer installs them in each of the B worlds (:class:`~coopsim.agents.levers.Levers`).
+Its reward at the end of a period is the scenario's social objective of what the agents got
+during the period, so the planner learns rules while the agents learn to live under them.
 
 The planner is a :class:`~coopsim.agents.ppo.PPOLearner` with one seat whose observation is
-``log(1 + income)`` of every agent over the last period, the current rates and the current
-rate cap. During the curriculum's annealing phase rates above the cap are masked out of the
-planner's choices (their logits set to -inf), so the policy never learns to rely on them.
+``log(1 + income)`` of every agent over the last period, the controls in force (as shares of
+their ranges) and the current cap. During the curriculum's annealing phase values above the
+cap (a share of each range, from its low end) are masked out of the planner's choices (their
+logits set to -inf), so the policy never learns to rely on them.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ __all__ = ["OBJECTIVES", "Planner", "PlannerConfig"]
 
 
 class Planner:
-    """Sets a bracket tax's rates in all B worlds; learns by PPO on the social objective."""
+    """Sets K controls in all B worlds; learns by PPO on the social objective."""
 
     def __init__(
         self,
@@ -40,11 +42,17 @@ class Planner:
         seed: int = 0,
         device: str | torch.device = "cpu",
         ppo: PPOConfig | None = None,
+        low: Tensor | None = None,
+        high: Tensor | None = None,
     ):
         self.config = config
-        self.num_agents, self.num_brackets = num_agents, num_brackets
+        self.num_agents, self.num_brackets = num_agents, num_brackets  # K controls
         self.device = torch.device(device)
-        self.grid = torch.linspace(0, 1, config.rate_levels, device=self.device)  # [L]
+        # [L] shares of each control's range; a tax's rates are these shares themselves
+        self.grid = torch.linspace(0, 1, config.rate_levels, device=self.device)
+        zeros, ones = torch.zeros(num_brackets), torch.ones(num_brackets)
+        self.low = (zeros if low is None else low).to(self.device, torch.float32)  # [K]
+        self.high = (ones if high is None else high).to(self.device, torch.float32)  # [K]
         self.spec = WorldSpec(
             num_agents=1,
             obs_dim=num_agents + num_brackets + 1,
@@ -88,20 +96,25 @@ class Planner:
         return c.initial_max_rate + frac * (1.0 - c.initial_max_rate)
 
     def set_cap(self, cap: float) -> None:
-        """Mask rates above ``cap`` out of every head."""
+        """Mask values above ``cap`` (a share of each control's range) out of every head."""
         self.max_rate = cap
         allowed = self.grid <= cap + 1e-6  # [L]
         self.learner.logit_mask = allowed
 
     # -- acting -------------------------------------------------------------------------
     def observe(self, incomes: Tensor, rates: Tensor) -> Tensor:
-        """incomes [B, N], rates [B, K] -> planner obs [B, 1, N + K + 1]."""
+        """incomes [B, N], controls in force [B, K] -> planner obs [B, 1, N + K + 1]."""
         cap = torch.full_like(rates[:, :1], self.max_rate)
-        return torch.cat([torch.log1p(incomes.clamp(min=0)), rates, cap], -1)[:, None, :]
+        shares = (rates - self.low) / (self.high - self.low)  # [B, K] each in [0, 1]
+        return torch.cat([torch.log1p(incomes.clamp(min=0)), shares, cap], -1)[:, None, :]
 
     def rates_of(self, actions: Tensor) -> Tensor:
-        """actions [B, 1, K] grid indices -> rates [B, K]."""
-        return self.grid[actions[:, 0, :]]
+        """actions [B, 1, K] grid indices -> control values [B, K]."""
+        return self.values_of(self.grid[actions[:, 0, :]])
+
+    def values_of(self, shares: Tensor) -> Tensor:
+        """Shares of each control's range [..., K] -> its values [..., K]."""
+        return self.low + shares * (self.high - self.low)
 
     def scaled(self, reward: Tensor) -> Tensor:
         """Objective [B] -> reward on a unit scale (scale fixed from the first batch)."""
@@ -111,9 +124,9 @@ class Planner:
 
     @torch.no_grad()
     def greedy_rates(self, incomes: Tensor, rates: Tensor) -> Tensor:
-        """The planner's most likely schedule for each world [B, K]."""
+        """The planner's most likely controls for each world [B, K]."""
         logits, _ = self.learner.forward(self.observe(incomes, rates))
-        return self.grid[torch.stack([lg.argmax(-1) for lg in logits], -1)[:, 0, :]]
+        return self.rates_of(torch.stack([lg.argmax(-1) for lg in logits], -1))
 
     def state_dict(self) -> dict:
         return {

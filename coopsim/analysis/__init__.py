@@ -1,5 +1,6 @@
 """Analysis helpers for runs: tables, curves and the optimal-tax yardstick."""
 
+from coopsim.analysis.mechanism_optimum import OptimalMechanism, optimal_mechanism
 from coopsim.analysis.optimal import OptimalSchedule, optimal_schedule
 from coopsim.analysis.schelling import SchellingDiagram, schelling, schelling_figure
 from coopsim.analysis.tables import (
@@ -16,6 +17,7 @@ from coopsim.analysis.tables import (
 )
 
 __all__ = [
+    "OptimalMechanism",
     "OptimalSchedule",
     "SchellingDiagram",
     "agent_outcomes",
@@ -24,6 +26,7 @@ __all__ = [
     "format_compare",
     "lorenz",
     "mechanism_flows",
+    "optimal_mechanism",
     "optimal_schedule",
     "run_labels",
     "schelling",

@@ -7,7 +7,7 @@ parameters are declared beside the class that reads them (``WORLDS[kind][0]``,
 ``MECHANISMS[kind].Params``); a scenario holds them as values.
 """
 
-from coopsim.config.planner import OBJECTIVES, PlannerConfig
+from coopsim.config.planner import OBJECTIVES, PAIRED_OBJECTIVES, ControlTarget, PlannerConfig
 from coopsim.config.scenario import (
     LEARNERS,
     EvaluationConfig,
@@ -20,6 +20,8 @@ from coopsim.config.training import PPOConfig, TrainingConfig
 __all__ = [
     "LEARNERS",
     "OBJECTIVES",
+    "PAIRED_OBJECTIVES",
+    "ControlTarget",
     "EvaluationConfig",
     "GroupConfig",
     "MechanismConfig",

@@ -1,4 +1,4 @@
-"""The planner's ``[planner]`` table: which lever it pulls, how often, for which objective,
+"""The planner's ``[planner]`` table: which controls it sets, how often, for which objective,
 on which curriculum, and its own learning settings."""
 
 from __future__ import annotations
@@ -7,15 +7,57 @@ from dataclasses import dataclass
 
 from coopsim.schema import param
 
-# The social objectives a planner may maximise (coopsim.agents.planner.social_objective);
-# 'mix' is a weighted sum of the others.
-OBJECTIVES = ("equality_times_productivity", "utilitarian", "nash", "rawls", "mix")
+# The social objectives a planner may maximise (coopsim.measures.social_objective);
+# 'mix' is a weighted sum of the others. 'votes' is Democratic AI's majority vote: the share of
+# agents better off under the planner's rules than under a baseline, in paired worlds.
+OBJECTIVES = (
+    "equality_times_productivity",
+    "utilitarian",
+    "nash",
+    "rawls",
+    "contribution_rate",
+    "net_welfare",
+    "votes",
+    "mix",
+)
+# Objectives that compare a world with its paired counterfactual under the baseline rules.
+PAIRED_OBJECTIVES = ("votes",)
+# What 'mix' may weigh: every objective measured in one world alone.
+MIXABLE = tuple(o for o in OBJECTIVES if o != "mix" and o not in PAIRED_OBJECTIVES)
+
+
+@dataclass(frozen=True)
+class ControlTarget:
+    """One entry of ``planner.controls``, resolved against the pipeline: which mechanism's
+    which parameter, how many values per world, and the grid's ends."""
+
+    name: str  # as written, e.g. 'matching.rate'
+    index: int  # the mechanism's place in the pipeline
+    param: str  # the mechanism's parameter
+    width: int  # values per world (a tax's rates: one per bracket)
+    low: float
+    high: float
 
 
 @dataclass
 class PlannerConfig:
-    mechanism: str = param("tax", help="Kind of the pipeline mechanism whose rates it sets")
-    rate_levels: int = param(21, help="Rates on the grid 0, 1/(L-1), ..., 1 per bracket", ge=2)
+    controls: list[str] = param(
+        default_factory=list,
+        help="Mechanism parameters it sets: '<kind>.<param>' (e.g. 'matching.rate', "
+        "'tax.rates'), '<kind>#<index>.<param>' when a kind appears twice (index: its place "
+        "in [[mechanisms]], from 0), or '<kind>' for all of that mechanism's controls",
+    )
+    mechanism: str = param(
+        "", help="Older form of controls = ['<kind>']: every control of this mechanism"
+    )
+    grid: dict = param(
+        default_factory=dict,
+        help="Per control, [low, high] to search instead of the parameter's declared bounds, "
+        "e.g. {'matching.rate' = [0, 4]}",
+    )
+    rate_levels: int = param(
+        21, help="Values on each control's grid: low, ..., high in L even steps", ge=2
+    )
     period: int = param(1, help="Steps between the planner's decisions (its tax period)", ge=1)
     objective: str = param(
         "equality_times_productivity", help="Social objective it maximises", choices=OBJECTIVES
@@ -23,6 +65,17 @@ class PlannerConfig:
     weights: dict = param(
         default_factory=dict,
         help="For objective = 'mix': weight per objective name, e.g. {utilitarian = 1.0}",
+    )
+    sponsor_cost: float = param(
+        1.0,
+        help="For objective = 'net_welfare': what a unit of the sponsor's money costs society "
+        "(the marginal cost of public funds), charged on everything an outside sponsor pays",
+        ge=0,
+    )
+    baseline: str = param(
+        "",
+        help="For objective = 'votes': the preset of a controlled mechanism the planner's rules "
+        "are voted against (e.g. 'strict_egalitarian'), played in paired worlds",
     )
     phase1_iterations: int = param(
         50, help="Curriculum phase 1: agents learn under no tax for this many iterations", ge=0
@@ -61,13 +114,31 @@ class PlannerConfig:
     )
 
     def validate(self) -> None:
+        if self.mechanism and self.controls and self.controls != [self.mechanism]:
+            raise ValueError("give controls or the older mechanism, not both")
+        if not self.controls:  # mechanism = 'tax' is controls = ['tax']; a tax by default
+            self.controls = [self.mechanism or "tax"]
         if self.objective == "mix":
             if not self.weights:
                 raise ValueError("objective = 'mix' needs weights, e.g. {utilitarian = 1.0}")
-            bad = [k for k in self.weights if k not in OBJECTIVES[:-1]]
+            bad = [k for k in self.weights if k not in MIXABLE]
             if bad:
                 raise ValueError(
-                    f"weights: unknown objective {bad[0]!r}; allowed: {', '.join(OBJECTIVES[:-1])}"
+                    f"weights: unknown objective {bad[0]!r}; allowed: {', '.join(MIXABLE)}"
                 )
         elif self.weights:
             raise ValueError("weights are only used with objective = 'mix'")
+        if self.objective in PAIRED_OBJECTIVES and not self.baseline:
+            raise ValueError(
+                f"objective = {self.objective!r} needs a baseline, the preset of a controlled "
+                "mechanism it is voted against (e.g. baseline = 'strict_egalitarian')"
+            )
+        if self.baseline and self.objective not in PAIRED_OBJECTIVES:
+            raise ValueError("baseline is only used with objective = 'votes'")
+
+    def objective_params(self) -> dict:
+        """What the objective is computed with besides the agents' payoffs: the weights of a
+        mix, the sponsor's cost per unit for net welfare."""
+        if self.objective == "net_welfare":
+            return {"sponsor_cost": self.sponsor_cost}
+        return dict(self.weights)

@@ -62,9 +62,10 @@ class Scenario:
 
     @property
     def objective(self) -> tuple[str, dict]:
-        """The social objective (name, weights) that runs report and planners maximise."""
+        """The social objective (name, its parameters: a mix's weights, say) that runs report
+        and planners maximise."""
         if self.planner is not None:
-            return self.planner.objective, dict(self.planner.weights)
+            return self.planner.objective, self.planner.objective_params()
         return self.evaluation.objective, {}
 
     @property

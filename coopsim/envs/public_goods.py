@@ -6,6 +6,10 @@ capita return r/N below 1 and r above 1, contributing nothing is dominant while 
 contribution is socially optimal: the social dilemma. Defaults are Fehr & Gaechter's setting
 (N=4, E=20, r=1.6, 10 rounds).
 
+With ``endowments`` each seat has its own endowment e_i (Democratic AI's 10/2/2/2): agent i
+contributes from e_i, on a grid of ``levels`` steps from 0 to e_i, and earns
+``e_i - c_i + (r/N) * sum_j c_j``; its observed contributions are shares of its own e_i.
+
 Where the mechanism pipeline has a sanction stage (peer punishment), each round takes two steps:
 contributions, then sanctions, with the round's contributions visible in between.
 """
@@ -41,6 +45,19 @@ class PublicGoodsConfig:
     levels: int = param(
         21, help="Number of contribution levels, evenly spaced from 0 to E", ge=2, le=1001
     )
+    endowments: list[float] = param(
+        default_factory=list,
+        help="Per seat, its own endowment each round (e.g. [10, 2, 2, 2]); empty: every seat "
+        "has 'endowment'",
+        gt=0,
+    )
+
+    def validate(self) -> None:
+        if self.endowments and len(self.endowments) != self.num_agents:
+            raise ValueError(
+                f"endowments has {len(self.endowments)} entries, one per seat is needed "
+                f"(num_agents = {self.num_agents})"
+            )
 
 
 class PublicGoodsWorld(World):
@@ -81,7 +98,15 @@ class PublicGoodsWorld(World):
             obs_fields=self.layout.slices,
             head_names=("contribution",) + tuple(f"punish_{j + 1}" for j in range(len(heads) - 1)),
         )
-        self._unit = config.endowment / (config.levels - 1)  # currency per contribution level
+        # currency per contribution level: a number, or [N] per seat with unequal endowments
+        self._endowments = (
+            torch.tensor(config.endowments, dtype=torch.float32, device=self.device)
+            if config.endowments
+            else None
+        )  # [N] or None
+        self._unit = (config.endowment if self._endowments is None else self._endowments) / (
+            config.levels - 1
+        )
         # Observations are gathered from one small row per world (see GatherPacker): the
         # distinct values are written once, then copied out to every agent's slots.
         self._packer = GatherPacker(
@@ -138,8 +163,31 @@ class PublicGoodsWorld(World):
         return mask
 
     @property
-    def endowment(self) -> float:
+    def endowment(self) -> float | Tensor:
+        """E, or [N] each seat's own endowment where they differ."""
+        if self._endowments is not None:
+            return self._endowments
         return float(self.config.endowment)
+
+    @property
+    def _top_endowment(self) -> float:
+        """The largest endowment of a seat: what money bounds and observed payoffs scale by."""
+        c = self.config
+        return max(c.endowments) if c.endowments else float(c.endowment)
+
+    def replicate(self, source: Tensor) -> Tensor:
+        """World b takes world ``source[b]``'s last round, current contributions and every
+        mechanism's per-world state; returns the observation."""
+        source = source.to(self.device)
+        if source.shape != (self.batch_size,):
+            raise ValueError(f"replicate needs one source world per world, [{self.batch_size}]")
+        self.last_contribution = self.last_contribution[source].clone()
+        self.last_payoff = self.last_payoff[source].clone()
+        if self.current_contribution is not self._zero:
+            self.current_contribution = self.current_contribution[source].clone()
+        self._src_current = None
+        self.pipeline.replicate(source)
+        return self._observe()
 
     def round_metrics(self, info: dict[str, Tensor]) -> dict[str, Tensor]:
         """How much of the endowment each agent contributed this round."""
@@ -148,9 +196,16 @@ class PublicGoodsWorld(World):
     def observation_bounds(self) -> tuple[Tensor, Tensor]:
         """Shares lie in [0, 1]; a round's gross payoff in [0, E(1 + r)], moved by at most the
         pipeline's transfer bound, observed per r * E."""
-        c, unit = self.config, self.config.multiplier * self.config.endowment
-        top = c.endowment * (1 + c.multiplier)
-        money = MoneyBounds(top, top, c.rounds, c.num_agents, c.endowment, c.multiplier)
+        c, e = self.config, self._top_endowment
+        unit = c.multiplier * e
+        # the most one seat can hold after a round: its own endowment and its share of a pot
+        # of everyone's
+        top = (
+            e + c.multiplier * sum(c.endowments) / c.num_agents
+            if c.endowments
+            else e * (1 + c.multiplier)
+        )
+        money = MoneyBounds(top, top, c.rounds, c.num_agents, e, c.multiplier)
         moved = self.pipeline.transfer_bound(money)
         share = (0.0, 1.0)
         return layout_bounds(
@@ -164,7 +219,8 @@ class PublicGoodsWorld(World):
 
     def social_optimum(self) -> float:
         c = self.config
-        return c.num_agents * c.multiplier * c.endowment * c.rounds
+        total = sum(c.endowments) if c.endowments else c.num_agents * c.endowment
+        return c.multiplier * total * c.rounds
 
     # -- dynamics -------------------------------------------------------------------------
     def step(self, actions: Tensor) -> Step:
@@ -185,7 +241,8 @@ class PublicGoodsWorld(World):
             punishment = egocentric_to_absolute(points)  # [B, N, N]
 
         total = torch.mm(contribution, self._ones)  # [B, 1]
-        gross = torch.rsub(contribution, c.endowment).add_(total.mul_(c.multiplier / n))  # [B, N]
+        kept = torch.rsub(contribution, self.endowment)  # [B, N] e_i - c_i
+        gross = kept.add_(total.mul_(c.multiplier / n))  # [B, N]
         info = {"contribution": contribution, "gross": gross}
         if len(self.pipeline):
             ctx = RoundContext(
@@ -194,7 +251,7 @@ class PublicGoodsWorld(World):
                 round=self.round,
                 rounds=c.rounds,
                 contributions=contribution,
-                endowment=c.endowment,
+                endowment=self.endowment,
                 multiplier=c.multiplier,
                 punishment=punishment,
             )
@@ -220,13 +277,13 @@ class PublicGoodsWorld(World):
     def _observe(self) -> Tensor:
         """[B, N, obs_dim]: each distinct value written once into the packer's rows, then
         gathered out to every agent (fractions of the endowment; payoffs per r * E)."""
-        c, e = self.config, self.config.endowment
+        c, e = self.config, self.endowment  # E, or [N] per seat
         n = c.num_agents
         p = self._packer
         rnd = self.round
         p.set_scalars(rnd / c.rounds, float(self.stage), float(rnd == 0))
         last = torch.div(self.last_contribution, e, out=p.block("last"))  # [B, N] fractions
-        torch.div(self.last_payoff, c.multiplier * e, out=p.block("payoff"))
+        torch.div(self.last_payoff, c.multiplier * self._top_endowment, out=p.block("payoff"))
         others = torch.sub(torch.mm(last, self._ones), last)  # [B, N] others' total fraction
         torch.div(others, n - 1, out=p.block("others_mean"))
         if self.current_contribution is not self._src_current:  # unchanged in one-stage rounds

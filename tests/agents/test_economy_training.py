@@ -69,22 +69,26 @@ def test_planner_sets_rates_each_period_and_is_paid_the_objective_of_the_period(
         return out
 
     def act(obs, mask=None):
-        rates_seen = obs[:, :, world.layout.slices["mechanisms"]][..., : trainer.tax.num_brackets]
-        seen.append((rates_seen.clone(), trainer.tax.rates))
+        rates_seen = obs[:, :, world.layout.slices["mechanisms"]][
+            ..., : trainer.world.pipeline.find("tax").num_brackets
+        ]
+        seen.append((rates_seen.clone(), trainer.world.pipeline.find("tax").rates))
         return act_fn(obs, mask)
 
     world.step, learner.step = step, act
 
     row = trainer.train_iteration()  # phase 1: labour free, no tax
     assert world.labour_scale == 0.0 and row["max_rate"] == 0.0
-    assert (trainer.tax.rates == 0).all() and "objective" not in row
+    assert (trainer.world.pipeline.find("tax").rates == 0).all() and "objective" not in row
     seen.clear(), steps.clear()
 
     row = trainer.train_iteration()  # phase 2: the planner acts at steps 0 and 10
     assert world.labour_scale == 1.0 and row["max_rate"] == pytest.approx(0.5)
     assert {"planner_policy_loss", "rate_0", "rate_1"} <= set(row)
     assert 0 <= row["rate_0"] <= 0.5 and 0 <= row["rate_1"] <= 0.5
-    assert trainer.tax.rates.abs().sum() > 0  # a planner drawing 0 in all 8 heads: ~1e-8
+    assert (
+        trainer.world.pipeline.find("tax").rates.abs().sum() > 0
+    )  # a planner drawing 0 in all 8 heads: ~1e-8
     # agents decide under the rates just set, from the first step of each period on
     for obs_rates, rates in seen:
         assert torch.equal(obs_rates, rates[:, None, :].expand(-1, 2, -1))

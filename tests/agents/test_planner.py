@@ -118,10 +118,12 @@ def test_agents_decide_under_the_rates_the_planner_just_set():
     step = learner.step
     learner.step = lambda obs, mask=None: (seen.append(obs), step(obs, mask))[1]
     trainer.train_iteration()
-    k = trainer.tax.num_brackets  # then each agent's marginal rate and income
+    k = trainer.world.pipeline.find(
+        "tax"
+    ).num_brackets  # then each agent's marginal rate and income
     rates = seen[0][..., trainer.world.spec.obs_fields["mechanisms"]][..., :k]  # [B, N, K]
-    assert torch.equal(rates, trainer.tax.rates[:, None, :].expand_as(rates))
-    assert float(trainer.tax.rates.max()) > 0  # the planner did set some
+    assert torch.equal(rates, trainer.world.pipeline.find("tax").rates[:, None, :].expand_as(rates))
+    assert float(trainer.world.pipeline.find("tax").rates.max()) > 0  # the planner did set some
 
 
 def test_evaluate_trained_taxes_at_the_planners_schedule():
@@ -131,7 +133,7 @@ def test_evaluate_trained_taxes_at_the_planners_schedule():
     result = evaluate_trained(trainer, episodes=16)
     frame = result.episodes
     income = torch.tensor(frame["income"].to_numpy(), dtype=torch.float32)[None]
-    tax = bracket_tax(income, trainer.tax.cutoffs, schedule[None])[0]
+    tax = bracket_tax(income, trainer.world.pipeline.find("tax").cutoffs, schedule[None])[0]
     assert torch.allclose(torch.tensor(-frame["transfer_tax"].to_numpy()), tax, atol=1e-4)
 
 

@@ -290,3 +290,33 @@ def test_full_contribution_is_optimal_but_free_riding_dominant():
             payoffs.append(world.step(levels_action([own, *others])).reward[0, 0].item())
         assert payoffs == sorted(payoffs, reverse=True)
         assert payoffs[0] - payoffs[1] == pytest.approx(1 - 0.4, abs=1e-5)
+
+
+def test_unequal_endowments_per_seat():
+    cfg = PublicGoodsConfig(endowment=10.0, endowments=[10.0, 2.0, 2.0, 2.0], levels=11)
+    world = PublicGoodsWorld(cfg, batch_size=1)
+    st = world.step(torch.tensor([[[10], [10], [0], [5]]]))  # all of 10, all of 2, 0, half of 2
+    c = st.info["contribution"][0]
+    assert c.tolist() == pytest.approx([10.0, 2.0, 0.0, 1.0])
+    share = 1.6 * 13.0 / 4
+    assert st.info["gross"][0].tolist() == pytest.approx([share, share, 2.0 + share, 1.0 + share])
+    assert world.social_optimum() == pytest.approx(1.6 * 16.0 * cfg.rounds)
+    last = st.obs[0, :, world.layout.slices["own_last_contribution"]][:, 0]
+    assert last.tolist() == pytest.approx([1.0, 1.0, 0.0, 0.5])  # shares of their own
+
+
+def test_endowments_must_name_every_seat():
+    from coopsim.schema import ConfigError, build
+
+    with pytest.raises(ConfigError, match="one per seat"):
+        build(PublicGoodsConfig, {"num_agents": 4, "endowments": [10.0, 2.0]}, prefix="world")
+
+
+def test_replicate_copies_a_world_into_others():
+    world = PublicGoodsWorld(PublicGoodsConfig(), batch_size=3)
+    world.reset(seed=0)
+    world.step(torch.tensor([[[20]] * 4, [[0]] * 4, [[10]] * 4]))
+    obs = world.replicate(torch.tensor([2, 2, 0]))
+    assert world.last_contribution[:, 0].tolist() == [10.0, 10.0, 20.0]
+    assert torch.equal(obs[0], obs[1]) and not torch.equal(obs[0], obs[2])
+    assert PublicGoodsWorld.can_replicate()

@@ -53,3 +53,59 @@ def test_partial_rebate_keeps_the_rest_for_later_rounds():
     world.reset(seed=0)  # a new episode starts with an empty pool
     assert pipeline.pool is None
     assert world.step(act).info["transfer_lump_sum"][0, 0].item() == pytest.approx(2.5)
+
+
+# -- Democratic AI's redistribution family -------------------------------------------------------
+
+
+def _democratic_world(preset: str, batch: int = 1) -> PublicGoodsWorld:
+    from coopsim.schema import build
+    from mechanisms.redistribution import Redistribution, RedistributionParams
+
+    params = build(RedistributionParams, {"preset": preset})
+    cfg = PublicGoodsConfig(endowment=10.0, endowments=[10.0, 2.0, 2.0, 2.0], levels=11)
+    return PublicGoodsWorld(cfg, Pipeline([Redistribution(params, 4, batch, CPU)]), batch, CPU)
+
+
+# contributions 5, 2, 1, 0 from endowments 10, 2, 2, 2; r = 1.6: pot = 12.8
+POT = 12.8
+EXPECTED_SHARES = {
+    "strict_egalitarian": [0.25, 0.25, 0.25, 0.25],
+    "libertarian": [5 / 8, 2 / 8, 1 / 8, 0.0],  # c_i / sum c
+    "liberal_egalitarian": [0.5 / 2.0, 1.0 / 2.0, 0.5 / 2.0, 0.0],  # (c_i / e_i) normalised
+}
+
+
+@pytest.mark.parametrize("preset", list(EXPECTED_SHARES))
+def test_presets_pay_the_pot_as_democratic_ai_says(preset):
+    world = _democratic_world(preset)
+    # levels of 11: agent 0 steps by 1 (of 10), the others by 0.2 (of 2)
+    actions = torch.tensor([[[5], [10], [5], [0]]])
+    st = world.step(actions)
+    contribution = st.info["contribution"][0]
+    assert contribution.tolist() == pytest.approx([5.0, 2.0, 1.0, 0.0])
+    kept = torch.tensor([10.0, 2.0, 2.0, 2.0]) - contribution
+    paid = st.info["net"][0] - kept
+    assert paid.tolist() == pytest.approx([POT * s for s in EXPECTED_SHARES[preset]], abs=1e-5)
+    assert float(paid.sum()) == pytest.approx(POT)  # it pays out exactly the pot
+    flow = st.flows["redistribution"]
+    assert flow.pool.abs().sum() == 0 and flow.external.abs().sum() == 0
+    assert float(flow.transfer.sum()) == pytest.approx(0.0, abs=1e-5)
+
+
+def test_mixed_weights_and_per_world_controls():
+    world = _democratic_world("strict_egalitarian", batch=2)
+    mech = world.pipeline.mechanisms[0]
+    mech.set_controls(torch.tensor([[1.0, 0.0], [0.5, 0.5]]))  # world 1: w = v = 1/2
+    st = world.step(torch.tensor([[[5], [10], [5], [0]]] * 2))
+    kept = torch.tensor([10.0, 2.0, 2.0, 2.0]) - st.info["contribution"][1]
+    lib, liberal = EXPECTED_SHARES["libertarian"], EXPECTED_SHARES["liberal_egalitarian"]
+    shares = [0.5 * 0.25 + 0.5 * (0.5 * a + 0.5 * b) for a, b in zip(lib, liberal)]
+    assert (st.info["net"][1] - kept).tolist() == pytest.approx([POT * s for s in shares], abs=1e-5)
+    assert st.info["net"][0].tolist() == pytest.approx((kept + POT / 4).tolist(), abs=1e-5)
+
+
+def test_nobody_contributing_is_shared_equally():
+    world = _democratic_world("libertarian")
+    st = world.step(torch.zeros(1, 4, 1, dtype=torch.long))
+    assert st.info["net"][0].tolist() == [10.0, 2.0, 2.0, 2.0]
