@@ -57,8 +57,14 @@ def episode_metrics(
     (an agent's utility level so far in the episode, labour counted), the welfare functions and
     the social ``objective`` use its final value, as the planner's reward does; elsewhere
     utility is wealth.
+
+    A world with a common-pool resource (the commons) records ``harvest`` and ``tagged`` per
+    agent and ``stock`` per agent too (the same number for every agent of a world), so the
+    stock is read from agent 0. Perolat et al.'s measures are per step, so such a world must
+    end a round at every step (the commons does): records hold round ends only.
     """
     wealth = records["net"].sum(0).double()  # [B, N]
+    stock = records.get("stock")  # [T, B, N], identical across agents
     outcome = Outcome(
         wealth=wealth,
         utility=records["utility"][-1].double() if "utility" in records else wealth,  # [B, N]
@@ -66,6 +72,9 @@ def episode_metrics(
         endowment=endowment,
         social_optimum=social_optimum,
         objective=objective,
+        harvest=records.get("harvest"),  # [T, B, N]
+        tagged=records.get("tagged"),  # [T, B, N]
+        stock=None if stock is None else stock[..., 0],  # [T, B]
     )
     return {k: v.cpu().numpy() for k, v in measure_episodes(outcome).items()}
 
