@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from coopsim.analysis import tables
+from coopsim.analysis import tables, training
 from coopsim.intervals import t_interval_columns
 from coopsim.measures import MEASURES
 from coopsim.record import RunData
@@ -243,7 +243,7 @@ def mechanism_parameters(run: RunData) -> Figure:
     that says so.
     """
     name = run.summary.get("scenario", run.name)
-    schedules = tables.tax_schedules(run)
+    schedules = training.tax_schedules(run)
     flows = tables.mechanism_flows(run)
     if schedules.empty and flows.empty:
         return empty_figure(
@@ -391,7 +391,7 @@ def metrics_over_training(
     """
     name = run.summary.get("scenario", run.name)
     title = f"Metrics over training: {name}"
-    log = tables.training_log(run)
+    log = training.training_log(run)
     if log is None:
         return empty_figure(
             title, "No training log: this run was evaluated, not trained (no metrics.parquet)."
@@ -401,9 +401,9 @@ def metrics_over_training(
         returns = [c for c in log.columns if c.endswith("_return")]
         metrics = (measures + returns)[:MAX_PANELS]
         if not metrics:
-            curves = tables.training_curves(run)
+            curves = training.training_curves(run)
             metrics = list(dict.fromkeys(curves["metric"]))[:MAX_PANELS]
-    curves = tables.training_curves(run, metrics, window=window)
+    curves = training.training_curves(run, metrics, window=window)
     names = list(dict.fromkeys(curves["metric"]))
     if not names:
         return empty_figure(title, "The training log has none of the requested metrics.")
@@ -413,7 +413,7 @@ def metrics_over_training(
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
     for ax, metric in zip(axes, names):
         c = curves[curves["metric"] == metric]
-        ax.plot(c[tables.ITERATION], c["value"], color="C0", label=metric)
+        ax.plot(c[training.ITERATION], c["value"], color="C0", label=metric)
         ax.set_title(panel_title(metric), fontsize=10)
         ax.set_xlabel("training iteration")
         ax.set_ylabel(axis_label(metric))

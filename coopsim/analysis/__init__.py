@@ -11,11 +11,9 @@ from coopsim.analysis.tables import (
     mechanism_flows,
     run_labels,
     summary,
-    tax_schedules,
-    training_curves,
-    training_log,
     zero_width_notes,
 )
+from coopsim.analysis.training import tax_schedules, training_curves, training_log
 
 __all__ = [
     "OptimalMechanism",

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from coopsim.analysis.tables import tax_schedules
+from coopsim.analysis.training import tax_schedules
 from coopsim.experiments.regimes import BASELINE, PLANNER, REGIMES
 from coopsim.intervals import paired_difference, t_interval
 from coopsim.measures import MEASURES
