@@ -1,0 +1,282 @@
+"""What rules did to outcomes: Lorenz curves, wealth and contributions over an episode, the
+equality-productivity plane, per-agent outcomes and measures side by side."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from coopsim.analysis import tables
+from coopsim.figures.style import (
+    _MARKERS,
+    HEADLINE_MEASURES,
+    SIZE,
+    CoopsimFigure,
+    RunLike,
+    _colors,
+    _style,
+    axis_label,
+    empty_figure,
+    panel_title,
+)
+from coopsim.intervals import t_interval_columns
+from coopsim.record import RunData
+
+
+def lorenz_curves(runs: RunLike) -> Figure:
+    """Lorenz curves of final wealth, one per run, averaged over evaluation episodes.
+
+    The further a curve sags below the diagonal, the more unequal the outcome; the legend gives
+    each run's mean Gini coefficient.
+    """
+    runs = tables.as_runs(runs)
+    if not runs:
+        return empty_figure("Lorenz curves of final wealth", "No runs to draw.")
+    curves = tables.lorenz(runs)
+    fig = CoopsimFigure(figsize=(5.6, 5.0), layout="constrained")
+    ax = fig.add_subplot()
+    ax.plot([0, 1], [0, 1], color="0.5", linestyle="--", linewidth=1, label="perfect equality")
+    for run, label, color in zip(runs, tables.run_labels(runs), _colors(len(runs))):
+        c = curves[curves["run"] == run.name]
+        gini = run.summary.get("metrics", {}).get("gini", {}).get("mean")
+        text = f"{label} (Gini {gini:.3f})" if gini is not None else label
+        ax.plot(c["population_share"], c["wealth_share"], marker="o", markersize=3, color=color,
+                label=text)  # fmt: skip
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_aspect("equal")
+    ax.set_xlabel("cumulative share of agents, poorest first")
+    ax.set_ylabel("cumulative share of final wealth")
+    ax.set_title("Lorenz curves of final wealth")
+    ax.legend(loc="upper left", fontsize=8)
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def wealth_over_time(run: RunData) -> Figure:
+    """Each agent's accumulated wealth by round, mean over evaluation episodes, with a 95% band.
+
+    Lines are labelled by agent and policy, so who gains under the rules is visible at once.
+    """
+    eps = run.episodes
+    title = f"Wealth over the episode: {run.summary.get('scenario', run.name)}"
+    if eps.empty or "net" not in eps:
+        return empty_figure(title, "This run recorded no evaluation episodes.")
+    wealth = eps.sort_values(["episode", "agent", "round"]).copy()
+    wealth["wealth"] = wealth.groupby(["episode", "agent"], observed=True)["net"].cumsum()
+    per_episode = wealth.pivot_table(
+        index="episode", columns=["agent", "round"], values="wealth", observed=True
+    )  # [E, N x R]
+    mean, low, high = (
+        pd.Series(v, index=per_episode.columns)
+        for v in t_interval_columns(per_episode.to_numpy(dtype=float))
+    )  # each [N x R]
+    policies = (
+        eps.groupby("agent", observed=True)["policy"].first().astype(str)
+        if "policy" in eps
+        else None
+    )
+    agents = list(mean.index.get_level_values("agent").unique())
+    fig = CoopsimFigure(figsize=SIZE, layout="constrained")
+    ax = fig.add_subplot()
+    for i, (agent, color) in enumerate(zip(agents, _colors(len(agents)))):
+        rounds = mean.loc[agent].index.to_numpy() + 1
+        label = f"agent {agent}" + (f" ({policies[agent]})" if policies is not None else "")
+        ax.plot(rounds, mean.loc[agent], markersize=4, color=color, label=label, **_style(i))
+        ax.fill_between(rounds, low.loc[agent], high.loc[agent], color=color, alpha=0.15)
+    ax.set_xlabel("round")
+    ax.set_ylabel("accumulated wealth (coins)")
+    ax.set_title(title)
+    ax.legend(fontsize=8, ncol=2 if len(agents) > 6 else 1)
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def contributions_per_round(runs: RunLike) -> Figure:
+    """Mean contribution to the public good by round, one line per run, with a 95% band.
+
+    The band is over evaluation episodes (each episode's mean over agents is one draw). The
+    classic public-goods decay, and how a mechanism stops it, shows up here.
+    """
+    runs = [r for r in tables.as_runs(runs) if "contribution" in r.episodes]
+    title = "Contributions per round"
+    if not runs:
+        return empty_figure(title, "No run recorded contributions.")
+    fig = CoopsimFigure(figsize=SIZE, layout="constrained")
+    ax = fig.add_subplot()
+    for i, (run, label, color) in enumerate(zip(runs, tables.run_labels(runs), _colors(len(runs)))):
+        per_ep = run.episodes.groupby(["round", "episode"])["contribution"].mean()
+        by_round = per_ep.unstack("round")  # [E, R]
+        mean, low, high = t_interval_columns(by_round.to_numpy(dtype=float))  # each [R]
+        rounds = by_round.columns.to_numpy() + 1
+        ax.plot(rounds, mean, markersize=4, color=color, label=label, **_style(i))
+        ax.fill_between(rounds, low, high, color=color, alpha=0.15)
+    endowment = runs[0].scenario.get("world", {}).get("endowment")
+    if endowment is not None:
+        ax.axhline(endowment, color="0.5", linestyle=":", linewidth=1, label="endowment")
+    ax.set_xlabel("round")
+    ax.set_ylabel("mean contribution per agent (coins)")
+    ax.set_title(title)
+    ax.set_ylim(bottom=0)
+    # Below the axes: inside, "best" still lands on a line when runs span the whole height.
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", fontsize=8,
+               ncol=min(3, len(runs) + 1))  # fmt: skip
+    ax.grid(alpha=0.3)
+    return fig
+
+
+#: The least span of an axis of the equality-productivity plane, as a share of its largest
+#: value: runs that differ by float noise are drawn as one point, not zoomed apart.
+MIN_RELATIVE_SPAN = 0.05
+#: The least span of the equality axis (an index from 0 to 1).
+MIN_EQUALITY_SPAN = 0.05
+
+
+def _sensible_limits(
+    lows: np.ndarray, highs: np.ndarray, least: float, bounds: tuple[float, float] | None = None
+) -> tuple[float, float]:
+    """Axis limits around intervals [k], at least ``least`` (and a share of the values) wide.
+
+    Matplotlib fits the axis to the data, so points 1e-8 apart fill the plot and the ticks
+    read ``1e-8+9.3392e-1``: identical runs look far apart. A floor on the span keeps the
+    scale a reader would choose; ``bounds`` keeps an index inside its range.
+    """
+    lo, hi = float(np.nanmin(lows)), float(np.nanmax(highs))
+    scale = max(abs(lo), abs(hi))
+    span = max(hi - lo, least, MIN_RELATIVE_SPAN * scale, 1e-9)
+    centre = (lo + hi) / 2
+    low, high = centre - 0.6 * span, centre + 0.6 * span
+    if bounds is not None:
+        if low < bounds[0]:
+            low, high = bounds[0], min(bounds[1], high + bounds[0] - low)
+        if high > bounds[1]:
+            low, high = max(bounds[0], low - (high - bounds[1])), bounds[1]
+    return low, high
+
+
+def equality_vs_productivity(runs: RunLike) -> Figure:
+    """One point per run: equality (1 - Gini) against productivity, with 95% CI error bars.
+
+    The AI Economist's trade-off plane: up and to the right is better, and the product of
+    the two coordinates is its social-welfare objective. Axes are never narrower than a
+    reader's scale (:func:`_sensible_limits`) and print plain numbers, never an offset.
+    """
+    runs = [
+        r
+        for r in tables.as_runs(runs)
+        if {"equality", "productivity"} <= set(r.summary.get("metrics", {}))
+    ]
+    title = "Equality vs productivity"
+    if not runs:
+        return empty_figure(title, "No run has equality and productivity in its summary.")
+    fig = CoopsimFigure(figsize=SIZE, layout="constrained")
+    ax = fig.add_subplot()
+    xs = np.array([[r.summary["metrics"]["productivity"][k] for k in ("ci_low", "ci_high")]
+                   for r in runs], dtype=float)  # [R, 2]  # fmt: skip
+    ys = np.array([[r.summary["metrics"]["equality"][k] for k in ("ci_low", "ci_high")]
+                   for r in runs], dtype=float)  # [R, 2]  # fmt: skip
+    for i, (run, label, color) in enumerate(zip(runs, tables.run_labels(runs), _colors(len(runs)))):
+        m = run.summary["metrics"]
+        x, y = m["productivity"], m["equality"]
+        ax.errorbar(
+            x["mean"],
+            y["mean"],
+            xerr=[[max(0.0, x["mean"] - x["ci_low"])], [max(0.0, x["ci_high"] - x["mean"])]],
+            yerr=[[max(0.0, y["mean"] - y["ci_low"])], [max(0.0, y["ci_high"] - y["mean"])]],
+            fmt=_MARKERS[i % len(_MARKERS)],
+            markersize=9 - 1.5 * (i % 4),  # points drawn on one another stay visible
+            capsize=4,
+            color=color,
+            label=label,
+        )
+    ax.set_xlim(*_sensible_limits(xs[:, 0], xs[:, 1], 0.0))
+    ax.set_ylim(*_sensible_limits(ys[:, 0], ys[:, 1], MIN_EQUALITY_SPAN, bounds=(0.0, 1.0)))
+    ax.ticklabel_format(axis="both", style="plain", useOffset=False)
+    ax.set_xlabel(axis_label("productivity"))
+    ax.set_ylabel(axis_label("equality"))
+    ax.set_title(title + " (mean and 95% CI over episodes)")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def agent_outcomes(runs: RunLike) -> Figure:
+    """Final wealth of each agent (mean and 95% CI over episodes), grouped by run.
+
+    Bars are labelled by agent and coloured by run, so the same agent can be followed across
+    mechanisms.
+    """
+    runs = tables.as_runs(runs)
+    title = "Final wealth per agent"
+    if not runs:
+        return empty_figure(title, "No runs to draw.")
+    table = tables.agent_outcomes(runs)
+    labels = tables.run_labels(runs)
+    n_agents = int(table.groupby("run")["agent"].nunique().max())
+    width = 0.8 / len(runs)
+    fig = CoopsimFigure(figsize=(max(6.0, 1.0 + 0.9 * n_agents * max(1, len(runs) / 2)), 4.2),
+                 layout="constrained")  # fmt: skip
+    ax = fig.add_subplot()
+    for i, (run, label, color) in enumerate(zip(runs, labels, _colors(len(runs)))):
+        t = table[table["run"] == run.name]
+        x = t["agent"].to_numpy() + (i - (len(runs) - 1) / 2) * width
+        err = [t["wealth"] - t["wealth_ci_low"], t["wealth_ci_high"] - t["wealth"]]
+        ax.bar(x, t["wealth"], width=width, yerr=err, capsize=2, color=color, label=label)
+    first = table[table["run"] == runs[0].name]
+    ticks = [
+        f"{a}\n{p}" if "policy" in first else str(a)
+        for a, p in zip(first["agent"], first.get("policy", first["agent"]))
+    ]
+    ax.set_xticks(first["agent"].to_numpy(), ticks, fontsize=7)
+    ax.set_xlabel("agent (policy in the first run)")
+    ax.set_ylabel("final wealth (coins)")
+    ax.set_title(title + " (mean and 95% CI over episodes)")
+    ax.axhline(0, color="0.3", linewidth=0.8)
+    # Below the axes: bars fill every corner, so any place inside covers some of them.
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", fontsize=8,
+               ncol=min(4, len(runs)))  # fmt: skip
+    ax.grid(alpha=0.3, axis="y")
+    return fig
+
+
+def compare_metrics(runs: RunLike, metrics: Sequence[str] | None = None) -> Figure:
+    """Bar chart comparing runs on several metrics (mean and 95% CI over episodes), one panel
+    each; by default the :data:`HEADLINE_MEASURES` the runs have."""
+    runs = tables.as_runs(runs)
+    title = "Comparison across runs"
+    if not runs:
+        return empty_figure(title, "No runs to compare.")
+    metrics = list(metrics or HEADLINE_MEASURES)
+    table = tables.summary(runs, metrics)
+    names = [m for m in metrics if m in set(table["metric"])]
+    if not names:
+        return empty_figure(title, "The runs share none of the requested metrics.")
+    labels = tables.run_labels(runs)
+    cols = min(3, len(names))
+    rows = int(np.ceil(len(names) / cols))
+    fig = CoopsimFigure(figsize=(4.2 * cols, 3.0 * rows + 0.8), layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    colors = _colors(len(runs))
+    for ax, metric in zip(axes, names):
+        t = table[table["metric"] == metric].set_index("run").reindex([r.name for r in runs])
+        x = np.arange(len(runs))
+        err = [t["mean"] - t["ci_low"], t["ci_high"] - t["mean"]]
+        ax.bar(x, t["mean"], yerr=err, capsize=3, color=colors)
+        ax.set_xticks(x, [str(i + 1) for i in x])
+        ax.set_xlabel("run (see legend)")
+        ax.set_ylabel(axis_label(metric))
+        ax.set_title(panel_title(metric), fontsize=10)
+        ax.grid(alpha=0.3, axis="y")
+    for ax in axes[len(names) :]:
+        ax.set_visible(False)
+    from matplotlib.patches import Patch
+
+    handles = [
+        Patch(color=c, label=f"{i + 1}: {lab}") for i, (c, lab) in enumerate(zip(colors, labels))
+    ]
+    fig.legend(handles=handles, loc="outside lower center", ncol=min(3, len(runs)), fontsize=8)
+    fig.suptitle(title + " (mean and 95% Student-t CI over episodes)")
+    return fig
