@@ -17,24 +17,8 @@ import streamlit as st
 
 from coopsim import figures
 from coopsim.app import nav, runs_dir, state
+from coopsim.measures import MEASURES
 from coopsim.record import RunData, expand_paths, load_run
-
-# Table rows: (group, metric, what it means).
-METRIC_ROWS = (
-    ("welfare", "utilitarian_welfare", "sum of payoffs (coins)"),
-    ("welfare", "nash_welfare", "geometric mean of payoffs (coins)"),
-    ("welfare", "rawls_welfare", "payoff of the worst-off agent (coins)"),
-    ("welfare", "productivity", "total net payoff (coins)"),
-    ("welfare", "equality_times_productivity", "AI Economist objective (coins)"),
-    ("welfare", "objective", "the scenario's social objective (the planner's reward)"),
-    ("equality", "equality", "1 - Gini x N/(N-1); 1 = equal"),
-    ("equality", "gini", "0 = equal, 1 = one agent has all"),
-    ("equality", "atkinson", "inequality aversion index, 0 = equal"),
-    ("equality", "theil", "entropy index, 0 = equal"),
-    ("cooperation", "contribution_rate", "share of endowment contributed (0-1)"),
-    ("cooperation", "efficiency", "welfare / social optimum (0-1)"),
-)
-
 
 # The episodes columns the figures draw: wealth and Lorenz curves (net by episode, agent and
 # round, policy for the legend), contributions, and each mechanism's transfers.
@@ -67,10 +51,10 @@ def available_runs() -> list[Path]:
 
 
 def compare_table(runs: list[RunData]) -> pd.DataFrame:
-    """Rows: metrics grouped by kind; columns: runs, each 'mean [95% CI low, high]'."""
+    """Rows: the registry's measures the runs have; columns: runs, each 'mean [95% CI]'."""
     rows = []
-    for group, metric, meaning in METRIC_ROWS:
-        row = {"group": group, "metric": metric, "meaning": meaning}
+    for metric, measure in MEASURES.items():
+        row = {"measure": measure.label, "meaning": f"{measure.meaning} ({measure.unit})"}
         present = False
         for run in runs:
             stats = run.summary.get("metrics", {}).get(metric)
@@ -119,7 +103,7 @@ def render() -> None:
 
     st.subheader("Welfare, equality and cooperation")
     table = compare_table(runs)
-    st.table(table.set_index(["group", "metric"]))
+    st.table(table.set_index("measure"))
     tidy = pd.concat([r.summary_frame() for r in runs], ignore_index=True)
     st.download_button(
         "Download table (CSV)", tidy.to_csv(index=False), file_name="compare.csv", mime="text/csv"
