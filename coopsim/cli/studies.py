@@ -1,0 +1,230 @@
+"""Subcommands that make many runs: experiment regimes, sweep, demo."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from coopsim.cli.args import positive_int, seed_list
+from coopsim.schema import ConfigError
+
+
+def cmd_experiment_regimes(args: argparse.Namespace) -> int:
+    """Train the four tax regimes as run directories and table them, or table ``--table DIR``."""
+    import torch
+
+    from coopsim.analysis.regimes import (
+        format_experiment,
+        format_seed,
+        format_sweep,
+        load_experiment,
+        sweep_values,
+    )
+    from coopsim.experiments import regimes
+    from coopsim.record import load_run
+    from coopsim.run_store import RunBusy
+
+    if args.table:
+        try:
+            print(format_experiment(load_experiment(args.table)))
+        except ValueError as err:  # a seed unfinished, a regime twice: the message names it
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        return 0
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    budget = (
+        regimes.QUICK
+        if args.quick
+        else regimes.Budget(
+            phase1=args.phase1,
+            phase2=args.phase2,
+            num_worlds=args.worlds,
+            episode_length=args.episode_length,
+            episodes=args.episodes,
+            device=args.device,
+            labour_cost=args.labour_cost,
+        )
+    )
+    print(regimes.describe(budget))
+    by_seed = {}
+
+    def show(seed: int, paths: dict) -> None:
+        by_seed[seed] = {label: load_run(path) for label, path in paths.items()}
+        print(f"\n{format_seed(by_seed[seed])}\n", flush=True)
+
+    try:
+        regimes.run(budget, out=args.out, seeds=args.seeds, workers=args.workers, on_seed=show)
+        if len(by_seed) > 1:
+            print(format_sweep(sweep_values(by_seed)))
+        print(f"\nthe runs: {args.out}/seed_<s>/* (coopsim report, coopsim compare, load_runs)")
+    except RunBusy as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted: run the same command again to resume", file=sys.stderr)
+        return 130
+    return 0
+
+
+def add_experiment_parser(sub) -> None:
+    from coopsim.experiments.regimes import DEFAULT
+
+    p = sub.add_parser("experiment", help="run an experiment: every arm and seed a run directory")
+    which = p.add_subparsers(dest="experiment", required=True)
+    p = which.add_parser(
+        "regimes",
+        help="the AI Economist's four tax regimes from a shared phase 1",
+        description="Free market, US federal, Saez and AI planner in the gather-trade-build "
+        "economy: phase 1 once per training seed, each regime's phase 2 forked from it and "
+        "evaluated as a run directory under OUT/seed_<s>/, then the comparison tables. Run "
+        "again to resume. Defaults: the budget the scenario files state.",
+    )
+    p.add_argument("--seeds", type=seed_list, default=[DEFAULT.seed], help="e.g. 0,1,2")
+    p.add_argument("--phase1", type=positive_int, default=DEFAULT.phase1, help="shared iterations")
+    p.add_argument("--phase2", type=positive_int, default=DEFAULT.phase2, help="per regime")
+    p.add_argument("--worlds", type=positive_int, default=DEFAULT.num_worlds, help="training B")
+    p.add_argument("--episode-length", type=positive_int, default=DEFAULT.episode_length)
+    p.add_argument("--episodes", type=positive_int, default=DEFAULT.episodes, help="evaluation")
+    p.add_argument("--labour-cost", type=float, default=None, help="override the labour cost")
+    p.add_argument("--device", default=DEFAULT.device, choices=("cpu", "cuda"))
+    p.add_argument("--quick", action="store_true", help="a tiny budget: checks it runs")
+    p.add_argument(
+        "--threads", type=int, default=1, help="torch threads (0: torch's default; default 1)"
+    )
+    p.add_argument(
+        "--workers", type=positive_int, default=2, help="processes training regimes side by side"
+    )
+    p.add_argument("--out", default="runs/economy_regimes", help="default: %(default)s")
+    p.add_argument("--table", metavar="DIR", help="train nothing: table the runs under DIR")
+    p.set_defaults(func=cmd_experiment_regimes)
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """Run every cell x seed of a sweep as run directories and write ``OUT/sweep.parquet``.
+
+    Run again, the same command skips finished cells and resumes interrupted learning cells.
+    """
+    from coopsim.paths import slug
+    from coopsim.run_store import RunBusy
+    from coopsim.sweeps import SweepSpec, parse_set, run_sweep
+    from coopsim.sweeps.spec import load_base
+
+    scenario, spec = load_base(args.scenario)
+    spec = spec or SweepSpec()
+    for text in args.set or []:
+        field, values = parse_set(text)
+        spec.grid[field] = values
+    if args.seeds is not None:
+        spec.seeds = args.seeds
+    out = args.out or f"runs/sweep_{slug(scenario.name)}"
+    try:
+        result = run_sweep(
+            scenario,
+            spec,
+            out,
+            backend=args.backend,
+            workers=args.workers,
+            episodes=args.episodes,
+            progress_bar=True,
+            batch=not args.no_batch,
+        )
+    except RunBusy as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted: run the same command again to resume", file=sys.stderr)
+        return 130
+    shown = [*spec.fields, "seed", "objective", "objective_ci_low", "objective_ci_high"]
+    shown += ["status", "wall_s"]
+    table = result.table[[c for c in shown if c in result.table.columns]]
+    print(table.to_string(index=False))
+    if result.failed:
+        failed = result.table[result.table["status"] != "ok"]
+        for _, row in failed.iterrows():
+            print(f"failed: {row['cell']} seed {row['seed']}: {row['error']}", file=sys.stderr)
+        print("run the same command again to retry the failed cells", file=sys.stderr)
+    print(result.folder / "sweep.parquet")
+    return 1 if result.failed else 0
+
+
+def add_sweep_parser(sub) -> None:
+    from coopsim.sweeps.backends import BACKENDS
+    from coopsim.sweeps.spec import parse_seeds
+
+    def seeds(text: str) -> list[int]:
+        try:
+            return parse_seeds(text)
+        except ConfigError as err:
+            raise argparse.ArgumentTypeError(err.problem) from None
+
+    p = sub.add_parser(
+        "sweep",
+        help="run a scenario over a grid of field values x seeds; one run directory each",
+        description="Every combination of the --set values (a full grid), each at every seed, "
+        "as ordinary run directories under OUT/<cell>/, and the tidy table OUT/sweep.parquet. "
+        "A scenario file may hold a [sweep] table (grid, or random samples). Run the same "
+        "command again to resume a killed sweep.",
+    )
+    p.add_argument("scenario", help="scenario name or TOML file (which may hold a [sweep] table)")
+    p.add_argument(
+        "--set",
+        action="append",
+        metavar="FIELD=VALUES",
+        help="e.g. mechanisms.0.rate=0,0.5,1 or world.multiplier=1.2,1.6; repeat for a grid",
+    )
+    p.add_argument("--seeds", type=seeds, default=None, help="a count K (seeds 0..K-1) or 0,2,5")
+    p.add_argument("--out", default=None, help="sweep folder (default: runs/sweep_<scenario>)")
+    p.add_argument("--backend", default="local", choices=BACKENDS, help="default: %(default)s")
+    p.add_argument(
+        "--workers", type=positive_int, default=1, help="local processes (one torch thread each)"
+    )
+    p.add_argument(
+        "--episodes", type=positive_int, default=None, help="evaluation episodes per run"
+    )
+    p.add_argument(
+        "--no-batch",
+        action="store_true",
+        help="run every cell x seed on its own, even cells that differ only in mechanism "
+        "controls (by default those are evaluated as one batched world)",
+    )
+    p.set_defaults(func=cmd_sweep)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Train learning agents under four public-goods rules over several seeds; say what changed."""
+    from tqdm import tqdm
+
+    from coopsim.analysis.demo_findings import format_table, load_findings, takeaway
+    from coopsim.experiments import demo
+
+    total = len(demo.ARMS) * len(args.seeds)
+    print(
+        f"PPO agents learn the public-goods game under {len(demo.ARMS)} rules "
+        f"({', '.join(demo.ARMS)}), {len(args.seeds)} training seeds each: {total} runs, "
+        f"{args.workers} at a time"
+    )
+    try:
+        with tqdm(total=total, unit="run", desc="training") as bar:
+            paths = demo.run(
+                out=args.out,
+                seeds=tuple(args.seeds),
+                workers=args.workers,
+                on_run=lambda *_: bar.update(),
+            )
+    except KeyboardInterrupt:
+        print(
+            "\ninterrupted: run `coopsim demo` again to go on from each run's last checkpoint",
+            file=sys.stderr,
+        )
+        return 130
+    arms = load_findings(paths)
+    print()
+    print("mean [95% CI] over training seeds")
+    print(format_table(arms))
+    print()
+    for line in takeaway(arms):
+        print(f"- {line}")
+    names = " ".join(f"{args.out}/{name}-*" for name in demo.ARMS.values())
+    print(f"\nthe runs: coopsim compare {names}")
+    return 0
