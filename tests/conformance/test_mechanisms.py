@@ -69,6 +69,10 @@ class Sound(Mechanism):
     def load_state_dict(self, state: dict) -> None:
         self.seen = state["seen"].clone()
 
+    def replicate(self, source: Tensor) -> None:
+        self.rates = self.rates[source].clone()
+        self.so_far = self.so_far[source].clone()
+
 
 class Unbalanced(Sound):
     def apply(self, ctx: RoundContext) -> Flow:
@@ -122,6 +126,11 @@ class PoolsAcrossWorlds(Sound):
     def apply(self, ctx: RoundContext) -> Flow:
         take = 0.2 * ctx.income.mean(0, keepdim=True).expand_as(ctx.income)  # every world's
         return Flow(-take, take.sum(-1), torch.zeros_like(ctx.pool))
+
+
+class ForgetsToReplicate(Sound):
+    def replicate(self, source: Tensor) -> None:
+        pass  # copies of a world keep their own controls and income so far
 
 
 class ResetRestoresControls(Sound):
@@ -179,6 +188,7 @@ def test_a_sound_mechanism_passes_every_check(register):
         (IgnoresLoad, "state round-trip", "after load_state_dict(s), state_dict() is not s"),
         (KeepsLoadedTensors, "state round-trip", "load_state_dict() kept the tensors"),
         (PoolsAcrossWorlds, "independence", "other actions in world 0 changed world 1"),
+        (ForgetsToReplicate, "replicate steps alike", "steps differently from its source"),
         (ResetRestoresControls, "parameters per world", "then reset() does not leave"),
         (FirstWorldsControlsEverywhere, "parameters per world", "world 1 plays differently"),
         (SaysNothing, "hooks", "describe() returned ''"),

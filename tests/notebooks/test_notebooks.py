@@ -48,7 +48,12 @@ def kernel_env(tmp_path_factory):
             os.environ[key] = value
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+# Notebooks executed and checked by a test file of their own (its name, in this folder).
+OWN_TEST = {"commons": "test_commons_notebook.py"}
+CHECKED_HERE = [p for p in NOTEBOOKS if p.stem not in OWN_TEST]
+
+
+@pytest.mark.parametrize("path", CHECKED_HERE, ids=[p.stem for p in CHECKED_HERE])
 def test_notebook_runs(path, kernel_env, tmp_path):
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(
@@ -169,3 +174,9 @@ def test_notebook_committed_without_outputs(path):
     for cell in nb.cells:
         if cell.cell_type == "code":
             assert cell.outputs == [] and cell.execution_count is None, path.name
+
+
+def test_every_notebook_is_executed_and_its_claims_checked():
+    here = Path(__file__).resolve().parent
+    for path in NOTEBOOKS:
+        assert path.stem in CLAIMS or (here / OWN_TEST.get(path.stem, "-")).is_file(), path.name
