@@ -133,7 +133,7 @@ def test_design_run_compare_in_chromium(server, tmp_path):
         expect(page.get_by_role("heading", name="Compare runs")).to_be_visible()
         table = page.get_by_test_id("stTable")
         expect(table).to_be_visible()
-        expect(table).to_contain_text("contribution_rate")
+        expect(table).to_contain_text("contribution rate")  # the registry's label
         expect(table).to_contain_text("browser_design-")
         chart = page.get_by_test_id("stImage").first
         expect(chart).to_be_visible()
