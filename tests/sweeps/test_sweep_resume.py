@@ -106,12 +106,13 @@ def _resumed(out: Path) -> list[int]:
     ]
 
 
-def _check_same(out: Path, uninterrupted: pd.DataFrame) -> None:
+def _check_same(out: Path, uninterrupted: pd.DataFrame, *, must_resume: bool = True) -> None:
     table = load_sweep(out)
     assert (table["status"] == "ok").all(), table[["status", "error"]]
     keep = [c for c in uninterrupted.columns if c not in COMPARED_OUT]
     pd.testing.assert_frame_equal(table[keep], uninterrupted[keep])
-    assert _resumed(out), "no cell resumed from a checkpoint"
+    if must_resume:
+        assert _resumed(out), "no cell resumed from a checkpoint"
     assert not list(out.glob("*/.*.partial")), "a staging folder was left behind"
 
 
@@ -127,7 +128,10 @@ def test_a_killed_driver_resumes_to_the_same_table(sweep_file, uninterrupted, tm
     proc.wait()
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
-    _check_same(out, uninterrupted)
+    # Local workers die with their driver, so an interrupted cell must resume. Ray tears a dead
+    # driver's tasks down asynchronously: one may finish its cell before the rerun starts,
+    # which then has nothing left to resume; the table must be the same either way.
+    _check_same(out, uninterrupted, must_resume=backend == "local")
 
 
 def test_a_killed_worker_fails_its_rows_and_the_rerun_completes(
