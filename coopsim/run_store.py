@@ -28,6 +28,7 @@ Publishing the finished folder as a run directory is :mod:`coopsim.runner`'s job
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import math
 import os
@@ -158,6 +159,25 @@ def locked(folder: Path) -> Iterator[None]:
 
 
 # -- what a folder was trained with -----------------------------------------------------------
+def as_trained(
+    scenario: Scenario, train_seed: int | None, iterations: int | None = None
+) -> Scenario:
+    """The scenario as a learning run records it in ``scenario.toml``: a training section even
+    where the file had none, the training seed it runs with (``None`` keeps the file's) and the
+    budget asked for. The runner writes this and the app compares against it, so the two cannot
+    disagree on whether an unfinished folder holds the same design."""
+    from coopsim.train import TrainingConfig
+
+    resolved = copy.deepcopy(scenario)
+    if resolved.training is None:
+        resolved.training = TrainingConfig()
+    if iterations is not None:
+        resolved.training.iterations = iterations
+    if train_seed is not None:
+        resolved.training.seed = train_seed
+    return resolved
+
+
 def training_setup(
     scenario: Scenario, seed: int, device: str, fork: dict[str, Any] | None = None
 ) -> dict[str, Any]:

@@ -36,6 +36,7 @@ from coopsim.run_store import (
     Fork,
     ProgressFn,
     Recorder,
+    as_trained,
     begin,
     locked,
     partial_dir,
@@ -44,7 +45,7 @@ from coopsim.run_store import (
 )
 from coopsim.scenario import Scenario, resolve_device
 from coopsim.schema import ConfigError
-from coopsim.train import Trainer, TrainingConfig, evaluate_trained, planner_schedule
+from coopsim.train import Trainer, evaluate_trained, planner_schedule
 
 
 def run_scenario(
@@ -137,14 +138,9 @@ def _run_learning(
     ``seed`` names the run and seeds the evaluation; ``train_seed`` seeds training, and
     without one (no --seed given) training keeps ``training.seed``.
     """
-    scenario = copy.deepcopy(scenario)
-    if scenario.training is None:
-        scenario.training = TrainingConfig()
-    if iterations is not None:
-        scenario.training.iterations = iterations
+    scenario = as_trained(scenario, train_seed, iterations)
     cfg = scenario.training
-    train_seed = cfg.seed if train_seed is None else train_seed
-    cfg.seed = train_seed  # the run's scenario.toml records the seed it trained with
+    train_seed = cfg.seed  # the run's scenario.toml records the seed it trained with
     dev = resolve_device(device or cfg.device)
     forked = fork.describe(out) if fork is not None else None
     setup = training_setup(scenario, train_seed, str(dev), forked)

@@ -11,7 +11,6 @@ choices as buttons, and this module is what they call.
 from __future__ import annotations
 
 import contextlib
-import copy
 import fcntl
 import json
 import os
@@ -21,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from coopsim.run_store import LOCK, TRAINING, list_checkpoints, partial_dir
+from coopsim.run_store import LOCK, TRAINING, as_trained, list_checkpoints, partial_dir
 from coopsim.scenario import Scenario
 
 if sys.version_info >= (3, 11):
@@ -57,17 +56,6 @@ def collision_keys(scenario: Scenario, seeds: Iterable[int]) -> list[str]:
     return [partial_dir(".", scenario.name, seed).name for seed in seeds]
 
 
-def _as_trained(scenario: Scenario, seed: int) -> dict:
-    """The scenario as the runner records it in the unfinished folder when asked for ``seed``."""
-    from coopsim.train import TrainingConfig
-
-    resolved = copy.deepcopy(scenario)
-    if resolved.training is None:
-        resolved.training = TrainingConfig()
-    resolved.training.seed = seed
-    return tomllib.loads(resolved.to_toml())
-
-
 def unfinished(scenario: Scenario, seed: int, out: str | os.PathLike) -> Unfinished | None:
     """The unfinished run of ``scenario`` at ``seed`` in ``out``, or None if there is none."""
     if not scenario.learns:
@@ -82,7 +70,7 @@ def unfinished(scenario: Scenario, seed: int, out: str | os.PathLike) -> Unfinis
         stored = tomllib.loads((folder / "scenario.toml").read_text())
     except (OSError, ValueError, KeyError):
         return Unfinished(seed, folder, 0, 0, same_design=True)
-    same = done == 0 or stored == _as_trained(scenario, seed)
+    same = done == 0 or stored == tomllib.loads(as_trained(scenario, seed).to_toml())
     return Unfinished(seed, folder, done, budget, same_design=same)
 
 
