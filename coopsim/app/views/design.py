@@ -28,6 +28,16 @@ HANDLED = {
 }
 
 
+#: What each world type is, for the world box's help.
+WORLD_WORDS = {
+    "public_goods": "a linear public-goods game (contribute to a pot, multiplied and shared)",
+    "matrix_game": "an N-player matrix game (prisoner's dilemma, stag hunt)",
+    "economy": "the AI Economist's gather-trade-build economy on a grid",
+    "one_step_economy": "one choice of working hours under a tax",
+    "commons": "a common-pool resource: apples that regrow only near other apples",
+}
+
+
 # -- callbacks: they change the design before the page is drawn again ---------------------------
 def _load_source() -> None:
     label = st.session_state["design_source"]
@@ -55,6 +65,25 @@ def _add_mechanism() -> None:
     st.session_state["mech_uids"].append(state.new_uid())
 
 
+def _change_world(key: str) -> None:
+    """A new world type: its defaults, the mechanisms that apply to it, and learning agents in
+    every seat, since each scripted policy plays one kind of game (a conditional cooperator
+    on the commons would fail only once the run starts)."""
+    d = st.session_state[state.DESIGN]
+    kind = st.session_state[key]
+    world = {"kind": kind, **forms.defaults(WORLDS[kind][0])}
+    mechanisms = [
+        m
+        for m in d.get("mechanisms", [])
+        if m.get("kind") in MECHANISMS
+        and (MECHANISMS[m["kind"]].worlds is None or kind in MECHANISMS[m["kind"]].worlds)
+    ]
+    seats = int(world.get("num_agents", 1))
+    new = {**d, "world": world, "population": [{"policy": "ppo", "count": seats}]}
+    new["mechanisms"] = mechanisms
+    state.set_design(new, st.session_state.get("design_origin", ""))
+
+
 def _add_group() -> None:
     st.session_state[state.DESIGN].setdefault("population", []).append(
         {"policy": "conditional_cooperator", "count": 1}
@@ -72,7 +101,12 @@ def _world(data: dict[str, Any], rev: int) -> dict[str, Any]:
         kinds,
         index=kinds.index(current) if current in kinds else 0,
         key=f"r{rev}.world.kind",
-        help="The game the agents play: a linear public-goods game or an N-player matrix game.",
+        on_change=_change_world,
+        args=(f"r{rev}.world.kind",),
+        help="The game the agents play: "
+        + "; ".join(f"{k}: {WORLD_WORDS.get(k, k.replace('_', ' '))}" for k in kinds)
+        + ". Changing it keeps the mechanisms that apply to the new world and starts its "
+        "population as learning agents, who play any world.",
     )
     values = data.get("world", {}) if kind == current else {}
     return {"kind": kind, **forms.config_form(WORLDS[kind][0], values, f"r{rev}.world.{kind}")}
