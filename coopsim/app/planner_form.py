@@ -133,9 +133,11 @@ def default_range(control: Control) -> tuple[float, float]:
     return low, max(1.0, 2.0 * top)
 
 
-def _range_editor(control: Control, grid: dict[str, Any], key: str) -> list[float] | None:
-    """Two boxes for the range the planner searches; the range to write to [planner.grid], or
-    None where it is the declared one."""
+def _range_editor(
+    control: Control, grid: dict[str, Any], key: str, cols: list
+) -> list[float] | None:
+    """Two boxes, in ``cols``, for the range the planner searches; the range to write to
+    [planner.grid], or None where it is the declared one."""
     low, high = default_range(control)
     given = grid.get(control.name)
     if isinstance(given, (list, tuple)) and len(given) == 2:
@@ -145,12 +147,21 @@ def _range_editor(control: Control, grid: dict[str, Any], key: str) -> list[floa
         f"The planner chooses {control.name} among its grid's values from lowest to highest "
         f"(Rate levels of them, evenly spaced). Declared bounds: {declared or 'no upper bound'}."
     )
-    cols = st.columns(2)
     low = cols[0].number_input(
-        "Lowest", value=low, step=0.1, format="%.4g", key=f"{key}.low", help=tip
+        f"Lowest {control.param}",
+        value=low,
+        step=0.1,
+        format="%.4g",
+        key=f"{key}.low",
+        help=tip,
     )
     high = cols[1].number_input(
-        "Highest", value=high, step=0.1, format="%.4g", key=f"{key}.high", help=tip
+        f"Highest {control.param}",
+        value=high,
+        step=0.1,
+        format="%.4g",
+        key=f"{key}.high",
+        help=tip,
     )
     if declared is not None and (low, high) == (float(control.low), float(control.high)):
         return None
@@ -160,7 +171,7 @@ def _range_editor(control: Control, grid: dict[str, Any], key: str) -> list[floa
 def switches(
     controls: list[Control], planner: dict[str, Any] | None, key: str
 ) -> dict[Control, list[float] | None]:
-    """A switch per control of one mechanism (and its range editor when on): the controls
+    """A switch per control of one mechanism, with its range beside it when on: the controls
     switched on, each with its narrowed range or None."""
     if not controls:
         return {}
@@ -169,7 +180,8 @@ def switches(
     chosen: dict[Control, list[float] | None] = {}
     for control in controls:
         width = f", one per bracket ({control.width})" if control.width > 1 else ""
-        on = st.toggle(
+        row = st.columns([2, 1, 1], vertical_alignment="bottom")
+        on = row[0].toggle(
             f"Let the planner choose {control.param}",
             value=control in on_now,
             key=f"{key}.plan.{control.param}",
@@ -178,7 +190,7 @@ def switches(
             "worlds start.",
         )
         if on:
-            chosen[control] = _range_editor(control, grid, f"{key}.plan.{control.param}")
+            chosen[control] = _range_editor(control, grid, f"{key}.plan.{control.param}", row[1:])
     return chosen
 
 
