@@ -116,10 +116,13 @@ def field_widget(spec: dict[str, Any], value: Any, key: str) -> Any:
         )
         return parse_list(text, inner)
     shown_value = "" if value is None else str(value)
+    hint = "unset: the default" if optional else None
     if is_multiline(name, shown_value):
-        text = st.text_area(shown, value=shown_value.strip("\n"), key=key, help=tip, height=200)
+        text = st.text_area(
+            shown, value=shown_value.strip("\n"), key=key, help=tip, height=200, placeholder=hint
+        )
     else:
-        text = st.text_input(shown, value=shown_value, key=key, help=tip)
+        text = st.text_input(shown, value=shown_value, key=key, help=tip, placeholder=hint)
     return text if text or not optional else None
 
 
