@@ -7,8 +7,9 @@ import matplotlib.colors as mcolors
 import pytest
 
 from coopsim import scenario as sc
+from coopsim.analysis import tax_schedules
 from coopsim.analysis.planner_log import planner_log
-from coopsim.figures import EmptyFigure
+from coopsim.figures import EmptyFigure, mechanism_parameters
 from coopsim.figures.planner import planner_choices
 from coopsim.record import load_run
 from coopsim.runner import run_scenario
@@ -38,6 +39,12 @@ def test_planner_log_names_the_columns_and_skips_phase_one(matching_run):
     assert log.iteration.tolist() == [1, 2]  # iteration 0: agents alone, nothing chosen
     assert log.controls["matching.rate"].between(0, 4).all()
     assert len(log.objective) == 2
+
+
+def test_a_matching_planners_choices_are_not_read_as_tax_rates(matching_run):
+    assert tax_schedules(matching_run).empty
+    titles = [ax.get_title() for ax in mechanism_parameters(matching_run).axes]
+    assert "Tax schedule" not in titles
 
 
 def test_a_line_per_control_with_the_yardstick_dashed_beside_it(matching_run):
