@@ -5,18 +5,19 @@ Two solvers exist: :func:`~coopsim.analysis.optimal_mechanism` for public-goods 
 (matching, an institution's fine and threshold, a redistribution's w and v; one-stage rounds)
 and :func:`~coopsim.analysis.optimal_schedule` for the one-step tax economy (a tax, optionally
 rebated). On this CPU both take under a second for the ready planner scenarios; a result is
-cached per resolved scenario, and a grid of more than :data:`MAX_CANDIDATES` rules is not
+kept per set of rules (world, mechanisms, planner), and a grid of more than :data:`MAX_CANDIDATES` rules is not
 searched, so no page or report waits long for one. Other worlds (the commons, the
 gather-trade-build economy) have none: their equilibria are not computed here.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 from dataclasses import dataclass
 
 from coopsim import scenario as sc
+from coopsim.analysis.mechanism_optimum import optimal_mechanism
+from coopsim.analysis.optimal import optimal_schedule
 from coopsim.schema import ConfigError
 
 #: Most rules a yardstick searches for a figure (the solvers' own limit is 20,000).
@@ -33,16 +34,22 @@ class Yardstick:
     solver: str  # 'optimal_mechanism' or 'optimal_schedule'
 
 
+#: What a yardstick reads of a scenario: seeds and training budgets do not change it.
+READS = ("world", "mechanisms", "planner")
+_found: dict[str, Yardstick | str] = {}  # one search per rules, shared by every run and seed
+
+
 def yardstick(scenario: dict) -> Yardstick | str:
     """The yardstick for a run's resolved scenario, or a sentence saying why there is none."""
-    return _cached(json.dumps(scenario, sort_keys=True))
+    key = json.dumps({k: scenario.get(k) for k in READS}, sort_keys=True)
+    if key not in _found:
+        _found[key] = _search(scenario)
+    return _found[key]
 
 
-@functools.lru_cache(maxsize=64)
-def _cached(text: str) -> Yardstick | str:
-    """Keyed by the scenario as JSON text: runs of one scenario (its seeds) share one search."""
+def _search(scenario: dict) -> Yardstick | str:
     try:
-        loaded = sc.from_dict(json.loads(text))
+        loaded = sc.from_dict(scenario)
     except ConfigError as err:
         return f"its scenario no longer loads ({err})"
     if loaded.planner is None:
@@ -50,20 +57,15 @@ def _cached(text: str) -> Yardstick | str:
     kind = loaded.world.kind
     try:
         if kind == "public_goods":
-            from coopsim.analysis.mechanism_optimum import optimal_mechanism
-
             found = optimal_mechanism(loaded, max_candidates=MAX_CANDIDATES)
             return Yardstick(
                 tuple(found.controls.values()), found.objective, found.objective_name,
                 "optimal_mechanism",
             )  # fmt: skip
         if kind == "one_step_economy":
-            from coopsim.analysis.optimal import optimal_schedule
-
             targets = sc.resolve_controls(loaded.planner, loaded.mechanisms)
             if [(t.param, t.low, t.high) for t in targets] != [("rates", 0.0, 1.0)]:
                 return "optimal_schedule searches a tax's rates over 0 to 1, and nothing else"
-
             best = optimal_schedule(loaded, max_exhaustive=MAX_CANDIDATES)
             return Yardstick(
                 tuple(best.rates), best.objective, best.objective_name, "optimal_schedule"

@@ -46,5 +46,11 @@ def test_a_narrowed_tax_grid_is_not_compared_with_the_full_one():
 def test_seeds_of_one_scenario_share_one_search():
     data = sc.load("public_goods_institution_planner").to_dict()
     first = yardstick(data)
-    again = yardstick({**data, "evaluation": dict(data["evaluation"])})
-    assert again is first
+    other_seed = {
+        **data,
+        "training": {**data["training"], "seed": 7},
+        "evaluation": {**data["evaluation"], "seed": 7},
+    }
+    assert yardstick(other_seed) is first
+    narrower = {**data, "planner": {**data["planner"], "rate_levels": 3}}
+    assert yardstick(narrower) is not first
