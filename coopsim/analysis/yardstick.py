@@ -72,4 +72,4 @@ def _search(scenario: dict) -> Yardstick | str:
             )
     except ValueError as err:
         return str(err)
-    return f"no yardstick is computed for a {kind!r} world"
+    return f"no yardstick is computed for {kind!r} worlds"

@@ -29,7 +29,7 @@ def test_a_tax_planner_gets_one_rate_per_bracket():
 @pytest.mark.parametrize(
     ("name", "why"),
     [
-        ("commons_planner", "no yardstick is computed for a 'commons' world"),
+        ("commons_planner", "no yardstick is computed for 'commons' worlds"),
         ("public_goods", "the run has no planner"),
     ],
 )

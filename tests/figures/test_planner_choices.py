@@ -77,7 +77,7 @@ def test_without_a_yardstick_the_figure_says_why(tmp_path):
     run = tiny_run("commons_planner", tmp_path, {"episode_length": 40}, period=40)
     fig = planner_choices(run)
     assert list(lines(fig.axes[0])) == ["quota.cap_per_step"]
-    assert fig.get_supxlabel() == ("No yardstick: no yardstick is computed for a 'commons' world.")
+    assert fig.get_supxlabel() == ("No yardstick: no yardstick is computed for 'commons' worlds.")
 
 
 def test_a_run_without_a_planner_gets_a_placeholder(tmp_path):
