@@ -126,7 +126,7 @@ def tax_schedules(run: RunData) -> pd.DataFrame:
                  "rate": float(rate)}
             )  # fmt: skip
     frames = [pd.DataFrame(rows, columns=columns)]
-    log = training_log(run)
+    log = training_log(run) if _logs_bracket_rates(run) else None
     if log is not None:
         rate_cols = {int(m.group(1)): c for c in log.columns if (m := _RATE_COLUMN.match(c))}
         if rate_cols:
@@ -153,3 +153,13 @@ def tax_schedules(run: RunData) -> pd.DataFrame:
     if not frames:
         return pd.DataFrame(columns=columns)
     return pd.concat(frames, ignore_index=True)[columns]
+
+
+def _logs_bracket_rates(run: RunData) -> bool:
+    """Whether the log's ``rate_<k>`` are a tax's bracket rates: a planner that sets other
+    controls (a matching rate, a fine) logs its choices under the same names."""
+    planner = run.scenario.get("planner")
+    if planner is None:
+        return True
+    controls = planner.get("controls") or [planner.get("mechanism") or "tax"]
+    return controls in (["tax"], ["tax.rates"])

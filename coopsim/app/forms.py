@@ -115,8 +115,21 @@ def field_widget(spec: dict[str, Any], value: Any, key: str) -> Any:
             help=f"{tip} Comma-separated, e.g. 0, 20, 30.".strip(),
         )
         return parse_list(text, inner)
-    text = st.text_input(shown, value="" if value is None else str(value), key=key, help=tip)
+    shown_value = "" if value is None else str(value)
+    hint = "unset: the default" if optional else None
+    if is_multiline(name, shown_value):
+        text = st.text_area(
+            shown, value=shown_value.strip("\n"), key=key, help=tip, height=200, placeholder=hint
+        )
+    else:
+        text = st.text_input(shown, value=shown_value, key=key, help=tip, placeholder=hint)
     return text if text or not optional else None
+
+
+def is_multiline(name: str, value: str) -> bool:
+    """Text over several lines: a field named ``*_text`` (a commons map) or a value with line
+    breaks, which a one-line box would flatten into a different value."""
+    return name.endswith("_text") or "\n" in value
 
 
 def config_form(

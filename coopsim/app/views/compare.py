@@ -17,6 +17,7 @@ import streamlit as st
 
 from coopsim import figures
 from coopsim.app import nav, runs_dir, state
+from coopsim.figures.planner import planner_choices
 from coopsim.measures import MEASURES
 from coopsim.record import RunData, expand_paths, load_run
 
@@ -126,6 +127,7 @@ def render() -> None:
             "Contributions per round",
             "Mechanism parameters",
             "Training",
+            "Planner",
         ]
     )
     with tabs[0]:
@@ -169,3 +171,9 @@ def render() -> None:
             st.info("None of these runs trained: evaluated runs have no training log.")
         for run in learned:
             _show(figures.metrics_over_training(run))
+    with tabs[6]:
+        planned = [r for r in runs if "planner" in r.scenario]
+        if not planned:
+            st.info("None of these runs has a planner: nothing was chosen over training.")
+        for run in planned:
+            _show(planner_choices(run))

@@ -10,13 +10,32 @@ import tomli_w
 
 from coopsim import scenario as sc
 from coopsim.agents.scripted import SCRIPTED
-from coopsim.app import designs_dir, forms, state
+from coopsim.app import designs_dir, forms, planner_form, state
 from coopsim.envs import WORLDS
 from coopsim.paths import inside, slug
 from coopsim.record import atomic_write_text
 from mechanisms import MECHANISMS
 
-HANDLED = {"name", "description", "world", "mechanisms", "population", "evaluation", "source"}
+HANDLED = {
+    "name",
+    "description",
+    "world",
+    "mechanisms",
+    "population",
+    "evaluation",
+    "planner",
+    "source",
+}
+
+
+#: What each world type is, for the world box's help.
+WORLD_WORDS = {
+    "public_goods": "a linear public-goods game (contribute to a pot, multiplied and shared)",
+    "matrix_game": "an N-player matrix game (prisoner's dilemma, stag hunt)",
+    "economy": "the AI Economist's gather-trade-build economy on a grid",
+    "one_step_economy": "one choice of working hours under a tax",
+    "commons": "a common-pool resource: apples that regrow only near other apples",
+}
 
 
 # -- callbacks: they change the design before the page is drawn again ---------------------------
@@ -46,6 +65,25 @@ def _add_mechanism() -> None:
     st.session_state["mech_uids"].append(state.new_uid())
 
 
+def _change_world(key: str) -> None:
+    """A new world type: its defaults, the mechanisms that apply to it, and learning agents in
+    every seat, since each scripted policy plays one kind of game (a conditional cooperator
+    on the commons would fail only once the run starts)."""
+    d = st.session_state[state.DESIGN]
+    kind = st.session_state[key]
+    world = {"kind": kind, **forms.defaults(WORLDS[kind][0])}
+    mechanisms = [
+        m
+        for m in d.get("mechanisms", [])
+        if m.get("kind") in MECHANISMS
+        and (MECHANISMS[m["kind"]].worlds is None or kind in MECHANISMS[m["kind"]].worlds)
+    ]
+    seats = int(world.get("num_agents", 1))
+    new = {**d, "world": world, "population": [{"policy": "ppo", "count": seats}]}
+    new["mechanisms"] = mechanisms
+    state.set_design(new, st.session_state.get("design_origin", ""))
+
+
 def _add_group() -> None:
     st.session_state[state.DESIGN].setdefault("population", []).append(
         {"policy": "conditional_cooperator", "count": 1}
@@ -63,17 +101,28 @@ def _world(data: dict[str, Any], rev: int) -> dict[str, Any]:
         kinds,
         index=kinds.index(current) if current in kinds else 0,
         key=f"r{rev}.world.kind",
-        help="The game the agents play: a linear public-goods game or an N-player matrix game.",
+        on_change=_change_world,
+        args=(f"r{rev}.world.kind",),
+        help="The game the agents play: "
+        + "; ".join(f"{k}: {WORLD_WORDS.get(k, k.replace('_', ' '))}" for k in kinds)
+        + ". Changing it keeps the mechanisms that apply to the new world and starts its "
+        "population as learning agents, who play any world.",
     )
     values = data.get("world", {}) if kind == current else {}
     return {"kind": kind, **forms.config_form(WORLDS[kind][0], values, f"r{rev}.world.{kind}")}
 
 
-def _mechanisms(data: dict[str, Any], world_kind: str, rev: int) -> list[dict[str, Any]]:
+def _mechanisms(
+    data: dict[str, Any], world_kind: str, rev: int
+) -> tuple[list[dict[str, Any]], dict[planner_form.Control, list[float] | None] | None]:
+    """The pipeline's widgets: the mechanisms as entered, and the controls whose "let the
+    planner choose" switch is on (each with its narrowed range), None while a mechanism does
+    not validate (its controls depend on its parameters)."""
     st.subheader("Mechanism pipeline")
     st.caption(
         "Applied in this order every round: each mechanism moves money between agents "
-        "(taxes, rebates, fines, matching funds) after the world pays out."
+        "(taxes, rebates, fines, matching funds) after the world pays out. Switch on 'Let the "
+        "planner choose' beside a parameter to have a learning planner set it."
     )
     applicable = [
         k for k, cls in MECHANISMS.items() if cls.worlds is None or world_kind in cls.worlds
@@ -81,6 +130,7 @@ def _mechanisms(data: dict[str, Any], world_kind: str, rev: int) -> list[dict[st
     uids = st.session_state["mech_uids"]
     entries = data.get("mechanisms", [])
     out = []
+    slots = []  # where each mechanism's planner switches go, filled once all are entered
     if not entries:
         st.info("No mechanisms: agents keep what the world pays them.")
     for i, (uid, entry) in enumerate(zip(uids, entries)):
@@ -115,6 +165,8 @@ def _mechanisms(data: dict[str, Any], world_kind: str, rev: int) -> list[dict[st
             else:
                 params = {k: v for k, v in entry.items() if k != "kind"}
             out.append({"kind": kind, **params})
+            slots.append(st.container())
+    chosen = _switches(out, slots, data.get("planner"), rev)
     add = st.columns([4, 2], vertical_alignment="bottom")
     add[0].selectbox(
         "Add a mechanism",
@@ -123,7 +175,25 @@ def _mechanisms(data: dict[str, Any], world_kind: str, rev: int) -> list[dict[st
         help="Mechanisms that apply to this world type.",
     )
     add[1].button("Add mechanism", on_click=_add_mechanism)
-    return out
+    return out, chosen
+
+
+def _switches(
+    mechanisms: list[dict[str, Any]], slots: list, planner: dict[str, Any] | None, rev: int
+) -> dict[planner_form.Control, list[float] | None] | None:
+    """Each mechanism's "let the planner choose" switches, drawn in its box."""
+    controls = planner_form.controls_of(mechanisms)
+    if controls is None:
+        if slots:
+            slots[-1].caption("Fix the mechanisms' errors to choose what a planner sets.")
+        return None
+    uids = st.session_state["mech_uids"]
+    chosen: dict[planner_form.Control, list[float] | None] = {}
+    for i, (slot, entry) in enumerate(zip(slots, mechanisms)):
+        own = [c for c in controls if c.index == i]
+        with slot:
+            chosen.update(planner_form.switches(own, planner, f"r{rev}.m{uids[i]}.{entry['kind']}"))
+    return chosen
 
 
 def _population(data: dict[str, Any], rev: int) -> list[dict[str, Any]]:
@@ -249,13 +319,20 @@ def render() -> None:
     )
     new: dict[str, Any] = {"name": name, "description": description}
     new["world"] = _world(data, rev)
-    new["mechanisms"] = _mechanisms(data, new["world"]["kind"], rev)
+    new["mechanisms"], chosen = _mechanisms(data, new["world"]["kind"], rev)
+    if chosen is None:  # kept as it was until the pipeline validates again
+        planner = data.get("planner")
+    else:
+        planner = planner_form.planner_section(data.get("planner"), chosen, f"r{rev}.planner")
+    if planner is not None:
+        new["planner"] = planner
     new["population"] = _population(data, rev)
     st.subheader("Evaluation")
     new["evaluation"] = forms.config_form(
         sc.EvaluationConfig, data.get("evaluation", {}), f"r{rev}.evaluation", columns=3
     )
-    new.update(_extra_sections({**data, **new}, rev))
+    kept = {k: v for k, v in data.items() if k != "planner"}  # the planner is new's to say
+    new.update(_extra_sections({**kept, **new}, rev))
     if not new["mechanisms"]:
         del new["mechanisms"]
     state.keep(new)
