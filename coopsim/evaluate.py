@@ -22,7 +22,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-
 from torch import Tensor
 
 from coopsim.agents.levers import Levers
@@ -260,7 +259,9 @@ def evaluate(
     if planner is None:
         with torch.no_grad():
             records = rollout(world, population, seed)
-        table = _metric_table(episode_metrics(records, world.endowment, optimum, scenario.objective))
+        table = _metric_table(
+            episode_metrics(records, world.endowment, optimum, scenario.objective)
+        )
         return Evaluation(tidy_records(records, population.agent_policy), table, summarise(table))
     with torch.no_grad():
         played = planner_rollout(world, population, seed, planner)
@@ -288,7 +289,9 @@ def evaluate(
     for k in range(controls.shape[-1]):  # each round's control, on every agent's row
         records[CONTROL_COLUMN.format(k)] = controls[..., k : k + 1].expand(-1, -1, n)
     frame = tidy_records(records, population.agent_policy)
-    return Evaluation(frame, table, summarise(table), planner_summary(planner, names, played, twins))
+    return Evaluation(
+        frame, table, summarise(table), planner_summary(planner, names, played, twins)
+    )
 
 
 def _metric_table(per_episode: dict[str, np.ndarray]) -> pd.DataFrame:
