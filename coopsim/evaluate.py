@@ -3,10 +3,18 @@
 All evaluation episodes run in parallel as the batch axis of one world, so evaluating 1000
 episodes costs about as much as evaluating one. The result is tidy: one row per round x agent x
 episode, and one row of metrics per episode.
+
+A trained planner can be played in the evaluation (:class:`PlannerPlay`): it decides at the
+start of each of its periods, from what it observes there (last period's incomes and the
+controls in force), exactly as in training, so what is measured is the policy it learned and
+not a summary of it. With a paired objective (``votes``) every evaluation episode is a pair of
+worlds, the planner's and a copy of it under the baseline rules played by the same agents, so
+the vote is measured as it was paid in training.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -14,12 +22,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
+from torch import Tensor
 
+from coopsim.agents.levers import Levers
 from coopsim.agents.population import Population
+from coopsim.config import ControlTarget, PlannerConfig
+from coopsim.credit import PlannerCredit
 from coopsim.envs import World
 from coopsim.intervals import LEVEL, t_interval
 from coopsim.measures import MEASURES, Outcome, measure_episodes
 from coopsim.scenario import Scenario, make_population, make_world, resolve_device
+
+# Each control's value per round in the episodes table, in ``planner.controls`` order (the
+# columns training's metrics log as the planner's mean choices): ``rate_0``, ``rate_1``, ...
+CONTROL_COLUMN = "rate_{}"
 
 
 @dataclass
@@ -27,6 +43,35 @@ class Evaluation:
     episodes: pd.DataFrame  # tidy: episode, round, agent, policy, then the world's variables
     episode_metrics: pd.DataFrame  # one row per episode, one column per metric
     summary: dict[str, dict[str, float]]  # metric -> mean, ci_low, ci_high, std, n
+    # Where a planner was played: how, the controls it chose, the baseline twins' metrics
+    # (see :func:`planner_summary`); None otherwise.
+    planner: dict[str, Any] | None = None
+
+
+@dataclass
+class PlannerPlay:
+    """A trained planner, as the evaluation plays it."""
+
+    config: PlannerConfig
+    targets: list[ControlTarget]  # the controls it sets, resolved against the pipeline
+    # (incomes of the last period [W, N], controls in force [W, K]) -> controls [W, K]
+    decide: Callable[[Tensor, Tensor], Tensor]
+    mode: str  # 'replay' (its policy every period) or 'schedule' (one static rule)
+    baseline: Tensor | None = None  # [K] the twin worlds' controls with a paired objective
+
+    @property
+    def paired(self) -> bool:
+        return self.baseline is not None
+
+
+@dataclass
+class PlannerRollout:
+    """One episode in every world with a planner deciding: what :func:`rollout` records, and
+    the controls in force and the sponsor's outlay."""
+
+    records: dict[str, Tensor]  # each [R, B, N], as rollout's
+    controls: Tensor  # [R, B, K] the controls in force in each round
+    outlay: Tensor  # [B] what outside sponsors paid over the episode
 
 
 def rollout(world: World, population: Population, seed: int) -> dict[str, torch.Tensor]:
@@ -44,11 +89,59 @@ def rollout(world: World, population: Population, seed: int) -> dict[str, torch.
     return {k: torch.stack(v) for k, v in records.items()}
 
 
+def planner_rollout(
+    world: World, population: Population, seed: int, play: PlannerPlay
+) -> PlannerRollout:
+    """Play one episode in every world, the planner setting its controls at each period's
+    start from the incomes of the last period (none at the first), kept by the same books as
+    in training (:class:`~coopsim.credit.PlannerCredit`). Paired: world 2k is the planner's,
+    world 2k + 1 starts as its copy and keeps the baseline's controls."""
+    b, n = world.batch_size, world.spec.num_agents
+    obs = world.reset(seed=seed)
+    if play.paired:
+        obs = world.replicate(torch.arange(b, device=world.device) // 2 * 2)
+    levers = Levers(world.pipeline, play.targets)
+    books = dataclasses.replace(play.config, group_size=1)
+    credit = PlannerCredit(books, b, n, world.device, world.endowment)
+    records: dict[str, list[Tensor]] = {}
+    controls: list[Tensor] = []  # [B, K] per round
+    outlay = torch.zeros(b, device=world.device)  # [B]
+    while True:
+        if credit.decision_due:
+            mine = slice(0, None, 2) if play.paired else slice(None)
+            chosen = play.decide(credit.income[mine], levers.get()[mine])  # [W, K]
+            if play.paired:
+                twin = play.baseline.to(chosen).expand_as(chosen)
+                chosen = torch.stack([chosen, twin], 1).flatten(0, 1)  # [B, K]
+            levers.set(chosen)
+            fresh = world.observe()
+            obs = obs if fresh is None else fresh
+        in_force = levers.get()  # [B, K]
+        step = world.step(population.act(obs, world.gen, world.action_mask()))
+        credit.add(step)
+        obs = step.obs
+        if step.round_end:
+            for key, value in step.info.items():
+                records.setdefault(key, []).append(value)
+            controls.append(in_force)
+            for flow in step.flows.values():
+                if flow.outlay is not None:
+                    outlay += flow.outlay
+        if bool(step.done[0]):
+            break
+    return PlannerRollout(
+        {k: torch.stack(v) for k, v in records.items()}, torch.stack(controls), outlay
+    )
+
+
 def episode_metrics(
     records: dict[str, torch.Tensor],
     endowment: float,
     social_optimum: float | None,
     objective: tuple[str, dict] = ("equality_times_productivity", {}),
+    *,
+    outlay: Tensor | None = None,
+    baseline: Tensor | None = None,
 ) -> dict[str, np.ndarray]:
     """Every measure of :data:`coopsim.measures.MEASURES` that applies, per episode [B], from
     per-round records [R, B, N].
@@ -62,6 +155,10 @@ def episode_metrics(
     agent and ``stock`` per agent too (the same number for every agent of a world), so the
     stock is read from agent 0. Perolat et al.'s measures are per step, so such a world must
     end a round at every step (the commons does): records hold round ends only.
+
+    ``outlay`` [B] (an outside sponsor's payments over the episode) and ``baseline`` [B, N]
+    (each agent's wealth in its world's twin under the baseline rules) are known where a
+    planner was played; the objectives that read them (net welfare, votes) are measured then.
     """
     wealth = records["net"].sum(0).double()  # [B, N]
     stock = records.get("stock")  # [T, B, N], identical across agents
@@ -75,6 +172,8 @@ def episode_metrics(
         harvest=records.get("harvest"),  # [T, B, N]
         tagged=records.get("tagged"),  # [T, B, N]
         stock=None if stock is None else stock[..., 0],  # [T, B]
+        outlay=None if outlay is None else outlay.double(),  # [B]
+        baseline=None if baseline is None else baseline.double(),  # [B, N]
     )
     return {k: v.cpu().numpy() for k, v in measure_episodes(outcome).items()}
 
@@ -86,6 +185,26 @@ def confidence_interval(values: np.ndarray, level: float = LEVEL) -> dict[str, f
 
 def summarise(table: pd.DataFrame) -> dict[str, dict[str, float]]:
     return {m: confidence_interval(table[m].to_numpy()) for m in MEASURES if m in table}
+
+
+def planner_summary(
+    play: PlannerPlay, names: list[str], played: PlannerRollout, twins: pd.DataFrame | None
+) -> dict[str, Any]:
+    """What ``summary.json`` says of the planner an evaluation played: how it decided, the
+    mean of each control over the planner's worlds and rounds, and with a paired objective
+    the baseline and its twin worlds' metrics (the same agents under the baseline rules)."""
+    mine = played.controls[:, 0::2] if play.paired else played.controls  # [R, W, K]
+    out: dict[str, Any] = {
+        "mode": play.mode,
+        "decisions": "most likely controls of its policy" if play.mode == "replay" else "fixed",
+        "period": play.config.period,
+        "controls": names,
+        "mean_controls": mine.double().mean((0, 1)).tolist(),
+    }
+    if twins is not None:
+        out["baseline"] = play.config.baseline
+        out["baseline_metrics"] = summarise(twins)
+    return out
 
 
 def tidy_records(records: dict[str, torch.Tensor], policies: list[str]) -> pd.DataFrame:
@@ -114,30 +233,68 @@ def evaluate(
     device: str | None = None,
     population: Population | None = None,
     setup: Callable[[World], None] | None = None,
+    planner: PlannerPlay | None = None,
 ) -> Evaluation:
     """Roll out the scenario's evaluation episodes in parallel and measure them.
 
     ``setup`` is called with the freshly built evaluation world before the first episode, to
-    carry in what training learned outside the population (a planner's rates, a Saez
-    schedule's estimates): the world is built here, at the evaluation's batch size.
+    carry in what training learned outside the population (a Saez schedule's estimates): the
+    world is built here, at the evaluation's batch size. ``planner`` plays a trained planner
+    in every episode (twice as many worlds with a paired objective: each episode's metrics are
+    its planner world's, its twin's go to the planner's summary).
     """
     seed = scenario.evaluation.seed if seed is None else seed
     episodes = scenario.evaluation.episodes if episodes is None else episodes
     dev = resolve_device(device or scenario.evaluation.device)
     torch.manual_seed(seed)
-    world = make_world(scenario, episodes, dev)
+    paired = planner is not None and planner.paired
+    world = make_world(scenario, 2 * episodes if paired else episodes, dev)
     if setup is not None:
         setup(world)
     population = population or make_population(scenario, world)
-    with torch.no_grad():
-        records = rollout(world, population, seed)
-    endowment = world.endowment
     try:
         optimum: float | None = world.social_optimum()
     except NotImplementedError:
         optimum = None
-    per_episode = episode_metrics(records, endowment, optimum, scenario.objective)
-    table = pd.DataFrame(per_episode)
-    table.insert(0, "episode", np.arange(episodes))
+    if planner is None:
+        with torch.no_grad():
+            records = rollout(world, population, seed)
+        table = _metric_table(
+            episode_metrics(records, world.endowment, optimum, scenario.objective)
+        )
+        return Evaluation(tidy_records(records, population.agent_policy), table, summarise(table))
+    with torch.no_grad():
+        played = planner_rollout(world, population, seed, planner)
+    records, controls, outlay = played.records, played.controls, played.outlay
+    twins = None
+    if paired:  # the planner's worlds are the even ones; their twins' wealth is the baseline
+        twin_records = {k: v[:, 1::2] for k, v in records.items()}
+        records = {k: v[:, 0::2] for k, v in records.items()}
+        controls, outlay = controls[:, 0::2], outlay[0::2]
+        twin = episode_metrics(twin_records, world.endowment, optimum, ("utilitarian", {}))
+        twins = _metric_table({k: v for k, v in twin.items() if k != "objective"})
+    baseline = twin_records["net"].sum(0) if paired else None  # [E, N]
+    table = _metric_table(
+        episode_metrics(
+            records,
+            world.endowment,
+            optimum,
+            scenario.objective,
+            outlay=outlay,
+            baseline=baseline,
+        )
+    )
+    names = Levers(world.pipeline, planner.targets).names
+    n = world.spec.num_agents
+    for k in range(controls.shape[-1]):  # each round's control, on every agent's row
+        records[CONTROL_COLUMN.format(k)] = controls[..., k : k + 1].expand(-1, -1, n)
     frame = tidy_records(records, population.agent_policy)
-    return Evaluation(frame, table, summarise(table))
+    return Evaluation(
+        frame, table, summarise(table), planner_summary(planner, names, played, twins)
+    )
+
+
+def _metric_table(per_episode: dict[str, np.ndarray]) -> pd.DataFrame:
+    table = pd.DataFrame(per_episode)
+    table.insert(0, "episode", np.arange(len(table)))
+    return table

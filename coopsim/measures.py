@@ -38,6 +38,9 @@ class Outcome:
     harvest: Tensor | None = None  # [T, B, N] units of the resource each agent took
     tagged: Tensor | None = None  # [T, B, N] 1 where the agent was tagged out of the game
     stock: Tensor | None = None  # [T, B] units of the resource standing after each step
+    # Where a planner was played in the evaluation:
+    outlay: Tensor | None = None  # [B] what an outside sponsor paid over the episode
+    baseline: Tensor | None = None  # [B, N] each agent's wealth in its twin under the baseline
 
     @property
     def floored(self) -> Tensor:  # [B, N]
@@ -146,16 +149,28 @@ def _objective_of(o: Outcome) -> Tensor:
     if o.contribution is not None:
         contribution = o.contribution.double().mean(0) / o.endowment  # [B, N]
     name, params = o.objective
-    return social_objective(name, o.wealth, o.utility, params, contribution=contribution)
+    return social_objective(
+        name,
+        o.wealth,
+        o.utility,
+        params,
+        contribution=contribution,
+        outlay=o.outlay,
+        baseline=o.baseline,
+    )
 
 
 def _objective_applies(o: Outcome) -> bool:
-    """An evaluation plays one world per episode and records no sponsor's outlay: votes and
-    net welfare are measured where those are known (the planner's books, the yardstick)."""
+    """Whether the evaluation knows what the objective reads: contributions, the sponsor's
+    outlay (net welfare) and the paired baseline worlds (votes) are known where a planner
+    was played."""
     names = set(o.objective[1]) if o.objective[0] == "mix" else {o.objective[0]}
-    if "contribution_rate" in names and o.contribution is None:
-        return False
-    return not names & {"votes", "net_welfare"}
+    needs = {
+        "contribution_rate": o.contribution,
+        "net_welfare": o.outlay,
+        "votes": o.baseline,
+    }
+    return all(needs[k] is not None for k in names & set(needs))
 
 
 # -- Perolat et al. (2017)'s social outcomes of a common-pool resource --------------------------

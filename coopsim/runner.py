@@ -186,6 +186,8 @@ def _run_learning(
         if schedule is not None:
             summary["training"]["planner_schedule"] = [float(r) for r in schedule]
         summary["metrics"] = result.summary
+        if result.planner is not None:  # how the planner was played, what it chose
+            summary["planner"] = result.planner
         with RunWriter(out, new_run_name(scenario.name, seed), staging=folder) as writer:
             writer.write_frame(METRICS, pd.DataFrame(rows))
             _write_evaluation(writer, scenario, result, summary)

@@ -41,7 +41,7 @@ from coopsim.config import PAIRED_OBJECTIVES
 from coopsim.config.training import TrainingConfig
 from coopsim.credit import PlannerCredit
 from coopsim.envs.base import Step, World
-from coopsim.evaluate import Evaluation, evaluate
+from coopsim.evaluate import Evaluation, PlannerPlay, evaluate
 from coopsim.scenario import (
     Scenario,
     baseline_controls,
@@ -432,12 +432,14 @@ def evaluate_trained(
     """Evaluate the trained population under the rules training arrived at.
 
     The evaluation world is built fresh (at the evaluation's batch size), so what training
-    learned outside the population is carried into it first: the planner's learned schedule
-    (:func:`planner_schedule`) is installed in its mechanism, and mechanisms that learn on
-    their own (a Saez schedule) take over the training world's state. Runs on the training
-    device unless told otherwise, where the learners' networks live.
+    learned outside the population is carried into it first: mechanisms that learn on their
+    own (a Saez schedule) take over the training world's state, and the planner is played
+    (:func:`planner_play`) or, by default, its learned schedule (:func:`planner_schedule`)
+    installed for the whole evaluation. Runs on the training device unless told otherwise,
+    where the learners' networks live.
     """
-    schedule = planner_schedule(trainer)
+    play = planner_play(trainer)
+    schedule = planner_schedule(trainer) if play is None else None
 
     def setup(world: World) -> None:
         world.pipeline.adopt(trainer.world.pipeline)
@@ -451,4 +453,38 @@ def evaluate_trained(
         device=device or str(trainer.device),
         population=trainer.population,
         setup=setup,
+        planner=play,
+    )
+
+
+def planner_play(trainer: Trainer) -> PlannerPlay | None:
+    """How the evaluation plays the trained planner period by period, or None where it
+    does not: without a planner, or with ``planner.evaluation = 'schedule'`` and no paired
+    objective (the schedule is then installed once, as it always was).
+
+    ``'replay'``: its policy decides every period from what it observes, taking its most
+    likely controls (:meth:`Planner.greedy_rates`), deterministic given what it observes.
+    ``'schedule'`` with a paired objective: the learned schedule in every planner world, the
+    baseline's controls in its twin.
+    """
+    planner = trainer.planner
+    if planner is None:
+        return None
+    acted = planner.learner.logit_mask is not None  # it left curriculum phase 1
+    replays = planner.config.evaluation == "replay" and acted
+    if not replays and trainer.baseline is None:
+        return None
+    schedule = planner_schedule(trainer)  # [K]
+
+    def decide(income: Tensor, controls: Tensor) -> Tensor:
+        if replays:
+            return planner.greedy_rates(income, controls)  # [W, K]
+        return schedule.to(controls).expand_as(controls)
+
+    return PlannerPlay(
+        config=planner.config,
+        targets=trainer.levers.targets,
+        decide=decide,
+        mode="replay" if replays else "schedule",
+        baseline=trainer.baseline,
     )

@@ -74,6 +74,11 @@ class InstitutionParams:
     fee: float = param(
         0.0, help="Fee each agent pays per round to fund the institution (0: unfunded)", ge=0
     )
+    observed: bool = param(
+        False,
+        help="Agents see the threshold, fine and fee in force (needed when a planner changes "
+        "them: agents that cannot see the rules cannot answer them)",
+    )
 
 
 class SanctionInstitution(Mechanism):
@@ -112,6 +117,21 @@ class SanctionInstitution(Mechanism):
     def transfer_bound(self, bounds: MoneyBounds) -> float:
         threshold, fine, fee = (float(self.values[k].max()) for k in self.controllable)
         return fine * threshold * bounds.endowment + fee
+
+    @property
+    def obs_dim(self) -> int:
+        return len(self.controllable) if self.params.observed else 0
+
+    def observation(self) -> Tensor:
+        """[B, N, obs_dim] where agents see the rules: the threshold (a share of the
+        endowment), and the fine and fee as x / (1 + x), which keeps two parameters without
+        an upper bound inside [0, 1) while preserving their order."""
+        threshold, fine, fee = (self.values[k] for k in self.controllable)  # [B] each
+        seen = torch.stack([threshold, fine / (1 + fine), fee / (1 + fee)], -1)  # [B, 3]
+        return seen[:, None, : self.obs_dim].expand(-1, self.num_agents, -1)
+
+    def observation_bounds(self, bounds: MoneyBounds) -> tuple[list[float], list[float]]:
+        return [0.0] * self.obs_dim, [1.0] * self.obs_dim
 
     def describe(self) -> str:
         threshold, fine, fee = (float(self.values[k][0]) for k in self.controllable)

@@ -202,3 +202,57 @@ def test_commons_measures_read_every_step(tmp_path):
     stock = rows[rows["agent"] == 0].groupby("episode")["stock"]
     np.testing.assert_allclose(table["final_stock"], stock.last())
     np.testing.assert_allclose(table["mean_stock"], stock.mean())
+
+
+# -- a trained planner, played in the evaluation ---------------------------------------------
+def _briefly_trained(name: str):
+    from coopsim.train import Trainer
+
+    scenario = sc.load(name)
+    scenario.training.num_worlds = 8
+    trainer = Trainer(scenario, iterations=1)
+    trainer.train()
+    return trainer
+
+
+def test_evaluation_replays_the_planner_and_measures_net_welfare_by_hand():
+    from coopsim.train import evaluate_trained
+
+    trainer = _briefly_trained("public_goods_matching_planner")
+    result = evaluate_trained(trainer, episodes=6)
+    frame = result.episodes
+    assert result.planner["mode"] == "replay" and result.planner["controls"] == ["matching.rate"]
+    # the first decision, seen from no income and the rates in force, is the policy's argmax
+    first = trainer.planner.greedy_rates(torch.zeros(6, 4), torch.zeros(6, 1))[:, 0]  # [E]
+    opening = frame[(frame["round"] == 0) & (frame["agent"] == 0)]["rate_0"].to_numpy()
+    assert opening == pytest.approx(first.numpy())
+    # one rule per episode (period 10 = the episode): the rate never moves within one
+    assert (frame.groupby("episode")["rate_0"].nunique() == 1).all()
+    assert result.planner["mean_controls"] == pytest.approx([float(first.mean())])
+    # net welfare: total payoff less 1.8 x what the sponsor paid (rate x contributions)
+    rounds = frame[frame["agent"] == 0].set_index(["episode", "round"])["rate_0"]
+    given = frame.groupby(["episode", "round"])["contribution"].sum()
+    outlay = (rounds * given).groupby("episode").sum().to_numpy()
+    welfare = frame.groupby("episode")["net"].sum().to_numpy()
+    expected = welfare - 1.8 * outlay
+    assert result.episode_metrics["objective"].to_numpy() == pytest.approx(expected, rel=1e-5)
+
+
+def test_a_paired_evaluation_measures_the_vote_against_the_baselines_twins():
+    from coopsim.train import evaluate_trained
+
+    trainer = _briefly_trained("democratic_ai_planner")
+    result = evaluate_trained(trainer, episodes=5)
+    assert len(result.episode_metrics) == 5  # one row per pair, the planner's world
+    assert sorted(result.episodes["episode"].unique()) == list(range(5))
+    votes = result.episode_metrics["objective"].to_numpy()
+    assert ((votes * 4) % 1 == 0).all() and (votes >= 0).all() and (votes <= 1).all()
+    assert result.summary["objective"]["n"] == 5
+    planner = result.planner
+    assert planner["baseline"] == "strict_egalitarian"
+    twins = planner["baseline_metrics"]
+    assert twins["productivity"]["n"] == 5 and "objective" not in twins
+    # the rules change round by round (period 1) and lie on the grid of w, v
+    for k in (0, 1):
+        values = result.episodes[f"rate_{k}"].to_numpy()
+        assert np.allclose(values * 10, np.round(values * 10), atol=1e-5)

@@ -14,6 +14,14 @@ designer aims for. The rule is played every round, so the objective is the stage
 scaled by the number of rounds, scored with the scenario's objective exactly as the planner
 is paid (:func:`coopsim.measures.social_objective`); ``votes`` compares each candidate's
 equilibrium with the baseline preset's.
+
+A rule whose equilibrium is only weakly an equilibrium (some agent has another choice that
+pays exactly as much: contributing at r(1 + m)/N = 1) is a knife edge a designer cannot count
+on: nothing but the tie-break above makes agents keep contributing there, and learning agents
+do not. So each rule's equilibrium is also checked for strictness (every agent's choice pays
+strictly more than any other, by more than the float tolerance), and the yardstick reports,
+besides the best rule, the best rule whose equilibrium is strict (``robust``): the yardstick
+of robust implementation, the one a learned planner is held to.
 """
 
 from __future__ import annotations
@@ -41,6 +49,16 @@ class OptimalMechanism:
     coin: list[float]  # [N] each agent's payoff over the episode
     grid: dict[str, list[float]]  # control column -> the values searched
     candidates: int  # rules evaluated
+    strict: bool = True  # every agent strictly prefers its equilibrium choice
+    # The best rule whose equilibrium is strict: this rule itself where ``strict`` (then
+    # None), another where the best is a knife edge, None too where no rule is strict.
+    robust: OptimalMechanism | None = None
+
+    @property
+    def yardstick(self) -> OptimalMechanism:
+        """What a learned planner is held to: the best rule with a strict equilibrium (this
+        one if it is strict, itself too where no rule on the grid is)."""
+        return self if self.strict or self.robust is None else self.robust
 
 
 class _StageGame:
@@ -102,6 +120,22 @@ class _StageGame:
                 break
         return levels, settled
 
+    def strict(self, controls: Tensor, levels: Tensor) -> Tensor:
+        """[C] bool: at levels [C, N] every agent's choice pays strictly more than any other
+        choice of its own (by more than the tolerance the responses use)."""
+        strict = torch.ones(controls.shape[0], dtype=torch.bool)
+        for i in range(self.num_agents):
+            payoff = []
+            for lv in range(self.levels):  # agent i's payoff at each of its choices
+                trial = levels.clone()
+                trial[:, i] = lv
+                payoff.append(self.play(controls, trial)["net"][:, i])
+            payoff = torch.stack(payoff, -1)  # [C, L]
+            current = payoff.gather(1, levels[:, i : i + 1])[:, 0]  # [C]
+            others = payoff.scatter(1, levels[:, i : i + 1], -math.inf).max(-1).values  # [C]
+            strict &= current - others > 1e-6 * (1 + current.abs())
+        return strict
+
     def score(self, controls: Tensor, baseline: Tensor | None) -> tuple[Tensor, dict]:
         """[C] the objective over an episode at each rule's equilibrium (-inf where the
         responses did not settle), and what the agents did."""
@@ -120,7 +154,8 @@ class _StageGame:
         coin = out["net"] * rounds
         value = social_objective(name, coin, coin, params, **books)
         value = torch.where(settled, value, torch.full_like(value, -math.inf))
-        return value, {"coin": coin, "contribution": books["contribution"]}
+        strict = self.strict(controls, levels) & settled  # [C]
+        return value, {"coin": coin, "contribution": books["contribution"], "strict": strict}
 
 
 def optimal_mechanism(scenario: Scenario, *, max_candidates: int = 20_000) -> OptimalMechanism:
@@ -144,13 +179,23 @@ def optimal_mechanism(scenario: Scenario, *, max_candidates: int = 20_000) -> Op
         values = baseline_controls(scenario.planner, scenario.mechanisms)
         baseline = torch.tensor(values, dtype=torch.float32)
     value, played = game.score(candidates.float(), baseline)
-    best = int(value.argmax())
-    return OptimalMechanism(
-        controls=dict(zip(levers.names, candidates[best].tolist())),
-        objective=float(value[best]),
-        objective_name=scenario.objective[0],
-        contribution=played["contribution"][best].tolist(),
-        coin=played["coin"][best].tolist(),
-        grid={name: col.tolist() for name, col in zip(levers.names, columns)},
-        candidates=len(candidates),
-    )
+    names = levers.names
+    grid = {name: col.tolist() for name, col in zip(names, columns)}
+
+    def rule(c: int) -> OptimalMechanism:
+        return OptimalMechanism(
+            controls=dict(zip(names, candidates[c].tolist())),
+            objective=float(value[c]),
+            objective_name=scenario.objective[0],
+            contribution=played["contribution"][c].tolist(),
+            coin=played["coin"][c].tolist(),
+            grid=grid,
+            candidates=len(candidates),
+            strict=bool(played["strict"][c]),
+        )
+
+    best = rule(int(value.argmax()))
+    strict = played["strict"]  # [C]
+    if not best.strict and bool(strict.any()):
+        best.robust = rule(int(torch.where(strict, value, -math.inf).argmax()))
+    return best

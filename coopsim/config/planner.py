@@ -106,6 +106,14 @@ class PlannerConfig:
         "mean: what it learns is what its rates did, not which world it drew (1: no groups)",
         ge=1,
     )
+    evaluation: str = param(
+        "schedule",
+        help="How a run's evaluation plays the trained planner: 'replay' runs its policy, "
+        "deciding every period from what it observes as in training (its most likely controls, "
+        "not sampled); 'schedule' holds one static rule in every world and round (per control, "
+        "its most likely value over its last training decisions)",
+        choices=("schedule", "replay"),
+    )
     num_minibatches: int | None = param(
         None,
         help="Minibatches per pass of the planner's update (default: the agents'); a planner "

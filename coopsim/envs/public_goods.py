@@ -189,6 +189,11 @@ class PublicGoodsWorld(World):
         self.pipeline.replicate(source)
         return self._observe()
 
+    def observe(self) -> Tensor:
+        """The observation now: a planner sets the rules between rounds, and agents see the
+        rules of the round they are about to play, not last round's."""
+        return self._observe()
+
     def round_metrics(self, info: dict[str, Tensor]) -> dict[str, Tensor]:
         """How much of the endowment each agent contributed this round."""
         return {"contribution_rate": info["contribution"] / self.endowment}

@@ -41,3 +41,26 @@ def test_institution_fines_just_enough_and_democratic_rules_win_every_vote():
 def test_refuses_worlds_it_cannot_solve():
     with pytest.raises(ValueError, match="public-goods scenarios with a"):
         optimal_mechanism(sc.load("tax_one_step_ai_planner"))
+
+
+def test_a_knife_edge_best_rule_comes_with_the_best_rule_whose_equilibrium_is_strict():
+    # At m = 1.5 a contributed unit returns exactly 1: contributing is only weakly best. The
+    # best strict rule is the next rate, 1.75 (a unit returns 1.1): 128 - 16 x 1.75 = 100.
+    best = optimal_mechanism(sc.load("public_goods_matching_planner"))
+    assert not best.strict
+    assert best.robust.strict and best.robust.controls == {"matching.rate": 1.75}
+    assert best.robust.objective == pytest.approx(100.0 * 10)
+    assert best.robust.contribution == [1.0] * 4
+    assert best.yardstick is best.robust
+    # the institution's least fine, 0.8, leaves a unit returning 0.4 + 0.75 x 0.8 = 1 too
+    institution = optimal_mechanism(sc.load("public_goods_institution_planner"))
+    assert not institution.strict
+    assert institution.robust.controls["sanction_institution.fine"] == pytest.approx(1.0)
+    assert institution.yardstick.objective == pytest.approx(1.0)
+
+
+def test_a_strict_best_rule_is_its_own_yardstick():
+    scenario = sc.load("public_goods_matching_planner")
+    scenario.planner.sponsor_cost = 4.0  # nobody contributes, with no match: strictly best
+    best = optimal_mechanism(scenario)
+    assert best.strict and best.robust is None and best.yardstick is best

@@ -320,3 +320,17 @@ def test_replicate_copies_a_world_into_others():
     assert world.last_contribution[:, 0].tolist() == [10.0, 10.0, 20.0]
     assert torch.equal(obs[0], obs[1]) and not torch.equal(obs[0], obs[2])
     assert PublicGoodsWorld.can_replicate()
+
+
+def test_observe_shows_rules_set_between_rounds_at_once():
+    from coopsim.envs.public_goods import PublicGoodsConfig, PublicGoodsWorld
+    from mechanisms import Pipeline
+    from mechanisms.subsidies import MatchingFunds, MatchingParams
+
+    matching = MatchingFunds(MatchingParams(rate=0.0, observed=True), 4, 2, "cpu")
+    world = PublicGoodsWorld(PublicGoodsConfig(), Pipeline([matching]), batch_size=2)
+    before = world.reset(seed=0)
+    matching.set_control("rate", torch.tensor([[1.5], [2.0]]))
+    seen = world.observe()[..., world.spec.obs_fields["mechanisms"]]  # [B, N, 1]
+    assert before[..., world.spec.obs_fields["mechanisms"]].eq(0).all()
+    assert seen[:, :, 0].tolist() == [[1.5] * 4, [2.0] * 4]

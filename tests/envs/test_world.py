@@ -52,7 +52,8 @@ def test_worlds_that_reobserve_show_the_current_observation():
     obs = economy.reset(seed=1)
     assert torch.equal(economy.observe(), obs)
     games = PublicGoodsWorld(PublicGoodsConfig(), batch_size=2)
-    assert games.observe() is None  # shows new rules only when it steps
+    obs = games.reset(seed=1)
+    assert torch.equal(games.observe(), obs)  # rules set between rounds show at once
 
 
 def test_labour_warmup_reaches_the_worlds_with_a_labour_cost():

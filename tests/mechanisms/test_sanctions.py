@@ -132,3 +132,25 @@ def test_institution_needs_contributions():
     ctx = RoundContext(gross=torch.zeros(1, 2), income=torch.zeros(1, 2), round=0, rounds=1)
     with pytest.raises(ValueError, match="contributions"):
         mech.apply(ctx)
+
+
+def test_institution_shows_its_rules_to_agents_only_when_observed():
+    hidden = SanctionInstitution(InstitutionParams(), 4, 2, CPU)
+    assert hidden.obs_dim == 0
+    seen = SanctionInstitution(InstitutionParams(observed=True), 4, 2, CPU)
+    seen.set_control("fine", torch.tensor([[1.0], [3.0]]))
+    seen.set_control("threshold", torch.tensor([[0.5], [1.0]]))
+    obs = seen.observation()  # [B, N, 3]: threshold, fine / (1 + fine), fee / (1 + fee)
+    assert obs.shape == (2, 4, 3)
+    assert obs[:, 0].tolist() == [[0.5, 0.5, 0.0], [1.0, 0.75, 0.0]]
+    assert torch.equal(obs[:, 3], obs[:, 0])  # every agent sees the same rules
+    low, high = seen.observation_bounds(None)
+    assert low == [0.0] * 3 and high == [1.0] * 3
+
+
+def test_a_world_under_an_observed_institution_carries_its_rules_in_the_observation():
+    mech = SanctionInstitution(InstitutionParams(observed=True, fine=2.0), 4, 3, CPU)
+    world = PublicGoodsWorld(PublicGoodsConfig(), Pipeline([mech]), batch_size=3)
+    obs = world.reset(seed=0)
+    seen = obs[..., world.spec.obs_fields["mechanisms"]]  # [B, N, 3]
+    assert seen[0, 0].tolist() == pytest.approx([1.0, 2.0 / 3.0, 0.0])
