@@ -50,16 +50,16 @@ def test_a_matching_planners_choices_are_not_read_as_tax_rates(matching_run):
 def test_a_line_per_control_with_the_yardstick_dashed_beside_it(matching_run):
     fig = planner_choices(matching_run)
     controls, objective = fig.axes
-    chosen = lines(controls)["matching.rate; yardstick 1.5"]
+    chosen = lines(controls)["matching.rate; yardstick 1.75"]
     assert list(chosen.get_xdata()) == [1, 2]
     assert list(chosen.get_ydata()) == pytest.approx(
         planner_log(matching_run).controls["matching.rate"].tolist()
     )
     (dashed,) = [line for line in controls.get_lines() if line.get_linestyle() == "--"]
-    assert list(dashed.get_ydata()) == [1.5, 1.5]
+    assert list(dashed.get_ydata()) == [1.75, 1.75]
     assert mcolors.same_color(dashed.get_color(), chosen.get_color())
     # One rule per episode (period = rounds): the objectives share a scale, both drawn.
-    assert set(lines(objective)) == {"planner (mean over its decisions)", "yardstick 1040"}
+    assert set(lines(objective)) == {"planner (mean over its decisions)", "yardstick 1000"}
     assert controls.get_xlabel() == "training iteration"
     assert "optimal_mechanism" in fig.get_supxlabel()
 

@@ -30,12 +30,12 @@ def test_a_planner_run_gets_its_section_after_the_figures(planner_run, run_dirs)
     figures = [b for b in section.blocks if isinstance(b, FigureBlock)]
     assert [f.key for f in figures] == [f"fig-planner-{planner_run.name}"]  # one planner run
     controls = figures[0].figure.axes[0]
-    assert "matching.rate; yardstick 1.5" in [line.get_label() for line in controls.get_lines()]
+    assert "matching.rate; yardstick 1.75" in [line.get_label() for line in controls.get_lines()]
     (table,) = [b for b in section.blocks if isinstance(b, Table)]
     frame = table.frame.set_index("control")
     assert list(frame.index) == ["matching.rate", "objective (per planner period)"]
-    assert frame.loc["matching.rate", "yardstick"] == pytest.approx(1.5)
-    assert frame.loc["objective (per planner period)", "yardstick"] == pytest.approx(1040.0)
+    assert frame.loc["matching.rate", "yardstick"] == pytest.approx(1.75)
+    assert frame.loc["objective (per planner period)", "yardstick"] == pytest.approx(1000.0)
     assert 0 <= frame.loc["matching.rate", "planner, last iteration"] <= 4
     assert "optimal_mechanism" in table.caption
     html = render_html(report)
