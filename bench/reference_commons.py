@@ -146,12 +146,13 @@ def run_reference(args: argparse.Namespace) -> dict:
     cmd = [args.reference_python, __file__, "--reference-side", "--steps", str(args.steps)]
     cmd += ["--repeats", str(args.repeats), "--batch", *map(str, args.batch)]
     try:
-        done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+        # Its progress and any traceback go straight to this process's stderr.
+        done = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, text=True, check=False)
     except OSError as error:
         return {"error": f"{args.reference_python}: {error}"}
     lines = done.stdout.strip().splitlines()
     if done.returncode or not lines:
-        return {"error": f"exit {done.returncode}: {done.stderr.strip()[-2000:]}"}
+        return {"error": f"the reference side exited with {done.returncode} (messages above)"}
     return json.loads(lines[-1])
 
 

@@ -19,6 +19,7 @@ from coopsim.agents.population import Population
 from coopsim.envs import World
 from coopsim.intervals import LEVEL, t_interval
 from coopsim.measures import MEASURES, Outcome, measure_episodes
+from coopsim.replay import Replay, ReplayRecorder
 from coopsim.scenario import Scenario, make_population, make_world, resolve_device
 
 
@@ -27,11 +28,18 @@ class Evaluation:
     episodes: pd.DataFrame  # tidy: episode, round, agent, policy, then the world's variables
     episode_metrics: pd.DataFrame  # one row per episode, one column per metric
     summary: dict[str, dict[str, float]]  # metric -> mean, ci_low, ci_high, std, n
+    replay: Replay | None = None  # world 0's first episode, for worlds with a map
 
 
-def rollout(world: World, population: Population, seed: int) -> dict[str, torch.Tensor]:
-    """Play one episode in every world; returns each recorded variable as [R, B, N]."""
+def rollout(
+    world: World, population: Population, seed: int, replay: ReplayRecorder | None = None
+) -> dict[str, torch.Tensor]:
+    """Play one episode in every world; returns each recorded variable as [R, B, N].
+
+    ``replay``, where given, keeps world 0's state as the episode goes."""
     obs = world.reset(seed=seed)
+    if replay is not None:
+        replay.capture()
     records: dict[str, list[torch.Tensor]] = {}
     while True:
         step = world.step(population.act(obs, world.gen, world.action_mask()))
@@ -39,7 +47,10 @@ def rollout(world: World, population: Population, seed: int) -> dict[str, torch.
         if step.round_end:
             for key, value in step.info.items():
                 records.setdefault(key, []).append(value)
-        if bool(step.done[0]):
+        done = bool(step.done[0])
+        if replay is not None:
+            replay.capture(done)
+        if done:
             break
     return {k: torch.stack(v) for k, v in records.items()}
 
@@ -129,8 +140,9 @@ def evaluate(
     if setup is not None:
         setup(world)
     population = population or make_population(scenario, world)
+    recorder = ReplayRecorder(world) if world.drawable_state() is not None else None
     with torch.no_grad():
-        records = rollout(world, population, seed)
+        records = rollout(world, population, seed, recorder)
     endowment = world.endowment
     try:
         optimum: float | None = world.social_optimum()
@@ -140,4 +152,5 @@ def evaluate(
     table = pd.DataFrame(per_episode)
     table.insert(0, "episode", np.arange(episodes))
     frame = tidy_records(records, population.agent_policy)
-    return Evaluation(frame, table, summarise(table))
+    replay = recorder.replay() if recorder is not None else None
+    return Evaluation(frame, table, summarise(table), replay)
