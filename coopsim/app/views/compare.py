@@ -17,6 +17,7 @@ import streamlit as st
 
 from coopsim import figures
 from coopsim.app import nav, runs_dir, state
+from coopsim.app.views import replay
 from coopsim.measures import MEASURES
 from coopsim.record import RunData, expand_paths, load_run
 
@@ -169,3 +170,4 @@ def render() -> None:
             st.info("None of these runs trained: evaluated runs have no training log.")
         for run in learned:
             _show(figures.metrics_over_training(run))
+    replay.render_section(runs)  # runs of spatial worlds: their episode, frame by frame
