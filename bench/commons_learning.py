@@ -62,7 +62,8 @@ if __name__ == "__main__":
     seeds = [int(s) for s in args.seeds.split(",")]
     out = Path(args.out)
     if not args.table_only:
-        jobs = [(out, scenario, seed) for seed in seeds for scenario in SCENARIOS]
+        # Scenario by scenario, so an interrupted batch leaves whole rows of the table.
+        jobs = [(out, scenario, seed) for scenario in SCENARIOS for seed in seeds]
         with ThreadPoolExecutor(args.workers) as pool:
             list(pool.map(lambda job: train(*job), jobs))
     frame = table(out, seeds)
