@@ -31,6 +31,7 @@ from coopsim.credit import PlannerCredit
 from coopsim.envs import World
 from coopsim.intervals import LEVEL, t_interval
 from coopsim.measures import MEASURES, Outcome, measure_episodes
+from coopsim.replay import Replay, ReplayRecorder
 from coopsim.scenario import Scenario, make_population, make_world, resolve_device
 
 # Each control's value per round in the episodes table, in ``planner.controls`` order (the
@@ -46,6 +47,7 @@ class Evaluation:
     # Where a planner was played: how, the controls it chose, the baseline twins' metrics
     # (see :func:`planner_summary`); None otherwise.
     planner: dict[str, Any] | None = None
+    replay: Replay | None = None  # world 0's first episode, for worlds with a map
 
 
 @dataclass
@@ -74,9 +76,15 @@ class PlannerRollout:
     outlay: Tensor  # [B] what outside sponsors paid over the episode
 
 
-def rollout(world: World, population: Population, seed: int) -> dict[str, torch.Tensor]:
-    """Play one episode in every world; returns each recorded variable as [R, B, N]."""
+def rollout(
+    world: World, population: Population, seed: int, replay: ReplayRecorder | None = None
+) -> dict[str, torch.Tensor]:
+    """Play one episode in every world; returns each recorded variable as [R, B, N].
+
+    ``replay``, where given, keeps world 0's state as the episode goes."""
     obs = world.reset(seed=seed)
+    if replay is not None:
+        replay.capture()
     records: dict[str, list[torch.Tensor]] = {}
     while True:
         step = world.step(population.act(obs, world.gen, world.action_mask()))
@@ -84,13 +92,20 @@ def rollout(world: World, population: Population, seed: int) -> dict[str, torch.
         if step.round_end:
             for key, value in step.info.items():
                 records.setdefault(key, []).append(value)
-        if bool(step.done[0]):
+        done = bool(step.done[0])
+        if replay is not None:
+            replay.capture(done)
+        if done:
             break
     return {k: torch.stack(v) for k, v in records.items()}
 
 
 def planner_rollout(
-    world: World, population: Population, seed: int, play: PlannerPlay
+    world: World,
+    population: Population,
+    seed: int,
+    play: PlannerPlay,
+    replay: ReplayRecorder | None = None,
 ) -> PlannerRollout:
     """Play one episode in every world, the planner setting its controls at each period's
     start from the incomes of the last period (none at the first), kept by the same books as
@@ -100,6 +115,8 @@ def planner_rollout(
     obs = world.reset(seed=seed)
     if play.paired:
         obs = world.replicate(torch.arange(b, device=world.device) // 2 * 2)
+    if replay is not None:
+        replay.capture()
     levers = Levers(world.pipeline, play.targets)
     books = dataclasses.replace(play.config, group_size=1)
     credit = PlannerCredit(books, b, n, world.device, world.endowment)
@@ -127,7 +144,10 @@ def planner_rollout(
             for flow in step.flows.values():
                 if flow.outlay is not None:
                     outlay += flow.outlay
-        if bool(step.done[0]):
+        done = bool(step.done[0])
+        if replay is not None:
+            replay.capture(done)
+        if done:
             break
     return PlannerRollout(
         {k: torch.stack(v) for k, v in records.items()}, torch.stack(controls), outlay
@@ -252,19 +272,21 @@ def evaluate(
     if setup is not None:
         setup(world)
     population = population or make_population(scenario, world)
+    recorder = ReplayRecorder(world) if world.drawable_state() is not None else None
     try:
         optimum: float | None = world.social_optimum()
     except NotImplementedError:
         optimum = None
     if planner is None:
         with torch.no_grad():
-            records = rollout(world, population, seed)
+            records = rollout(world, population, seed, recorder)
         table = _metric_table(
             episode_metrics(records, world.endowment, optimum, scenario.objective)
         )
-        return Evaluation(tidy_records(records, population.agent_policy), table, summarise(table))
+        frame = tidy_records(records, population.agent_policy)
+        return Evaluation(frame, table, summarise(table), replay=_replay(recorder))
     with torch.no_grad():
-        played = planner_rollout(world, population, seed, planner)
+        played = planner_rollout(world, population, seed, planner, recorder)
     records, controls, outlay = played.records, played.controls, played.outlay
     twins = None
     if paired:  # the planner's worlds are the even ones; their twins' wealth is the baseline
@@ -290,8 +312,16 @@ def evaluate(
         records[CONTROL_COLUMN.format(k)] = controls[..., k : k + 1].expand(-1, -1, n)
     frame = tidy_records(records, population.agent_policy)
     return Evaluation(
-        frame, table, summarise(table), planner_summary(planner, names, played, twins)
+        frame,
+        table,
+        summarise(table),
+        planner_summary(planner, names, played, twins),
+        _replay(recorder),
     )
+
+
+def _replay(recorder: ReplayRecorder | None) -> Replay | None:
+    return recorder.replay() if recorder is not None else None
 
 
 def _metric_table(per_episode: dict[str, np.ndarray]) -> pd.DataFrame:

@@ -30,6 +30,7 @@ import pandas as pd
 
 from coopsim.evaluate import Evaluation, evaluate
 from coopsim.record import METRICS, RunWriter, new_run_name, run_metadata
+from coopsim.replay import REPLAY, save_replay
 from coopsim.run_store import (
     LOCK,
     TRAINING,
@@ -116,6 +117,8 @@ def _write_evaluation(
     writer.write_text("scenario.toml", resolved.to_toml())
     writer.write_frame("episodes.parquet", result.episodes)
     writer.write_frame("episode_metrics.parquet", result.episode_metrics)
+    if result.replay is not None:
+        save_replay(writer.path / REPLAY, result.replay)
     writer.write_json("summary.json", summary)
 
 

@@ -48,6 +48,7 @@ LAYER_OF = {
     "coopsim.credit": "execution",
     "coopsim.train": "execution",
     "coopsim.evaluate": "execution",
+    "coopsim.replay": "execution",
     "coopsim.record": "records",
     "coopsim.runner": "records",
     "coopsim.run_store": "records",

@@ -78,10 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
         "which",
         nargs="?",
         default="throughput",
-        choices=("throughput", "training", "economy"),
+        choices=("throughput", "training", "economy", "commons"),
         help="throughput: public-goods world steps vs a PettingZoo loop (default); "
         "training: PPO agent-steps/s by batch size and seconds to a learned result; "
-        "economy: gather-trade-build world steps vs single worlds in a loop",
+        "economy: gather-trade-build world steps vs single worlds in a loop; "
+        "commons: commons world steps vs single worlds in a loop, and PPO agent-steps/s",
     )
     p.add_argument("--training", action="store_true", help="the same as `coopsim bench training`")
     p.add_argument("--quick", action="store_true", help="fewer steps, for a quick look")

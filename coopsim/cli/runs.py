@@ -127,6 +127,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
         economy.main(quick=args.quick, device=args.device, threads=args.threads)
         return 0
+    if args.which == "commons":
+        from coopsim.bench import commons
+
+        commons.main(quick=args.quick, device=args.device, threads=args.threads)
+        return 0
     from coopsim.bench import throughput
 
     if args.threads is not None:

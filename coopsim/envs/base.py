@@ -42,6 +42,22 @@ class WorldSpec:
     map_shape: tuple[int, int, int] | None = None
 
 
+@dataclass(frozen=True)
+class DrawableState:
+    """What a picture of one spatial world shows at one moment, in the world's own terms.
+
+    Replays store these, not pixels, so a recording stays small and any renderer can draw it
+    (:mod:`coopsim.figures.replay`). Tile layers are named by what they hold; a renderer knows
+    a palette of names (``wall``, ``apple``, ``water``, ``wood``, ``stone``, ``source``,
+    ``house``) and draws later layers over earlier ones.
+    """
+
+    layers: dict[str, Tensor]  # name -> [H, W] bool, the tiles holding it now
+    positions: Tensor  # [N, 2] long (row, column) of every agent on the map
+    present: Tensor  # [N] bool, False while an agent is out of the game (tagged out)
+    heading: Tensor | None = None  # [N] long 0..3 north, east, south, west; None: no heading
+
+
 @dataclass
 class Step:
     """What one call of :meth:`World.step` returns."""
@@ -97,6 +113,11 @@ class World(ABC):
     def render_rgb(self) -> Tensor | None:
         """World 0 as an image [H, W, 3] uint8 where the world has a picture (a map); None
         where a chart of the round's variables shows it better."""
+        return None
+
+    def drawable_state(self) -> DrawableState | None:
+        """World 0 now as a :class:`DrawableState`, where the world is a map agents walk on;
+        None for worlds without one (evaluation records a replay only of worlds that have)."""
         return None
 
     def replicate(self, source: Tensor) -> Tensor:

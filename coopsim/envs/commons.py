@@ -51,7 +51,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from coopsim.envs.base import Step, World, WorldSpec
+from coopsim.envs.base import DrawableState, Step, World, WorldSpec
 from coopsim.envs.commons_maps import DEFAULT_MAP, CommonsMap, parse_map
 from coopsim.envs.observation import ObsLayout, layout_bounds
 from coopsim.envs.render import commons_image
@@ -412,6 +412,17 @@ class CommonsWorld(World):
 
     def render_rgb(self) -> Tensor:
         return commons_image(self)  # world 0's orchard, in coopsim.envs.render
+
+    def drawable_state(self) -> DrawableState:
+        """World 0: walls and apples, agents with their heading, who is tagged out."""
+        h, w, p = self.height, self.width, self.pad
+        walls = self.walls.view(self.hp, self.wp)[p : p + h, p : p + w]
+        return DrawableState(
+            layers={"wall": walls.cpu(), "apple": self.apple_grid()[0].cpu()},
+            positions=self.positions()[0].cpu(),
+            present=(self.out[0] == 0).cpu(),
+            heading=self.heading[0].cpu(),
+        )
 
     # -- views for people and tests -------------------------------------------------------
     def positions(self) -> Tensor:

@@ -63,7 +63,7 @@ def test_draws_the_schelling_diagram_and_the_frame_strip(executed):
         and any("image/png" in out.get("data", {}) for out in cell.outputs)
     ]
     assert any("schelling_figure(diagram)" in source for source in drawn)
-    assert any("render_rgb()" in source for source in drawn)
+    assert any("frame(replay, k)" in source for source in drawn)  # the library's renderer
     assert len(drawn) >= 4
 
 

@@ -17,6 +17,7 @@ import streamlit as st
 
 from coopsim import figures
 from coopsim.app import nav, runs_dir, state
+from coopsim.app.views import replay
 from coopsim.figures.planner import planner_choices
 from coopsim.measures import MEASURES
 from coopsim.record import RunData, expand_paths, load_run
@@ -177,3 +178,4 @@ def render() -> None:
             st.info("None of these runs has a planner: nothing was chosen over training.")
         for run in planned:
             _show(planner_choices(run))
+    replay.render_section(runs)  # runs of spatial worlds: their episode, frame by frame

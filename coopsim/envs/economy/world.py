@@ -56,8 +56,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from coopsim.envs.base import Step, World, WorldSpec
-from coopsim.envs.economy import money
+from coopsim.envs.base import DrawableState, Step, World, WorldSpec
+from coopsim.envs.economy import maps, money
 from coopsim.envs.economy.actions import ACTS, BUILD, GATHER
 from coopsim.envs.economy.building import build, can_build
 from coopsim.envs.economy.config import EconomyConfig
@@ -265,6 +265,25 @@ class EconomyWorld(World):
 
     def render_rgb(self) -> Tensor:
         return economy_image(self)  # world 0's map
+
+    def drawable_state(self) -> DrawableState:
+        """World 0: water, resource sources (empty until they regrow), wood and stone
+        present, houses, and the agents (always present, no heading)."""
+        kinds = self.grid.unpad(self.state.tiles[:1])[0]  # [H, W]
+        present = self.resources()[0]  # [R, H, W]
+        water = kinds == maps.WATER
+        n = self.config.num_agents
+        return DrawableState(
+            layers={
+                "water": water.cpu(),
+                "source": ((kinds != maps.EMPTY) & ~water).cpu(),
+                "wood": present[WOOD].cpu(),
+                "stone": present[STONE].cpu(),
+                "house": (self.houses()[0] >= 0).cpu(),
+            },
+            positions=self.positions()[0].cpu(),
+            present=torch.ones(n, dtype=torch.bool),
+        )
 
     # -- views for people and tests -------------------------------------------------------
     def positions(self) -> Tensor:
