@@ -213,7 +213,8 @@ def claim(out: Path, budget: Budget, tasks: list[CellTask]) -> None:
     from coopsim.schema import ConfigError
 
     manifest = inside(out, MANIFEST)
-    wanted = {k: v for k, v in dataclasses.asdict(budget).items() if k != "seed"}
+    # what the runs compute: the seed varies by design, the device only says where
+    wanted = {k: v for k, v in dataclasses.asdict(budget).items() if k not in ("seed", "device")}
     stored: dict = {}
     if manifest.exists():
         stored = json.loads(manifest.read_text())
