@@ -1,8 +1,10 @@
-"""The regimes experiment's statistics, read from its run directories.
+"""The regimes experiment's statistics, read from its sweep table and run directories.
 
-:mod:`coopsim.experiments.regimes` leaves one run directory per regime and training seed under
-``out/seed_<s>/``; everything here reads those runs through :mod:`coopsim.record`, so a folder
-filled in several batches, or on several machines, tables as one experiment.
+:mod:`coopsim.experiments.regimes` is a sweep: it leaves one run directory per regime and
+training seed under ``out/seed_<s>/`` and the table ``out/sweep.parquet`` listing them (one
+row per regime x training seed). Everything here reads that table and those runs through
+:mod:`coopsim.record`, so a folder filled in several batches, or by Ray tasks on several
+machines, tables as one experiment.
 
 Two kinds of interval, for two kinds of luck. Every regime is evaluated on the same seeds, so
 evaluation world k has the same map, skills and start positions under each: the planner's
@@ -15,7 +17,6 @@ how many seeds the planner's mean was the higher.
 
 from __future__ import annotations
 
-import glob
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -23,60 +24,52 @@ from pathlib import Path
 import numpy as np
 
 from coopsim.analysis.training import tax_schedules
-from coopsim.experiments.regimes import BASELINE, PLANNER, REGIMES
+from coopsim.experiments.regimes import BASELINE, FIELD, PLANNER, REGIMES
 from coopsim.intervals import paired_difference, t_interval
 from coopsim.measures import MEASURES
-from coopsim.record import RunData, load_runs
+from coopsim.record import SWEEP_TABLE, RunData, load_run, load_sweep
 
 #: Measures of the registry in each seed's table, in column order.
 TABLE_METRICS = ("equality", "productivity", "equality_times_productivity", "utilitarian_welfare")
 SWEEP_METRIC = "equality_times_productivity"  # the planner's objective, compared across seeds
 _SWEEP_LABEL = MEASURES[SWEEP_METRIC].label
 REFERENCES = (BASELINE, "US federal", "Saez")  # what the planner is compared with, in order
-_LABEL_OF = {name: label for label, name in REGIMES.items()}
 
 #: regime label -> its run at one training seed, in table order
 SeedRuns = Mapping[str, RunData]
 
 
-def regime_of(run: RunData) -> str | None:
-    """The regime a learning run trained under (its scenario's label), or None."""
-    if "training" not in run.summary:
-        return None
-    return _LABEL_OF.get(run.summary.get("scenario"))
-
-
 def load_experiment(out: str | os.PathLike) -> dict[int, dict[str, RunData]]:
-    """{training seed: {regime label: run}} for every regime run under ``out/seed_<s>/``.
+    """{training seed: {regime label: run}} for every training seed in ``out/sweep.parquet``.
 
     Each training seed needs one finished run of every regime; anything else is an error
-    naming the folder (a seed still training, a regime run twice, a seed in two folders).
+    naming the folder (a seed still training, a regime that failed) and the command that
+    finishes it.
     """
     out = Path(out)
-    runs = [r for r in load_runs(f"{glob.escape(str(out))}/seed_*/*") if regime_of(r)]
-    if not runs:
-        raise FileNotFoundError(f"{out}: no regime runs (seed_<s>/<scenario>-...) here to table")
+    if not (out / SWEEP_TABLE).is_file():
+        raise FileNotFoundError(
+            f"{out}: no regime runs here to table (no {SWEEP_TABLE}; "
+            f"`coopsim experiment regimes --out {out}` trains and tables them)"
+        )
+    table = load_sweep(out)
+    if table.attrs["fields"] != [FIELD]:
+        raise ValueError(
+            f"{out}: a sweep of {', '.join(table.attrs['fields']) or 'nothing'}, "
+            "not the regimes experiment"
+        )
     found: dict[int, dict[str, RunData]] = {}
-    for run in runs:
-        seed, label = int(run.summary["training"]["seed"]), regime_of(run)
-        other = found.setdefault(seed, {}).get(label)
-        if other is not None and other.path.parent != run.path.parent:
-            raise ValueError(
-                f"{run.path}: training seed {seed} is in two folders under {out} "
-                f"(also {other.path.parent})"
-            )
-        if other is not None:
-            raise ValueError(
-                f"{run.path.parent}: two runs of {label} at training seed {seed} "
-                f"({other.path.name}, {run.path.name}); keep one"
-            )
-        found[seed][label] = run
+    for _, row in table.iterrows():
+        by = found.setdefault(int(row["seed"]), {})
+        if row["status"] == "ok":
+            by[row[FIELD]] = load_run(out / row["run"])
+    if not found:
+        raise FileNotFoundError(f"{out}: no regime runs here to table ({SWEEP_TABLE} is empty)")
     for seed, by in found.items():
         missing = [label for label in REGIMES if label not in by]
         if missing:
-            folder = next(iter(by.values())).path.parent
             raise ValueError(
-                f"{folder}: no finished run of {', '.join(missing)} at training seed {seed}; "
+                f"{out}: no finished run of {', '.join(missing)} at training seed {seed}; "
                 f"`coopsim experiment regimes --seeds {seed} --out {out}` finishes it"
             )
     return {seed: {label: found[seed][label] for label in REGIMES} for seed in sorted(found)}

@@ -10,24 +10,17 @@ from coopsim.schema import ConfigError
 
 
 def cmd_experiment_regimes(args: argparse.Namespace) -> int:
-    """Train the four tax regimes as run directories and table them, or table ``--table DIR``."""
+    """Train the four tax regimes as a sweep of run directories and table them, or table
+    ``--table DIR``."""
     import torch
 
-    from coopsim.analysis.regimes import (
-        format_experiment,
-        format_seed,
-        format_sweep,
-        load_experiment,
-        sweep_values,
-    )
+    from coopsim.analysis.regimes import format_experiment, format_seed, load_experiment
     from coopsim.experiments import regimes
-    from coopsim.record import load_run
-    from coopsim.run_store import RunBusy
 
     if args.table:
         try:
             print(format_experiment(load_experiment(args.table)))
-        except ValueError as err:  # a seed unfinished, a regime twice: the message names it
+        except ValueError as err:  # a seed unfinished, a regime failed: the message names it
             print(f"error: {err}", file=sys.stderr)
             return 2
         return 0
@@ -46,29 +39,34 @@ def cmd_experiment_regimes(args: argparse.Namespace) -> int:
             labour_cost=args.labour_cost,
         )
     )
-    print(regimes.describe(budget))
-    by_seed = {}
-
-    def show(seed: int, paths: dict) -> None:
-        by_seed[seed] = {label: load_run(path) for label, path in paths.items()}
-        print(f"\n{format_seed(by_seed[seed])}\n", flush=True)
-
+    print(regimes.describe(budget), flush=True)
     try:
-        regimes.run(budget, out=args.out, seeds=args.seeds, workers=args.workers, on_seed=show)
-        if len(by_seed) > 1:
-            print(format_sweep(sweep_values(by_seed)))
-        print(f"\nthe runs: {args.out}/seed_<s>/* (coopsim report, coopsim compare, load_runs)")
-    except RunBusy as err:
+        regimes.run(
+            budget, out=args.out, seeds=args.seeds, workers=args.workers, backend=args.backend
+        )
+    except regimes.ExperimentFailed as err:
         print(f"error: {err}", file=sys.stderr)
-        return 2
+        return 1
     except KeyboardInterrupt:
         print("\ninterrupted: run the same command again to resume", file=sys.stderr)
         return 130
+    by_seed = load_experiment(args.out)
+    ours = {seed: by_seed[seed] for seed in args.seeds}
+    for seed, runs in ours.items():
+        title = f"=== training seed {seed} ===\n" if len(ours) > 1 else ""
+        print(f"\n{title}{format_seed(runs)}\n")
+    if len(ours) > 1:
+        print(format_experiment(ours))
+    print(
+        f"\nthe runs: {args.out}/seed_<s>/* (coopsim report, coopsim compare, load_runs); "
+        f"the table: {args.out}/sweep.parquet (load_sweep)"
+    )
     return 0
 
 
 def add_experiment_parser(sub) -> None:
     from coopsim.experiments.regimes import DEFAULT
+    from coopsim.sweeps.backends import BACKENDS
 
     p = sub.add_parser("experiment", help="run an experiment: every arm and seed a run directory")
     which = p.add_subparsers(dest="experiment", required=True)
@@ -76,9 +74,10 @@ def add_experiment_parser(sub) -> None:
         "regimes",
         help="the AI Economist's four tax regimes from a shared phase 1",
         description="Free market, US federal, Saez and AI planner in the gather-trade-build "
-        "economy: phase 1 once per training seed, each regime's phase 2 forked from it and "
-        "evaluated as a run directory under OUT/seed_<s>/, then the comparison tables. Run "
-        "again to resume. Defaults: the budget the scenario files state.",
+        "economy, as a sweep: phase 1 once per training seed, each regime's phase 2 forked "
+        "from it and evaluated as a run directory under OUT/seed_<s>/, the table "
+        "OUT/sweep.parquet, then the comparison tables. Run the same command again to "
+        "resume. Defaults: the budget the scenario files state.",
     )
     p.add_argument("--seeds", type=seed_list, default=[DEFAULT.seed], help="e.g. 0,1,2")
     p.add_argument("--phase1", type=positive_int, default=DEFAULT.phase1, help="shared iterations")
@@ -93,7 +92,17 @@ def add_experiment_parser(sub) -> None:
         "--threads", type=int, default=1, help="torch threads (0: torch's default; default 1)"
     )
     p.add_argument(
-        "--workers", type=positive_int, default=2, help="processes training regimes side by side"
+        "--workers",
+        type=positive_int,
+        default=2,
+        help="local processes training side by side, one torch thread each (default: 2)",
+    )
+    p.add_argument(
+        "--backend",
+        default="local",
+        choices=BACKENDS,
+        help="local processes, or ray: a Ray task per run on the cluster ray.init() finds "
+        "(default: %(default)s)",
     )
     p.add_argument("--out", default="runs/economy_regimes", help="default: %(default)s")
     p.add_argument("--table", metavar="DIR", help="train nothing: table the runs under DIR")

@@ -1,4 +1,4 @@
-"""The AI Economist's comparison: four tax regimes in the gather-trade-build economy, as runs.
+"""The AI Economist's comparison: four tax regimes in the gather-trade-build economy, as a sweep.
 
 PPO agents train under the free market, the 2018 US federal schedule, the Saez formula and a
 learned planner, and each regime is evaluated; :mod:`coopsim.analysis.regimes` tables
@@ -19,13 +19,20 @@ a CPU budget:
    the rules training ended with: the planner's learned schedule, the Saez mechanism's
    estimates.
 
-Phase 2 and the evaluation of each regime are one ordinary learning run
+The experiment is a sweep (:mod:`coopsim.sweeps`) whose one field is ``regime`` and whose
+seeds are the training seeds: every regime x training seed is a cell, phase 1 is the
+:class:`~coopsim.sweeps.starts.SharedStart` the cells of one seed fork, and
+``out/sweep.parquet`` is the table (one row per regime x training seed, every metric with its
+interval) that :func:`coopsim.analysis.regimes.load_experiment` reads. Phase 2 and the
+evaluation of each regime are one ordinary learning run
 (:func:`coopsim.runner.run_scenario` with a fork), published as a run directory in
 ``out/seed_<s>/``, so ``coopsim report``, ``coopsim compare`` and
 :func:`coopsim.record.load_runs` read them; its metrics start with phase 1's rows. The run is
 named after the scenario's evaluation seed (``-s0``); its training seed is in
-``summary.json``'s ``training.seed``. An interrupted experiment resumes when run again:
-finished runs are kept, phase 1 and unfinished regimes go on from their last checkpoints.
+``summary.json``'s ``training.seed``. Like any sweep it runs in this process, a local process
+pool (``workers``) or as Ray tasks (``backend="ray"``), and an interrupted experiment resumes
+when run again: finished runs are kept, phase 1 and unfinished regimes go on from their last
+checkpoints. Seeds run in several batches into one folder share its table.
 
 The training worlds of every regime draw the same episode seeds, so regimes differ by their
 taxes, not by their luck. Every regime gets the same agent budget: phase 1 plus phase 2.
@@ -54,6 +61,8 @@ from coopsim.paths import inside
 
 if TYPE_CHECKING:
     from coopsim.scenario import Scenario
+    from coopsim.sweeps.cells import CellTask
+    from coopsim.sweeps.starts import SharedStart
 
 #: Regime label -> scenario name, in table order.
 REGIMES = {
@@ -65,6 +74,8 @@ REGIMES = {
 PLANNER = "AI planner"
 BASELINE = "free market"
 PHASE1 = ".phase1"  # in each seed folder; hidden, so that seed_<s>/* lists only runs
+FIELD = "regime"  # the sweep's one field: the regime's label
+MANIFEST = "sweep.json"  # the budget the folder's runs trained with
 
 Log = Callable[[str], None]
 
@@ -132,147 +143,134 @@ def configure(name: str, budget: Budget) -> Scenario:
     return scen
 
 
-def _progress(label: str, row: dict[str, float]) -> str:
-    keys = ("agents_return", "agents_entropy", "objective", "max_rate", "seconds")
-    shown = "  ".join(f"{k} {row[k]:.3g}" for k in keys if k in row)
-    return f"  {label:>11} it {int(row['iteration']):>3}  {shown}"
+def phase1(budget: Budget) -> SharedStart:
+    """Phase 1 at ``budget.seed``: the planner scenario's trainer with its whole budget (phase 1
+    + phase 2), stopped after phase 1, so that what depends on the budget (the entropy
+    schedule) is what the planner's own run continues with."""
+    from coopsim.sweeps.starts import SharedStart
+
+    scenario = configure(REGIMES[PLANNER], budget)
+    if scenario.planner is None:
+        raise ValueError(f"{scenario.name}: phase 1 is a planner's curriculum; it has none")
+    return SharedStart(
+        folder=f"seed_{budget.seed}/{PHASE1}",
+        scenario=scenario.to_dict(),
+        source=scenario.source,
+        seed=budget.seed,
+        iterations=budget.phase1,
+        device=budget.device,
+    )
+
+
+def cell_tasks(budget: Budget, out: str | os.PathLike, seeds: list[int]) -> list[CellTask]:
+    """Every regime x training seed as a cell of the sweep, in table order (regime, then seed).
+
+    A cell trains its regime's scenario at the budget, forked from its seed's phase 1 (the
+    planner's trainer continues whole; the other regimes take its agents), and is evaluated on
+    the scenario's evaluation seed: every regime and training seed on the same worlds.
+    """
+    from coopsim.sweeps.cells import CellTask, StartFork
+
+    tasks = []
+    for label, name in REGIMES.items():
+        for seed in seeds:
+            at_seed = dataclasses.replace(budget, seed=seed)
+            scenario = configure(name, at_seed)
+            tasks.append(
+                CellTask(
+                    sweep_dir=str(out),
+                    cell_name=cell_name(label),
+                    values={FIELD: label},
+                    scenario=scenario.to_dict(),
+                    source=scenario.source,
+                    seed=seed,
+                    evaluation_seed=scenario.evaluation.seed,
+                    fork=StartFork(phase1(at_seed), learners_only=label != PLANNER),
+                    device=budget.device,
+                    folder_name=seed_folder(out, seed).name,
+                )
+            )
+    return tasks
+
+
+def cell_name(label: str) -> str:
+    """The cell's name in the table: ``free_market``, ``us_federal``, ``saez``, ``ai_planner``."""
+    return REGIMES[label].removeprefix("economy_")
 
 
 def _elsewhere(folder: Path) -> str:
     return f"delete {folder} or use another --out to train these settings"
 
 
-def train_phase1(budget: Budget, folder: Path, log: Log = print) -> Path:
-    """Train (or resume, or find done) the planner scenario's phase 1 in ``folder``.
-
-    The trainer is the planner scenario's with its whole budget (phase 1 + phase 2), stopped
-    after phase 1, so that what depends on the budget (the entropy schedule) is what the
-    planner's own run continues with. Returns the folder, with a checkpoint after phase 1.
-    """
-    from coopsim.run_store import Recorder, begin, locked, resume, training_setup
-    from coopsim.scenario import resolve_device
-    from coopsim.train import Trainer
-
-    scenario = configure(REGIMES[PLANNER], budget)
-    if scenario.planner is None:
-        raise ValueError(f"{scenario.name}: phase 1 is a planner's curriculum; it has none")
-    device = str(resolve_device(budget.device))
-    setup = training_setup(scenario, budget.seed, device)
-    with locked(folder):
-        trainer = Trainer(scenario, seed=budget.seed, device=device)
-        done, rows = resume(folder, trainer, setup, hint=_elsewhere(folder))
-        if done is None:
-            begin(folder, scenario, setup, budget.phase1)
-            log(f"phase 1: {budget.phase1} iterations, no tax, labour cost warmed up (shared)")
-        elif done < budget.phase1:
-            log(f"phase 1: resuming from iteration {done} of {budget.phase1}: {folder}")
-        else:
-            log(f"phase 1: done, in {folder}")
-        record = Recorder(
-            folder,
-            rows,
-            scenario.training.checkpoint_every,
-            last=budget.phase1,
-            progress=lambda _done, _total, row: log(_progress("phase 1", row)),
-        )
-        while trainer.iteration < budget.phase1:
-            record(trainer, trainer.train_iteration())
-    return folder
-
-
-def finished_run(folder: Path, scenario: Scenario) -> Path | None:
-    """The run directory of ``scenario`` already published in ``folder``, or None.
-
-    A finished run trained under other settings is not silently kept: that is an error naming
-    the run and the first field that differs.
-    """
+def claim(out: Path, budget: Budget, tasks: list[CellTask]) -> None:
+    """Check, then write ``out/sweep.json``: one budget per experiment folder, so that seeds
+    run in batches into it are comparable. Another budget is refused, naming the field, as is
+    a finished run of the tasks trained otherwise (:func:`check_kept`)."""
     import json
 
-    from coopsim.record import SCENARIO, SUMMARY
-    from coopsim.run_store import first_difference, read_toml
+    from coopsim.record import atomic_write_text
+    from coopsim.run_store import first_difference
     from coopsim.schema import ConfigError
 
-    if not folder.is_dir():
-        return None
-    for path in sorted(folder.iterdir()):
-        if not (path / SUMMARY).is_file():
-            continue
-        if json.loads((path / SUMMARY).read_text()).get("scenario") != scenario.name:
-            continue
-        diff = first_difference(read_toml(path / SCENARIO), scenario.to_dict())
+    manifest = inside(out, MANIFEST)
+    # what the runs compute: the seed varies by design, the device only says where
+    wanted = {k: v for k, v in dataclasses.asdict(budget).items() if k not in ("seed", "device")}
+    stored: dict = {}
+    if manifest.exists():
+        stored = json.loads(manifest.read_text())
+        diff = first_difference({"budget": stored.get("budget")}, {"budget": wanted})
         if diff is not None:
             field, was, now = diff
             raise ConfigError(
-                str(path),
+                str(manifest),
                 field,
-                f"this finished run was trained with {was!r}, this experiment asks for "
-                f"{now!r}; {_elsewhere(path)}",
+                f"this experiment folder was trained with {was!r}, this experiment asks for "
+                f"{now!r}; use another --out to train these settings",
             )
-        return path
-    return None
+    for task in tasks:
+        check_kept(task)
+    known = sorted({*stored.get("seeds", []), *(task.seed for task in tasks)})
+    record = {"experiment": "regimes", "budget": wanted, "fields": [FIELD], "seeds": known}
+    atomic_write_text(manifest, json.dumps(record, indent=2) + "\n")
 
 
-def run_regime(
-    label: str, budget: Budget, folder: Path, verbose: bool = True, threads: int | None = None
-) -> Path:
-    """Phase 2 of one regime, forked from ``folder``'s phase 1, then its evaluation, published
-    in ``folder``; runs in a worker process as well as in this one (all it needs is in its
-    arguments). Returns the run directory."""
-    from coopsim.run_store import Fork
-    from coopsim.runner import run_scenario
+def check_kept(task: CellTask) -> None:
+    """A finished run trained under other settings is not silently kept: that is an error
+    naming the run and the first field that differs (a folder written before it had a
+    ``sweep.json`` has only its runs to say what they trained)."""
+    from coopsim.record import SCENARIO
+    from coopsim.run_store import first_difference, read_toml
+    from coopsim.schema import ConfigError
 
-    if threads:
-        import torch
-
-        torch.set_num_threads(threads)
-    name = REGIMES[label]
-    # the planner's trainer continues phase 1 whole; the other regimes take its agents
-    fork = Fork(folder / PHASE1, budget.phase1, learners_only=label != PLANNER)
-    if verbose:
-        print(f"phase 2: {label} ({name}), {budget.phase2} iterations", flush=True)
-    return run_scenario(
-        configure(name, budget),
-        out=folder,
-        device=budget.device,
-        fork=fork,
-        progress=(lambda _d, _t, row: print(_progress(label, row), flush=True))
-        if verbose
-        else None,
-    )
+    path = task.finished()
+    if path is None:
+        return
+    diff = first_difference(read_toml(path / SCENARIO), task.scenario)
+    if diff is not None:
+        field, was, now = diff
+        raise ConfigError(
+            str(path),
+            field,
+            f"this finished run was trained with {was!r}, this experiment asks for "
+            f"{now!r}; {_elsewhere(path)}",
+        )
 
 
-def run_seed(budget: Budget, out: str | os.PathLike, workers: int = 1, verbose: bool = True):
-    """Every regime at ``budget.seed``: phase 1 once, then each unfinished regime's run.
+def _earlier_seeds(out: Path, seeds: list[int]) -> list[dict]:
+    """The table's rows of training seeds this call does not run, whose runs are still there:
+    seeds run in batches into one folder share its table."""
+    from coopsim.record import SWEEP_TABLE, load_sweep
+    from coopsim.sweeps.cells import OK
 
-    With ``workers`` > 1 the regimes' phase 2 run in that many processes (one torch thread
-    each): on a CPU the networks are too small for several threads to help one regime, but
-    separate regimes scale with the cores. Returns {regime label: run directory}, in table order.
-    """
-    log: Log = print if verbose else (lambda _: None)
-    folder = seed_folder(out, budget.seed)
-    runs = {label: finished_run(folder, configure(name, budget)) for label, name in REGIMES.items()}
-    pending = [label for label, path in runs.items() if path is None]
-    for label, path in runs.items():
-        if path is not None:
-            log(f"{label}: finished, kept: {path}")
-    if not pending:
-        return runs
-    train_phase1(budget, folder / PHASE1, log)
-    if workers <= 1:
-        for label in pending:
-            runs[label] = run_regime(label, budget, folder, verbose)
-        return runs
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    if not (out / SWEEP_TABLE).is_file():
+        return []
+    table = load_sweep(out)
+    rows = table[~table["seed"].isin(seeds) & (table["status"] == OK)].to_dict("records")
+    return [row for row in rows if (out / row["run"]).is_dir()]
 
-    ctx = multiprocessing.get_context("spawn")  # no forked torch state in the workers
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        jobs = {
-            label: pool.submit(run_regime, label, budget, folder, verbose, 1) for label in pending
-        }
-        for label, job in jobs.items():
-            runs[label] = job.result()
-    return runs
+
+class ExperimentFailed(RuntimeError):
+    """Some regime x seed cells failed; the message names each, and a rerun retries them."""
 
 
 def describe(budget: Budget) -> str:
@@ -297,25 +295,51 @@ def run(
     out: str | os.PathLike = "runs/economy_regimes",
     seeds: list[int] | None = None,
     workers: int = 1,
+    backend: str = "local",
     verbose: bool = True,
-    on_seed: Callable[[int, dict[str, Path]], None] | None = None,
 ) -> dict[int, dict[str, Path]]:
-    """The comparison at every training seed (``budget.seed`` alone without ``seeds``), each
-    into ``out/seed_<s>/``; ``on_seed`` sees each seed's runs as soon as they are done.
+    """The comparison at every training seed (``budget.seed`` alone without ``seeds``) as a
+    sweep into ``out``: phase 1 per seed, then every regime x seed, with ``workers`` local
+    processes (one torch thread each) or as Ray tasks; finished runs are kept.
 
-    Returns {training seed: {regime label: run directory}}.
+    Returns {training seed: {regime label: run directory}}; raises :class:`ExperimentFailed`
+    naming the cells that failed (after every other cell has run).
     """
+    from coopsim.sweeps.driver import run_tasks
+
     seeds = [budget.seed] if seeds is None else list(seeds)
     if not seeds or len(set(seeds)) < len(seeds) or min(seeds) < 0:
         raise ValueError(f"seeds: got {seeds}, need distinct training seeds >= 0")
     log: Log = print if verbose else (lambda _: None)
-    done: dict[int, dict[str, Path]] = {}
-    for seed in seeds:
-        if len(seeds) > 1:
-            log(f"\n=== training seed {seed} ===")
-        start = time.perf_counter()
-        done[seed] = run_seed(dataclasses.replace(budget, seed=seed), out, workers, verbose)
-        log(f"wall-clock  {time.perf_counter() - start:.0f}s for training seed {seed}")
-        if on_seed is not None:
-            on_seed(seed, done[seed])
-    return done
+    folder = Path(out)
+    tasks = cell_tasks(budget, folder, seeds)  # every scenario configured: bad settings stop here
+    folder.mkdir(parents=True, exist_ok=True)
+    claim(folder, budget, tasks)
+    kept = sum(task.finished() is not None for task in tasks)
+    if kept:
+        log(f"{kept} of {len(tasks)} regime runs finished already, kept")
+    start = time.perf_counter()
+    result = run_tasks(
+        folder,
+        tasks,
+        [FIELD],
+        [cell_name(label) for label in REGIMES],
+        backend=backend,
+        workers=workers,
+        progress_bar=verbose,
+        kept=_earlier_seeds(folder, seeds),
+    )
+    log(f"wall-clock  {time.perf_counter() - start:.0f}s for {result.ran} regime runs")
+    table = result.table[result.table["seed"].isin(seeds)]
+    failed = table[table["status"] != "ok"]
+    if len(failed):
+        lines = [
+            f"{r[FIELD]} at training seed {r['seed']}: {r['error']}" for _, r in failed.iterrows()
+        ]
+        raise ExperimentFailed(
+            "\n".join([*lines, "run the same command again to retry the failed regimes"])
+        )
+    runs: dict[int, dict[str, Path]] = {seed: {} for seed in seeds}
+    for _, row in table.iterrows():
+        runs[int(row["seed"])][row[FIELD]] = folder / row["run"]
+    return {seed: {label: by[label] for label in REGIMES} for seed, by in runs.items()}

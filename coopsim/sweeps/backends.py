@@ -1,9 +1,9 @@
 """Where a sweep's cells run: this process, a local process pool, or Ray tasks.
 
 Every backend takes the same units of work (lists of :class:`~coopsim.sweeps.cells.CellTask`:
-one cell x seed, or cells evaluated as one batch, :mod:`coopsim.sweeps.batched`) and calls
-``on_row`` with each finished row as it arrives, in whatever order cells finish; the driver
-orders the table. A worker dying (killed, out of memory) fails only the rows it had not
+one cell x seed, or cells evaluated as one batch, :mod:`coopsim.sweeps.batched`; or lists of
+:class:`~coopsim.sweeps.starts.StartTask`, with ``work=run_starts``) and calls ``on_row`` with
+each finished row as it arrives, in whatever order units finish; the driver orders the table. A worker dying (killed, out of memory) fails only the rows it had not
 returned; running the sweep again picks up what is left.
 
 Workers run one torch thread each: the networks of a cell are too small for several threads
@@ -17,19 +17,21 @@ from typing import Any
 
 from coopsim.schema import ConfigError
 from coopsim.sweeps.batched import run_unit
-from coopsim.sweeps.cells import CellTask, failed_row
+from coopsim.sweeps.cells import failed_row
 
 BACKENDS = ("local", "ray")
 RAY_HINT = "--backend ray needs Ray: pip install 'coopsim[ray]' (or pip install ray)"
 
 OnRow = Callable[[dict[str, Any]], None]
-Unit = list[CellTask]
+Unit = list[Any]  # CellTasks (or StartTasks), run by one worker
+Work = Callable[[Unit], list[dict[str, Any]]]  # a unit -> its rows; a module-level function
+Failed = Callable[[Any, str], dict[str, Any]]  # (task, why) -> the row of a task that died
 
 
-def run_inline(units: list[Unit], on_row: OnRow) -> None:
+def run_inline(units: list[Unit], on_row: OnRow, work: Work = run_unit) -> None:
     """One unit after another in this process (``--workers 1``)."""
     for unit in units:
-        for row in run_unit(unit):
+        for row in work(unit):
             on_row(row)
 
 
@@ -52,7 +54,13 @@ def _init_worker() -> None:
     torch.set_num_threads(1)
 
 
-def run_pool(units: list[Unit], workers: int, on_row: OnRow) -> None:
+def run_pool(
+    units: list[Unit],
+    workers: int,
+    on_row: OnRow,
+    work: Work = run_unit,
+    failed: Failed = failed_row,
+) -> None:
     """``workers`` spawned processes, one torch thread each."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -60,25 +68,27 @@ def run_pool(units: list[Unit], workers: int, on_row: OnRow) -> None:
 
     ctx = multiprocessing.get_context("spawn")  # no forked torch state in the workers
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker) as pool:
-        jobs = {pool.submit(run_unit, unit): unit for unit in units}
+        jobs = {pool.submit(work, unit): unit for unit in units}
         for job in as_completed(jobs):
             try:
                 rows = job.result()
             except BrokenProcessPool:
                 died = "a worker process died; run the sweep again"
-                rows = [failed_row(task, died) for task in jobs[job]]
+                rows = [failed(task, died) for task in jobs[job]]
             for row in rows:
                 on_row(row)
 
 
-def _ray_unit(unit: Unit) -> list[dict[str, Any]]:
+def _ray_unit(work: Work, unit: Unit) -> list[dict[str, Any]]:
     import torch
 
     torch.set_num_threads(1)
-    return run_unit(unit)
+    return work(unit)
 
 
-def run_ray(units: list[Unit], on_row: OnRow) -> None:
+def run_ray(
+    units: list[Unit], on_row: OnRow, work: Work = run_unit, failed: Failed = failed_row
+) -> None:
     """Each cell a Ray task (one CPU) on the cluster ``ray.init()`` finds (``RAY_ADDRESS``, a
     cluster started with ``ray start`` on this machine), or on a local instance it starts."""
     try:
@@ -93,7 +103,7 @@ def run_ray(units: list[Unit], on_row: OnRow) -> None:
             configure_logging=False,
         )
     remote = ray.remote(num_cpus=1, max_retries=0)(_ray_unit)
-    pending = {remote.remote(unit): unit for unit in units}
+    pending = {remote.remote(work, unit): unit for unit in units}
     while pending:
         done, _ = ray.wait(list(pending), num_returns=1)
         for ref in done:
@@ -101,17 +111,30 @@ def run_ray(units: list[Unit], on_row: OnRow) -> None:
             try:
                 rows = ray.get(ref)
             except ray.exceptions.RayError as err:
-                rows = [failed_row(t, f"the Ray task failed: {type(err).__name__}") for t in unit]
+                rows = [failed(t, f"the Ray task failed: {type(err).__name__}") for t in unit]
             for row in rows:
                 on_row(row)
 
 
-def run_units(units: list[Unit], backend: str, workers: int, on_row: OnRow) -> None:
+def run_units(
+    units: list[Unit],
+    backend: str,
+    workers: int,
+    on_row: OnRow,
+    work: Work = run_unit,
+    failed: Failed = failed_row,
+) -> None:
+    """Run ``work`` on every unit with the backend; ``failed`` makes the rows of a unit whose
+    worker died."""
+    check_backend(backend)
+    if backend == "ray":
+        run_ray(units, on_row, work, failed)
+    elif workers <= 1 or len(units) <= 1:
+        run_inline(units, on_row, work)
+    else:
+        run_pool(units, min(workers, len(units)), on_row, work, failed)
+
+
+def check_backend(backend: str) -> None:
     if backend not in BACKENDS:
         raise ConfigError(None, "--backend", f"got {backend!r}, allowed: {', '.join(BACKENDS)}")
-    if backend == "ray":
-        run_ray(units, on_row)
-    elif workers <= 1 or len(units) <= 1:
-        run_inline(units, on_row)
-    else:
-        run_pool(units, min(workers, len(units)), on_row)

@@ -19,7 +19,7 @@ import json
 import time
 from typing import Any
 
-from coopsim.sweeps.cells import CellTask, failed_row, finished_run, row_of, run_cell
+from coopsim.sweeps.cells import CellTask, failed_row, row_of, run_cell
 
 
 def batch_key(task: CellTask) -> str | None:
@@ -31,6 +31,8 @@ def batch_key(task: CellTask) -> str | None:
     from coopsim.scenario import from_dict
     from mechanisms import MECHANISMS
 
+    if task.evaluation_seed is not None or task.folder_name is not None or task.device is not None:
+        return None  # a cell with settings of its own runs alone
     scenario = from_dict(task.scenario, source=task.source)
     if scenario.learns:
         return None
@@ -48,7 +50,7 @@ def batch_key(task: CellTask) -> str | None:
 
 def run_unit(tasks: list[CellTask]) -> list[dict[str, Any]]:
     """Rows of a unit of work: one cell, or a batch of cells sharing a :func:`batch_key`."""
-    todo = [t for t in tasks if finished_run(t.folder, t.seed) is None]
+    todo = [t for t in tasks if t.finished() is None]
     if len(todo) <= 1:
         return [run_cell(t) for t in tasks]
     start = time.perf_counter()

@@ -4,8 +4,14 @@ A :class:`CellTask` carries everything a worker needs as plain data (the cell's 
 dict, its seed, the folder), so it runs the same in a local process, a Ray task on another
 node, or the driver itself. Its run lands in ``<sweep>/<cell name>/``, one folder per cell,
 because a learning run's staging folder is keyed by scenario name and seed alone: cells of one
-scenario must not share it. Everything that makes a cell safe to kill is the runner's: a run
-directory appears whole or not at all, and a learning run resumes from its checkpoints.
+scenario must not share it. (Cells of different scenarios may share a folder: the regimes
+experiment keeps one folder per training seed, holding every regime's run and the phase 1 they
+continue.) Everything that makes a cell safe to kill is the runner's: a run directory appears
+whole or not at all, and a learning run resumes from its checkpoints.
+
+A cell may continue a :class:`~coopsim.sweeps.starts.SharedStart` (the first iterations of a
+training, run once for several cells) instead of training from scratch: ``fork`` says which,
+and whether it takes the whole trainer or the learners alone.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from typing import Any
 
 from coopsim.paths import inside
 from coopsim.record import SUMMARY, atomic_write_text
+from coopsim.sweeps.starts import SharedStart
 
 OK = "ok"
 FAILED = "failed"
@@ -26,34 +33,60 @@ BUSY_WAIT_S = 120.0  # how long a cell waits for a killed sweep's orphaned worke
 
 
 @dataclass(frozen=True)
+class StartFork:
+    """Where a cell's training starts: a shared start's last checkpoint."""
+
+    start: SharedStart
+    learners_only: bool  # a trainer of another scenario takes only the learners
+
+
+@dataclass(frozen=True)
 class CellTask:
     """One cell x seed, as plain data a worker process or a Ray task can take."""
 
     sweep_dir: str  # the sweep's folder, shared by every worker (a shared disk on a cluster)
-    cell_name: str  # the cell's folder under sweep_dir
+    cell_name: str  # the cell's name in the table (and its folder, unless folder_name)
     values: dict[str, Any]  # field -> value
     scenario: dict[str, Any]  # the cell's scenario as plain data (validated by the driver)
     source: str | None  # where the base scenario came from, for messages
     seed: int
     episodes: int | None = None  # evaluation episodes; None: the scenario's
+    # Evaluate on this seed (and name the run after it) while training on ``seed``, so that
+    # cells and training seeds are all evaluated on the same worlds; None: ``seed`` seeds both.
+    evaluation_seed: int | None = None
+    fork: StartFork | None = None  # continue a shared start instead of training from scratch
+    device: str | None = None  # None: the scenario's
+    folder_name: str | None = None  # a folder under sweep_dir shared with other cells
 
     @property
     def folder(self) -> Path:
-        return inside(self.sweep_dir, self.cell_name)
+        return inside(self.sweep_dir, self.folder_name or self.cell_name)
+
+    @property
+    def run_seed(self) -> int:
+        """The seed the run is evaluated on and named after."""
+        return self.seed if self.evaluation_seed is None else self.evaluation_seed
 
     @property
     def wall_file(self) -> Path:
-        return self.folder / f".wall-s{self.seed}.json"
+        if self.folder_name is None:
+            return self.folder / f".wall-s{self.seed}.json"
+        return self.folder / f".wall-{self.cell_name}-s{self.seed}.json"
+
+    def finished(self) -> Path | None:
+        """This cell x seed's published run, or None."""
+        return finished_run(self.folder, self.run_seed, self.scenario.get("name"))
 
 
-def finished_run(folder: Path, seed: int) -> Path | None:
-    """The published run of ``seed`` in a cell's folder, or None."""
+def finished_run(folder: Path, seed: int, scenario: str | None = None) -> Path | None:
+    """The published run of ``seed`` (and of ``scenario``, if named) in a folder, or None."""
     if not folder.is_dir():
         return None
     for path in sorted(folder.iterdir()):
         if path.name.startswith(".") or not (path / SUMMARY).is_file():
             continue
-        if json.loads((path / SUMMARY).read_text()).get("seed") == seed:
+        summary = json.loads((path / SUMMARY).read_text())
+        if summary.get("seed") == seed and scenario in (None, summary.get("scenario")):
             return path
     return None
 
@@ -62,7 +95,7 @@ def run_cell(task: CellTask) -> dict[str, Any]:
     """Run (or find finished) one cell x seed; return its row. A failure is a row too."""
     start = time.perf_counter()
     try:
-        path = finished_run(task.folder, task.seed)
+        path = task.finished()
         if path is None:
             path = _run(task)
             wall = time.perf_counter() - start
@@ -73,15 +106,32 @@ def run_cell(task: CellTask) -> dict[str, Any]:
 
 
 def _run(task: CellTask) -> Path:
-    from coopsim.run_store import RunBusy
+    from coopsim.run_store import Fork, RunBusy
     from coopsim.runner import run_scenario
     from coopsim.scenario import from_dict
 
     scenario = from_dict(task.scenario, source=task.source)
+    seed: int | None = task.seed
+    if task.evaluation_seed is not None:
+        scenario.evaluation.seed = task.evaluation_seed
+        if scenario.training is not None:
+            scenario.training.seed = task.seed
+        seed = None  # each section's own seed
+    fork = None
+    if task.fork is not None:
+        start = task.fork.start
+        fork = Fork(start.path(task.sweep_dir), start.iterations, task.fork.learners_only)
     waited = 0.0
     while True:
         try:
-            return run_scenario(scenario, seed=task.seed, out=task.folder, episodes=task.episodes)
+            return run_scenario(
+                scenario,
+                seed=seed,
+                out=task.folder,
+                episodes=task.episodes,
+                device=task.device,
+                fork=fork,
+            )
         except RunBusy:
             # A worker of a killed sweep may still hold the cell's lock for a moment.
             if waited >= BUSY_WAIT_S:

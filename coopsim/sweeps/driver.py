@@ -31,10 +31,11 @@ import pandas as pd
 from coopsim.paths import inside
 from coopsim.record import atomic_write_text
 from coopsim.schema import ConfigError
-from coopsim.sweeps.backends import Unit, run_units
+from coopsim.sweeps.backends import OnRow, Unit, check_backend, run_units
 from coopsim.sweeps.batched import batch_key
-from coopsim.sweeps.cells import FAILED, CellTask, finished_run, row_of
+from coopsim.sweeps.cells import FAILED, OK, CellTask, failed_row, row_of
 from coopsim.sweeps.spec import WHERE, Cell, SweepSpec, cell_scenario
+from coopsim.sweeps.starts import StartTask, failed_start, run_starts
 from coopsim.sweeps.table import sweep_frame, write_table
 
 MANIFEST = "sweep.json"
@@ -135,16 +136,51 @@ def run_sweep(
     cells, tasks = plan(scenario, spec, folder, episodes)
     folder.mkdir(parents=True, exist_ok=True)
     claim(folder, scenario, spec, episodes)
-    order = [c.name for c in cells]
+    return run_tasks(
+        folder,
+        tasks,
+        spec.fields,
+        [c.name for c in cells],
+        backend=backend,
+        workers=workers,
+        progress=progress,
+        progress_bar=progress_bar,
+        batch=batch,
+    )
 
+
+def run_tasks(
+    folder: Path,
+    tasks: list[CellTask],
+    fields: list[str],
+    order: list[str],
+    *,
+    backend: str = "local",
+    workers: int = 1,
+    progress: ProgressFn | None = None,
+    progress_bar: bool = False,
+    batch: bool = True,
+    kept: list[dict[str, Any]] | None = None,
+) -> SweepResult:
+    """Run the unfinished ``tasks`` (checked already) and write the table of them all.
+
+    What :func:`run_sweep` does once its cells are planned, for callers that make their own
+    tasks (the regimes experiment: other scenarios per cell, evaluation on shared worlds,
+    shared starts). The shared starts the unfinished tasks fork run first, through the same
+    backend; a cell whose start failed is a failed row. ``fields`` are the table's leading
+    columns and ``order`` the cells' names in table order; ``kept`` are rows of other tasks
+    that the table keeps (an experiment's earlier seeds).
+    """
+    check_backend(backend)
     rows: list[dict[str, Any]] = []
     pending = []
     for task in tasks:
-        done = finished_run(task.folder, task.seed)
+        done = task.finished()
         if done is None:
             pending.append(task)
         else:
             rows.append(row_of(task, done))
+    kept = list(kept or [])
     bar = None
     if progress_bar:
         from tqdm.auto import tqdm
@@ -160,16 +196,43 @@ def run_sweep(
         if progress is not None:
             progress(len(rows), len(tasks))
         if time.monotonic() - written >= TABLE_EVERY_S:
-            write_table(folder, sweep_frame(rows, spec.fields, order))
+            write_table(folder, sweep_frame([*kept, *rows], fields, order))
             written = time.monotonic()
 
     if progress is not None:
         progress(len(rows), len(tasks))
     try:
-        run_units(units(pending, batch), backend, workers, on_row)
+        ready = run_shared_starts(folder, pending, backend, workers, on_row)
+        run_units(units(ready, batch), backend, workers, on_row)
     finally:
         if bar is not None:
             bar.close()
-        table = sweep_frame(rows, spec.fields, order)
+        table = sweep_frame([*kept, *rows], fields, order)
         write_table(folder, table)
     return SweepResult(folder, table, ran=len(pending))
+
+
+def run_shared_starts(
+    folder: Path, tasks: list[CellTask], backend: str, workers: int, on_row: OnRow
+) -> list[CellTask]:
+    """Train the shared starts that ``tasks`` fork (each once, side by side); return the tasks
+    ready to run. Those whose start failed go to ``on_row`` as failed rows instead."""
+    starts = {t.fork.start.folder: t.fork.start for t in tasks if t.fork is not None}
+    if not starts:
+        return tasks
+    failures: dict[str, str] = {}
+
+    def on_start(row: dict[str, Any]) -> None:
+        if row["status"] != OK:
+            failures[row["folder"]] = row["error"]
+
+    units_of_starts = [[StartTask(str(folder), start)] for start in starts.values()]
+    run_units(units_of_starts, backend, workers, on_start, work=run_starts, failed=failed_start)
+    ready = []
+    for task in tasks:
+        where = task.fork.start.folder if task.fork is not None else None
+        if where in failures:
+            on_row(failed_row(task, f"its shared start {where} failed: {failures[where]}"))
+        else:
+            ready.append(task)
+    return ready

@@ -10,7 +10,8 @@ import pytest
 
 from coopsim.analysis import regimes as stats
 from coopsim.experiments.regimes import REGIMES
-from coopsim.record import RunData
+from coopsim.record import SWEEP_TABLE, RunData
+from coopsim.sweeps.table import sweep_frame, write_table
 
 METRIC = "equality_times_productivity"
 
@@ -22,11 +23,23 @@ def fake_run(label: str, values: list[float]) -> RunData:
     return RunData(Path(label), summary, {}, pd.DataFrame(), episode_metrics=table)
 
 
-def save_seed(out: Path, seed: int, per_world: dict[str, list[float]], per_episode=True) -> Path:
+def save_seed(
+    out: Path, seed: int, per_world: dict[str, list[float]], per_episode=True, failed=()
+) -> Path:
     """A seed_<s> folder as the experiment leaves it: one run directory per regime (the files
-    the statistics read); ``per_episode=False`` stands for runs without episode_metrics."""
+    the statistics read), and their rows in the sweep table; ``per_episode=False`` stands for
+    runs without episode_metrics, ``failed`` for regimes whose cell failed."""
     folder = out / f"seed_{seed}"
+    table = out / SWEEP_TABLE
+    rows = pd.read_parquet(table).to_dict("records") if table.is_file() else []
+
+    def row(label: str, status: str, run: str) -> dict:
+        return {"regime": label, "seed": seed, "status": status, "error": "", "wall_s": 1.0,
+                "run": run, "cell": REGIMES[label]}  # fmt: skip
+
+    rows += [row(label, "failed", "") for label in failed]
     for label, values in per_world.items():
+        rows.append(row(label, "ok", f"seed_{seed}/{REGIMES[label]}-20260101-000000-s0"))
         run = folder / f"{REGIMES[label]}-20260101-000000-s0"
         run.mkdir(parents=True)
         stat = {"mean": sum(values) / len(values), "ci_low": min(values), "ci_high": max(values)}
@@ -37,6 +50,7 @@ def save_seed(out: Path, seed: int, per_world: dict[str, list[float]], per_episo
             pd.DataFrame({"episode": range(len(values)), METRIC: values}).to_parquet(
                 run / "episode_metrics.parquet"
             )
+    write_table(out, sweep_frame(rows, ["regime"], list(REGIMES.values())))
     return folder
 
 
@@ -122,13 +136,23 @@ def test_one_seed_tables_its_regimes_and_the_planners_paired_gains(tmp_path):
 
 
 def test_saved_seeds_errors_name_the_folder(tmp_path):
-    with pytest.raises(FileNotFoundError, match=str(tmp_path)):
+    with pytest.raises(FileNotFoundError, match=rf"{tmp_path}: no regime runs"):
         stats.load_experiment(tmp_path)
-    save_seed(tmp_path / "a", 3, four([1.0, 1.0], [1.0, 1.0]))
-    save_seed(tmp_path / "b", 3, four([1.0, 1.0], [1.0, 1.0]))
-    (tmp_path / "b" / "seed_3").rename(tmp_path / "a" / "seed_03")
-    with pytest.raises(ValueError, match="training seed 3 is in two folders"):
-        stats.load_experiment(tmp_path / "a")
-    partly = save_seed(tmp_path / "c", 5, {"free market": [1.0], "AI planner": [2.0]})
-    with pytest.raises(ValueError, match=rf"{partly}: no finished run of US federal, Saez"):
+    save_seed(tmp_path / "c", 5, {"free market": [1.0], "AI planner": [2.0]}, failed=["Saez"])
+    with pytest.raises(ValueError, match=rf"{tmp_path / 'c'}: no finished run of US federal, Saez"):
         stats.load_experiment(tmp_path / "c")
+    other = pd.DataFrame({"mechanisms.0.rate": [0.5], "seed": [0], "status": ["ok"]})
+    write_table(tmp_path / "d", other)
+    with pytest.raises(ValueError, match="a sweep of mechanisms.0.rate, not the regimes"):
+        stats.load_experiment(tmp_path / "d")
+
+
+def test_the_runs_are_the_ones_the_table_lists(tmp_path):
+    """Not whatever lies in the seed folders: a run moved away is missing, not looked for."""
+    save_seed(tmp_path, 2, four([10.0, 12.0], [11.0, 14.0]))
+    stray = tmp_path / "seed_2" / "economy_saez-20270101-000000-s0"
+    (tmp_path / "seed_2" / "economy_saez-20260101-000000-s0").rename(stray)
+    with pytest.raises(FileNotFoundError):
+        stats.load_experiment(tmp_path)
+    stray.rename(tmp_path / "seed_2" / "economy_saez-20260101-000000-s0")
+    assert list(stats.load_experiment(tmp_path)[2]) == list(REGIMES)

@@ -1,4 +1,5 @@
-"""The regimes experiment at a tiny budget: runs on disk, forks, resumption, the command.
+"""The regimes experiment at a tiny budget: a sweep of runs on disk, forks, resumption, the
+command.
 
 (Named apart from tests/analysis/test_regimes.py: test modules share one namespace.)
 """
@@ -6,6 +7,13 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -15,10 +23,11 @@ from coopsim import cli, run_store
 from coopsim import scenario as sc
 from coopsim.analysis import regimes as stats
 from coopsim.experiments import regimes
-from coopsim.experiments.regimes import PHASE1, QUICK, REGIMES, Budget, configure
-from coopsim.record import load_run, load_runs
+from coopsim.experiments.regimes import MANIFEST, PHASE1, QUICK, REGIMES, Budget, configure
+from coopsim.record import load_run, load_runs, load_sweep
 from coopsim.run_store import Fork, list_checkpoints, load_checkpoint
 from coopsim.schema import ConfigError
+from coopsim.sweeps.starts import StartTask, train_start
 from coopsim.train import Trainer
 
 RUN_FILES = {"scenario.toml", "summary.json", "metrics.parquet", "episodes.parquet",
@@ -51,8 +60,10 @@ def test_configure_installs_the_budget_and_keeps_the_curriculum_proportions():
 
 
 def test_every_regime_starts_from_the_shared_phase_1(tmp_path):
-    folder = regimes.train_phase1(QUICK, tmp_path / PHASE1, log=lambda _: None)
+    folder = train_start(StartTask(str(tmp_path), regimes.phase1(QUICK)))
+    assert folder == tmp_path / "seed_0" / PHASE1
     assert list(list_checkpoints(folder)) == [QUICK.phase1]
+    assert train_start(StartTask(str(tmp_path), regimes.phase1(QUICK))) == folder  # found done
     shared = Trainer(configure(REGIMES["AI planner"], QUICK), seed=QUICK.seed)
     shared.load_state_dict(load_checkpoint(run_store.checkpoint_path(folder, QUICK.phase1)))
     assert shared.iteration == QUICK.phase1
@@ -69,9 +80,11 @@ def test_each_regime_is_an_ordinary_run_forked_from_phase_1(quick_out):
     out, paths = quick_out
     assert list(paths) == list(REGIMES)
     seed_folder = out / "seed_0"
-    assert sorted(p.name for p in seed_folder.iterdir()) == sorted(
-        [PHASE1, *(p.name for p in paths.values())]
+    names = [p.name for p in seed_folder.iterdir()]
+    assert sorted(n for n in names if not n.startswith(".")) == sorted(
+        p.name for p in paths.values()
     )
+    assert PHASE1 in names and not [n for n in names if n.endswith(".partial")]
     runs = load_runs(f"{seed_folder}/*")  # the hidden phase-1 folder is not a run
     assert sorted(r.summary["scenario"] for r in runs) == sorted(REGIMES.values())
     for label, path in paths.items():
@@ -97,12 +110,28 @@ def test_each_regime_is_an_ordinary_run_forked_from_phase_1(quick_out):
     assert stats.evaluated_rates(planner) == planner.summary["training"]["planner_schedule"]
 
 
+def test_the_sweep_table_lists_every_regime_and_seed(quick_out):
+    out, paths = quick_out
+    table = load_sweep(out)
+    assert table.attrs["fields"] == ["regime"]
+    assert list(table["regime"]) == list(REGIMES) and list(table["seed"]) == [0] * len(REGIMES)
+    assert (table["status"] == "ok").all() and (table["wall_s"] > 0).all()
+    assert list(table["cell"]) == ["free_market", "us_federal", "saez", "ai_planner"]
+    for _, row in table.iterrows():
+        run = load_run(out / row["run"])
+        assert run.path == paths[row["regime"]]
+        m = run.summary["metrics"]["equality_times_productivity"]
+        got = [row[f"equality_times_productivity{k}"] for k in ("", "_ci_low", "_ci_high")]
+        assert got == [m["mean"], m["ci_low"], m["ci_high"]]
+
+
 def test_a_finished_experiment_is_kept_and_tabled_without_training(quick_out, capsys):
     out, paths = quick_out
     capsys.readouterr()
     assert cli.main(["experiment", "regimes", "--quick", "--workers", "1", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert printed.count("finished, kept") == len(REGIMES) and "phase 1:" not in printed
+    assert "4 of 4 regime runs finished already, kept" in printed
+    assert "for 0 regime runs" in printed and "sweep.parquet" in printed
     assert "equality x productivity" in printed and "wall-clock" in printed
     assert cli.main(["experiment", "regimes", "--table", str(out)]) == 0
     table = capsys.readouterr().out
@@ -112,16 +141,23 @@ def test_a_finished_experiment_is_kept_and_tabled_without_training(quick_out, ca
         assert label in table
 
 
-def test_another_budget_in_the_same_folder_is_refused_naming_the_run(quick_out):
+def test_another_budget_in_the_same_folder_is_refused_naming_the_field(quick_out, tmp_path):
     out, paths = quick_out
     other = dataclasses.replace(QUICK, episodes=QUICK.episodes + 1)
-    with pytest.raises(ConfigError, match=r"evaluation\.episodes: .*5.*6.*another --out") as info:
+    with pytest.raises(ConfigError, match=r"budget\.episodes: .*5.*6.*another --out") as info:
         regimes.run(other, out=out, workers=1, verbose=False)
-    assert str(paths["free market"]) in str(info.value)
+    assert str(out / MANIFEST) in str(info.value)
+    # a folder without its sweep.json: the finished runs say what they trained
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    (copy / MANIFEST).unlink()
+    with pytest.raises(ConfigError, match=r"evaluation\.episodes: .*5.*6.*another --out") as info:
+        regimes.run(other, out=copy, workers=1, verbose=False)
+    assert str(copy / paths["free market"].relative_to(out)) in str(info.value)
 
 
-class Stop(Exception):
-    pass
+class Stop(BaseException):
+    """Stands for the process being killed: nothing in the sweep catches it."""
 
 
 def test_an_interrupted_experiment_resumes_from_its_checkpoints(tmp_path, monkeypatch, capsys):
@@ -172,15 +208,32 @@ def test_regimes_in_worker_processes_match_the_single_process_run(quick_out, tmp
     two = regimes.run(QUICK, out=tmp_path, workers=2, verbose=False)[0]
     for label in REGIMES:
         a, b = load_run(one[label]), load_run(two[label])
-        m = "equality_times_productivity"
-        assert a.episode_metrics[m].tolist() == b.episode_metrics[m].tolist()
+        pd.testing.assert_frame_equal(
+            a.episode_metrics.drop(columns=["run"]), b.episode_metrics.drop(columns=["run"])
+        )
+        assert a.summary["metrics"] == b.summary["metrics"]
+        # the training itself, not only its evaluation (at this budget equality x productivity
+        # is 0 everywhere; the losses and welfare are not)
+        pd.testing.assert_frame_equal(
+            a.metrics.drop(columns=["run", "seconds"]), b.metrics.drop(columns=["run", "seconds"])
+        )
         assert stats.evaluated_rates(a) == pytest.approx(stats.evaluated_rates(b))
 
 
 def test_seed_sweep_runs_the_comparison_per_seed_and_tables_the_gains(tmp_path, capsys):
-    argv = ["experiment", "regimes", "--quick", "--seeds", "0,1", "--workers", "1"]
-    assert cli.main([*argv, "--out", str(tmp_path)]) == 0
+    argv = ["experiment", "regimes", "--quick", "--workers", "1", "--out", str(tmp_path)]
+    # seeds run in batches into one folder share its table
+    assert cli.main([*argv, "--seeds", "1"]) == 0
+    assert list(load_sweep(tmp_path)["seed"].unique()) == [1]
+    assert "=== training seed" not in capsys.readouterr().out
+    assert cli.main([*argv, "--seeds", "0,1"]) == 0
     out = capsys.readouterr().out
+    assert "4 of 8 regime runs finished already, kept" in out
+    table = load_sweep(tmp_path)
+    assert list(table["seed"]) == [0, 1] * len(REGIMES) and (table["status"] == "ok").all()
+    assert cli.main([*argv, "--seeds", "0"]) == 0  # a batch of one seed keeps the others' rows
+    capsys.readouterr()
+    pd.testing.assert_frame_equal(load_sweep(tmp_path), table)
     by_seed = stats.load_experiment(tmp_path)
     assert list(by_seed) == [0, 1]
     for seed, runs in by_seed.items():
@@ -209,3 +262,42 @@ def test_the_command_refuses_bad_seeds_and_names_a_folder_with_nothing_to_table(
     assert cli.main(["experiment", "regimes", "--table", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert str(tmp_path) in err and "no regime runs" in err and "Traceback" not in err
+
+
+KILL_BUDGET = ["--phase1", "2", "--phase2", "3", "--worlds", "2", "--episode-length", "20",
+               "--episodes", "3"]  # fmt: skip
+
+
+def _experiment(out: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "coopsim.cli", "experiment", "regimes", *KILL_BUDGET,
+            "--out", str(out), *extra]  # fmt: skip
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["local", "ray"])
+def test_a_killed_experiment_resumes_to_the_same_table(tmp_path, backend):
+    """SIGKILL of the command once a checkpoint is on disk, then the same command again."""
+    if backend == "ray":
+        pytest.importorskip("ray", reason="the ray extra: pip install -e '.[ray]'")
+    extra = ("--workers", "2", "--backend", backend)
+    whole = tmp_path / "whole"
+    subprocess.run(_experiment(whole, *extra), check=True, capture_output=True, timeout=900)
+    out = tmp_path / "killed"
+    proc = subprocess.Popen(
+        _experiment(out, *extra),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 600
+    while not list(out.glob("seed_0/.*/checkpoints/iteration-*.pt")):
+        assert proc.poll() is None, "the experiment ended before a checkpoint"
+        assert time.monotonic() < deadline, "no checkpoint appeared"
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGKILL)  # the driver and its workers
+    proc.wait()
+    subprocess.run(_experiment(out, *extra), check=True, capture_output=True, timeout=900)
+    a, b = load_sweep(out), load_sweep(whole)
+    keep = [c for c in b.columns if c not in ("wall_s", "run")]
+    pd.testing.assert_frame_equal(a[keep], b[keep])
+    assert not list(out.glob("seed_0/.*.partial")), "a staging folder was left behind"
