@@ -85,6 +85,8 @@ def effect(table: pd.DataFrame, field: str, metric: str = DEFAULT_METRIC) -> Eff
     ok = _ok(table, metric)
     per_seed = ok.groupby([field, "seed"])[metric].mean().unstack(field)  # seed x value
     values = sorted(per_seed.columns)
+    if not all(isinstance(v, (int, float, np.number)) for v in values):
+        raise ValueError(f"{field} takes named values; lowest and highest mean nothing for it")
     if len(values) < 2:
         raise ValueError(f"{field} takes one value in this sweep; it has no effect to measure")
     low, high = values[0], values[-1]

@@ -74,3 +74,14 @@ def test_list_values_are_cells_too():
     means = cell_means(table)
     assert list(means["mechanisms.0.rate"]) == ["[0.0, 0.0]", "[0.0, 1.0]", "[0.0, 2.0]"]
     assert best_cell(table)["mechanisms.0.rate"] == "[0.0, 1.0]"
+
+
+def test_a_field_of_named_values_has_a_best_cell_but_no_direction():
+    table = _table(VALUES).rename(columns={"mechanisms.0.rate": "regime"})
+    table["regime"] = table["regime"].map({0.0: "free market", 1.0: "AI planner", 2.0: "Saez"})
+    table.attrs["fields"] = ["regime"]
+    with pytest.raises(ValueError, match="named values"):
+        effect(table, "regime")
+    lines = findings(table)
+    assert lines[0].startswith("The best cell for objective is regime = 'AI planner'")
+    assert not any(line.startswith("Raising") for line in lines)
