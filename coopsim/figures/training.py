@@ -93,7 +93,11 @@ def mechanism_parameters(run: RunData) -> Figure:
         ax.set_ylabel("total over agents per round (coins)")
         ax.set_title("Mechanism revenue and payouts")
         ax.set_ylim(bottom=0)
-        ax.legend(fontsize=8)
+        if ax.get_lines():
+            ax.legend(fontsize=8)
+        else:  # rules that block rather than charge (a quota enforced by blocking)
+            ax.text(0.5, 0.5, "no coins collected or paid out", ha="center", va="center",
+                    transform=ax.transAxes)  # fmt: skip
         ax.grid(alpha=0.3)
     fig.suptitle(f"Mechanism parameters: {name}")
     return fig

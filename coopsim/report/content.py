@@ -27,6 +27,7 @@ from coopsim.report.findings import findings, objective_words, question
 from coopsim.report.model import FigureBlock, Paragraph, Preformatted, Report, Section, Table
 from coopsim.report.planner_section import planner_sections
 from coopsim.report.replay_section import replay_sections
+from coopsim.report.schelling_section import schelling_sections
 from coopsim.report.sweep_section import split_sweeps
 
 #: What the mechanism table says of a run written before summary.json recorded its mechanisms.
@@ -188,6 +189,7 @@ def build_content(runs: Iterable[RunData | str | os.PathLike]) -> Report:
             _figure_section(runs, labels, found),
             *planner_sections(runs, labels),
             *replay_sections(runs, labels),
+            *schelling_sections(runs, labels),
             _results_section(found),
             _method_section(runs, labels, found),
             _appendix_section(runs),
