@@ -1,9 +1,9 @@
-"""What a new user waits for: a fresh clone, ``make run``, until the app shows the demo's runs.
+"""What a new user waits for: a fresh clone, ``make run``, until the app shows the demo's results.
 
 Clones a branch of this repository into a new folder under /tmp, runs ``make run`` there (the
 app on a free port, headless) and times each phase: the clone, the install (until
 ``.venv/.installed`` appears), the demo (until it prints its takeaway), the app answering HTTP
-200, and the app's Compare page listing the demo's runs in headless Chromium (Debian's, driven
+200, and the app's Compare page showing the demo's newest runs' results in headless Chromium (Debian's, driven
 by playwright from the interpreter running this script). Prints one line per phase and the
 machine's load, then stops the app and everything ``make run`` started.
 
@@ -61,18 +61,19 @@ def answers(url: str) -> bool:
         return False
 
 
-def compare_lists(url: str, names: list[str]) -> None:
-    """Open the Compare page and wait until its run picker offers every one of ``names``."""
+def compare_shows(url: str, names: list[str]) -> None:
+    """Open the Compare page and wait until its table shows the runs it picks by default
+    (the newest, up to four) with their results."""
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1600})
         page.goto(f"{url}/compare")
-        expect(page.get_by_role("heading", name="Compare runs")).to_be_visible(timeout=120_000)
-        page.get_by_label("Runs").click()  # the picker's list holds every run directory
+        table = page.get_by_test_id("stTable")
         for name in names:
-            expect(page.get_by_text(name, exact=True).first).to_be_attached(timeout=60_000)
+            expect(table).to_contain_text(name, timeout=120_000)
+        expect(table).to_contain_text("contribution rate")
         browser.close()
 
 
@@ -115,9 +116,10 @@ def main() -> int:
         if not answers(url):
             sys.exit(f"{url} did not answer 200")
         mark("app answers HTTP 200")
-        runs = sorted(p.name for p in (clone / "runs").iterdir() if not p.name.startswith("."))
-        compare_lists(url, runs)
-        mark(f"Compare lists all {len(runs)} runs")
+        runs = [p for p in (clone / "runs").iterdir() if not p.name.startswith(".")]
+        newest = sorted(runs, key=lambda p: (p / "summary.json").stat().st_mtime)[-4:]
+        compare_shows(url, [p.name for p in newest])
+        mark(f"Compare shows {len(newest)} of {len(runs)} runs")
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
