@@ -26,6 +26,17 @@ COLUMNS = ("agent", "policy", "contribution", "gross", "net", "punishment_given"
 
 
 @dataclass(frozen=True)
+class PlannerDesign:
+    """The rule a learning planner settled on at each training seed, and the yardstick."""
+
+    controls: tuple[str, ...]  # the parameters it set, e.g. ('matching.rate',)
+    objective: str
+    grid: tuple[tuple[float, ...], ...]  # per control, the values it could choose
+    chosen: tuple[tuple[float, ...], ...]  # per seed, per control: its evaluated rule
+    best: tuple[float, ...]  # per control: the best rule on the grid at equilibrium
+
+
+@dataclass(frozen=True)
 class ArmFindings:
     """One rule over its training seeds."""
 
@@ -40,17 +51,6 @@ class ArmFindings:
     outside: Interval  # money per agent and round the rules brought in (+) or destroyed (-)
     punishment: Interval | None  # points each learner gave per round, where it could punish
     design: PlannerDesign | None = None  # what a learning planner chose, where one set the rule
-
-
-@dataclass(frozen=True)
-class PlannerDesign:
-    """The rule a learning planner settled on at each training seed, and the yardstick."""
-
-    controls: tuple[str, ...]  # the parameters it set, e.g. ('matching.rate',)
-    objective: str
-    grid: tuple[tuple[float, ...], ...]  # per control, the values it could choose
-    chosen: tuple[tuple[float, ...], ...]  # per seed, per control: its evaluated rule
-    best: tuple[float, ...]  # per control: the best rule on the grid at equilibrium
 
 
 def run_values(run: RunData) -> dict[str, float]:
