@@ -2,7 +2,19 @@
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
-STAMP  := $(VENV)/.installed
+# What running needs (the package and its dependencies), and what the tests add (the dev extra:
+# pytest, playwright, the TorchRL, SB3, SuperSuit and Ray integrations).
+STAMP     := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
+# Without an NVIDIA GPU (no nvidia-smi on the PATH) pip is given .ci/constraints.txt, which caps
+# torch below 2.14: where a CPU build below the cap is at hand (as on the machines we test on)
+# pip takes it instead of a several-GB CUDA build. It does not choose a build anywhere else:
+# see the README. `make run CONSTRAINTS=` installs with no constraints file, `CONSTRAINTS=f.txt`
+# with your own.
+CONSTRAINTS ?= $(if $(shell command -v nvidia-smi 2>/dev/null),,.ci/constraints.txt)
+PIP := $(PY) -m pip install --quiet $(if $(CONSTRAINTS),--constraint $(CONSTRAINTS))
+# Extra arguments for `coopsim app` in `make run`, e.g. APP_ARGS="--headless --port 8600".
+APP_ARGS ?=
 
 .PHONY: run test lint bench notebooks clean
 
@@ -12,25 +24,30 @@ $(PY):
 	$(PY) -m pip install --quiet --upgrade pip
 
 $(STAMP): pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PIP) -e .
 	@touch $(STAMP)
 
-## make run: set up, run the flagship scenarios, open the app
+$(DEV_STAMP): pyproject.toml | $(PY)
+	$(PIP) -e ".[dev]"
+	@touch $(STAMP) $(DEV_STAMP)
+
+## make run: set up what running needs, run the demo, open the app
 run: $(STAMP)
 	$(VENV)/bin/coopsim demo
-	$(VENV)/bin/coopsim app
+	@echo "The app's Compare page lists the demo's runs; Ctrl-C stops it."
+	$(VENV)/bin/coopsim app $(APP_ARGS)
 
-## make test: set up, then pass every test
-test: $(STAMP)
+## make test: set up with the dev extra, then pass every test
+test: $(DEV_STAMP)
 	@bash scripts/system-deps.sh
 	$(PY) -m pytest -q
 
 ## make notebooks: set up with JupyterLab, then open the notebooks in it
 notebooks: $(STAMP)
-	$(PY) -m pip install --quiet -e ".[dev,notebooks]"
+	$(PIP) -e ".[notebooks]"
 	$(VENV)/bin/jupyter lab notebooks/
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 

@@ -296,7 +296,8 @@ def test_run_directory_records_the_overrides_it_ran_with(tmp_path):
 
 @pytest.mark.slow
 def test_demo_trains_every_rule_and_says_what_changed(capsys, tmp_path):
-    """One training seed per rule: learners free ride without a rule and respond to the rest."""
+    """One training seed per rule: learners free ride without a rule and respond to the rest,
+    and the planner's chosen rule is named beside the best one on its grid."""
     from coopsim.experiments.demo import ARMS
 
     code, out, err = run_cli(
@@ -309,4 +310,9 @@ def test_demo_trains_every_rule_and_says_what_changed(capsys, tmp_path):
     assert lines[0].startswith("With no mechanism the learners contributed ")
     for name, line in zip(list(ARMS)[1:], lines[1:]):
         assert " This raised the learners' contributions from " in line, (name, line)
-    assert "4/4" in err  # the progress bar counted every run
+    designed = next(line for line in lines if line.startswith("A learning planner"))
+    assert "set matching.rate (one of 0, 1, 2, 3, 4) and chose " in designed
+    assert "the best rule on that grid with agents at equilibrium is 2." in designed
+    for label in ARMS:  # each rule's result was shown as soon as it finished
+        assert f"{label}: learners contributed " in out + err
+    assert f"{len(ARMS)}/{len(ARMS)}" in err  # the progress bar counted every run

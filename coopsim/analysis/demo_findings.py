@@ -4,7 +4,9 @@ The unit is the training seed: each run gives one value (its mean over evaluatio
 the interval is the house Student-t over those values (:mod:`coopsim.intervals`), so it covers
 the luck of training, not only of the evaluation worlds. Contributions are the learning seats'
 own: where scripted agents share the world (the punishers of the punishment arm), counting their
-fixed behaviour would credit the rule with what the script does.
+fixed behaviour would credit the rule with what the script does. Where a learning planner set
+the rule, what it chose at each seed is read from the run's summary and set beside the best rule
+on its grid with agents at equilibrium (:func:`coopsim.analysis.optimal_mechanism`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,17 @@ COLUMNS = ("agent", "policy", "contribution", "gross", "net", "punishment_given"
 
 
 @dataclass(frozen=True)
+class PlannerDesign:
+    """The rule a learning planner settled on at each training seed, and the yardstick."""
+
+    controls: tuple[str, ...]  # the parameters it set, e.g. ('matching.rate',)
+    objective: str
+    grid: tuple[tuple[float, ...], ...]  # per control, the values it could choose
+    chosen: tuple[tuple[float, ...], ...]  # per seed, per control: its evaluated rule
+    best: tuple[float, ...]  # per control: the best rule on the grid at equilibrium
+
+
+@dataclass(frozen=True)
 class ArmFindings:
     """One rule over its training seeds."""
 
@@ -37,6 +50,7 @@ class ArmFindings:
     payoff: Interval  # every agent's net payoff per round
     outside: Interval  # money per agent and round the rules brought in (+) or destroyed (-)
     punishment: Interval | None  # points each learner gave per round, where it could punish
+    design: PlannerDesign | None = None  # what a learning planner chose, where one set the rule
 
 
 def run_values(run: RunData) -> dict[str, float]:
@@ -61,6 +75,25 @@ def run_values(run: RunData) -> dict[str, float]:
     }
 
 
+def planner_design(runs: list[RunData]) -> PlannerDesign | None:
+    """What the runs' planner chose (None where no planner set the rule)."""
+    chosen = [run.summary.get("training", {}).get("planner_schedule") for run in runs]
+    if any(rule is None for rule in chosen):
+        return None
+    from coopsim import scenario as sc
+    from coopsim.analysis.mechanism_optimum import optimal_mechanism
+
+    scenario = sc.load(runs[0].path / "scenario.toml")
+    optimum = optimal_mechanism(scenario)
+    return PlannerDesign(
+        controls=tuple(optimum.controls),
+        objective=scenario.planner.objective,
+        grid=tuple(tuple(values) for values in optimum.grid.values()),
+        chosen=tuple(tuple(float(v) for v in rule) for rule in chosen),
+        best=tuple(optimum.controls.values()),
+    )
+
+
 def arm_findings(label: str, runs: list[RunData]) -> ArmFindings:
     """Across-seed intervals of one arm's runs."""
     values = pd.DataFrame([run_values(run) for run in runs])
@@ -80,6 +113,7 @@ def arm_findings(label: str, runs: list[RunData]) -> ArmFindings:
         payoff=t_interval(values["payoff"].to_numpy()),
         outside=t_interval(values["outside"].to_numpy()),
         punishment=None if np.isnan(punishment).any() else t_interval(punishment),
+        design=planner_design(runs),
     )
 
 
@@ -89,6 +123,20 @@ def load_findings(paths: Mapping[str, Mapping[int, Path]]) -> list[ArmFindings]:
         arm_findings(label, [load_run(p, columns=COLUMNS) for p in by_seed.values()])
         for label, by_seed in paths.items()
     ]
+
+
+def arm_line(label: str, paths: list[Path]) -> str:
+    """One rule's result as soon as its seeds are done: the learners' contribution over the
+    seeds and, where a planner set the rule, what it chose at each (no yardstick yet: that is
+    the takeaway's)."""
+    runs = [load_run(p, columns=COLUMNS) for p in paths]
+    shares = t_interval(np.array([run_values(run)["contribution"] for run in runs]))
+    line = f"{label}: learners contributed {percent(shares)} over {len(runs)} training seeds"
+    chosen = [run.summary.get("training", {}).get("planner_schedule") for run in runs]
+    if all(rule is not None for rule in chosen):
+        picks = ", ".join("/".join(_value(v) for v in rule) for rule in chosen)
+        line += f"; the planner chose {picks}"
+    return line
 
 
 def _num(value: float, digits: int) -> str:
@@ -116,6 +164,29 @@ def change(base: Interval, arm: Interval) -> str:
     if arm.ci_high < base.ci_low:
         return "lowered"
     return "did not clearly change"
+
+
+def _value(x: float) -> str:
+    """A rule's value as a reader would write it: ``2``, ``1.5``."""
+    return f"{x:g}"
+
+
+def design_sentence(design: PlannerDesign) -> str:
+    """What the planner chose, at how many seeds, against the best rule on its grid."""
+    parts = []
+    for k, control in enumerate(design.controls):
+        picks = [rule[k] for rule in design.chosen]
+        counts = {v: picks.count(v) for v in dict.fromkeys(picks)}
+        said = " and ".join(
+            f"{_value(v)} at {n} of {len(picks)} training seeds" for v, n in counts.items()
+        )
+        grid = ", ".join(_value(v) for v in design.grid[k])
+        parts.append(
+            f"set {control} (one of {grid}) and chose {said}; the best rule on that grid with "
+            f"agents at equilibrium is {_value(design.best[k])}"
+        )
+    objective = design.objective.replace("_", " ")
+    return f"A learning planner, paid the {objective}, " + "; it ".join(parts) + "."
 
 
 def format_table(arms: list[ArmFindings]) -> str:
@@ -159,7 +230,12 @@ def takeaway(arms: list[ArmFindings]) -> list[str]:
             f"{percent(base.contribution)} to {percent(arm.contribution)}; each agent's payoff "
             f"a round went from {amount(base.payoff)} to {amount(arm.payoff)}"
         )
-        line = f"{arm.rule} This {effect}" if arm.rule else f"{arm.label.capitalize()} {effect}"
+        if arm.design is not None:
+            line = f"{design_sentence(arm.design)} This {effect}"
+        elif arm.rule:
+            line = f"{arm.rule} This {effect}"
+        else:
+            line = f"{arm.label.capitalize()} {effect}"
         if abs(arm.outside.mean) >= 0.05:
             verb = "came from outside (a sponsor)" if arm.outside.mean > 0 else "was destroyed"
             line += f", of which {amount(arm.outside)} {verb}"

@@ -97,15 +97,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "demo",
-        help="PPO agents under four public-goods rules, several training seeds, compared",
+        help="PPO agents under four public-goods rules and a planner-designed one, several "
+        "training seeds, compared",
     )
     p.add_argument("--out", default="runs", help="folder for run directories (default: runs)")
     p.add_argument("--seeds", type=seed_list, default=list(SEEDS), help="default: 0,1,2")
     p.add_argument(
         "--workers",
         type=positive_int,
-        default=2,
-        help="processes training side by side, one torch thread each (default: 2)",
+        default=None,
+        help="processes training side by side, one torch thread each (default: one per core)",
     )
     p.set_defaults(func=cmd_demo)
 

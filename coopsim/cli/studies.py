@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from coopsim.cli.args import positive_int, seed_list
 from coopsim.schema import ConfigError
@@ -201,25 +202,38 @@ def add_sweep_parser(sub) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Train learning agents under four public-goods rules over several seeds; say what changed."""
+    """Train learning agents under public-goods rules over several seeds; say what changed.
+
+    Each rule's line is printed as soon as its last seed finishes, so results are on screen
+    while the other rules still train; the full table and the takeaway follow at the end.
+    """
     from tqdm import tqdm
 
-    from coopsim.analysis.demo_findings import format_table, load_findings, takeaway
+    from coopsim.analysis.demo_findings import arm_line, format_table, load_findings, takeaway
     from coopsim.experiments import demo
 
+    workers = args.workers or demo.default_workers()
     total = len(demo.ARMS) * len(args.seeds)
     print(
         f"PPO agents learn the public-goods game under {len(demo.ARMS)} rules "
         f"({', '.join(demo.ARMS)}), {len(args.seeds)} training seeds each: {total} runs, "
-        f"{args.workers} at a time"
+        f"{workers} at a time"
     )
+    finished: dict[str, list[Path]] = {label: [] for label in demo.ARMS}
+
+    def on_run(bar, label: str, seed: int, path: Path) -> None:
+        bar.update()
+        finished[label].append(path)
+        if len(finished[label]) == len(args.seeds):
+            bar.write(arm_line(label, finished[label]))
+
     try:
         with tqdm(total=total, unit="run", desc="training") as bar:
             paths = demo.run(
                 out=args.out,
                 seeds=tuple(args.seeds),
-                workers=args.workers,
-                on_run=lambda *_: bar.update(),
+                workers=workers,
+                on_run=lambda *a: on_run(bar, *a),
             )
     except KeyboardInterrupt:
         print(
@@ -234,6 +248,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print()
     for line in takeaway(arms):
         print(f"- {line}")
-    names = " ".join(f"{args.out}/{name}-*" for name in demo.ARMS.values())
+    names = " ".join(f"{args.out}/{arm.scenario}-*" for arm in demo.ARMS.values())
     print(f"\nthe runs: coopsim compare {names}")
     return 0

@@ -95,26 +95,80 @@ def wealth_over_time(run: RunData) -> Figure:
     return fig
 
 
+#: Lines closer than this share of the axis' height everywhere are drawn as coinciding.
+COINCIDE_SHARE = 0.005
+#: Total horizontal spread, in rounds, over which coinciding lines are drawn side by side.
+DODGE_WIDTH = 0.3
+
+
+def coinciding(curves: Sequence[np.ndarray], tolerance: float) -> list[list[int]]:
+    """Groups of indices of ``curves`` (each [R]) that lie within ``tolerance`` of the group's
+    first curve everywhere, in first-seen order; a curve alone is a group of one.
+
+    >>> coinciding([np.array([1.0, 2.0]), np.array([5.0, 5.0]), np.array([1.0, 2.0])], 0.01)
+    [[0, 2], [1]]
+    """
+    groups: list[list[int]] = []
+    for i, curve in enumerate(curves):
+        for group in groups:
+            first = curves[group[0]]
+            if first.shape == curve.shape and np.allclose(curve, first, rtol=0, atol=tolerance):
+                group.append(i)
+                break
+        else:
+            groups.append([i])
+    return groups
+
+
+def _dodges(groups: list[list[int]], count: int) -> np.ndarray:
+    """Horizontal offset [count] of each line: members of a group of k coinciding lines are
+    spread evenly over :data:`DODGE_WIDTH` rounds, centred on the true round."""
+    offsets = np.zeros(count)
+    for group in groups:
+        if len(group) > 1:
+            spread = np.linspace(-DODGE_WIDTH / 2, DODGE_WIDTH / 2, len(group))
+            offsets[group] = spread
+    return offsets
+
+
+def coinciding_note(groups: list[list[int]], labels: Sequence[str]) -> str | None:
+    """The caption naming runs whose lines coincide (None when none do)."""
+    same = [" = ".join(labels[i] for i in group) for group in groups if len(group) > 1]
+    if not same:
+        return None
+    return "identical lines, drawn side by side: " + "; ".join(same)
+
+
 def contributions_per_round(runs: RunLike) -> Figure:
     """Mean contribution to the public good by round, one line per run, with a 95% band.
 
     The band is over evaluation episodes (each episode's mean over agents is one draw). The
-    classic public-goods decay, and how a mechanism stops it, shows up here.
+    classic public-goods decay, and how a mechanism stops it, shows up here. Runs whose lines
+    coincide (mechanisms that change nothing, deterministic agents) would hide one another: they
+    are shifted a little apart along the rounds and the legend's title names them.
     """
     runs = [r for r in tables.as_runs(runs) if "contribution" in r.episodes]
     title = "Contributions per round"
     if not runs:
         return empty_figure(title, "No run recorded contributions.")
-    fig = CoopsimFigure(figsize=SIZE, layout="constrained")
-    ax = fig.add_subplot()
-    for i, (run, label, color) in enumerate(zip(runs, tables.run_labels(runs), _colors(len(runs)))):
+    labels = tables.run_labels(runs)
+    curves = []
+    for run in runs:
         per_ep = run.episodes.groupby(["round", "episode"])["contribution"].mean()
         by_round = per_ep.unstack("round")  # [E, R]
         mean, low, high = t_interval_columns(by_round.to_numpy(dtype=float))  # each [R]
-        rounds = by_round.columns.to_numpy() + 1
-        ax.plot(rounds, mean, markersize=4, color=color, label=label, **_style(i))
-        ax.fill_between(rounds, low, high, color=color, alpha=0.15)
+        curves.append((by_round.columns.to_numpy() + 1, mean, low, high))
     endowment = runs[0].scenario.get("world", {}).get("endowment")
+    height = endowment or max(float(np.nanmax(np.abs(c[1]))) for c in curves) or 1.0
+    groups = coinciding([c[1] for c in curves], COINCIDE_SHARE * height)
+    offsets = _dodges(groups, len(curves))  # [runs]
+    fig = CoopsimFigure(figsize=SIZE, layout="constrained")
+    ax = fig.add_subplot()
+    colors = _colors(len(runs))
+    for i, ((rounds, mean, low, high), label) in enumerate(zip(curves, labels)):
+        x = rounds + offsets[i]
+        ax.plot(x, mean, markersize=4, color=colors[i], label=label, **_style(i))
+        ax.fill_between(x, low, high, color=colors[i], alpha=0.15)
     if endowment is not None:
         ax.axhline(endowment, color="0.5", linestyle=":", linewidth=1, label="endowment")
     ax.set_xlabel("round")
@@ -123,7 +177,8 @@ def contributions_per_round(runs: RunLike) -> Figure:
     ax.set_ylim(bottom=0)
     # Below the axes: inside, "best" still lands on a line when runs span the whole height.
     fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", fontsize=8,
-               ncol=min(3, len(runs) + 1))  # fmt: skip
+               ncol=min(3, len(runs) + 1), title=coinciding_note(groups, labels),
+               title_fontsize=8)  # fmt: skip
     ax.grid(alpha=0.3)
     return fig
 

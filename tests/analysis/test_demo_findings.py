@@ -95,3 +95,25 @@ def test_takeaway_is_computed_from_the_numbers():
     assert "2 of 4 seats are scripted (punisher)" in second
     assert "of which -2.0 [-2.0, -2.0] was destroyed" in second
     assert "3 training seeds" in last
+
+
+def test_design_sentence_counts_the_seeds_at_each_choice_against_the_best_rule():
+    from coopsim.analysis.demo_findings import PlannerDesign, design_sentence
+
+    design = PlannerDesign(
+        controls=("matching.rate",),
+        objective="net_welfare",
+        grid=((0.0, 1.0, 2.0, 3.0, 4.0),),
+        chosen=((2.0,), (2.0,), (1.0,)),
+        best=(2.0,),
+    )
+    assert design_sentence(design) == (
+        "A learning planner, paid the net welfare, set matching.rate (one of 0, 1, 2, 3, 4) and "
+        "chose 2 at 2 of 3 training seeds and 1 at 1 of 3 training seeds; the best rule on that "
+        "grid with agents at equilibrium is 2."
+    )
+
+
+def test_arm_findings_without_a_planner_have_no_design():
+    runs = [fake_run([0.5, 0.5], ["ppo", "ppo"]) for _ in range(2)]
+    assert arm_findings("fixed", runs).design is None

@@ -16,6 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from coopsim import figures
+from coopsim.analysis import tables
 from coopsim.app import nav, runs_dir, state
 from coopsim.app.views import replay
 from coopsim.figures.planner import planner_choices
@@ -52,22 +53,23 @@ def available_runs() -> list[Path]:
     return sorted(found, key=lambda p: (p / "summary.json").stat().st_mtime, reverse=True)
 
 
-def compare_table(runs: list[RunData]) -> pd.DataFrame:
-    """Rows: the registry's measures the runs have; columns: runs, each 'mean [95% CI]'."""
-    rows = []
-    for metric, measure in MEASURES.items():
-        row = {"measure": measure.label, "meaning": f"{measure.meaning} ({measure.unit})"}
-        present = False
-        for run in runs:
-            stats = run.summary.get("metrics", {}).get(metric)
-            if stats is not None:
-                present = True
-                row[run.name] = (
-                    f"{stats['mean']:.3f} [{stats['ci_low']:.3f}, {stats['ci_high']:.3f}]"
-                )
-        if present:
-            rows.append(row)
-    return pd.DataFrame(rows)
+def compare_table(runs: list[RunData]) -> tuple[pd.DataFrame, list[str]]:
+    """Rows: the registry's measures the runs have; columns: runs, each 'mean [95% CI]'.
+
+    The cells and the notes on zero-width intervals are the CLI's (:func:`tables.format_compare`,
+    :func:`tables.zero_width_notes`), so an interval of no width is marked here as it is there,
+    with the same reason. Returns (table, notes).
+    """
+    table = tables.compare(runs)
+    cells = tables.format_compare(table)
+    cells.columns = [run.name for run in runs]
+    rows = [
+        {"measure": measure.label, "meaning": f"{measure.meaning} ({measure.unit})"}
+        | cells.loc[metric].to_dict()
+        for metric, measure in MEASURES.items()
+        if metric in cells.index
+    ]
+    return pd.DataFrame(rows), tables.zero_width_notes(table)
 
 
 def _show(fig) -> None:
@@ -104,8 +106,10 @@ def render() -> None:
     runs = [_load(str(by_name[n]), (by_name[n] / "summary.json").stat().st_mtime) for n in chosen]
 
     st.subheader("Welfare, equality and cooperation")
-    table = compare_table(runs)
+    table, notes = compare_table(runs)
     st.table(table.set_index("measure"))
+    if notes:
+        st.caption("Zero-width intervals: " + "; ".join(notes))
     tidy = pd.concat([r.summary_frame() for r in runs], ignore_index=True)
     st.download_button(
         "Download table (CSV)", tidy.to_csv(index=False), file_name="compare.csv", mime="text/csv"

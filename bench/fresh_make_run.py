@@ -1,0 +1,140 @@
+"""What a new user waits for: a fresh clone, ``make run``, until the app shows the demo's results.
+
+Clones a branch of this repository into a new folder under /tmp, runs ``make run`` there (the
+app on a free port, headless) and times each phase: the clone, the install (until
+``.venv/.installed`` appears), the demo (until it prints its takeaway), the app answering HTTP
+200, and the app's Compare page showing the demo's newest runs' results in headless Chromium (Debian's, driven
+by playwright from the interpreter running this script). Prints one line per phase and the
+machine's load, then stops the app and everything ``make run`` started.
+
+    .venv/bin/python bench/fresh_make_run.py [--branch NAME] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+DEMO_DONE = "the runs: coopsim compare"  # the demo's last line
+LIMIT_S = 1800
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(what: str, ready, proc: subprocess.Popen, log: Path) -> None:
+    """Poll ``ready()`` until true; fail with make's log if make ends or time runs out."""
+    deadline = time.monotonic() + LIMIT_S
+    while not ready():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            sys.exit(f"make run ended before {what}:\n{log.read_text()[-3000:]}")
+        time.sleep(0.25)
+
+
+def answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as resp:
+            return resp.status == 200
+    except OSError:
+        return False
+
+
+def compare_shows(url: str, names: list[str]) -> None:
+    """Open the Compare page and wait until its table shows the runs it picks by default
+    (the newest, up to four) with their results."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1600})
+        page.goto(f"{url}/compare")
+        table = page.get_by_test_id("stTable")
+        for name in names:
+            expect(table).to_contain_text(name, timeout=120_000)
+        expect(table).to_contain_text("contribution rate")
+        browser.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    branch = subprocess.run(
+        ["git", "-C", str(REPO), "rev-parse", "--abbrev-ref", "HEAD"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    parser.add_argument("--branch", default=branch, help=f"branch to clone (default: {branch})")
+    parser.add_argument("--keep", action="store_true", help="keep the clone afterwards")
+    args = parser.parse_args()
+
+    folder = Path(tempfile.mkdtemp(prefix="coopsim-fresh-"))
+    clone, log = folder / "coopsim", folder / "make.log"
+    port = free_port()
+    url = f"http://localhost:{port}"
+    print(f"load before: {os.getloadavg()[0]:.1f} (1-min average), {os.cpu_count()} cores")
+    start = time.monotonic()
+    marks: list[tuple[str, float]] = []
+
+    def mark(phase: str) -> None:
+        marks.append((phase, time.monotonic() - start))
+        print(f"{phase:<28} at {marks[-1][1]:6.1f} s  (load {os.getloadavg()[0]:.1f})")
+
+    subprocess.run(["git", "clone", "-q", "--branch", args.branch, str(REPO), str(clone)],
+                   check=True)  # fmt: skip
+    mark("cloned")
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            ["make", "run", f"APP_ARGS=--headless --port {port}"],
+            cwd=clone, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    try:
+        wait_for("the install", (clone / ".venv" / ".installed").exists, proc, log)
+        mark("installed")
+        wait_for("the demo's end", lambda: DEMO_DONE in log.read_text(errors="replace"), proc, log)
+        mark("demo finished")
+        wait_for("the app answering", lambda: answers(f"{url}/_stcore/health"), proc, log)
+        if not answers(url):
+            sys.exit(f"{url} did not answer 200")
+        mark("app answers HTTP 200")
+        runs = [p for p in (clone / "runs").iterdir() if not p.name.startswith(".")]
+        newest = sorted(runs, key=lambda p: (p / "summary.json").stat().st_mtime)[-4:]
+        compare_shows(url, [p.name for p in newest])
+        mark(f"Compare shows {len(newest)} of {len(runs)} runs")
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+    text = log.read_text(errors="replace")
+    print("\nthe demo printed:")
+    print(text[text.index("mean [95% CI]") : text.index(DEMO_DONE)].rstrip())
+    if not args.keep:
+        subprocess.run(["rm", "-rf", str(folder)], check=False)
+    else:
+        print(f"\nthe clone: {clone}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,36 @@
+"""The Compare page explains a zero-width interval with the CLI's mark and reason."""
+
+from __future__ import annotations
+
+from streamlit.testing.v1 import AppTest
+
+from coopsim import scenario as sc
+from coopsim.analysis import tables
+from coopsim.app.views.compare import compare_table
+from coopsim.measures import MEASURES
+from coopsim.record import load_run
+from coopsim.runner import run_scenario
+
+
+def test_zero_width_intervals_are_marked_with_the_clis_reason(tmp_path, monkeypatch):
+    monkeypatch.setenv("COOPSIM_RUNS", str(tmp_path / "runs"))
+    # Scripted agents in identical worlds: every episode gives the same contribution rate.
+    path = run_scenario(sc.load("public_goods"), seed=0, out=tmp_path / "runs", episodes=4)
+    run = load_run(path)
+    table, notes = compare_table([run])
+    cli_notes = tables.zero_width_notes(tables.compare([run]))
+    assert notes == cli_notes and notes
+    assert any("every unit gave the same value" in note for note in notes)
+    cell = table.set_index("measure").loc[MEASURES["contribution_rate"].label, run.name]
+    assert cell.endswith(" *"), cell
+
+    script = (
+        "from coopsim.app import state\n"
+        "from coopsim.app.views import compare\n"
+        "state.init()\n"
+        "compare.render()\n"
+    )
+    at = AppTest.from_string(script, default_timeout=60).run()
+    assert not at.exception
+    captions = [c.value for c in at.caption]
+    assert any(c.startswith("Zero-width intervals: ") and notes[0] in c for c in captions), captions
