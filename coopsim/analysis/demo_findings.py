@@ -84,7 +84,7 @@ def planner_design(runs: list[RunData]) -> PlannerDesign | None:
     from coopsim.analysis.mechanism_optimum import optimal_mechanism
 
     scenario = sc.load(runs[0].path / "scenario.toml")
-    optimum = optimal_mechanism(scenario)
+    optimum = optimal_mechanism(scenario).yardstick  # the best rule with a strict equilibrium
     return PlannerDesign(
         controls=tuple(optimum.controls),
         objective=scenario.planner.objective,
