@@ -10,7 +10,8 @@ import torch
 from coopsim import scenario as sc
 from coopsim.agents.ppo import (
     ActorCritic,
-    MapEncoder,
+    ConvMapEncoder,
+    LinearMapEncoder,
     PPOConfig,
     PPOLearner,
     Rollout,
@@ -61,18 +62,30 @@ def test_inactive_heads_add_no_log_prob_or_entropy():
     assert ent_all.item() == pytest.approx(ent_first.item() + float(torch.log(torch.tensor(2.0))))
 
 
-def test_encoder_follows_the_spec_and_seats_differ():
-    net = ActorCritic(spec(), num_seats=2, hidden=8)
+@pytest.mark.parametrize(
+    ("encoder", "kind", "features"),
+    [("conv", ConvMapEncoder, 16 * 2 * 2), ("linear", LinearMapEncoder, 64)],
+)
+def test_encoder_follows_the_spec_and_seats_differ(encoder, kind, features):
+    config = PPOConfig(hidden=8, map_encoder=encoder)
+    net = ActorCritic(spec(), num_seats=2, config=config)
     assert net.trunk is None
     fields = {"map": slice(0, 2 * 3 * 3), "x": slice(18, 20)}
     image = spec(obs_dim=20, obs_fields=fields, map_shape=(2, 3, 3))
-    net = ActorCritic(image, num_seats=2, hidden=8)
-    assert isinstance(net.trunk, MapEncoder)
+    net = ActorCritic(image, num_seats=2, config=config)
+    assert isinstance(net.trunk, kind)
+    assert net.trunk.out_dim == features + 2  # the map's features and the two other columns
     logits, value = net(torch.randn(5, 2, 20))
     assert [lg.shape for lg in logits] == [(5, 2, 3), (5, 2, 2)] and value.shape == (5, 2)
     # Same observation in both seats: the seat one-hot still lets the values differ.
     _, v = net(torch.ones(1, 2, 20))
     assert v[0, 0].item() != v[0, 1].item()
+    # The map's features read the map field only: the other columns pass through as they are.
+    obs = torch.randn(3, 20)
+    changed = obs.clone()
+    changed[:, 18:] += 1.0
+    assert torch.equal(net.trunk(obs)[:, :features], net.trunk(changed)[:, :features])
+    assert torch.equal(net.trunk(changed)[:, features:], changed[:, 18:])
 
 
 def test_masked_choices_are_never_sampled_and_the_update_sees_the_same_mask():
