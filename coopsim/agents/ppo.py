@@ -198,6 +198,16 @@ def log_prob_entropy(
     return logp, ent
 
 
+def log_prob(logits: list[Tensor], actions: Tensor, active: Tensor) -> Tensor:
+    """Summed over active heads: log-prob of ``actions`` [..., H] -> [...]; what acting needs
+    of :func:`log_prob_entropy` (the same sums), without the entropy it would throw away."""
+    logp = torch.zeros(actions.shape[:-1], device=actions.device)
+    for h, lg in enumerate(logits):
+        lp = torch.log_softmax(lg, -1).gather(-1, actions[..., h : h + 1]).squeeze(-1)
+        logp = logp + lp * active[..., h].to(lp.dtype)
+    return logp
+
+
 def sample(logits: list[Tensor], gen: torch.Generator, greedy: bool = False) -> Tensor:
     """One action per head via the Gumbel-max trick with an explicit generator -> [..., H]."""
     out = []
@@ -293,8 +303,7 @@ class PPOLearner(Policy):
         actions = sample(logits, self.gen)
         if active is None:
             active = torch.ones(actions.shape[-1], dtype=torch.bool, device=obs.device)
-        logp, _ = log_prob_entropy(logits, actions, active)
-        return actions, logp, value
+        return actions, log_prob(logits, actions, active), value
 
     @torch.no_grad()
     def value(self, obs: Tensor) -> Tensor:

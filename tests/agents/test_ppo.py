@@ -16,6 +16,7 @@ from coopsim.agents.ppo import (
     PPOLearner,
     Rollout,
     entropy_coef,
+    log_prob,
     log_prob_entropy,
 )
 from coopsim.envs.base import WorldSpec
@@ -60,6 +61,16 @@ def test_inactive_heads_add_no_log_prob_or_entropy():
     assert lp_all.item() == pytest.approx(float(torch.log(p[2]) + torch.log(torch.tensor(0.5))))
     assert ent_first.item() == pytest.approx(float(-(p * p.log()).sum()))
     assert ent_all.item() == pytest.approx(ent_first.item() + float(torch.log(torch.tensor(2.0))))
+
+
+def test_acting_log_probs_are_the_updates_to_the_bit():
+    """The update's ratio starts at exactly 1 only if acting summed the same log-probs."""
+    gen = torch.Generator().manual_seed(0)
+    logits = [torch.randn(50, 4, 7, generator=gen), torch.randn(50, 4, 11, generator=gen)]
+    actions = torch.stack([lg.argmax(-1) for lg in logits], -1)
+    for active in (torch.tensor([True, True]), torch.tensor([False, True])):
+        full, _ = log_prob_entropy(logits, actions, active)
+        assert torch.equal(log_prob(logits, actions, active), full)
 
 
 @pytest.mark.parametrize(
