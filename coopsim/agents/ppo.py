@@ -22,6 +22,7 @@ log-probabilities of the update are of the same distribution.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 import torch
@@ -41,7 +42,7 @@ def layer_init(layer: nn.Linear, std: float = 2**0.5, bias: float = 0.0) -> nn.L
     return layer
 
 
-class MapEncoder(nn.Module):
+class MapEncoder(nn.Module, ABC):
     """Encoder of the flattened (C, H, W) ``map`` field, passing the other fields through.
 
     The encoder is computed once and shared by actor and critic. The fields before and after
@@ -59,12 +60,13 @@ class MapEncoder(nn.Module):
         self.map_width = self.map_slice.stop - self.map_slice.start  # C*H*W
         self.out_dim = self.features_dim() + spec.obs_dim - self.map_width
 
+    @abstractmethod
     def features_dim(self) -> int:
-        raise NotImplementedError
+        """F: how many features the map becomes."""
 
+    @abstractmethod
     def encode(self, window: Tensor) -> Tensor:
         """window [M, C*H*W] -> features [M, F]."""
-        raise NotImplementedError
 
     def forward(self, obs: Tensor, extra: Tensor | None = None) -> Tensor:
         """obs [..., O] (and extra [..., E]) -> features [..., out_dim (+ E)]."""
