@@ -35,7 +35,8 @@ def test_both_configurations_are_timed_and_their_shares_add_up(monkeypatch):
     current, fast = rows
     assert (current.label, fast.label) == ("scenario", "fast")
     assert current.batch == 2 and current.epochs == 1 and current.minibatches == 2
-    assert (fast.batch, fast.epochs, fast.minibatches, fast.channels) == (64, 1, 32, 8)
+    assert current.encoder == "conv 16"
+    assert (fast.batch, fast.epochs, fast.minibatches, fast.encoder) == (64, 2, 64, "linear 64")
     assert current.ratio == 1.0 and fast.ratio == pytest.approx(
         fast.steps_per_s / current.steps_per_s
     )

@@ -92,3 +92,31 @@ def specialisation(
     for source, column in INCOME_SOURCES.items():
         out[f"income_{source}"] = by[column].sum() / n_eps
     return out.reset_index()
+
+
+#: Market columns of a rollout: units each agent bought and sold at a step (resources summed).
+TRADES = ("bought", "sold")
+
+
+def roles(episodes: pd.DataFrame, labour: Mapping[str, float] | None = None) -> pd.DataFrame:
+    """Per skill rank: the labour shares and income of :func:`specialisation`, with the units
+    bought and sold per episode, to tell the paper's roles apart.
+
+    In the AI Economist low-skill agents gather and sell resources and high-skill agents buy
+    them and build: a market of roles shows as ``net_sold`` (units sold less units bought)
+    falling with skill rank while ``labour_share_building`` rises. Columns: those of
+    :func:`specialisation`, then ``bought``, ``sold`` and ``net_sold`` (mean units per episode).
+    """
+    missing = sorted(set(TRADES) - set(episodes.columns))
+    if missing:
+        raise ValueError(
+            f"not an economy rollout with trades: missing columns {', '.join(missing)}"
+        )
+    table = specialisation(episodes, labour).set_index("skill_rank")
+    acts = agent_activity(episodes)
+    per = episodes.groupby(["episode", "agent"], sort=True, observed=True)[list(TRADES)].sum()
+    trades = acts.set_index(["episode", "agent"])[["skill_rank"]].join(per)
+    by = trades.groupby("skill_rank", sort=True)[list(TRADES)].mean()  # per agent-episode
+    table[list(TRADES)] = by
+    table["net_sold"] = by["sold"] - by["bought"]
+    return table.reset_index()

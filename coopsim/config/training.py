@@ -28,6 +28,14 @@ class PPOConfig:
     conv_channels: int = param(
         16, help="Channels of the conv layers over the map (worlds with one)", ge=1, le=256
     )
+    map_encoder: str = param(
+        "conv",
+        help="How a map is encoded (worlds with one): two conv layers, or one dense layer",
+        choices=("conv", "linear"),
+    )
+    map_embedding: int = param(
+        64, help="Width of the dense map encoder's layer (map_encoder = linear)", ge=1, le=4096
+    )
     reward_scale: float = param(1.0, help="Rewards are multiplied by this before learning", gt=0)
 
 

@@ -10,11 +10,13 @@ import torch
 from coopsim import scenario as sc
 from coopsim.agents.ppo import (
     ActorCritic,
-    MapEncoder,
+    ConvMapEncoder,
+    LinearMapEncoder,
     PPOConfig,
     PPOLearner,
     Rollout,
     entropy_coef,
+    log_prob,
     log_prob_entropy,
 )
 from coopsim.envs.base import WorldSpec
@@ -61,18 +63,40 @@ def test_inactive_heads_add_no_log_prob_or_entropy():
     assert ent_all.item() == pytest.approx(ent_first.item() + float(torch.log(torch.tensor(2.0))))
 
 
-def test_encoder_follows_the_spec_and_seats_differ():
-    net = ActorCritic(spec(), num_seats=2, hidden=8)
+def test_acting_log_probs_are_the_updates_to_the_bit():
+    """The update's ratio starts at exactly 1 only if acting summed the same log-probs."""
+    gen = torch.Generator().manual_seed(0)
+    logits = [torch.randn(50, 4, 7, generator=gen), torch.randn(50, 4, 11, generator=gen)]
+    actions = torch.stack([lg.argmax(-1) for lg in logits], -1)
+    for active in (torch.tensor([True, True]), torch.tensor([False, True])):
+        full, _ = log_prob_entropy(logits, actions, active)
+        assert torch.equal(log_prob(logits, actions, active), full)
+
+
+@pytest.mark.parametrize(
+    ("encoder", "kind", "features"),
+    [("conv", ConvMapEncoder, 16 * 2 * 2), ("linear", LinearMapEncoder, 64)],
+)
+def test_encoder_follows_the_spec_and_seats_differ(encoder, kind, features):
+    config = PPOConfig(hidden=8, map_encoder=encoder)
+    net = ActorCritic(spec(), num_seats=2, config=config)
     assert net.trunk is None
     fields = {"map": slice(0, 2 * 3 * 3), "x": slice(18, 20)}
     image = spec(obs_dim=20, obs_fields=fields, map_shape=(2, 3, 3))
-    net = ActorCritic(image, num_seats=2, hidden=8)
-    assert isinstance(net.trunk, MapEncoder)
+    net = ActorCritic(image, num_seats=2, config=config)
+    assert isinstance(net.trunk, kind)
+    assert net.trunk.out_dim == features + 2  # the map's features and the two other columns
     logits, value = net(torch.randn(5, 2, 20))
     assert [lg.shape for lg in logits] == [(5, 2, 3), (5, 2, 2)] and value.shape == (5, 2)
     # Same observation in both seats: the seat one-hot still lets the values differ.
     _, v = net(torch.ones(1, 2, 20))
     assert v[0, 0].item() != v[0, 1].item()
+    # The map's features read the map field only: the other columns pass through as they are.
+    obs = torch.randn(3, 20)
+    changed = obs.clone()
+    changed[:, 18:] += 1.0
+    assert torch.equal(net.trunk(obs)[:, :features], net.trunk(changed)[:, :features])
+    assert torch.equal(net.trunk(changed)[:, features:], changed[:, 18:])
 
 
 def test_masked_choices_are_never_sampled_and_the_update_sees_the_same_mask():
