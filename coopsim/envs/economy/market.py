@@ -37,6 +37,8 @@ class Market:
         self.levels = config.max_price + 1  # P: price levels 0..max_price
         self.max_orders = config.max_orders  # K: slots per agent, resource and side
         self.duration = config.order_duration
+        self.per_resource = config.order_limit == "per_resource"  # bids + asks share the cap
+        self.ask_price_same_step = config.same_step_price == "ask"
         self.choices = 2 * self.levels + 1  # per order head: none, P bids, P asks
         self._prices = torch.arange(self.levels, device=device)  # [P] bid/ask prices
         n = config.num_agents
@@ -69,6 +71,8 @@ class Market:
         free = slots < 0
         slot = free.long().argmax(-1)  # [B, N, R] first free slot
         room = free.any(-1)
+        if self.per_resource:
+            room = room & (self.open_orders(state) < k)
         # Coverage: asks need a liquid unit; bids need coin, wood first then stone.
         ask_ok = state.stock >= 1  # [B, N, R]
         bid_wood = has[..., WOOD] & (side[..., WOOD] == BID) & room[..., WOOD]
@@ -115,8 +119,9 @@ class Market:
         self_trade = buyer == seller
         trade = cross & ~self_trade
         cancel = cross & self_trade
+        same_step = ask_p if self.ask_price_same_step else (bid_p + ask_p) / 2
         px = torch.where(
-            bid_a > ask_a, bid_p, torch.where(ask_a > bid_a, ask_p, (bid_p + ask_p) / 2)
+            bid_a > ask_a, bid_p, torch.where(ask_a > bid_a, ask_p, same_step)
         ).float()  # [B, R, NK]
         tf = trade.float()
         dev = price.device
@@ -143,6 +148,11 @@ class Market:
         return Trades(paid.sum(1), proceeds.sum(1), bought.sum(1), sold.sum(1))
 
     @staticmethod
+    def open_orders(state: EconomyState) -> Tensor:
+        """[B, N, R] long: open orders of each agent per resource, bids and asks together."""
+        return (state.order_price >= 0).sum((-1, -2))
+
+    @staticmethod
     def escrow_coin(state: EconomyState) -> Tensor:
         """[B, N] float coin held in open bids."""
         return state.order_price[:, :, :, BID].clamp(min=0).sum((-1, -2)).float()
@@ -154,10 +164,14 @@ class Market:
 
     def allowed(self, state: EconomyState) -> Tensor:
         """[B, N, R, 2P + 1] bool, per order head: none always; a bid at price p with liquid
-        coin >= p and a free bid slot; an ask with a liquid unit and a free ask slot."""
+        coin >= p and a free bid slot; an ask with a liquid unit and a free ask slot (with
+        ``order_limit = "per_resource"``, a free slot also needs fewer than ``max_orders``
+        open orders of that resource on both sides together)."""
         b, n, r = state.stock.shape
         p = self.levels
         room = (state.order_price < 0).any(-1)  # [B, N, R, 2] a free slot per side
+        if self.per_resource:
+            room = room & (self.open_orders(state) < self.max_orders)[..., None]
         bid = (state.coin[..., None, None] >= self._prices) & room[..., BID, None]  # [B, N, R, P]
         ask = ((state.stock >= 1) & room[..., ASK])[..., None].expand(-1, -1, -1, p)
         none = torch.ones(b, n, r, 1, dtype=torch.bool, device=state.stock.device)

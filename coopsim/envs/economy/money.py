@@ -31,7 +31,8 @@ def settle(
     """
     gross = revenue + trades.proceeds - trades.paid  # [B, N] change of coin, production + trade
     income = revenue + trades.proceeds  # [B, N] coin earned (taxable)
-    ctx = RoundContext(gross=gross, income=income, round=t, rounds=rounds)
+    liquid = state.coin + revenue  # [B, N] coin a tax may take: held now, escrow excluded
+    ctx = RoundContext(gross=gross, income=income, round=t, rounds=rounds, liquid=liquid)
     flows = pipeline.apply(ctx)
     state.coin += revenue + (ctx.net - gross)
     return ctx, flows
