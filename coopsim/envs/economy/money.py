@@ -39,10 +39,16 @@ def settle(
 
 
 def utility(
-    state: EconomyState, pipeline: Pipeline, config: EconomyConfig, labour_scale: float
+    state: EconomyState,
+    pipeline: Pipeline,
+    config: EconomyConfig,
+    labour_scale: float,
+    coin: Tensor | None = None,
 ) -> Tensor:
-    """[B, N] isoelastic utility of coin (escrow included) less the weighted labour cost."""
-    coin = state.coin + Market.escrow_coin(state)
+    """[B, N] isoelastic utility of coin (escrow included) less the weighted labour cost;
+    ``coin`` [B, N] is that coin where the caller has it already."""
+    if coin is None:
+        coin = state.coin + Market.escrow_coin(state)
     if config.tax_accounting == "accrued":
         b, n = coin.shape
         coin = coin + pipeline.accrued(b, n, coin.device)

@@ -186,7 +186,6 @@ class EconomyWorld(World):
         actions = actions.to(self.device).long()
         act = actions[..., 0]  # [B, N]
         orders = actions[..., 1:]  # [B, N, R]
-        labour = torch.zeros(s.pos.shape, device=self.device)  # [B, N] labour spent this step
 
         # The step opens: old orders expire (their escrow is free again), sources regrow.
         self.market.expire(s)
@@ -194,7 +193,6 @@ class EconomyWorld(World):
 
         # Acts: moving, then gathering and building where each agent now stands.
         moved = self.movement.step(s, act, t)  # [B, N]
-        labour += moved * c.move_labour
 
         # Gathering and building act on the tile under each agent; agents stand on distinct
         # tiles, so each tile has one writer and its flags are written back once.
@@ -202,28 +200,31 @@ class EconomyWorld(World):
         code_here = s.code.gather(1, s.pos)  # [B, N] uint8 flags
         wants_gather = self._everyone if self.auto_gather else act == GATHER
         gathered, units, code_here = gather(s, wants_gather, kind_here, code_here, self.gen)
-        labour += gathered * c.gather_labour
         built, revenue, code_here = build(
             s, act == BUILD, kind_here, code_here, c.build_payment, self._agents
         )
         s.code.scatter_(1, s.pos, code_here)
-        labour += built * c.build_labour
 
         # Orders: posted with what the acts left to cover them, then the book clears.
         posted = self.market.post(s, orders)  # [B, N] orders accepted
-        labour += posted * c.order_labour
         trades = self.market.match(s)
 
         # Money: earnings through the mechanisms; the reward is the change of utility.
         ctx, flows = money.settle(s, self.pipeline, revenue, trades, t, c.episode_length)
-        s.labour += labour
-        utility = self._utility()
+        s.labour += (
+            moved * c.move_labour
+            + gathered * c.gather_labour
+            + built * c.build_labour
+            + posted * c.order_labour
+        )  # [B, N] labour spent this step
+        coin = s.coin + self.market.escrow_coin(s)  # [B, N] escrowed bids included
+        utility = money.utility(s, self.pipeline, c, self.labour_scale, coin)
         reward = utility - s.utility
         s.utility = utility
 
         held = s.stock + self.market.escrow_units(s)  # [B, N, R] escrowed asks included
         info = {
-            "coin": s.coin + self.market.escrow_coin(s),
+            "coin": coin,
             "wood": held[..., WOOD],
             "stone": held[..., STONE],
             "labour": s.labour.clone(),
