@@ -35,6 +35,9 @@ class RoundContext:
     endowment: float | Tensor = 1.0
     multiplier: float | None = None  # public-good multiplier r, where the world has one
     punishment: Tensor | None = None  # [B, N, N] points assigned by agent i to agent j
+    # [B, N] money each agent holds that a levy can take now (escrow excluded), where the
+    # world keeps holdings (the economy): a tax capped at it cannot overdraw an agent
+    liquid: Tensor | None = None
     net: Tensor = field(init=False)  # [B, N] running payoff after the mechanisms so far
     pool: Tensor = field(init=False)  # [B] money held by the institution, not yet paid out
 

@@ -5,6 +5,11 @@ Income earned during a tax period is taxed at marginal rates per bracket: with c
 ``sum_k tau_k * clip(z - b_k, 0, b_{k+1} - b_k)``. Revenue goes to the institution's pool; put
 ``lump_sum`` after the tax to rebate it equally.
 
+Taxable income (``income``) is by default the coin earned in the period; ``net_coin`` is the
+AI Economist's: the change of an agent's coin over the period, so what it spent buying wood
+and stone is deducted, and a period of net buying owes nothing. ``cap = "liquid"`` never takes
+more than the coin an agent holds at collection (escrow excluded), as the reference does.
+
 Rates are a tensor [B, K], one schedule per world, so a planner can set different rules in
 each of the B worlds it learns from.
 
@@ -67,6 +72,19 @@ class TaxParams:
     )
     memory: int = param(
         8192, help="Saez: most recent income observations (agent x period) kept", ge=1
+    )
+    income: str = param(
+        "earned",
+        help="Taxable income of a period: 'earned' (coin earned, purchases not deducted) or "
+        "'net_coin' (the change of coin held over the period before taxes, purchases "
+        "deducted, as the AI Economist computes it)",
+        choices=("earned", "net_coin"),
+    )
+    cap: str = param(
+        "none",
+        help="'liquid': the tax never exceeds the coin an agent holds at collection, escrow "
+        "excluded (the AI Economist); needs a world that reports holdings (the economy)",
+        choices=("none", "liquid"),
     )
 
     def validate(self) -> None:
@@ -360,11 +378,19 @@ class BracketTax(Mechanism):
         self.income.zero_()
 
     def apply(self, ctx: RoundContext) -> Flow:
-        self.income += ctx.income.clamp(min=0)
+        net_coin = self.params.income == "net_coin"
+        self.income += ctx.gross if net_coin else ctx.income.clamp(min=0)
         period_over = (ctx.round + 1) % self.params.period == 0 or ctx.round + 1 == ctx.rounds
         if not period_over:
             return self._zeros()
         tax = bracket_tax(self.income, self.cutoffs, self.rates)  # [B, N]
+        if self.params.cap == "liquid":
+            if ctx.liquid is None:
+                raise ValueError(
+                    "tax cap = 'liquid' needs a world that reports the coin agents hold "
+                    "(the economy); use cap = 'none' here"
+                )
+            tax = torch.minimum(tax, ctx.liquid.clamp(min=0))
         if self.saez is not None:  # learn from this period, then set next period's rates
             self.saez.observe(self.income, self.rates)
             self.set_rates(self.saez.update())
@@ -372,8 +398,12 @@ class BracketTax(Mechanism):
         zero = torch.zeros(tax.shape[0], device=tax.device)
         return Flow(-tax, tax.sum(-1), zero)
 
+    def _round_income_bound(self, bounds: MoneyBounds) -> float:
+        """Largest |taxable income| of one agent in one round."""
+        return bounds.gross if self.params.income == "net_coin" else bounds.income
+
     def transfer_bound(self, bounds: MoneyBounds) -> float:
-        return self.params.period * bounds.income  # rates are at most 1
+        return self.params.period * self._round_income_bound(bounds)  # rates are at most 1
 
     @property
     def obs_dim(self) -> int:
@@ -381,8 +411,10 @@ class BracketTax(Mechanism):
 
     def observation_bounds(self, bounds: MoneyBounds) -> tuple[list[float], list[float]]:
         k = self.num_brackets  # rates and the marginal rate lie in [0, 1]; income is /100
-        high_income = min(self.params.period, bounds.rounds) * bounds.income / 100
-        return [0.0] * (k + 2), [1.0] * (k + 1) + [high_income]
+        high_income = min(self.params.period, bounds.rounds) * self._round_income_bound(bounds)
+        high_income /= 100
+        low_income = -high_income if self.params.income == "net_coin" else 0.0  # purchases
+        return [0.0] * (k + 1) + [low_income], [1.0] * (k + 1) + [high_income]
 
     def observation(self) -> Tensor:
         """Every rate, then the agent's own position: the marginal rate on its next coin of

@@ -148,6 +148,8 @@ def test_tax_and_rebate_in_the_world():
         ({"rates": [1.5]}, "m.rates"),
         ({"period": 0}, "m.period"),
         ({"schedule": "swedish"}, "m.schedule"),
+        ({"income": "gross"}, "m.income"),
+        ({"cap": "wealth"}, "m.cap"),
     ],
 )
 def test_bad_tax_params(data, field):
@@ -291,3 +293,48 @@ def test_saez_state_survives_a_checkpoint():
     more = [[80.0, 200.0]] * 3
     assert torch.equal(again.apply(ctx(more)).transfer, tax.apply(ctx(more)).transfer)
     assert torch.equal(again.rates, tax.rates)  # the same data, the same next schedule
+
+
+def test_net_coin_income_deducts_purchases_and_the_cap_keeps_tax_within_liquid_coin():
+    """The reference's collection (redistribution.py:871-876, 899-903) worked by hand over a
+    two-round period at a flat 50%: agent 0 earns 22 from a house and pays 6 for wood (net
+    16), agent 1 sells that wood for 6 and buys stone for 8 (net -2), agent 2 earns 10 but
+    holds only 3 liquid coin at collection (the rest escrowed in bids)."""
+    params = build(TaxParams, {"schedule": "flat", "rates": [0.5], "period": 2})
+    params.income, params.cap = "net_coin", "liquid"
+    tax = BracketTax(params, 3, 1, CPU)
+    gross = [torch.tensor([[22.0, 6.0, 10.0]]), torch.tensor([[-6.0, -8.0, 0.0]])]
+    earned = [torch.tensor([[22.0, 6.0, 10.0]]), torch.zeros(1, 3)]
+    liquid = torch.tensor([[40.0, 1.0, 3.0]])
+    flows = []
+    for t in range(2):
+        c = RoundContext(gross=gross[t], income=earned[t], round=t, rounds=10, liquid=liquid)
+        flows.append(tax.apply(c))
+    assert flows[0].transfer.abs().sum() == 0  # mid-period: nothing collected
+    assert flows[1].transfer[0].tolist() == [-8.0, 0.0, -3.0]  # 50% of 16, nothing, capped
+    assert flows[1].pool.tolist() == [11.0]
+    # the default: coin earned, no cap
+    plain = BracketTax(
+        build(TaxParams, {"schedule": "flat", "rates": [0.5], "period": 2}), 3, 1, CPU
+    )
+    for t in range(2):
+        out = plain.apply(RoundContext(gross=gross[t], income=earned[t], round=t, rounds=10))
+    assert out.transfer[0].tolist() == [-11.0, -3.0, -5.0]
+
+
+def test_a_liquid_cap_without_holdings_is_refused_with_its_name():
+    params = build(TaxParams, {"schedule": "flat", "rates": [0.5], "cap": "liquid"})
+    with pytest.raises(ValueError, match="cap = 'liquid' needs a world that reports"):
+        BracketTax(params, 2, 1, CPU).apply(ctx([[1.0, 2.0]]))
+
+
+def test_net_coin_income_may_be_negative_in_the_observation_bounds():
+    from mechanisms.base import MoneyBounds
+
+    bounds = MoneyBounds(gross=30.0, income=20.0, rounds=1000, num_agents=4)
+    earned = BracketTax(build(TaxParams, {"period": 100}), 4, 1, CPU)
+    net = BracketTax(build(TaxParams, {"period": 100, "income": "net_coin"}), 4, 1, CPU)
+    assert earned.observation_bounds(bounds)[0][-1] == 0.0
+    assert earned.observation_bounds(bounds)[1][-1] == 100 * 20.0 / 100
+    assert net.observation_bounds(bounds)[0][-1] == -100 * 30.0 / 100
+    assert net.transfer_bound(bounds) == 100 * 30.0

@@ -1,9 +1,11 @@
 """The AI Economist's gather-trade-build economy, batched on tensors; rules in :mod:`.world`.
 
 One module per part: the world's state record (:mod:`.state`), its settings (:mod:`.config`),
-map layouts (:mod:`.maps`), the rules as components (:mod:`.movement`, :mod:`.gathering`,
-:mod:`.building`, :mod:`.market`, :mod:`.money`), what agents see (:mod:`.observation`), and
-the world composing them (:mod:`.world`).
+map layouts (:mod:`.maps`, with the shipped maps in ``layouts/``), the AI Economist's fixed
+skills and gather bonus (:mod:`.skills`), the rules as components (:mod:`.movement`,
+:mod:`.gathering`, :mod:`.building`, :mod:`.market`, :mod:`.money`), what agents see
+(:mod:`.observation`), and the world composing them (:mod:`.world`). ``REFERENCE.md`` sets
+each mechanic beside the reference implementation's.
 """
 
 from coopsim.envs.economy.actions import ACTS

@@ -16,8 +16,14 @@ class EconomyConfig:
     width: int = param(25, help="Map columns (ignored for a map from text or file)", ge=3, le=512)
     layout: str = param(
         "quadrant",
-        help="Map layout: procedural open quadrants, uniform scatter, or a text map",
-        choices=("quadrant", "uniform", "file", "text"),
+        help="Map layout: procedural open quadrants, uniform scatter, a text map, or a map "
+        "shipped with the package (map_name)",
+        choices=("quadrant", "uniform", "file", "text", "builtin"),
+    )
+    map_name: str | None = param(
+        None,
+        help="Shipped map for layout = 'builtin': 'simple_wood_and_stone' is the AI Economist's "
+        "25x25 quadrant layout (quadrant_25x25_20each_30clump)",
     )
     map_file: str | None = param(
         None, help="Text map for layout = 'file' (legend: W water, w wood, s stone, . empty)"
@@ -40,6 +46,27 @@ class EconomyConfig:
     pareto_alpha: float = param(
         4.0, help="Shape of the Pareto distribution skills are drawn from", gt=0
     )
+    skills: str = param(
+        "pareto",
+        help="Build skills: 'pareto' drawn per agent (or build_skills as given); 'fixed_four' "
+        "the AI Economist's four ranked payments (11.3, 13.3, 16.5, 22.2 coin at build_payment "
+        "10) at its fixed corner start tiles, ranks shuffled over seats at every reset",
+        choices=("pareto", "fixed_four"),
+    )
+    gather_bonus: str = param(
+        "build_skill",
+        help="Gather bonus probability: 'build_skill' (its position between 1 and max_skill, "
+        "one skill drives both) or 'pareto' (drawn on its own per agent and reset as "
+        "min(2, Lomax(3)) / 2, the AI Economist's)",
+        choices=("build_skill", "pareto"),
+    )
+    gathering: str = param(
+        "act",
+        help="'act': agents gather with the gather act; 'auto': an agent standing on a present "
+        "resource after its move takes it, whatever it did (the AI Economist; the gather act "
+        "is then masked off)",
+        choices=("act", "auto"),
+    )
     build_skills: list[float] | None = param(
         None, help="Build skill multipliers per agent (1..max_skill); drawn when not given", ge=1
     )
@@ -53,8 +80,22 @@ class EconomyConfig:
         None, help="Start tiles as a flat list y0, x0, y1, x1, ...; random when not given", ge=0
     )
     max_price: int = param(10, help="Highest bid/ask price (prices are integers 0..max)", ge=1)
-    max_orders: int = param(5, help="Cap on open orders per agent, resource and side", ge=1)
+    max_orders: int = param(
+        5, help="Cap on open orders per agent and resource (see order_limit)", ge=1
+    )
+    order_limit: str = param(
+        "per_side",
+        help="What max_orders counts: 'per_side' bids and asks apart, 'per_resource' both "
+        "together (the AI Economist)",
+        choices=("per_side", "per_resource"),
+    )
     order_duration: int = param(50, help="Steps an order stays open before it expires", ge=1)
+    same_step_price: str = param(
+        "midpoint",
+        help="Price of a trade between a bid and an ask posted in the same step: 'midpoint' of "
+        "the two, or 'ask' (the AI Economist's); otherwise the older order's price",
+        choices=("midpoint", "ask"),
+    )
     eta: float = param(0.23, help="Isoelastic utility curvature of coin", ge=0, lt=1)
     labour_cost: float = param(0.21, help="Utility cost per unit of labour", ge=0)
     move_labour: float = param(1.0, help="Labour of one move", ge=0)
@@ -79,13 +120,30 @@ class EconomyConfig:
             maps.read_map_file(self.map_file)
         if self.layout == "text":
             maps.parse_map(self.map_text, source="map_text")
+        if self.layout == "builtin" and self.map_name not in maps.BUILTIN:
+            raise ValueError(
+                f"layout = 'builtin' needs map_name, one of: {', '.join(maps.BUILTIN)} "
+                f"(got {self.map_name!r})"
+            )
+        if self.map_name and self.layout != "builtin":
+            raise ValueError("map_name is only read with layout = 'builtin'")
         for name in ("build_skills", "gather_skills"):
             v = getattr(self, name)
             if v is not None and len(v) != n:
                 raise ValueError(f"{name} needs one value per agent ({n}), got {len(v)}")
         if self.build_skills is not None and max(self.build_skills) > self.max_skill:
             raise ValueError(f"build_skills must be <= max_skill = {self.max_skill}")
-        if (self.build_skills is None) != (self.gather_skills is None):
+        if self.gather_bonus == "build_skill" and (
+            (self.build_skills is None) != (self.gather_skills is None)
+        ):
             raise ValueError("give both build_skills and gather_skills, or neither")
         if self.start_positions is not None and len(self.start_positions) != 2 * n:
             raise ValueError(f"start_positions needs 2 x num_agents = {2 * n} numbers")
+        if self.skills == "fixed_four":
+            given = [k for k in ("build_skills", "start_positions") if getattr(self, k) is not None]
+            if given:
+                raise ValueError(
+                    f"skills = 'fixed_four' sets skills and start tiles itself; drop {given[0]}"
+                )
+        if self.gather_bonus == "pareto" and self.gather_skills is not None:
+            raise ValueError("gather_bonus = 'pareto' draws the bonuses; drop gather_skills")

@@ -24,16 +24,22 @@ Layouts:
   random per world, so agents cannot memorise one map.
 - ``uniform``: wood and stone sources scattered uniformly at random with the given densities.
 - ``file``/``text``: one fixed map for every world.
+- ``builtin``: a map shipped in ``coopsim/envs/economy/layouts/`` (:data:`BUILTIN`), read
+  with :func:`builtin_map`; ``simple_wood_and_stone`` is the AI Economist's fixed 25x25
+  layout, the map of its paper's experiments.
 """
 
 from __future__ import annotations
 
+from functools import cache
+from importlib import resources
 from pathlib import Path
 
 import torch
 from torch import Tensor
 
 EMPTY, WATER, WOOD, STONE = 0, 1, 2, 3
+BUILTIN = ("simple_wood_and_stone",)  # maps shipped in the package's layouts/ folder
 LEGEND = {".": EMPTY, "W": WATER, "w": WOOD, "s": STONE}
 
 
@@ -72,6 +78,15 @@ def read_map_file(path: str | Path) -> Tensor:
     if not p.exists():
         raise ValueError(f"map_file: no such file {str(p)!r}")
     return parse_map(p.read_text(), source=str(p))
+
+
+@cache
+def builtin_map(name: str) -> Tensor:
+    """A shipped map by name -> tile kinds [H, W] int8 (read once; callers must not write)."""
+    if name not in BUILTIN:
+        raise ValueError(f"map_name: no shipped map {name!r}; allowed: {', '.join(BUILTIN)}")
+    text = resources.files("coopsim.envs.economy").joinpath("layouts", f"{name}.txt")
+    return parse_map(text.read_text(), source=f"layouts/{name}.txt")
 
 
 def quadrant(

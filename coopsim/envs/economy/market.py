@@ -37,16 +37,24 @@ class Market:
         self.levels = config.max_price + 1  # P: price levels 0..max_price
         self.max_orders = config.max_orders  # K: slots per agent, resource and side
         self.duration = config.order_duration
+        self.per_resource = config.order_limit == "per_resource"  # bids + asks share the cap
+        self.ask_price_same_step = config.same_step_price == "ask"
         self.choices = 2 * self.levels + 1  # per order head: none, P bids, P asks
         self._prices = torch.arange(self.levels, device=device)  # [P] bid/ask prices
         n = config.num_agents
         self._eye = torch.eye(n, dtype=torch.bool, device=device)  # [N, N]
+        # On the CPU a look at a tensor's value costs nothing, so a step with nothing to expire
+        # or clear skips that work (a single world steps ~2x as many small ops otherwise); on
+        # an accelerator the look would stall the device, so the work is always done.
+        self._may_skip = device.type == "cpu"
 
     def expire(self, state: EconomyState) -> None:
         """Age every open order; orders past ``order_duration`` close and return escrow."""
         open_ = state.order_price >= 0  # [B, N, R, 2, K]
         state.order_age += open_.long()
         expired = open_ & (state.order_age >= self.duration)
+        if self._may_skip and not bool(expired.any()):
+            return
         refund = (state.order_price.clamp(min=0) * expired)[:, :, :, BID].sum((-1, -2))  # [B, N]
         state.coin += refund
         state.stock += expired[:, :, :, ASK].sum(-1)
@@ -69,6 +77,8 @@ class Market:
         free = slots < 0
         slot = free.long().argmax(-1)  # [B, N, R] first free slot
         room = free.any(-1)
+        if self.per_resource:
+            room = room & (self.open_orders(state) < k)
         # Coverage: asks need a liquid unit; bids need coin, wood first then stone.
         ask_ok = state.stock >= 1  # [B, N, R]
         bid_wood = has[..., WOOD] & (side[..., WOOD] == BID) & room[..., WOOD]
@@ -95,6 +105,9 @@ class Market:
         """Clear the book of every resource at once, settling coin and stock in ``state``."""
         b, n, r, _, k = state.order_price.shape
         big = 1 << 20
+        if self._may_skip and not self._crossed(state):
+            none = torch.zeros(4, b, n, device=state.coin.device)
+            return Trades(*none.unbind(0))
         price = state.order_price.permute(0, 2, 3, 1, 4).reshape(b, r, 2, n * k)  # [B, R, 2, NK]
         age = state.order_age.permute(0, 2, 3, 1, 4).reshape(b, r, 2, n * k)
         open_ = price >= 0
@@ -115,8 +128,9 @@ class Market:
         self_trade = buyer == seller
         trade = cross & ~self_trade
         cancel = cross & self_trade
+        same_step = ask_p if self.ask_price_same_step else (bid_p + ask_p) / 2
         px = torch.where(
-            bid_a > ask_a, bid_p, torch.where(ask_a > bid_a, ask_p, (bid_p + ask_p) / 2)
+            bid_a > ask_a, bid_p, torch.where(ask_a > bid_a, ask_p, same_step)
         ).float()  # [B, R, NK]
         tf = trade.float()
         dev = price.device
@@ -142,6 +156,19 @@ class Market:
         state.order_price.masked_fill_(closed.permute(0, 3, 1, 2, 4), -1)
         return Trades(paid.sum(1), proceeds.sum(1), bought.sum(1), sold.sum(1))
 
+    def _crossed(self, state: EconomyState) -> bool:
+        """Whether any world's book holds a bid at or above an ask of the same resource (only
+        then does clearing move anything, self-trades included)."""
+        bids = state.order_price[:, :, :, BID].amax((1, 3))  # [B, R] best bid, -1 if none
+        asks = state.order_price[:, :, :, ASK]
+        lowest = torch.where(asks >= 0, asks, self.max_price + 1).amin((1, 3))  # [B, R]
+        return bool((bids >= lowest).any())
+
+    @staticmethod
+    def open_orders(state: EconomyState) -> Tensor:
+        """[B, N, R] long: open orders of each agent per resource, bids and asks together."""
+        return (state.order_price >= 0).sum((-1, -2))
+
     @staticmethod
     def escrow_coin(state: EconomyState) -> Tensor:
         """[B, N] float coin held in open bids."""
@@ -154,10 +181,14 @@ class Market:
 
     def allowed(self, state: EconomyState) -> Tensor:
         """[B, N, R, 2P + 1] bool, per order head: none always; a bid at price p with liquid
-        coin >= p and a free bid slot; an ask with a liquid unit and a free ask slot."""
+        coin >= p and a free bid slot; an ask with a liquid unit and a free ask slot (with
+        ``order_limit = "per_resource"``, a free slot also needs fewer than ``max_orders``
+        open orders of that resource on both sides together)."""
         b, n, r = state.stock.shape
         p = self.levels
         room = (state.order_price < 0).any(-1)  # [B, N, R, 2] a free slot per side
+        if self.per_resource:
+            room = room & (self.open_orders(state) < self.max_orders)[..., None]
         bid = (state.coin[..., None, None] >= self._prices) & room[..., BID, None]  # [B, N, R, P]
         ask = ((state.stock >= 1) & room[..., ASK])[..., None].expand(-1, -1, -1, p)
         none = torch.ones(b, n, r, 1, dtype=torch.bool, device=state.stock.device)

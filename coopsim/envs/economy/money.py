@@ -31,17 +31,24 @@ def settle(
     """
     gross = revenue + trades.proceeds - trades.paid  # [B, N] change of coin, production + trade
     income = revenue + trades.proceeds  # [B, N] coin earned (taxable)
-    ctx = RoundContext(gross=gross, income=income, round=t, rounds=rounds)
+    liquid = state.coin + revenue  # [B, N] coin a tax may take: held now, escrow excluded
+    ctx = RoundContext(gross=gross, income=income, round=t, rounds=rounds, liquid=liquid)
     flows = pipeline.apply(ctx)
     state.coin += revenue + (ctx.net - gross)
     return ctx, flows
 
 
 def utility(
-    state: EconomyState, pipeline: Pipeline, config: EconomyConfig, labour_scale: float
+    state: EconomyState,
+    pipeline: Pipeline,
+    config: EconomyConfig,
+    labour_scale: float,
+    coin: Tensor | None = None,
 ) -> Tensor:
-    """[B, N] isoelastic utility of coin (escrow included) less the weighted labour cost."""
-    coin = state.coin + Market.escrow_coin(state)
+    """[B, N] isoelastic utility of coin (escrow included) less the weighted labour cost;
+    ``coin`` [B, N] is that coin where the caller has it already."""
+    if coin is None:
+        coin = state.coin + Market.escrow_coin(state)
     if config.tax_accounting == "accrued":
         b, n = coin.shape
         coin = coin + pipeline.accrued(b, n, coin.device)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, fields
 import torch
 from torch import Tensor
 
-from coopsim.envs.economy import maps
+from coopsim.envs.economy import maps, skills
 from coopsim.envs.economy.config import EconomyConfig
 
 WOOD, STONE = 0, 1  # resource index r in [B, N, R] tensors
@@ -52,6 +52,8 @@ class Grid:
             fixed = maps.read_map_file(config.map_file)
         elif config.layout == "text":
             fixed = maps.parse_map(config.map_text, source="map_text")
+        elif config.layout == "builtin":
+            fixed = maps.builtin_map(config.map_name)
         height, width = fixed.shape if fixed is not None else (config.height, config.width)
         return cls(height, width, config.view_radius, fixed)
 
@@ -102,7 +104,9 @@ def new_state(
     batch: int,
     device: torch.device,
 ) -> EconomyState:
-    """B fresh worlds: map, start tiles and skills drawn from ``gen`` (in that order).
+    """B fresh worlds: map, start tiles and skills drawn from ``gen`` (in that order; with
+    ``skills = "fixed_four"`` one draw of ranks gives both), then gather bonuses drawn on
+    their own where ``gather_bonus = "pareto"``.
 
     ``utility`` starts at zero: the world sets it once the mechanisms are reset, since what
     agents owe them may count in it (``tax_accounting = "accrued"``).
@@ -112,8 +116,14 @@ def new_state(
     p = grid.pad
     padded[:, p : p + grid.height, p : p + grid.width] = _make_map(config, grid, gen, batch, device)
     tiles = padded.reshape(batch, -1).to(torch.uint8)  # [B, T]
-    pos = _spawn(config, grid, tiles, gen)
-    build_skill, gather_bonus = _skills(config, gen, batch, device)
+    if config.skills == "fixed_four":
+        pos, build_skill = _fixed_four(config, grid, tiles, gen)
+        gather_bonus = (build_skill - 1) / (config.max_skill - 1)
+    else:
+        pos = _spawn(config, grid, tiles, gen)
+        build_skill, gather_bonus = _skills(config, gen, batch, device)
+    if config.gather_bonus == "pareto":
+        gather_bonus = skills.pareto_gather_bonus(gen, batch, n, device)
     return EconomyState(
         tiles=tiles,
         code=tile_bits(tiles),
@@ -159,6 +169,25 @@ def _spawn(config: EconomyConfig, grid: Grid, tiles: Tensor, gen: torch.Generato
     score = torch.rand(free.shape, generator=gen, device=tiles.device)
     score = torch.where(free, score, -1.0)
     return score.topk(n, dim=-1).indices
+
+
+def _fixed_four(
+    config: EconomyConfig, grid: Grid, tiles: Tensor, gen: torch.Generator
+) -> tuple[Tensor, Tensor]:
+    """Start tiles [B, N] and build skills [B, N] of the fixed four skill ranks, the ranks
+    shuffled over the seats of each world."""
+    b, n, dev = tiles.shape[0], config.num_agents, tiles.device
+    payment = skills.fixed_four_skills(n, config.max_skill, config.pareto_alpha)
+    starts = skills.fixed_four_starts(n, grid.height, grid.width)
+    yx = torch.tensor(starts, device=dev) + grid.pad  # [N, 2] per rank
+    flat = yx[:, 0] * grid.wp + yx[:, 1]  # [N] padded tile per rank
+    if bool((tiles[0, flat] == maps.WATER).any()) or len(set(flat.tolist())) != n:
+        raise ValueError(
+            f"skills = 'fixed_four' starts {n} agents at the map's corners, four to a row: "
+            "they must be distinct tiles that are not water"
+        )
+    rank = skills.shuffled_ranks(gen, b, n, dev)  # [B, N]
+    return flat[rank], torch.tensor(payment, device=dev)[rank]
 
 
 def _skills(

@@ -14,14 +14,17 @@ on its own tile; 6 build a house on its own tile.
   i has rank ``(i - t) mod N`` (rank 0 first), so no seat is favoured over an episode.
 - *Gathering* on a tile whose resource is present yields 1 unit, plus 1 bonus unit with
   probability ``gather_bonus`` (the agent's gather skill); the tile is then empty and, from
-  the next step on, regrows at the start of each step with probability ``regen_prob``.
+  the next step on, regrows at the start of each step with probability ``regen_prob``. With
+  ``gathering = "auto"`` (the AI Economist's rule) every agent that stands on a present
+  resource after moving gathers it, whatever its act, and the gather act is masked off.
 - *Building* needs 1 wood and 1 stone and a tile with no house and no resource source; it
   pays ``build_payment x build_skill`` coin and leaves a house that only its owner may enter.
 
 **Orders** (heads ``trade_wood``, ``trade_stone``, 2P + 1 choices with P = max_price + 1):
 0 posts nothing; 1..P bid for one unit at price 0..max_price; P+1..2P ask at price 0..max_price.
 A bid escrows its price in coin, an ask escrows one unit; an order that cannot be covered, or
-whose agent already has ``max_orders`` open on that side, is refused. Orders expire after
+whose agent already has ``max_orders`` open on that side (``order_limit = "per_side"``) or
+for that resource, bids and asks together (``"per_resource"``), is refused. Orders expire after
 ``order_duration`` steps, returning their escrow.
 
 **Matching** (a continuous double auction cleared once per step, all at once): for each
@@ -29,7 +32,8 @@ resource the open bids are sorted by (price high first, older first) and the ask
 first, older first); the k-th bid meets the k-th ask while bid >= ask, which matches the most
 units possible and leaves the book uncrossed. A matched pair trades at the price of the older
 order (the one that was waiting on the book); when both arrived in the same step, at the
-midpoint. If both orders of a pair belong to the same agent, both are cancelled and their
+midpoint (``same_step_price = "midpoint"``) or the ask's price (``"ask"``). If both orders
+of a pair belong to the same agent, both are cancelled and their
 escrow returned (self-trade prevention, "cancel both").
 
 **Money and utility.** ``gross`` is an agent's change of coin this step from building and
@@ -119,6 +123,8 @@ class EconomyWorld(World):
             map_shape=(len(MAP_CHANNELS), side, side),
         )
         self._agents = torch.arange(c.num_agents, device=dev)  # [N]
+        self.auto_gather = c.gathering == "auto"  # standing on a resource gathers it
+        self._everyone = torch.ones(batch_size, c.num_agents, dtype=torch.bool, device=dev)
         self._t = 0
         self.reset(seed=0)
 
@@ -161,7 +167,7 @@ class EconomyWorld(World):
             [
                 torch.ones(b, n, 1, dtype=torch.bool, device=self.device),
                 self.movement.allowed(s),
-                can_gather(code_here)[..., None],
+                (can_gather(code_here) & (not self.auto_gather))[..., None],
                 can_build(s, kind_here, code_here)[..., None],
             ],
             -1,
@@ -180,7 +186,6 @@ class EconomyWorld(World):
         actions = actions.to(self.device).long()
         act = actions[..., 0]  # [B, N]
         orders = actions[..., 1:]  # [B, N, R]
-        labour = torch.zeros(s.pos.shape, device=self.device)  # [B, N] labour spent this step
 
         # The step opens: old orders expire (their escrow is free again), sources regrow.
         self.market.expire(s)
@@ -188,35 +193,38 @@ class EconomyWorld(World):
 
         # Acts: moving, then gathering and building where each agent now stands.
         moved = self.movement.step(s, act, t)  # [B, N]
-        labour += moved * c.move_labour
 
         # Gathering and building act on the tile under each agent; agents stand on distinct
         # tiles, so each tile has one writer and its flags are written back once.
         kind_here = s.tiles.gather(1, s.pos)  # [B, N] tile kind
         code_here = s.code.gather(1, s.pos)  # [B, N] uint8 flags
-        gathered, units, code_here = gather(s, act == GATHER, kind_here, code_here, self.gen)
-        labour += gathered * c.gather_labour
+        wants_gather = self._everyone if self.auto_gather else act == GATHER
+        gathered, units, code_here = gather(s, wants_gather, kind_here, code_here, self.gen)
         built, revenue, code_here = build(
             s, act == BUILD, kind_here, code_here, c.build_payment, self._agents
         )
         s.code.scatter_(1, s.pos, code_here)
-        labour += built * c.build_labour
 
         # Orders: posted with what the acts left to cover them, then the book clears.
         posted = self.market.post(s, orders)  # [B, N] orders accepted
-        labour += posted * c.order_labour
         trades = self.market.match(s)
 
         # Money: earnings through the mechanisms; the reward is the change of utility.
         ctx, flows = money.settle(s, self.pipeline, revenue, trades, t, c.episode_length)
-        s.labour += labour
-        utility = self._utility()
+        s.labour += (
+            moved * c.move_labour
+            + gathered * c.gather_labour
+            + built * c.build_labour
+            + posted * c.order_labour
+        )  # [B, N] labour spent this step
+        coin = s.coin + self.market.escrow_coin(s)  # [B, N] escrowed bids included
+        utility = money.utility(s, self.pipeline, c, self.labour_scale, coin)
         reward = utility - s.utility
         s.utility = utility
 
         held = s.stock + self.market.escrow_units(s)  # [B, N, R] escrowed asks included
         info = {
-            "coin": s.coin + self.market.escrow_coin(s),
+            "coin": coin,
             "wood": held[..., WOOD],
             "stone": held[..., STONE],
             "labour": s.labour.clone(),

@@ -1,9 +1,11 @@
-"""Gathering yields one unit plus a skill bonus; regrowth keeps its per-tile probability."""
+"""Gathering yields one unit plus a skill bonus, by act or on arrival; regrowth keeps its
+per-tile probability."""
 
 from __future__ import annotations
 
 import torch
 
+from coopsim.envs.economy.actions import GATHER, REST, RIGHT
 from coopsim.envs.economy.gathering import Regrowth, gather
 from coopsim.envs.economy.state import PRESENT, SOURCE_BIT, STONE, WOOD
 
@@ -48,3 +50,25 @@ def test_regrowth_at_probability_one_refills_every_source(tiny):
     s.code &= ~PRESENT
     regrow(s, w.gen)
     assert torch.equal(s.code, full)
+
+
+def test_automatic_gathering_takes_what_lies_under_every_agent_after_its_move(tiny):
+    """The reference's Gather (move.py:110-151) in a three-agent case worked by hand: agent 0
+    rests on wood and takes it, agent 1 steps right onto stone and takes it (labour 1 to move
+    plus 1 to collect), agent 2 steps onto bare land and takes nothing."""
+    w = tiny("w.s\n...", [0, 0, 0, 1, 1, 0], n=3, gathering="auto", gather_skills=[0.0, 1.0, 0.0])
+    assert not w.action_mask()[..., GATHER].any()  # there is no gather act to choose
+    act = torch.tensor([[[REST, 0, 0], [RIGHT, 0, 0], [RIGHT, 0, 0]]])
+    info = w.step(act).info
+    assert w.positions()[0].tolist() == [[0, 0], [0, 2], [1, 1]]
+    assert info["gathered"][0].tolist() == [1.0, 2.0, 0.0]  # agent 1's bonus is certain
+    assert info["labour"][0].tolist() == [1.0, 2.0, 1.0]
+    assert w.state.stock[0].tolist() == [[1.0, 0.0], [0.0, 2.0], [0.0, 0.0]]
+    assert not w.resources()[0, :, 0].any()  # both tiles of the top row's sources are bare
+
+
+def test_with_the_gather_act_standing_on_a_resource_takes_nothing(tiny):
+    w = tiny("w.s\n...", [0, 0, 0, 1], n=2)
+    info = w.step(torch.tensor([[[REST, 0, 0], [GATHER, 0, 0]]])).info
+    assert info["gathered"][0].tolist() == [0.0, 0.0]  # agent 0 rested; agent 1 on bare land
+    assert w.action_mask()[0, 0, GATHER]  # agent 0 may gather next step

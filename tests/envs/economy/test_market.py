@@ -98,3 +98,36 @@ def test_quotes_show_the_best_prices_of_the_others_only(tiny):
     assert q[0].tolist() == pytest.approx([0.4, 0.8, 1.0, 1.0, 0.5, 0.0])
     assert q[1].tolist() == pytest.approx([0.6, 1.0, 1.0, 0.0, 0.5, 0.5])
     assert q[2].tolist() == pytest.approx([0.6, 0.8, 1.0, 1.0, 0.0, 0.0])
+
+
+def test_the_per_resource_limit_counts_bids_and_asks_together(tiny):
+    """The reference's cap (continuous_double_auction.py:154-162): with 5 orders, 3 wood bids
+    and 2 wood asks fill it; a stone order is still free, and per side there is room."""
+    orders = [(0, WOOD, BID, 1, 0)] * 3 + [(0, WOOD, ASK, 9, 0)] * 2
+    for limit, wood_room in (("per_side", True), ("per_resource", False)):
+        w = tiny("...", [0, 0, 0, 2], max_orders=5, order_limit=limit)
+        book(w, orders)
+        s, p = w.state, w.market.levels
+        s.coin[0, 0], s.stock[0, 0] = 10.0, torch.tensor([1.0, 1.0])
+        allowed = w.market.allowed(s)[0, 0]  # [R, 2P + 1]
+        assert bool(allowed[WOOD, 1 + 2]) == wood_room  # a wood bid at 2
+        assert bool(allowed[WOOD, 1 + p + 2]) == wood_room  # a wood ask at 2
+        assert allowed[STONE, 1 + 2] and allowed[STONE, 1 + p + 2]
+        posted = w.market.post(s, torch.tensor([[[1 + 2, 1 + p + 2], [0, 0]]]))
+        assert posted[0].tolist() == [2 if wood_room else 1, 0]  # the stone ask always goes
+        assert s.coin[0, 0] == (8.0 if wood_room else 10.0)
+
+
+@pytest.mark.parametrize(("rule", "price"), [("midpoint", 5.0), ("ask", 3.0)])
+def test_a_bid_and_an_ask_of_the_same_step_trade_at_the_rules_price(tiny, rule, price):
+    """Both new (lifetime 0): the reference (continuous_double_auction.py:297-304) takes the
+    ask's price; the midpoint is coopsim's default."""
+    w = tiny("...", [0, 0, 0, 2], same_step_price=rule)
+    book(
+        w,
+        [(0, WOOD, BID, 7, 0), (1, WOOD, ASK, 3, 0), (0, STONE, BID, 6, 2), (1, STONE, ASK, 4, 0)],
+    )
+    trades = w.market.match(w.state)
+    # stone: the bid waited on the book, so it sets the price under either rule
+    assert trades.paid[0].tolist() == [price + 6.0, 0.0]
+    assert trades.proceeds[0].tolist() == [0.0, price + 6.0]

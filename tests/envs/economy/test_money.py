@@ -59,3 +59,26 @@ def test_accrued_utility_counts_the_tax_owed_and_meets_collected_at_collection(t
     s.labour[0] = torch.tensor([4.0, 0.0])
     scaled = money.utility(s, w.pipeline, w.config, labour_scale=0.5)
     assert (end - scaled)[0].tolist() == pytest.approx([0.21 * 0.5 * 4.0, 0.0])
+
+
+def test_the_economy_hands_its_liquid_coin_to_a_capped_net_coin_tax(tiny):
+    """Agent 0 earns 10 from a house, then escrows 9 of it in a wood bid: at collection it
+    owes 5 on its net coin but holds 1 liquid coin, so 1 is taxed (the reference takes no
+    escrow, redistribution.py:874-876) and shared equally by the rebate."""
+    params = build(
+        TaxParams,
+        {"schedule": "flat", "rates": [0.5], "period": 2, "income": "net_coin", "cap": "liquid"},
+    )
+    cpu = torch.device("cpu")
+    pipeline = Pipeline([BracketTax(params, 2, 1, cpu), LumpSum(LumpSumParams(), 2, 1, cpu)])
+    w = tiny("...", [0, 0, 0, 2], pipeline=pipeline)
+    s = w.state
+    none = Trades(*(torch.zeros(1, 2) for _ in range(4)))
+    money.settle(s, w.pipeline, torch.tensor([[10.0, 0.0]]), none, t=0, rounds=10)
+    s.coin[0, 0] -= 9.0
+    s.order_price[0, 0, 0, 0, 0] = 9  # a wood bid escrowing 9
+    ctx, flows = money.settle(s, w.pipeline, torch.zeros(1, 2), none, t=1, rounds=10)
+    assert ctx.liquid[0].tolist() == [1.0, 0.0]
+    assert flows["tax"].transfer[0].tolist() == [-1.0, 0.0]
+    assert flows["lump_sum"].transfer[0].tolist() == [0.5, 0.5]
+    assert s.coin[0].tolist() == [0.5, 0.5]
