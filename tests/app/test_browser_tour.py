@@ -92,7 +92,11 @@ def test_the_readme_tour_in_chromium(server, tmp_path):  # noqa: F811
         _commit(name, "my_institution")
         _commit(page.get_by_label("Rounds", exact=True), "5")
         expect(page.get_by_text("Valid design: 4 agents")).to_be_visible()
-        expect(page.get_by_label("File name", exact=True)).to_have_value("my_institution.toml")
+        # The save box is keyed by the design's name: until the rerun that draws the renamed
+        # one has finished, the old box is still on the page beside it.
+        file_name = page.get_by_label("File name", exact=True)
+        expect(file_name).to_have_count(1, timeout=60_000)
+        expect(file_name).to_have_value("my_institution.toml")
         page.get_by_role("button", name="Save design").click()
         expect(
             page.get_by_text("my_institution.toml: listed as 'saved: my_institution'")
