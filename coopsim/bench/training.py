@@ -17,7 +17,8 @@ passes 90%.
 
 **The economy** (:mod:`coopsim.bench.economy_training`): agent-steps per second per thread of
 PPO on ``economy_free_market``, with the shares of time in the world, inference and the update,
-for the scenario's training hyperparameters and, interleaved in the same run, a faster setting.
+for the scenario's training hyperparameters and, interleaved in the same run, the settings it
+trained with before.
 """
 
 from __future__ import annotations
@@ -231,7 +232,7 @@ def main(
         print(
             f"\neconomy: PPO on {economy_training.SCENARIO} from iteration "
             f"{economy_training.START_ITERATION}, CPU, {torch.get_num_threads()} threads; "
-            "the scenario's and the fast training hyperparameters interleaved, median of "
+            "the earlier and the scenario's training hyperparameters interleaved, median of "
             f"{plan.economy_repeats} iterations each; shares of each iteration's time\n"
         )
         print(economy_training.format_table(economy_training.compare(plan.economy_repeats)))

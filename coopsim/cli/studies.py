@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -18,6 +19,8 @@ def cmd_experiment_regimes(args: argparse.Namespace) -> int:
     from coopsim.analysis.regimes import format_experiment, format_seed, load_experiment
     from coopsim.experiments import regimes
 
+    if args.out is None:
+        args.out = f"runs/{args.family}_regimes"
     if args.table:
         try:
             print(format_experiment(load_experiment(args.table)))
@@ -28,9 +31,10 @@ def cmd_experiment_regimes(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     budget = (
-        regimes.QUICK
+        dataclasses.replace(regimes.QUICK, family=args.family)
         if args.quick
         else regimes.Budget(
+            family=args.family,
             phase1=args.phase1,
             phase2=args.phase2,
             num_worlds=args.worlds,
@@ -66,7 +70,7 @@ def cmd_experiment_regimes(args: argparse.Namespace) -> int:
 
 
 def add_experiment_parser(sub) -> None:
-    from coopsim.experiments.regimes import DEFAULT
+    from coopsim.experiments.regimes import DEFAULT, FAMILIES
     from coopsim.sweeps.backends import BACKENDS
 
     p = sub.add_parser("experiment", help="run an experiment: every arm and seed a run directory")
@@ -78,14 +82,22 @@ def add_experiment_parser(sub) -> None:
         "economy, as a sweep: phase 1 once per training seed, each regime's phase 2 forked "
         "from it and evaluated as a run directory under OUT/seed_<s>/, the table "
         "OUT/sweep.parquet, then the comparison tables. Run the same command again to "
-        "resume. Defaults: the budget the scenario files state.",
+        "resume. Defaults: the budget the family's scenario files state.",
     )
     p.add_argument("--seeds", type=seed_list, default=[DEFAULT.seed], help="e.g. 0,1,2")
-    p.add_argument("--phase1", type=positive_int, default=DEFAULT.phase1, help="shared iterations")
-    p.add_argument("--phase2", type=positive_int, default=DEFAULT.phase2, help="per regime")
-    p.add_argument("--worlds", type=positive_int, default=DEFAULT.num_worlds, help="training B")
-    p.add_argument("--episode-length", type=positive_int, default=DEFAULT.episode_length)
-    p.add_argument("--episodes", type=positive_int, default=DEFAULT.episodes, help="evaluation")
+    p.add_argument(
+        "--family",
+        default=DEFAULT.family,
+        choices=FAMILIES,
+        help="economy: the fast variant (200-step episodes); economy_paper: the AI Economist's "
+        "own setting (default: %(default)s)",
+    )
+    files = "default: the planner scenario's"
+    p.add_argument("--phase1", type=positive_int, help=f"shared iterations ({files})")
+    p.add_argument("--phase2", type=positive_int, help=f"iterations per regime ({files})")
+    p.add_argument("--worlds", type=positive_int, help=f"training B ({files})")
+    p.add_argument("--episode-length", type=positive_int, help=f"steps ({files})")
+    p.add_argument("--episodes", type=positive_int, help=f"evaluation episodes ({files})")
     p.add_argument("--labour-cost", type=float, default=None, help="override the labour cost")
     p.add_argument("--device", default=DEFAULT.device, choices=("cpu", "cuda"))
     p.add_argument("--quick", action="store_true", help="a tiny budget: checks it runs")
@@ -105,7 +117,7 @@ def add_experiment_parser(sub) -> None:
         help="local processes, or ray: a Ray task per run on the cluster ray.init() finds "
         "(default: %(default)s)",
     )
-    p.add_argument("--out", default="runs/economy_regimes", help="default: %(default)s")
+    p.add_argument("--out", help="default: runs/<family>_regimes")
     p.add_argument("--table", metavar="DIR", help="train nothing: table the runs under DIR")
     p.set_defaults(func=cmd_experiment_regimes)
 

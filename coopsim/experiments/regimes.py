@@ -64,13 +64,28 @@ if TYPE_CHECKING:
     from coopsim.sweeps.cells import CellTask
     from coopsim.sweeps.starts import SharedStart
 
-#: Regime label -> scenario name, in table order.
-REGIMES = {
-    "free market": "economy_free_market",
-    "US federal": "economy_us_federal",
-    "Saez": "economy_saez",
-    "AI planner": "economy_ai_planner",
+#: Regime label -> its cell's name in the table, in table order; a family's scenario of the
+#: regime is ``<family>_<cell>``.
+CELLS = {
+    "free market": "free_market",
+    "US federal": "us_federal",
+    "Saez": "saez",
+    "AI planner": "ai_planner",
 }
+#: Families of economy scenarios with the four regimes: the fast variant (200-step episodes) and
+#: the paper-faithful one (the AI Economist's map, skills, labour and 1000-step episodes).
+FAMILIES = ("economy", "economy_paper")
+
+
+def family_regimes(family: str) -> dict[str, str]:
+    """Regime label -> the family's scenario name, in table order."""
+    if family not in FAMILIES:
+        raise ValueError(f"family: got {family!r}, need one of {', '.join(FAMILIES)}")
+    return {label: f"{family}_{cell}" for label, cell in CELLS.items()}
+
+
+#: Regime label -> scenario name of the fast economy, in table order.
+REGIMES = family_regimes("economy")
 PLANNER = "AI planner"
 BASELINE = "free market"
 PHASE1 = ".phase1"  # in each seed folder; hidden, so that seed_<s>/* lists only runs
@@ -82,21 +97,45 @@ Log = Callable[[str], None]
 
 @dataclass(frozen=True)
 class Budget:
-    """What the comparison trains and evaluates; the defaults take ~9 min a seed on 2 CPU cores."""
+    """What the comparison trains and evaluates. A size left None is the family's scenario
+    files' (:meth:`resolved`): the planner scenario's phase 1, the rest of its iterations as
+    phase 2, its worlds, episode length and evaluation episodes."""
 
-    phase1: int = 100  # shared iterations, no tax, labour cost warmed up over the first half
-    phase2: int = 100  # iterations per regime after phase 1
-    num_worlds: int = 16  # worlds B per training iteration
-    episode_length: int = 200  # steps per episode (the paper: 1000)
-    episodes: int = 64  # evaluation episodes (fresh worlds, one seed each) per regime
+    family: str = "economy"  # which scenarios: economy_* (fast) or economy_paper_*
+    phase1: int | None = None  # shared iterations, no tax, labour cost warmed up
+    phase2: int | None = None  # iterations per regime after phase 1
+    num_worlds: int | None = None  # worlds B per training iteration
+    episode_length: int | None = None  # steps per episode
+    episodes: int | None = None  # evaluation episodes (fresh worlds, one seed each) per regime
     seed: int = 0  # training seed (evaluation uses the scenario's evaluation seed)
     device: str = "cpu"
     labour_cost: float | None = None  # utility per unit of labour; None: the scenario's
 
+    def resolved(self) -> Budget:
+        """This budget with every size the files set filled in from the family's planner
+        scenario."""
+        from coopsim import scenario as sc
+
+        planner = sc.load(family_regimes(self.family)[PLANNER])
+        pc = planner.planner
+        if pc is None:
+            raise ValueError(f"{planner.name}: the planner regime's scenario has no planner")
+        files = {
+            "phase1": pc.phase1_iterations,
+            "phase2": planner.training.iterations - pc.phase1_iterations,
+            "num_worlds": planner.training.num_worlds,
+            "episode_length": planner.world.episode_length,
+            "episodes": planner.evaluation.episodes,
+        }
+        return dataclasses.replace(
+            self, **{k: v for k, v in files.items() if getattr(self, k) is None}
+        )
+
     def agent_steps(self, num_agents: int = 4) -> int:
         """Agent-steps one regime's agents train for (phase 1 counted once per regime)."""
-        per_iteration = self.num_worlds * self.episode_length * num_agents
-        return (self.phase1 + self.phase2) * per_iteration
+        b = self.resolved()
+        per_iteration = b.num_worlds * b.episode_length * num_agents
+        return (b.phase1 + b.phase2) * per_iteration
 
 
 DEFAULT = Budget()
@@ -116,6 +155,7 @@ def configure(name: str, budget: Budget) -> Scenario:
     """
     from coopsim import scenario as sc
 
+    budget = budget.resolved()
     scen = sc.load(name)
     world = {"episode_length": budget.episode_length}
     if budget.labour_cost is not None:
@@ -123,7 +163,7 @@ def configure(name: str, budget: Budget) -> Scenario:
     scen.world = dataclasses.replace(scen.world, **world)
     total = budget.phase1 + budget.phase2
     # every regime's file states the planner's curriculum: its phase 1 sets the proportions
-    p1 = max(1, sc.load(REGIMES[PLANNER]).planner.phase1_iterations)
+    p1 = max(1, sc.load(family_regimes(budget.family)[PLANNER]).planner.phase1_iterations)
     scen.training = dataclasses.replace(
         scen.training,
         iterations=total,
@@ -149,7 +189,8 @@ def phase1(budget: Budget) -> SharedStart:
     schedule) is what the planner's own run continues with."""
     from coopsim.sweeps.starts import SharedStart
 
-    scenario = configure(REGIMES[PLANNER], budget)
+    budget = budget.resolved()
+    scenario = configure(family_regimes(budget.family)[PLANNER], budget)
     if scenario.planner is None:
         raise ValueError(f"{scenario.name}: phase 1 is a planner's curriculum; it has none")
     return SharedStart(
@@ -172,7 +213,7 @@ def cell_tasks(budget: Budget, out: str | os.PathLike, seeds: list[int]) -> list
     from coopsim.sweeps.cells import CellTask, StartFork
 
     tasks = []
-    for label, name in REGIMES.items():
+    for label, name in family_regimes(budget.family).items():
         for seed in seeds:
             at_seed = dataclasses.replace(budget, seed=seed)
             scenario = configure(name, at_seed)
@@ -195,7 +236,7 @@ def cell_tasks(budget: Budget, out: str | os.PathLike, seeds: list[int]) -> list
 
 def cell_name(label: str) -> str:
     """The cell's name in the table: ``free_market``, ``us_federal``, ``saez``, ``ai_planner``."""
-    return REGIMES[label].removeprefix("economy_")
+    return CELLS[label]
 
 
 def _elsewhere(folder: Path) -> str:
@@ -218,6 +259,8 @@ def claim(out: Path, budget: Budget, tasks: list[CellTask]) -> None:
     stored: dict = {}
     if manifest.exists():
         stored = json.loads(manifest.read_text())
+        if isinstance(stored.get("budget"), dict):  # folders from before families were fast
+            stored["budget"].setdefault("family", "economy")
         diff = first_difference({"budget": stored.get("budget")}, {"budget": wanted})
         if diff is not None:
             field, was, now = diff
@@ -277,11 +320,12 @@ def describe(budget: Budget) -> str:
     """Two lines on what a comparison at ``budget`` trains, in what world."""
     import torch
 
-    base = configure(REGIMES[BASELINE], budget)
+    budget = budget.resolved()
+    base = configure(family_regimes(budget.family)[BASELINE], budget)
     world = base.world
     period = next(m.params.period for m in base.mechanisms if m.kind == "tax")
     return (
-        f"budget    phase 1 {budget.phase1} + phase 2 {budget.phase2} iterations x "
+        f"budget    {budget.family}_* scenarios; phase 1 {budget.phase1} + phase 2 {budget.phase2} iterations x "
         f"{budget.num_worlds} worlds x {budget.episode_length} steps = "
         f"{budget.agent_steps():,} agent-steps per regime; {budget.episodes} evaluation "
         f"episodes; torch {torch.get_num_threads()} threads on {budget.device}\n"
@@ -307,6 +351,7 @@ def run(
     """
     from coopsim.sweeps.driver import run_tasks
 
+    budget = budget.resolved()
     seeds = [budget.seed] if seeds is None else list(seeds)
     if not seeds or len(set(seeds)) < len(seeds) or min(seeds) < 0:
         raise ValueError(f"seeds: got {seeds}, need distinct training seeds >= 0")
@@ -323,7 +368,7 @@ def run(
         folder,
         tasks,
         [FIELD],
-        [cell_name(label) for label in REGIMES],
+        [cell_name(label) for label in CELLS],
         backend=backend,
         workers=workers,
         progress_bar=verbose,
@@ -342,4 +387,4 @@ def run(
     runs: dict[int, dict[str, Path]] = {seed: {} for seed in seeds}
     for _, row in table.iterrows():
         runs[int(row["seed"])][row[FIELD]] = folder / row["run"]
-    return {seed: {label: by[label] for label in REGIMES} for seed, by in runs.items()}
+    return {seed: {label: by[label] for label in CELLS} for seed, by in runs.items()}

@@ -7,6 +7,7 @@ command.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import shutil
 import signal
@@ -301,3 +302,53 @@ def test_a_killed_experiment_resumes_to_the_same_table(tmp_path, backend):
     keep = [c for c in b.columns if c not in ("wall_s", "run")]
     pd.testing.assert_frame_equal(a[keep], b[keep])
     assert not list(out.glob("seed_0/.*.partial")), "a staging folder was left behind"
+
+
+def test_an_unset_budget_takes_the_family_files_sizes():
+    for family in regimes.FAMILIES:
+        planner = sc.load(f"{family}_ai_planner")
+        got = Budget(family=family).resolved()
+        assert (got.phase1, got.phase2) == (
+            planner.planner.phase1_iterations,
+            planner.training.iterations - planner.planner.phase1_iterations,
+        )
+        assert got.num_worlds == planner.training.num_worlds
+        assert got.episode_length == planner.world.episode_length
+        assert got.episodes == planner.evaluation.episodes
+        # so each family's default runs its planner scenario's own curriculum
+        scen = configure(f"{family}_ai_planner", Budget(family=family))
+        assert scen.training == planner.training and scen.planner == planner.planner
+    assert Budget(family="economy", phase1=7).resolved().phase1 == 7
+    with pytest.raises(ValueError, match="family: got 'economy_tiny', need one of economy"):
+        Budget(family="economy_tiny").resolved()
+
+
+def test_the_paper_family_trains_its_own_scenarios_into_a_folder_of_its_own(tmp_path, capsys):
+    out = tmp_path / "paper"
+    argv = ["experiment", "regimes", "--quick", "--workers", "1", "--out", str(out)]
+    assert cli.main([*argv, "--family", "economy_paper"]) == 0
+    printed = capsys.readouterr().out
+    assert "economy_paper_* scenarios" in printed
+    runs = load_runs(f"{out}/seed_0/*")
+    assert sorted(r.summary["scenario"] for r in runs) == sorted(
+        regimes.family_regimes("economy_paper").values()
+    )
+    assert all(r.scenario["world"]["layout"] == "builtin" for r in runs)
+    assert list(load_sweep(out)["cell"]) == ["free_market", "us_federal", "saez", "ai_planner"]
+    assert list(stats.load_experiment(out)[0]) == list(REGIMES)
+    # the folder is the paper family's: the fast one is refused there, naming the field
+    with pytest.raises(ConfigError, match=r"budget\.family: .*economy_paper.*economy"):
+        regimes.run(QUICK, out=out, workers=1, verbose=False)
+
+
+def test_a_folder_from_before_families_counts_as_the_fast_economy(quick_out, tmp_path):
+    out, _ = quick_out
+    copy = tmp_path / "old"
+    shutil.copytree(out, copy)
+    manifest = copy / MANIFEST
+    record = json.loads(manifest.read_text())
+    del record["budget"]["family"]
+    manifest.write_text(json.dumps(record))
+    kept = regimes.run(QUICK, out=copy, workers=1, verbose=False)[0]
+    assert list(kept) == list(REGIMES)
+    assert json.loads(manifest.read_text())["budget"]["family"] == "economy"
