@@ -10,7 +10,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,23 +18,9 @@ from pathlib import Path
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
+from coopsim.bench.browser import CHROMIUM, CHROMIUM_ARGS, free_port
+
 SCREENS = Path("/tmp/coopsim_screens")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _start_server(tmp_path: Path, port: int, *extra: str) -> subprocess.Popen:
@@ -78,7 +63,7 @@ def _stop_server(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
 @pytest.fixture
 def server(tmp_path):
     """``coopsim app`` on a free localhost port, its runs in tmp_path; yields the base URL."""
-    port = _free_port()
+    port = free_port()
     proc = _start_server(tmp_path, port)
     yield f"http://localhost:{port}", tmp_path / "runs"
     _stop_server(proc)
@@ -164,7 +149,7 @@ def test_two_sessions_queue_close_tab_restart_and_hostile_names(tmp_path):
     tab, and the server killed while a job runs, then started again."""
     from playwright.sync_api import expect, sync_playwright
 
-    port = _free_port()
+    port = free_port()
     url = f"http://localhost:{port}"
     proc = _start_server(tmp_path, port, "--max-jobs", "1")
     runs = tmp_path / "runs"

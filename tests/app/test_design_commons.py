@@ -10,29 +10,11 @@ from coopsim import scenario as sc
 from coopsim.record import load_run
 from coopsim.runner import run_scenario
 
-TIMEOUT = 60
 COMMONS_SCENARIOS = [n for n in sc.list_scenarios() if n.startswith("commons")]
 SMALL_MAP = "WWWWWWW\nW.AAA.W\nW.P.P.W\nWWWWWWW"
 
 
-@pytest.fixture(autouse=True)
-def runs_env(tmp_path, monkeypatch):
-    monkeypatch.setenv("COOPSIM_RUNS", str(tmp_path / "runs"))
-    monkeypatch.setenv("COOPSIM_DESIGNS", str(tmp_path / "designs"))
-    return tmp_path / "runs"
-
-
-def design_page(scenario: str) -> AppTest:
-    script = (
-        "from coopsim.app import state\n"
-        "from coopsim.app.views import design\n"
-        "state.init()\n"
-        "design.render()\n"
-    )
-    at = AppTest.from_string(script, default_timeout=TIMEOUT).run()
-    if at.selectbox(key="design_source").value != scenario:
-        at.selectbox(key="design_source").set_value(scenario).run()
-    return at
+pytestmark = pytest.mark.usefixtures("runs_env")
 
 
 def errors(at: AppTest) -> list[str]:
@@ -55,14 +37,14 @@ def test_every_commons_scenario_is_offered():
 
 
 @pytest.mark.parametrize("name", COMMONS_SCENARIOS)
-def test_commons_scenarios_open_valid_and_unchanged(name):
+def test_commons_scenarios_open_valid_and_unchanged(name, design_page):
     at = design_page(name)
     assert not at.exception and not errors(at), errors(at)
     assert at.selectbox(key="r2.world.kind").value == "commons"
     assert sc.from_dict(at.session_state["design"]).to_dict() == sc.load(name).to_dict()
 
 
-def test_edit_the_commons_add_its_rules_and_run_it(runs_env):
+def test_edit_the_commons_add_its_rules_and_run_it(runs_env, design_page):
     at = design_page("commons")
     world = "r2.world.commons"
     # A map is text over several lines: a one-line box would flatten it.
@@ -97,14 +79,14 @@ def test_edit_the_commons_add_its_rules_and_run_it(runs_env):
     assert any("extraction_tax" in c for c in transfers), transfers
 
 
-def test_a_bad_map_gets_the_loaders_message():
+def test_a_bad_map_gets_the_loaders_message(design_page):
     at = design_page("commons")
     at.text_area(key="r2.world.commons.map_text").set_value("WWWWW\nW.A.W\nWWWWW").run()
     (shown,) = errors(at)
     assert shown.startswith("error: design: world: ") and "spawn points" in shown
 
 
-def test_changing_the_world_to_the_commons_keeps_what_applies():
+def test_changing_the_world_to_the_commons_keeps_what_applies(design_page):
     at = design_page("public_goods_matching")  # scripted public-goods players, a match
     at.selectbox(key="r2.world.kind").set_value("commons").run()
     assert not at.exception and not errors(at), errors(at)

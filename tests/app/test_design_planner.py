@@ -11,7 +11,6 @@ from coopsim.config.planner import OBJECTIVES
 from coopsim.record import load_run
 from coopsim.runner import run_scenario
 
-TIMEOUT = 60
 PLANNER_SCENARIOS = {
     "public_goods_matching_planner": {"rate": True},
     "public_goods_institution_planner": {"threshold": True, "fine": True, "fee": False},
@@ -21,24 +20,7 @@ PLANNER_SCENARIOS = {
 }
 
 
-@pytest.fixture(autouse=True)
-def runs_env(tmp_path, monkeypatch):
-    monkeypatch.setenv("COOPSIM_RUNS", str(tmp_path / "runs"))
-    monkeypatch.setenv("COOPSIM_DESIGNS", str(tmp_path / "designs"))
-    return tmp_path / "runs"
-
-
-def design_page(scenario: str) -> AppTest:
-    script = (
-        "from coopsim.app import state\n"
-        "from coopsim.app.views import design\n"
-        "state.init()\n"
-        "design.render()\n"
-    )
-    at = AppTest.from_string(script, default_timeout=TIMEOUT).run()
-    if at.selectbox(key="design_source").value != scenario:
-        at.selectbox(key="design_source").set_value(scenario).run()
-    return at
+pytestmark = pytest.mark.usefixtures("runs_env")
 
 
 def switches(at: AppTest) -> dict[str, bool]:
@@ -57,7 +39,7 @@ def errors(at: AppTest) -> list[str]:
 
 
 @pytest.mark.parametrize("name", PLANNER_SCENARIOS)
-def test_planner_scenarios_open_with_their_switches_on_and_keep_their_meaning(name):
+def test_planner_scenarios_open_with_their_switches_on_and_keep_their_meaning(name, design_page):
     at = design_page(name)
     assert not at.exception and not errors(at)
     assert switches(at) == PLANNER_SCENARIOS[name]
@@ -66,7 +48,7 @@ def test_planner_scenarios_open_with_their_switches_on_and_keep_their_meaning(na
     assert sc.from_dict(design).to_dict() == sc.load(name).to_dict()
 
 
-def test_switching_a_control_on_adds_a_planner_that_loads_and_runs(runs_env):
+def test_switching_a_control_on_adds_a_planner_that_loads_and_runs(runs_env, design_page):
     at = design_page("public_goods_matching")
     assert switches(at) == {"rate": False}
     assert "planner" not in at.session_state["design"]
@@ -115,7 +97,7 @@ def test_switching_a_control_on_adds_a_planner_that_loads_and_runs(runs_env):
     assert not errors(at)
 
 
-def test_votes_offer_the_controlled_mechanisms_presets_as_baseline():
+def test_votes_offer_the_controlled_mechanisms_presets_as_baseline(design_page):
     at = design_page("democratic_strict_egalitarian")
     at.toggle(key="r2.m0.redistribution.plan.w").set_value(True).run()
     at.toggle(key="r2.m0.redistribution.plan.v").set_value(True).run()
@@ -133,7 +115,7 @@ def test_votes_offer_the_controlled_mechanisms_presets_as_baseline():
     assert at.session_state["design"]["planner"]["controls"] == ["redistribution.w"]
 
 
-def test_a_mix_takes_the_weights_given_and_leaves_the_rest_out():
+def test_a_mix_takes_the_weights_given_and_leaves_the_rest_out(design_page):
     at = design_page("public_goods_institution_planner")
     at.selectbox(key="r2.planner.objective").set_value("mix").run()
     at.number_input(key="r2.planner.weights.utilitarian").set_value(1.0).run()
@@ -143,7 +125,7 @@ def test_a_mix_takes_the_weights_given_and_leaves_the_rest_out():
     assert planner.weights == {"utilitarian": 1.0, "contribution_rate": 50.0}
 
 
-def test_an_unbounded_control_gets_a_range_to_start_from():
+def test_an_unbounded_control_gets_a_range_to_start_from(design_page):
     at = design_page("public_goods_institution_planner")
     at.toggle(key="r2.m0.sanction_institution.plan.fee").set_value(True).run()
     # The fee declares no upper bound: the editor starts at [0, 1] and writes it.
@@ -158,7 +140,7 @@ def test_an_unbounded_control_gets_a_range_to_start_from():
     assert "planner.grid.sanction_institution.fee" in shown
 
 
-def test_a_tax_planner_starts_at_the_taxs_period():
+def test_a_tax_planner_starts_at_the_taxs_period(design_page):
     at = design_page("economy_free_market")  # a tax settling every 100 steps, rates at 0
     at.toggle(key="r2.m0.tax.plan.rates").set_value(True).run()
     assert at.session_state["design"]["planner"]["period"] == 100
