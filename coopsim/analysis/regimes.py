@@ -22,7 +22,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
+from coopsim.analysis.economy import ACTIVITIES, INCOME_SOURCES, labour_weights, roles
 from coopsim.analysis.training import tax_schedules
 from coopsim.experiments.regimes import BASELINE, FIELD, PLANNER, REGIMES
 from coopsim.intervals import paired_difference, t_interval
@@ -248,9 +250,68 @@ def format_sweep(values: Mapping[int, Mapping[str, np.ndarray]]) -> str:
     return "\n".join(lines)
 
 
+#: Regimes whose division of labour the experiment's table shows.
+ROLE_REGIMES = (BASELINE, PLANNER)
+
+
+def pooled_roles(by_seed: Mapping[int, SeedRuns], label: str) -> pd.DataFrame:
+    """:func:`coopsim.analysis.economy.roles` of regime ``label``, every training seed's
+    evaluation episodes pooled: per skill rank within an episode, the labour shares, income by
+    source and units bought and sold. The paper's roles show as ``labour_share_building``
+    rising and ``net_sold`` falling with rank; one seed's 64 worlds are a small sample of
+    that seed's learning, the pool is the regime's."""
+    frames = []
+    offset = 0
+    for runs in by_seed.values():
+        eps = runs[label].episodes.copy()
+        eps["episode"] = eps["episode"].astype(int) + offset  # the seeds share episode numbers
+        offset = int(eps["episode"].max()) + 1
+        frames.append(eps)
+    first = next(iter(by_seed.values()))[label]
+    return roles(pd.concat(frames, ignore_index=True), labour_weights(first.scenario["world"]))
+
+
+def format_roles(by_seed: Mapping[int, SeedRuns]) -> str:
+    """Who does what under the free market and the planner, by skill rank, seeds pooled."""
+    seeds = len(by_seed)
+    lines = [
+        f"who does what, by skill rank within an episode (0 = least skilled), evaluation "
+        f"episodes of {seeds} training seed{'s' if seeds > 1 else ''} pooled: share of labour "
+        "per activity; units sold less bought; coin per episode from houses and from sales",
+        f"{'regime':<12}{'rank':>5}{'skill':>7}"
+        + "".join(f"{a:>10}" for a in ACTIVITIES)
+        + f"{'net sold':>10}{'coin build':>12}{'coin sell':>11}",
+    ]
+    lines.append("-" * len(lines[-1]))
+    for label in ROLE_REGIMES:
+        table = pooled_roles(by_seed, label)
+        for _, row in table.iterrows():
+            shares = "".join(f"{row[f'labour_share_{a}']:>10.0%}" for a in ACTIVITIES)
+            lines.append(
+                f"{label:<12}{int(row['skill_rank']):>5}{row['build_skill']:>7.2f}{shares}"
+                f"{row['net_sold']:>+10.1f}{row['income_building']:>12.1f}"
+                f"{row['income_selling']:>11.1f}"
+            )
+    return "\n".join(lines)
+
+
 def format_experiment(by_seed: Mapping[int, SeedRuns]) -> str:
     """What ``coopsim experiment regimes --table`` prints: one seed's comparison, or the
-    table across seeds when there are several."""
+    table across seeds when there are several; then who does what."""
     if len(by_seed) == 1:
-        return format_seed(next(iter(by_seed.values())))
-    return format_sweep(sweep_values(by_seed))
+        body = format_seed(next(iter(by_seed.values())))
+    else:
+        body = format_sweep(sweep_values(by_seed))
+    return f"{body}\n\n{format_roles(by_seed)}" if has_roles(by_seed) else body
+
+
+def has_roles(by_seed: Mapping[int, SeedRuns]) -> bool:
+    """Whether every run :func:`format_roles` reads kept the economy's per-agent counters."""
+    need = {"episode", "agent", "build_skill", *ACTIVITIES.values(), *INCOME_SOURCES.values()}
+    need |= {"bought", "sold"}
+    return all(
+        need <= set(runs[label].episodes.columns)
+        for runs in by_seed.values()
+        for label in ROLE_REGIMES
+        if label in runs
+    ) and all(label in runs for runs in by_seed.values() for label in ROLE_REGIMES)

@@ -16,7 +16,13 @@ def cmd_experiment_regimes(args: argparse.Namespace) -> int:
     ``--table DIR``."""
     import torch
 
-    from coopsim.analysis.regimes import format_experiment, format_seed, load_experiment
+    from coopsim.analysis.regimes import (
+        format_experiment,
+        format_roles,
+        format_seed,
+        has_roles,
+        load_experiment,
+    )
     from coopsim.experiments import regimes
 
     if args.out is None:
@@ -62,6 +68,8 @@ def cmd_experiment_regimes(args: argparse.Namespace) -> int:
         print(f"\n{title}{format_seed(runs)}\n")
     if len(ours) > 1:
         print(format_experiment(ours))
+    elif has_roles(ours):
+        print(format_roles(ours))
     print(
         f"\nthe runs: {args.out}/seed_<s>/* (coopsim report, coopsim compare, load_runs); "
         f"the table: {args.out}/sweep.parquet (load_sweep)"

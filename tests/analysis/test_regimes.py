@@ -156,3 +156,40 @@ def test_the_runs_are_the_ones_the_table_lists(tmp_path):
         stats.load_experiment(tmp_path)
     stray.rename(tmp_path / "seed_2" / "economy_saez-20260101-000000-s0")
     assert list(stats.load_experiment(tmp_path)[2]) == list(REGIMES)
+
+
+def economy_run(label: str, skills: list[float], sold: list[float]) -> RunData:
+    """One evaluation episode (numbered 0, as every seed's first is) of two agents: the less
+    skilled moves 10 and gathers 5 times and sells 5 units, the other builds once and buys."""
+    episodes = pd.DataFrame({
+        "episode": [0, 0], "agent": [0, 1], "build_skill": skills,
+        "moved": [10, 0], "gathers": [5, 0], "built": [0, 1], "orders": [0, 0],
+        "build_income": [0.0, 20.0], "sale_income": [7.0, 0.0],
+        "sold": sold, "bought": [5.0 - s for s in sold],
+    })  # fmt: skip
+    world = {"move_labour": 1.0, "gather_labour": 1.0, "build_labour": 10.0, "order_labour": 0.25}
+    return RunData(Path(label), {"scenario": REGIMES[label]}, {"world": world}, episodes)
+
+
+def test_roles_pool_the_seeds_episodes_by_skill_rank():
+    by_seed = {
+        seed: {label: economy_run(label, skills, [5.0, 0.0]) for label in stats.ROLE_REGIMES}
+        for seed, skills in ((0, [1.0, 2.0]), (3, [1.5, 3.0]))
+    }
+    table = stats.pooled_roles(by_seed, "AI planner").set_index("skill_rank")
+    # two agent-episodes per rank: the seeds' episode 0 are two episodes, not one
+    assert table.loc[0, "episodes"] == 2 and table.loc[0, "net_sold"] == 5.0
+    assert table.loc[1, "net_sold"] == -5.0 and table.loc[1, "build_skill"] == 2.5
+    # rank 0: labour 10 moving + 5 gathering per episode; rank 1: one house, 10 units
+    assert table.loc[0, "labour_share_moving"] == pytest.approx(2 / 3)
+    assert table.loc[0, "labour_share_gathering"] == pytest.approx(1 / 3)
+    assert table.loc[1, "labour_share_building"] == 1.0
+    assert table.loc[1, "income_building"] == 20.0 and table.loc[0, "income_selling"] == 7.0
+    text = stats.format_roles(by_seed)
+    assert "2 training seeds pooled" in text
+    rows = [line.split() for line in text.splitlines() if line.startswith(("free", "AI"))]
+    assert rows[0][:3] == ["free", "market", "0"] and rows[-1][:4] == ["AI", "planner", "1", "2.50"]
+    assert rows[-1][4:8] == ["0%", "0%", "100%", "0%"] and rows[-1][8] == "-5.0"
+    assert stats.has_roles(by_seed)
+    del by_seed[3]["free market"]
+    assert not stats.has_roles(by_seed)

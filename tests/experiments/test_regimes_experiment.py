@@ -136,7 +136,9 @@ def test_a_finished_experiment_is_kept_and_tabled_without_training(quick_out, ca
     assert "equality x productivity" in printed and "wall-clock" in printed
     assert cli.main(["experiment", "regimes", "--table", str(out)]) == 0
     table = capsys.readouterr().out
-    assert table.strip() == stats.format_seed({k: load_run(p) for k, p in paths.items()})
+    runs = {k: load_run(p) for k, p in paths.items()}
+    assert table.strip() == stats.format_experiment({0: runs})
+    assert stats.format_seed(runs) in table and "who does what, by skill rank" in table
     assert table.strip() in printed
     for label in REGIMES:
         assert label in table
@@ -252,8 +254,9 @@ def test_seed_sweep_runs_the_comparison_per_seed_and_tables_the_gains(tmp_path, 
     assert table in out
     for runs in by_seed.values():
         assert stats.format_seed(runs) in out
+    assert "who does what" in out and stats.format_roles(by_seed) in out
     assert cli.main(["experiment", "regimes", "--table", str(tmp_path)]) == 0
-    assert capsys.readouterr().out.strip() == table
+    assert capsys.readouterr().out.strip() == stats.format_experiment(by_seed)
 
 
 def test_the_command_refuses_bad_seeds_and_names_a_folder_with_nothing_to_table(capsys, tmp_path):
