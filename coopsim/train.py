@@ -35,7 +35,7 @@ from torch import Tensor
 
 from coopsim.agents.levers import Levers
 from coopsim.agents.planner import Planner
-from coopsim.agents.population import Population
+from coopsim.agents.population import Population, seat_index
 from coopsim.agents.ppo import PPOLearner, entropy_coef
 from coopsim.config import PAIRED_OBJECTIVES
 from coopsim.config.training import TrainingConfig
@@ -117,6 +117,7 @@ class Trainer:
         b, spec = world.batch_size, world.spec
         self.population: Population = make_population(scenario, world, seed=self.seed)
         self.groups = [(p, idx.to(self.device)) for p, idx in self.population.groups]
+        self.seats = [seat_index(idx) for _, idx in self.groups]  # slices where contiguous
         self.learners: list[tuple[PPOLearner, Tensor]] = [
             (p, idx) for p, idx in self.groups if p.learns
         ]
@@ -276,15 +277,16 @@ class Trainer:
         actions = torch.zeros(b, n, h, dtype=torch.long, device=self.device)
         mask = world.action_mask()  # [B, N, A] or None
         active = world.active_heads()  # [H] the heads that count at this step
-        for (policy, idx), storage in zip(self.groups, self.storage):
-            seat_mask = None if mask is None else mask[:, idx]
+        for (policy, _), seats, storage in zip(self.groups, self.seats, self.storage):
+            seat_obs = obs[:, seats]  # a view where the seats are contiguous: no copy
+            seat_mask = None if mask is None else mask[:, seats]
             if storage is None:
-                a = policy.act(obs[:, idx], world.gen, seat_mask)
+                a = policy.act(seat_obs, world.gen, seat_mask)
             else:
-                a, logp, value = policy.step(obs[:, idx], seat_mask, active)
-                storage.add(t, obs[:, idx], a, logp, value, seat_mask)
+                a, logp, value = policy.step(seat_obs, seat_mask, active)
+                storage.add(t, seat_obs, a, logp, value, seat_mask)
                 storage.active[t] = active
-            actions[:, idx] = a
+            actions[:, seats] = a
         return actions
 
     def record(self, t: int, st: Step) -> None:

@@ -8,6 +8,19 @@ from torch import Tensor
 from coopsim.agents.policy import Policy
 
 
+def seat_index(idx: Tensor) -> slice | Tensor:
+    """Seats ``idx`` as a slice where they run contiguously, else the tensor itself.
+
+    Indexing [B, N, ...] with a tensor copies it; with a slice it is a view. A group's seats
+    are usually contiguous (often all of them), and the copy of every step's observations was
+    a noticeable share of an economy rollout.
+    """
+    seats = idx.tolist()
+    if seats and seats == list(range(seats[0], seats[-1] + 1)):
+        return slice(seats[0], seats[-1] + 1)
+    return idx
+
+
 class Population:
     """Groups of agents, each group driven by one policy, acting together in one call.
 
@@ -21,6 +34,7 @@ class Population:
                 f"population must fill seats 0..{num_agents - 1} exactly once, got {seats}"
             )
         self.groups = [(p, torch.tensor(idx)) for p, idx in groups]
+        self.seats = [seat_index(idx) for _, idx in self.groups]  # slices where contiguous
         self.num_agents = num_agents
         self.num_heads = num_heads
         self.agent_policy = [""] * num_agents
@@ -34,8 +48,9 @@ class Population:
         actions = torch.zeros(
             b, self.num_agents, self.num_heads, dtype=torch.long, device=obs.device
         )
-        for policy, idx in self.groups:
-            idx = idx.to(obs.device)
-            seat_mask = None if mask is None else mask[:, idx]
-            actions[:, idx] = policy.act(obs[:, idx], gen, seat_mask)
+        for (policy, _), seats in zip(self.groups, self.seats):
+            if isinstance(seats, Tensor):
+                seats = seats.to(obs.device)
+            seat_mask = None if mask is None else mask[:, seats]
+            actions[:, seats] = policy.act(obs[:, seats], gen, seat_mask)
         return actions
