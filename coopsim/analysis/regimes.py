@@ -128,7 +128,7 @@ def format_table(runs: SeedRuns) -> str:
     if PLANNER in runs:
         lines.append(
             "(the paired intervals cover the evaluation worlds, not the luck of training: a "
-            "regime's result moves by ~8% from one training seed to the next; --seeds "
+            "regime's result moves by 6-8% from one training seed to the next; --seeds "
             "0,1,2,... compares over several)"
         )
     return "\n".join(lines)
