@@ -34,7 +34,7 @@ from coopsim.envs.base import WorldSpec
 
 
 # ---------------------------------------------------------------------------------------------
-# Network: (conv trunk when the world has a map) -> actor and critic MLPs -> heads
+# Network: (map encoder when the world has a map) -> actor and critic MLPs -> heads
 # ---------------------------------------------------------------------------------------------
 def layer_init(layer: nn.Linear, std: float = 2**0.5, bias: float = 0.0) -> nn.Linear:
     nn.init.orthogonal_(layer.weight, std)
@@ -150,7 +150,7 @@ def mlp(inputs: int, hidden: int, layers: int) -> nn.Sequential:
 
 
 class ActorCritic(nn.Module):
-    """Actor and critic MLPs (over a shared conv trunk when the world has a map); one
+    """Actor and critic MLPs (over a shared map encoder when the world has a map); one
     categorical per action head."""
 
     def __init__(self, spec: WorldSpec, num_seats: int, config: PPOConfig):

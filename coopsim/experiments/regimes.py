@@ -37,11 +37,14 @@ checkpoints. Seeds run in several batches into one folder share its table.
 The training worlds of every regime draw the same episode seeds, so regimes differ by their
 taxes, not by their luck. Every regime gets the same agent budget: phase 1 plus phase 2.
 
-The scenario files make two concessions to a budget of minutes instead of days: 200-step
-episodes (the paper: 1000) and labour at 0.05 utility per unit (the paper: 0.21). At 0.05
-agents keep working after the warm-up and a high tax can still make work not worth its
-labour; at the paper's cost agents this briefly trained learn to stay idle once the warm-up
-ends (``--labour-cost 0.21``), leaving next to nothing to tax.
+Two families of scenarios run it (``Budget.family``). The fast ``economy_*`` files make two
+concessions to a budget of minutes instead of days: 200-step episodes (the paper: 1000) and
+labour at 0.05 utility per unit (the paper: 0.21). At 0.05 agents keep working after the
+warm-up and a high tax can still make work not worth its labour; at the paper's cost agents
+this briefly trained learn to stay idle once the warm-up ends (``--labour-cost 0.21``),
+leaving next to nothing to tax. The ``economy_paper_*`` files are the AI Economist's own
+setting (its map, skills, labour, order book, taxable income and 1000-step episodes). A
+budget's sizes left unset are the family's planner scenario's.
 
 Imports of torch and the engine are deferred to the functions that train, so the command
 line can build its parser from :class:`Budget` without loading them.
