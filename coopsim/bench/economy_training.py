@@ -15,7 +15,7 @@ work keeps busy: ``EARLIER``, the settings the economy scenarios trained with be
 worlds, 4 epochs of 8 minibatches of 1,600 samples, two 16-channel conv layers over the map),
 and the scenario as shipped: 64 worlds, 2 epochs of 64 minibatches of 800 (the same minibatch
 steps per agent-step, each sample seen twice instead of four times) and one dense layer over
-the map, five times cheaper than the conv layers. The shipped setting runs 4-5x the
+the map, five times cheaper than the conv layers. The shipped setting runs ~4x the
 agent-steps per second per thread; at an equal budget of agent-steps its agents learn less (a
 quarter of the iterations, and an iteration's policy improvement is what a budget buys), at an
 equal wall time more (README, "Throughput"), which is why the scenarios run it.
