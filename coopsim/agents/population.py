@@ -12,8 +12,8 @@ def seat_index(idx: Tensor) -> slice | Tensor:
     """Seats ``idx`` as a slice where they run contiguously, else the tensor itself.
 
     Indexing [B, N, ...] with a tensor copies it; with a slice it is a view. A group's seats
-    are usually contiguous (often all of them), and the copy of every step's observations was
-    a noticeable share of an economy rollout.
+    are usually contiguous (often all of them), so a view spares a copy of every step's
+    observations (twice a step in training).
     """
     seats = idx.tolist()
     if seats and seats == list(range(seats[0], seats[-1] + 1)):

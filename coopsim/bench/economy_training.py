@@ -45,7 +45,7 @@ EARLIER = {
     "num_minibatches": 8,
     "map_encoder": "conv",
 }
-START_ITERATION = 60  # past the labour warm-up of 50 iterations: agents work, build and trade
+START_ITERATION = 60  # past the labour warm-up (25 iterations): agents work, build and trade
 
 
 @dataclass

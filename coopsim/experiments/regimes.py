@@ -328,8 +328,9 @@ def describe(budget: Budget) -> str:
     world = base.world
     period = next(m.params.period for m in base.mechanisms if m.kind == "tax")
     return (
-        f"budget    {budget.family}_* scenarios; phase 1 {budget.phase1} + phase 2 {budget.phase2} iterations x "
-        f"{budget.num_worlds} worlds x {budget.episode_length} steps = "
+        f"budget    {budget.family}_* scenarios; phase 1 {budget.phase1} + phase 2 "
+        f"{budget.phase2} iterations x {budget.num_worlds} worlds x {budget.episode_length} "
+        "steps = "
         f"{budget.agent_steps():,} agent-steps per regime; {budget.episodes} evaluation "
         f"episodes; torch {torch.get_num_threads()} threads on {budget.device}\n"
         f"world     {world.height}x{world.width} {world.layout}, {world.num_agents} agents, "
