@@ -310,8 +310,7 @@ def has_roles(by_seed: Mapping[int, SeedRuns]) -> bool:
     need = {"episode", "agent", "build_skill", *ACTIVITIES.values(), *INCOME_SOURCES.values()}
     need |= {"bought", "sold"}
     return all(
-        need <= set(runs[label].episodes.columns)
+        label in runs and need <= set(runs[label].episodes.columns)
         for runs in by_seed.values()
         for label in ROLE_REGIMES
-        if label in runs
-    ) and all(label in runs for runs in by_seed.values() for label in ROLE_REGIMES)
+    )
