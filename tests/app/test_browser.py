@@ -79,6 +79,18 @@ def _browser(playwright):
     return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
 
 
+def _tall_page(playwright):
+    """A browser and one page tall enough for a whole app page, waits of 30 s; the caller
+    closes the browser."""
+    from playwright.sync_api import expect
+
+    browser = _browser(playwright)
+    page = browser.new_page(viewport={"width": 1400, "height": 2400})
+    page.set_default_timeout(30_000)
+    expect.set_options(timeout=30_000)
+    return browser, page
+
+
 def _commit(locator, text: str) -> None:
     """Type into a Streamlit input and commit it (Streamlit reads inputs on Enter)."""
     locator.fill(text)
@@ -91,10 +103,7 @@ def test_design_run_compare_in_chromium(server, tmp_path):
 
     url, runs = server
     with sync_playwright() as p:
-        browser = _browser(p)
-        page = browser.new_page(viewport={"width": 1400, "height": 2400})
-        page.set_default_timeout(30_000)
-        expect.set_options(timeout=30_000)
+        browser, page = _tall_page(p)
 
         # Design: the default public-goods scenario, renamed and with fewer rounds.
         page.goto(url)

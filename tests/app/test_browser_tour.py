@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 
 import pytest
-from test_browser import _browser, _commit, server  # noqa: F401 - the fixture is used by name
+from test_browser import _commit, _tall_page, server  # noqa: F401 - the fixture is used by name
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 TOUR = "### The app, step by step"
@@ -54,10 +54,7 @@ def test_the_readme_tour_in_chromium(server, tmp_path):  # noqa: F811
 
     url, runs = server
     with sync_playwright() as p:
-        browser = _browser(p)
-        page = browser.new_page(viewport={"width": 1400, "height": 2400})
-        page.set_default_timeout(30_000)
-        expect.set_options(timeout=30_000)
+        browser, page = _tall_page(p)
 
         # Every page opens from its own address.
         for path, heading in (
