@@ -75,10 +75,17 @@ def run_values(run: RunData) -> dict[str, float]:
     }
 
 
+def planner_rules(runs: list[RunData]) -> list[list[float]] | None:
+    """The rule each run's planner was evaluated with, per seed (None unless every run had a
+    planner)."""
+    chosen = [run.summary.get("training", {}).get("planner_schedule") for run in runs]
+    return None if any(rule is None for rule in chosen) else chosen
+
+
 def planner_design(runs: list[RunData]) -> PlannerDesign | None:
     """What the runs' planner chose (None where no planner set the rule)."""
-    chosen = [run.summary.get("training", {}).get("planner_schedule") for run in runs]
-    if any(rule is None for rule in chosen):
+    chosen = planner_rules(runs)
+    if chosen is None:
         return None
     from coopsim import scenario as sc
     from coopsim.analysis.mechanism_optimum import optimal_mechanism
@@ -132,8 +139,8 @@ def arm_line(label: str, paths: list[Path]) -> str:
     runs = [load_run(p, columns=COLUMNS) for p in paths]
     shares = t_interval(np.array([run_values(run)["contribution"] for run in runs]))
     line = f"{label}: learners contributed {percent(shares)} over {len(runs)} training seeds"
-    chosen = [run.summary.get("training", {}).get("planner_schedule") for run in runs]
-    if all(rule is not None for rule in chosen):
+    chosen = planner_rules(runs)
+    if chosen is not None:
         picks = ", ".join("/".join(_value(v) for v in rule) for rule in chosen)
         line += f"; the planner chose {picks}"
     return line
