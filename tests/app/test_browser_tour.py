@@ -90,9 +90,16 @@ def test_the_readme_tour_in_chromium(server, tmp_path):  # noqa: F811
         _commit(page.get_by_label("Rounds", exact=True), "5")
         expect(page.get_by_text("Valid design: 4 agents")).to_be_visible()
         # The save box is keyed by the design's name: until the rerun that draws the renamed
-        # one has finished, the old box is still on the page beside it.
+        # one has finished, the old box is still on the page, alone or beside the new one. So
+        # wait for the one box and its value together, not one after the other.
+        page.wait_for_function(
+            """() => {
+                const boxes = document.querySelectorAll('input[aria-label="File name"]');
+                return boxes.length === 1 && boxes[0].value === "my_institution.toml";
+            }""",
+            timeout=60_000,
+        )
         file_name = page.get_by_label("File name", exact=True)
-        expect(file_name).to_have_count(1, timeout=60_000)
         expect(file_name).to_have_value("my_institution.toml")
         page.get_by_role("button", name="Save design").click()
         expect(
