@@ -99,7 +99,7 @@ def batched_rate(scenario: sc.Scenario, batch: int, device: torch.device, timing
 
 def looped_rate(scenario: sc.Scenario, batch: int, timing: Timing) -> float:
     """Agent-steps/s of B PettingZoo envs stepped one after another in a Python loop."""
-    envs = [parallel_env(scenario, seed=b) for b in range(batch)]
+    envs = [parallel_env(scenario, seed=b, seats="all") for b in range(batch)]
     for env in envs:
         env.reset()
     agents = envs[0].possible_agents

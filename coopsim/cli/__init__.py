@@ -100,13 +100,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="PPO agents under four public-goods rules and a planner-designed one, several "
         "training seeds, compared",
     )
-    p.add_argument("--out", default="runs", help="folder for run directories (default: runs)")
+    p.add_argument("--out", default=None, help="folder for run directories (default: runs)")
     p.add_argument("--seeds", type=seed_list, default=list(SEEDS), help="default: 0,1,2")
     p.add_argument(
         "--workers",
         type=positive_int,
         default=None,
         help="processes training side by side, one torch thread each (default: one per core)",
+    )
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="one training iteration per rule, in runs/demo_quick unless --out: checks it runs",
     )
     p.set_defaults(func=cmd_demo)
 

@@ -233,13 +233,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from coopsim.experiments import demo
 
     workers = args.workers or demo.default_workers()
-    total = len(demo.ARMS) * len(args.seeds)
+    arms = demo.quick_arms() if args.quick else demo.ARMS
+    if args.out is None:  # a tiny budget's runs never stand where the real demo's resume from
+        args.out = "runs/demo_quick" if args.quick else "runs"
+    total = len(arms) * len(args.seeds)
     print(
-        f"PPO agents learn the public-goods game under {len(demo.ARMS)} rules "
-        f"({', '.join(demo.ARMS)}), {len(args.seeds)} training seeds each: {total} runs, "
+        f"PPO agents learn the public-goods game under {len(arms)} rules "
+        f"({', '.join(arms)}), {len(args.seeds)} training seeds each: {total} runs, "
         f"{workers} at a time"
     )
-    finished: dict[str, list[Path]] = {label: [] for label in demo.ARMS}
+    finished: dict[str, list[Path]] = {label: [] for label in arms}
 
     def on_run(bar, label: str, seed: int, path: Path) -> None:
         bar.update()
@@ -254,6 +257,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 seeds=tuple(args.seeds),
                 workers=workers,
                 on_run=lambda *a: on_run(bar, *a),
+                arms=arms,
             )
     except KeyboardInterrupt:
         print(
@@ -261,13 +265,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 130
-    arms = load_findings(paths)
+    findings = load_findings(paths)
     print()
     print("mean [95% CI] over training seeds")
-    print(format_table(arms))
+    print(format_table(findings))
     print()
-    for line in takeaway(arms):
+    for line in takeaway(findings):
         print(f"- {line}")
-    names = " ".join(f"{args.out}/{arm.scenario}-*" for arm in demo.ARMS.values())
+    names = " ".join(f"{args.out}/{arm.scenario}-*" for arm in arms.values())
     print(f"\nthe runs: coopsim compare {names}")
     return 0
