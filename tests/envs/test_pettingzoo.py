@@ -264,3 +264,20 @@ def test_supersuit_and_sb3_smoke(name):
     action, _ = model.predict(obs, deterministic=True)
     assert action.shape[0] == vec.num_envs
     vec.close()
+
+
+def test_readme_names_the_scenarios_whose_api_test_advises_box_or_discrete():
+    """The README's PettingZoo paragraph names (or globs) exactly the multi-head scenarios."""
+    import fnmatch
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    paragraph = readme[readme.index("Worlds with several action heads") :]
+    paragraph = paragraph[: paragraph.index("Only the scenario's learning")]
+    patterns = re.findall(r"`([a-z_*]+)`", paragraph)
+    named = {n for n in SCENARIOS if any(fnmatch.fnmatch(n, p) for p in patterns)}
+    multi_head = {
+        n for n in SCENARIOS if len(parallel_env(n, seats="all").world.spec.action_nvec) > 1
+    }
+    assert named == multi_head
