@@ -10,7 +10,7 @@ import tomli_w
 
 from coopsim import scenario as sc
 from coopsim.agents.scripted import SCRIPTED
-from coopsim.app import designs_dir, forms, planner_form, state
+from coopsim.app import designs_dir, forms, planner_form, shown, state
 from coopsim.envs import WORLDS
 from coopsim.paths import inside, slug
 from coopsim.record import atomic_write_text
@@ -256,6 +256,52 @@ def _extra_sections(data: dict[str, Any], rev: int) -> dict[str, Any]:
     return out
 
 
+PENDING_SAVE = "pending_save"  # a save that would replace another design, waiting for a choice
+SAVED = "saved_message"  # the last save's message, shown once after the callback's rerun
+
+
+def _free_name(name: str) -> str:
+    """``name``, or ``name_2``, ``name_3``, ...: the first that no saved design has."""
+    folder, k, found = designs_dir(), 1, name
+    while inside(folder, f"{found}.toml").exists():
+        k += 1
+        found = f"{name}_{k}"
+    return found
+
+
+def _write(name: str, text: str) -> None:
+    folder = designs_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = inside(folder, f"{name}.toml")
+    atomic_write_text(path, text)
+    st.session_state.pop(PENDING_SAVE, None)
+    st.session_state[SAVED] = (
+        f"Saved to {shown.path(path)}: listed as 'saved: {name}' under Start from scenario"
+    )
+
+
+def _ask_before_replacing(text: str) -> None:
+    """Two names can make one file name ('' and '..' both give design.toml): never replace
+    another design silently, offer to overwrite it or to save under a free name."""
+    pending = st.session_state.get(PENDING_SAVE)
+    if not pending:
+        return
+    if pending["text"] != text:  # the design changed since: the question no longer applies
+        st.session_state.pop(PENDING_SAVE, None)
+        return
+    name, free = pending["name"], _free_name(pending["name"])
+    where = shown.path(inside(designs_dir(), f"{name}.toml"))
+    st.warning(
+        f"Not saved: {where} holds another design ('saved: {name}'). Overwrite it, or save "
+        f"this design as {free}.toml?",
+        icon=":material/warning:",
+    )
+    cols = st.columns([2, 2, 1])
+    cols[0].button(f"Save as {free}.toml", type="primary", on_click=_write, args=(free, text))
+    cols[1].button(f"Overwrite {name}.toml", on_click=_write, args=(name, text))
+    cols[2].button("Cancel", on_click=st.session_state.pop, args=(PENDING_SAVE, None))
+
+
 def _save(data: dict[str, Any], valid: bool) -> None:
     st.subheader("Save")
     stem = slug(data.get("name", "design"), fallback="design")
@@ -266,16 +312,18 @@ def _save(data: dict[str, Any], valid: bool) -> None:
         "File name",
         value=f"{stem}.toml",
         key=f"save_name.{stem}",
-        help=f"Saved designs go to {designs_dir()} and appear in the scenario list above.",
+        help=f"Saved designs go to {shown.path(designs_dir())} and appear in the scenario list "
+        "above. A name already taken by another design asks before replacing it.",
     )
     text = tomli_w.dumps(data)
     if cols[1].button("Save design", disabled=not valid, type="primary"):
         name = slug(fname.removesuffix(".toml"), fallback=stem)
-        folder = designs_dir()
-        folder.mkdir(parents=True, exist_ok=True)
-        path = inside(folder, f"{name}.toml")
-        atomic_write_text(path, text)
-        st.success(f"Saved to {path}: listed as 'saved: {name}' under Start from scenario")
+        path = inside(designs_dir(), f"{name}.toml")
+        if path.exists() and path.read_text() != text:
+            st.session_state[PENDING_SAVE] = {"name": name, "text": text}
+            st.session_state.pop(SAVED, None)
+        else:
+            _write(name, text)
     cols[2].download_button(
         "Download TOML",
         data=text,
@@ -283,6 +331,10 @@ def _save(data: dict[str, Any], valid: bool) -> None:
         mime="application/toml",
         disabled=not valid,
     )
+    saved = st.session_state.pop(SAVED, None)
+    if saved:
+        st.success(saved)
+    _ask_before_replacing(text)
 
 
 def render() -> None:

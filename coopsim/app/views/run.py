@@ -1,7 +1,9 @@
 """Run page: queue the design in a background worker, watch it, and stop, resume or discard it.
 
-Each browser session sees the jobs it started (:mod:`coopsim.app.session`); the others are
-listed under 'All jobs', without buttons, since a session may only act on its own jobs.
+Each browser session sees the jobs it started (:mod:`coopsim.app.session`): the one it watches
+in full, and every one of them under 'Your jobs' with its own buttons, so an older job left
+interrupted can still be resumed or discarded. Other sessions' jobs are listed under 'All
+jobs', without buttons, since a session may only act on its own jobs.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from coopsim import scenario as sc
-from coopsim.app import jobqueue, jobs, limits, nav, recovery, runs_dir, session, state
+from coopsim.app import jobqueue, jobs, limits, nav, recovery, runs_dir, session, shown, state
 from coopsim.app.jobs import LIVE_METRICS
 from coopsim.measures import MEASURES
 
@@ -147,13 +149,27 @@ def _unfinished_runs(job: jobs.Job) -> list[recovery.Unfinished]:
     return [u for u in found if u is not None]
 
 
+def _refused_key(job: jobs.Job) -> str:
+    return f"discard_refused.{job.id}"
+
+
 def _discard(job: jobs.Job) -> None:
     kept = [u.seed for u in _unfinished_runs(job) if not recovery.discard(u.folder)]
     if kept:
-        st.session_state["discard_refused"] = kept
+        st.session_state[_refused_key(job)] = kept
         return
     jobs.write_status(job.path, state="discarded", message="discarded")
     jobqueue.dispatch(runs_dir())
+
+
+def _resume(job: jobs.Job) -> None:
+    """Resume button callback: queue the job again and watch it."""
+    jobqueue.resume(jobs.load(job.path))
+    st.session_state[ACTIVE] = str(job.path)
+
+
+def _watch(job: jobs.Job) -> None:
+    st.session_state[ACTIVE] = str(job.path)
 
 
 def _recovery(job: jobs.Job) -> None:
@@ -169,20 +185,42 @@ def _recovery(job: jobs.Job) -> None:
         )
     else:
         st.info(f"Seeds left to run: {left}. Resume runs them from the start.")
-    refused = st.session_state.pop("discard_refused", None)
+    _refused(job)
+    cols = st.columns([1, 1, 4])
+    _job_buttons(job, cols[0], cols[1], "watched")
+
+
+def _refused(job: jobs.Job) -> None:
+    refused = st.session_state.pop(_refused_key(job), None)
     if refused:
         st.error(f"Seed(s) {refused} are being trained right now; they cannot be discarded.")
-    cols = st.columns([1, 1, 4])
-    cols[0].button(
-        "Resume", type="primary", key=f"resume-{job.id}", on_click=jobqueue.resume, args=(job,)
-    )
-    cols[1].button(
-        "Discard",
-        key=f"discard-{job.id}",
-        on_click=_discard,
-        args=(job,),
-        help="Deletes the unfinished runs' checkpoints; finished run directories are kept.",
-    )
+
+
+def _job_buttons(job: jobs.Job, first: Any, second: Any, where: str) -> None:
+    """Resume and Discard for a job that can be resumed, Stop for one queued or running."""
+    if job.resumable:
+        first.button(
+            "Resume",
+            type="primary",
+            key=f"{where}.resume-{job.id}",
+            on_click=_resume,
+            args=(job,),
+            help="Queue it again: it runs the seeds it has not finished, from their checkpoints.",
+        )
+        second.button(
+            "Discard",
+            key=f"{where}.discard-{job.id}",
+            on_click=_discard,
+            args=(job,),
+            help="Deletes the unfinished runs' checkpoints; finished run directories are kept.",
+        )
+    elif not job.finished:
+        first.button(
+            "Stop this run" if job.state == "running" else "Take it out of the queue",
+            key=f"{where}.stop-{job.id}",
+            on_click=jobqueue.stop,
+            args=(job,),
+        )
 
 
 def _show_job(job: jobs.Job, everyone: list[jobs.Job]) -> None:
@@ -194,17 +232,20 @@ def _show_job(job: jobs.Job, everyone: list[jobs.Job]) -> None:
     _live_charts(job)
     if job.state == "done":
         st.success(
-            f"Finished: {len(status.get('runs', []))} run directories written to {runs_dir()}.",
+            f"Finished: {len(status.get('runs', []))} run directories written to "
+            f"{shown.path(runs_dir())}.",
             icon=":material/check_circle:",
         )
         for path in status.get("runs", []):
-            st.code(path, language=None)
+            st.code(shown.path(path), language=None)
         nav.link("compare", "Compare these runs", icon=":material/bar_chart:")
         if st.session_state.get(OFFERED) != job.id:  # once: a later choice on Compare stands
             st.session_state[OFFERED] = job.id
             state.select_runs([p.rsplit("/", 1)[-1] for p in status.get("runs", [])])
     elif job.state == "failed":
-        st.error(f"error: {status.get('error', 'the run failed')}", icon=":material/error:")
+        st.error(
+            f"error: {shown.text(status.get('error', 'the run failed'))}", icon=":material/error:"
+        )
     elif job.state == "discarded":
         st.info(
             "Discarded: its checkpoints are deleted; finished seeds are kept as run directories."
@@ -213,18 +254,34 @@ def _show_job(job: jobs.Job, everyone: list[jobs.Job]) -> None:
         why = (
             "Stopped before it finished."
             if job.state == "stopped"
-            else f"Interrupted: {status.get('error', 'its worker stopped')}"
+            else f"Interrupted: {shown.text(status.get('error', 'its worker stopped'))}"
         )
         st.warning(f"{why} Finished seeds are kept as run directories.")
         if job.resumable:
             _recovery(job)
     else:
-        st.button(
-            "Stop this run" if job.state == "running" else "Take it out of the queue",
-            key=f"stop-{job.id}",
-            on_click=jobqueue.stop,
-            args=(job,),
-        )
+        _job_buttons(job, st, st, "watched")
+
+
+def _your_jobs(mine: list[jobs.Job], everyone: list[jobs.Job], watched: str) -> None:
+    """Every job of this session, each with its own buttons (the watched one is marked)."""
+    st.subheader(f"Your jobs ({len(mine)})")
+    for job in mine:
+        with st.container(border=True, key=f"job-row-{job.id}"):
+            cols = st.columns([5, 1.2, 1.2, 1.2], vertical_alignment="center")
+            place = jobs.queue_place(job, everyone)
+            queued = f" · {_ordinal(place)} in line" if place else ""
+            progress = float(job.status.get("progress", 0.0))
+            cols[0].markdown(
+                f"`{job.id}` — **{job.state}**{queued} · {progress:.0%} · "
+                f"{len(job.status.get('runs', []))} runs · updated {job.status.get('updated', '')}"
+            )
+            _job_buttons(job, cols[1], cols[2], "list")
+            if str(job.path) == watched:
+                cols[3].caption("shown above")
+            else:
+                cols[3].button("Show", key=f"list.show-{job.id}", on_click=_watch, args=(job,))
+            _refused(job)
 
 
 def _jobs_table(shown: list[jobs.Job], everyone: list[jobs.Job], me: str) -> None:
@@ -339,5 +396,4 @@ def render() -> None:
 
     watch()
     if len(mine) > 1:
-        with st.expander(f"Your jobs ({len(mine)})"):
-            _jobs_table(mine, everyone, me)
+        _your_jobs(mine, everyone, active)
