@@ -16,6 +16,7 @@ import streamlit as st
 from coopsim import scenario as sc
 from coopsim.app import jobqueue, jobs, limits, nav, recovery, runs_dir, session, shown, state
 from coopsim.app.jobs import LIVE_METRICS
+from coopsim.app.training_chart import training_chart
 from coopsim.measures import MEASURES
 
 ACTIVE = "active_job"
@@ -102,11 +103,10 @@ def _collision_choices(scenario: sc.Scenario) -> None:
 
 def _live_charts(job: jobs.Job) -> None:
     """Training curves when the runner reports iterations; else the metrics of finished seeds."""
-    iterations = job.status.get("iterations") or []
-    if iterations:
-        frame = pd.DataFrame(iterations).set_index("iteration")
-        st.caption("Training metrics by iteration")
-        st.line_chart(frame, x_label="training iteration", y_label="metric value")
+    chart = training_chart(job.status.get("iterations") or [])
+    if chart is not None:
+        st.caption("Training metrics by iteration (each panel on its own scale)")
+        st.altair_chart(chart, width="content")
     live = job.status.get("live") or []
     if not live:
         st.caption("Metrics appear here as each seed finishes.")
