@@ -86,12 +86,18 @@ def new_uid() -> int:
     return st.session_state["next_uid"]
 
 
-def check(data: dict[str, Any]) -> tuple[sc.Scenario | None, str | None]:
-    """The design as a validated scenario, or the command line's error message."""
+def validate(data: dict[str, Any]) -> tuple[sc.Scenario | None, ConfigError | None]:
+    """The design as a validated scenario, or the error (its ``field`` says where)."""
     try:
         return sc.from_dict(data, source="design"), None
     except ConfigError as err:
-        return None, str(err)
+        return None, err
+
+
+def check(data: dict[str, Any]) -> tuple[sc.Scenario | None, str | None]:
+    """The design as a validated scenario, or the command line's error message."""
+    scenario, err = validate(data)
+    return scenario, None if err is None else str(err)
 
 
 def design() -> dict[str, Any]:

@@ -14,7 +14,7 @@ def _by_label(elements, label: str):
 def _save_as(at, design_name: str, rounds: int):
     """Name the design, change it, and press Save with the file name the page offers."""
     at.text_input(key="r1.name").set_value(design_name).run()
-    at.number_input(key="r1.world.public_goods.rounds").set_value(rounds).run()
+    at.text_input(key="r1.world.public_goods.rounds").set_value(str(rounds)).run()
     _by_label(at.button, "Save design").click().run()
     return at
 

@@ -34,7 +34,7 @@ def test_launch_watch_and_view_a_sweep(tmp_path, monkeypatch):
     assert not at.exception and at.title[0].value == "Sweep"
     assert _by_label(at.selectbox, "Scenario").value == "public_goods_matching"
     _by_label(at.text_input, "Field = values").set_value("mechanisms.0.rate=0,2")
-    _by_label(at.number_input, "Evaluation episodes").set_value(3)
+    _by_label(at.text_input, "Evaluation episodes").set_value("3")
     _by_label(at.text_input, "Sweep name").set_value("My sweep")
     _by_label(at.button, "Launch sweep").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
@@ -84,12 +84,15 @@ def test_sweep_workers_take_job_slots_and_wait_for_a_free_one(tmp_path, monkeypa
                 job.path, state="running", pid=proc.pid, pid_start=slots.process_start(proc.pid)
             )
         at = _page().run()
-        workers = _by_label(at.number_input, "Workers")
-        assert workers.max == 2 and "limit of 2 busy processes" in workers.help
+        workers = _by_label(at.text_input, "Workers")
+        assert "limit of 2 busy processes" in workers.help and "Allowed: 1 to 2" in workers.help
         _by_label(at.text_input, "Field = values").set_value("mechanisms.0.rate=0,2")
-        _by_label(at.number_input, "Evaluation episodes").set_value(3)
-        _by_label(at.number_input, "Seeds").set_value(1)
-        workers.set_value(2)
+        _by_label(at.text_input, "Evaluation episodes").set_value("3")
+        _by_label(at.text_input, "Seeds").set_value("1")
+        workers.set_value("3").run()
+        assert "got 3, allowed: 1 to 2" in at.error[0].value  # never more workers than slots
+        assert _by_label(at.button, "Launch sweep").disabled
+        _by_label(at.text_input, "Workers").set_value("2").run()
         _by_label(at.text_input, "Sweep name").set_value("slots")
         _by_label(at.button, "Launch sweep").click().run()
         assert not at.exception and not at.error, [e.value for e in at.error]

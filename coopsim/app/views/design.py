@@ -10,7 +10,7 @@ import tomli_w
 
 from coopsim import scenario as sc
 from coopsim.agents.scripted import SCRIPTED
-from coopsim.app import designs_dir, forms, planner_form, shown, state
+from coopsim.app import designs_dir, forms, numbers, planner_form, shown, state
 from coopsim.envs import WORLDS
 from coopsim.paths import inside, slug
 from coopsim.record import atomic_write_text
@@ -109,7 +109,8 @@ def _world(data: dict[str, Any], rev: int) -> dict[str, Any]:
         "population as learning agents, who play any world.",
     )
     values = data.get("world", {}) if kind == current else {}
-    return {"kind": kind, **forms.config_form(WORLDS[kind][0], values, f"r{rev}.world.{kind}")}
+    world = forms.config_form(WORLDS[kind][0], values, f"r{rev}.world.{kind}", path="world")
+    return {"kind": kind, **world}
 
 
 def _mechanisms(
@@ -161,7 +162,12 @@ def _mechanisms(
             if kind in MECHANISMS:
                 st.caption(MECHANISMS[kind].summary)
                 values = entry if kind == entry.get("kind") else {}
-                params = forms.config_form(MECHANISMS[kind].Params, values, f"r{rev}.m{uid}.{kind}")
+                params = forms.config_form(
+                    MECHANISMS[kind].Params,
+                    values,
+                    f"r{rev}.m{uid}.{kind}",
+                    path=f"mechanisms[{i}]",
+                )
             else:
                 params = {k: v for k, v in entry.items() if k != "kind"}
             out.append({"kind": kind, **params})
@@ -216,24 +222,28 @@ def _population(data: dict[str, Any], rev: int) -> list[dict[str, Any]]:
                 key=f"r{rev}.p{uid}.policy",
                 help="; ".join(f"{k}: {v.summary}" for k, v in SCRIPTED.items()),
             )
-            count = head[1].number_input(
-                "Agents",
-                value=int(group.get("count", 1)),
-                step=1,
-                key=f"r{rev}.p{uid}.count",
-                help="How many agents run this policy. Allowed: >= 1.",
-            )
+            with head[1]:
+                count = numbers.number_box(
+                    "Agents",
+                    group.get("count", 1),
+                    int,
+                    key=f"r{rev}.p{uid}.count",
+                    help="How many agents run this policy. Allowed: >= 1.",
+                ).value
+                forms.field_slot(f"population[{i}].count", f"r{rev}.p{uid}.count")
             head[2].button(
                 "Remove",
                 key=f"r{rev}.p{uid}.rm",
                 on_click=_remove,
                 args=("population", "pop_uids", i),
             )
-            entry: dict[str, Any] = {"policy": policy, "count": int(count)}
+            entry: dict[str, Any] = {"policy": policy, "count": count}
             cls = SCRIPTED.get(policy)
             if cls is not None and cls.Params is not type(None):
                 values = group.get("params", {}) if policy == current else {}
-                entry["params"] = forms.config_form(cls.Params, values, f"r{rev}.p{uid}.{policy}")
+                entry["params"] = forms.config_form(
+                    cls.Params, values, f"r{rev}.p{uid}.{policy}", path=f"population[{i}].params"
+                )
             elif group.get("params") and policy == current:
                 entry["params"] = group["params"]
             out.append(entry)
@@ -252,7 +262,9 @@ def _extra_sections(data: dict[str, Any], rev: int) -> dict[str, Any]:
         if f.name in HANDLED or not dataclasses.is_dataclass(value):
             continue
         st.subheader(forms.label(f.name))
-        out[f.name] = forms.config_form(type(value), data.get(f.name, {}), f"r{rev}.{f.name}")
+        out[f.name] = forms.config_form(
+            type(value), data.get(f.name, {}), f"r{rev}.{f.name}", path=f.name
+        )
     return out
 
 
@@ -340,6 +352,7 @@ def _save(data: dict[str, Any], valid: bool) -> None:
 def render() -> None:
     data = state.design()
     rev = st.session_state["design_rev"]
+    forms.start_fields()
     st.title("Design a mechanism")
     st.caption(
         "Pick a scenario, change its world, mechanisms and population, then run it on the "
@@ -381,7 +394,11 @@ def render() -> None:
     new["population"] = _population(data, rev)
     st.subheader("Evaluation")
     new["evaluation"] = forms.config_form(
-        sc.EvaluationConfig, data.get("evaluation", {}), f"r{rev}.evaluation", columns=3
+        sc.EvaluationConfig,
+        data.get("evaluation", {}),
+        f"r{rev}.evaluation",
+        columns=3,
+        path="evaluation",
     )
     kept = {k: v for k, v in data.items() if k != "planner"}  # the planner is new's to say
     new.update(_extra_sections({**kept, **new}, rev))
@@ -389,9 +406,11 @@ def render() -> None:
         del new["mechanisms"]
     state.keep(new)
 
-    scenario, error = state.check(new)
+    scenario, problem = state.validate(new)
+    error = None if problem is None else str(problem)
     st.subheader("Check")
-    if error:
+    if problem is not None:
+        forms.show_field_error(problem.field, problem.problem)
         st.error(f"error: {error}", icon=":material/error:")
     else:
         st.success(

@@ -14,7 +14,18 @@ import pandas as pd
 import streamlit as st
 
 from coopsim import scenario as sc
-from coopsim.app import jobqueue, jobs, limits, nav, recovery, runs_dir, session, shown, state
+from coopsim.app import (
+    jobqueue,
+    jobs,
+    limits,
+    nav,
+    numbers,
+    recovery,
+    runs_dir,
+    session,
+    shown,
+    state,
+)
 from coopsim.app.jobs import LIVE_METRICS
 from coopsim.app.training_chart import training_chart
 from coopsim.measures import MEASURES
@@ -23,6 +34,8 @@ ACTIVE = "active_job"
 COLLISION = "run_collision"
 OFFERED = "runs_offered_of_job"  # the job whose runs were last handed to Compare
 VIEW_MINE, VIEW_ALL = "Your jobs", "All jobs"
+MAX_SEEDS = 20  # runs one job may start
+MAX_SEED = 2**31 - 1  # seeds the run directories' names and torch's generators all take
 
 
 def _busy_keys() -> set[str]:
@@ -46,9 +59,19 @@ def _queue(scenario: sc.Scenario, first: int, count: int, episodes: int) -> None
 
 
 def _start(scenario: sc.Scenario) -> None:
-    """Start button callback: reads the inputs by key, so it sees what was just typed."""
+    """Start button callback: reads the boxes by key, so it sees what was just typed (a click
+    straight after typing commits the box in the same rerun); a box that does not parse
+    starts nothing, and the page then shows its error beside it."""
     ss = st.session_state
-    first, count, episodes = (int(ss[k]) for k in ("run_first_seed", "run_seeds", "run_episodes"))
+    bounds = {
+        "run_first_seed": (0, MAX_SEED),
+        "run_seeds": (1, MAX_SEEDS),
+        "run_episodes": (1, None),
+    }
+    parsed = [numbers.within(numbers.parse(str(ss[k]), int), *b) for k, b in bounds.items()]
+    if any(p.error for p in parsed):
+        return
+    first, count, episodes = (int(p.value) for p in parsed)
     seeds = list(range(first, first + count))
     clash = recovery.collision(scenario, seeds, runs_dir(), _busy_keys())
     if clash is None:
@@ -314,40 +337,50 @@ def _design_form() -> None:
         f"`{scenario.mechanism_label}`"
     )
     cols = st.columns(3)
-    cols[0].number_input(
+    count = numbers.number_box(
         "Seeds",
-        min_value=1,
-        max_value=20,
-        value=3,
-        step=1,
+        3,
+        int,
+        low=1,
+        high=MAX_SEEDS,
         key="run_seeds",
-        help="Independent runs with seeds first, first+1, ...; each gives a run directory.",
+        help="Independent runs with seeds first, first+1, ...; each gives a run directory. "
+        f"Allowed: 1 to {MAX_SEEDS}.",
+        where=cols[0],
     )
-    cols[1].number_input(
+    first = numbers.number_box(
         "First seed",
-        min_value=0,
-        value=int(scenario.evaluation.seed),
-        step=1,
+        int(scenario.evaluation.seed),
+        int,
+        low=0,
+        high=MAX_SEED,
         key="run_first_seed",
-        help="Seed of the first run; seeds make runs reproducible.",
+        help=f"Seed of the first run; seeds make runs reproducible. Allowed: 0 to {MAX_SEED:,}.",
+        where=cols[1],
     )
     per_episode = limits.rows_per_episode(scenario)
     most = max(limits.MAX_RECORDED_ROWS // per_episode, 1)
-    episodes = cols[2].number_input(
+    episodes = numbers.number_box(
         "Evaluation episodes",
-        min_value=1,
-        value=min(int(scenario.evaluation.episodes), most),
-        step=1,
+        min(int(scenario.evaluation.episodes), most),
+        int,
+        low=1,
         key="run_episodes",
         help="Episodes per seed, run in parallel as one batch; more episodes give tighter "
         f"confidence intervals. Allowed: 1 to {most} for this design (a run keeps at most "
         f"{limits.MAX_RECORDED_ROWS:,} rows of episodes x steps x agents).",
+        where=cols[2],
     )
-    too_big = limits.record_size_error(scenario, int(episodes))
+    boxes_ok = not any(box.error for box in (count, first, episodes))
+    too_big = limits.record_size_error(scenario, int(episodes.value)) if boxes_ok else None
     if too_big:
         st.error(f"error: {too_big}", icon=":material/error:")
     st.button(
-        "Start run", type="primary", on_click=_start, args=(scenario,), disabled=bool(too_big)
+        "Start run",
+        type="primary",
+        on_click=_start,
+        args=(scenario,),
+        disabled=bool(too_big) or not boxes_ok,
     )
     _collision_choices(scenario)
 

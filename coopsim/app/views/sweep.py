@@ -23,7 +23,7 @@ import streamlit as st
 from coopsim import scenario as sc
 from coopsim.analysis.sweep_figure import sweep_figure
 from coopsim.analysis.sweeps import cell_means, findings
-from coopsim.app import jobqueue, runs_dir, shown, slots
+from coopsim.app import jobqueue, numbers, runs_dir, shown, slots
 from coopsim.app.state import sources
 from coopsim.measures import MEASURES
 from coopsim.paths import inside, slug
@@ -125,29 +125,51 @@ def _setup() -> None:
         "Second field = values (optional)", "", help="With a second field, every combination"
     )
     cols = st.columns(3)
-    seeds = cols[0].number_input("Seeds", 1, 64, 2, help="Training and evaluation seeds per cell")
-    episodes = cols[1].number_input("Evaluation episodes", 1, 10_000, scenario.evaluation.episodes)
+    seeds = numbers.number_box(
+        "Seeds",
+        2,
+        int,
+        low=1,
+        high=64,
+        key="sweep_seeds",
+        help="Training and evaluation seeds per cell. Allowed: 1 to 64.",
+        where=cols[0],
+    )
+    episodes = numbers.number_box(
+        "Evaluation episodes",
+        scenario.evaluation.episodes,
+        int,
+        low=1,
+        high=10_000,
+        key="sweep_episodes",
+        help="Evaluation episodes per cell and seed. Allowed: 1 to 10,000.",
+        where=cols[1],
+    )
     limit = jobqueue.max_jobs()
-    workers = cols[2].number_input(
+    workers = numbers.number_box(
         "Workers",
         1,
-        limit,
-        1,
+        int,
+        low=1,
+        high=limit,
+        key="sweep_workers",
         help=f"Processes, one torch thread each. They count against the app's limit of {limit} "
         "busy processes (`coopsim app --max-jobs`), shared with the Run page's jobs: the sweep "
         "waits in line with the queued jobs and runs with the slots free when its turn comes, "
         f"at most this many. Allowed: 1 to {limit}.",
+        where=cols[2],
     )
     name = st.text_input("Sweep name", f"{scenario.name}", help="Its folder under <runs>/sweeps")
-    if st.button("Launch sweep", type="primary"):
+    boxes_ok = not any(box.error for box in (seeds, episodes, workers))
+    if st.button("Launch sweep", type="primary", disabled=not boxes_ok):
         try:
-            spec = SweepSpec(seeds=list(range(int(seeds))))
+            spec = SweepSpec(seeds=list(range(int(seeds.value))))
             for text in (first, second):
                 if text.strip():
                     key, values = parse_set(text)
                     spec.grid[key] = values
             folder = inside(sweeps_dir(), slug(name))
-            launch(scenario, spec, folder, int(workers), int(episodes))
+            launch(scenario, spec, folder, int(workers.value), int(episodes.value))
         except ConfigError as err:
             st.error(shown.text(str(err)))
             return
