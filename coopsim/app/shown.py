@@ -33,6 +33,13 @@ def path(where: str | os.PathLike) -> str:
     return target.name
 
 
+def runs_folder() -> str:
+    """The runs folder as the sidebar names it: as given where relative (``runs``), else only
+    its last part (``…/runs``), so an absolute server path is never shown."""
+    given = runs_dir()
+    return str(given) if not given.is_absolute() else f"…/{given.name}"
+
+
 def text(message: str) -> str:
     """``message`` with the runs, designs and working folders' server paths replaced by labels.
 

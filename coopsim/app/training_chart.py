@@ -18,8 +18,8 @@ X = "iteration"
 #: the bookkeeping ones (how far, how long) come last.
 FIRST = ("agents_return", "agents_entropy", "agents_policy_loss", "agents_value_loss")
 LAST = ("agent_steps", "seconds")
-COLUMNS = 4
-PANEL_WIDTH, PANEL_HEIGHT = 250, 130
+COLUMNS = 3
+PANEL_WIDTH, PANEL_HEIGHT = 220, 120
 
 
 def quantities(frame: pd.DataFrame) -> list[str]:

@@ -97,3 +97,29 @@ def test_the_design_page_shows_what_it_uses_or_an_error_beside_the_box(design_pa
     _box(at, "Num agents").set_value("4").run()
     assert not _errors(at) and "Valid design" in at.success[0].value
     assert at.session_state["design"]["world"]["multiplier"] == 1.7
+
+
+def test_every_refused_box_has_its_error_beside_it_not_only_the_first(design_page):
+    at = design_page("public_goods")
+    at.text_input(key="r1.world.public_goods.num_agents").set_value("12345678901234567890")
+    at.text_input(key="r1.world.public_goods.rounds").set_value("0")
+    at.text_input(key="r1.p0.count").set_value("2.5").run()
+    shown = _errors(at)
+    assert "got 12345678901234567890, must be >= 2 and <= 64" in shown
+    assert any(e.startswith("got 0, must be") for e in shown)  # rounds, the second error
+    assert "2.5 is not a whole number" in shown  # the group's count, its own box's error
+    assert shown[-1].startswith("error: design: ")  # and the check's first error, once
+
+
+def test_field_errors_walks_past_each_refused_value():
+    from coopsim import scenario as sc
+    from coopsim.app.state import field_errors
+
+    data = sc.load("public_goods_matching").to_dict()
+    data["world"]["multiplier"] = "1e309"
+    data["mechanisms"][0]["rate"] = -3.0
+    data["population"][0]["count"] = 99  # counts that do not add up: no single value to blame
+    fields = [e.field for e in field_errors(data)]
+    assert fields[:2] == ["world.multiplier", "mechanisms[0].rate"]
+    assert data["world"]["multiplier"] == "1e309"  # the design itself is left as it was
+    assert field_errors(sc.load("public_goods").to_dict()) == []

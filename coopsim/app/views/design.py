@@ -410,7 +410,8 @@ def render() -> None:
     error = None if problem is None else str(problem)
     st.subheader("Check")
     if problem is not None:
-        forms.show_field_error(problem.field, problem.problem)
+        for each in state.field_errors(new):
+            forms.show_field_error(each.field, each.problem)
         st.error(f"error: {error}", icon=":material/error:")
     else:
         st.success(

@@ -295,9 +295,11 @@ def _your_jobs(mine: list[jobs.Job], everyone: list[jobs.Job], watched: str) -> 
             place = jobs.queue_place(job, everyone)
             queued = f" · {_ordinal(place)} in line" if place else ""
             progress = float(job.status.get("progress", 0.0))
+            made = len(job.status.get("runs", []))
+            updated = str(job.status.get("updated", "")).replace("T", " ").replace("+00:00", " UTC")
             cols[0].markdown(
                 f"`{job.id}` — **{job.state}**{queued} · {progress:.0%} · "
-                f"{len(job.status.get('runs', []))} runs · updated {job.status.get('updated', '')}"
+                f"{made} run{'' if made == 1 else 's'} · updated {updated}"
             )
             _job_buttons(job, cols[1], cols[2], "list")
             if str(job.path) == watched:
