@@ -53,7 +53,7 @@ def _open(page, url: str, label: str, heading: str) -> None:
     expect(page.get_by_role("heading", name="Design a mechanism")).to_be_visible()
     if label != "Design":
         page.get_by_role("link", name=label).first.click()
-        expect(page.get_by_role("heading", name=heading)).to_be_visible()
+        expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
 
 
 def _token(page) -> str:
@@ -91,7 +91,12 @@ def test_an_older_interrupted_job_is_resumed_from_its_own_row(app):
         _retag(other, token)
         newest = jobs.prepare("", runs, seeds=[0], name="trained", owner=token)
         jobs.write_status(
-            newest.path, state="done", progress=1.0, iterations=_training_rows(), runs=[]
+            newest.path,
+            state="done",
+            progress=1.0,
+            message="finished",
+            iterations=_training_rows(),
+            runs=[],
         )
 
         page.get_by_role("link", name="Run").first.click()
@@ -142,8 +147,8 @@ def test_number_boxes_keep_what_was_typed_and_a_second_design_name_asks(app):
             page.get_by_text("1e309 is beyond the largest number a run can hold")
         ).to_be_visible()
         _commit(agents, "12345678901234567890")
-        # Beneath the box, though the multiplier's error comes first in the check.
-        beside = page.get_by_text("got 12345678901234567890, must be >= 2 and <= 64", exact=True)
+        # Beneath the box (the page's markdown writes >= as ≥), and in the check.
+        beside = page.get_by_text("got 12345678901234567890, must be ≥ 2 and ≤ 64", exact=True)
         expect(beside).to_be_visible()
         _commit(rounds, "")
         expect(page.get_by_text("empty: type a number")).to_be_visible()
