@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from coopsim.app import menu, runs_dir, state
+from coopsim.app import menu, shown, state
 
 st.set_page_config(
     page_title="coopsim mechanism designer", page_icon=":material/handshake:", layout="wide"
@@ -18,5 +18,5 @@ with st.sidebar:
         "batched public-goods and matrix-game worlds, and compare welfare, equality and "
         "cooperation."
     )
-    st.caption(f"Run directories: `{runs_dir()}`")
+    st.caption(f"Run directories (`<runs>` in messages): `{shown.runs_folder()}`")
 page.run()
