@@ -47,6 +47,11 @@ class Market:
         # or clear skips that work (a single world steps ~2x as many small ops otherwise); on
         # an accelerator the look would stall the device, so the work is always done.
         self._may_skip = device.type == "cpu"
+        # Clearing's sort key: (price, or max_price - price for asks) << shift, plus age.
+        self._shift = max(20, config.order_duration.bit_length() + 1)
+        self._age_mask = (1 << self._shift) - 1
+        self._key_base = torch.tensor([0, self.max_price], device=device)[:, None]  # [2, 1]
+        self._key_sign = torch.tensor([1, -1], device=device)[:, None]
 
     def expire(self, state: EconomyState) -> None:
         """Age every open order; orders past ``order_duration`` close and return escrow."""
@@ -102,67 +107,83 @@ class Market:
         return accept.sum(-1)
 
     def match(self, state: EconomyState) -> Trades:
-        """Clear the book of every resource at once, settling coin and stock in ``state``."""
+        """Clear the book of every resource at once, settling coin and stock in ``state``.
+
+        On the CPU only the worlds whose book is crossed are cleared (a third of them or fewer
+        in a step of random play): the others would move nothing, and each world clears on its
+        own, so leaving them out changes no number.
+        """
+        b, n = state.coin.shape
+        if not self._may_skip:
+            return self._clear(state, None)
+        rows = self._crossed(state).nonzero().squeeze(1)  # [M] worlds with a crossed book
+        if rows.numel() == 0:
+            return Trades(*torch.zeros(4, b, n, device=state.coin.device).unbind(0))
+        return self._clear(state, None if rows.numel() == b else rows)
+
+    def _clear(self, state: EconomyState, rows: Tensor | None) -> Trades:
+        """Clear the books of worlds ``rows`` [M] (all worlds if None), as :meth:`match`."""
         b, n, r, _, k = state.order_price.shape
-        big = 1 << 20
-        if self._may_skip and not self._crossed(state):
-            none = torch.zeros(4, b, n, device=state.coin.device)
-            return Trades(*none.unbind(0))
-        price = state.order_price.permute(0, 2, 3, 1, 4).reshape(b, r, 2, n * k)  # [B, R, 2, NK]
-        age = state.order_age.permute(0, 2, 3, 1, 4).reshape(b, r, 2, n * k)
-        open_ = price >= 0
-        # Sort keys (higher = served first): bids by price then age, asks by low price then age.
-        bid_key = torch.where(open_[:, :, BID], price[:, :, BID] * big + age[:, :, BID], -1)
-        ask_key = torch.where(
-            open_[:, :, ASK], (self.max_price - price[:, :, ASK]) * big + age[:, :, ASK], -1
-        )
-        bid_key, bid_idx = bid_key.sort(-1, descending=True)  # [B, R, NK]
-        ask_key, ask_idx = ask_key.sort(-1, descending=True)
-        bid_p = price[:, :, BID].gather(-1, bid_idx)
-        ask_p = price[:, :, ASK].gather(-1, ask_idx)
-        bid_a = age[:, :, BID].gather(-1, bid_idx)
-        ask_a = age[:, :, ASK].gather(-1, ask_idx)
-        cross = (bid_key >= 0) & (ask_key >= 0) & (bid_p >= ask_p)  # [B, R, NK] a prefix
-        buyer = bid_idx // k  # [B, R, NK] agent of each sorted bid
-        seller = ask_idx // k
-        self_trade = buyer == seller
+        book = state.order_price if rows is None else state.order_price[rows]
+        ages = state.order_age if rows is None else state.order_age[rows]
+        m = book.shape[0]
+        price = book.permute(0, 2, 3, 1, 4).reshape(m, r, 2, n * k)  # [M, R, 2, NK]
+        age = ages.permute(0, 2, 3, 1, 4).reshape(m, r, 2, n * k)
+        # Sort keys (higher = served first): bids by price then age, asks by low price then
+        # age; a closed slot sorts last. Price and age are read back from the sorted keys.
+        key = ((self._key_base + self._key_sign * price) << self._shift) + age
+        key = key.masked_fill_(price < 0, -1)
+        key, idx = key.sort(-1, descending=True)  # [M, R, 2, NK], bids then asks
+        open_ = key >= 0
+        pk = key >> self._shift
+        bid_p, ask_p = pk[:, :, BID], self.max_price - pk[:, :, ASK]  # [M, R, NK]
+        aged = key & self._age_mask
+        bid_a, ask_a = aged[:, :, BID], aged[:, :, ASK]
+        cross = open_[:, :, BID] & open_[:, :, ASK] & (bid_p >= ask_p)  # [M, R, NK] a prefix
+        agent = idx // k  # [M, R, 2, NK] agent of each sorted order
+        self_trade = agent[:, :, BID] == agent[:, :, ASK]
         trade = cross & ~self_trade
         cancel = cross & self_trade
         same_step = ask_p if self.ask_price_same_step else (bid_p + ask_p) / 2
         px = torch.where(
             bid_a > ask_a, bid_p, torch.where(ask_a > bid_a, ask_p, same_step)
-        ).float()  # [B, R, NK]
+        ).float()  # [M, R, NK]
         tf = trade.float()
-        dev = price.device
-        bought = torch.zeros(b, r, n, device=dev)  # [B, R, N] each
-        sold = torch.zeros(b, r, n, device=dev)
-        paid = torch.zeros(b, r, n, device=dev)
-        proceeds = torch.zeros(b, r, n, device=dev)
-        refund = torch.zeros(b, r, n, device=dev)
-        back = torch.zeros(b, r, n, device=dev)
-        bought.scatter_add_(2, buyer, tf)
-        sold.scatter_add_(2, seller, tf)
-        paid.scatter_add_(2, buyer, tf * px)
-        proceeds.scatter_add_(2, seller, tf * px)
-        # Escrow released to the buyer: the bid price less what was paid, all of it if cancelled.
-        refund.scatter_add_(2, buyer, tf * (bid_p - px) + cancel * bid_p)
-        back.scatter_add_(2, seller, cancel.float())
-        state.coin += (refund + proceeds).sum(1)
-        state.stock += (bought + back).transpose(1, 2)
-        # Close the matched orders.
-        bid_closed = torch.zeros_like(cross).scatter_(-1, bid_idx, cross)  # [B, R, NK] unsorted
-        ask_closed = torch.zeros_like(cross).scatter_(-1, ask_idx, cross)
-        closed = torch.stack([bid_closed, ask_closed], 2).reshape(b, r, 2, n, k)
-        state.order_price.masked_fill_(closed.permute(0, 3, 1, 2, 4), -1)
-        return Trades(paid.sum(1), proceeds.sum(1), bought.sum(1), sold.sum(1))
+        paid = tf * px
+        # Per agent, by side: what buyers bought, paid and got back of their escrow (the bid
+        # price less what was paid, all of it if cancelled); what sellers sold, received and
+        # got back of their escrowed units (a cancelled ask).
+        flows = torch.stack(
+            [tf, paid, tf * (bid_p - px) + cancel * bid_p, tf, paid, cancel.float()], 2
+        ).view(m, r, 2, 3, n * k)
+        sums = torch.zeros(m, r, 2, 3, n, device=price.device)
+        sums.scatter_add_(4, agent[:, :, :, None].expand(-1, -1, -1, 3, -1), flows)
+        bought, spent, refund = sums[:, :, BID].unbind(2)  # [M, R, N] each
+        sold, proceeds, back = sums[:, :, ASK].unbind(2)
+        coin = (refund + proceeds).sum(1)  # [M, N]
+        units = (bought + back).transpose(1, 2)  # [M, N, R]
+        # Close the matched orders: a bid and an ask per crossed rank.
+        closed = torch.zeros_like(open_).scatter_(-1, idx, cross[:, :, None].expand(-1, -1, 2, -1))
+        closed = closed.view(m, r, 2, n, k).permute(0, 3, 1, 2, 4)  # [M, N, R, 2, K]
+        out = torch.stack([spent.sum(1), proceeds.sum(1), bought.sum(1), sold.sum(1)])
+        if rows is None:
+            state.coin += coin
+            state.stock += units
+            state.order_price.masked_fill_(closed, -1)
+            return Trades(*out.unbind(0))
+        state.coin.index_add_(0, rows, coin)
+        state.stock.index_add_(0, rows, units)
+        state.order_price.index_copy_(0, rows, book.masked_fill_(closed, -1))
+        full = torch.zeros(4, b, n, device=price.device).index_copy_(1, rows, out)
+        return Trades(*full.unbind(0))
 
-    def _crossed(self, state: EconomyState) -> bool:
-        """Whether any world's book holds a bid at or above an ask of the same resource (only
-        then does clearing move anything, self-trades included)."""
-        bids = state.order_price[:, :, :, BID].amax((1, 3))  # [B, R] best bid, -1 if none
-        asks = state.order_price[:, :, :, ASK]
-        lowest = torch.where(asks >= 0, asks, self.max_price + 1).amin((1, 3))  # [B, R]
-        return bool((bids >= lowest).any())
+    def _crossed(self, state: EconomyState) -> Tensor:
+        """[B] bool: whether each world's book holds a bid at or above an ask of the same
+        resource (only then does clearing move anything, self-trades included)."""
+        price = state.order_price
+        bids = price[:, :, :, BID].amax((1, 3))  # [B, R] best bid, -1 if none
+        lowest = (price[:, :, :, ASK] % (self.max_price + 2)).amin((1, 3))  # empty: max + 1
+        return (bids >= lowest).any(-1)
 
     @staticmethod
     def open_orders(state: EconomyState) -> Tensor:
