@@ -18,6 +18,7 @@ from coopsim.envs.economy.config import EconomyConfig
 from coopsim.envs.economy.state import ASK, BID, STONE, WOOD, EconomyState
 
 QUOTES = 6  # numbers per agent and resource in Market.quotes
+NO_ASK = (1 << 62) - 1  # an empty slot's price -1 & NO_ASK: above every ask
 
 
 class Trades(NamedTuple):
@@ -42,7 +43,9 @@ class Market:
         self.choices = 2 * self.levels + 1  # per order head: none, P bids, P asks
         self._prices = torch.arange(self.levels, device=device)  # [P] bid/ask prices
         n = config.num_agents
-        self._eye = torch.eye(n, dtype=torch.bool, device=device)  # [N, N]
+        # Added to every agent's best price before the best of the others is taken, so that
+        # an agent's own orders never count: [1, N(viewer), N(other), 1], -2^40 on the diagonal.
+        self._own = torch.eye(n, dtype=torch.long, device=device)[None, :, :, None] * -(1 << 40)
         # On the CPU a look at a tensor's value costs nothing, so a step with nothing to expire
         # or clear skips that work (a single world steps ~2x as many small ops otherwise); on
         # an accelerator the look would stall the device, so the work is always done.
@@ -182,8 +185,8 @@ class Market:
         resource (only then does clearing move anything, self-trades included)."""
         price = state.order_price
         bids = price[:, :, :, BID].amax((1, 3))  # [B, R] best bid, -1 if none
-        lowest = (price[:, :, :, ASK] % (self.max_price + 2)).amin((1, 3))  # empty: max + 1
-        return (bids >= lowest).any(-1)
+        neg_ask = (price[:, :, :, ASK] & NO_ASK).neg_().amax((1, 3))  # [B, R] -(best ask)
+        return (bids + neg_ask >= 0).any(-1)
 
     @staticmethod
     def open_orders(state: EconomyState) -> Tensor:
@@ -215,30 +218,28 @@ class Market:
         none = torch.ones(b, n, r, 1, dtype=torch.bool, device=state.stock.device)
         return torch.cat([none, bid, ask], -1)
 
-    def quotes(self, state: EconomyState) -> Tensor:
+    def quotes(self, state: EconomyState, out: Tensor | None = None) -> Tensor:
         """[B, N, R, QUOTES]: best bid and best ask of the *other* agents (/max_price),
-        whether there is one, and the agent's own open bids and asks (/max_orders)."""
-        top = float(self.max_price)
-        price = state.order_price.float()  # [B, N, R, 2, K]
-        best_bid = price[:, :, :, BID].amax(-1)  # [B, N, R] own best bid
-        ask = price[:, :, :, ASK]
-        best_ask = torch.where(ask >= 0, ask, top + 1.0).amin(-1)  # [B, N, R]
-        eye = self._eye[None, None]  # [1, 1, N, N] viewer x other
-        bid_t = best_bid.transpose(1, 2)[:, :, None, :]  # [B, R, 1, N]
-        ask_t = best_ask.transpose(1, 2)[:, :, None, :]
-        other_bid = torch.where(eye, -1.0, bid_t).amax(-1).transpose(1, 2)  # [B, N, R]
-        other_ask = torch.where(eye, top + 1.0, ask_t).amin(-1).transpose(1, 2)
-        has_bid = other_bid >= 0
-        has_ask = other_ask <= self.max_price
-        own = (price >= 0).sum(-1).float() / self.max_orders  # [B, N, R, 2]
-        return torch.stack(
-            [
-                other_bid.clamp(min=0) / self.max_price,
-                other_ask.clamp(max=self.max_price) / self.max_price,
-                has_bid.float(),
-                has_ask.float(),
-                own[..., BID],
-                own[..., ASK],
-            ],
-            -1,
-        )
+        whether there is one, and the agent's own open bids and asks (/max_orders).
+
+        Written into ``out`` when given (a view into the observation buffer).
+        """
+        b, n, r = state.stock.shape
+        top = self.max_price
+        if out is None:
+            out = torch.empty(b, n, r, QUOTES, device=state.stock.device)
+        price = state.order_price  # [B, N, R, 2, K]
+        best_bid = price[:, :, :, BID].amax(-1)  # [B, N, R] own best bid, -1 if none
+        # An empty slot's -1 read as a huge price (its low bits set) loses to any ask; the
+        # lowest ask is found as the highest negative (amax is several times faster than amin
+        # on int64 on the CPU).
+        neg_ask = (price[:, :, :, ASK] & NO_ASK).neg_().amax(-1)  # [B, N, R] -(own best ask)
+        own = self._own  # [1, N(viewer), N(other), 1]: far below any price on the diagonal
+        other_bid = (best_bid[:, None] + own).amax(2)  # [B, N, R] below 0 if none
+        other_ask = (neg_ask[:, None] + own).amax(2).neg_()  # above max_price if none
+        torch.div(other_bid.clamp(min=0), top, out=out[..., 0])
+        torch.div(other_ask.clamp(max=top), top, out=out[..., 1])
+        out[..., 2] = other_bid >= 0
+        out[..., 3] = other_ask <= top
+        torch.div((price >= 0).sum(-1), self.max_orders, out=out[..., 4:6])  # own bids, asks
+        return out
