@@ -59,11 +59,11 @@ class Market:
     def expire(self, state: EconomyState) -> None:
         """Age every open order; orders past ``order_duration`` close and return escrow."""
         open_ = state.order_price >= 0  # [B, N, R, 2, K]
-        state.order_age += open_.long()
+        state.order_age += open_
         expired = open_ & (state.order_age >= self.duration)
         if self._may_skip and not bool(expired.any()):
             return
-        refund = (state.order_price.clamp(min=0) * expired)[:, :, :, BID].sum((-1, -2))  # [B, N]
+        refund = (state.order_price[:, :, :, BID] * expired[:, :, :, BID]).sum((-1, -2))  # [B, N]
         state.coin += refund
         state.stock += expired[:, :, :, ASK].sum(-1)
         state.order_price.masked_fill_(expired, -1)
@@ -77,36 +77,36 @@ class Market:
         """
         p, k = self.levels, self.max_orders
         has = orders > 0  # [B, N, R]
-        side = ((orders - 1) // p).clamp(0, 1)  # [B, N, R] BID or ASK
-        price = (orders - 1) % p  # [B, N, R]
-        slots = state.order_price.gather(3, side[..., None, None].expand(-1, -1, -1, 1, k)).squeeze(
-            3
-        )  # [B, N, R, K] prices on the chosen side
-        free = slots < 0
-        slot = free.long().argmax(-1)  # [B, N, R] first free slot
+        side = (orders > p).long()  # [B, N, R] BID or ASK
+        price = orders - 1 - side * p  # [B, N, R] (meaningless where nothing is posted)
+        is_bid = side == BID
+        slots = state.order_price.gather(3, side[..., None, None].expand(-1, -1, -1, 1, k))
+        free = slots.squeeze(3) < 0  # [B, N, R, K] free slots on the chosen side
+        slot = free.view(torch.uint8).argmax(-1)  # [B, N, R] first free slot
         room = free.any(-1)
         if self.per_resource:
             room = room & (self.open_orders(state) < k)
         # Coverage: asks need a liquid unit; bids need coin, wood first then stone.
         ask_ok = state.stock >= 1  # [B, N, R]
-        bid_wood = has[..., WOOD] & (side[..., WOOD] == BID) & room[..., WOOD]
+        bid_wood = has[..., WOOD] & is_bid[..., WOOD] & room[..., WOOD]
         bid_wood = bid_wood & (state.coin >= price[..., WOOD])
         coin_left = state.coin - bid_wood * price[..., WOOD]
-        bid_stone = has[..., STONE] & (side[..., STONE] == BID) & room[..., STONE]
+        bid_stone = has[..., STONE] & is_bid[..., STONE] & room[..., STONE]
         bid_stone = bid_stone & (coin_left >= price[..., STONE])
         bid_ok = torch.stack([bid_wood, bid_stone], -1)  # [B, N, R]
-        accept = has & room & torch.where(side == BID, bid_ok, ask_ok)  # [B, N, R]
+        accept = has & room & torch.where(is_bid, bid_ok, ask_ok)  # [B, N, R]
         # Escrow.
-        state.coin -= (accept & (side == BID)).mul(price).sum(-1)
-        state.stock -= (accept & (side == ASK)).float()
-        # Write the orders into their slots (rejected ones write back what was there).
+        state.coin -= (accept & is_bid).mul(price).sum(-1)
+        state.stock -= (accept & ~is_bid).float()
+        # Write the orders into their slots. A refused order leaves its slot as it was: the
+        # price is written as the larger of the slot's and -1 (an accepted order's slot is
+        # free, -1), the age as the slot's times 0 (accepted) or 1 (refused).
         flat_price = state.order_price.view(*state.order_price.shape[:3], -1)  # [B, N, R, 2K]
         flat_age = state.order_age.view(*state.order_age.shape[:3], -1)
         idx = (side * k + slot)[..., None]  # [B, N, R, 1]
-        old = flat_price.gather(3, idx).squeeze(-1)
-        flat_price.scatter_(3, idx, torch.where(accept, price, old)[..., None])
-        old_age = flat_age.gather(3, idx).squeeze(-1)
-        flat_age.scatter_(3, idx, torch.where(accept, 0, old_age)[..., None])
+        new_price = torch.where(accept, price, -1)[..., None]
+        flat_price.scatter_reduce_(3, idx, new_price, "amax")
+        flat_age.scatter_reduce_(3, idx, (~accept).long()[..., None], "prod")
         return accept.sum(-1)
 
     def match(self, state: EconomyState) -> Trades:
