@@ -54,6 +54,7 @@ LAYER_OF = {
     "coopsim.run_store": "records",
     "coopsim.experiments": "records",
     "coopsim.sweeps": "records",
+    "coopsim.stress": "records",
     "coopsim.analysis": "analysis",
     "coopsim.figures": "analysis",
     "coopsim.report": "analysis",
