@@ -34,6 +34,13 @@ def add_stress_parser(sub) -> None:
         help="population files or shipped names (populations/); default: the shipped ones "
         "marked default_suite for the runs' world",
     )
+    p.add_argument(
+        "--partners",
+        nargs="*",
+        default=[],
+        help="more run directories whose learners play as cross-play populations (their own "
+        "rules are not stressed)",
+    )
     p.add_argument("--out", required=True, help="folder for stress.parquet and its cells")
     p.add_argument("--episodes", type=positive_int, default=32, help="per population (32)")
     p.add_argument("--seed", type=non_negative_int, default=0, help="evaluation seed (0)")
@@ -69,6 +76,7 @@ def cmd_stress(args: argparse.Namespace) -> int:
     runs = [str(p) for p in expand_paths(args.runs)]
     if not runs:
         raise ConfigError(None, "RUNS", f"no run directories match {' '.join(args.runs)}")
+    partners = [str(p) for p in expand_paths(args.partners)] if args.partners else []
     config = StressConfig(
         episodes=args.episodes,
         seed=args.seed,
@@ -77,11 +85,12 @@ def cmd_stress(args: argparse.Namespace) -> int:
         cross_seeds=args.cross_seeds,
     )
     if args.populations is None:
-        plan = Stress(runs, [], args.out, config)
+        plan = Stress(runs, [], args.out, config, partners)
         kinds = {run.scenario.world.kind for run in plan.runs}
         plan.populations = [p for kind in sorted(kinds) for p in default_suite(kind)]
     else:
-        plan = Stress(runs, [load_population(p) for p in args.populations], args.out, config)
+        pops = [load_population(p) for p in args.populations]
+        plan = Stress(runs, pops, args.out, config, partners)
     path = plan.run(progress=True, fresh=args.fresh)
     for note in dict.fromkeys(plan.notes):
         print(f"note: {note}", file=sys.stderr)

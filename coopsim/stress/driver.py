@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -121,6 +122,7 @@ class Stress:
         populations: Sequence[PopulationConfig],
         out: str | Path,
         config: StressConfig | None = None,
+        partners: Sequence[str | Path] = (),
     ):
         if not run_paths:
             raise ConfigError(None, "RUNS", "give at least one run directory to stress")
@@ -129,6 +131,9 @@ class Stress:
         self.populations = list(populations)
         self._loaded: dict[Path, TrainedRun] = {}
         self.runs = [self.load(p) for p in run_paths]
+        # runs whose trained seats play as cross-play populations, their own rules unstressed
+        stressed = {r.path.resolve() for r in self.runs}
+        self.partners = [self.load(p) for p in partners if Path(p).resolve() not in stressed]
         seen: dict[tuple[str, int], Path] = {}
         for run in self.runs:
             key = (run.rule, run.seed)
@@ -138,6 +143,7 @@ class Stress:
                 )
             seen[key] = run.path
         self.notes: list[str] = []
+        self.timings: dict[str, float] = {}  # cell -> seconds it took (computed cells only)
 
     def load(self, path: str | Path) -> TrainedRun:
         key = Path(path).resolve()
@@ -149,6 +155,7 @@ class Stress:
     def manifest(self) -> dict:
         return {
             "runs": sorted(str(r.path.resolve()) for r in self.runs),
+            "partners": sorted(str(r.path.resolve()) for r in self.partners),
             "populations": [
                 {k: v for k, v in to_dict(p).items() if k != "source"} for p in self.populations
             ],
@@ -173,7 +180,7 @@ class Stress:
         blocks = [Block(IN_DISTRIBUTION, "in-distribution", run.path.name, [run.seats(world)])]
         probe = {}
         others = sorted(
-            (r for r in self.runs if r is not run),
+            (r for r in [*self.runs, *self.partners] if r is not run),
             key=lambda r: (r.rule != run.rule, r.rule, r.seed),
         )
         cross = 0
@@ -302,12 +309,14 @@ class Stress:
             path = self.cell_path(run, what)
             bar.set_postfix_str(f"{run.rule} s{run.seed} {what}")
             if not path.exists():
+                start = time.perf_counter()
                 cell = (
                     self.play_cell(run)
                     if what == "play"
                     else self.exploit_cell(run, int(what.split("-")[1]))
                 )
                 atomic_write_parquet(path, cell)
+                self.timings[f"{run.rule} s{run.seed} {what}"] = time.perf_counter() - start
             frames.append(pd.read_parquet(path))
         stress = aggregate(pd.concat(frames, ignore_index=True))
         atomic_write_parquet(self.out / STRESS, stress)
@@ -390,6 +399,9 @@ def stress(
     *,
     progress: bool = True,
     fresh: bool = False,
+    partners: Sequence[str | Path] = (),
 ) -> Path:
-    """Stress every rule of ``run_paths`` against every population; ``out/stress.parquet``."""
-    return Stress(run_paths, populations, out, config).run(progress=progress, fresh=fresh)
+    """Stress every rule of ``run_paths`` against every population (``partners``: more runs
+    whose trained seats play as cross-play populations); returns ``out/stress.parquet``."""
+    plan = Stress(run_paths, populations, out, config, partners)
+    return plan.run(progress=progress, fresh=fresh)
