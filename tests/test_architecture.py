@@ -55,6 +55,7 @@ LAYER_OF = {
     "coopsim.experiments": "records",
     "coopsim.sweeps": "records",
     "coopsim.stress": "records",
+    "coopsim.stress.populations": "building",  # read when a scenario names populations
     "coopsim.analysis": "analysis",
     "coopsim.figures": "analysis",
     "coopsim.report": "analysis",

@@ -70,8 +70,8 @@ def cmd_stress(args: argparse.Namespace) -> int:
     from coopsim.analysis.stress import rule_yardsticks, verdict
     from coopsim.record import expand_paths
     from coopsim.schema import ConfigError
-    from coopsim.stress import StressConfig, default_suite, load_population
-    from coopsim.stress.driver import Stress
+    from coopsim.stress.driver import Stress, StressConfig
+    from coopsim.stress.populations import default_suite, load_population
 
     runs = [str(p) for p in expand_paths(args.runs)]
     if not runs:

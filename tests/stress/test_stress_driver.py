@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from coopsim.schema import ConfigError
-from coopsim.stress import StressConfig, load_population, stress
-from coopsim.stress.driver import CELLS, COLUMNS, Stress
+from coopsim.stress.driver import CELLS, COLUMNS, Stress, StressConfig, stress
+from coopsim.stress.populations import load_population
 
 QUICK = StressConfig(episodes=4, coalitions=(1,), exploiter_iterations=2)
 
