@@ -124,3 +124,14 @@ def test_the_command_writes_the_table_and_a_report_takes_the_folder(stress_runs,
     assert len(stress_sections) == 1
     assert main(["stress", *runs, "--out", str(out), "--populations", "nobody"]) == 2
     assert "no such population" in capsys.readouterr().err
+
+
+def test_coalition_sizes_parse_and_bad_ones_are_refused():
+    import argparse
+
+    from coopsim.cli.stress import coalition_list
+
+    assert coalition_list("1,2") == [1, 2] and coalition_list("") == []
+    for bad in ("0", "a", "1,-2"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            coalition_list(bad)
