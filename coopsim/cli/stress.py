@@ -97,9 +97,9 @@ def cmd_stress(args: argparse.Namespace) -> int:
     import pandas as pd
 
     table = verdict(pd.read_parquet(path), rule_yardsticks(runs))
-    shown = table[
-        ["rule", "in_distribution", "worst_case", "worst_population", "p10", "exploitability"]
-    ]
+    columns = ["rule", "in_distribution", "worst_case", "worst_population", "p10", "exploitability"]
+    columns += ["in_distribution_share", "worst_case_share"]  # of the yardstick, where it applies
+    shown = table[columns]
     print(shown.to_string(index=False, float_format=lambda v: f"{v:.4g}"), file=sys.stderr)
     print(path)
     return 0
