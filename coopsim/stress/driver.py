@@ -35,7 +35,6 @@ from tqdm import tqdm
 
 from coopsim.agents.mixture import SeatTable, as_population, draw_table
 from coopsim.agents.population import Population
-from coopsim.agents.scripted import SCRIPTED
 from coopsim.evaluate import Evaluation, evaluate
 from coopsim.intervals import t_interval
 from coopsim.measures import MEASURES
@@ -45,6 +44,7 @@ from coopsim.run_store import first_difference
 from coopsim.scenario import make_world
 from coopsim.schema import ConfigError, to_dict
 from coopsim.stress.exploiter import Exploited, train_exploiter
+from coopsim.stress.members import member_seats
 from coopsim.stress.populations import PopulationConfig
 from coopsim.stress.runs import TrainedRun, load_trained_run, same_seats
 
@@ -94,23 +94,6 @@ class Block:
     partner: str  # the run whose seats play ("" for a population file's mix)
     members: list[Population]
     shares: list[float] = field(default_factory=lambda: [1.0])
-
-
-def _scripted_seats(config: PopulationConfig, index: int, world) -> Population:
-    member = config.members[index]
-    cls = SCRIPTED[member.policy]
-    policy = cls(world.spec, member.params if cls.Params is not type(None) else None)
-    n = world.spec.num_agents
-    population = Population([(policy, list(range(n)))], n, len(world.spec.action_nvec))
-    try:  # a policy reads named fields of the observation: does this world have them?
-        population.act(world.reset(seed=0), world.gen, world.action_mask())
-    except KeyError as err:
-        raise ConfigError(
-            config.source,
-            f"members[{index}].policy",
-            f"{member.policy!r} does not play a {world.kind!r} world (it reads {err})",
-        ) from None
-    return population
 
 
 class Stress:
@@ -204,20 +187,7 @@ class Stress:
         for config in self.populations:
             if config.world != world.kind:
                 continue
-            members = []
-            for i, member in enumerate(config.members):
-                if member.policy:
-                    members.append(_scripted_seats(config, i, world))
-                    continue
-                partner = self.load(member.run)
-                why = same_seats(world, make_world(partner.scenario, 1))
-                if why is not None:
-                    raise ConfigError(
-                        config.source,
-                        f"members[{i}].run",
-                        f"its agents cannot sit in {run.rule!r}'s world ({why})",
-                    )
-                members.append(partner.seats(world))
+            members = member_seats(config, world, self.load)
             shares = [m.share for m in config.members]
             blocks.append(Block(config.name, "population", "", members, shares))
         return blocks

@@ -20,11 +20,11 @@ from torch import Tensor
 
 from coopsim.agents.mixture import SeatTable, draw_table
 from coopsim.agents.population import Population
-from coopsim.agents.scripted import SCRIPTED
 from coopsim.config import PAIRED_OBJECTIVES
-from coopsim.scenario import Scenario
+from coopsim.scenario import Scenario, make_world
 from coopsim.storage import RolloutStorage
-from coopsim.stress.populations import PopulationConfig, load_population
+from coopsim.stress.members import member_seats
+from coopsim.stress.populations import load_population
 from coopsim.train import Trainer
 
 #: own_share when a scenario names populations but no share.
@@ -35,22 +35,6 @@ def trainer_for(scenario: Scenario) -> type[Trainer]:
     """:class:`MixtureTrainer` where the planner names populations, else :class:`Trainer`."""
     planner = scenario.planner
     return MixtureTrainer if planner is not None and planner.populations else Trainer
-
-
-def _members(config: PopulationConfig, world) -> list[Population]:
-    """Each member of a population file as a population acting for every seat of ``world``."""
-    from coopsim.stress.runs import load_trained_run  # a run's seats: rebuilt from its folder
-
-    n, heads = world.spec.num_agents, len(world.spec.action_nvec)
-    members = []
-    for member in config.members:
-        if member.run:
-            members.append(load_trained_run(member.run).seats(world))
-            continue
-        cls = SCRIPTED[member.policy]
-        policy = cls(world.spec, member.params if cls.Params is not type(None) else None)
-        members.append(Population([(policy, list(range(n)))], n, heads))
-    return members
 
 
 class MixtureTrainer(Trainer):
@@ -75,7 +59,7 @@ class MixtureTrainer(Trainer):
         members: list[Population] = []
         for name in pc.populations:
             config = load_population(name)
-            found = _members(config, self.world)
+            found = member_seats(config, make_world(scenario, 1, self.device))
             self.mixes.append(
                 (
                     list(range(len(members), len(members) + len(found))),
