@@ -25,16 +25,18 @@ def scripted_seats(config: PopulationConfig, index: int, world: World) -> Popula
     file and member, if the policy reads what this world does not show."""
     member = config.members[index]
     cls = SCRIPTED[member.policy]
-    policy = cls(world.spec, member.params if cls.Params is not type(None) else None)
     n = world.spec.num_agents
-    population = Population([(policy, list(range(n)))], n, len(world.spec.action_nvec))
-    try:  # a policy reads named fields of the observation: does this world have them?
+    # a policy refuses a world it cannot read when made, or reads named observation fields
+    # the world may not have when it acts: either way, this world is not one it plays
+    try:
+        policy = cls(world.spec, member.params if cls.Params is not type(None) else None)
+        population = Population([(policy, list(range(n)))], n, len(world.spec.action_nvec))
         population.act(world.reset(seed=0), world.gen, world.action_mask())
-    except KeyError as err:
+    except (KeyError, ValueError) as err:
         raise ConfigError(
             config.source,
             f"members[{index}].policy",
-            f"{member.policy!r} does not play a {world.kind!r} world (it reads {err})",
+            f"{member.policy!r} does not play a {world.kind!r} world ({err})",
         ) from None
     return population
 
