@@ -12,33 +12,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from coopsim.agents.population import Population
-from coopsim.agents.scripted import SCRIPTED
 from coopsim.envs import World
 from coopsim.scenario import make_world
 from coopsim.schema import ConfigError
-from coopsim.stress.populations import PopulationConfig
+from coopsim.stress.populations import PopulationConfig, scripted_seats
 from coopsim.stress.runs import TrainedRun, load_trained_run, same_seats
-
-
-def scripted_seats(config: PopulationConfig, index: int, world: World) -> Population:
-    """Member ``index`` (a scripted policy) in every seat of ``world``; refused, naming the
-    file and member, if the policy reads what this world does not show."""
-    member = config.members[index]
-    cls = SCRIPTED[member.policy]
-    n = world.spec.num_agents
-    # a policy refuses a world it cannot read when made, or reads named observation fields
-    # the world may not have when it acts: either way, this world is not one it plays
-    try:
-        policy = cls(world.spec, member.params if cls.Params is not type(None) else None)
-        population = Population([(policy, list(range(n)))], n, len(world.spec.action_nvec))
-        population.act(world.reset(seed=0), world.gen, world.action_mask())
-    except (KeyError, ValueError) as err:
-        raise ConfigError(
-            config.source,
-            f"members[{index}].policy",
-            f"{member.policy!r} does not play a {world.kind!r} world ({err})",
-        ) from None
-    return population
 
 
 def member_seats(

@@ -26,8 +26,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from coopsim.agents.population import Population
 from coopsim.agents.scripted import SCRIPTED
-from coopsim.envs import WORLDS
+from coopsim.envs import WORLDS, World
 from coopsim.schema import ConfigError, build, describe_range, param
 
 if sys.version_info >= (3, 11):
@@ -153,7 +154,32 @@ def population_from_dict(
             raise ConfigError(
                 source, f"{where}.run", f"{member.run!r} is not a run directory (no scenario.toml)"
             )
+    probe = WORLDS[config.world][1](WORLDS[config.world][0](), batch_size=1)  # a default world
+    for i, member in enumerate(config.members):
+        if member.policy:
+            scripted_seats(config, i, probe)
     total = sum(m.share for m in config.members)
     if abs(total - 1.0) > SHARE_TOLERANCE:
         raise ConfigError(source, "members", f"shares add up to {total:.6g}; they must add up to 1")
     return config
+
+
+def scripted_seats(config: PopulationConfig, index: int, world: World) -> Population:
+    """Member ``index`` (a scripted policy) in every seat of ``world``; refused, naming the
+    file and member, if the policy reads what this world does not show."""
+    member = config.members[index]
+    cls = SCRIPTED[member.policy]
+    n = world.spec.num_agents
+    # a policy refuses a world it cannot read when made, or reads named observation fields
+    # the world may not have when it acts: either way, this world is not one it plays
+    try:
+        policy = cls(world.spec, member.params if cls.Params is not type(None) else None)
+        population = Population([(policy, list(range(n)))], n, len(world.spec.action_nvec))
+        population.act(world.reset(seed=0), world.gen, world.action_mask())
+    except (KeyError, ValueError) as err:
+        raise ConfigError(
+            config.source,
+            f"members[{index}].policy",
+            f"{member.policy!r} does not play a {world.kind!r} world ({err})",
+        ) from None
+    return population

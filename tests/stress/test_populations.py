@@ -91,13 +91,9 @@ def test_a_run_member_must_be_a_run_directory(stress_runs):
 
 
 def test_a_scripted_member_that_cannot_play_the_world_is_refused_by_name(tmp_path):
-    from coopsim import scenario as sc
-    from coopsim.stress.members import member_seats
-
     path = write(
         tmp_path, 'world = "public_goods"\n[[members]]\npolicy = "gather_build"\nshare = 1.0'
     )
-    world = sc.make_world(sc.load("public_goods"), 1)
     with pytest.raises(ConfigError) as err:
-        member_seats(load_population(path), world)
+        load_population(path)
     assert err.value.field == "members[0].policy" and "does not play" in err.value.problem
