@@ -54,6 +54,8 @@ LAYER_OF = {
     "coopsim.run_store": "records",
     "coopsim.experiments": "records",
     "coopsim.sweeps": "records",
+    "coopsim.stress": "records",
+    "coopsim.stress.populations": "building",  # read when a scenario names populations
     "coopsim.analysis": "analysis",
     "coopsim.figures": "analysis",
     "coopsim.report": "analysis",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 from coopsim.schema import ConfigError
 
@@ -101,8 +102,11 @@ def cmd_report(args: argparse.Namespace) -> int:
     """Write the scenario report (HTML or PDF, by the output's suffix) for the given runs."""
     from coopsim.record import expand_paths
     from coopsim.report import build_report
+    from coopsim.report.stress_section import is_stress
 
-    paths = expand_paths(args.runs, sweeps=True)
+    stressed = [Path(p) for p in args.runs if is_stress(p)]  # `coopsim stress` folders
+    rest = [p for p in args.runs if not is_stress(p)]
+    paths = stressed + (expand_paths(rest, sweeps=True) if rest else [])
     if not paths:
         print("no run directories found", file=sys.stderr)
         return 2

@@ -28,6 +28,7 @@ from coopsim.report.model import FigureBlock, Paragraph, Preformatted, Report, S
 from coopsim.report.planner_section import planner_sections
 from coopsim.report.replay_section import replay_sections
 from coopsim.report.schelling_section import schelling_sections
+from coopsim.report.stress_section import split_stress
 from coopsim.report.sweep_section import split_sweeps
 
 #: What the mechanism table says of a run written before summary.json recorded its mechanisms.
@@ -165,6 +166,7 @@ def comparison_table(found: Sequence[Condition]) -> pd.DataFrame:
 def build_content(runs: Iterable[RunData | str | os.PathLike]) -> Report:
     """Assemble the report's sections and figures for ``runs`` (loaded runs or run folders)."""
     runs, sweeps = split_sweeps(runs)  # a sweep folder: its section, and its best cell's runs
+    runs, stressed = split_stress(runs)  # a stress folder: its section, and the runs it stressed
     runs = [_as_run(r) for r in runs]
     if not runs:
         raise ValueError("a report needs at least one run directory")
@@ -186,6 +188,7 @@ def build_content(runs: Iterable[RunData | str | os.PathLike]) -> Report:
         [
             *sweeps,
             _summary_section(found),
+            *stressed,
             _figure_section(runs, labels, found),
             *planner_sections(runs, labels),
             *replay_sections(runs, labels),
