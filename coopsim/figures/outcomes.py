@@ -153,12 +153,15 @@ def contributions_per_round(runs: RunLike) -> Figure:
         return empty_figure(title, "No run recorded contributions.")
     labels = tables.run_labels(runs)
     curves = []
+    endowment = runs[0].scenario.get("world", {}).get("endowment")
     for run in runs:
         per_ep = run.episodes.groupby(["round", "episode"])["contribution"].mean()
         by_round = per_ep.unstack("round")  # [E, R]
-        mean, low, high = t_interval_columns(by_round.to_numpy(dtype=float))  # each [R]
+        top = run.scenario.get("world", {}).get("endowment")  # nobody gives more than it
+        mean, low, high = t_interval_columns(
+            by_round.to_numpy(dtype=float), bounds=(0.0, float(top) if top else None)
+        )  # each [R]
         curves.append((by_round.columns.to_numpy() + 1, mean, low, high))
-    endowment = runs[0].scenario.get("world", {}).get("endowment")
     height = endowment or max(float(np.nanmax(np.abs(c[1]))) for c in curves) or 1.0
     groups = coinciding([c[1] for c in curves], COINCIDE_SHARE * height)
     offsets = _dodges(groups, len(curves))  # [runs]

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from coopsim.intervals import Interval, t_interval
+from coopsim.intervals import Interval, clip, t_interval
+from coopsim.measures import bounds_of
 from coopsim.record import RunData
 
 #: How a condition without mechanisms is named in sentences.
@@ -58,14 +59,17 @@ class Condition:
             return None
         if len(stats) == 1:
             (s,) = stats
+            # runs written before intervals were cut to a measure's range are cut here
+            low, high = clip(float(s["ci_low"]), float(s["ci_high"]), bounds_of(name))
             return Interval(
                 float(s["mean"]),
-                float(s["ci_low"]),
-                float(s["ci_high"]),
+                low,
+                high,
                 float(s.get("std", float("nan"))),
                 int(s.get("n", 0)),
             )
-        return t_interval(np.array([float(s["mean"]) for s in stats]))  # over seeds
+        means = np.array([float(s["mean"]) for s in stats])
+        return t_interval(means, bounds=bounds_of(name))  # over seeds
 
     def per_unit(self, per_episode: pd.Series) -> Interval:
         """An estimate from values per (run, episode): over episodes, or over runs' means.
