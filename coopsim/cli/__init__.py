@@ -59,8 +59,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("compare", help="side-by-side table of run summaries")
+    p = sub.add_parser("compare", help="rules compared over training seeds, or runs side by side")
     p.add_argument("runs", nargs="+", help="run directories or glob patterns")
+    p.add_argument(
+        "--by",
+        choices=("rule", "run"),
+        default="rule",
+        help="rule: runs grouped by rule, intervals over training seeds (default); "
+        "run: one column per run, intervals over its evaluation episodes",
+    )
     p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("report", help="write a scenario report (HTML or PDF) for runs")

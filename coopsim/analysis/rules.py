@@ -1,0 +1,420 @@
+"""Rules as the unit: runs grouped by the rules they ran under, measured over training seeds.
+
+A mechanism designer asks what a *rule* does (matching at 4:1, a fine of 1.5, a match a planner
+chooses), not what one run directory holds. A rule here is what agents lived under and who they
+were: the world, the mechanisms with their resolved parameter values, the planner's controls
+where one learned them, and the population. Runs that differ only by seed are one rule.
+
+Why training seeds are the units: a learned policy's outcome depends on the luck of its
+training, which the episodes of one run do not show. Each run gives one value per measure (its
+mean over evaluation episodes) and the interval is over those values; only a rule run at one
+seed falls back to its episodes, and the table says which (``units``). Every interval is cut to
+the measure's range (:mod:`coopsim.intervals`).
+
+Why net welfare is computed here: a planner paid the welfare net of a sponsor's outlay records it
+as its objective, but a fixed matching rule records no outlay, so the rules could not be ranked
+on it side by side. Every public-goods rule gets it, utilitarian welfare less the sponsor's
+outlay at the stated cost per unit (the planners' ``sponsor_cost`` where they state one, else
+1), from what each run wrote.
+
+Labels are short and come from what differs between the rules compared: ``matching 4:1``,
+``matching, planner-chosen (2)``, ``institution fine 1.5 + rebate``; the CLI, the app, the
+brief and the notebooks all print these.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from coopsim.intervals import LEVEL, t_interval
+from coopsim.measures import MEASURES, bounds_of
+from coopsim.record import RunData
+
+#: Short words for mechanism kinds in labels (others: the kind with spaces).
+KIND_WORDS = {
+    "sanction_institution": "institution",
+    "peer_punishment": "peer punishment",
+    "lump_sum": "rebate",
+    "provision_point": "provision point",
+    "extraction_tax": "extraction tax",
+}
+
+#: The parameter a label names a mechanism by, and how it is written, where the kind has one.
+PRIMARY = {
+    "matching": ("rate", lambda v: f"{_num(v)}:1"),
+    "sanction_institution": ("fine", lambda v: f"fine {_num(v)}"),
+    "peer_punishment": ("impact", lambda v: f"{_num(v)}x"),
+    "quota": ("limit", lambda v: f"limit {_num(v)}"),
+    "extraction_tax": ("rate", lambda v: f"rate {_num(v)}"),
+}
+
+#: Parameters that configure what agents observe or how a rule is shown, not what it does.
+NOT_RULE = ("observed",)
+
+#: Mechanisms an outside sponsor pays for -> the sponsor's outlay from the run's summed
+#: transfers and the world's config. Matching pays ``multiplier x rate x contributions`` into
+#: the pot (``transfer_matching``) for an outlay of ``rate x contributions``.
+SPONSORED = {"matching": lambda transfers, world: transfers / float(world.get("multiplier", 1.0))}
+
+#: The derived measure net welfare (not in the registry: runs do not record it).
+NET_WELFARE = "net_welfare"
+NET_WELFARE_LABEL = "net welfare"
+NET_WELFARE_UNIT = "utility per episode, sponsor's outlay subtracted"
+
+#: Unit words for the ``units`` column.
+SEEDS, EPISODES = "training seeds", "evaluation episodes"
+
+
+def _num(value: Any) -> str:
+    """A parameter value as a reader writes it: ``4``, ``1.5``."""
+    return f"{value:g}" if isinstance(value, (int, float)) else str(value)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One rule and the runs (training seeds) made under it."""
+
+    key: str  # identity: world, mechanisms, planner, population as JSON
+    runs: tuple[RunData, ...]
+    label: str = ""
+
+    @property
+    def scenario(self) -> dict[str, Any]:
+        return self.runs[0].scenario
+
+    @property
+    def mechanisms(self) -> list[dict[str, Any]]:
+        return list(self.scenario.get("mechanisms", []))
+
+    @property
+    def planner(self) -> dict[str, Any] | None:
+        return self.scenario.get("planner") or None
+
+    @property
+    def controls(self) -> tuple[str, ...]:
+        """The ``kind.param`` names a planner set (none without a learning planner)."""
+        return tuple((self.planner or {}).get("controls", ()))
+
+    @property
+    def chosen(self) -> list[list[float]]:
+        """Per seed, per control: the value the planner's rule was evaluated with."""
+        out = []
+        for run in self.runs:
+            schedule = (run.summary.get("training") or {}).get("planner_schedule")
+            if schedule is None:
+                schedule = (run.summary.get("planner") or {}).get("mean_controls") or []
+            out.append([float(v) for v in schedule])
+        return out
+
+    @property
+    def objective(self) -> str | None:
+        """The objective a planner was trained for (None: no planner learned this rule)."""
+        return (self.planner or {}).get("objective") if self.controls else None
+
+    @property
+    def world(self) -> dict[str, Any]:
+        return dict(self.scenario.get("world", {}))
+
+    @property
+    def scenarios(self) -> list[str]:
+        return list(dict.fromkeys(str(r.summary.get("scenario") or r.name) for r in self.runs))
+
+    @property
+    def units(self) -> str:
+        return SEEDS if len(self.runs) > 1 else EPISODES
+
+
+def _identity(run: RunData) -> str:
+    """What makes a rule: the world, the mechanisms (controlled values replaced by the planner
+    that sets them), the planner's design, the population."""
+    scenario = run.scenario
+    planner = scenario.get("planner") or {}
+    controls = set(planner.get("controls", ()))
+    mechanisms = []
+    for m in scenario.get("mechanisms", []):
+        kind = m.get("kind")
+        params = {
+            k: ("planner" if f"{kind}.{k}" in controls else v)
+            for k, v in sorted(m.items())
+            if k not in NOT_RULE
+        }
+        mechanisms.append(params)
+    design = (
+        {k: planner.get(k) for k in ("controls", "grid", "objective", "sponsor_cost", "weights")}
+        if controls
+        else None
+    )
+    population = [
+        (g.get("policy"), g.get("count", 1), g.get("params", {}))
+        for g in scenario.get("population", [])
+    ]
+    world = {k: v for k, v in scenario.get("world", {}).items() if v != []}
+    return json.dumps([world, mechanisms, design, population], sort_keys=True, default=str)
+
+
+def group_rules(runs: Sequence[RunData]) -> list[Rule]:
+    """Runs grouped by rule, in the order each rule first appears, each with its label."""
+    groups: dict[str, list[RunData]] = {}
+    for run in runs:
+        groups.setdefault(_identity(run), []).append(run)
+    rules = [Rule(key, tuple(group)) for key, group in groups.items()]
+    labels = rule_labels(rules)
+    return [Rule(r.key, r.runs, label) for r, label in zip(rules, labels)]
+
+
+def _mechanism_words(rule: Rule, differing: dict[str, set[str]]) -> list[str]:
+    """One phrase per mechanism: its word, the parameters that tell it apart, a planner's pick."""
+    controls = rule.controls
+    chosen = rule.chosen
+    phrases = []
+    for m in rule.mechanisms:
+        kind = str(m.get("kind"))
+        word = KIND_WORDS.get(kind, kind.replace("_", " "))
+        planned = [c for c in controls if c.split(".")[0] == kind]
+        if planned:
+            picks = []
+            for c in planned:
+                k = controls.index(c)
+                values = list(dict.fromkeys(_num(seed[k]) for seed in chosen if len(seed) > k))
+                picks.append("/".join(values) if values else "?")
+            phrases.append(f"{word}, planner-chosen ({'; '.join(picks)})")
+            continue
+        shown = []
+        primary = PRIMARY.get(kind)
+        names = sorted(differing.get(kind, set()) - {primary[0] if primary else ""})
+        if primary and primary[0] in m:
+            shown.append(primary[1](m[primary[0]]))
+        shown += [f"{name.replace('_', ' ')} {_num(m[name])}" for name in names if name in m]
+        phrases.append(" ".join([word, *shown]))
+    return phrases
+
+
+def _population_words(rule: Rule) -> str:
+    groups = rule.scenario.get("population", [])
+    return " + ".join(f"{g.get('count', 1)} {g.get('policy', '?')}" for g in groups)
+
+
+def rule_labels(rules: Sequence[Rule]) -> list[str]:
+    """Short labels, distinct among ``rules``, from what differs between them.
+
+    A mechanism is named by a word and its main parameter (``matching 4:1``, ``institution fine
+    1.5``), plus any other parameter whose value differs between the rules that have it; a
+    planner's pick is said as such; populations are named where they differ; a label that would
+    still repeat gets its scenario's name.
+    """
+    values: dict[tuple[str, str], set[str]] = {}
+    for rule in rules:
+        for m in rule.mechanisms:
+            for k, v in m.items():
+                if k not in ("kind", *NOT_RULE):
+                    values.setdefault((str(m.get("kind")), k), set()).add(json.dumps(v))
+    differing: dict[str, set[str]] = {}
+    for (kind, name), seen in values.items():
+        if len(seen) > 1:
+            differing.setdefault(kind, set()).add(name)
+    populations = [_population_words(r) for r in rules]
+    usual = Counter(populations).most_common(1)[0][0] if rules else ""
+    labels = []
+    for rule, population in zip(rules, populations):
+        phrases = _mechanism_words(rule, differing)
+        label = " + ".join(phrases) if phrases else "no mechanism"
+        if population != usual:  # name the seats that are not the usual population's
+            usual_policies = {g.split(" ", 1)[1] for g in usual.split(" + ") if " " in g}
+            extra = [
+                f"{g.get('count', 1)} {g.get('policy', '?')} seats"
+                for g in rule.scenario.get("population", [])
+                if g.get("policy") not in usual_policies
+            ]
+            label += f", with {' and '.join(extra) or population}"
+        labels.append(label)
+    counts = Counter(labels)
+    return [
+        f"{label} [{', '.join(rule.scenarios)}]" if counts[label] > 1 else label
+        for label, rule in zip(labels, rules)
+    ]
+
+
+def sponsor_cost(rules: Sequence[Rule]) -> float:
+    """The cost per unit of a sponsor's outlay: the one the planners state (1 where none does).
+
+    Raises where planners state different costs: net welfare would not be one measure."""
+    stated = {
+        float(r.planner["sponsor_cost"])
+        for r in rules
+        if r.planner and r.planner.get("sponsor_cost") is not None
+    }
+    if len(stated) > 1:
+        raise ValueError(
+            f"the rules' planners state different sponsor costs ({sorted(stated)}); "
+            "pass sponsor_cost= to compare net welfare at one"
+        )
+    return stated.pop() if stated else 1.0
+
+
+def outlay_per_episode(run: RunData) -> pd.Series | None:
+    """What outside sponsors paid in each evaluation episode (0 where no mechanism is
+    sponsored); None where the run recorded no transfers to read it from."""
+    eps = run.episodes
+    if eps.empty or "episode" not in eps:
+        return None
+    episodes = np.sort(eps["episode"].unique())
+    total = pd.Series(0.0, index=episodes)
+    world = run.scenario.get("world", {})
+    for kind, outlay in SPONSORED.items():
+        column = f"transfer_{kind}"
+        if any(m.get("kind") == kind for m in run.scenario.get("mechanisms", [])):
+            if column not in eps:
+                return None
+            per_episode = eps.groupby("episode")[column].sum().reindex(episodes)
+            total = total + outlay(per_episode.astype(float), world)
+    return total
+
+
+def per_episode(run: RunData, cost: float) -> pd.DataFrame:
+    """One row per evaluation episode, one column per measure the run has (net welfare added
+    for a public-goods run)."""
+    table = run.episode_metrics
+    if table is None:
+        return pd.DataFrame()
+    table = table.set_index("episode") if "episode" in table else table
+    names = [m for m in MEASURES if m in table]
+    frame = table[names].astype(float).copy()
+    if (
+        run.scenario.get("world", {}).get("kind") == "public_goods"
+        and "utilitarian_welfare" in frame
+    ):
+        outlay = outlay_per_episode(run)
+        if outlay is not None:
+            frame[NET_WELFARE] = frame["utilitarian_welfare"] - cost * outlay.reindex(frame.index)
+    return frame
+
+
+def measure_words(name: str) -> tuple[str, str]:
+    """(label, unit) of a measure of the table."""
+    if name == NET_WELFARE:
+        return NET_WELFARE_LABEL, NET_WELFARE_UNIT
+    m = MEASURES[name]
+    return m.label, m.unit
+
+
+def rules_table(
+    runs: Sequence[RunData],
+    metrics: Sequence[str] | None = None,
+    *,
+    level: float = LEVEL,
+    cost: float | None = None,
+) -> pd.DataFrame:
+    """One row per rule and measure: mean, interval, the units it is over and how many.
+
+    Columns: ``rule`` (the label), ``measure``, ``label`` and ``unit`` (the measure's words),
+    ``mean``, ``ci_low``, ``ci_high``, ``std``, ``n`` (units counted), ``units`` (``training
+    seeds``, or ``evaluation episodes`` for a rule run at one seed), ``seeds`` (runs),
+    ``trained_for`` (the objective a planner learned the rule for; empty where none did) and
+    ``scenario``. ``cost``: the sponsor's cost per unit for net welfare (default: see
+    :func:`sponsor_cost`); it is kept in ``table.attrs["sponsor_cost"]``.
+
+    The ``objective`` measure is left out: each run records its own scenario's objective, so it
+    is no one measure across rules (rank on a measure that is, such as net welfare).
+    """
+    rules = group_rules(list(runs))
+    cost = sponsor_cost(rules) if cost is None else float(cost)
+    rows = []
+    for rule in rules:
+        frames = [per_episode(run, cost) for run in rule.runs]
+        present = [c for c in frames[0].columns if all(c in f for f in frames)]
+        names = [c for c in present if c != "objective"]
+        if metrics is not None:
+            names = [c for c in metrics if c in present]
+        for name in names:
+            bounds = bounds_of(name)
+            if len(frames) > 1:
+                values = np.array([float(f[name].mean()) for f in frames])
+            else:
+                values = frames[0][name].to_numpy(dtype=float)
+            values = values[np.isfinite(values)]
+            iv = t_interval(values, level, bounds)
+            label, unit = measure_words(name)
+            rows.append(
+                {
+                    "rule": rule.label,
+                    "measure": name,
+                    "label": label,
+                    "unit": unit,
+                    **iv.as_dict(),
+                    "units": rule.units,
+                    "seeds": len(rule.runs),
+                    "trained_for": rule.objective or "",
+                    "scenario": ", ".join(rule.scenarios),
+                }
+            )
+    columns = [
+        "rule", "measure", "label", "unit", "mean", "ci_low", "ci_high", "std", "n", "units",
+        "seeds", "trained_for", "scenario",
+    ]  # fmt: skip
+    table = pd.DataFrame(rows, columns=columns)
+    table.attrs["sponsor_cost"] = cost
+    return table
+
+
+def wide(table: pd.DataFrame) -> pd.DataFrame:
+    """A :func:`rules_table` as one row per rule, ``<measure>``, ``<measure>_ci_low`` ... columns."""
+    rows: dict[str, dict[str, Any]] = {}
+    for r in table.itertuples(index=False):
+        row = rows.setdefault(r.rule, {"rule": r.rule, "seeds": r.seeds, "units": r.units})
+        for part in ("mean", "ci_low", "ci_high", "std", "n"):
+            row[r.measure if part == "mean" else f"{r.measure}_{part}"] = getattr(r, part)
+    return pd.DataFrame(list(rows.values()))
+
+
+def estimate_text(mean: float, low: float, high: float, unit: str = "") -> str:
+    """``mean [low, high]`` to the interval's precision; shares (a unit starting ``share``) as
+    percentages; a zero-width interval as ``mean (no spread)``."""
+    from coopsim.report import numbers
+
+    share = unit.startswith("share")
+    scale = 100.0 if share else 1.0
+    if not np.isfinite(mean):
+        return ""
+    if not high > low:
+        value = numbers.number(scale * mean, numbers.decimals(scale * mean))
+        return f"{value}{'%' if share else ''} (no spread)"
+    if share:
+        return numbers.percent(mean, low, high)
+    return numbers.estimate(mean, low, high)
+
+
+def format_rules(table: pd.DataFrame, measures: Sequence[str] | None = None) -> str:
+    """A :func:`rules_table` as text: one block per measure, one line per rule."""
+    if table.empty:
+        return "no measures in common"
+    names = list(dict.fromkeys(table["measure"])) if measures is None else list(measures)
+    width = max(len(r) for r in table["rule"])
+    lines = []
+    units = sorted(set(table["units"]))
+    level = f"{LEVEL:.0%}"
+    lines.append(
+        f"mean [{level} interval] per rule, over its {' or '.join(units)}; "
+        "intervals cut to each measure's range"
+    )
+    cost = table.attrs.get("sponsor_cost")
+    for name in names:
+        rows = table[table["measure"] == name]
+        if rows.empty:
+            continue
+        first = rows.iloc[0]
+        lines.append("")
+        head = f"{first['label']} ({first['unit']})"
+        if name == NET_WELFARE and cost is not None:
+            head += f", each unit of outlay costing {_num(cost)}"
+        lines.append(head)
+        for r in rows.itertuples(index=False):
+            text = estimate_text(r.mean, r.ci_low, r.ci_high, r.unit)
+            lines.append(f"  {r.rule:<{width}}  {text}  n = {r.n} {r.units}")
+    return "\n".join(lines)
