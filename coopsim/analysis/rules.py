@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from coopsim.intervals import LEVEL, t_interval
+from coopsim.intervals import LEVEL, clip, t_interval
 from coopsim.measures import MEASURES, bounds_of
 from coopsim.record import RunData
 
@@ -63,10 +63,12 @@ NOT_RULE = ("observed",)
 #: the pot (``transfer_matching``) for an outlay of ``rate x contributions``.
 SPONSORED = {"matching": lambda transfers, world: transfers / float(world.get("multiplier", 1.0))}
 
-#: The derived measure net welfare (not in the registry: runs do not record it).
-NET_WELFARE = "net_welfare"
-NET_WELFARE_LABEL = "net welfare"
-NET_WELFARE_UNIT = "utility per episode, sponsor's outlay subtracted"
+#: Measures derived here (not in the registry: runs do not record them) -> (label, unit).
+NET_WELFARE, OUTLAY = "net_welfare", "sponsor_outlay"
+DERIVED = {
+    NET_WELFARE: ("net welfare", "utility per episode less the sponsor's outlay at its cost"),
+    OUTLAY: ("sponsor's outlay", "coins per episode paid from outside"),
+}
 
 #: Unit words for the ``units`` column.
 SEEDS, EPISODES = "training seeds", "evaluation episodes"
@@ -117,6 +119,16 @@ class Rule:
     def objective(self) -> str | None:
         """The objective a planner was trained for (None: no planner learned this rule)."""
         return (self.planner or {}).get("objective") if self.controls else None
+
+    @property
+    def own_objective(self) -> str:
+        """The objective the rule's ``objective`` measure is: its planner's, else its
+        evaluation's (equality x productivity unless the scenario names another)."""
+        planner = self.planner or {}
+        evaluation = self.scenario.get("evaluation") or {}
+        return str(
+            planner.get("objective") or evaluation.get("objective") or "equality_times_productivity"
+        )
 
     @property
     def world(self) -> dict[str, Any]:
@@ -278,28 +290,70 @@ def outlay_per_episode(run: RunData) -> pd.Series | None:
 
 
 def per_episode(run: RunData, cost: float) -> pd.DataFrame:
-    """One row per evaluation episode, one column per measure the run has (net welfare added
-    for a public-goods run)."""
+    """One row per evaluation episode, one column per measure the run has, with the sponsor's
+    outlay and net welfare added for a public-goods run (empty for a run written before
+    episode metrics were recorded)."""
     table = run.episode_metrics
     if table is None:
         return pd.DataFrame()
     table = table.set_index("episode") if "episode" in table else table
     names = [m for m in MEASURES if m in table]
     frame = table[names].astype(float).copy()
-    if (
-        run.scenario.get("world", {}).get("kind") == "public_goods"
-        and "utilitarian_welfare" in frame
-    ):
+    public_goods = run.scenario.get("world", {}).get("kind") == "public_goods"
+    if public_goods and "utilitarian_welfare" in frame:
         outlay = outlay_per_episode(run)
         if outlay is not None:
-            frame[NET_WELFARE] = frame["utilitarian_welfare"] - cost * outlay.reindex(frame.index)
+            frame[OUTLAY] = outlay.reindex(frame.index).to_numpy(dtype=float)
+            frame[NET_WELFARE] = frame["utilitarian_welfare"] - cost * frame[OUTLAY]
     return frame
+
+
+def _stored(run: RunData) -> dict[str, dict[str, float]]:
+    """The run's summary.json intervals (over its episodes), cut to each measure's range."""
+    out = {}
+    for name, s in run.summary.get("metrics", {}).items():
+        if isinstance(s, dict) and "mean" in s:
+            low, high = clip(float(s["ci_low"]), float(s["ci_high"]), bounds_of(name))
+            out[name] = {
+                "mean": float(s["mean"]), "ci_low": low, "ci_high": high,
+                "std": float(s.get("std", 0.0)), "n": int(s.get("n", 0)),
+            }  # fmt: skip
+    return out
+
+
+def _run_estimates(run: RunData, cost: float, level: float) -> dict[str, dict[str, float]]:
+    """measure -> the run's interval over its evaluation episodes (mean, ci_low, ...)."""
+    frame = per_episode(run, cost)
+    out = _stored(run) if frame.empty or level == LEVEL else {}
+    for name in frame.columns:
+        if name in out and level == LEVEL:
+            continue
+        values = frame[name].to_numpy(dtype=float)
+        out[name] = t_interval(values[np.isfinite(values)], level, bounds_of(name)).as_dict()
+    return out
+
+
+#: A planner objective's name -> the measure of the table that computes it for every rule.
+OBJECTIVE_MEASURES = {
+    "equality_times_productivity": "equality_times_productivity",
+    "utilitarian": "utilitarian_welfare",
+    "nash": "nash_welfare",
+    "rawls": "rawls_welfare",
+    "contribution_rate": "contribution_rate",
+    "net_welfare": NET_WELFARE,
+}
+
+
+def objective_label(objective: str) -> str:
+    """A planner objective in words: ``net welfare``, ``equality x productivity``."""
+    measure = OBJECTIVE_MEASURES.get(objective)
+    return measure_words(measure)[0] if measure else objective.replace("_", " ")
 
 
 def measure_words(name: str) -> tuple[str, str]:
     """(label, unit) of a measure of the table."""
-    if name == NET_WELFARE:
-        return NET_WELFARE_LABEL, NET_WELFARE_UNIT
+    if name in DERIVED:
+        return DERIVED[name]
     m = MEASURES[name]
     return m.label, m.unit
 
@@ -320,34 +374,36 @@ def rules_table(
     ``scenario``. ``cost``: the sponsor's cost per unit for net welfare (default: see
     :func:`sponsor_cost`); it is kept in ``table.attrs["sponsor_cost"]``.
 
-    The ``objective`` measure is left out: each run records its own scenario's objective, so it
-    is no one measure across rules (rank on a measure that is, such as net welfare).
+    The ``objective`` rows are each rule's own scenario's objective (its label names which): a
+    measure to rank on only where every rule has the same one.
     """
     rules = group_rules(list(runs))
     cost = sponsor_cost(rules) if cost is None else float(cost)
     rows = []
     for rule in rules:
-        frames = [per_episode(run, cost) for run in rule.runs]
-        present = [c for c in frames[0].columns if all(c in f for f in frames)]
-        names = [c for c in present if c != "objective"]
+        estimates = [_run_estimates(run, cost, level) for run in rule.runs]
+        present = [m for m in estimates[0] if all(m in e for e in estimates[1:])]
+        order = [*MEASURES, *DERIVED]
+        names = sorted(present, key=lambda m: order.index(m) if m in order else len(order))
+        names = [m for m in names if m in order]
         if metrics is not None:
-            names = [c for c in metrics if c in present]
+            names = [m for m in metrics if m in present]
         for name in names:
-            bounds = bounds_of(name)
-            if len(frames) > 1:
-                values = np.array([float(f[name].mean()) for f in frames])
+            if len(estimates) > 1:  # the runs' means are the units
+                means = np.array([e[name]["mean"] for e in estimates])
+                stats = t_interval(means[np.isfinite(means)], level, bounds_of(name)).as_dict()
             else:
-                values = frames[0][name].to_numpy(dtype=float)
-            values = values[np.isfinite(values)]
-            iv = t_interval(values, level, bounds)
+                stats = dict(estimates[0][name])
             label, unit = measure_words(name)
+            if name == "objective":
+                label = f"objective ({objective_label(rule.own_objective)})"
             rows.append(
                 {
                     "rule": rule.label,
                     "measure": name,
                     "label": label,
                     "unit": unit,
-                    **iv.as_dict(),
+                    **{k: stats[k] for k in ("mean", "ci_low", "ci_high", "std", "n")},
                     "units": rule.units,
                     "seeds": len(rule.runs),
                     "trained_for": rule.objective or "",

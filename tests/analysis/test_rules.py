@@ -69,7 +69,10 @@ def test_net_welfare_for_every_public_goods_rule(demo_runs):
         assert w.loc[label, "net_welfare"] == pytest.approx(w.loc[label, "utilitarian_welfare"])
     fixed = w.loc["matching 4:1"]
     assert fixed["net_welfare"] < fixed["utilitarian_welfare"]  # its sponsor's money counted
-    assert "objective" not in set(table["measure"])  # each run's own: not one measure
+    own = table[table["measure"] == "objective"]  # each rule's own objective, named
+    assert set(own["label"]) == {"objective (equality x productivity)"}
+    outlay = w.loc["matching 4:1", "sponsor_outlay"]
+    assert fixed["utilitarian_welfare"] - 1.8 * outlay == pytest.approx(fixed["net_welfare"])
 
 
 def test_net_welfare_equals_what_a_planner_is_paid(tmp_path):
