@@ -429,21 +429,27 @@ def wide(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(list(rows.values()))
 
 
-def estimate_text(mean: float, low: float, high: float, unit: str = "") -> str:
+def estimate_text(
+    mean: float, low: float, high: float, unit: str = "", compact: bool = False
+) -> str:
     """``mean [low, high]`` to the interval's precision; shares (a unit starting ``share``) as
-    percentages; a zero-width interval as ``mean (no spread)``."""
+    percentages; a zero-width interval as ``mean (no spread)``. ``compact``: no more digits
+    than give the mean 3 significant ones (a very narrow interval would ask for more)."""
     from coopsim.report import numbers
 
     share = unit.startswith("share")
     scale = 100.0 if share else 1.0
     if not np.isfinite(mean):
         return ""
+    m, lo, hi = scale * mean, scale * low, scale * high
+    places = numbers.decimals(m, lo, hi) if high > low else numbers.decimals(m)
+    if compact:
+        places = min(places, numbers.decimals(m))
+    pct = "%" if share else ""
     if not high > low:
-        value = numbers.number(scale * mean, numbers.decimals(scale * mean))
-        return f"{value}{'%' if share else ''} (no spread)"
-    if share:
-        return numbers.percent(mean, low, high)
-    return numbers.estimate(mean, low, high)
+        return f"{numbers.number(m, places)}{pct} (no spread)"
+    shown = [numbers.number(v, places) for v in (m, lo, hi)]
+    return f"{shown[0]}{pct} [{shown[1]}, {shown[2]}]"
 
 
 def format_rules(table: pd.DataFrame, measures: Sequence[str] | None = None) -> str:

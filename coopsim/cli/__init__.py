@@ -78,6 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
         default="report.html",
         help="report.html or report.pdf (default: %(default)s)",
     )
+    p.add_argument(
+        "--rank-by",
+        default=None,
+        help="the measure page one ranks the rules on where they share no objective "
+        "(default: the planners' objective, else utilitarian welfare), e.g. net_welfare",
+    )
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("bench", help="throughput of the batched worlds, or of training")

@@ -117,7 +117,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         print("no run directories found", file=sys.stderr)
         return 2
     try:
-        out = build_report(paths, args.output)
+        out = build_report(paths, args.output, rank_by=getattr(args, "rank_by", None))
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -1,7 +1,7 @@
 """The conditions a report compares, each with its estimates and the units they rest on.
 
-A condition is one scenario (one set of rules); the runs of it that a report is given are its
-training or evaluation seeds. Estimates follow the one interval policy
+A condition is one rule (:mod:`coopsim.analysis.rules`); the runs of it that a report is given
+are its training or evaluation seeds. Estimates follow the one interval policy
 (:mod:`coopsim.intervals`): a condition of one run takes the interval its ``summary.json``
 stores (units: evaluation episodes); a condition of several runs takes the Student-t interval
 over the runs' means (units: seeds), which covers the luck of training.
@@ -27,22 +27,17 @@ NO_MECHANISM = "no mechanism"
 class Condition:
     """One scenario's runs, compared as one set of rules."""
 
-    label: str  # the scenario's name
+    label: str  # the rule's label (coopsim.analysis.rules.rule_labels)
     runs: tuple[RunData, ...]
 
     @property
     def rules(self) -> str:
-        """The mechanisms in words: ``matching``, ``sanction_institution + lump_sum``."""
-        recorded = self.runs[0].summary.get("mechanisms")
-        if recorded is not None:
-            kinds = [str(m["kind"]) for m in recorded]
-        else:
-            kinds = [str(m.get("kind", "?")) for m in self.runs[0].scenario.get("mechanisms", [])]
-        return " + ".join(kinds) if kinds else NO_MECHANISM
+        """The rules in words: the label every table of rules gives them."""
+        return self.label
 
     @property
     def bare(self) -> bool:
-        return self.rules == NO_MECHANISM
+        return self.label == NO_MECHANISM
 
     @property
     def units(self) -> str:
@@ -82,11 +77,11 @@ class Condition:
 
 
 def conditions(runs: Sequence[RunData]) -> list[Condition]:
-    """Runs grouped by scenario, in the order each scenario first appears."""
-    groups: dict[str, list[RunData]] = {}
-    for run in runs:
-        groups.setdefault(str(run.summary.get("scenario") or run.name), []).append(run)
-    return [Condition(label, tuple(group)) for label, group in groups.items()]
+    """Runs grouped by rule (:func:`coopsim.analysis.rules.group_rules`), in the order each
+    rule first appears, each labelled as every table of rules labels it."""
+    from coopsim.analysis.rules import group_rules
+
+    return [Condition(rule.label, rule.runs) for rule in group_rules(list(runs))]
 
 
 def baseline(found: Sequence[Condition]) -> Condition:
