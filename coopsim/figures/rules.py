@@ -23,7 +23,7 @@ def rule_ranking(table: pd.DataFrame, measure: str, order: Sequence[str] | None 
         return empty_figure(measure.replace("_", " "), "No rule has this measure.")
     order = [r for r in (order or list(rows.index)) if r in rows.index]
     label, unit = rows.iloc[0]["label"], rows.iloc[0]["unit"]
-    height = 0.9 + 0.32 * len(order)
+    height = max(2.2, 0.9 + 0.32 * len(order))
     fig = CoopsimFigure(figsize=(7.0, height), layout="constrained")
     ax = fig.add_subplot()
     y = list(range(len(order)))[::-1]  # the first (best) at the top

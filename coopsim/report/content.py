@@ -180,8 +180,11 @@ def build_content(
     found = conditions(runs)
     page_one = brief(runs, rank_by)
     labels = tables.run_labels(runs)
+    scenario_names = ", ".join(
+        dict.fromkeys(str(r.summary.get("scenario") or r.name) for r in runs)
+    )
     title = (
-        f"Policy brief: {found[0].label}"
+        f"Policy brief: {found[0].label} ({scenario_names})"
         if len(found) == 1
         else f"Policy brief: {len(found)} rules compared"
     )
@@ -196,8 +199,8 @@ def build_content(
         title,
         subtitle,
         [
-            _summary_section(page_one),
             *sweeps,
+            _summary_section(page_one),
             _figure_section(runs, labels, found),
             *planner_sections(runs, labels),
             *replay_sections(runs, labels),
@@ -382,7 +385,7 @@ def _mechanism_blocks(found: Sequence[Condition]) -> list:
         rows = mechanism_rows(run)
         kinds = [str(m.get("kind", "?")) for m in run.scenario.get("mechanisms", [])]
         if not (rows or kinds):
-            blocks.append(Paragraph(f"{c.label}: no mechanism (the bare game)."))
+            blocks.append(Paragraph(f"{c.label}: the bare game, no mechanism."))
             continue
         if rows is None:
             blocks.append(Paragraph(f"{c.label}: {' -> '.join(kinds)}; {UNRECORDED_MECHANISMS}."))

@@ -123,7 +123,8 @@ def test_the_report_writes_its_findings_beside_it_and_says_them(demo_runs, tmp_p
     summary = page[page.index('<section id="summary">') : page.index("</section>")]
     for finding in data["findings"]:
         if finding["key"] in ("best", "sponsor", "cooperation"):
-            words = re.sub(r"\s+", " ", finding["sentence"])
+            sentence = finding["sentence"]
+            words = re.sub(r"\s+", " ", sentence[:1].upper() + sentence[1:])
             assert words.replace("&", "&amp;") in re.sub(r"\s+", " ", summary), finding["key"]
         for value in finding["values"].values():
             assert value["ci_low"] <= value["mean"] <= value["ci_high"]
