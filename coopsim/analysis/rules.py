@@ -480,3 +480,38 @@ def format_rules(table: pd.DataFrame, measures: Sequence[str] | None = None) -> 
             text = estimate_text(r.mean, r.ci_low, r.ci_high, r.unit)
             lines.append(f"  {r.rule:<{width}}  {text}  n = {r.n} {r.units}")
     return "\n".join(lines)
+
+
+def pooled_run(rule: Rule) -> RunData:
+    """One rule's runs as one run for figures: its seeds' evaluation episodes side by side
+    (renumbered), named by the rule's label, so a figure draws one series per rule instead of
+    one per run (fifteen shades nobody can tell apart). Its bands are over the pooled episodes;
+    the seeds as units are the tables'. A rule of one run is that run, renamed."""
+    import dataclasses
+
+    first = rule.runs[0]
+    summary = {**first.summary, "scenario": rule.label}
+    if len(rule.runs) == 1:
+        return dataclasses.replace(first, summary=summary)
+    summary["seed"] = ", ".join(str(r.summary.get("seed")) for r in rule.runs)
+    episodes, metrics, offset = [], [], 0
+    for run in rule.runs:
+        eps = run.episodes.copy()
+        count = int(eps["episode"].max()) + 1 if "episode" in eps and not eps.empty else 0
+        if "episode" in eps:
+            eps["episode"] = eps["episode"] + offset
+        episodes.append(eps)
+        if run.episode_metrics is not None:
+            em = run.episode_metrics.copy()
+            if "episode" in em:
+                em["episode"] = em["episode"] + offset
+            metrics.append(em)
+        offset += count
+    return dataclasses.replace(
+        first,
+        summary=summary,
+        episodes=pd.concat(episodes, ignore_index=True),
+        episode_metrics=pd.concat(metrics, ignore_index=True)
+        if len(metrics) == len(rule.runs)
+        else None,
+    )

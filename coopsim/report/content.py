@@ -18,6 +18,7 @@ import pandas as pd
 import coopsim
 from coopsim import figures
 from coopsim.analysis import tables
+from coopsim.analysis.rules import pooled_run
 from coopsim.intervals import Interval, zero_width_reason
 from coopsim.measures import MEASURES
 from coopsim.record import SCENARIO, RunData, load_run
@@ -179,6 +180,7 @@ def build_content(
         raise ValueError("a report needs at least one run directory")
     found = conditions(runs)
     page_one = brief(runs, rank_by)
+    pooled = [pooled_run(rule) for rule in page_one.rules]  # the figures draw one series a rule
     labels = tables.run_labels(runs)
     scenario_names = ", ".join(
         dict.fromkeys(str(r.summary.get("scenario") or r.name) for r in runs)
@@ -201,7 +203,7 @@ def build_content(
         [
             *sweeps,
             _summary_section(page_one),
-            _figure_section(runs, labels, found),
+            _figure_section(pooled, [p.summary["scenario"] for p in pooled], found),
             *planner_sections(runs, labels),
             *replay_sections(runs, labels),
             *schelling_sections(runs, labels),
@@ -259,29 +261,31 @@ def _figure_section(
     runs: Sequence[RunData], labels: Sequence[str], found: Sequence[Condition]
 ) -> Section:
     """The figures that have data; a placeholder saying there is none is left out."""
-    first = {c.runs[0].name for c in found}  # one wealth figure per set of rules
+    first = {run.name for run in runs}  # one wealth figure per rule
     candidates: list[FigureBlock] = []
     if len(runs) > 1:
         candidates.append(
             FigureBlock(
                 "fig-equality-productivity",
                 figures.equality_vs_productivity(runs),
-                "Equality against productivity, one point per run, 95% CI error bars: up and "
-                "to the right is better.",
+                "Equality against productivity, one point per rule (its seeds' evaluation "
+                "episodes pooled), 95% interval bars: up and to the right is better.",
             )
         )
     candidates.append(
         FigureBlock(
             "fig-contributions",
             figures.contributions_per_round(runs),
-            "Mean contribution per agent and round (coins; 95% band over episodes).",
+            "Mean contribution per agent and round, one line per rule (coins; 95% band over "
+            "the evaluation episodes of all its seeds).",
         )
     )
     candidates.append(
         FigureBlock(
             "fig-agents",
             figures.agent_outcomes(runs),
-            "Final wealth per agent (coins; mean and 95% interval over episodes).",
+            "Final wealth per agent, per rule (coins; mean and 95% interval over the "
+            "evaluation episodes of all its seeds).",
         )
     )
     candidates.append(
@@ -310,7 +314,8 @@ def _figure_section(
             FigureBlock(
                 f"fig-training-{run.name}",
                 figures.metrics_over_training(run),
-                f"Metrics over training, {label}.",
+                f"Metrics over training, {label}: the training log of its first seed "
+                f"({run.path.name}).",
             )
         )
     shown = [b for b in candidates if not isinstance(b.figure, figures.EmptyFigure)]
