@@ -232,7 +232,10 @@ def rule_labels(rules: Sequence[Rule]) -> list[str]:
         if len(seen) > 1:
             differing.setdefault(kind, set()).add(name)
     populations = [_population_words(r) for r in rules]
-    usual = Counter(populations).most_common(1)[0][0] if rules else ""
+    counts = Counter(populations)
+    # the most common population goes unsaid; among equally common ones the first in sorted
+    # order, so a rule's label never depends on the order the runs came in
+    usual = min(counts, key=lambda p: (-counts[p], p)) if rules else ""
     labels = []
     for rule, population in zip(rules, populations):
         phrases = _mechanism_words(rule, differing)
@@ -240,7 +243,7 @@ def rule_labels(rules: Sequence[Rule]) -> list[str]:
         if population != usual:  # name the seats that are not the usual population's
             usual_policies = {g.split(" ", 1)[1] for g in usual.split(" + ") if " " in g}
             extra = [
-                f"{g.get('count', 1)} {g.get('policy', '?')} seats"
+                f"{g.get('count', 1)} {str(g.get('policy', '?')).replace('_', ' ')} seats"
                 for g in rule.scenario.get("population", [])
                 if g.get("policy") not in usual_policies
             ]
