@@ -92,3 +92,11 @@ def test_compare_by_rule_is_the_default(demo_paths, capsys):
     assert "matching 4:1" in out and "net welfare" in out and "n = 2 training seeds" in out
     assert main(["compare", "--by", "run", *paths[:2]]) == 0
     assert "over evaluation episodes" in capsys.readouterr().out
+
+
+def test_the_demo_names_its_rules_as_compare_does(demo_paths, demo_runs):
+    from coopsim.analysis.demo_findings import by_rule
+
+    named = by_rule(demo_paths)
+    assert sorted(named) == sorted(r.label for r in group_rules(demo_runs))
+    assert named["matching 4:1"] == demo_paths["matching funds"]
