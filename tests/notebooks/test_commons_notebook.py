@@ -100,3 +100,15 @@ def test_the_frames_sentence_says_what_the_frames_show(executed):
     for cell in nb.cells:  # the old unconditional claim is gone from the prose
         if cell.cell_type == "markdown":
             assert "dense enough to" not in cell.source
+
+
+def test_the_temptation_clause_follows_its_numbers(executed):
+    import re
+
+    nb, _ = executed
+    closing = _text(nb.cells[-1])
+    found = re.search(r"restrained ones earns ([\d.]+) against their ([\d.]+), so (.+?)\.", closing)
+    assert found, closing
+    defector, cooperator = float(found.group(1)), float(found.group(2))
+    tempted = found.group(3) == "each is tempted to defect"
+    assert tempted == (defector > cooperator) or defector == cooperator, closing
