@@ -60,8 +60,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("compare", help="side-by-side table of run summaries")
+    p = sub.add_parser("compare", help="rules compared over training seeds, or runs side by side")
     p.add_argument("runs", nargs="+", help="run directories or glob patterns")
+    p.add_argument(
+        "--by",
+        choices=("rule", "run"),
+        default="rule",
+        help="rule: runs grouped by rule, intervals over training seeds (default); "
+        "run: one column per run, intervals over its evaluation episodes",
+    )
     p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("report", help="write a scenario report (HTML or PDF) for runs")
@@ -71,6 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--output",
         default="report.html",
         help="report.html or report.pdf (default: %(default)s)",
+    )
+    p.add_argument(
+        "--rank-by",
+        default=None,
+        help="the measure page one ranks the rules on where they share no objective "
+        "(default: the planners' objective, else utilitarian welfare), e.g. net_welfare",
     )
     p.set_defaults(func=cmd_report)
 

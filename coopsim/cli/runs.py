@@ -87,12 +87,22 @@ def format_compare(runs) -> str:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
+    """Rules (runs grouped by rule, intervals over training seeds) or runs one by one."""
     from coopsim.record import load_runs
 
     runs = load_runs(args.runs)
     if not runs:
         print("no run directories found", file=sys.stderr)
         return 2
+    if getattr(args, "by", "rule") == "rule":
+        from coopsim.analysis.rules import format_rules, rules_table
+
+        try:
+            print(format_rules(rules_table(runs)))
+        except ValueError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        return 0
     print("mean [95% CI] over evaluation episodes")
     print(format_compare(runs))
     return 0
@@ -111,7 +121,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         print("no run directories found", file=sys.stderr)
         return 2
     try:
-        out = build_report(paths, args.output)
+        out = build_report(paths, args.output, rank_by=getattr(args, "rank_by", None))
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
