@@ -62,6 +62,7 @@ LAYER_OF = {
     "coopsim.app": "analysis",
     "coopsim.bench": "analysis",
     "coopsim.cli": "analysis",
+    "coopsim.__main__": "analysis",  # `python -m coopsim`: the command line
     "coopsim.conformance": "analysis",
 }
 
