@@ -69,20 +69,29 @@ def test_an_earlier_setting_can_be_given_and_the_paper_row_gives_its_own(monkeyp
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     earlier = {"num_worlds": 3, "update_epochs": 2, "num_minibatches": 3, "map_encoder": "linear"}
+    wide = {"num_worlds": 4}
     try:
-        rows = bench.compare(repeats=1, scenario=sc.from_dict(TINY), earlier=earlier)
+        rows = bench.compare(1, sc.from_dict(TINY), earlier=earlier, more={"wide": wide})
     finally:
         torch.set_num_threads(before)
+    assert [r.label for r in rows] == ["earlier", "scenario", "wide"]
     assert (rows[0].batch, rows[0].epochs, rows[0].minibatches) == (3, 2, 3)
-    assert rows[0].encoder.startswith("linear") and rows[1].batch == 2
+    assert rows[0].encoder.startswith("linear") and rows[1].batch == 2 and rows[2].batch == 4
+    assert rows[2].ratio == pytest.approx(rows[2].steps_per_s / rows[0].steps_per_s)
     seen = {}
     monkeypatch.setattr(
         bench,
         "compare",
-        lambda repeats, scenario, earlier: (
-            seen.update(repeats=repeats, name=scenario.name, earlier=earlier) or []
+        lambda repeats, scenario, earlier, more: (
+            seen.update(repeats=repeats, name=scenario.name, earlier=earlier, more=more) or []
         ),
     )
     bench.compare_paper(2)
-    assert seen == {"repeats": 2, "name": bench.PAPER_SCENARIO, "earlier": bench.PAPER_EARLIER}
+    assert seen == {
+        "repeats": 2,
+        "name": bench.PAPER_SCENARIO,
+        "earlier": bench.PAPER_EARLIER,
+        "more": {"wide": bench.PAPER_WIDE},
+    }
+    assert bench.PAPER_WIDE["num_worlds"] == 4 * bench.PAPER_EARLIER["num_worlds"]
     assert bench.PAPER_SCENARIO.startswith("economy_paper_")

@@ -130,12 +130,10 @@ class Market:
         book = state.order_price if rows is None else state.order_price[rows]
         ages = state.order_age if rows is None else state.order_age[rows]
         m = book.shape[0]
-        price = book.permute(0, 2, 3, 1, 4).reshape(m, r, 2, n * k)  # [M, R, 2, NK]
-        age = ages.permute(0, 2, 3, 1, 4).reshape(m, r, 2, n * k)
         # Sort keys (higher = served first): bids by price then age, asks by low price then
         # age; a closed slot sorts last. Price and age are read back from the sorted keys.
-        key = ((self._key_base + self._key_sign * price) << self._shift) + age
-        key = key.masked_fill_(price < 0, -1)
+        key = ((self._key_base + self._key_sign * book) << self._shift) + ages  # [M, N, R, 2, K]
+        key = key.masked_fill_(book < 0, -1).permute(0, 2, 3, 1, 4).reshape(m, r, 2, n * k)
         key, idx = key.sort(-1, descending=True)  # [M, R, 2, NK], bids then asks
         open_ = key >= 0
         pk = key >> self._shift
@@ -159,7 +157,7 @@ class Market:
         flows = torch.stack(
             [tf, paid, tf * (bid_p - px) + cancel * bid_p, tf, paid, cancel.float()], 2
         ).view(m, r, 2, 3, n * k)
-        sums = torch.zeros(m, r, 2, 3, n, device=price.device)
+        sums = torch.zeros(m, r, 2, 3, n, device=book.device)
         sums.scatter_add_(4, agent[:, :, :, None].expand(-1, -1, -1, 3, -1), flows)
         bought, spent, refund = sums[:, :, BID].unbind(2)  # [M, R, N] each
         sold, proceeds, back = sums[:, :, ASK].unbind(2)
@@ -177,7 +175,7 @@ class Market:
         state.coin.index_add_(0, rows, coin)
         state.stock.index_add_(0, rows, units)
         state.order_price.index_copy_(0, rows, book.masked_fill_(closed, -1))
-        full = torch.zeros(4, b, n, device=price.device).index_copy_(1, rows, out)
+        full = torch.zeros(4, b, n, device=book.device).index_copy_(1, rows, out)
         return Trades(*full.unbind(0))
 
     def _crossed(self, state: EconomyState) -> Tensor:

@@ -131,3 +131,28 @@ def test_a_bid_and_an_ask_of_the_same_step_trade_at_the_rules_price(tiny, rule, 
     # stone: the bid waited on the book, so it sets the price under either rule
     assert trades.paid[0].tolist() == [price + 6.0, 0.0]
     assert trades.proceeds[0].tolist() == [0.0, price + 6.0]
+
+
+def test_clearing_only_the_crossed_books_matches_clearing_every_book():
+    """The CPU clears only worlds whose book is crossed; an accelerator clears them all."""
+    from coopsim import scenario as sc
+
+    runs = []
+    for skip in (True, False):
+        world = sc.make_world(sc.load("economy_paper_us_federal"), 8, "cpu")
+        world.market._may_skip = skip
+        world.reset(seed=2)
+        gen = torch.Generator().manual_seed(5)
+        nvec = torch.tensor(world.spec.action_nvec)
+        steps, cleared = [], 0
+        for _ in range(150):
+            before = (world.state.order_price >= 0).sum()
+            step = world.step((torch.rand(8, 4, 3, generator=gen) * nvec).long())
+            cleared += int(step.info["bought"].sum() > 0)
+            steps.append((step.obs, step.reward, step.info["coin"], step.info["sold"], before))
+        runs.append((steps, world.state.order_price.clone(), world.state.coin.clone()))
+        assert cleared > 10  # trades happened in many steps
+    (a, price_a, coin_a), (b, price_b, coin_b) = runs
+    assert torch.equal(price_a, price_b) and torch.equal(coin_a, coin_b)
+    for x, y in zip(a, b):
+        assert all(torch.equal(u, v) for u, v in zip(x, y))
