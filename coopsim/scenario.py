@@ -12,6 +12,7 @@ and building needs their classes, which is why both live here.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from pathlib import Path
@@ -349,7 +350,10 @@ def resolve_controls(
                 if (
                     not isinstance(narrowed, list)
                     or len(narrowed) != 2
-                    or not all(isinstance(v, (int, float)) for v in narrowed)
+                    or not all(
+                        isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                        for v in narrowed
+                    )
                     or not narrowed[0] < narrowed[1]
                     or (low is not None and narrowed[0] < low)
                     or (high is not None and narrowed[1] > high)

@@ -78,10 +78,13 @@ class ControlSpec:
 
 
 def declared_bounds(params_type: type, name: str) -> tuple[float | None, float | None]:
-    """The (low, high) a Params field declares with ``param(ge=, gt=, le=, lt=)``."""
+    """The (low, high) a Params field declares with ``param(ge=, gt=, le=, lt=)``; high is None
+    where the upper bound is only an overflow limit (``overflow_limit=True``), no range."""
     meta = next(f.metadata for f in dataclasses.fields(params_type) if f.name == name)
     low = meta.get("ge") if meta.get("ge") is not None else meta.get("gt")
     high = meta.get("le") if meta.get("le") is not None else meta.get("lt")
+    if meta.get("overflow_limit"):
+        high = None
     return low, high
 
 

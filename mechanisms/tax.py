@@ -47,18 +47,28 @@ class TaxParams:
         default_factory=lambda: [0.0],
         help="Lower cutoffs of the brackets, from 0, increasing",
         ge=0,
+        le=1e12,  # each element; x scale (<= 1e6) a cutoff stays far inside float32
+        overflow_limit=True,
     )
     rates: list[float] = param(
         default_factory=lambda: [0.0], help="Marginal rate in each bracket", ge=0, le=1
     )
-    period: int = param(1, help="Rounds per tax period (income is summed over the period)", ge=1)
+    period: int = param(
+        1, help="Rounds per tax period (income is summed over the period)", ge=1, le=100_000
+    )
     scale: float = param(
-        1.0, help="Multiplies the bracket cutoffs (1/1000 turns dollars into coin)", gt=0
+        1.0,
+        help="Multiplies the bracket cutoffs (1/1000 turns dollars into coin)",
+        gt=0,
+        le=1e6,
+        overflow_limit=True,
     )
     elasticity: float = param(
         0.5,
         help="Saez: elasticity of taxable income assumed before the data show any (the prior)",
         ge=0,
+        le=100,  # Saez's top rate 1 / (1 + a e) is already ~0 long before
+        overflow_limit=True,
     )
     estimate_elasticity: bool = param(
         True, help="Saez: estimate the elasticity from observed incomes (else keep the prior)"
@@ -71,7 +81,11 @@ class TaxParams:
         lt=1,
     )
     memory: int = param(
-        8192, help="Saez: most recent income observations (agent x period) kept", ge=1
+        8192,
+        help="Saez: most recent income observations (agent x period) kept",
+        ge=1,
+        le=10_000_000,  # a buffer of this many floats is allocated up front
+        overflow_limit=True,
     )
     income: str = param(
         "earned",
