@@ -163,9 +163,11 @@ def from_dict(
                 f"{mkind!r} does not apply to a {kind!r} world (only {', '.join(cls.worlds)})",
             )
         rest = {k: v for k, v in entry.items() if k != "kind"}
-        mechanisms.append(
-            MechanismConfig(mkind, build(cls.Params, rest, source=source, prefix=where))
-        )
+        params = build(cls.Params, rest, source=source, prefix=where)
+        refusal = cls.world_refusal(params, kind)
+        if refusal is not None:
+            raise ConfigError(source, f"{where}.{refusal[0]}", refusal[1])
+        mechanisms.append(MechanismConfig(mkind, params))
 
     pop_data = data.get("population")
     if not isinstance(pop_data, list) or not pop_data:

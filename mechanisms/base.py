@@ -212,6 +212,12 @@ class Mechanism(ABC):
         }
 
     @classmethod
+    def world_refusal(cls, params: Any, world: str) -> tuple[str, str] | None:
+        """(parameter, why) when ``params`` cannot work in a world of kind ``world``, or None.
+        Checked when a scenario loads, so a run never fails in its first round instead."""
+        return None
+
+    @classmethod
     def planner_refusal(cls, params: Any) -> str | None:
         """Why a planner cannot set this mechanism's controls when configured by ``params``,
         or None when it can. Checked when a scenario loads, not when the planner first acts."""

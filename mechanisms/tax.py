@@ -23,12 +23,17 @@ and ``saez`` the Saez (2001) optimal-tax formula applied to the incomes the tax 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor
 
 from mechanisms.base import ControlSpec, Flow, Mechanism, MoneyBounds, RoundContext
 from mechanisms.params import param
+
+# Worlds whose rounds report the coin each agent holds (RoundContext.liquid), which a tax with
+# cap = 'liquid' caps at.
+LIQUID_WORLDS = ("economy",)
 
 # The 2018 US federal single-filer schedule (cutoffs in dollars), as the AI Economist uses it
 # with incomes scaled by 1/1000.
@@ -300,6 +305,15 @@ class BracketTax(Mechanism):
     Params = TaxParams
     summary = "Income tax with marginal rates per bracket, collected each tax period."
     controllable = ("rates",)
+
+    @classmethod
+    def world_refusal(cls, params: Any, world: str) -> tuple[str, str] | None:
+        if params.cap == "liquid" and world not in LIQUID_WORLDS:
+            return "cap", (
+                f"got 'liquid', which needs a world that reports the coin agents hold "
+                f"({', '.join(LIQUID_WORLDS)}); use cap = 'none' in a {world!r} world"
+            )
+        return None
 
     def __init__(self, params: TaxParams, num_agents: int, batch_size: int, device: torch.device):
         super().__init__(params, num_agents, batch_size, device)
