@@ -315,7 +315,8 @@ MEASURES: dict[str, Measure] = {
             "share of the optimum (0-1)",
             "total payoff as a share of the best the world allows",
             "higher",
-            applies=lambda o: o.social_optimum is not None,
+            # no share of an optimum of 0 (an economy episode too short to build a house)
+            applies=lambda o: o.social_optimum is not None and o.social_optimum > 0,
         ),
         Measure(
             "objective",
