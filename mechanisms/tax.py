@@ -111,7 +111,7 @@ class TaxParams:
             self.brackets = list(US_FEDERAL_2018_CUTOFFS)
             self.rates = list(US_FEDERAL_2018_RATES)
         if self.schedule == "flat" and len(self.rates) != 1:
-            raise ValueError("a flat schedule takes exactly one rate")
+            raise ValueError("rates: a flat schedule takes exactly one rate")
         if self.schedule == "flat":
             self.brackets = [0.0]
         if self.schedule == "saez" and self.rates == [0.0]:
@@ -122,9 +122,9 @@ class TaxParams:
                 f"{len(self.rates)})"
             )
         if self.brackets[0] != 0:
-            raise ValueError("the first bracket must start at 0")
+            raise ValueError("brackets: the first bracket must start at 0")
         if any(b2 <= b1 for b1, b2 in zip(self.brackets, self.brackets[1:])):
-            raise ValueError("bracket cutoffs must be strictly increasing")
+            raise ValueError("brackets: the cutoffs must be strictly increasing")
 
 
 def bracket_tax(income: Tensor, cutoffs: Tensor, rates: Tensor) -> Tensor:
