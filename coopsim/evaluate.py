@@ -33,6 +33,7 @@ from coopsim.intervals import LEVEL, OPEN, Bounds, t_interval
 from coopsim.measures import MEASURES, Outcome, measure_episodes
 from coopsim.replay import Replay, ReplayRecorder
 from coopsim.scenario import Scenario, make_population, make_world, resolve_device
+from coopsim.schema import ConfigError
 
 # Each control's value per round in the episodes table, in ``planner.controls`` order (the
 # columns training's metrics log as the planner's mean choices): ``rate_0``, ``rate_1``, ...
@@ -206,12 +207,49 @@ def confidence_interval(
     return t_interval(values, level, bounds).as_dict()
 
 
-def summarise(table: pd.DataFrame) -> dict[str, dict[str, float]]:
+class NonFiniteMeasure(ConfigError):
+    """A measure came out NaN or infinite: the run's numbers cannot be published.
+
+    Why an error and not a value: a NaN beside other measures reads as a result (equality 1.0
+    beside productivity NaN, from one overflowed world), and a mean over episodes hides which
+    ones broke. It is a :class:`ConfigError` because its cause is a scenario's values, and the
+    command line and the app report those as one line.
+    """
+
+
+def check_finite(table: pd.DataFrame, run: str) -> None:
+    """Refuse a per-episode metric table holding NaN or infinity, naming ``run``, the measure
+    and the episodes: the first measure that broke, in the registry's order."""
+    for m in MEASURES:
+        if m not in table:
+            continue
+        values = table[m].to_numpy(dtype=float)
+        bad = np.flatnonzero(~np.isfinite(values))
+        if bad.size:
+            raise NonFiniteMeasure(
+                run,
+                m,
+                f"came out {float(values[bad[0]])!r} in {bad.size} of {values.size} evaluation "
+                f"episodes (first: episode {int(bad[0])}); the world's arithmetic overflowed "
+                "or was undefined, so no number of this run is published",
+            )
+
+
+def summarise(table: pd.DataFrame, run: str | None = None) -> dict[str, dict[str, float]]:
+    """Each measure's mean and interval over episodes; with ``run`` (how an error names the
+    run) every per-episode value must be finite first (:func:`check_finite`)."""
+    if run is not None:
+        check_finite(table, run)
     return {
         m: confidence_interval(table[m].to_numpy(), bounds=MEASURES[m].bounds)
         for m in MEASURES
         if m in table
     }
+
+
+def run_label(scenario: Scenario, seed: int) -> str:
+    """How an evaluation names its run before the run has a folder: scenario and seed."""
+    return f"run of {scenario.name!r} (seed {seed})"
 
 
 def planner_summary(
@@ -230,7 +268,7 @@ def planner_summary(
     }
     if twins is not None:
         out["baseline"] = play.config.baseline
-        out["baseline_metrics"] = summarise(twins)
+        out["baseline_metrics"] = summarise(twins, "the baseline twins of this run")
     return out
 
 
@@ -291,7 +329,8 @@ def evaluate(
             episode_metrics(records, world.endowment, optimum, scenario.objective)
         )
         frame = tidy_records(records, population.agent_policy)
-        return Evaluation(frame, table, summarise(table), replay=_replay(recorder))
+        summary = summarise(table, run_label(scenario, seed))
+        return Evaluation(frame, table, summary, replay=_replay(recorder))
     with torch.no_grad():
         played = planner_rollout(world, population, seed, planner, recorder)
     records, controls, outlay = played.records, played.controls, played.outlay
@@ -321,7 +360,7 @@ def evaluate(
     return Evaluation(
         frame,
         table,
-        summarise(table),
+        summarise(table, run_label(scenario, seed)),
         planner_summary(planner, names, played, twins),
         _replay(recorder),
     )

@@ -325,7 +325,8 @@ MEASURES: dict[str, Measure] = {
             "total payoff over the best the world allows on its own; a sponsor's money and "
             "sanctions' losses are counted, so it can pass 1 or fall below 0",
             "higher",
-            applies=lambda o: o.social_optimum is not None,
+            # no share of an optimum of 0 (an economy episode too short to build a house)
+            applies=lambda o: o.social_optimum is not None and o.social_optimum > 0,
         ),
         Measure(
             "objective",

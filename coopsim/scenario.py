@@ -12,6 +12,7 @@ and building needs their classes, which is why both live here.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from pathlib import Path
@@ -162,9 +163,11 @@ def from_dict(
                 f"{mkind!r} does not apply to a {kind!r} world (only {', '.join(cls.worlds)})",
             )
         rest = {k: v for k, v in entry.items() if k != "kind"}
-        mechanisms.append(
-            MechanismConfig(mkind, build(cls.Params, rest, source=source, prefix=where))
-        )
+        params = build(cls.Params, rest, source=source, prefix=where)
+        refusal = cls.world_refusal(params, kind)
+        if refusal is not None:
+            raise ConfigError(source, f"{where}.{refusal[0]}", refusal[1])
+        mechanisms.append(MechanismConfig(mkind, params))
 
     pop_data = data.get("population")
     if not isinstance(pop_data, list) or not pop_data:
@@ -381,7 +384,10 @@ def resolve_controls(
                 if (
                     not isinstance(narrowed, list)
                     or len(narrowed) != 2
-                    or not all(isinstance(v, (int, float)) for v in narrowed)
+                    or not all(
+                        isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                        for v in narrowed
+                    )
                     or not narrowed[0] < narrowed[1]
                     or (low is not None and narrowed[0] < low)
                     or (high is not None and narrowed[1] > high)

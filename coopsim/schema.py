@@ -5,11 +5,18 @@ metadata, made with :func:`param` (defined in :mod:`mechanisms.params`, which me
 too, and re-exported here). :func:`build` turns a dict into such a dataclass and refuses
 bad input with one :class:`ConfigError` naming the file, the dotted field and what is allowed.
 The same metadata drives the app's widgets, so a new parameter needs no front-end code.
+
+Every number passes one check here, whoever supplies it (a scenario file, a sweep's ``--set``
+or ``[sweep]`` values, the app's design form): it is finite unless its field says otherwise,
+an integer fits in 64 bits, and list elements meet their field's bounds one by one. Checking
+once, in the one place every config is built, is what keeps a NaN from reaching a world by a
+door nobody thought of.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from collections.abc import Mapping
@@ -20,6 +27,10 @@ from mechanisms.params import MISSING, describe_range, param
 __all__ = ["MISSING", "ConfigError", "build", "describe_range", "field_specs", "param", "to_dict"]
 
 T = TypeVar("T")
+
+# A TOML integer is a signed 64-bit number; Python's are unbounded, so a form or a sweep value
+# could hand over 10**30, which no tensor index or seed can hold.
+INT64_MAX = 2**63 - 1
 
 
 class ConfigError(ValueError):
@@ -80,12 +91,21 @@ def _coerce(value: Any, tp: Any, source: str | None, name: str) -> Any:
         return value
     if tp is int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(source, name, f"got {value!r}, expected an integer")
+            raise ConfigError(source, name, f"got {_short(value)}, expected an integer")
+        if abs(value) > INT64_MAX:
+            raise ConfigError(
+                source, name, f"got {_short(value)}, expected an integer within +-(2**63 - 1)"
+            )
         return value
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(source, name, f"got {value!r}, expected a number")
-        return float(value)
+            raise ConfigError(source, name, f"got {_short(value)}, expected a number")
+        try:
+            return float(value)
+        except OverflowError:  # an integer beyond float range (10**400)
+            raise ConfigError(
+                source, name, f"got {_short(value)}, expected a finite number"
+            ) from None
     if tp is str:
         if not isinstance(value, str):
             raise ConfigError(source, name, f"got {value!r}, expected a string")
@@ -93,13 +113,28 @@ def _coerce(value: Any, tp: Any, source: str | None, name: str) -> Any:
     return value
 
 
+def _short(value: Any) -> str:
+    """``repr`` of a value, cut short: a 400-digit integer must not fill the message."""
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:20]}...{text[-8:]} ({len(text)} characters)"
+
+
 def _check_rules(value: Any, meta: Mapping[str, Any], source: str | None, name: str) -> None:
-    values = value if isinstance(value, (list, tuple)) else [value]
-    for v in values:
+    """``value`` (each element of a list) against the field's choices, finiteness and bounds.
+    The error names the field itself (forms place it beside that field) and, for a list, the
+    bad element's index in the problem: ``world.endowments: element 0: got nan, ...``."""
+    many = isinstance(value, (list, tuple))
+    for i, v in enumerate(value if many else [value]):
+        at = f"element {i}: " if many else ""
         if meta.get("choices") is not None and v not in meta["choices"]:
-            raise ConfigError(source, name, f"got {v!r}, allowed: {describe_range(meta)}")
+            raise ConfigError(source, name, f"{at}got {v!r}, allowed: {describe_range(meta)}")
         if not isinstance(v, (int, float)) or isinstance(v, bool):
             continue
+        if meta.get("finite", True) and not math.isfinite(v):
+            rule = describe_range(meta)
+            raise ConfigError(
+                source, name, f"{at}got {v!r}, must be a finite number{f' {rule}' if rule else ''}"
+            )
         bad = (
             (meta.get("ge") is not None and v < meta["ge"])
             or (meta.get("gt") is not None and v <= meta["gt"])
@@ -107,7 +142,7 @@ def _check_rules(value: Any, meta: Mapping[str, Any], source: str | None, name: 
             or (meta.get("lt") is not None and v >= meta["lt"])
         )
         if bad:
-            raise ConfigError(source, name, f"got {v!r}, must be {describe_range(meta)}")
+            raise ConfigError(source, name, f"{at}got {_short(v)}, must be {describe_range(meta)}")
 
 
 def build(

@@ -78,10 +78,13 @@ class ControlSpec:
 
 
 def declared_bounds(params_type: type, name: str) -> tuple[float | None, float | None]:
-    """The (low, high) a Params field declares with ``param(ge=, gt=, le=, lt=)``."""
+    """The (low, high) a Params field declares with ``param(ge=, gt=, le=, lt=)``; high is None
+    where the upper bound is only an overflow limit (``overflow_limit=True``), no range."""
     meta = next(f.metadata for f in dataclasses.fields(params_type) if f.name == name)
     low = meta.get("ge") if meta.get("ge") is not None else meta.get("gt")
     high = meta.get("le") if meta.get("le") is not None else meta.get("lt")
+    if meta.get("overflow_limit"):
+        high = None
     return low, high
 
 
@@ -207,6 +210,12 @@ class Mechanism(ABC):
         return {
             name: ControlSpec(1, *declared_bounds(cls.Params, name)) for name in cls.controllable
         }
+
+    @classmethod
+    def world_refusal(cls, params: Any, world: str) -> tuple[str, str] | None:
+        """(parameter, why) when ``params`` cannot work in a world of kind ``world``, or None.
+        Checked when a scenario loads, so a run never fails in its first round instead."""
+        return None
 
     @classmethod
     def planner_refusal(cls, params: Any) -> str | None:

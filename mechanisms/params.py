@@ -2,7 +2,11 @@
 
 A field made with :func:`param` holds its help text and allowed range (or choices) in its
 metadata; :mod:`coopsim.schema` validates plain data against those rules and forms draw widgets
-from them. It lives here, at the bottom of the import graph, because mechanisms declare their
+from them. A number is finite unless its field says ``finite=False``: NaN and infinity are
+refused before a world ever sees them, because a run fed one prints numbers it never computed
+(equality 1.0 beside productivity NaN). Every numeric field also declares both ends of its
+range, chosen so the world's float32 arithmetic stays finite at the extremes (an endowment x
+agents x rounds x multiplier far below float32's 3.4e38); the comment at each bound says why. It lives here, at the bottom of the import graph, because mechanisms declare their
 parameters with it and ``mechanisms`` imports nothing of ``coopsim``.
 """
 
@@ -24,10 +28,28 @@ def param(
     le: float | None = None,
     lt: float | None = None,
     choices: tuple[Any, ...] | None = None,
+    finite: bool = True,
+    overflow_limit: bool = False,
     default_factory: Any = MISSING,
 ) -> Any:
-    """A dataclass field with its validation rules and a line of help text."""
-    meta = {"help": help, "ge": ge, "gt": gt, "le": le, "lt": lt, "choices": choices}
+    """A dataclass field with its validation rules and a line of help text.
+
+    The bounds apply to each element of a list field too. ``finite=False`` lets NaN and
+    infinity through (no field needs it today; a sentinel such as 'no limit' would).
+    ``overflow_limit=True`` says the upper bound only keeps the arithmetic finite and is no
+    range worth searching: a planner controlling the field then needs its grid from the
+    scenario, as for a field with no upper bound.
+    """
+    meta = {
+        "help": help,
+        "ge": ge,
+        "gt": gt,
+        "le": le,
+        "lt": lt,
+        "choices": choices,
+        "finite": finite,
+        "overflow_limit": overflow_limit,
+    }
     if default_factory is not MISSING:
         return dataclasses.field(default_factory=default_factory, metadata=meta)
     return dataclasses.field(default=default, metadata=meta)

@@ -33,8 +33,14 @@ from mechanisms.params import param
 
 @dataclass
 class QuotaParams:
-    cap: float = param(10.0, help="Units each agent may take per period", ge=0)
-    period: int = param(100, help="Steps per quota period (each agent's count restarts)", ge=1)
+    # Money and units up to 1e6: a fine per unit x units per step x 100,000 steps stays
+    # far inside float32.
+    cap: float = param(
+        10.0, help="Units each agent may take per period", ge=0, le=1e6, overflow_limit=True
+    )
+    period: int = param(
+        100, help="Steps per quota period (each agent's count restarts)", ge=1, le=100_000
+    )
     enforcement: str = param(
         "block",
         help="'block': a harvest beyond the cap does nothing; 'fine': it goes ahead and is "
@@ -42,7 +48,11 @@ class QuotaParams:
         choices=("block", "fine"),
     )
     fine: float = param(
-        2.0, help="With enforcement = 'fine': fine per unit taken beyond the cap", ge=0
+        2.0,
+        help="With enforcement = 'fine': fine per unit taken beyond the cap",
+        ge=0,
+        le=1e6,
+        overflow_limit=True,
     )
 
 
@@ -140,12 +150,21 @@ class Quota(ExtractionRule):
 
 @dataclass
 class ExtractionTaxParams:
-    rate: float = param(0.5, help="Charge per unit taken while the resource is full", ge=0)
+    # Charges up to 1e6 per unit: x units per step x 100,000 steps stays inside float32.
+    rate: float = param(
+        0.5,
+        help="Charge per unit taken while the resource is full",
+        ge=0,
+        le=1e6,
+        overflow_limit=True,
+    )
     surcharge: float = param(
         0.0,
         help="Extra charge per unit when the resource is exhausted; it rises linearly as the "
         "stock falls (0: a flat charge)",
         ge=0,
+        le=1e6,  # as rate
+        overflow_limit=True,
     )
 
 

@@ -22,8 +22,14 @@ from mechanisms.params import param
 
 @dataclass
 class PeerPunishmentParams:
-    cost: float = param(1.0, help="Cost to the punisher of one punishment point", ge=0)
-    impact: float = param(3.0, help="Loss to the target per punishment point", ge=0)
+    # Per point up to 1e6: 50 points from each of 63 others over 10,000 rounds is 3e13,
+    # far inside float32 and its square.
+    cost: float = param(
+        1.0, help="Cost to the punisher of one punishment point", ge=0, le=1e6, overflow_limit=True
+    )
+    impact: float = param(
+        3.0, help="Loss to the target per punishment point", ge=0, le=1e6, overflow_limit=True
+    )
     max_points: int = param(
         10, help="Most points one agent may assign to one other per round", ge=1, le=50
     )
@@ -70,9 +76,21 @@ class InstitutionParams:
         ge=0,
         le=1,
     )
-    fine: float = param(1.0, help="Fine per unit of shortfall below the threshold", ge=0)
+    # Up to 1e6 per unit of shortfall (itself at most the endowment, 1e6) or per round: over
+    # 10,000 rounds 1e16, inside float32 and its square.
+    fine: float = param(
+        1.0,
+        help="Fine per unit of shortfall below the threshold",
+        ge=0,
+        le=1e6,
+        overflow_limit=True,
+    )
     fee: float = param(
-        0.0, help="Fee each agent pays per round to fund the institution (0: unfunded)", ge=0
+        0.0,
+        help="Fee each agent pays per round to fund the institution (0: unfunded)",
+        ge=0,
+        le=1e6,
+        overflow_limit=True,
     )
     observed: bool = param(
         False,

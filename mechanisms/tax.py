@@ -23,12 +23,17 @@ and ``saez`` the Saez (2001) optimal-tax formula applied to the incomes the tax 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor
 
 from mechanisms.base import ControlSpec, Flow, Mechanism, MoneyBounds, RoundContext
 from mechanisms.params import param
+
+# Worlds whose rounds report the coin each agent holds (RoundContext.liquid), which a tax with
+# cap = 'liquid' caps at.
+LIQUID_WORLDS = ("economy",)
 
 # The 2018 US federal single-filer schedule (cutoffs in dollars), as the AI Economist uses it
 # with incomes scaled by 1/1000.
@@ -47,18 +52,28 @@ class TaxParams:
         default_factory=lambda: [0.0],
         help="Lower cutoffs of the brackets, from 0, increasing",
         ge=0,
+        le=1e12,  # each element; x scale (<= 1e6) a cutoff stays far inside float32
+        overflow_limit=True,
     )
     rates: list[float] = param(
         default_factory=lambda: [0.0], help="Marginal rate in each bracket", ge=0, le=1
     )
-    period: int = param(1, help="Rounds per tax period (income is summed over the period)", ge=1)
+    period: int = param(
+        1, help="Rounds per tax period (income is summed over the period)", ge=1, le=100_000
+    )
     scale: float = param(
-        1.0, help="Multiplies the bracket cutoffs (1/1000 turns dollars into coin)", gt=0
+        1.0,
+        help="Multiplies the bracket cutoffs (1/1000 turns dollars into coin)",
+        gt=0,
+        le=1e6,
+        overflow_limit=True,
     )
     elasticity: float = param(
         0.5,
         help="Saez: elasticity of taxable income assumed before the data show any (the prior)",
         ge=0,
+        le=100,  # Saez's top rate 1 / (1 + a e) is already ~0 long before
+        overflow_limit=True,
     )
     estimate_elasticity: bool = param(
         True, help="Saez: estimate the elasticity from observed incomes (else keep the prior)"
@@ -71,7 +86,11 @@ class TaxParams:
         lt=1,
     )
     memory: int = param(
-        8192, help="Saez: most recent income observations (agent x period) kept", ge=1
+        8192,
+        help="Saez: most recent income observations (agent x period) kept",
+        ge=1,
+        le=10_000_000,  # a buffer of this many floats is allocated up front
+        overflow_limit=True,
     )
     income: str = param(
         "earned",
@@ -92,7 +111,7 @@ class TaxParams:
             self.brackets = list(US_FEDERAL_2018_CUTOFFS)
             self.rates = list(US_FEDERAL_2018_RATES)
         if self.schedule == "flat" and len(self.rates) != 1:
-            raise ValueError("a flat schedule takes exactly one rate")
+            raise ValueError("rates: a flat schedule takes exactly one rate")
         if self.schedule == "flat":
             self.brackets = [0.0]
         if self.schedule == "saez" and self.rates == [0.0]:
@@ -103,9 +122,9 @@ class TaxParams:
                 f"{len(self.rates)})"
             )
         if self.brackets[0] != 0:
-            raise ValueError("the first bracket must start at 0")
+            raise ValueError("brackets: the first bracket must start at 0")
         if any(b2 <= b1 for b1, b2 in zip(self.brackets, self.brackets[1:])):
-            raise ValueError("bracket cutoffs must be strictly increasing")
+            raise ValueError("brackets: the cutoffs must be strictly increasing")
 
 
 def bracket_tax(income: Tensor, cutoffs: Tensor, rates: Tensor) -> Tensor:
@@ -286,6 +305,15 @@ class BracketTax(Mechanism):
     Params = TaxParams
     summary = "Income tax with marginal rates per bracket, collected each tax period."
     controllable = ("rates",)
+
+    @classmethod
+    def world_refusal(cls, params: Any, world: str) -> tuple[str, str] | None:
+        if params.cap == "liquid" and world not in LIQUID_WORLDS:
+            return "cap", (
+                f"got 'liquid', which needs a world that reports the coin agents hold "
+                f"({', '.join(LIQUID_WORLDS)}); use cap = 'none' in a {world!r} world"
+            )
+        return None
 
     def __init__(self, params: TaxParams, num_agents: int, batch_size: int, device: torch.device):
         super().__init__(params, num_agents, batch_size, device)

@@ -183,7 +183,7 @@ def test_bad_scenario_exits_2_with_the_message(capsys, tmp_path):
     code, out, err = run_cli(capsys, "run", str(bad), "--out", str(out_dir))
     assert code == 2
     assert out == ""
-    assert err.strip() == f"error: {bad}: world.multiplier: got 0.0, must be > 0"
+    assert err.strip() == f"error: {bad}: world.multiplier: got 0.0, must be > 0 and <= 1000"
     assert not out_dir.exists()
     code, _, err = run_cli(capsys, "run", "no_such_scenario", "--out", str(out_dir))
     assert code == 2 and "known scenarios" in err and "public_goods" in err

@@ -13,6 +13,8 @@ from scipy import stats
 from coopsim import metrics
 from coopsim import scenario as sc
 from coopsim.evaluate import (
+    NonFiniteMeasure,
+    check_finite,
     confidence_interval,
     evaluate,
     summarise,
@@ -256,3 +258,29 @@ def test_a_paired_evaluation_measures_the_vote_against_the_baselines_twins():
     for k in (0, 1):
         values = result.episodes[f"rate_{k}"].to_numpy()
         assert np.allclose(values * 10, np.round(values * 10), atol=1e-5)
+
+
+def test_a_non_finite_measure_is_an_error_naming_the_run_and_the_measure(tmp_path):
+    """A world whose numbers break (here an endowment the loader would refuse, set after
+    loading as an old or hand-made config could) publishes nothing: the run and the measure
+    are named, and no run folder is left behind."""
+    scenario = sc.load("public_goods")
+    scenario.world.endowments = [float("nan"), 2.0, 2.0, 2.0]
+    with pytest.raises(NonFiniteMeasure) as info:
+        evaluate(scenario, episodes=2)
+    err = info.value
+    assert err.source == "run of 'public_goods' (seed 0)"
+    assert err.field in MEASURES and "nan" in err.problem and "2 of 2" in err.problem
+    with pytest.raises(NonFiniteMeasure):
+        run_scenario(scenario, out=tmp_path, episodes=2)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_check_finite_names_the_first_broken_measure_and_its_episodes():
+    good = pd.DataFrame({"equality": [1.0, 0.5], "productivity": [3.0, 4.0]})
+    check_finite(good, "run x")
+    bad = good.assign(productivity=[3.0, np.inf])
+    with pytest.raises(
+        NonFiniteMeasure, match=r"run x: productivity: came out inf in 1 of 2 .*episode 1"
+    ):
+        check_finite(bad, "run x")

@@ -347,3 +347,13 @@ def test_economy_planner_in_groups_loads(tmp_path):
     path = tmp_path / "grouped.toml"
     path.write_text(ECONOMY_PLANNER)
     assert sc.load(path).planner.group_size == 2
+
+
+def test_a_liquid_tax_cap_outside_the_economy_is_refused_at_load():
+    """A tax capped at coin held needs a world that reports it: refused when the scenario
+    loads, naming the field, not in the first round of a run."""
+    data = sc.load("public_goods").to_dict()
+    data["mechanisms"] = [{"kind": "tax", "cap": "liquid"}]
+    with pytest.raises(ConfigError) as info:
+        sc.from_dict(data, source="x.toml")
+    assert info.value.field == "mechanisms[0].cap" and "economy" in info.value.problem

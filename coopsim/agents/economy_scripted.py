@@ -34,8 +34,12 @@ _REST, _UP, _DOWN, _LEFT, _RIGHT, _GATHER, _BUILD = range(7)
 @dataclass
 class GatherBuildParams:
     sell_surplus: bool = param(False, help="Post asks for units held beyond 'keep'")
-    keep: int = param(2, help="Units of each resource kept before selling the surplus", ge=0)
-    ask_price: int = param(5, help="Price asked for surplus units", ge=0)
+    keep: int = param(
+        2, help="Units of each resource kept before selling the surplus", ge=0, le=1_000_000
+    )
+    ask_price: int = param(
+        5, help="Price asked for surplus units", ge=0, le=1000
+    )  # the economy's max_price is at most 1000
 
 
 class GatherBuild(ScriptedPolicy):

@@ -127,7 +127,9 @@ class PunisherParams:
     threshold: float = param(
         0.5, help="Punish others whose contribution share is below this", ge=0, le=1
     )
-    points: int = param(3, help="Punishment points given to each free rider", ge=0)
+    points: int = param(
+        3, help="Punishment points given to each free rider", ge=0, le=50
+    )  # peer punishment's max_points is at most 50
 
 
 class Punisher(ScriptedPolicy):

@@ -100,6 +100,46 @@ def _metric_names(runs: list[RunData], metrics: Sequence[str] | None) -> list[st
     return [m for m in DEFAULT_METRICS if m in present]
 
 
+def unmeasured(runs: RunLike) -> dict[str, list[str]]:
+    """Run name -> the measures it recorded as NaN or infinite, in ``summary.json`` or in
+    ``episode_metrics.parquet``; runs with none are left out.
+
+    Why: evaluation now refuses such a run, but folders written before still hold them, and
+    one broken world makes the run's other measures false too (equality 1.0 and Gini 0 beside
+    productivity NaN), so the tables withhold every number of such a run and say why.
+    """
+    out: dict[str, list[str]] = {}
+    for run in as_runs(runs):
+        bad = [
+            m
+            for m, s in run.summary.get("metrics", {}).items()
+            if isinstance(s, dict) and not np.isfinite(float(s.get("mean", 0.0)))
+        ]
+        if run.episode_metrics is not None:
+            for m in run.episode_metrics.columns:
+                if m in MEASURES and m not in bad:
+                    values = run.episode_metrics[m].to_numpy(dtype=float)
+                    if not np.isfinite(values).all():
+                        bad.append(m)
+        if bad:
+            out[run.name] = [m for m in MEASURES if m in bad] + [
+                m for m in bad if m not in MEASURES
+            ]
+    return out
+
+
+def unmeasured_notes(runs: RunLike) -> list[str]:
+    """One sentence per run whose numbers are withheld (:func:`unmeasured`), for captions."""
+    notes = []
+    for name, bad in unmeasured(runs).items():
+        more = f" and {len(bad) - 2} more" if len(bad) > 2 else ""
+        notes.append(
+            f"{name}: no values ({', '.join(bad[:2])}{more} came out NaN or infinite; its "
+            "other measures, from the same episodes, are withheld)"
+        )
+    return notes
+
+
 def summary(
     runs: RunLike, metrics: Sequence[str] | None = None, *, level: float = LEVEL
 ) -> pd.DataFrame:
@@ -109,7 +149,9 @@ def summary(
     episodes are the units (:mod:`coopsim.intervals`), read from ``episode_metrics.parquet``
     so that any ``level`` can be asked for; a run recorded before that file existed gives the
     95% intervals of its ``summary.json``, which the same policy computed from the same
-    episodes. The means always equal those in ``summary.json``.
+    episodes. The means always equal those in ``summary.json``, except for a run that recorded
+    a NaN or infinite measure (:func:`unmeasured`): its every mean and interval is missing
+    (NaN), since they come from the same broken episodes.
 
     >>> import tempfile
     >>> from coopsim import scenario
@@ -123,8 +165,14 @@ def summary(
     """
     runs = as_runs(runs)
     names = _metric_names(runs, metrics)
+    broken = unmeasured(runs)
     rows: list[dict[str, Any]] = []
     for run in runs:
+        if run.name in broken:
+            withheld = dict.fromkeys(("mean", "ci_low", "ci_high", "std"), np.nan)
+            n = len(run.episode_metrics) if run.episode_metrics is not None else 0
+            rows += [{**run_keys(run), "metric": m, **withheld, "n": n} for m in names]
+            continue
         keys = run_keys(run)
         stored = run.summary.get("metrics", {})
         per_episode = run.episode_metrics

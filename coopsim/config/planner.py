@@ -3,6 +3,7 @@ on which curriculum, and its own learning settings."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from coopsim.schema import param
@@ -24,6 +25,8 @@ OBJECTIVES = (
 PAIRED_OBJECTIVES = ("votes",)
 # What 'mix' may weigh: every objective measured in one world alone.
 MIXABLE = tuple(o for o in OBJECTIVES if o != "mix" and o not in PAIRED_OBJECTIVES)
+# A mix's weight times an objective (at most ~1e16 in the largest worlds) stays inside float32.
+WEIGHT_MAX = 1e6
 
 
 @dataclass(frozen=True)
@@ -56,9 +59,14 @@ class PlannerConfig:
         "e.g. {'matching.rate' = [0, 4]}",
     )
     rate_levels: int = param(
-        21, help="Values on each control's grid: low, ..., high in L even steps", ge=2
+        21,
+        help="Values on each control's grid: low, ..., high in L even steps",
+        ge=2,
+        le=1001,  # the planner's action head has one output per value
     )
-    period: int = param(1, help="Steps between the planner's decisions (its tax period)", ge=1)
+    period: int = param(
+        1, help="Steps between the planner's decisions (its tax period)", ge=1, le=100_000
+    )
     objective: str = param(
         "equality_times_productivity", help="Social objective it maximises", choices=OBJECTIVES
     )
@@ -71,6 +79,7 @@ class PlannerConfig:
         help="For objective = 'net_welfare': what a unit of the sponsor's money costs society "
         "(the marginal cost of public funds), charged on everything an outside sponsor pays",
         ge=0,
+        le=1e3,  # x the sponsor's largest payments (~1e15) the objective stays inside float32
     )
     baseline: str = param(
         "",
@@ -78,26 +87,36 @@ class PlannerConfig:
         "are voted against (e.g. 'strict_egalitarian'), played in paired worlds",
     )
     phase1_iterations: int = param(
-        50, help="Curriculum phase 1: agents learn under no tax for this many iterations", ge=0
+        50,
+        help="Curriculum phase 1: agents learn under no tax for this many iterations",
+        ge=0,
+        le=10_000_000,  # training.iterations' bound
     )
     anneal_iterations: int = param(
-        50, help="Phase 2: iterations over which the maximum rate rises to 1", ge=0
+        50,
+        help="Phase 2: iterations over which the maximum rate rises to 1",
+        ge=0,
+        le=10_000_000,  # training.iterations' bound
     )
     initial_max_rate: float = param(
         0.1, help="Maximum rate allowed when phase 2 starts", ge=0, le=1
     )
-    update_every: int = param(1, help="Planner updates once every this many iterations", ge=1)
+    update_every: int = param(
+        1, help="Planner updates once every this many iterations", ge=1, le=10_000_000
+    )
     learning_rate: float = param(3e-3, help="Planner's Adam step size", gt=0, le=1)
     gamma: float = param(0.0, help="Planner's discount per decision", ge=0, le=1)
-    ent_coef: float = param(0.02, help="Planner's entropy bonus at the start", ge=0)
-    ent_coef_final: float = param(0.0, help="Planner's entropy bonus at the end", ge=0)
-    hidden: int = param(64, help="Width of the planner's hidden layers", ge=4)
+    # Loss weights up to 100: far above any useful value, and the weighted loss stays finite.
+    ent_coef: float = param(0.02, help="Planner's entropy bonus at the start", ge=0, le=100)
+    ent_coef_final: float = param(0.0, help="Planner's entropy bonus at the end", ge=0, le=100)
+    hidden: int = param(64, help="Width of the planner's hidden layers", ge=4, le=4096)
     low_rate_prior: float = param(
         0.0,
         help="Initial preference for low rates: each head's logits start at -prior x rate, so "
         "at 0 every allowed rate is equally likely and at 5 a rate of 0 is e^5 times as likely "
         "as 1; the planner then starts near the free market the agents grew up in",
         ge=0,
+        le=100,  # logits -prior x rate: e^-100 is already 0 to the policy
     )
     group_size: int = param(
         1,
@@ -105,6 +124,7 @@ class PlannerConfig:
         "one world (map, skills, start tiles) and its reward is measured against its group's "
         "mean: what it learns is what its rates did, not which world it drew (1: no groups)",
         ge=1,
+        le=1_000_000,  # training.num_worlds' bound
     )
     evaluation: str = param(
         "schedule",
@@ -119,6 +139,7 @@ class PlannerConfig:
         help="Minibatches per pass of the planner's update (default: the agents'); a planner "
         "deciding once per tax period sees few samples per iteration, so fewer, larger ones",
         ge=1,
+        le=4096,  # the agents' bound
     )
 
     populations: list[str] | None = param(
@@ -150,6 +171,13 @@ class PlannerConfig:
                 raise ValueError(
                     f"weights: unknown objective {bad[0]!r}; allowed: {', '.join(MIXABLE)}"
                 )
+            for name, weight in self.weights.items():
+                number = isinstance(weight, (int, float)) and not isinstance(weight, bool)
+                if not number or not math.isfinite(weight) or abs(weight) > WEIGHT_MAX:
+                    raise ValueError(
+                        f"weights.{name}: got {weight!r}, must be a finite number within "
+                        f"+-{WEIGHT_MAX:g}"
+                    )
         elif self.weights:
             raise ValueError("weights are only used with objective = 'mix'")
         if self.objective in PAIRED_OBJECTIVES and not self.baseline:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from coopsim.config.planner import OBJECTIVES, PlannerConfig
-from coopsim.config.training import TrainingConfig
+from coopsim.config.training import SEED_MAX, TrainingConfig
 from coopsim.schema import param, to_dict
 
 # Learning policies a population group may name; their weights come from training.
@@ -23,7 +23,7 @@ class EvaluationConfig:
     episodes: int = param(
         32, help="Evaluation episodes (run in parallel as a batch)", ge=1, le=1_000_000
     )
-    seed: int = param(0, help="Seed for the worlds and the policies' randomness", ge=0)
+    seed: int = param(0, help="Seed for the worlds and the policies' randomness", ge=0, le=SEED_MAX)
     device: str = param("cpu", help="Torch device to run on", choices=("cpu", "cuda", "auto"))
     objective: str = param(
         "equality_times_productivity",

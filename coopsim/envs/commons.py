@@ -98,7 +98,12 @@ class CommonsConfig:
     beam_radius: int = param(
         1, help="Lanes on each side of the beam's centre (width 2 x radius + 1)", ge=0, le=4
     )
-    tag_duration: int = param(25, help="Steps a tagged agent is out of the game", ge=1)
+    tag_duration: int = param(
+        25,
+        help="Steps a tagged agent is out of the game",
+        ge=1,
+        le=100_000,  # the longest episode; the step counter it is added to stays small
+    )
     fire_cooldown: int = param(
         10, help="Steps after firing before an agent may fire again", ge=1, le=10_000
     )

@@ -37,11 +37,19 @@ class MatrixGameConfig:
     )
     num_agents: int = param(2, help="Number of players N", ge=2, le=64)
     rounds: int = param(10, help="Rounds per episode", ge=1, le=100_000)
+    # Each payoff within +-1e6: summed over 100,000 rounds and 64 players a total stays
+    # below 1e13, its square in the inequality measures far inside float32's 3.4e38.
     cooperate: list[float] | None = param(
-        None, help="Payoff to a cooperator when k = 0..N-1 others cooperate (custom game)"
+        None,
+        help="Payoff to a cooperator when k = 0..N-1 others cooperate (custom game)",
+        ge=-1e6,
+        le=1e6,
     )
     defect: list[float] | None = param(
-        None, help="Payoff to a defector when k = 0..N-1 others cooperate (custom game)"
+        None,
+        help="Payoff to a defector when k = 0..N-1 others cooperate (custom game)",
+        ge=-1e6,
+        le=1e6,
     )
 
     def validate(self) -> None:

@@ -46,20 +46,43 @@ from mechanisms.base import MoneyBounds, Pipeline, RoundContext
 class OneStepEconomyConfig:
     kind: str = param("one_step_economy", help="World type", choices=("one_step_economy",))
     num_agents: int = param(4, help="Number of agents N", ge=1, le=1024)
+    # Income is skill x hours: at most 1e3 x 1e4 = 1e7 coin per agent, whose square (the
+    # inequality measures) and isoelastic utility stay far inside float32.
     skills: list[float] | None = param(
-        None, help="Coin per hour of labour, one per agent; Pareto quantiles when not given", gt=0
+        None,
+        help="Coin per hour of labour, one per agent; Pareto quantiles when not given",
+        gt=0,
+        le=1e3,
     )
-    min_skill: float = param(1.0, help="Lowest skill of the Pareto distribution", gt=0)
+    min_skill: float = param(1.0, help="Lowest skill of the Pareto distribution", gt=0, le=1e3)
     max_skill: float = param(
-        3.0, help="Skills are clipped at this (and observed relative to it)", gt=0
+        3.0, help="Skills are clipped at this (and observed relative to it)", gt=0, le=1e3
     )
-    pareto_alpha: float = param(4.0, help="Shape of the Pareto distribution of skills", gt=0)
+    pareto_alpha: float = param(
+        4.0,
+        help="Shape of the Pareto distribution of skills",
+        ge=0.01,  # below, (1 - u) ** (-1 / alpha) overflows float64 for most quantiles
+        le=1e3,
+    )
     skill_seed: int | None = param(
-        None, help="Draw the skills at random with this seed instead of taking quantiles", ge=0
+        None,
+        help="Draw the skills at random with this seed instead of taking quantiles",
+        ge=0,
+        le=2**32 - 1,  # a seed's range everywhere in a scenario
     )
-    labour_levels: int = param(11, help="Labour choices, evenly spaced from 0 to max_labour", ge=2)
-    max_labour: float = param(100.0, help="Most hours an agent can work", gt=0)
-    labour_cost: float = param(0.3, help="Utility cost of one hour of labour", ge=0)
+    labour_levels: int = param(
+        11,
+        help="Labour choices, evenly spaced from 0 to max_labour",
+        ge=2,
+        le=1001,  # the policy's action head has one output per level
+    )
+    max_labour: float = param(100.0, help="Most hours an agent can work", gt=0, le=1e4)
+    labour_cost: float = param(
+        0.3,
+        help="Utility cost of one hour of labour",
+        ge=0,
+        le=1e3,  # x 1e4 hours: a disutility of 1e7, the scale of the largest income
+    )
     eta: float = param(0.23, help="Isoelastic utility curvature of coin", ge=0, lt=1)
 
     def validate(self) -> None:

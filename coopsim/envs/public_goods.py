@@ -39,8 +39,16 @@ from mechanisms.base import MoneyBounds, Pipeline, RoundContext
 class PublicGoodsConfig:
     kind: str = param("public_goods", help="World type", choices=("public_goods",))
     num_agents: int = param(4, help="Group size N", ge=2, le=64)
-    endowment: float = param(20.0, help="Endowment E each agent receives every round", gt=0)
-    multiplier: float = param(1.6, help="Multiplier r applied to the pot (MPCR = r/N)", gt=0)
+    # Bounds keep float32 sums finite and exact enough: a round pays at most E x (1 + r) to
+    # each of 64 agents, so 10,000 rounds at E = 1e6 and r = 1e3 stay below 1e16 (float32
+    # reaches 3.4e38), squares in the inequality measures below 1e32; below 1e-3 a coin
+    # vanishes beside the others' wealth in float32.
+    endowment: float = param(
+        20.0, help="Endowment E each agent receives every round", ge=1e-3, le=1e6
+    )
+    multiplier: float = param(
+        1.6, help="Multiplier r applied to the pot (MPCR = r/N)", gt=0, le=1e3
+    )
     rounds: int = param(10, help="Rounds per episode T", ge=1, le=10_000)
     levels: int = param(
         21, help="Number of contribution levels, evenly spaced from 0 to E", ge=2, le=1001
@@ -49,7 +57,8 @@ class PublicGoodsConfig:
         default_factory=list,
         help="Per seat, its own endowment each round (e.g. [10, 2, 2, 2]); empty: every seat "
         "has 'endowment'",
-        gt=0,
+        ge=1e-3,  # each element: the same bounds, for the same reason, as 'endowment'
+        le=1e6,
     )
 
     def validate(self) -> None:

@@ -3,6 +3,7 @@ equality-productivity plane, per-agent outcomes and measures side by side."""
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 
 import numpy as np
@@ -235,8 +236,12 @@ def equality_vs_productivity(runs: RunLike) -> Figure:
         if {"equality", "productivity"} <= set(r.summary.get("metrics", {}))
     ]
     title = "Equality vs productivity"
+    broken = tables.unmeasured(runs)  # an old run's NaN or inf: no point, and a note says so
+    notes = tables.unmeasured_notes(runs)
+    runs = [r for r in runs if r.name not in broken and _finite_point(r)]
     if not runs:
-        return empty_figure(title, "No run has equality and productivity in its summary.")
+        why = " ".join(notes) if notes else "No run has equality and productivity in its summary."
+        return empty_figure(title, why)
     fig = CoopsimFigure(figsize=SIZE, layout="constrained")
     ax = fig.add_subplot()
     xs = np.array([[r.summary["metrics"]["productivity"][k] for k in ("ci_low", "ci_high")]
@@ -265,7 +270,28 @@ def equality_vs_productivity(runs: RunLike) -> Figure:
     ax.set_title(title + " (mean and 95% CI over episodes)")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
+    _caption(fig, notes)
     return fig
+
+
+def _finite_point(run: RunData) -> bool:
+    """Whether a run's equality and productivity, with their intervals, are all finite."""
+    m = run.summary["metrics"]
+    values = [
+        m[k][part] for k in ("equality", "productivity") for part in ("mean", "ci_low", "ci_high")
+    ]
+    return bool(np.isfinite(np.asarray(values, dtype=float)).all())
+
+
+def _caption(fig: Figure, notes: list[str]) -> None:
+    """Say under a figure which runs it leaves without a value, and why (a figure-level
+    label, so the constrained layout makes room for it)."""
+    if notes:
+        fig.supxlabel(_wrapped(notes), fontsize=7, color="0.3")
+
+
+def _wrapped(notes: list[str], width: int = 110) -> str:
+    return "\n".join(textwrap.fill(n, width) for n in notes)
 
 
 def agent_outcomes(runs: RunLike) -> Figure:
@@ -342,5 +368,8 @@ def compare_metrics(runs: RunLike, metrics: Sequence[str] | None = None) -> Figu
         Patch(color=c, label=f"{i + 1}: {lab}") for i, (c, lab) in enumerate(zip(colors, labels))
     ]
     fig.legend(handles=handles, loc="outside lower center", ncol=min(3, len(runs)), fontsize=8)
-    fig.suptitle(title + " (mean and 95% Student-t CI over episodes)")
+    notes = tables.unmeasured_notes(runs)  # their bars are missing; the title says why
+    heading = title + " (mean and 95% Student-t CI over episodes)"
+    fig.suptitle("\n".join([heading, _wrapped(notes, 40 * cols)]) if notes else heading,
+                 fontsize=9 if notes else None)  # fmt: skip
     return fig

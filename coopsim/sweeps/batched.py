@@ -74,7 +74,14 @@ def evaluate_batch(tasks: list[CellTask]) -> dict[int, Any]:
     import pandas as pd
     import torch
 
-    from coopsim.evaluate import Evaluation, episode_metrics, rollout, summarise, tidy_records
+    from coopsim.evaluate import (
+        Evaluation,
+        episode_metrics,
+        rollout,
+        run_label,
+        summarise,
+        tidy_records,
+    )
     from coopsim.record import RunWriter, new_run_name, run_metadata
     from coopsim.runner import _write_evaluation
     from coopsim.scenario import (
@@ -109,7 +116,8 @@ def evaluate_batch(tasks: list[CellTask]) -> dict[int, Any]:
         part = {k: v[:, j * episodes : (j + 1) * episodes] for k, v in records.items()}
         table = pd.DataFrame(episode_metrics(part, world.endowment, optimum, scenario.objective))
         table.insert(0, "episode", range(episodes))
-        result = Evaluation(tidy_records(part, population.agent_policy), table, summarise(table))
+        summary = summarise(table, run_label(scenario, seed))
+        result = Evaluation(tidy_records(part, population.agent_policy), table, summary)
         summary = run_metadata(scenario, seed, episodes=episodes, batched_cells=n)
         summary["metrics"] = result.summary
         with RunWriter(task.folder, new_run_name(scenario.name, seed)) as writer:

@@ -7,8 +7,9 @@ draws (a field drawn uniformly, or log-uniformly, between two bounds, or chosen 
 reproducible from the sweep's own ``seed``.
 
 Each cell is the base scenario with its values installed, validated by the same loader that
-checks scenario files, so a bad field or value is refused before anything runs, in one message
-naming the field and the value. A cell's folder name comes from its values (a readable slug
+checks scenario files (the parameter schema: finite numbers within each field's bounds), so a
+bad field or value, a NaN or an overflowing number among them, is refused before anything runs
+or any folder is made, in one message naming the field and the value. A cell's folder name comes from its values (a readable slug
 and a short hash), not from its place in the grid, so a sweep extended by a value or a seed
 reuses every cell it already finished.
 """
@@ -19,6 +20,7 @@ import copy
 import hashlib
 import itertools
 import json
+import math
 import os
 import re
 import sys
@@ -169,10 +171,15 @@ def _random_field(name: str, data: Any) -> RandomField:
             WHERE, f"{where}.{sorted(unknown)[0]}", "unknown key; allowed: low, high, log, integer"
         )
     low, high = data.get("low"), data.get("high")
-    numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (low, high))
+    numbers = all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+        for v in (low, high)
+    )  # a NaN end would draw NaN for every cell; an infinite one, NaN or inf
     if not numbers or low >= high or (data.get("log") and low <= 0):
         raise ConfigError(
-            WHERE, where, f"got low={low!r}, high={high!r}: need numbers low < high (> 0 if log)"
+            WHERE,
+            where,
+            f"got low={low!r}, high={high!r}: need finite numbers low < high (> 0 if log)",
         )
     return RandomField(low, high, bool(data.get("log")), bool(data.get("integer")))
 

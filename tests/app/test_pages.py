@@ -83,9 +83,9 @@ def test_invalid_value_gives_the_command_line_message(tmp_path, capsys):
 
     assert main(["run", str(path), "--out", str(tmp_path / "out")]) == 2
     cli_line = capsys.readouterr().err.strip()
-    assert cli_line == f"error: {path}: world.multiplier: got -1.0, must be > 0"
-    assert shown == "error: design: world.multiplier: got -1.0, must be > 0"
-    assert beside == "got -1.0, must be > 0"
+    assert cli_line == f"error: {path}: world.multiplier: got -1.0, must be > 0 and <= 1000"
+    assert shown == "error: design: world.multiplier: got -1.0, must be > 0 and <= 1000"
+    assert beside == "got -1.0, must be > 0 and <= 1000"
     assert not any(b.label == "Save design" and not b.disabled for b in at.button)
 
 

@@ -107,3 +107,27 @@ def test_the_command_line(tmp_path, capsys):
         cli.main(["sweep", "public_goods", "--set", "world.multiplyer=1", "--out", str(out)]) == 2
     )
     assert "world.multiplyer: no such field" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("setting", "words"),
+    [
+        ("world.endowment=20,nan", ["world.endowment", "got nan", "finite"]),
+        ("world.endowments=[2,2,2,1e300]", ["world.endowments", "element 3", "<= 1e+06"]),
+        ("world.multiplier=1.6,1e308", ["world.multiplier", "1e+308", "<= 1000"]),
+        ("mechanisms.0.rate=inf", ["mechanisms[0].rate", "got inf", "finite"]),
+    ],
+)
+def test_non_finite_and_overflowing_set_values_are_refused_before_any_folder(
+    tmp_path, capsys, setting, words
+):
+    """A --set value passes the parameter schema as a scenario file's does: one line naming
+    the field, exit 2, and no sweep folder."""
+    out = tmp_path / "sw"
+    argv = ["sweep", "public_goods_matching", "--set", setting, "--out", str(out)]
+    assert cli.main([*argv, "--episodes", "2"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    for w in words:
+        assert w in err, (w, err)
+    assert not out.exists()

@@ -124,3 +124,14 @@ def test_a_scenario_file_may_carry_its_sweep(tmp_path):
     base, spec = load_base(named)
     assert base.name == "public_goods" and spec.seeds == [5] and spec.grid == {}
     assert load_base("public_goods")[1] is None
+
+
+@pytest.mark.parametrize(
+    ("low", "high"), [(1, float("inf")), (float("nan"), 1), (-float("inf"), 1), (0, float("nan"))]
+)
+def test_random_bounds_must_be_finite(low, high):
+    """A NaN or infinite end draws NaN or inf for every cell: refused in the table itself."""
+    table = {"random": {"samples": 2, "world.endowment": {"low": low, "high": high}}}
+    with pytest.raises(ConfigError, match="need finite numbers") as err:
+        spec_from_table(table)
+    assert err.value.field == "sweep.random.world.endowment"

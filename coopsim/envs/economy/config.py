@@ -39,12 +39,17 @@ class EconomyConfig:
     regen_prob: float = param(
         0.01, help="Chance per step that an empty source tile regrows its resource", gt=0, le=1
     )
-    build_payment: float = param(10.0, help="Coin for a house at build skill 1", gt=0)
+    # A house pays at most build_payment x max_skill = 1e9 coin; a few thousand houses per
+    # episode keep coin, its square (inequality measures) and utility inside float32.
+    build_payment: float = param(10.0, help="Coin for a house at build skill 1", gt=0, le=1e6)
     max_skill: float = param(
-        3.0, help="Highest skill multiplier (build pays up to this x build_payment)", gt=1
+        3.0, help="Highest skill multiplier (build pays up to this x build_payment)", gt=1, le=1e3
     )
     pareto_alpha: float = param(
-        4.0, help="Shape of the Pareto distribution skills are drawn from", gt=0
+        4.0,
+        help="Shape of the Pareto distribution skills are drawn from",
+        ge=0.01,  # below, the inverse CDF overflows float64 before it is clipped
+        le=1e3,
     )
     skills: str = param(
         "pareto",
@@ -68,7 +73,10 @@ class EconomyConfig:
         choices=("act", "auto"),
     )
     build_skills: list[float] | None = param(
-        None, help="Build skill multipliers per agent (1..max_skill); drawn when not given", ge=1
+        None,
+        help="Build skill multipliers per agent (1..max_skill); drawn when not given",
+        ge=1,
+        le=1e3,  # each element; at most max_skill, whose bound this is
     )
     gather_skills: list[float] | None = param(
         None,
@@ -77,11 +85,22 @@ class EconomyConfig:
         le=1,
     )
     start_positions: list[int] | None = param(
-        None, help="Start tiles as a flat list y0, x0, y1, x1, ...; random when not given", ge=0
+        None,
+        help="Start tiles as a flat list y0, x0, y1, x1, ...; random when not given",
+        ge=0,
+        le=511,  # each element; a map is at most 512 tiles on a side
     )
-    max_price: int = param(10, help="Highest bid/ask price (prices are integers 0..max)", ge=1)
+    max_price: int = param(
+        10,
+        help="Highest bid/ask price (prices are integers 0..max)",
+        ge=1,
+        le=1000,  # the policy has one bid and one ask action per price
+    )
     max_orders: int = param(
-        5, help="Cap on open orders per agent and resource (see order_limit)", ge=1
+        5,
+        help="Cap on open orders per agent and resource (see order_limit)",
+        ge=1,
+        le=1000,  # the order book holds this many slots per agent and resource
     )
     order_limit: str = param(
         "per_side",
@@ -89,7 +108,9 @@ class EconomyConfig:
         "together (the AI Economist)",
         choices=("per_side", "per_resource"),
     )
-    order_duration: int = param(50, help="Steps an order stays open before it expires", ge=1)
+    order_duration: int = param(
+        50, help="Steps an order stays open before it expires", ge=1, le=100_000
+    )
     same_step_price: str = param(
         "midpoint",
         help="Price of a trade between a bid and an ask posted in the same step: 'midpoint' of "
@@ -97,11 +118,13 @@ class EconomyConfig:
         choices=("midpoint", "ask"),
     )
     eta: float = param(0.23, help="Isoelastic utility curvature of coin", ge=0, lt=1)
-    labour_cost: float = param(0.21, help="Utility cost per unit of labour", ge=0)
-    move_labour: float = param(1.0, help="Labour of one move", ge=0)
-    gather_labour: float = param(1.0, help="Labour of one gathering", ge=0)
-    build_labour: float = param(10.0, help="Labour of building one house", ge=0)
-    order_labour: float = param(0.05, help="Labour of posting one order", ge=0)
+    # Labour per act and its cost up to 1e3 each: 100,000 steps of the dearest act cost 1e11
+    # in utility, far inside float32 and its square.
+    labour_cost: float = param(0.21, help="Utility cost per unit of labour", ge=0, le=1e3)
+    move_labour: float = param(1.0, help="Labour of one move", ge=0, le=1e3)
+    gather_labour: float = param(1.0, help="Labour of one gathering", ge=0, le=1e3)
+    build_labour: float = param(10.0, help="Labour of building one house", ge=0, le=1e3)
+    order_labour: float = param(0.05, help="Labour of posting one order", ge=0, le=1e3)
     tax_accounting: str = param(
         "collected",
         help="When utility feels taxes and rebates: 'collected' (the paper: coin held, so a "
