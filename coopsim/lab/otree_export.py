@@ -1,0 +1,207 @@
+"""`coopsim otree export`: a scenario's public-goods game as an oTree project for the lab.
+
+The project holds one app: participants take the seats named by ``human_seats`` and the
+scenario's own agents (scripted rules, or the PPO actors of a finished run, exported as a small
+JSON of weights evaluated in plain Python) play the others. Payoffs come from
+:mod:`coopsim.lab.lab_rules`, copied into the app, which the tests hold to coopsim's world.
+The project is written into a hidden sibling folder and renamed into place, so a failed export
+leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+import secrets
+import shutil
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from coopsim import scenario as scenario_mod
+from coopsim.lab import lab_agents, lab_rules, otree_files
+from coopsim.record import SCENARIO, is_run_dir
+from coopsim.run_store import list_checkpoints, load_checkpoint
+from coopsim.schema import ConfigError
+
+APP = "coopsim_table"
+LAB_SCRIPTED = ("always_contribute", "free_rider", "conditional_cooperator", "tit_for_tat")
+
+
+def _load(source: str) -> tuple[Any, Path | None]:
+    """The scenario, and the run directory it came from (None for a scenario file)."""
+    path = Path(source)
+    if path.is_dir():
+        if not is_run_dir(path) or not (path / SCENARIO).exists():
+            raise ConfigError(source, "source", "is a folder but not a run directory")
+        return scenario_mod.load(path / SCENARIO), path
+    return scenario_mod.load(source), None
+
+
+def _actor_json(net_state: dict[str, torch.Tensor], levels: int) -> dict[str, Any]:
+    """A PPO actor's weights as nested lists: the body's linear layers, then the head."""
+    body, k = [], 0
+    while f"actor_body.{k}.weight" in net_state:
+        body.append(
+            {
+                "weight": net_state[f"actor_body.{k}.weight"].tolist(),
+                "bias": net_state[f"actor_body.{k}.bias"].tolist(),
+            }
+        )
+        k += 2  # Linear, Tanh, Linear, Tanh
+    head = {"weight": net_state["actor.weight"].tolist(), "bias": net_state["actor.bias"].tolist()}
+    return {"body": body, "head": head, "levels": levels}
+
+
+def build_rule(source: str, human_seats: list[int]) -> dict[str, Any]:
+    """Everything the exported app needs to know about the rule, seats and agents (JSON)."""
+    sc, run = _load(source)
+    w = sc.world
+    if w.kind != "public_goods":
+        raise ConfigError(source, "world.kind", f"is {w.kind!r}; only public_goods can be exported")
+    for m in sc.mechanisms:
+        if m.kind not in lab_rules.SUPPORTED:
+            raise ConfigError(
+                source, "mechanisms", f"{m.kind!r} cannot be exported yet; supported: "
+                + ", ".join(lab_rules.SUPPORTED),
+            )
+    if sc.planner is not None:
+        raise ConfigError(
+            source, "planner", "a planner's rule cannot be exported yet; export a scenario with "
+            "the rule fixed (its mechanisms' parameters set)",
+        )
+    n = w.num_agents
+    bad = [s for s in human_seats if not 0 <= s < n]
+    if bad or len(set(human_seats)) != len(human_seats) or not human_seats:
+        raise ConfigError(source, "--seats", f"needs distinct seats from 1 to {n}")
+    world = scenario_mod.make_world(sc, 1)
+    pipeline = world.pipeline
+    mech_obs = pipeline.observation(1, n, torch.device("cpu"))[0].tolist()  # [N, m]
+    mechanisms = [
+        {"label": label, "kind": m.kind, "params": _plain(m.params)}
+        for label, m in zip(pipeline.labels, sc.mechanisms)
+    ]
+    rule_text = [mech.describe() for mech in pipeline.mechanisms] or [
+        "No rule moves money: each keeps what they did not put in, plus their share of the pot."
+    ]
+    endowments = list(map(float, w.endowments)) if w.endowments else [float(w.endowment)] * n
+    learners = _learner_weights(run, w.levels) if run is not None else []
+    agents, seat, learner = {}, 0, 0
+    for g in sc.population:
+        for k in range(g.count):
+            s = seat + k
+            if s in human_seats:
+                continue
+            if g.policy == "ppo":
+                if run is None:
+                    raise ConfigError(
+                        source, "population", "PPO seats need a trained run: export the run "
+                        "directory (`coopsim run` writes one), not the scenario",
+                    )
+                if learner >= len(learners):
+                    raise ConfigError(str(run), "checkpoints", "holds no trained PPO weights")
+                actor = {**learners[learner], "num_seats": g.count}
+                agents[str(s)] = {"policy": "actor", "actor": actor, "seat_index": k}
+            elif g.policy in LAB_SCRIPTED:
+                agents[str(s)] = {"policy": g.policy, "params": _plain(g.params)}
+            else:
+                raise ConfigError(
+                    source, "population", f"policy {g.policy!r} cannot play in the lab; "
+                    "scripted ones that can: " + ", ".join(LAB_SCRIPTED),
+                )
+        learner += g.policy == "ppo"
+        seat += g.count
+    names = sorted({a["policy"] for a in agents.values()})
+    agent_text = (
+        f"The other {n - len(human_seats)} seat(s) are played by computer agents."
+        if agents
+        else ""
+    )
+    return {
+        "scenario": sc.name,
+        "description": sc.description,
+        "source": str(source),
+        "num_agents": n,
+        "endowments": endowments,
+        "multiplier": float(w.multiplier),
+        "rounds": int(w.rounds),
+        "levels": int(w.levels),
+        "mechanisms": mechanisms,
+        "mechanism_observation": mech_obs,
+        "rule_text": rule_text,
+        "agent_text": agent_text,
+        "agent_policies": names,
+        "human_seats": human_seats,
+        "agents": agents,
+        "seat_policy": _seat_policies(sc, human_seats),
+    }
+
+
+def _seat_policies(sc: Any, human_seats: list[int]) -> list[str]:
+    out, seat = [], 0
+    for g in sc.population:
+        out += [g.policy] * g.count
+        seat += g.count
+    return ["human" if s in human_seats else p for s, p in enumerate(out)]
+
+
+def _plain(params: Any) -> dict[str, Any]:
+    """A params dataclass (or dict, or None) as a plain dict for JSON."""
+    if params is None:
+        return {}
+    if isinstance(params, dict):
+        return dict(params)
+    return dataclasses.asdict(params)
+
+
+def _learner_weights(run: Path, levels: int) -> list[dict[str, Any]]:
+    """The actors of the run's newest checkpoint, one per learning group, in seat order."""
+    checkpoints = list_checkpoints(run)
+    if not checkpoints:
+        return []
+    state = load_checkpoint(checkpoints[max(checkpoints)])
+    return [_actor_json(learner["net"], levels) for learner in state["learners"]]
+
+
+def export(source: str, out: str | os.PathLike, human_seats: list[int]) -> Path:
+    """Write the oTree project for ``source`` (scenario or run directory) into ``out``."""
+    rule = build_rule(source, human_seats)
+    out = Path(out)
+    if out.exists() and any(out.iterdir()):
+        raise ConfigError(str(out), "--out", "exists and is not empty; choose a new folder")
+    staging = out.parent / f".{out.name}.partial"
+    shutil.rmtree(staging, ignore_errors=True)
+    app = staging / APP
+    (app / "templates" / APP).mkdir(parents=True)
+    try:
+        title = re.sub(r"[^A-Za-z0-9 _-]", "", rule["scenario"].replace("_", " "))
+        (staging / "settings.py").write_text(
+            otree_files.SETTINGS.format(
+                app=APP, title=title, n=len(human_seats), secret=secrets.token_hex(16)
+            )
+        )
+        (staging / "requirements.txt").write_text(otree_files.REQUIREMENTS)
+        (staging / "_static").mkdir()  # oTree serves it, and refuses to start without it
+        (staging / "_static" / "README.txt").write_text("Static files of the project.\n")
+        (app / "__init__.py").write_text(otree_files.APP_INIT)
+        (app / "tests.py").write_text(otree_files.TESTS)
+        (app / "rule.json").write_text(json.dumps(rule, indent=1))
+        shutil.copyfile(lab_rules.__file__, app / "coopsim_rules.py")
+        shutil.copyfile(lab_agents.__file__, app / "coopsim_agents.py")
+        for name, text in (
+            ("Introduction", otree_files.INTRODUCTION),
+            ("Contribute", otree_files.CONTRIBUTE),
+            ("Results", otree_files.RESULTS),
+        ):
+            (app / f"{name}.html").write_text(text)
+        shutil.rmtree(app / "templates")
+        if out.exists():
+            out.rmdir()
+        staging.rename(out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return out
