@@ -189,6 +189,8 @@ def export(source: str, out: str | os.PathLike, human_seats: list[int]) -> Path:
         (app / "__init__.py").write_text(otree_files.APP_INIT)
         (app / "tests.py").write_text(otree_files.TESTS)
         (app / "rule.json").write_text(json.dumps(rule, indent=1))
+        # the scenario as exported: `coopsim otree import` measures the lab's data under it
+        (app / "scenario.toml").write_text(_load(source)[0].to_toml())
         shutil.copyfile(lab_rules.__file__, app / "coopsim_rules.py")
         shutil.copyfile(lab_agents.__file__, app / "coopsim_agents.py")
         for name, text in (
