@@ -15,6 +15,7 @@ from coopsim.cli.runs import (
     cmd_report,
     cmd_run,
 )
+from coopsim.cli.lab import add_otree_parser
 from coopsim.cli.studies import add_experiment_parser, add_sweep_parser, cmd_demo
 from coopsim.schema import ConfigError
 
@@ -92,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_experiment_parser(sub)
     add_sweep_parser(sub)
+    add_otree_parser(sub)
 
     from coopsim.experiments.demo import SEEDS
 

@@ -64,7 +64,9 @@ def settle(
         if kind == "matching":
             t = [multiplier * float(p["rate"]) * total / n] * n
         elif kind == "sanction_institution":
-            fines = [float(p["fine"]) * max(0.0, float(p["threshold"]) * ei - ci) for ci, ei in zip(c, e)]
+            fines = [
+                float(p["fine"]) * max(0.0, float(p["threshold"]) * ei - ci) for ci, ei in zip(c, e)
+            ]
             t = [-(f + float(p["fee"])) for f in fines]
             pool += sum(fines)
         elif kind == "redistribution":

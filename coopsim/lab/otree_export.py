@@ -65,12 +65,15 @@ def build_rule(source: str, human_seats: list[int]) -> dict[str, Any]:
     for m in sc.mechanisms:
         if m.kind not in lab_rules.SUPPORTED:
             raise ConfigError(
-                source, "mechanisms", f"{m.kind!r} cannot be exported yet; supported: "
-                + ", ".join(lab_rules.SUPPORTED),
+                source,
+                "mechanisms",
+                f"{m.kind!r} cannot be exported yet; supported: " + ", ".join(lab_rules.SUPPORTED),
             )
     if sc.planner is not None:
         raise ConfigError(
-            source, "planner", "a planner's rule cannot be exported yet; export a scenario with "
+            source,
+            "planner",
+            "a planner's rule cannot be exported yet; export a scenario with "
             "the rule fixed (its mechanisms' parameters set)",
         )
     n = w.num_agents
@@ -98,7 +101,9 @@ def build_rule(source: str, human_seats: list[int]) -> dict[str, Any]:
             if g.policy == "ppo":
                 if run is None:
                     raise ConfigError(
-                        source, "population", "PPO seats need a trained run: export the run "
+                        source,
+                        "population",
+                        "PPO seats need a trained run: export the run "
                         "directory (`coopsim run` writes one), not the scenario",
                     )
                 if learner >= len(learners):
@@ -109,16 +114,16 @@ def build_rule(source: str, human_seats: list[int]) -> dict[str, Any]:
                 agents[str(s)] = {"policy": g.policy, "params": _plain(g.params)}
             else:
                 raise ConfigError(
-                    source, "population", f"policy {g.policy!r} cannot play in the lab; "
+                    source,
+                    "population",
+                    f"policy {g.policy!r} cannot play in the lab; "
                     "scripted ones that can: " + ", ".join(LAB_SCRIPTED),
                 )
         learner += g.policy == "ppo"
         seat += g.count
     names = sorted({a["policy"] for a in agents.values()})
     agent_text = (
-        f"The other {n - len(human_seats)} seat(s) are played by computer agents."
-        if agents
-        else ""
+        f"The other {n - len(human_seats)} seat(s) are played by computer agents." if agents else ""
     )
     return {
         "scenario": sc.name,

@@ -207,7 +207,7 @@ RESULTS = """{{ block title }}Results of round {{ player.round_number }}{{ endbl
 {{ endblock }}
 """
 
-SETTINGS = '''from os import environ
+SETTINGS = """from os import environ
 
 SESSION_CONFIGS = [
     dict(name="{app}", display_name="{title}", app_sequence=["{app}"], num_demo_participants={n}),
@@ -224,6 +224,6 @@ ADMIN_PASSWORD = environ.get("OTREE_ADMIN_PASSWORD")
 DEMO_PAGE_INTRO_HTML = ""
 SECRET_KEY = "{secret}"
 INSTALLED_APPS = ["otree"]
-'''
+"""
 
 REQUIREMENTS = "otree>=5.10\nrequests  # the bots of `otree test`\n"

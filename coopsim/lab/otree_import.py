@@ -47,7 +47,9 @@ def _read(csv: Path) -> pd.DataFrame:
     missing = [c for c in NEEDED if c not in data.columns]
     if missing:
         raise ConfigError(
-            str(csv), missing[0], f"column missing: export the app's own data ({APP}.csv, "
+            str(csv),
+            missing[0],
+            f"column missing: export the app's own data ({APP}.csv, "
             "per-app download on oTree's Data page), not the wide all-apps table",
         )
     return data
@@ -58,8 +60,11 @@ def import_csv(csv: str | os.PathLike, project: str | os.PathLike, out: str | os
     csv, project = Path(csv), Path(project)
     rule_file = project / APP / "rule.json"
     if not rule_file.is_file():
-        raise ConfigError(str(project), "--project", f"holds no {APP}/rule.json: give the folder "
-                          "`coopsim otree export` wrote")
+        raise ConfigError(
+            str(project),
+            "--project",
+            f"holds no {APP}/rule.json: give the folder `coopsim otree export` wrote",
+        )
     rule = json.loads(rule_file.read_text())
     sc = scenario_mod.load(project / APP / "scenario.toml")
     data = _read(csv)
@@ -88,8 +93,7 @@ def import_csv(csv: str | os.PathLike, project: str | os.PathLike, out: str | os
             records[f"transfer_{label}"].append([t[label] for t in moved])
     # [B, R, N] -> [R, B, N], as rollouts record them
     tensors = {
-        k: torch.tensor(np.asarray(v, dtype=np.float64)).transpose(0, 1).float()
-        for k, v in records.items()
+        k: torch.tensor(np.asarray(v, dtype=np.float64)).transpose(0, 1) for k, v in records.items()
     }
     world = scenario_mod.make_world(sc, 1)
     try:

@@ -15,8 +15,13 @@ MECHS = {
     "none": [],
     "matching": [{"kind": "matching", "rate": 0.5, "observed": True}],
     "institution_rebate": [
-        {"kind": "sanction_institution", "threshold": 0.6, "fine": 1.5, "fee": 0.25,
-         "observed": True},
+        {
+            "kind": "sanction_institution",
+            "threshold": 0.6,
+            "fine": 1.5,
+            "fee": 0.25,
+            "observed": True,
+        },
         {"kind": "lump_sum", "share": 0.5},
     ],
     "redistribution": [{"kind": "redistribution", "w": 0.3, "v": 0.6}],
@@ -27,11 +32,20 @@ def scenario_dict(mechanisms: list[dict], endowments: list[float]) -> dict:
     return {
         "name": "lab_check",
         "description": "lab arithmetic check",
-        "world": {"kind": "public_goods", "num_agents": 4, "endowment": 10.0,
-                  "endowments": endowments, "multiplier": 1.6, "rounds": 6, "levels": 11},
+        "world": {
+            "kind": "public_goods",
+            "num_agents": 4,
+            "endowment": 10.0,
+            "endowments": endowments,
+            "multiplier": 1.6,
+            "rounds": 6,
+            "levels": 11,
+        },
         "mechanisms": mechanisms,
-        "population": [{"policy": "conditional_cooperator", "count": 2},
-                       {"policy": "free_rider", "count": 2}],
+        "population": [
+            {"policy": "conditional_cooperator", "count": 2},
+            {"policy": "free_rider", "count": 2},
+        ],
     }
 
 
