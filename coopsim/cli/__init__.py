@@ -7,6 +7,7 @@ import os
 import sys
 
 from coopsim.cli.args import non_negative_int, positive_int, seed_list
+from coopsim.cli.lab import add_otree_parser
 from coopsim.cli.runs import (
     cmd_app,
     cmd_bench,
@@ -15,7 +16,6 @@ from coopsim.cli.runs import (
     cmd_report,
     cmd_run,
 )
-from coopsim.cli.lab import add_otree_parser
 from coopsim.cli.studies import add_experiment_parser, add_sweep_parser, cmd_demo
 from coopsim.schema import ConfigError
 

@@ -50,6 +50,25 @@ def play(project: Path, participants: int, data: Path) -> str:
     return done.stdout + done.stderr
 
 
+def assert_world_payoffs(project: Path, episodes) -> None:
+    """Every seat's payoff in every round equals coopsim's world's, to the cent, for the same
+    contributions."""
+    sc = scenario_mod.load(project / "coopsim_table/scenario.toml")
+    levels = sc.world.levels
+    for e, ep in episodes.groupby("episode"):
+        world = scenario_mod.make_world(sc, 1)
+        world.reset(seed=0)
+        endow = torch.as_tensor(world.endowment).expand(sc.world.num_agents)
+        for r, rows in ep.sort_values("agent").groupby("round"):
+            c = torch.tensor(rows["contribution"].to_numpy()).double()
+            level = torch.round(c / endow * (levels - 1)).long()
+            step = world.step(level[None, :, None])
+            assert torch.allclose(step.info["contribution"][0].double(), c, atol=1e-6)
+            mine = [round(x, 2) for x in rows["net"].tolist()]
+            theirs = [round(x, 2) for x in step.info["net"][0].double().tolist()]
+            assert mine == theirs, (e, r)
+
+
 @needs_otree
 @pytest.mark.parametrize(
     "source, seats",
@@ -74,20 +93,30 @@ def test_bots_payoffs_match_the_world_to_the_cent(tmp_path, source, seats):
     humans = sorted(episodes.loc[episodes["controller"] == "human", "agent"].unique())
     assert humans == seats
     assert (episodes.loc[episodes["controller"] == "human", "participant"] != "").all()
-    sc = scenario_mod.load(project / "coopsim_table/scenario.toml")
-    levels = sc.world.levels
-    for e, ep in episodes.groupby("episode"):
-        world = scenario_mod.make_world(sc, 1)
-        world.reset(seed=0)
-        endow = torch.as_tensor(world.endowment).expand(sc.world.num_agents)
-        for r, rows in ep.sort_values("agent").groupby("round"):
-            c = torch.tensor(rows["contribution"].to_numpy()).double()
-            level = torch.round(c / endow * (levels - 1)).long()
-            step = world.step(level[None, :, None])
-            assert torch.allclose(step.info["contribution"][0].double(), c, atol=1e-6)
-            mine = [round(x, 2) for x in rows["net"].tolist()]
-            theirs = [round(x, 2) for x in step.info["net"][0].double().tolist()]
-            assert mine == theirs, (e, r)
+    assert_world_payoffs(project, episodes)
     # contributions vary (the bots are not all at one level), and the agents played
     assert episodes["contribution"].nunique() > 3
     assert set(episodes["controller"]) > {"human"}
+
+
+@needs_otree
+def test_trained_ppo_agents_fill_the_other_seats(tmp_path):
+    from coopsim.runner import run_scenario
+
+    sc = scenario_mod.load("democratic_liberal_egalitarian")
+    run_dir = run_scenario(sc, out=tmp_path / "trained", iterations=1, episodes=2)
+    project = export(str(run_dir), tmp_path / "project", [2])
+    rule = (project / "coopsim_table/rule.json").read_text()
+    assert '"policy": "actor"' in rule
+    for plain in ("coopsim_agents.py", "coopsim_rules.py"):  # the lab needs no torch or numpy
+        code = (project / "coopsim_table" / plain).read_text()
+        assert "import torch" not in code and "import numpy" not in code
+    play(project, 3, tmp_path / "data")  # three tables of one participant and three agents
+    run = load_run(import_csv(tmp_path / "data/coopsim_table.csv", project, tmp_path / "runs"))
+    episodes = run.episodes
+    assert sorted(episodes["episode"].unique()) == [0, 1, 2]
+    controllers = episodes.groupby("agent")["controller"].first().tolist()
+    assert controllers == ["ppo", "ppo", "human", "ppo"]
+    assert_world_payoffs(project, episodes)
+    # the learned agents sample their contributions: they are not stuck at one level
+    assert episodes.loc[episodes["controller"] == "ppo", "contribution"].nunique() > 2
