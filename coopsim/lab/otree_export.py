@@ -41,6 +41,41 @@ def _load(source: str) -> tuple[Any, Path | None]:
     return scenario_mod.load(source), None
 
 
+def _fixed_rule(source: str) -> tuple[Any, Path | None, str]:
+    """The scenario with a planner's rule fixed at what it learned, its run, and a note.
+
+    A planner run's summary holds the mean of each control its evaluation played (its most
+    likely controls, round by round); the lab plays that one rule throughout, without the
+    planner, which is what a participant can be told in plain words.
+    """
+    sc, run = _load(source)
+    if sc.planner is None:
+        return sc, run, ""
+    if run is None:
+        raise ConfigError(
+            source,
+            "planner",
+            "a planner's rule is learned: export a run directory of this "
+            "scenario (`coopsim run` writes one), whose rule is fixed at what the planner learned",
+        )
+    planner = json.loads((run / "summary.json").read_text()).get("planner") or {}
+    names, values = planner.get("controls", []), planner.get("mean_controls", [])
+    if not names or len(names) != len(values):
+        raise ConfigError(str(run), "summary.json", "holds no planner controls to fix the rule at")
+    labels = scenario_mod.make_pipeline(sc, 1, torch.device("cpu")).labels
+    for name, value in zip(names, values):
+        label, _, field = name.partition(".")
+        if label not in labels:
+            raise ConfigError(str(run), "planner.controls", f"{name!r} names no mechanism")
+        params = sc.mechanisms[labels.index(label)].params
+        if hasattr(params, "preset"):
+            params.preset = "custom"  # the learned values, not a preset's
+        setattr(params, field, float(value))
+    sc.planner = None
+    fixed = ", ".join(f"{n} = {v:.3g}" for n, v in zip(names, values))
+    return sc, run, f"The rule a planner learned, fixed at the mean it played: {fixed}."
+
+
 def _actor_json(net_state: dict[str, torch.Tensor], levels: int) -> dict[str, Any]:
     """A PPO actor's weights as nested lists: the body's linear layers, then the head."""
     body, k = [], 0
@@ -58,7 +93,7 @@ def _actor_json(net_state: dict[str, torch.Tensor], levels: int) -> dict[str, An
 
 def build_rule(source: str, human_seats: list[int]) -> dict[str, Any]:
     """Everything the exported app needs to know about the rule, seats and agents (JSON)."""
-    sc, run = _load(source)
+    sc, run, planner_note = _fixed_rule(source)
     w = sc.world
     if w.kind != "public_goods":
         raise ConfigError(source, "world.kind", f"is {w.kind!r}; only public_goods can be exported")
@@ -137,6 +172,7 @@ def build_rule(source: str, human_seats: list[int]) -> dict[str, Any]:
         "mechanisms": mechanisms,
         "mechanism_observation": mech_obs,
         "rule_text": rule_text,
+        "planner_note": planner_note,
         "agent_text": agent_text,
         "agent_policies": names,
         "human_seats": human_seats,
@@ -195,7 +231,7 @@ def export(source: str, out: str | os.PathLike, human_seats: list[int]) -> Path:
         (app / "tests.py").write_text(otree_files.TESTS)
         (app / "rule.json").write_text(json.dumps(rule, indent=1))
         # the scenario as exported: `coopsim otree import` measures the lab's data under it
-        (app / "scenario.toml").write_text(_load(source)[0].to_toml())
+        (app / "scenario.toml").write_text(_fixed_rule(source)[0].to_toml())
         shutil.copyfile(lab_rules.__file__, app / "coopsim_rules.py")
         shutil.copyfile(lab_agents.__file__, app / "coopsim_agents.py")
         for name, text in (
