@@ -19,7 +19,7 @@ def seat_list(text: str) -> list[int]:
 def cmd_otree_export(args: argparse.Namespace) -> int:
     from coopsim.lab.otree_export import APP, export
 
-    out = export(args.source, args.out, args.seats)
+    out = export(args.source, args.out, args.seats, vote=args.vote)
     print(f"wrote the oTree project {out} (app {APP}); try it: cd {out} && otree devserver")
     return 0
 
@@ -27,7 +27,7 @@ def cmd_otree_export(args: argparse.Namespace) -> int:
 def cmd_otree_import(args: argparse.Namespace) -> int:
     from coopsim.lab.otree_import import import_csv
 
-    print(import_csv(args.csv, args.project, args.out))
+    print(import_csv(args.csv, args.project, args.out, votes=args.votes))
     return 0
 
 
@@ -43,9 +43,19 @@ def add_otree_parser(sub) -> None:
         default=[0],
         help="seats participants take, from 1 (default: 1); agents play the rest",
     )
+    e.add_argument(
+        "--vote",
+        default=None,
+        metavar="OTHER",
+        help="a second scenario or run: participants play under both rules, then vote",
+    )
     e.set_defaults(func=cmd_otree_export)
     i = osub.add_parser("import", help="turn oTree's data export into a run directory")
-    i.add_argument("csv", help="the app's CSV from oTree's Data page (coopsim_table.csv)")
+    i.add_argument(
+        "csv",
+        help="a table app's CSV from oTree's Data page (coopsim_table.csv, coopsim_table_b.csv)",
+    )
     i.add_argument("--project", required=True, help="the folder `coopsim otree export` wrote")
     i.add_argument("--out", default="runs", help="folder for run directories (default: runs)")
+    i.add_argument("--votes", default=None, help="the vote app's CSV (coopsim_vote.csv)")
     i.set_defaults(func=cmd_otree_import)

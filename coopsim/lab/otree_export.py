@@ -28,6 +28,8 @@ from coopsim.run_store import list_checkpoints, load_checkpoint
 from coopsim.schema import ConfigError
 
 APP = "coopsim_table"
+APP_B = "coopsim_table_b"  # the second rule, where participants vote between two
+VOTE_APP = "coopsim_vote"
 LAB_SCRIPTED = ("always_contribute", "free_rider", "conditional_cooperator", "tit_for_tat")
 
 
@@ -207,40 +209,76 @@ def _learner_weights(run: Path, levels: int) -> list[dict[str, Any]]:
     return [_actor_json(learner["net"], levels) for learner in state["learners"]]
 
 
-def export(source: str, out: str | os.PathLike, human_seats: list[int]) -> Path:
-    """Write the oTree project for ``source`` (scenario or run directory) into ``out``."""
+def _write_table(app: Path, source: str, rule: dict[str, Any]) -> None:
+    """One table app: the fixed files, the rule, the scenario as exported."""
+    app.mkdir()
+    (app / "__init__.py").write_text(otree_files.APP_INIT)
+    (app / "tests.py").write_text(otree_files.TESTS)
+    (app / "rule.json").write_text(json.dumps(rule, indent=1))
+    # the scenario as exported: `coopsim otree import` measures the lab's data under it
+    (app / "scenario.toml").write_text(_fixed_rule(source)[0].to_toml())
+    shutil.copyfile(lab_rules.__file__, app / "coopsim_rules.py")
+    shutil.copyfile(lab_agents.__file__, app / "coopsim_agents.py")
+    for name, text in (
+        ("Introduction", otree_files.INTRODUCTION),
+        ("Contribute", otree_files.CONTRIBUTE),
+        ("Results", otree_files.RESULTS),
+    ):
+        (app / f"{name}.html").write_text(text)
+
+
+def export(
+    source: str, out: str | os.PathLike, human_seats: list[int], vote: str | None = None
+) -> Path:
+    """Write the oTree project for ``source`` (scenario or run directory) into ``out``.
+
+    With ``vote`` (a second scenario or run), participants play under both rules in turn, the
+    same seats at the same table size, then vote for the rule they would rather play under
+    (Democratic AI's protocol); the apps are ``coopsim_table``, ``coopsim_table_b`` and
+    ``coopsim_vote``.
+    """
     rule = build_rule(source, human_seats)
+    other = build_rule(vote, human_seats) if vote is not None else None
+    if other is not None and other["num_agents"] != rule["num_agents"]:
+        raise ConfigError(
+            vote,
+            "world.num_agents",
+            f"is {other['num_agents']}; the vote needs both rules at "
+            f"tables of {rule['num_agents']}",
+        )
     out = Path(out)
     if out.exists() and any(out.iterdir()):
         raise ConfigError(str(out), "--out", "exists and is not empty; choose a new folder")
     staging = out.parent / f".{out.name}.partial"
     shutil.rmtree(staging, ignore_errors=True)
-    app = staging / APP
-    (app / "templates" / APP).mkdir(parents=True)
+    staging.mkdir(parents=True)
     try:
+        apps = [APP] if other is None else [APP, APP_B, VOTE_APP]
         title = re.sub(r"[^A-Za-z0-9 _-]", "", rule["scenario"].replace("_", " "))
+        if other is not None:
+            title += " vs " + re.sub(r"[^A-Za-z0-9 _-]", "", other["scenario"].replace("_", " "))
         (staging / "settings.py").write_text(
             otree_files.SETTINGS.format(
-                app=APP, title=title, n=len(human_seats), secret=secrets.token_hex(16)
+                app=APP,
+                apps=json.dumps(apps),
+                title=title,
+                n=len(human_seats),
+                secret=secrets.token_hex(16),
             )
         )
         (staging / "requirements.txt").write_text(otree_files.REQUIREMENTS)
         (staging / "_static").mkdir()  # oTree serves it, and refuses to start without it
         (staging / "_static" / "README.txt").write_text("Static files of the project.\n")
-        (app / "__init__.py").write_text(otree_files.APP_INIT)
-        (app / "tests.py").write_text(otree_files.TESTS)
-        (app / "rule.json").write_text(json.dumps(rule, indent=1))
-        # the scenario as exported: `coopsim otree import` measures the lab's data under it
-        (app / "scenario.toml").write_text(_fixed_rule(source)[0].to_toml())
-        shutil.copyfile(lab_rules.__file__, app / "coopsim_rules.py")
-        shutil.copyfile(lab_agents.__file__, app / "coopsim_agents.py")
-        for name, text in (
-            ("Introduction", otree_files.INTRODUCTION),
-            ("Contribute", otree_files.CONTRIBUTE),
-            ("Results", otree_files.RESULTS),
-        ):
-            (app / f"{name}.html").write_text(text)
-        shutil.rmtree(app / "templates")
+        _write_table(staging / APP, source, rule)
+        if other is not None:
+            _write_table(staging / APP_B, vote, other)
+            app = staging / VOTE_APP
+            app.mkdir()
+            (app / "__init__.py").write_text(otree_files.VOTE_INIT)
+            (app / "tests.py").write_text(otree_files.VOTE_TESTS)
+            (app / "Vote.html").write_text(otree_files.VOTE_PAGE)
+            rules = {"A": rule["rule_text"], "B": other["rule_text"]}
+            (app / "rules.json").write_text(json.dumps(rules, indent=1))
         if out.exists():
             out.rmdir()
         staging.rename(out)

@@ -20,7 +20,7 @@ import torch
 
 from coopsim import scenario as scenario_mod
 from coopsim.evaluate import _metric_table, episode_metrics, summarise, tidy_records
-from coopsim.lab.otree_export import APP
+from coopsim.lab.otree_export import APP, APP_B
 from coopsim.record import RunWriter, new_run_name, run_metadata
 from coopsim.schema import ConfigError
 
@@ -55,18 +55,41 @@ def _read(csv: Path) -> pd.DataFrame:
     return data
 
 
-def import_csv(csv: str | os.PathLike, project: str | os.PathLike, out: str | os.PathLike) -> Path:
-    """Write one run directory into ``out`` from oTree's data ``csv`` of ``project``."""
+def _votes(votes: Path) -> dict[str, str]:
+    """participant code -> "A" or "B", from the vote app's CSV."""
+    if not votes.is_file():
+        raise ConfigError(str(votes), "--votes", "no such file")
+    data = pd.read_csv(votes, dtype=str)
+    for column in ("participant.code", "player.vote"):
+        if column not in data.columns:
+            raise ConfigError(str(votes), column, "column missing: give coopsim_vote.csv")
+    data = data[data["player.vote"].isin(["A", "B"])]
+    return dict(zip(data["participant.code"], data["player.vote"]))
+
+
+def import_csv(
+    csv: str | os.PathLike,
+    project: str | os.PathLike,
+    out: str | os.PathLike,
+    votes: str | os.PathLike | None = None,
+) -> Path:
+    """Write one run directory into ``out`` from oTree's data ``csv`` of ``project``.
+
+    The table is ``coopsim_table_b`` (the second rule of a vote) when the CSV is named after
+    it, else ``coopsim_table``. With ``votes`` (the vote app's CSV) each participant's vote
+    is a column and the counts go into the summary.
+    """
     csv, project = Path(csv), Path(project)
-    rule_file = project / APP / "rule.json"
+    app = APP_B if csv.stem == APP_B else APP
+    rule_file = project / app / "rule.json"
     if not rule_file.is_file():
         raise ConfigError(
             str(project),
             "--project",
-            f"holds no {APP}/rule.json: give the folder `coopsim otree export` wrote",
+            f"holds no {app}/rule.json: give the folder `coopsim otree export` wrote",
         )
     rule = json.loads(rule_file.read_text())
-    sc = scenario_mod.load(project / APP / "scenario.toml")
+    sc = scenario_mod.load(project / app / "scenario.toml")
     data = _read(csv)
     n, rounds = rule["num_agents"], rule["rounds"]
     complete = data[data["group.net"].notna() & (data["group.net"] != "")]
@@ -112,6 +135,18 @@ def import_csv(csv: str | os.PathLike, project: str | os.PathLike, out: str | os
     frame["participant"] = participant
     frame["session"] = np.repeat([g[0] for g in groups], rounds * n)
     frame["controller"] = frame["controller"].astype("category")
+    extra: dict[str, Any] = {}
+    if votes is not None:
+        cast = _votes(Path(votes))
+        frame["vote"] = frame["participant"].map(lambda code: cast.get(code, ""))
+        mine = "A" if app == APP else "B"
+        voters = set(frame.loc[frame["controller"] == "human", "participant"]) & set(cast)
+        counts = {k: sum(cast[v] == k for v in voters) for k in ("A", "B")}
+        extra["votes"] = {
+            "this_rule": mine,
+            "counts": counts,
+            "share_for_this_rule": counts[mine] / len(voters) if voters else None,
+        }
     summary = run_metadata(
         sc,
         sc.evaluation.seed,
@@ -119,6 +154,7 @@ def import_csv(csv: str | os.PathLike, project: str | os.PathLike, out: str | os
         source="otree",
         otree={
             "csv": csv.name,
+            "app": app,
             "sessions": sorted({g[0] for g in groups}),
             "human_seats": rule["human_seats"],
             "controllers": [
@@ -126,6 +162,7 @@ def import_csv(csv: str | os.PathLike, project: str | os.PathLike, out: str | os
             ],
         },
     )
+    summary.update(extra)
     summary["metrics"] = summarise(table)
     with RunWriter(out, new_run_name(f"{sc.name}-lab", sc.evaluation.seed)) as writer:
         writer.write_text("scenario.toml", sc.to_toml())

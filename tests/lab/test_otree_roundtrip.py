@@ -50,10 +50,10 @@ def play(project: Path, participants: int, data: Path) -> str:
     return done.stdout + done.stderr
 
 
-def assert_world_payoffs(project: Path, episodes) -> None:
+def assert_world_payoffs(project: Path, episodes, app: str = "coopsim_table") -> None:
     """Every seat's payoff in every round equals coopsim's world's, to the cent, for the same
     contributions."""
-    sc = scenario_mod.load(project / "coopsim_table/scenario.toml")
+    sc = scenario_mod.load(project / app / "scenario.toml")
     levels = sc.world.levels
     for e, ep in episodes.groupby("episode"):
         world = scenario_mod.make_world(sc, 1)
@@ -120,3 +120,36 @@ def test_trained_ppo_agents_fill_the_other_seats(tmp_path):
     assert_world_payoffs(project, episodes)
     # the learned agents sample their contributions: they are not stuck at one level
     assert episodes.loc[episodes["controller"] == "ppo", "contribution"].nunique() > 2
+
+
+@needs_otree
+def test_two_rules_then_a_vote(tmp_path):
+    import pandas as pd
+
+    project = export(
+        "public_goods_institution", tmp_path / "project", [0, 1], vote="public_goods_matching"
+    )
+    play(project, 4, tmp_path / "data")
+    data = tmp_path / "data"
+    runs = {}
+    for app in ("coopsim_table", "coopsim_table_b"):
+        path = import_csv(
+            data / f"{app}.csv", project, tmp_path / "runs", votes=data / "coopsim_vote.csv"
+        )
+        runs[app] = load_run(path)
+        assert_world_payoffs(project, runs[app].episodes, app)
+    assert runs["coopsim_table"].summary["scenario"] == "public_goods_institution"
+    assert runs["coopsim_table_b"].summary["scenario"] == "public_goods_matching"
+    # the bots vote A when their id in the session is odd
+    ids = pd.read_csv(data / "coopsim_vote.csv", dtype=str)
+    expected = {
+        code: "A" if int(i) % 2 else "B"
+        for code, i in zip(ids["participant.code"], ids["participant.id_in_session"])
+    }
+    for app, letter in (("coopsim_table", "A"), ("coopsim_table_b", "B")):
+        run = runs[app]
+        humans = run.episodes[run.episodes["controller"] == "human"]
+        assert dict(zip(humans["participant"], humans["vote"])) == expected
+        votes = run.summary["votes"]
+        assert votes["this_rule"] == letter
+        assert votes["counts"] == {"A": 2, "B": 2}
