@@ -54,6 +54,7 @@ LAYER_OF = {
     "coopsim.run_store": "records",
     "coopsim.experiments": "records",
     "coopsim.sweeps": "records",
+    "coopsim.lab": "records",  # oTree projects out of scenarios and runs, lab data in as runs
     "coopsim.analysis": "analysis",
     "coopsim.figures": "analysis",
     "coopsim.report": "analysis",
