@@ -27,7 +27,8 @@ AGENTS = {int(seat): agent for seat, agent in RULE["agents"].items()}
 
 class C(BaseConstants):
     NAME_IN_URL = Path(__file__).parent.name
-    PLAYERS_PER_GROUP = len(HUMAN_SEATS)
+    # tables are formed in creating_session: oTree refuses a group size of 1 here
+    PLAYERS_PER_GROUP = None
     NUM_ROUNDS = RULE["rounds"]
 
 
@@ -46,12 +47,23 @@ class Group(BaseGroup):
 
 class Player(BasePlayer):
     seat = models.IntegerField()
-    level = models.IntegerField(label="How much do you put into the common pot?")
+    level = models.IntegerField(
+        label="How much do you put into the common pot?", widget=widgets.RadioSelectHorizontal
+    )
     contribution = models.FloatField()
     net_payoff = models.FloatField()
 
 
 def creating_session(subsession: Subsession):
+    """Tables of len(HUMAN_SEATS) participants, kept for every round."""
+    k = len(HUMAN_SEATS)
+    if subsession.round_number == 1:
+        players = subsession.get_players()
+        if len(players) % k:
+            raise ValueError(f"the number of participants must be a multiple of {k}")
+        subsession.set_group_matrix([players[i : i + k] for i in range(0, len(players), k)])
+    else:
+        subsession.group_like_round(1)
     for p in subsession.get_players():
         p.seat = HUMAN_SEATS[p.id_in_group - 1]
 
