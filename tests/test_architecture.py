@@ -54,6 +54,8 @@ LAYER_OF = {
     "coopsim.run_store": "records",
     "coopsim.experiments": "records",
     "coopsim.sweeps": "records",
+    "coopsim.stress": "records",
+    "coopsim.stress.populations": "building",  # read when a scenario names populations
     "coopsim.lab": "records",  # oTree projects out of scenarios and runs, lab data in as runs
     "coopsim.analysis": "analysis",
     "coopsim.figures": "analysis",
@@ -61,6 +63,7 @@ LAYER_OF = {
     "coopsim.app": "analysis",
     "coopsim.bench": "analysis",
     "coopsim.cli": "analysis",
+    "coopsim.__main__": "analysis",  # `python -m coopsim`: the command line
     "coopsim.conformance": "analysis",
 }
 
