@@ -16,7 +16,12 @@ PIP := $(PY) -m pip install --quiet $(if $(CONSTRAINTS),--constraint $(CONSTRAIN
 # Extra arguments for `coopsim app` in `make run`, e.g. APP_ARGS="--headless --port 8600".
 APP_ARGS ?=
 
-.PHONY: run test lint bench notebooks clean
+.PHONY: run test lint bench notebooks clean lab-venv
+
+# oTree (the `lab` extra) pins web libraries older than the app's, so it gets its own
+# environment; the exported projects and tests/lab's `otree test` runs use it.
+LAB_VENV  ?= .venv-lab
+LAB_OTREE := $(LAB_VENV)/bin/otree
 
 $(PY):
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "coopsim needs Python 3.10 or newer, found " + sys.version' 
@@ -37,8 +42,15 @@ run: $(STAMP)
 	@echo "The app's Compare page lists the demo's runs; Ctrl-C stops it."
 	$(VENV)/bin/coopsim app $(APP_ARGS)
 
+$(LAB_OTREE):
+	$(PYTHON) -m venv $(LAB_VENV)
+	$(LAB_VENV)/bin/python -m pip install --quiet "otree>=5.10,<7" requests
+
+## make lab-venv: oTree in its own environment, for `coopsim otree` projects and their tests
+lab-venv: $(LAB_OTREE)
+
 ## make test: set up with the dev extra, then pass every test
-test: $(DEV_STAMP)
+test: $(DEV_STAMP) $(LAB_OTREE)
 	@bash scripts/system-deps.sh
 	$(PY) -m pytest -q
 
@@ -55,4 +67,4 @@ bench: $(STAMP)
 	$(PY) bench/throughput.py
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache
+	rm -rf $(VENV) $(LAB_VENV) runs .pytest_cache

@@ -56,6 +56,7 @@ LAYER_OF = {
     "coopsim.sweeps": "records",
     "coopsim.stress": "records",
     "coopsim.stress.populations": "building",  # read when a scenario names populations
+    "coopsim.lab": "records",  # oTree projects out of scenarios and runs, lab data in as runs
     "coopsim.analysis": "analysis",
     "coopsim.figures": "analysis",
     "coopsim.report": "analysis",

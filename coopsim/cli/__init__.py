@@ -7,6 +7,7 @@ import os
 import sys
 
 from coopsim.cli.args import non_negative_int, positive_int, seed_list
+from coopsim.cli.lab import add_otree_parser
 from coopsim.cli.runs import (
     cmd_app,
     cmd_bench,
@@ -107,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_experiment_parser(sub)
     add_sweep_parser(sub)
     add_stress_parser(sub)
+    add_otree_parser(sub)
 
     from coopsim.experiments.demo import SEEDS
 

@@ -1,0 +1,98 @@
+"""The seats no participant takes, played in plain Python: scripted rules and exported PPO actors.
+
+Why plain Python: this file is copied into an exported oTree app, which runs without torch,
+numpy or coopsim. An agent sees what coopsim's public-goods world would show it (the
+observation is rebuilt here from the table's history, field by field, in the world's layout)
+and answers with a contribution level, as coopsim's policies do. ``tests/lab`` holds the
+observation and the actor to coopsim's own.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from typing import Any
+
+
+def observation(
+    seat: int,
+    round_index: int,
+    history: list[dict[str, list[float]]],
+    rule: dict[str, Any],
+) -> list[float]:
+    """What seat ``seat`` observes before contributing in round ``round_index`` (from 0).
+
+    ``history`` holds each earlier round's ``contributions`` and ``net`` payoffs per seat; the
+    layout is PublicGoodsWorld's (one-stage rounds): round progress, stage, first round, own
+    last contribution and payoff, the others' mean last contribution, last contributions
+    (own seat first, then the next seats), current contributions (zero), mechanism fields.
+    """
+    n = rule["num_agents"]
+    e = rule["endowments"]
+    last_c = history[-1]["contributions"] if history else [0.0] * n
+    last_pay = history[-1]["net"] if history else [0.0] * n
+    last = [c / ei for c, ei in zip(last_c, e)]  # shares of each seat's own endowment
+    payoff_unit = rule["multiplier"] * max(e)
+    others = (sum(last) - last[seat]) / (n - 1)
+    ego = [last[(seat + k) % n] for k in range(n)]
+    return [
+        round_index / rule["rounds"],
+        0.0,
+        1.0 if round_index == 0 else 0.0,
+        last[seat],
+        last_pay[seat] / payoff_unit,
+        others,
+        *ego,
+        *([0.0] * n),
+        *rule["mechanism_observation"][seat],
+    ]
+
+
+def _linear(weight: list[list[float]], bias: list[float], x: list[float]) -> list[float]:
+    return [sum(w * v for w, v in zip(row, x)) + b for row, b in zip(weight, bias)]
+
+
+def actor_logits(actor: dict[str, Any], obs: list[float], seat: int) -> list[float]:
+    """The contribution head's logits of an exported PPO actor (tanh MLP over the
+    observation and the seat's one-hot, as coopsim's ActorCritic)."""
+    x = obs + [1.0 if k == seat else 0.0 for k in range(actor["num_seats"])]
+    for layer in actor["body"]:
+        x = [math.tanh(v) for v in _linear(layer["weight"], layer["bias"], x)]
+    logits = _linear(actor["head"]["weight"], actor["head"]["bias"], x)
+    return logits[: actor["levels"]]
+
+
+def choose_level(
+    agent: dict[str, Any],
+    seat: int,
+    round_index: int,
+    history: list[dict[str, list[float]]],
+    rule: dict[str, Any],
+    rng: random.Random,
+) -> int:
+    """The contribution level (0 .. levels-1) an agent picks for this round."""
+    levels = rule["levels"]
+    policy = agent["policy"]
+    params = agent.get("params", {})
+    obs = observation(seat, round_index, history, rule)
+    first, others = obs[2] > 0, obs[5]
+    if policy == "always_contribute":
+        share = 1.0
+    elif policy == "free_rider":
+        share = 0.0
+    elif policy == "conditional_cooperator":
+        share = float(params.get("initial", 1.0)) if first else others
+    elif policy == "tit_for_tat":
+        threshold = float(params.get("threshold", 0.5))
+        share = 1.0 if first or others >= threshold - 1e-6 else 0.0
+    elif policy == "actor":
+        logits = actor_logits(agent["actor"], obs, agent["seat_index"])
+        if agent.get("greedy", False):
+            return max(range(levels), key=lambda k: logits[k])
+        top = max(logits)
+        weights = [math.exp(v - top) for v in logits]
+        return rng.choices(range(levels), weights=weights)[0]
+    else:
+        raise ValueError(f"policy {policy!r} cannot play in the lab")
+    share = min(max(share, 0.0), 1.0)
+    return int(round(share * (levels - 1)))  # half to even, as torch.round

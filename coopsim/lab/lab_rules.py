@@ -1,0 +1,82 @@
+"""One public-goods round's payoffs in plain Python: the arithmetic of coopsim's world.
+
+Why plain Python: this file is copied into an exported oTree app, which must run without torch
+or coopsim. ``tests/lab/test_lab_rules.py`` holds it to :class:`PublicGoodsWorld` and its
+mechanism pipeline for random contributions under every supported mechanism, to the cent.
+
+A rule is a list of ``{"label", "kind", "params"}`` dicts, applied in order, each moving money
+between seats (and a pool the institution keeps across rounds), as ``mechanisms.base.Pipeline``
+does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# the mechanisms this arithmetic covers; peer punishment (a second stage per round), taxes and
+# the provision point are not exported yet
+SUPPORTED = ("matching", "sanction_institution", "redistribution", "lump_sum")
+
+
+def grid(endowment: float, levels: int) -> list[float]:
+    """The contributions a seat may choose: ``levels`` even steps from 0 to its endowment."""
+    unit = endowment / (levels - 1)
+    return [k * unit for k in range(levels)]
+
+
+def _normalised(x: list[float]) -> list[float]:
+    total = sum(x)
+    n = len(x)
+    return [v / total for v in x] if total > 0 else [1.0 / n] * n
+
+
+def _redistribution(c: list[float], e: list[float], r: float, p: dict[str, Any]) -> list[float]:
+    n = len(c)
+    w, v = float(p["w"]), float(p["v"])
+    absolute = _normalised(c)
+    relative = _normalised([ci / ei for ci, ei in zip(c, e)])
+    shares = [w / n + (1 - w) * (v * a + (1 - v) * rel) for a, rel in zip(absolute, relative)]
+    pot = r * sum(c)
+    return [pot * s - pot / n for s in shares]  # the world paid each the equal share already
+
+
+def settle(
+    contributions: list[float],
+    endowments: list[float],
+    multiplier: float,
+    mechanisms: list[dict[str, Any]],
+    pool: float = 0.0,
+) -> dict[str, Any]:
+    """Gross and net payoffs of one round, each mechanism's transfers, and the pool after it.
+
+    ``contributions`` and ``endowments`` are per seat, in currency; ``pool`` is what the
+    institution kept from earlier rounds of the episode.
+    """
+    n = len(contributions)
+    c = [float(x) for x in contributions]
+    e = [float(x) for x in endowments]
+    total = sum(c)
+    gross = [ei - ci + multiplier * total / n for ci, ei in zip(c, e)]
+    net = list(gross)
+    transfers: dict[str, list[float]] = {}
+    for mech in mechanisms:
+        kind, p = mech["kind"], mech["params"]
+        if kind == "matching":
+            t = [multiplier * float(p["rate"]) * total / n] * n
+        elif kind == "sanction_institution":
+            fines = [
+                float(p["fine"]) * max(0.0, float(p["threshold"]) * ei - ci) for ci, ei in zip(c, e)
+            ]
+            t = [-(f + float(p["fee"])) for f in fines]
+            pool += sum(fines)
+        elif kind == "redistribution":
+            t = _redistribution(c, e, multiplier, p)
+        elif kind == "lump_sum":
+            payout = float(p["share"]) * pool
+            t = [payout / n] * n
+            pool -= payout
+        else:
+            raise ValueError(f"mechanism {kind!r} is not supported here; supported: {SUPPORTED}")
+        transfers[mech["label"]] = t
+        net = [a + b for a, b in zip(net, t)]
+    return {"gross": gross, "transfers": transfers, "net": net, "pool": pool}
