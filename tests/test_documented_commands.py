@@ -109,6 +109,8 @@ def quick_form(command: str) -> str | None:
         return f"{command} --iterations 1 --episodes 2" if learns else f"{command} --episodes 2"
     if sub == "sweep":
         return f"{command} --seeds 1 --episodes 2 --set training.iterations=1"
+    if sub == "stress":
+        return f"{command} --exploiter-iterations 1 --episodes 2"
     if sub == "experiment":
         return command if "--table" in words else f"{command} --quick"
     if sub == "app":
