@@ -68,3 +68,27 @@ def test_compare_opens_on_the_latest_demos_rules_pooled_over_seeds(tmp_path, mon
     assert sorted(at.multiselect[0].value) == sorted(p.name for p in demo)
     shown = at.table[0].value
     assert sorted(shown.index) == labels
+
+
+def test_a_run_folder_holding_nan_is_named_not_drawn_as_a_value(tmp_path, monkeypatch):
+    """A folder written before non-finite measures were refused: the page says which run has no
+    value and renders every tab without a traceback."""
+    import json
+
+    monkeypatch.setenv("COOPSIM_RUNS", str(tmp_path / "runs"))
+    good = run_scenario(sc.load("public_goods"), seed=0, out=tmp_path / "runs", episodes=2)
+    broken = run_scenario(sc.load("public_goods"), seed=1, out=tmp_path / "runs", episodes=2)
+    summary = json.loads((broken / "summary.json").read_text())
+    summary["metrics"]["productivity"]["mean"] = float("nan")
+    (broken / "summary.json").write_text(json.dumps(summary))  # a NaN literal, as old runs held
+    script = (
+        "from coopsim.app import state\n"
+        "from coopsim.app.views import compare\n"
+        "state.init()\n"
+        "compare.render()\n"
+    )
+    at = AppTest.from_string(script, default_timeout=60).run()
+    assert not at.exception, at.exception
+    warnings = [w.value for w in at.warning]
+    assert any(w.startswith(f"{broken.name}: no values (productivity") for w in warnings), warnings
+    assert not any(good.name in w for w in warnings)

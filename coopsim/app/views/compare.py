@@ -182,6 +182,10 @@ def render() -> None:
     nav.link("report", "Write a report on these runs", icon=":material/description:")
     by_name = dict(zip(names, paths))
     runs = [_load(str(by_name[n]), (by_name[n] / "summary.json").stat().st_mtime) for n in chosen]
+    from coopsim.analysis.tables import unmeasured_notes
+
+    for note in unmeasured_notes(runs):  # folders written before non-finite measures were refused
+        st.warning(note)
 
     pooled = st.radio(
         "Compare", ["rules, pooled over seeds", "runs one by one"], horizontal=True
