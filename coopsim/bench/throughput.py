@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from coopsim import scenario as sc
-from coopsim.envs.pettingzoo import parallel_env
+from coopsim.adapters.pettingzoo import parallel_env
 
 SCENARIO = "public_goods"
 BATCH_SIZES = (1, 64, 4096, 65536)

@@ -13,7 +13,7 @@ from pettingzoo.test import api_test, parallel_api_test, parallel_seed_test, see
 from pettingzoo.utils.conversions import parallel_to_aec
 
 from coopsim import scenario as sc
-from coopsim.envs.pettingzoo import parallel_env
+from coopsim.adapters.pettingzoo import parallel_env
 
 SCENARIOS = sorted(sc.list_scenarios())
 # PettingZoo's AEC api_test advises Box or Discrete action spaces; MultiDiscrete is valid

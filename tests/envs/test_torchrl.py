@@ -12,7 +12,7 @@ from torchrl.modules import MultiAgentMLP, ProbabilisticActor
 from torchrl.objectives import ClipPPOLoss, ValueEstimators
 
 from coopsim import scenario as sc
-from coopsim.envs.torchrl import torchrl_env
+from coopsim.adapters.torchrl import torchrl_env
 
 SCENARIOS = [
     ("public_goods_learning", "learning"),

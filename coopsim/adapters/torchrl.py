@@ -16,7 +16,7 @@ Keys follow TorchRL's multi-agent environments (VMAS): the exposed agents form o
 - ``"state"`` [B, N * obs_dim]: every seat's observation, for centralised critics (MAPPO);
 - ``"done"``, ``"terminated"`` [B, 1] bool. Worlds move in lock-step, so all end together.
 
-As in :mod:`coopsim.envs.pettingzoo`, only the scenario's learning seats are agents (``M`` of
+As in :mod:`coopsim.adapters.pettingzoo`, only the scenario's learning seats are agents (``M`` of
 them) and its scripted seats are played inside the environment; ``seats="all"`` exposes all.
 """
 
@@ -31,8 +31,8 @@ from torchrl.data import Bounded, Categorical, Composite, MultiCategorical, Unbo
 from torchrl.envs import EnvBase
 
 from coopsim import scenario as sc
+from coopsim.adapters.suite import Seats, info_keys
 from coopsim.envs.base import World
-from coopsim.envs.suite import Seats, info_keys
 
 GROUP = "agents"
 

@@ -46,9 +46,9 @@ from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
 from coopsim import scenario as sc
+from coopsim.adapters.suite import Seats, info_keys
 from coopsim.envs.base import World
 from coopsim.envs.render import chart_image
-from coopsim.envs.suite import Seats, info_keys
 
 RENDER_MODES = ("human", "ansi", "rgb_array")
 ACTION_FORMATS = ("multi_discrete", "discrete")
