@@ -159,6 +159,7 @@ def run_reference(args: argparse.Namespace) -> dict:
 # -- the coopsim half (runs in the project's environment) ------------------------------------
 def coopsim_rates(batch_sizes: list[int], quick: bool) -> list[dict]:
     """Agent-steps/s of coopsim's commons on SocialJax's map, batched and one at a time."""
+    from coopsim import builder
     from coopsim import scenario as sc
     from coopsim.bench.commons import LOOP_MAX, looped_rate
     from coopsim.bench.throughput import FULL, QUICK, batched_rate
@@ -172,7 +173,7 @@ def coopsim_rates(batch_sizes: list[int], quick: bool) -> list[dict]:
     return [
         {
             "batch": b,
-            "rate": batched_rate(scenario, b, sc.resolve_device("cpu"), timing),
+            "rate": batched_rate(scenario, b, builder.resolve_device("cpu"), timing),
             "looped": looped[min(b, LOOP_MAX)],
             "looped_worlds": min(b, LOOP_MAX),
         }

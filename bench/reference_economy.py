@@ -25,6 +25,7 @@ import types
 import numpy as np
 import torch
 
+from coopsim import builder
 from coopsim import scenario as sc
 
 REFERENCE = dict(
@@ -93,7 +94,7 @@ def reference_stepper(paper: bool = False):
 
 
 def coopsim_stepper(scenario: str = "economy_us_federal"):
-    world = sc.make_world(sc.load(scenario), 1, "cpu")
+    world = builder.make_world(sc.load(scenario), 1, "cpu")
     spec = world.spec
     nvec = torch.tensor(spec.action_nvec)  # [H]
     gen = torch.Generator().manual_seed(0)

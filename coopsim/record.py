@@ -167,19 +167,19 @@ class RunWriter:
         atomic_write_parquet(self.staging / name, frame)
 
 
-def run_metadata(scenario, seed: int, **extra: Any) -> dict[str, Any]:
+def run_metadata(
+    scenario, seed: int, mechanisms: list[dict[str, str]], **extra: Any
+) -> dict[str, Any]:
     """Facts about a run that every summary carries.
 
     ``mechanisms`` holds each mechanism's kind, its one-line ``summary`` and what it does with
-    the configured parameters (``describe()``), in pipeline order. They are written here, by
-    the version that ran, so readers such as reports never rebuild a pipeline from an old
-    ``scenario.toml`` to recover them.
+    the configured parameters (``describe()``), in pipeline order, as the run built them
+    (:attr:`coopsim.builder.Built.mechanisms`): they are written here, by the version that ran,
+    so readers such as reports never rebuild a pipeline from an old ``scenario.toml`` to
+    recover them, and writing builds nothing.
     """
     import torch
 
-    from coopsim.scenario import make_pipeline
-
-    pipeline = make_pipeline(scenario, 1, torch.device("cpu"))
     return {
         "scenario": scenario.name,
         "mechanism": scenario.mechanism_label,
@@ -189,9 +189,7 @@ def run_metadata(scenario, seed: int, **extra: Any) -> dict[str, Any]:
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "coopsim_version": coopsim.__version__,
         "torch_version": torch.__version__,
-        "mechanisms": [
-            {"kind": m.kind, "summary": m.summary, "description": m.describe()} for m in pipeline
-        ],
+        "mechanisms": mechanisms,
         **extra,
     }
 

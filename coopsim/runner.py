@@ -28,6 +28,7 @@ from typing import Any
 
 import pandas as pd
 
+from coopsim.builder import build, resolve_device
 from coopsim.evaluate import Evaluation, evaluate
 from coopsim.record import METRICS, RunWriter, new_run_name, run_metadata
 from coopsim.replay import REPLAY, save_replay
@@ -44,7 +45,7 @@ from coopsim.run_store import (
     resume,
     training_setup,
 )
-from coopsim.scenario import Scenario, resolve_device
+from coopsim.scenario import Scenario
 from coopsim.schema import ConfigError
 from coopsim.train import Trainer, evaluate_trained, planner_schedule
 
@@ -75,7 +76,8 @@ def run_scenario(
     bad_count = isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 1
     if iterations is not None and bad_count:
         raise ConfigError(None, "iterations", f"got {iterations!r}, must be an integer >= 1")
-    if (iterations is not None or fork is not None) and not scenario.learns:
+    learns = scenario.learns
+    if (iterations is not None or fork is not None) and not learns:
         field, what = ("iterations", "training budget") if fork is None else ("fork", "training")
         raise ConfigError(
             scenario.source,
@@ -84,7 +86,7 @@ def run_scenario(
             f"so it has no {what} to set",
         )
     run_seed = scenario.evaluation.seed if seed is None else seed
-    if scenario.learns:
+    if learns:
         return _run_learning(
             scenario,
             seed=run_seed,
@@ -99,7 +101,9 @@ def run_scenario(
             fork=fork,
         )
     result = evaluate(scenario, seed=run_seed, episodes=episodes, device=device)
-    summary = run_metadata(scenario, run_seed, episodes=len(result.episode_metrics))
+    summary = run_metadata(
+        scenario, run_seed, result.mechanisms, episodes=len(result.episode_metrics)
+    )
     summary["metrics"] = result.summary
     with RunWriter(out, new_run_name(scenario.name, run_seed)) as writer:
         _write_evaluation(writer, scenario, result, summary)
@@ -153,7 +157,8 @@ def _run_learning(
         with locked(folder):
             shutil.rmtree(folder)
     with locked(folder):
-        trainer = Trainer(scenario, seed=train_seed, device=str(dev), iterations=cfg.iterations)
+        built = build(scenario, cfg.num_worlds, dev, seed=train_seed)
+        trainer = Trainer(scenario, seed=train_seed, iterations=cfg.iterations, built=built)
         resumed_from, rows = resume(folder, trainer, setup)
         if resumed_from is not None:
             print(
@@ -172,7 +177,9 @@ def _run_learning(
 
         # on the training device, where the learners' networks live
         result = evaluate_trained(trainer, seed=seed, episodes=episodes, device=str(trainer.device))
-        summary = run_metadata(scenario, seed, episodes=len(result.episode_metrics))
+        summary = run_metadata(
+            scenario, seed, result.mechanisms, episodes=len(result.episode_metrics)
+        )
         summary["training"] = {
             "seed": train_seed,
             "iterations": trainer.iteration,

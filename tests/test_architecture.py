@@ -48,6 +48,7 @@ LAYER_OF = {
     "coopsim.intervals": "worlds",
     "coopsim.agents": "agents",
     "coopsim.scenario": "builder",
+    "coopsim.builder": "builder",
     "coopsim.adapters": "execution",
     "coopsim.storage": "execution",
     "coopsim.credit": "execution",
@@ -183,7 +184,7 @@ def layer_of(module: str) -> str | None:
 
 def test_the_graph_sees_module_and_function_level_imports():
     graph = import_graph()
-    assert "coopsim.scenario" in graph["coopsim.train"]  # module level
+    assert "coopsim.builder" in graph["coopsim.train"]  # module level
     assert "coopsim.record" in graph["coopsim.cli.runs"]  # inside a function
     assert "coopsim.app.menu" in graph["coopsim.app.main"]  # from package import module
     assert "coopsim.envs" in graph["coopsim.scenario"]  # from package import name

@@ -30,6 +30,7 @@ from tensordict import TensorDict, TensorDictBase
 from torchrl.data import Bounded, Categorical, Composite, MultiCategorical, Unbounded
 from torchrl.envs import EnvBase
 
+from coopsim import builder
 from coopsim import scenario as sc
 from coopsim.adapters.suite import Seats, info_keys
 from coopsim.envs.base import World
@@ -63,7 +64,8 @@ class CoopsimTorchRLEnv(EnvBase):
     ):
         super().__init__(device=device, batch_size=torch.Size([num_worlds]))
         self.scenario = scenario
-        self.world: World = sc.make_world(scenario, batch_size=num_worlds, device=device)
+        self.built = builder.build(scenario, num_worlds, device, population=False)
+        self.world: World = self.built.world
         self.seats = Seats(scenario, self.world, seats)
         self.agent_names = self.seats.names
         self._info_keys = info_keys(scenario)

@@ -7,6 +7,7 @@ import dataclasses
 import pytest
 import torch
 
+from coopsim import builder
 from coopsim import scenario as sc
 from coopsim.envs.info import INFO_KEYS, REQUIRED, TRANSFER_PREFIX, WORLD_INFO, taxable_income
 
@@ -30,7 +31,7 @@ def test_scenario_worlds_report_their_declared_keys(name):
     scenario = sc.load(name)
     if scenario.world.kind in ("economy", "commons"):  # a few steps are enough to see every key
         scenario.world = dataclasses.replace(scenario.world, episode_length=4)
-    world = sc.make_world(scenario, batch_size=2)
+    world = builder.make_world(scenario, batch_size=2)
     gen = torch.Generator().manual_seed(0)
     world.reset(seed=0)
     high = torch.tensor(world.spec.action_nvec)
