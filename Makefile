@@ -52,7 +52,7 @@ lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff format --check .
 
 bench: $(STAMP)
-	$(PY) bench/throughput.py
+	$(VENV)/bin/coopsim bench
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

@@ -4,8 +4,8 @@ A scenario that only evaluates is computed in memory and published through
 :class:`~coopsim.record.RunWriter` in one step.
 
 A scenario that learns (:attr:`Scenario.learns`) trains first, which can take hours, so it
-trains in a staging folder that survives an interruption (:mod:`coopsim.run_store`: checkpoints,
-metrics, the lock). When training ends the trained population is evaluated, ``summary.json``
+trains in a staging folder that survives an interruption (:class:`coopsim.run_store.Staging`:
+checkpoints, the training log, the lock). When training ends the trained population is evaluated, ``summary.json``
 and the evaluation tables join the folder, and the folder is renamed to
 ``out/<scenario>-<time>-s<seed>/``: like every run directory it appears complete or not at all,
 and the ``.partial`` folder is gone.
@@ -21,30 +21,15 @@ from __future__ import annotations
 
 import copy
 import os
-import shutil
 import sys
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from coopsim.builder import build, resolve_device
 from coopsim.evaluate import Evaluation, evaluate
-from coopsim.record import METRICS, RunWriter, new_run_name, run_metadata
+from coopsim.record import RunWriter, new_run_name, run_metadata
 from coopsim.replay import REPLAY, save_replay
-from coopsim.run_store import (
-    LOCK,
-    TRAINING,
-    Fork,
-    ProgressFn,
-    Recorder,
-    as_trained,
-    begin,
-    locked,
-    partial_dir,
-    resume,
-    training_setup,
-)
+from coopsim.run_store import Fork, ProgressFn, Staging, as_trained, partial_dir, training_setup
 from coopsim.scenario import Scenario
 from coopsim.schema import ConfigError
 from coopsim.train import Trainer, evaluate_trained, planner_schedule
@@ -153,27 +138,20 @@ def _run_learning(
     setup = training_setup(scenario, train_seed, str(dev), forked)
 
     folder = partial_dir(out, scenario.name, seed)
-    if fresh and folder.exists():
-        with locked(folder):
-            shutil.rmtree(folder)
-    with locked(folder):
+    with Staging(folder, scenario, setup, cfg.iterations, fresh=fresh) as stage:
         built = build(scenario, cfg.num_worlds, dev, seed=train_seed)
         trainer = Trainer(scenario, seed=train_seed, iterations=cfg.iterations, built=built)
-        resumed_from, rows = resume(folder, trainer, setup)
+        resumed_from = stage.start(trainer, fork)
         if resumed_from is not None:
             print(
                 f"resuming {scenario.name} (seed {seed}) from iteration {resumed_from} of "
                 f"{cfg.iterations}: {folder}",
                 file=sys.stderr,
             )
-        else:
-            begin(folder, scenario, setup, cfg.iterations)
-            if fork is not None:
-                trainer.load_state_dict(fork.state())
-                rows = fork.rows()
-
-        record = Recorder(folder, rows, cfg.checkpoint_every, trainer.iterations, progress)
-        trainer.train(on_iteration=record, progress=progress_bar)
+        rows = stage.rows
+        trainer.train(
+            on_iteration=stage.recorder(cfg.checkpoint_every, progress), progress=progress_bar
+        )
 
         # on the training device, where the learners' networks live
         result = evaluate_trained(trainer, seed=seed, episodes=episodes, device=str(trainer.device))
@@ -198,9 +176,6 @@ def _run_learning(
         summary["metrics"] = result.summary
         if result.planner is not None:  # how the planner was played, what it chose
             summary["planner"] = result.planner
-        with RunWriter(out, new_run_name(scenario.name, seed), staging=folder) as writer:
-            writer.write_frame(METRICS, pd.DataFrame(rows))
+        with stage.publish(out, new_run_name(scenario.name, seed)) as writer:
             _write_evaluation(writer, scenario, result, summary)
-            (folder / TRAINING).unlink()
-            (folder / LOCK).unlink()  # still held through the open descriptor until we exit
     return writer.final

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import copy
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -34,13 +33,9 @@ from coopsim.config import (
     TrainingConfig,
 )
 from coopsim.envs import WORLDS
+from coopsim.files import TOMLDecodeError, read_toml
 from coopsim.schema import ConfigError, build, describe_range
 from mechanisms import MECHANISMS
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 SCENARIO_DIR = Path(
     os.environ.get("COOPSIM_SCENARIOS", Path(__file__).resolve().parents[1] / "scenarios")
@@ -105,8 +100,8 @@ def load(name_or_path: str | os.PathLike) -> Scenario:
     """Read and validate a scenario file (or a name from ``scenarios/``)."""
     path = resolve_path(name_or_path)
     try:
-        data = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as err:
+        data = read_toml(path)
+    except TOMLDecodeError as err:
         raise ConfigError(str(path), "(syntax)", f"not valid TOML: {err}") from None
     return from_dict(data, source=str(path), default_name=path.stem)
 

@@ -40,6 +40,7 @@ LAYER_OF = {
     "coopsim.config": "configuration",
     "coopsim.schema": "configuration",
     "coopsim.paths": "configuration",
+    "coopsim.files": "configuration",
     "mechanisms.params": "configuration",
     "mechanisms": "worlds",
     "coopsim.envs": "worlds",
