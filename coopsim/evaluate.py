@@ -175,17 +175,16 @@ def episode_metrics(
     the social ``objective`` use its final value, as the planner's reward does; elsewhere
     utility is wealth.
 
-    A world with a common-pool resource (the commons) records ``harvest`` and ``tagged`` per
-    agent and ``stock`` per agent too (the same number for every agent of a world), so the
-    stock is read from agent 0. Perolat et al.'s measures are per step, so such a world must
-    end a round at every step (the commons does): records hold round ends only.
+    Every record reaches the measures (:attr:`Outcome.records`); each measure reads the keys it
+    names (:attr:`Measure.needs`), so a world that brings new data and a measure that reads it
+    need nothing here. Records hold round ends only: Perolat et al.'s commons measures are per
+    step, so the commons ends a round at every step.
 
     ``outlay`` [B] (an outside sponsor's payments over the episode) and ``baseline`` [B, N]
     (each agent's wealth in its world's twin under the baseline rules) are known where a
     planner was played; the objectives that read them (net welfare, votes) are measured then.
     """
     wealth = records["net"].sum(0).double()  # [B, N]
-    stock = records.get("stock")  # [T, B, N], identical across agents
     outcome = Outcome(
         wealth=wealth,
         utility=records["utility"][-1].double() if "utility" in records else wealth,  # [B, N]
@@ -193,9 +192,7 @@ def episode_metrics(
         endowment=endowment,
         social_optimum=social_optimum,
         objective=objective,
-        harvest=records.get("harvest"),  # [T, B, N]
-        tagged=records.get("tagged"),  # [T, B, N]
-        stock=None if stock is None else stock[..., 0],  # [T, B]
+        records=records,  # [R, B, N] each: what the measures that need them read
         outlay=None if outlay is None else outlay.double(),  # [B]
         baseline=None if baseline is None else baseline.double(),  # [B, N]
     )

@@ -8,7 +8,7 @@ against the registries of worlds, mechanisms and policies) and builds the pieces
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from coopsim.config.planner import OBJECTIVES, ControlTarget, PlannerConfig
 from coopsim.config.training import TrainingConfig
@@ -72,8 +72,10 @@ class Scenario:
     source: str | None = None
     training: TrainingConfig | None = None  # set when a group learns or a planner is present
     planner: PlannerConfig | None = None
-    # Set by the loader; a copy made with dataclasses.replace starts without it.
-    resolved: Resolved | None = field(default=None, init=False, compare=False, repr=False)
+    # Set on each loaded scenario by the loader (coopsim.scenario.resolved). Not a dataclass
+    # field: a copy made with dataclasses.replace starts without it, and what lists a
+    # scenario's fields (to_dict, the app's forms) never sees it.
+    resolved: ClassVar[Resolved | None] = None
 
     @property
     def objective(self) -> tuple[str, dict]:
