@@ -167,7 +167,7 @@ def run_metadata(
         "mechanism": scenario.mechanism_label,
         "seed": seed,
         "world": scenario.world.kind,
-        "num_agents": scenario.num_agents,
+        "num_agents": scenario.world.num_agents,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "coopsim_version": coopsim.__version__,
         "torch_version": torch.__version__,

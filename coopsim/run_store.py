@@ -276,12 +276,17 @@ def resume(
     return it, rows
 
 
-def begin(folder: Path, scenario: Scenario, setup: dict[str, Any], iterations: int) -> None:
-    """Start the folder over: no checkpoints, no metrics, the scenario and setup written anew."""
+def begin(folder: Path, setup: dict[str, Any], iterations: int) -> None:
+    """Start the folder over: no checkpoints, no training log, the scenario and setup written
+    anew. ``setup`` is :func:`training_setup`'s: the scenario as plain data, written as it was
+    read, and the facts beside it."""
+    import tomli_w
+
     shutil.rmtree(folder / CHECKPOINTS, ignore_errors=True)
     (folder / TRAINING_LOG).unlink(missing_ok=True)
     (folder / OLD_TRAINING_LOG).unlink(missing_ok=True)
-    atomic_write_text(folder / SCENARIO, scenario.to_toml())
+    scenario = {k: v for k, v in setup.items() if k not in _SETUP_FACTS}  # Scenario.to_dict()
+    atomic_write_text(folder / SCENARIO, tomli_w.dumps(scenario))
     info = {"seed": setup["seed"], "iterations": iterations, "device": setup["device"]}
     if setup.get("fork") is not None:
         info["fork"] = setup["fork"]
@@ -338,7 +343,7 @@ class Staging:
 
     One object instead of five calls and hand unlinking::
 
-        with Staging(folder, scenario, setup, iterations, fresh=fresh) as stage:
+        with Staging(folder, setup, iterations, fresh=fresh) as stage:
             trainer = Trainer(...)
             stage.start(trainer, fork)                    # resume, or begin (from a fork)
             trainer.train(on_iteration=stage.recorder(checkpoint_every))
@@ -353,7 +358,6 @@ class Staging:
     def __init__(
         self,
         folder: Path,
-        scenario: Scenario,
         setup: dict[str, Any],
         iterations: int,
         *,
@@ -361,8 +365,7 @@ class Staging:
         hint: str = RESUME_HINT,
     ):
         self.folder = folder
-        self.scenario = scenario
-        self.setup = setup
+        self.setup = setup  # training_setup(): the scenario as plain data, seed, device, fork
         self.iterations = iterations
         self.fresh = fresh
         self.hint = hint
@@ -388,7 +391,7 @@ class Staging:
         anew (from ``fork``'s checkpoint where given); returns the iteration resumed from."""
         self.resumed_from, self.rows = resume(self.folder, trainer, self.setup, self.hint)
         if self.resumed_from is None:
-            begin(self.folder, self.scenario, self.setup, self.iterations)
+            begin(self.folder, self.setup, self.iterations)
             if fork is not None:
                 trainer.load_state_dict(fork.state())
                 self.rows = fork.rows()

@@ -138,7 +138,7 @@ def _run_learning(
     setup = training_setup(scenario, train_seed, str(dev), forked)
 
     folder = partial_dir(out, scenario.name, seed)
-    with Staging(folder, scenario, setup, cfg.iterations, fresh=fresh) as stage:
+    with Staging(folder, setup, cfg.iterations, fresh=fresh) as stage:
         built = build(scenario, cfg.num_worlds, dev, seed=train_seed)
         trainer = Trainer(scenario, seed=train_seed, iterations=cfg.iterations, built=built)
         resumed_from = stage.start(trainer, fork)

@@ -62,7 +62,7 @@ def train_start(task: StartTask) -> Path:
     device = str(resolve_device(start.device or scenario.training.device))
     setup = training_setup(scenario, start.seed, device)
     hint = f"delete {folder} or use another --out to train these settings"
-    with Staging(folder, scenario, setup, start.iterations, hint=hint) as stage:
+    with Staging(folder, setup, start.iterations, hint=hint) as stage:
         trainer = Trainer(scenario, seed=start.seed, device=device)
         stage.start(trainer)
         record = stage.recorder(scenario.training.checkpoint_every)
