@@ -64,7 +64,7 @@ lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff format --check .
 
 bench: $(STAMP)
-	$(PY) bench/throughput.py
+	$(VENV)/bin/coopsim bench
 
 clean:
 	rm -rf $(VENV) $(LAB_VENV) runs .pytest_cache

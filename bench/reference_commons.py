@@ -189,9 +189,9 @@ def cpu_rate(scenario, batch: int, steps: int, repeats: int) -> float:
     waits for a core at random moments, which wall time counts and CPU time does not."""
     import torch
 
-    from coopsim import scenario as sc
+    from coopsim import builder
 
-    world = sc.make_world(scenario, batch, "cpu")
+    world = builder.make_world(scenario, batch, "cpu")
     world.reset(seed=0)
     gen = torch.Generator().manual_seed(0)
     shape, acts = (batch, NUM_AGENTS, 1), world.spec.action_nvec[0]
@@ -212,7 +212,7 @@ def cpu_rate(scenario, batch: int, steps: int, repeats: int) -> float:
 def coopsim_rates(batch_sizes: list[int], quick: bool, steps: int, repeats: int) -> list[dict]:
     """Agent-steps/s of coopsim's commons on SocialJax's map, batched and one at a time, and
     batched per CPU-second."""
-    from coopsim import scenario as sc
+    from coopsim import builder
     from coopsim.bench.commons import LOOP_MAX, looped_rate
     from coopsim.bench.throughput import FULL, QUICK, batched_rate
 
@@ -222,7 +222,7 @@ def coopsim_rates(batch_sizes: list[int], quick: bool, steps: int, repeats: int)
     return [
         {
             "batch": b,
-            "rate": batched_rate(scenario, b, sc.resolve_device("cpu"), timing),
+            "rate": batched_rate(scenario, b, builder.resolve_device("cpu"), timing),
             "cpu_rate": cpu_rate(scenario, b, steps, repeats),
             "looped": looped[min(b, LOOP_MAX)],
             "looped_worlds": min(b, LOOP_MAX),

@@ -27,6 +27,7 @@ import types
 import numpy as np
 import torch
 
+from coopsim import builder
 from coopsim import scenario as sc
 
 REFERENCE = dict(
@@ -96,7 +97,7 @@ def reference_stepper(paper: bool = False):
 
 def coopsim_stepper(scenario: str = "economy_us_federal", batch: int = 1):
     """A function stepping B coopsim worlds n times with uniform random actions."""
-    world = sc.make_world(sc.load(scenario), batch, "cpu")
+    world = builder.make_world(sc.load(scenario), batch, "cpu")
     spec = world.spec
     nvec = torch.tensor(spec.action_nvec)  # [H]
     gen = torch.Generator().manual_seed(0)

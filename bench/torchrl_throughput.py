@@ -32,8 +32,8 @@ def steps_per_second(env, seconds: float) -> float:
 def main(seconds: float = 2.0) -> None:
     from torchrl.envs import PettingZooWrapper
 
-    from coopsim.envs.pettingzoo import parallel_env
-    from coopsim.envs.torchrl import torchrl_env
+    from coopsim.adapters.pettingzoo import parallel_env
+    from coopsim.adapters.torchrl import torchrl_env
 
     print(f"{'scenario':<24}{'env':<28}{'env-steps/s':>14}{'x wrapper':>11}")
     for name in SCENARIOS:

@@ -26,13 +26,14 @@ from torch import Tensor
 
 from coopsim.agents.levers import Levers
 from coopsim.agents.population import Population
+from coopsim.builder import Built, build
 from coopsim.config import ControlTarget, PlannerConfig
 from coopsim.credit import PlannerCredit
 from coopsim.envs import World
 from coopsim.intervals import LEVEL, OPEN, Bounds, t_interval
 from coopsim.measures import MEASURES, Outcome, measure_episodes
 from coopsim.replay import Replay, ReplayRecorder
-from coopsim.scenario import Scenario, make_population, make_world, resolve_device
+from coopsim.scenario import Scenario
 from coopsim.schema import ConfigError
 
 # Each control's value per round in the episodes table, in ``planner.controls`` order (the
@@ -49,6 +50,9 @@ class Evaluation:
     # (see :func:`planner_summary`); None otherwise.
     planner: dict[str, Any] | None = None
     replay: Replay | None = None  # world 0's first episode, for worlds with a map
+    # Each mechanism as built for this evaluation, before it ran (Built.mechanisms), for the
+    # run's summary; None where the caller describes them itself.
+    mechanisms: list[dict[str, str]] | None = None
 
 
 @dataclass
@@ -172,17 +176,16 @@ def episode_metrics(
     the social ``objective`` use its final value, as the planner's reward does; elsewhere
     utility is wealth.
 
-    A world with a common-pool resource (the commons) records ``harvest`` and ``tagged`` per
-    agent and ``stock`` per agent too (the same number for every agent of a world), so the
-    stock is read from agent 0. Perolat et al.'s measures are per step, so such a world must
-    end a round at every step (the commons does): records hold round ends only.
+    Every record reaches the measures (:attr:`Outcome.records`); each measure reads the keys it
+    names (:attr:`Measure.needs`), so a world that brings new data and a measure that reads it
+    need nothing here. Records hold round ends only: Perolat et al.'s commons measures are per
+    step, so the commons ends a round at every step.
 
     ``outlay`` [B] (an outside sponsor's payments over the episode) and ``baseline`` [B, N]
     (each agent's wealth in its world's twin under the baseline rules) are known where a
     planner was played; the objectives that read them (net welfare, votes) are measured then.
     """
     wealth = records["net"].sum(0).double()  # [B, N]
-    stock = records.get("stock")  # [T, B, N], identical across agents
     outcome = Outcome(
         wealth=wealth,
         utility=records["utility"][-1].double() if "utility" in records else wealth,  # [B, N]
@@ -190,9 +193,7 @@ def episode_metrics(
         endowment=endowment,
         social_optimum=social_optimum,
         objective=objective,
-        harvest=records.get("harvest"),  # [T, B, N]
-        tagged=records.get("tagged"),  # [T, B, N]
-        stock=None if stock is None else stock[..., 0],  # [T, B]
+        records=records,  # [R, B, N] each: what the measures that need them read
         outlay=None if outlay is None else outlay.double(),  # [B]
         baseline=None if baseline is None else baseline.double(),  # [B, N]
     )
@@ -299,6 +300,7 @@ def evaluate(
     population: Population | None = None,
     setup: Callable[[World], None] | None = None,
     planner: PlannerPlay | None = None,
+    built: Built | None = None,
 ) -> Evaluation:
     """Roll out the scenario's evaluation episodes in parallel and measure them.
 
@@ -306,17 +308,22 @@ def evaluate(
     carry in what training learned outside the population (a Saez schedule's estimates): the
     world is built here, at the evaluation's batch size. ``planner`` plays a trained planner
     in every episode (twice as many worlds with a paired objective: each episode's metrics are
-    its planner world's, its twin's go to the planner's summary).
+    its planner world's, its twin's go to the planner's summary). ``built``: the scenario
+    already built at the evaluation's batch size (:func:`coopsim.builder.build`, without a
+    population where ``population`` is given); built here without it.
     """
     seed = scenario.evaluation.seed if seed is None else seed
     episodes = scenario.evaluation.episodes if episodes is None else episodes
-    dev = resolve_device(device or scenario.evaluation.device)
     torch.manual_seed(seed)
     paired = planner is not None and planner.paired
-    world = make_world(scenario, 2 * episodes if paired else episodes, dev)
+    if built is None:
+        batch = 2 * episodes if paired else episodes
+        dev = device or scenario.evaluation.device
+        built = build(scenario, batch, dev, population=population is None)
+    world = built.world
     if setup is not None:
         setup(world)
-    population = population or make_population(scenario, world)
+    population = population or built.population
     recorder = ReplayRecorder(world) if world.drawable_state() is not None else None
     try:
         optimum: float | None = world.social_optimum()
@@ -329,8 +336,13 @@ def evaluate(
             episode_metrics(records, world.endowment, optimum, scenario.objective)
         )
         frame = tidy_records(records, population.agent_policy)
-        summary = summarise(table, run_label(scenario, seed))
-        return Evaluation(frame, table, summary, replay=_replay(recorder))
+        return Evaluation(
+            frame,
+            table,
+            summarise(table, run_label(scenario, seed)),
+            replay=_replay(recorder),
+            mechanisms=built.mechanisms,
+        )
     with torch.no_grad():
         played = planner_rollout(world, population, seed, planner, recorder)
     records, controls, outlay = played.records, played.controls, played.outlay
@@ -352,7 +364,8 @@ def evaluate(
             baseline=baseline,
         )
     )
-    names = Levers(world.pipeline, planner.targets).names
+    levers = built.levers if built.levers is not None else Levers(world.pipeline, planner.targets)
+    names = levers.names
     n = world.spec.num_agents
     for k in range(controls.shape[-1]):  # each round's control, on every agent's row
         records[CONTROL_COLUMN.format(k)] = controls[..., k : k + 1].expand(-1, -1, n)
@@ -363,6 +376,7 @@ def evaluate(
         summarise(table, run_label(scenario, seed)),
         planner_summary(planner, names, played, twins),
         _replay(recorder),
+        built.mechanisms,
     )
 
 

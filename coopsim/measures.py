@@ -13,7 +13,7 @@ the labour agents gave up where a world records it (elsewhere utility is wealth)
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -35,10 +35,10 @@ class Outcome:
     endowment: float = 1.0  # what each agent could contribute per round
     social_optimum: float | None = None  # the world's best total payoff, where it knows it
     objective: tuple[str, dict] = ("equality_times_productivity", {})  # the scenario's
-    # A common-pool resource (the commons), per step of the episode, where there is one:
-    harvest: Tensor | None = None  # [T, B, N] units of the resource each agent took
-    tagged: Tensor | None = None  # [T, B, N] 1 where the agent was tagged out of the game
-    stock: Tensor | None = None  # [T, B] units of the resource standing after each step
+    # Every variable the world reported at each round's end, [R, B, N] each, by info key
+    # (World.info_keys): what a world brings that no other has (the commons' harvest, say) is
+    # here, and a measure names the keys it reads (Measure.needs).
+    records: Mapping[str, Tensor] = field(default_factory=dict)
     # Where a planner was played in the evaluation:
     outlay: Tensor | None = None  # [B] what an outside sponsor paid over the episode
     baseline: Tensor | None = None  # [B, N] each agent's wealth in its twin under the baseline
@@ -59,10 +59,17 @@ class Measure:
     unit: str
     meaning: str  # one line, shown as help text and in reports
     better: Literal["higher", "lower"]
-    applies: Callable[[Outcome], bool] = field(default=lambda outcome: True)
+    # The world's records (info keys) it reads; it is measured where all of them were recorded.
+    needs: tuple[str, ...] = ()
+    # Any further condition on the outcome (a known social optimum, say).
+    condition: Callable[[Outcome], bool] = field(default=lambda outcome: True)
     # The values it can take, (low, high), None where a side is open: every interval over it
     # is cut to this range (:mod:`coopsim.intervals`), and its unit never promises a narrower one.
     bounds: Bounds = OPEN
+
+    def applies(self, outcome: Outcome) -> bool:
+        """Whether the outcome holds what this measure reads."""
+        return all(k in outcome.records for k in self.needs) and self.condition(outcome)
 
     @property
     def higher_is_better(self) -> bool:
@@ -313,7 +320,7 @@ MEASURES: dict[str, Measure] = {
             "share of endowment (0-1)",
             "share of the endowment contributed, averaged over rounds",
             "higher",
-            applies=lambda o: o.contribution is not None,
+            condition=lambda o: o.contribution is not None,
             bounds=(0.0, 1.0),
         ),
         Measure(
@@ -326,7 +333,7 @@ MEASURES: dict[str, Measure] = {
             "sanctions' losses are counted, so it can pass 1 or fall below 0",
             "higher",
             # no share of an optimum of 0 (an economy episode too short to build a house)
-            applies=lambda o: o.social_optimum is not None and o.social_optimum > 0,
+            condition=lambda o: o.social_optimum is not None and o.social_optimum > 0,
         ),
         Measure(
             "objective",
@@ -336,76 +343,82 @@ MEASURES: dict[str, Measure] = {
             "as the objective",
             "the scenario's social objective, the one its planner maximises",
             "higher",
-            applies=_objective_applies,
+            condition=_objective_applies,
         ),
         Measure(
             "harvest_per_step",
             "harvest per step",
-            lambda o: harvest_per_step(o.harvest.double()),
+            lambda o: harvest_per_step(o.records["harvest"].double()),
             "resource taken per step",
             "units per step (all agents)",
             "efficiency U of Perolat et al. (2017): the collective harvest per step",
             "higher",
-            applies=lambda o: o.harvest is not None,
+            needs=("harvest",),
             bounds=(0.0, None),
         ),
         Measure(
             "harvest_equality",
             "harvest equality",
-            lambda o: harvest_equality(o.harvest.double()),
+            lambda o: harvest_equality(o.records["harvest"].double()),
             "resource taken per agent",
             "index (0-1)",
             "equality E of Perolat et al. (2017): 1 - Gini of the agents' harvests",
             "higher",
-            applies=lambda o: o.harvest is not None,
+            needs=("harvest",),
             bounds=(0.0, 1.0),
         ),
         Measure(
             "sustainability",
             "sustainability",
-            lambda o: sustainability(o.harvest.double()),
+            lambda o: sustainability(o.records["harvest"].double()),
             "steps at which the resource was taken",
             "step of the episode",
             "sustainability S of Perolat et al. (2017): mean step at which agents harvested",
             "higher",
-            applies=lambda o: o.harvest is not None,
+            needs=("harvest",),
             bounds=(0.0, None),
         ),
         Measure(
             "peace",
             "peace",
-            lambda o: peace(o.tagged),
+            lambda o: peace(o.records["tagged"]),
             "steps agents spent tagged out",
             "share of agent-steps (0-1)",
             "peace P of Perolat et al. (2017) per agent: share of agent-steps not tagged out",
             "higher",
-            applies=lambda o: o.tagged is not None,
+            needs=("tagged",),
             bounds=(0.0, 1.0),
         ),
         Measure(
             "final_stock",
             "final stock",
-            lambda o: o.stock[-1].double(),
+            lambda o: _stock(o)[-1].double(),
             "resource standing at the end",
             "units",
             "units of the resource still standing when the episode ends",
             "higher",
-            applies=lambda o: o.stock is not None,
+            needs=("stock",),
             bounds=(0.0, None),
         ),
         Measure(
             "mean_stock",
             "mean stock",
-            lambda o: o.stock.double().mean(0),
+            lambda o: _stock(o).double().mean(0),
             "resource standing over the episode",
             "units",
             "units of the resource standing, averaged over the steps of the episode",
             "higher",
-            applies=lambda o: o.stock is not None,
+            needs=("stock",),
             bounds=(0.0, None),
         ),
     )
 }
+
+
+def _stock(o: Outcome) -> Tensor:
+    """[T, B] the resource standing after each step: recorded per agent, the same number for
+    every agent of a world, so agent 0's."""
+    return o.records["stock"][..., 0]
 
 
 def measure_episodes(outcome: Outcome) -> dict[str, Tensor]:

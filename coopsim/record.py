@@ -2,7 +2,8 @@
 
 A run directory holds ``scenario.toml`` (the resolved config), ``summary.json`` (metrics with
 95% confidence intervals), ``episodes.parquet`` (tidy evaluation rollouts) and, for learning
-runs, ``metrics.parquet`` and ``checkpoints/``. It is built in a hidden sibling folder and
+runs, ``training_log.parquet`` (``metrics.parquet`` in older runs, still read) and
+``checkpoints/``. It is built in a hidden sibling folder and
 renamed into place in one step, so a reader never sees a half-written run.
 """
 
@@ -26,42 +27,23 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 import coopsim
+from coopsim.files import TOMLDecodeError, atomic_file, atomic_write_text, read_toml
 from coopsim.paths import UnsafePathError, inside, slug
 from coopsim.schema import ConfigError
 
 SUMMARY = "summary.json"
 EPISODES = "episodes.parquet"
-METRICS = "metrics.parquet"
+TRAINING_LOG = "training_log.parquet"  # one row per training iteration
+#: The training log's name in run folders written before it had its own name; still read.
+OLD_TRAINING_LOG = "metrics.parquet"
 EPISODE_METRICS = "episode_metrics.parquet"
 SCENARIO = "scenario.toml"
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write a file so that readers see either the old or the new content, never a part."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def atomic_write_parquet(path: Path, frame: pd.DataFrame) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        frame.to_parquet(tmp, index=False)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    """Write a table atomically, fsynced like every other file (:func:`coopsim.files.atomic_file`)."""
+    with atomic_file(path) as fh:
+        frame.to_parquet(fh, index=False)
 
 
 #: Run folders are made like ``mkdir`` makes folders: this mode less the process's umask.
@@ -95,7 +77,7 @@ class RunWriter:
     appears under the final name.
 
     ``staging`` adopts a folder that already exists in ``out_dir`` instead of making a fresh
-    one: a learning run trains for a long time in its own hidden folder (checkpoints, metrics;
+    one: a learning run trains for a long time in its own hidden folder (checkpoints, training log;
     see :mod:`coopsim.runner`) and is published from it with the same single rename. An
     adopted folder is kept on an exception, because what it holds is what a rerun resumes from.
     """
@@ -167,31 +149,29 @@ class RunWriter:
         atomic_write_parquet(self.staging / name, frame)
 
 
-def run_metadata(scenario, seed: int, **extra: Any) -> dict[str, Any]:
+def run_metadata(
+    scenario, seed: int, mechanisms: list[dict[str, str]], **extra: Any
+) -> dict[str, Any]:
     """Facts about a run that every summary carries.
 
     ``mechanisms`` holds each mechanism's kind, its one-line ``summary`` and what it does with
-    the configured parameters (``describe()``), in pipeline order. They are written here, by
-    the version that ran, so readers such as reports never rebuild a pipeline from an old
-    ``scenario.toml`` to recover them.
+    the configured parameters (``describe()``), in pipeline order, as the run built them
+    (:attr:`coopsim.builder.Built.mechanisms`): they are written here, by the version that ran,
+    so readers such as reports never rebuild a pipeline from an old ``scenario.toml`` to
+    recover them, and writing builds nothing.
     """
     import torch
 
-    from coopsim.scenario import make_pipeline
-
-    pipeline = make_pipeline(scenario, 1, torch.device("cpu"))
     return {
         "scenario": scenario.name,
         "mechanism": scenario.mechanism_label,
         "seed": seed,
         "world": scenario.world.kind,
-        "num_agents": scenario.num_agents,
+        "num_agents": scenario.world.num_agents,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "coopsim_version": coopsim.__version__,
         "torch_version": torch.__version__,
-        "mechanisms": [
-            {"kind": m.kind, "summary": m.summary, "description": m.describe()} for m in pipeline
-        ],
+        "mechanisms": mechanisms,
         **extra,
     }
 
@@ -317,13 +297,8 @@ def _read_summary(file: Path) -> dict[str, Any]:
 
 def _read_toml(file: Path) -> dict[str, Any]:
     try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib
-
-    try:
-        return tomllib.loads(file.read_text())
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        return read_toml(file)
+    except (TOMLDecodeError, UnicodeDecodeError) as err:
         raise ConfigError(str(file), "(syntax)", f"not valid TOML: {err}") from None
 
 
@@ -372,7 +347,8 @@ def load_run(
         if (path / EPISODES).exists()
         else pd.DataFrame()
     )
-    metrics = _read_table(path / METRICS) if (path / METRICS).exists() else None
+    log = next((path / n for n in (TRAINING_LOG, OLD_TRAINING_LOG) if (path / n).exists()), None)
+    metrics = _read_table(log) if log is not None else None
     per_episode = _read_table(path / EPISODE_METRICS) if (path / EPISODE_METRICS).exists() else None
     return RunData(
         path=path,
@@ -467,7 +443,7 @@ def episodes_frame(runs: Iterable[RunData]) -> pd.DataFrame:
 
 
 def metrics_frame(runs: Iterable[RunData]) -> pd.DataFrame:
-    """The training logs of several runs in one table; runs without metrics.parquet add nothing."""
+    """The training logs of several runs in one table; runs without one add nothing."""
     frames = [r.metrics for r in runs if r.metrics is not None and not r.metrics.empty]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 

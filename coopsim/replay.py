@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import math
 import os
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from coopsim.envs.base import DrawableState, World
+from coopsim.files import atomic_file
 
 REPLAY = "replay.npz"
 MAX_FRAMES = 100  # frames one replay keeps at most, first and last step included
@@ -106,17 +106,8 @@ def save_replay(path: str | os.PathLike, replay: Replay) -> None:
         "heading": replay.heading,
         **{_LAYER + name: layer for name, layer in replay.layers.items()},
     }
-    # A name no other writer picks, made with the usual permissions (not mkstemp's 0600).
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(tmp, "xb") as fh:
-            np.savez_compressed(fh, **arrays)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_file(path) as fh:
+        np.savez_compressed(fh, **arrays)
 
 
 def load_replay(path: str | os.PathLike) -> Replay:

@@ -7,7 +7,7 @@ scenario name and seed so that rerunning the same command finds it. While traini
 * ``scenario.toml``: the resolved scenario being trained (the training budget included);
 * ``training.json``: the training seed, budget and device (and the checkpoint the run was
   forked from, if it was), written once at the start;
-* ``metrics.parquet``: one row per finished iteration, rewritten atomically at every
+* ``training_log.parquet``: one row per finished iteration, rewritten atomically at every
   checkpoint and every few seconds between them (so it can be watched while training);
 * ``checkpoints/iteration-000010.pt``: the trainer's ``state_dict()`` after 10 iterations,
   every ``training.checkpoint_every`` iterations and after the last, each written atomically;
@@ -45,8 +45,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from coopsim.files import atomic_file, read_toml
 from coopsim.paths import inside, slug
-from coopsim.record import METRICS, SCENARIO, atomic_write_parquet, atomic_write_text
+from coopsim.record import (
+    OLD_TRAINING_LOG,
+    SCENARIO,
+    TRAINING_LOG,
+    RunWriter,
+    atomic_write_parquet,
+    atomic_write_text,
+)
 from coopsim.schema import ConfigError
 
 if TYPE_CHECKING:
@@ -57,7 +65,7 @@ PARTIAL = ".partial"
 CHECKPOINTS = "checkpoints"
 TRAINING = "training.json"
 LOCK = ".lock"
-METRICS_EVERY_S = 2.0  # seconds between rewrites of metrics.parquet while training ...
+METRICS_EVERY_S = 2.0  # seconds between rewrites of the training log while training ...
 METRICS_BACKOFF = 20.0  # ... and at least this many times as long as the last rewrite took
 RESUME_HINT = (
     "run it as it was to resume, or pass --fresh (fresh=True) to discard it and start over"
@@ -120,17 +128,8 @@ def save_checkpoint(trainer: Trainer, folder: str | os.PathLike) -> Path:
     import torch
 
     path = checkpoint_path(folder, trainer.iteration)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            torch.save(trainer.state_dict(), fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_file(path) as fh:
+        torch.save(trainer.state_dict(), fh)
     return path
 
 
@@ -209,15 +208,6 @@ def first_difference(old: dict[str, Any], new: dict[str, Any]) -> tuple[str, Any
     return None
 
 
-def read_toml(path: Path) -> dict[str, Any]:
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib
-
-    return tomllib.loads(path.read_text())
-
-
 def check_resumable(folder: Path, expected: dict[str, Any], hint: str = RESUME_HINT) -> None:
     """Refuse to resume a folder trained under other settings, naming the field.
 
@@ -239,7 +229,9 @@ def check_resumable(folder: Path, expected: dict[str, Any], hint: str = RESUME_H
 # -- metrics rows and the resume point --------------------------------------------------------
 def read_rows(folder: Path, upto: int) -> list[dict[str, Any]]:
     """The metrics rows of the first ``upto`` iterations as plain dicts (missing keys dropped)."""
-    path = folder / METRICS
+    path = folder / TRAINING_LOG
+    if not path.exists():  # a folder an older version began
+        path = folder / OLD_TRAINING_LOG
     if upto == 0 or not path.exists():
         return []
     rows = []
@@ -284,11 +276,17 @@ def resume(
     return it, rows
 
 
-def begin(folder: Path, scenario: Scenario, setup: dict[str, Any], iterations: int) -> None:
-    """Start the folder over: no checkpoints, no metrics, the scenario and setup written anew."""
+def begin(folder: Path, setup: dict[str, Any], iterations: int) -> None:
+    """Start the folder over: no checkpoints, no training log, the scenario and setup written
+    anew. ``setup`` is :func:`training_setup`'s: the scenario as plain data, written as it was
+    read, and the facts beside it."""
+    import tomli_w
+
     shutil.rmtree(folder / CHECKPOINTS, ignore_errors=True)
-    (folder / METRICS).unlink(missing_ok=True)
-    atomic_write_text(folder / SCENARIO, scenario.to_toml())
+    (folder / TRAINING_LOG).unlink(missing_ok=True)
+    (folder / OLD_TRAINING_LOG).unlink(missing_ok=True)
+    scenario = {k: v for k, v in setup.items() if k not in _SETUP_FACTS}  # Scenario.to_dict()
+    atomic_write_text(folder / SCENARIO, tomli_w.dumps(scenario))
     info = {"seed": setup["seed"], "iterations": iterations, "device": setup["device"]}
     if setup.get("fork") is not None:
         info["fork"] = setup["fork"]
@@ -329,13 +327,89 @@ class Recorder:
         wait = max(METRICS_EVERY_S, METRICS_BACKOFF * self._flush_cost)
         if checkpoint or time.monotonic() - self._flushed_at >= wait:
             t0 = time.monotonic()
-            atomic_write_parquet(self.folder / METRICS, pd.DataFrame(self.rows))
+            atomic_write_parquet(self.folder / TRAINING_LOG, pd.DataFrame(self.rows))
             self._flushed_at = time.monotonic()
             self._flush_cost = self._flushed_at - t0
         if checkpoint:
             save_checkpoint(trainer, self.folder)
         if self.progress is not None:
             self.progress(done, trainer.iterations, row)
+
+
+# -- a training folder, start to publish ------------------------------------------------------
+class Staging:
+    """A learning run's staging folder for the length of a ``with`` block: locked, resumed or
+    begun, recorded into while training, then published as a run directory.
+
+    One object instead of five calls and hand unlinking::
+
+        with Staging(folder, setup, iterations, fresh=fresh) as stage:
+            trainer = Trainer(...)
+            stage.start(trainer, fork)                    # resume, or begin (from a fork)
+            trainer.train(on_iteration=stage.recorder(checkpoint_every))
+            with stage.publish(out, name) as writer:      # the training log is written here
+                ...                                       # the evaluation's files
+        # published: the bookkeeping files (training.json, .lock) are gone
+
+    ``fresh`` discards the folder first. The lock is held from entry to exit; an exception
+    leaves the folder as it is, for the next run to resume.
+    """
+
+    def __init__(
+        self,
+        folder: Path,
+        setup: dict[str, Any],
+        iterations: int,
+        *,
+        fresh: bool = False,
+        hint: str = RESUME_HINT,
+    ):
+        self.folder = folder
+        self.setup = setup  # training_setup(): the scenario as plain data, seed, device, fork
+        self.iterations = iterations
+        self.fresh = fresh
+        self.hint = hint
+        self.resumed_from: int | None = None
+        self.rows: list[dict[str, Any]] = []
+        self._lock: contextlib.ExitStack | None = None
+
+    def __enter__(self) -> Staging:
+        if self.fresh and self.folder.exists():
+            with locked(self.folder):
+                shutil.rmtree(self.folder)
+        stack = contextlib.ExitStack()
+        stack.enter_context(locked(self.folder))
+        self._lock = stack
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._lock is not None:
+            self._lock.close()
+
+    def start(self, trainer: Trainer, fork: Fork | None = None) -> int | None:
+        """Resume ``trainer`` from the folder's newest usable checkpoint, or begin the folder
+        anew (from ``fork``'s checkpoint where given); returns the iteration resumed from."""
+        self.resumed_from, self.rows = resume(self.folder, trainer, self.setup, self.hint)
+        if self.resumed_from is None:
+            begin(self.folder, self.setup, self.iterations)
+            if fork is not None:
+                trainer.load_state_dict(fork.state())
+                self.rows = fork.rows()
+        return self.resumed_from
+
+    def recorder(self, checkpoint_every: int, progress: ProgressFn | None = None) -> Recorder:
+        """The trainer's ``on_iteration``: keeps the training log and checkpoints current."""
+        return Recorder(self.folder, self.rows, checkpoint_every, self.iterations, progress)
+
+    @contextlib.contextmanager
+    def publish(self, out: str | os.PathLike, name: str) -> Iterator[RunWriter]:
+        """Publish the folder as ``out/<name>``: the block writes the evaluation's files, the
+        training log is written here, and the bookkeeping files go before the rename."""
+        with RunWriter(out, name, staging=self.folder) as writer:
+            writer.write_frame(TRAINING_LOG, pd.DataFrame(self.rows))
+            yield writer
+            (self.folder / TRAINING).unlink()
+            (self.folder / LOCK).unlink()  # still held through the open descriptor until exit
 
 
 # -- forks ------------------------------------------------------------------------------------
@@ -350,7 +424,7 @@ class Fork:
     first rows of the new run, which trained those iterations too.
     """
 
-    folder: Path  # a training folder holding checkpoints/ and metrics.parquet
+    folder: Path  # a training folder holding checkpoints/ and its training log
     iteration: int  # the checkpoint's iteration
     learners_only: bool
 

@@ -4,8 +4,8 @@ A scenario that only evaluates is computed in memory and published through
 :class:`~coopsim.record.RunWriter` in one step.
 
 A scenario that learns (:attr:`Scenario.learns`) trains first, which can take hours, so it
-trains in a staging folder that survives an interruption (:mod:`coopsim.run_store`: checkpoints,
-metrics, the lock). When training ends the trained population is evaluated, ``summary.json``
+trains in a staging folder that survives an interruption (:class:`coopsim.run_store.Staging`:
+checkpoints, the training log, the lock). When training ends the trained population is evaluated, ``summary.json``
 and the evaluation tables join the folder, and the folder is renamed to
 ``out/<scenario>-<time>-s<seed>/``: like every run directory it appears complete or not at all,
 and the ``.partial`` folder is gone.
@@ -21,30 +21,16 @@ from __future__ import annotations
 
 import copy
 import os
-import shutil
 import sys
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
+from coopsim.builder import build, resolve_device
 from coopsim.evaluate import Evaluation, evaluate
-from coopsim.record import METRICS, RunWriter, new_run_name, run_metadata
+from coopsim.record import RunWriter, new_run_name, run_metadata
 from coopsim.replay import REPLAY, save_replay
-from coopsim.run_store import (
-    LOCK,
-    TRAINING,
-    Fork,
-    ProgressFn,
-    Recorder,
-    as_trained,
-    begin,
-    locked,
-    partial_dir,
-    resume,
-    training_setup,
-)
-from coopsim.scenario import Scenario, resolve_device
+from coopsim.run_store import Fork, ProgressFn, Staging, as_trained, partial_dir, training_setup
+from coopsim.scenario import Scenario
 from coopsim.schema import ConfigError
 from coopsim.stress.robust import trainer_for
 from coopsim.train import evaluate_trained, planner_schedule
@@ -76,7 +62,8 @@ def run_scenario(
     bad_count = isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 1
     if iterations is not None and bad_count:
         raise ConfigError(None, "iterations", f"got {iterations!r}, must be an integer >= 1")
-    if (iterations is not None or fork is not None) and not scenario.learns:
+    learns = scenario.learns
+    if (iterations is not None or fork is not None) and not learns:
         field, what = ("iterations", "training budget") if fork is None else ("fork", "training")
         raise ConfigError(
             scenario.source,
@@ -85,7 +72,7 @@ def run_scenario(
             f"so it has no {what} to set",
         )
     run_seed = scenario.evaluation.seed if seed is None else seed
-    if scenario.learns:
+    if learns:
         return _run_learning(
             scenario,
             seed=run_seed,
@@ -100,7 +87,9 @@ def run_scenario(
             fork=fork,
         )
     result = evaluate(scenario, seed=run_seed, episodes=episodes, device=device)
-    summary = run_metadata(scenario, run_seed, episodes=len(result.episode_metrics))
+    summary = run_metadata(
+        scenario, run_seed, result.mechanisms, episodes=len(result.episode_metrics)
+    )
     summary["metrics"] = result.summary
     with RunWriter(out, new_run_name(scenario.name, run_seed)) as writer:
         _write_evaluation(writer, scenario, result, summary)
@@ -150,32 +139,29 @@ def _run_learning(
     setup = training_setup(scenario, train_seed, str(dev), forked)
 
     folder = partial_dir(out, scenario.name, seed)
-    if fresh and folder.exists():
-        with locked(folder):
-            shutil.rmtree(folder)
-    with locked(folder):
+    with Staging(folder, setup, cfg.iterations, fresh=fresh) as stage:
+        built = build(scenario, cfg.num_worlds, dev, seed=train_seed)
         # a planner with [planner] populations trains against them (coopsim.stress.robust)
-        trainer_cls = trainer_for(scenario)
-        trainer = trainer_cls(scenario, seed=train_seed, device=str(dev), iterations=cfg.iterations)
-        resumed_from, rows = resume(folder, trainer, setup)
+        trainer = trainer_for(scenario)(
+            scenario, seed=train_seed, iterations=cfg.iterations, built=built
+        )
+        resumed_from = stage.start(trainer, fork)
         if resumed_from is not None:
             print(
                 f"resuming {scenario.name} (seed {seed}) from iteration {resumed_from} of "
                 f"{cfg.iterations}: {folder}",
                 file=sys.stderr,
             )
-        else:
-            begin(folder, scenario, setup, cfg.iterations)
-            if fork is not None:
-                trainer.load_state_dict(fork.state())
-                rows = fork.rows()
-
-        record = Recorder(folder, rows, cfg.checkpoint_every, trainer.iterations, progress)
-        trainer.train(on_iteration=record, progress=progress_bar)
+        rows = stage.rows
+        trainer.train(
+            on_iteration=stage.recorder(cfg.checkpoint_every, progress), progress=progress_bar
+        )
 
         # on the training device, where the learners' networks live
         result = evaluate_trained(trainer, seed=seed, episodes=episodes, device=str(trainer.device))
-        summary = run_metadata(scenario, seed, episodes=len(result.episode_metrics))
+        summary = run_metadata(
+            scenario, seed, result.mechanisms, episodes=len(result.episode_metrics)
+        )
         summary["training"] = {
             "seed": train_seed,
             "iterations": trainer.iteration,
@@ -194,9 +180,6 @@ def _run_learning(
         summary["metrics"] = result.summary
         if result.planner is not None:  # how the planner was played, what it chose
             summary["planner"] = result.planner
-        with RunWriter(out, new_run_name(scenario.name, seed), staging=folder) as writer:
-            writer.write_frame(METRICS, pd.DataFrame(rows))
+        with stage.publish(out, new_run_name(scenario.name, seed)) as writer:
             _write_evaluation(writer, scenario, result, summary)
-            (folder / TRAINING).unlink()
-            (folder / LOCK).unlink()  # still held through the open descriptor until we exit
     return writer.final

@@ -1,27 +1,25 @@
-"""Scenario files: load and validate a TOML file into typed config, then build its pieces.
+"""Scenario files: load and validate a TOML file into typed config.
 
 A scenario names the world and its parameters, the ordered mechanism pipeline, the population
 (which policy each seat runs), and how to evaluate. Everything is checked before anything runs or
 is written; a problem raises one :class:`~coopsim.schema.ConfigError` naming the file, the field
 and what is allowed.
 
-The building layer: the typed classes a file is read into are configuration
+Loading, apart from building: the typed classes a file is read into are configuration
 (:mod:`coopsim.config`); checking a file needs the registries of worlds, mechanisms and policies,
-and building needs their classes, which is why both live here.
+which is why loading sits in the building layer, above them. What can be worked out of a loaded
+scenario (the planner's controls, their baseline values) is worked out here once and kept on it
+(:func:`resolved`). :mod:`coopsim.builder` turns a scenario into the pieces a run drives.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
-import torch
-
-from coopsim.agents.population import Population
-from coopsim.agents.ppo import PPOLearner
 from coopsim.agents.scripted import SCRIPTED
 from coopsim.config import (
     LEARNERS,
@@ -31,17 +29,14 @@ from coopsim.config import (
     GroupConfig,
     MechanismConfig,
     PlannerConfig,
+    Resolved,
     Scenario,
     TrainingConfig,
 )
-from coopsim.envs import WORLDS, World
+from coopsim.envs import WORLDS
+from coopsim.files import TOMLDecodeError, read_toml
 from coopsim.schema import ConfigError, build, describe_range
-from mechanisms import MECHANISMS, Mechanism, Pipeline
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+from mechanisms import MECHANISMS
 
 SCENARIO_DIR = Path(
     os.environ.get("COOPSIM_SCENARIOS", Path(__file__).resolve().parents[1] / "scenarios")
@@ -75,12 +70,9 @@ __all__ = [
     "from_dict",
     "list_scenarios",
     "load",
-    "make_pipeline",
-    "make_population",
-    "make_world",
-    "resolve_device",
     "resolve_controls",
     "resolve_path",
+    "resolved",
 ]
 
 
@@ -109,8 +101,8 @@ def load(name_or_path: str | os.PathLike) -> Scenario:
     """Read and validate a scenario file (or a name from ``scenarios/``)."""
     path = resolve_path(name_or_path)
     try:
-        data = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as err:
+        data = read_toml(path)
+    except TOMLDecodeError as err:
         raise ConfigError(str(path), "(syntax)", f"not valid TOML: {err}") from None
     return from_dict(data, source=str(path), default_name=path.stem)
 
@@ -219,15 +211,53 @@ def from_dict(
     planner = None
     if "planner" in data:
         planner = build(PlannerConfig, data["planner"], source=source, prefix="planner")
-        resolve_controls(planner, mechanisms, source)
     training = None
     if "training" in data or planner is not None or any(g.policy in LEARNERS for g in population):
         training = build(TrainingConfig, data.get("training", {}), source=source, prefix="training")
-    if planner is not None:
-        check_planner_fits(planner, kind, mechanisms, training, source)
-    return Scenario(
+    scenario = Scenario(
         name, description, world, mechanisms, population, evaluation, source, training, planner
     )
+    resolved(scenario)
+    return scenario
+
+
+def resolved(scenario: Scenario) -> Resolved:
+    """The planner's controls and baseline values, worked out once and kept on the scenario.
+
+    The loader calls this, so a loaded scenario holds them; a scenario whose planner or
+    pipeline (or training worlds, which the planner's rules constrain) was edited in code since
+    (the experiments and benchmarks change budgets and planner settings) is checked
+    (:func:`check_planner_fits`) and resolved again, so what is kept never goes stale.
+    """
+    held = scenario.resolved
+    training = scenario.training or TrainingConfig()
+    if (
+        held is not None
+        and held.planner == scenario.planner
+        and held.mechanisms == scenario.mechanisms
+        and held.num_worlds == training.num_worlds
+    ):
+        return held
+    planner, mechanisms, source = scenario.planner, scenario.mechanisms, scenario.source
+    controls: list[ControlTarget] = []
+    baseline = None
+    if planner is not None:
+        controls = resolve_controls(planner, mechanisms, source)
+        if planner.objective in PAIRED_OBJECTIVES:
+            baseline = baseline_controls(planner, mechanisms, source, controls)
+        check_planner_fits(
+            planner,
+            scenario.world.kind,
+            mechanisms,
+            training,
+            source,
+            controls,
+        )
+    held = Resolved(
+        copy.deepcopy(planner), copy.deepcopy(mechanisms), training.num_worlds, controls, baseline
+    )
+    scenario.resolved = held
+    return held
 
 
 def check_planner_fits(
@@ -236,10 +266,14 @@ def check_planner_fits(
     mechanisms: list[MechanismConfig],
     training: TrainingConfig,
     source: str | None,
+    targets: list[ControlTarget] | None = None,
 ) -> None:
-    """Cross-field rules of a planner, caught at load rather than when phase 2 starts."""
+    """Cross-field rules of a planner, caught at load rather than when phase 2 starts.
+    ``targets``: its controls as already resolved (resolved here without them)."""
     check_planner_populations(planner, world_kind, training, source)
-    for target in resolve_controls(planner, mechanisms, source):
+    if targets is None:
+        targets = resolve_controls(planner, mechanisms, source)
+    for target in targets:
         lever = mechanisms[target.index]
         lever_period = MECHANISMS[lever.kind].period_of(lever.params) or 1
         if planner.period % lever_period:
@@ -250,7 +284,6 @@ def check_planner_fits(
                 f"period ({lever_period}), or its rates would change mid-period",
             )
     if planner.objective in PAIRED_OBJECTIVES:
-        baseline_controls(planner, mechanisms, source)
         if training.num_worlds % 2:
             raise ConfigError(
                 source,
@@ -421,12 +454,18 @@ def resolve_controls(
 
 
 def baseline_controls(
-    planner: PlannerConfig, mechanisms: list[MechanismConfig], source: str | None = None
+    planner: PlannerConfig,
+    mechanisms: list[MechanismConfig],
+    source: str | None = None,
+    targets: list[ControlTarget] | None = None,
 ) -> list[float]:
     """The values [K] of the planner's controls under ``planner.baseline``, a preset of the
-    controlled mechanisms (every control must be set by it)."""
+    controlled mechanisms (every control must be set by it). ``targets``: the controls as
+    already resolved (resolved here without them)."""
+    if targets is None:
+        targets = resolve_controls(planner, mechanisms, source)
     values: list[float] = []
-    for target in resolve_controls(planner, mechanisms, source):
+    for target in targets:
         cls = MECHANISMS[mechanisms[target.index].kind]
         preset = cls.presets.get(planner.baseline)
         if preset is None or target.param not in preset:
@@ -440,55 +479,3 @@ def baseline_controls(
         value = preset[target.param]
         values += list(value) if isinstance(value, (list, tuple)) else [float(value)] * target.width
     return values
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(
-            None, "evaluation.device", "'cuda' was asked for but no CUDA device is available"
-        )
-    return torch.device(name)
-
-
-def make_pipeline(scenario: Scenario, batch_size: int, device: torch.device) -> Pipeline:
-    mechs: list[Mechanism] = [
-        MECHANISMS[m.kind](m.params, scenario.num_agents, batch_size, device)
-        for m in scenario.mechanisms
-    ]
-    return Pipeline(mechs)
-
-
-def make_world(scenario: Scenario, batch_size: int, device: str | torch.device = "cpu") -> World:
-    """The scenario's world with its mechanism pipeline, B copies on ``device``."""
-    device = torch.device(device)
-    world_cls = WORLDS[scenario.world.kind][1]
-    return world_cls(
-        scenario.world, make_pipeline(scenario, batch_size, device), batch_size, device
-    )
-
-
-def make_population(scenario: Scenario, world: World, seed: int = 0) -> Population:
-    """Policies for every seat; learners start from fresh weights seeded by ``seed``."""
-    groups, seat = [], 0
-    learners = [g for g in scenario.population if g.policy in LEARNERS]
-    for k, g in enumerate(scenario.population):
-        if g.policy in LEARNERS:
-            name = g.policy if len(learners) == 1 else f"{g.policy}_{k}"
-            learner = PPOLearner(
-                world.spec,
-                g.count,
-                scenario.training or TrainingConfig(),
-                seed=seed * 7_919 + k,
-                device=world.device,
-                name=name,
-            )
-            groups.append((learner, list(range(seat, seat + g.count))))
-            seat += g.count
-            continue
-        cls = SCRIPTED[g.policy]
-        policy = cls(world.spec, g.params if cls.Params is not type(None) else None)
-        groups.append((policy, list(range(seat, seat + g.count))))
-        seat += g.count
-    return Population(groups, world.spec.num_agents, len(world.spec.action_nvec))

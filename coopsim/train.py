@@ -37,20 +37,12 @@ from coopsim.agents.levers import Levers
 from coopsim.agents.planner import Planner
 from coopsim.agents.population import Population, seat_index
 from coopsim.agents.ppo import PPOLearner, entropy_coef
-from coopsim.config import PAIRED_OBJECTIVES
+from coopsim.builder import Built, build
+from coopsim.config import Scenario
 from coopsim.config.training import TrainingConfig
 from coopsim.credit import PlannerCredit
 from coopsim.envs.base import Step, World
 from coopsim.evaluate import Evaluation, PlannerPlay, evaluate
-from coopsim.scenario import (
-    Scenario,
-    baseline_controls,
-    check_planner_fits,
-    make_population,
-    make_world,
-    resolve_controls,
-    resolve_device,
-)
 from coopsim.storage import RolloutStorage
 from mechanisms import Mechanism
 
@@ -104,18 +96,24 @@ class Trainer:
         scenario: Scenario,
         *,
         seed: int | None = None,
-        device: str | None = None,
+        device: str | torch.device | None = None,
         iterations: int | None = None,
+        built: Built | None = None,
     ):
+        """``built``: the scenario already built at ``training.num_worlds`` worlds with this
+        seed's learners (:func:`coopsim.builder.build`); built here without it."""
         self.scenario = scenario
         cfg = scenario.training or TrainingConfig()
         self.config = cfg
         self.iterations = int(iterations or cfg.iterations)
         self.seed = cfg.seed if seed is None else int(seed)
-        self.device = resolve_device(device or cfg.device)
-        self.world = world = make_world(scenario, cfg.num_worlds, self.device)
+        if built is None:
+            built = build(scenario, cfg.num_worlds, device or cfg.device, seed=self.seed)
+        self.built = built
+        self.device = built.device
+        self.world = world = built.world
         b, spec = world.batch_size, world.spec
-        self.population: Population = make_population(scenario, world, seed=self.seed)
+        self.population: Population = built.population
         self.groups = [(p, idx.to(self.device)) for p, idx in self.population.groups]
         self.seats = [seat_index(idx) for _, idx in self.groups]  # slices where contiguous
         self.learners: list[tuple[PPOLearner, Tensor]] = [
@@ -132,16 +130,12 @@ class Trainer:
             for p, idx in self.groups
         ]
         self.planner: Planner | None = None
-        self.levers: Levers | None = None  # the controls the planner sets
+        self.levers: Levers | None = built.levers  # the controls the planner sets
         # Paired objectives (votes): the planner's worlds are the even ones, each odd world
         # its twin under the baseline's controls [K]; None when every world is the planner's.
-        self.baseline: Tensor | None = None
+        self.baseline: Tensor | None = built.baseline
         if scenario.planner is not None:
             pc = scenario.planner
-            # Scenarios are checked on load; this catches one edited in code since (the
-            # benchmarks replace budgets and planner settings on loaded scenarios).
-            check_planner_fits(pc, scenario.world.kind, scenario.mechanisms, cfg, scenario.source)
-            self.levers = Levers(world.pipeline, resolve_controls(pc, scenario.mechanisms))
             k = self.levers.width
             self.planner = Planner(
                 pc,
@@ -154,9 +148,6 @@ class Trainer:
                 low=self.levers.low,
                 high=self.levers.high,
             )
-            if pc.objective in PAIRED_OBJECTIVES:
-                values = baseline_controls(pc, scenario.mechanisms)
-                self.baseline = torch.tensor(values, device=self.device)  # [K]
             # one decision per period, the last one cut short by the episode's end
             decisions = -(-spec.horizon // pc.period) * cfg.episodes_per_iteration
             obs_dim = self.planner.spec.obs_dim

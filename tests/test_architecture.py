@@ -11,11 +11,15 @@ before it):
 1. configuration: pure data (``coopsim.config``) and the vocabulary it is written in
    (``coopsim.schema``, ``mechanisms.params``), with the helpers that import nothing
    (``coopsim.paths``, the package's version);
-2. building: the pieces a run is made of and making them from a config: ``mechanisms``, the
-   worlds (``coopsim.envs``), the policies and the planner (``coopsim.agents``), the measures
-   (``coopsim.metrics``) and ``coopsim.scenario``, which checks a scenario against their
-   registries and builds them;
-3. execution: rollout storage, the planner's credit, training and evaluation;
+2. building, in three layers of its own:
+
+   a. worlds: ``mechanisms``, the worlds (``coopsim.envs``) and the measures of their outcomes
+      (``coopsim.metrics``, ``coopsim.measures``, ``coopsim.intervals``);
+   b. agents: the policies and the planner (``coopsim.agents``), which act in worlds;
+   c. builder: ``coopsim.scenario``, which checks a scenario against the registries of both,
+      and the builder that makes a scenario's pieces;
+3. execution: rollout storage, the planner's credit, training and evaluation, and the adapters
+   that drive a built world for other libraries (``coopsim.adapters``);
 4. records: run directories and the runner that makes them;
 5. analysis: tables, figures, reports, the app, benchmarks and the command line.
 """
@@ -27,7 +31,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("coopsim", "mechanisms")
-LAYERS = ("configuration", "building", "execution", "records", "analysis")
+LAYERS = ("configuration", "worlds", "agents", "builder", "execution", "records", "analysis")
 
 # Module (or package: every module under it) -> layer. The most specific entry wins; the bare
 # "coopsim" entry is its __init__ alone, so a new top-level module must be placed here.
@@ -36,14 +40,17 @@ LAYER_OF = {
     "coopsim.config": "configuration",
     "coopsim.schema": "configuration",
     "coopsim.paths": "configuration",
+    "coopsim.files": "configuration",
     "mechanisms.params": "configuration",
-    "mechanisms": "building",
-    "coopsim.envs": "building",
-    "coopsim.agents": "building",
-    "coopsim.metrics": "building",
-    "coopsim.measures": "building",
-    "coopsim.intervals": "building",
-    "coopsim.scenario": "building",
+    "mechanisms": "worlds",
+    "coopsim.envs": "worlds",
+    "coopsim.metrics": "worlds",
+    "coopsim.measures": "worlds",
+    "coopsim.intervals": "worlds",
+    "coopsim.agents": "agents",
+    "coopsim.scenario": "builder",
+    "coopsim.builder": "builder",
+    "coopsim.adapters": "execution",
     "coopsim.storage": "execution",
     "coopsim.credit": "execution",
     "coopsim.train": "execution",
@@ -182,7 +189,7 @@ def layer_of(module: str) -> str | None:
 
 def test_the_graph_sees_module_and_function_level_imports():
     graph = import_graph()
-    assert "coopsim.scenario" in graph["coopsim.train"]  # module level
+    assert "coopsim.builder" in graph["coopsim.train"]  # module level
     assert "coopsim.record" in graph["coopsim.cli.runs"]  # inside a function
     assert "coopsim.app.menu" in graph["coopsim.app.main"]  # from package import module
     assert "coopsim.envs" in graph["coopsim.scenario"]  # from package import name
@@ -211,17 +218,37 @@ def test_every_module_has_a_layer():
     assert not missing, f"modules in no layer (add them to LAYER_OF): {missing}"
     assert layer_of("coopsim.new_module") is None  # the bare package entry is exact
     assert layer_of("mechanisms.params") == "configuration"
-    assert layer_of("mechanisms.tax") == "building"
+    assert layer_of("mechanisms.tax") == "worlds"
+    assert layer_of("coopsim.agents.ppo") == "agents"
+    assert layer_of("coopsim.adapters.pettingzoo") == "execution"
 
 
-def test_layers_import_only_their_own_or_earlier_layers():
+def against_layers(graph: dict[str, set[str]]) -> list[str]:
+    """Every import that runs back up: from a module to one of a later layer."""
     rank = {layer: k for k, layer in enumerate(LAYERS)}
-    wrong = [
+    return [
         f"{source} ({layer_of(source)}) imports {target} ({layer_of(target)})"
-        for source, targets in sorted(import_graph().items())
+        for source, targets in sorted(graph.items())
         for target in sorted(targets)
         if rank[layer_of(target)] > rank[layer_of(source)]
     ]
+
+
+def test_an_import_back_up_is_named():
+    graph = {
+        "coopsim.envs.commons": {"coopsim.agents.ppo", "mechanisms.base"},  # world -> agent
+        "coopsim.agents.ppo": {"coopsim.scenario"},  # agent -> builder
+        "coopsim.scenario": {"coopsim.agents.ppo", "coopsim.envs"},  # down: fine
+        "coopsim.adapters.suite": {"coopsim.scenario"},  # down: fine
+    }
+    assert against_layers(graph) == [
+        "coopsim.agents.ppo (agents) imports coopsim.scenario (builder)",
+        "coopsim.envs.commons (worlds) imports coopsim.agents.ppo (agents)",
+    ]
+
+
+def test_layers_import_only_their_own_or_earlier_layers():
+    wrong = against_layers(import_graph())
     assert not wrong, "imports against the layers:\n" + "\n".join(wrong)
 
 

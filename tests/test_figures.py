@@ -178,7 +178,7 @@ def test_training_panels_are_the_logs_measures_and_returns(runs):
     assert axes[0].get_ylabel() == "contribution rate: share of endowment (0-1)"
     assert {ax.get_xlabel() for ax in axes} == {"training iteration"}
     trained.metrics = log.rename(columns={"iteration": "step"})
-    with pytest.raises(ValueError, match="metrics.parquet: no 'iteration' column"):
+    with pytest.raises(ValueError, match="training_log.parquet: no 'iteration' column"):
         figures.metrics_over_training(trained)
 
 

@@ -41,13 +41,18 @@ def test_measures_that_need_data_apply_only_where_it_is():
             contribution=contributions,
             endowment=20.0,
             social_optimum=100.0,
-            harvest=torch.ones(3, 5, 4),
-            tagged=torch.zeros(3, 5, 4),
-            stock=torch.ones(3, 5),
+            records={
+                "harvest": torch.ones(3, 5, 4),
+                "tagged": torch.zeros(3, 5, 4),
+                "stock": torch.ones(3, 5, 4),
+            },
         )
     )
     assert torch.allclose(full["contribution_rate"], torch.full((5,), 0.25, dtype=torch.float64))
     assert set(full) == set(MEASURES)
+    for name, m in MEASURES.items():  # what a measure reads, it declares
+        if m.needs:
+            assert name not in plain, name
 
 
 def test_hand_computed_values():
@@ -116,7 +121,9 @@ def test_commons_measures_hand_computed():
     wealth = harvest.sum(0).double()
     plain = measure_episodes(Outcome(wealth, wealth))
     assert not {"harvest_per_step", "sustainability", "peace", "final_stock"} & set(plain)
-    out = measure_episodes(Outcome(wealth, wealth, harvest=harvest, tagged=tagged, stock=stock))
+    stock = stock[..., None].expand(-1, -1, 2)  # [T, B, N]: every agent records its world's
+    records = {"harvest": harvest, "tagged": tagged, "stock": stock}
+    out = measure_episodes(Outcome(wealth, wealth, records=records))
     assert out["harvest_per_step"].tolist() == [0.75, 0.0]  # 3 apples in 4 steps
     # |2 - 1| + |1 - 2| = 2 over 2 N sum R = 2 * 2 * 3: E = 1 - 1/6; nobody took any: 1.
     assert out["harvest_equality"].tolist() == pytest.approx([5 / 6, 1.0])

@@ -64,6 +64,14 @@ def test_metrics_parquet_optional(tmp_path):
     assert json.loads((w.final / "summary.json").read_text())["seed"] == 3
 
 
+def test_the_training_log_is_read_under_its_name_and_its_old_one(tmp_path):
+    for name, loss in (("training_log.parquet", 1.5), ("metrics.parquet", 2.5)):
+        with RunWriter(tmp_path, name.split(".")[0]) as w:
+            w.write_json("summary.json", {"scenario": "x", "mechanism": "none", "seed": 0})
+            w.write_frame(name, pd.DataFrame({"iteration": [0], "loss": [loss]}))
+        assert load_run(w.final).metrics["loss"].tolist() == [loss]
+
+
 def test_load_run_reads_only_the_columns_and_episodes_asked_for(tmp_path):
     path = run_scenario(scenario.load("public_goods_tax"), out=tmp_path, episodes=5)
     full = load_run(path)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from coopsim import builder
 from coopsim import scenario as sc
 from coopsim.evaluate import evaluate
 from coopsim.replay import MAX_FRAMES, REPLAY, Replay, ReplayRecorder, load_replay, save_replay
@@ -24,7 +25,7 @@ def scripted_commons(length: int = 30) -> sc.Scenario:
 
 
 def test_recorder_keeps_at_most_max_frames_first_and_last_step_included():
-    world = sc.make_world(scripted_commons(length=1000), 1)
+    world = builder.make_world(scripted_commons(length=1000), 1)
     recorder = ReplayRecorder(world, max_frames=MAX_FRAMES)
     world.reset(seed=0)
     recorder.capture()
@@ -41,7 +42,7 @@ def test_recorder_keeps_at_most_max_frames_first_and_last_step_included():
 
 def test_recorder_refuses_fewer_than_two_frames():
     with pytest.raises(ValueError, match="max_frames must be >= 2"):
-        ReplayRecorder(sc.make_world(scripted_commons(), 1), max_frames=1)
+        ReplayRecorder(builder.make_world(scripted_commons(), 1), max_frames=1)
 
 
 def test_evaluation_of_the_commons_records_world_zero_of_one_episode():

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from coopsim import cli
+from coopsim import builder, cli
 from coopsim import scenario as sc
 from coopsim.schema import ConfigError
 
@@ -336,10 +336,10 @@ def test_make_world_and_population_follow_the_file(tmp_path):
     path = tmp_path / "good.toml"
     path.write_text(GOOD)
     scenario = sc.load(path)
-    world = sc.make_world(scenario, batch_size=3)
+    world = builder.make_world(scenario, batch_size=3)
     assert world.batch_size == 3
     assert [m.kind for m in world.pipeline] == ["tax", "lump_sum"]
-    population = sc.make_population(scenario, world)
+    population = builder.make_population(scenario, world)
     assert population.agent_policy == ["conditional_cooperator"] * 3 + ["free_rider"]
 
 

@@ -68,7 +68,7 @@ def reference(scenario_file, tmp_path_factory) -> Path:
 
 
 def metrics_without_clock(run: Path) -> pd.DataFrame:
-    return pd.read_parquet(run / "metrics.parquet").drop(columns=WALL_CLOCK)
+    return pd.read_parquet(run / "training_log.parquet").drop(columns=WALL_CLOCK)
 
 
 def coopsim_run(scenario: Path, out: Path, *extra: str) -> subprocess.Popen:
@@ -151,7 +151,7 @@ class Stop(Exception):
 def test_rows_after_the_checkpoint_are_dropped_and_recomputed(
     reference, scenario_file, tmp_path, monkeypatch
 ):
-    # metrics.parquet after every iteration, so rows after the last checkpoint are on disk
+    # the training log after every iteration, so rows after the last checkpoint are on disk
     monkeypatch.setattr(run_store, "METRICS_EVERY_S", 0.0)
     monkeypatch.setattr(run_store, "METRICS_BACKOFF", 0.0)
     scenario = sc.load(scenario_file)
@@ -169,7 +169,7 @@ def test_rows_after_the_checkpoint_are_dropped_and_recomputed(
         )
     assert seen == [(k, ITERATIONS) for k in range(1, 8)]
     folder = partial_dir(tmp_path, "small_learning", SEED)
-    assert len(pd.read_parquet(folder / "metrics.parquet")) == 7
+    assert len(pd.read_parquet(folder / "training_log.parquet")) == 7
     assert list(list_checkpoints(folder)) == [3, 6]
 
     seen.clear()
@@ -196,7 +196,7 @@ def test_other_settings_are_not_resumed_silently(scenario_file, tmp_path):
     run = run_scenario(scenario, seed=SEED, out=tmp_path, iterations=5, fresh=True)
     summary = json.loads((run / "summary.json").read_text())
     assert summary["training"]["resumed_from"] is None
-    assert len(pd.read_parquet(run / "metrics.parquet")) == 5
+    assert len(pd.read_parquet(run / "training_log.parquet")) == 5
     assert sorted(p.name for p in tmp_path.iterdir()) == [run.name]
 
 
@@ -277,7 +277,7 @@ def test_app_job_trains_a_learning_design_and_reports_each_iteration(scenario_fi
     assert worker.work(job.path) == 0
     status = jobs.load(job.path).status
     assert status["state"] == "done", status.get("error")
-    # one entry per iteration, numbered as in metrics.parquet
+    # one entry per iteration, numbered as in the training log
     assert [row["iteration"] for row in status["iterations"]] == [0, 1, 2, 3]
     assert "agents_return" in status["iterations"][0]
     run = load_run(status["runs"][0])

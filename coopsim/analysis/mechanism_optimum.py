@@ -34,8 +34,9 @@ import torch
 from torch import Tensor
 
 from coopsim.agents.levers import Levers
+from coopsim.builder import make_world
 from coopsim.measures import social_objective
-from coopsim.scenario import Scenario, baseline_controls, make_world, resolve_controls
+from coopsim.scenario import Scenario, baseline_controls, resolve_controls
 
 
 @dataclass

@@ -36,9 +36,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from coopsim.builder import make_world
 from coopsim.envs.one_step_economy import OneStepEconomyWorld
 from coopsim.measures import social_objective
-from coopsim.scenario import Scenario, make_world
+from coopsim.scenario import Scenario
 
 # Candidate schedules solved at once (memory grows as CHUNK x N x L).
 CHUNK = 65_536

@@ -36,7 +36,8 @@ from torch import Tensor
 
 from coopsim.agents.commons_scripted import GreedyHarvester, RestrainedHarvester
 from coopsim.agents.scripted import Policy, ScriptedPolicy
-from coopsim.scenario import Scenario, make_world
+from coopsim.builder import make_world
+from coopsim.scenario import Scenario
 from coopsim.scenario import load as load_scenario
 
 

@@ -1,4 +1,4 @@
-"""Training logs as the trainer writes them (``metrics.parquet``): the log itself, metrics over
+"""Training logs as the trainer writes them (``training_log.parquet``): the log itself, metrics over
 training, and the bracket rates a planner or a learning schedule set.
 
 A log is read in the one shape the trainer writes (:data:`ITERATION`, ``rate_<k>``); a log in
@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 
 from coopsim.analysis.tables import KEYS, RunLike, as_runs, run_keys
-from coopsim.record import METRICS, RunData
+from coopsim.record import TRAINING_LOG, RunData
 
-#: The column of ``metrics.parquet`` that counts training iterations (``Trainer.train_iteration``
+#: The column of ``training_log.parquet`` that counts training iterations (``Trainer.train_iteration``
 #: starts every row with it).
 ITERATION = "iteration"
 
@@ -27,7 +27,7 @@ _RATE_COLUMN = re.compile(r"^rate_(\d+)$")
 
 
 def training_log(run: RunData) -> pd.DataFrame | None:
-    """The run's ``metrics.parquet`` as the trainer wrote it, or None for a run that was only
+    """The run's ``training_log.parquet`` as the trainer wrote it, or None for a run that was only
     evaluated (or whose log has no rows yet). A log without the ``iteration`` column that
     every trainer row starts with was not written by coopsim: an error names its file rather
     than a guess at which other column might count iterations.
@@ -38,7 +38,7 @@ def training_log(run: RunData) -> pd.DataFrame | None:
     if ITERATION not in log.columns:
         has = ", ".join(c for c in log.columns if c not in KEYS)
         raise ValueError(
-            f"{run.path / METRICS}: no {ITERATION!r} column (it has: {has}); a training log "
+            f"{run.path / TRAINING_LOG}: no {ITERATION!r} column (it has: {has}); a training log "
             "is one row per iteration as coopsim's trainer writes it"
         )
     return log
@@ -47,11 +47,11 @@ def training_log(run: RunData) -> pd.DataFrame | None:
 def training_curves(
     runs: RunLike, metrics: Sequence[str] | None = None, *, window: int = 1
 ) -> pd.DataFrame:
-    """Metrics over training from ``metrics.parquet``, long: one row per iteration x metric.
+    """Metrics over training from ``training_log.parquet``, long: one row per iteration x metric.
 
     Columns: run, scenario, mechanism, seed, iteration, metric, value. ``window`` > 1 smooths
     each curve with a trailing rolling mean (as training curves usually are shown). Runs that
-    were only evaluated have no ``metrics.parquet`` and contribute no rows; the result then is
+    were only evaluated have no ``training_log.parquet`` and contribute no rows; the result then is
     an empty frame with these columns. A log without the trainer's ``iteration`` column is an
     error naming its file (:func:`training_log`).
 
@@ -98,7 +98,7 @@ def tax_schedules(run: RunData) -> pd.DataFrame:
     """The run's tax schedule(s): marginal rate per bracket, as configured and as learned.
 
     Rows from the scenario's ``tax`` mechanisms have ``source = "config"``. Where training
-    logged bracket rates (``metrics.parquet`` columns ``rate_0`` ... ``rate_<K-1>``: the
+    logged bracket rates (``training_log.parquet`` columns ``rate_0`` ... ``rate_<K-1>``: the
     planner's, or a Saez schedule's), the schedule at each logged iteration follows with
     ``source = "training"`` and ``iteration`` set. Cutoffs are in coins (bracket cutoffs times the mechanism's ``scale``).
     Columns: source, iteration, bracket, cutoff, rate. Empty if the run has no tax.
@@ -134,7 +134,7 @@ def tax_schedules(run: RunData) -> pd.DataFrame:
             ks = sorted(rate_cols)
             if ks != list(range(len(ks))):
                 raise ValueError(
-                    f"{run.path / METRICS}: bracket rates {', '.join(rate_cols[k] for k in ks)}; "
+                    f"{run.path / TRAINING_LOG}: bracket rates {', '.join(rate_cols[k] for k in ks)}; "
                     f"the trainer logs every bracket, rate_0 to rate_{len(ks) - 1}"
                 )
             rates = log[[rate_cols[k] for k in ks]].to_numpy(dtype=float)  # [T, K]

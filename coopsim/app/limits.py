@@ -10,6 +10,7 @@ says how many episodes would fit. Pages read at most a bounded number of those r
 
 from __future__ import annotations
 
+from coopsim import builder
 from coopsim import scenario as sc
 
 #: Most episodes x steps x agents one run started from the app may record (about 500 MB in
@@ -19,7 +20,7 @@ MAX_RECORDED_ROWS = 2_000_000
 
 def rows_per_episode(scenario: sc.Scenario) -> int:
     """Rows one evaluation episode records at most: steps per episode x agents."""
-    world = sc.make_world(scenario, batch_size=1)
+    world = builder.make_world(scenario, batch_size=1)
     return int(world.spec.horizon) * int(scenario.num_agents)
 
 

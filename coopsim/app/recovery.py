@@ -15,18 +15,13 @@ import fcntl
 import json
 import os
 import shutil
-import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from coopsim.files import loads_toml
 from coopsim.run_store import LOCK, TRAINING, as_trained, list_checkpoints, partial_dir
 from coopsim.scenario import Scenario
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 
 @dataclass(frozen=True)
@@ -67,10 +62,10 @@ def unfinished(scenario: Scenario, seed: int, out: str | os.PathLike) -> Unfinis
     done = max(checkpoints, default=0)
     try:
         budget = int(json.loads((folder / TRAINING).read_text())["iterations"])
-        stored = tomllib.loads((folder / "scenario.toml").read_text())
+        stored = loads_toml((folder / "scenario.toml").read_text())
     except (OSError, ValueError, KeyError):
         return Unfinished(seed, folder, 0, 0, same_design=True)
-    same = done == 0 or stored == tomllib.loads(as_trained(scenario, seed).to_toml())
+    same = done == 0 or stored == loads_toml(as_trained(scenario, seed).to_toml())
     return Unfinished(seed, folder, done, budget, same_design=same)
 
 

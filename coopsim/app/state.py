@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import re
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +18,8 @@ import streamlit as st
 
 from coopsim import scenario as sc
 from coopsim.app import designs_dir, session
+from coopsim.files import loads_toml
 from coopsim.schema import ConfigError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 DESIGN = "design"
 DEFAULT_SCENARIO = "public_goods"
@@ -52,7 +47,7 @@ def read_toml(path: Path) -> dict[str, Any]:
     try:
         return sc.load(path).to_dict()
     except ConfigError:
-        return tomllib.loads(Path(path).read_text())
+        return loads_toml(Path(path).read_text())
 
 
 def set_design(data: dict[str, Any], origin: str) -> None:

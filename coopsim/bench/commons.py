@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import torch
 from tqdm import tqdm
 
+from coopsim import builder
 from coopsim import scenario as sc
 from coopsim.bench.throughput import FULL, QUICK, Timing, batched_rate, cpu_name, median_rate
 from coopsim.train import Trainer
@@ -59,7 +60,7 @@ class TrainingRow:
 
 def looped_rate(scenario: sc.Scenario, worlds: int, timing: Timing) -> float:
     """Agent-steps/s of ``worlds`` separate B=1 commons stepped one after another on the CPU."""
-    singles = [sc.make_world(scenario, 1, "cpu") for _ in range(worlds)]
+    singles = [builder.make_world(scenario, 1, "cpu") for _ in range(worlds)]
     for k, world in enumerate(singles):
         world.reset(seed=k)
     spec = singles[0].spec
@@ -123,7 +124,7 @@ def format_training_table(rows: list[TrainingRow]) -> str:
 
 def _devices(device: str) -> list[torch.device]:
     if device == "cuda":
-        return [sc.resolve_device("cuda")]  # refuses with a clear message without a GPU
+        return [builder.resolve_device("cuda")]  # refuses with a clear message without a GPU
     if device == "auto" and torch.cuda.is_available():
         return [torch.device("cpu"), torch.device("cuda")]
     return [torch.device("cpu")]

@@ -19,6 +19,7 @@ import os
 
 import torch
 
+from coopsim import builder
 from coopsim import scenario as sc
 from coopsim.bench.throughput import FULL, QUICK, Timing, batched_rate, cpu_name, median_rate
 
@@ -28,7 +29,7 @@ BATCH_SIZES = (1, 64, 1024)
 
 def looped_rate(scenario: sc.Scenario, batch: int, timing: Timing) -> float:
     """Agent-steps/s of B separate B=1 worlds stepped one after another on the CPU."""
-    worlds = [sc.make_world(scenario, 1, "cpu") for _ in range(batch)]
+    worlds = [builder.make_world(scenario, 1, "cpu") for _ in range(batch)]
     for k, world in enumerate(worlds):
         world.reset(seed=k)
     spec = worlds[0].spec
@@ -84,7 +85,7 @@ def main(
     scen = sc.load(scenario)
     devices = [torch.device("cpu")]
     if device == "cuda":
-        devices = [sc.resolve_device("cuda")]  # refuses with a clear message without a GPU
+        devices = [builder.resolve_device("cuda")]  # refuses with a clear message without a GPU
     elif device == "auto" and torch.cuda.is_available():
         devices.append(torch.device("cuda"))
     w = scen.world

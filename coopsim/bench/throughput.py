@@ -22,8 +22,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from coopsim import builder
 from coopsim import scenario as sc
-from coopsim.envs.pettingzoo import parallel_env
+from coopsim.adapters.pettingzoo import parallel_env
 
 SCENARIO = "public_goods"
 BATCH_SIZES = (1, 64, 4096, 65536)
@@ -69,7 +70,7 @@ def median_rate(run: Callable[[int], None], work_per_call: int, timing: Timing, 
 
 def batched_rate(scenario: sc.Scenario, batch: int, device: torch.device, timing: Timing) -> float:
     """Agent-steps/s of the batched world at batch size B, random actions drawn on-device."""
-    world = sc.make_world(scenario, batch, device)
+    world = builder.make_world(scenario, batch, device)
     spec = world.spec
     nvec = torch.tensor(spec.action_nvec, device=device)  # [H]
     gen = torch.Generator(device=device)
@@ -145,7 +146,7 @@ def format_table(rows: list[tuple[int, float, float, str]]) -> str:
 def main(quick: bool = False, device: str = "auto") -> list[tuple[int, float, float, str]]:
     """Measure and print the table; returns its rows (B, batched, looped, note)."""
     timing = QUICK if quick else FULL
-    dev = sc.resolve_device(device)
+    dev = builder.resolve_device(device)
     scenario = sc.load(SCENARIO)
     name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else cpu_name()
     print(f"scenario  {SCENARIO} (N={scenario.num_agents}, no mechanism), random actions")

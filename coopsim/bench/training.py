@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 import torch
 
+from coopsim import builder
 from coopsim import scenario as sc
 from coopsim.bench import economy_training
 from coopsim.bench.throughput import cpu_name
@@ -187,7 +188,7 @@ def devices(device: str) -> list[torch.device]:
     """'auto' measures the CPU and, where there is one, CUDA; otherwise the one asked for."""
     if device == "auto":
         return [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
-    return [sc.resolve_device(device)]
+    return [builder.resolve_device(device)]
 
 
 def main(

@@ -13,6 +13,7 @@ from coopsim.config.scenario import (
     EvaluationConfig,
     GroupConfig,
     MechanismConfig,
+    Resolved,
     Scenario,
 )
 from coopsim.config.training import PPOConfig, TrainingConfig
@@ -27,6 +28,7 @@ __all__ = [
     "MechanismConfig",
     "PPOConfig",
     "PlannerConfig",
+    "Resolved",
     "Scenario",
     "TrainingConfig",
 ]

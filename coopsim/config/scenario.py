@@ -8,9 +8,9 @@ against the registries of worlds, mechanisms and policies) and builds the pieces
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
-from coopsim.config.planner import OBJECTIVES, PlannerConfig
+from coopsim.config.planner import OBJECTIVES, ControlTarget, PlannerConfig
 from coopsim.config.training import SEED_MAX, TrainingConfig
 from coopsim.schema import param, to_dict
 
@@ -49,6 +49,19 @@ class MechanismConfig:
 
 
 @dataclass
+class Resolved:
+    """What the loader works out of a scenario's planner and pipeline, kept on the scenario so
+    nothing below resolves it again, with the planner and pipeline it was worked out from (a
+    scenario edited in code since is resolved afresh: see ``coopsim.scenario.resolved``)."""
+
+    planner: PlannerConfig | None  # a copy, as resolved
+    mechanisms: list[MechanismConfig]  # a copy, as resolved
+    num_worlds: int  # training.num_worlds, as checked against the planner's rules
+    controls: list[ControlTarget]  # the planner's controls against the pipeline; [] without one
+    baseline: list[float] | None  # [K] the controls under planner.baseline (paired objectives)
+
+
+@dataclass
 class Scenario:
     name: str
     description: str
@@ -59,6 +72,10 @@ class Scenario:
     source: str | None = None
     training: TrainingConfig | None = None  # set when a group learns or a planner is present
     planner: PlannerConfig | None = None
+    # Set on each loaded scenario by the loader (coopsim.scenario.resolved). Not a dataclass
+    # field: a copy made with dataclasses.replace starts without it, and what lists a
+    # scenario's fields (to_dict, the app's forms) never sees it.
+    resolved: ClassVar[Resolved | None] = None
 
     @property
     def objective(self) -> tuple[str, dict]:

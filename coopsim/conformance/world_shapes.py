@@ -11,7 +11,7 @@ from coopsim.conformance.recipe import SEED, WorldRecipe
 from coopsim.conformance.rollout import Trajectory, record_step
 from coopsim.conformance.verdict import fail
 from coopsim.envs.base import World
-from coopsim.envs.info import INFO_KEYS, REQUIRED, TRANSFER_PREFIX, WORLD_INFO
+from coopsim.envs.info import INFO_KEYS, REQUIRED, TRANSFER_PREFIX
 
 
 def check_spec(world: World, kind: str, subject: str) -> None:
@@ -121,20 +121,18 @@ def check_outputs(world: World, traj: Trajectory, subject: str) -> None:
 
 
 def check_info(world: World, traj: Trajectory, subject: str) -> None:
-    """Round-end info: the keys :mod:`coopsim.envs.info` declares for this kind of world,
+    """Round-end info: the keys the world declares (``World.info_keys``),
     [B, N] each, books that add up; nothing between rounds."""
     b, n, dev = world.batch_size, world.spec.num_agents, world.device
     what = "info schema"
-    if world.kind not in WORLD_INFO:
-        fail(subject, what, f"coopsim.envs.info.WORLD_INFO declares no keys for {world.kind!r}")
-    declared = set(WORLD_INFO[world.kind])
-    undocumented = declared - set(INFO_KEYS)
+    declared = set(world.info_keys)
+    undocumented = declared - set(INFO_KEYS) - set(world.info_meanings)
     if undocumented:
         fail(
             subject,
             what,
-            f"WORLD_INFO[{world.kind!r}] lists {sorted(undocumented)}, which "
-            "coopsim.envs.info.INFO_KEYS does not document",
+            f"{type(world).__name__}.info_keys lists {sorted(undocumented)}, which neither "
+            "coopsim.envs.info.INFO_KEYS nor its info_meanings documents",
         )
     labels = list(world.pipeline.labels)
     transfers = {TRANSFER_PREFIX + label for label in labels}
@@ -158,8 +156,8 @@ def check_info(world: World, traj: Trajectory, subject: str) -> None:
             fail(
                 subject,
                 what,
-                f"step {t}: info has {sorted(extra)}, which WORLD_INFO"
-                f"[{world.kind!r}] does not declare",
+                f"step {t}: info has {sorted(extra)}, which "
+                f"{type(world).__name__}.info_keys does not declare",
             )
         if keys is None:
             keys = list(s.info)

@@ -75,6 +75,13 @@ class World(ABC):
     """B worlds x N agents, stepped as tensors."""
 
     kind: ClassVar[str]  # the scenario's world.kind
+    # What the world is, in one line (the app's world box and the docs show it).
+    summary: ClassVar[str] = ""
+    # The info keys (Step.info) the world reports at a round's end, besides each mechanism's
+    # transfer_<label>: each documented in coopsim.envs.info.INFO_KEYS or in info_meanings.
+    info_keys: ClassVar[tuple[str, ...]] = ("gross", "net")
+    # Meanings of info keys this world brings that INFO_KEYS does not document.
+    info_meanings: ClassVar[dict[str, str]] = {}
     spec: WorldSpec
     batch_size: int
     device: torch.device

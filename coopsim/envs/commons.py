@@ -126,6 +126,8 @@ class CommonsWorld(World):
     """The commons; see the module docstring for the rules."""
 
     kind = "commons"
+    summary = "a common-pool resource: apples that regrow only near other apples"
+    info_keys = ("gross", "net", "harvest", "tagged", "fired", "hits", "stock")
 
     def __init__(
         self,

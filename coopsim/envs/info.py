@@ -3,8 +3,9 @@
 Every value is a tensor [B, N] (one number per world and agent). The trainer, the evaluator
 and ``episodes.parquet`` read these keys by name, so they are declared here rather than
 discovered: :data:`INFO_KEYS` says what each key means, :data:`REQUIRED` which every world
-reports, and :data:`WORLD_INFO` which keys each kind of world reports (a test steps every world
-and holds it to its list). Besides these, each mechanism of the pipeline adds
+reports; each world declares the keys it reports (``World.info_keys``, and the meanings of any
+new ones in ``World.info_meanings``), and the conformance kit steps every world and holds it to
+its list. Besides these, each mechanism of the pipeline adds
 ``transfer_<label>`` (:data:`TRANSFER_PREFIX`): what it paid (+) or took (-) from each agent.
 """
 
@@ -50,33 +51,6 @@ INFO_KEYS: dict[str, str] = {
 }
 
 REQUIRED: tuple[str, ...] = ("gross", "net")
-
-WORLD_INFO: dict[str, tuple[str, ...]] = {
-    "public_goods": ("contribution", "gross", "net", "punishment_given", "punishment_received"),
-    "matrix_game": ("contribution", "gross", "net"),
-    "one_step_economy": ("labour", "income", "gross", "net", "utility"),
-    "economy": (
-        "coin",
-        "wood",
-        "stone",
-        "labour",
-        "gross",
-        "income",
-        "net",
-        "utility",
-        "moved",
-        "gathers",
-        "gathered",
-        "built",
-        "orders",
-        "bought",
-        "sold",
-        "build_income",
-        "sale_income",
-        "build_skill",
-    ),
-    "commons": ("gross", "net", "harvest", "tagged", "fired", "hits", "stock"),
-}
 
 
 def taxable_income(info: dict[str, Tensor]) -> Tensor:

@@ -75,6 +75,8 @@ class MatrixGameConfig:
 
 class MatrixGameWorld(World):
     kind = "matrix_game"
+    summary = "an N-player matrix game (prisoner's dilemma, stag hunt)"
+    info_keys = ("contribution", "gross", "net")
 
     def __init__(
         self,

@@ -121,6 +121,8 @@ class OneStepEconomyWorld(World):
     """N agents choose labour once; income is taxed and rebated by the pipeline."""
 
     kind = "one_step_economy"
+    summary = "one choice of working hours under a tax"
+    info_keys = ("labour", "income", "gross", "net", "utility")
 
     def __init__(
         self,

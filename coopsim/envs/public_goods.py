@@ -71,6 +71,8 @@ class PublicGoodsConfig:
 
 class PublicGoodsWorld(World):
     kind = "public_goods"
+    summary = "a linear public-goods game (contribute to a pot, multiplied and shared)"
+    info_keys = ("contribution", "gross", "net", "punishment_given", "punishment_received")
 
     def __init__(
         self,

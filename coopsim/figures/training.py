@@ -109,7 +109,7 @@ def mechanism_parameters(run: RunData) -> Figure:
 def metrics_over_training(
     run: RunData, metrics: Sequence[str] | None = None, *, window: int = 1
 ) -> Figure:
-    """Metrics logged during training (``metrics.parquet``), one panel per metric.
+    """Metrics logged during training (``training_log.parquet``), one panel per metric.
 
     ``metrics`` picks the columns; by default the registry's measures the log has (a
     contribution rate, the planner's objective) and each learning group's return
@@ -122,7 +122,7 @@ def metrics_over_training(
     log = training.training_log(run)
     if log is None:
         return empty_figure(
-            title, "No training log: this run was evaluated, not trained (no metrics.parquet)."
+            title, "No training log: this run was evaluated, not trained (no training log)."
         )
     if metrics is None:
         measures = [m for m in MEASURES if m in log.columns]

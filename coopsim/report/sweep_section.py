@@ -17,8 +17,8 @@ from typing import Any
 
 import pandas as pd
 
-from coopsim.analysis.sweep_figure import sweep_figure
 from coopsim.analysis.sweeps import DEFAULT_METRIC, best_cell, cell_means, fields_of, findings
+from coopsim.figures.sweep import sweep_figure
 from coopsim.record import SWEEP_TABLE, load_sweep
 from coopsim.report.model import FigureBlock, Paragraph, Section, Table
 

@@ -35,13 +35,13 @@ from tqdm import tqdm
 
 from coopsim.agents.mixture import SeatTable, as_population, draw_table
 from coopsim.agents.population import Population
+from coopsim.builder import make_world
 from coopsim.evaluate import Evaluation, evaluate
 from coopsim.intervals import t_interval
 from coopsim.measures import MEASURES
 from coopsim.paths import slug
 from coopsim.record import atomic_write_parquet, atomic_write_text
 from coopsim.run_store import first_difference
-from coopsim.scenario import make_world
 from coopsim.schema import ConfigError, to_dict
 from coopsim.stress.exploiter import Exploited, train_exploiter
 from coopsim.stress.members import member_seats

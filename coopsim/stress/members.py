@@ -12,8 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from coopsim.agents.population import Population
+from coopsim.builder import make_world
 from coopsim.envs import World
-from coopsim.scenario import make_world
 from coopsim.schema import ConfigError
 from coopsim.stress.populations import PopulationConfig, scripted_seats
 from coopsim.stress.runs import TrainedRun, load_trained_run, same_seats

@@ -20,8 +20,9 @@ from torch import Tensor
 
 from coopsim.agents.mixture import SeatTable, draw_table
 from coopsim.agents.population import Population
+from coopsim.builder import make_world
 from coopsim.config import PAIRED_OBJECTIVES
-from coopsim.scenario import Scenario, make_world
+from coopsim.scenario import Scenario
 from coopsim.storage import RolloutStorage
 from coopsim.stress.members import member_seats
 from coopsim.stress.populations import load_population

@@ -17,6 +17,7 @@ from pathlib import Path
 from coopsim import scenario as sc
 from coopsim.agents.levers import Levers
 from coopsim.agents.population import Population
+from coopsim.builder import make_population
 from coopsim.envs import World
 from coopsim.evaluate import PlannerPlay
 from coopsim.record import SCENARIO
@@ -65,7 +66,7 @@ class TrainedRun:
         """Its trained seats (or its scripted population) acting in ``world``."""
         if self.trainer is not None:
             return self.trainer.population
-        return sc.make_population(self.scenario, world)
+        return make_population(self.scenario, world)
 
 
 def load_trained_run(path: str | os.PathLike) -> TrainedRun:

@@ -74,6 +74,7 @@ def evaluate_batch(tasks: list[CellTask]) -> dict[int, Any]:
     import pandas as pd
     import torch
 
+    from coopsim.builder import build, describe_pipeline, make_pipeline, resolve_device
     from coopsim.evaluate import (
         Evaluation,
         episode_metrics,
@@ -84,13 +85,7 @@ def evaluate_batch(tasks: list[CellTask]) -> dict[int, Any]:
     )
     from coopsim.record import RunWriter, new_run_name, run_metadata
     from coopsim.runner import _write_evaluation
-    from coopsim.scenario import (
-        from_dict,
-        make_pipeline,
-        make_population,
-        make_world,
-        resolve_device,
-    )
+    from coopsim.scenario import from_dict
 
     scenarios = [from_dict(t.scenario, source=t.source) for t in tasks]
     base, seed = scenarios[0], tasks[0].seed
@@ -98,13 +93,14 @@ def evaluate_batch(tasks: list[CellTask]) -> dict[int, Any]:
     device = resolve_device(base.evaluation.device)
     n = len(tasks)
     torch.manual_seed(seed)
-    world = make_world(base, n * episodes, device)
+    built = build(base, n * episodes, device)  # one world per cell x episode
+    world, population = built.world, built.population
+    cells = [make_pipeline(s, 1, device) for s in scenarios]  # each cell's own rule
     for i, mech in enumerate(world.pipeline):
-        per_cell = [make_pipeline(s, 1, device).mechanisms[i].controls for s in scenarios]
+        per_cell = [cell.mechanisms[i].controls for cell in cells]
         controls = torch.cat(per_cell).repeat_interleave(episodes, 0)  # [n * E, K]
         if controls.shape[1]:
             mech.set_controls(controls)
-    population = make_population(base, world)
     with torch.no_grad():
         records = rollout(world, population, seed)  # each [R, n * E, N]
     try:
@@ -118,7 +114,8 @@ def evaluate_batch(tasks: list[CellTask]) -> dict[int, Any]:
         table.insert(0, "episode", range(episodes))
         summary = summarise(table, run_label(scenario, seed))
         result = Evaluation(tidy_records(part, population.agent_policy), table, summary)
-        summary = run_metadata(scenario, seed, episodes=episodes, batched_cells=n)
+        described = describe_pipeline(cells[j])
+        summary = run_metadata(scenario, seed, described, episodes=episodes, batched_cells=n)
         summary["metrics"] = result.summary
         with RunWriter(task.folder, new_run_name(scenario.name, seed)) as writer:
             _write_evaluation(writer, scenario, result, summary)

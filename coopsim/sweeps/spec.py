@@ -23,19 +23,14 @@ import json
 import math
 import os
 import re
-import sys
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from coopsim.files import TOMLDecodeError, loads_toml
 from coopsim.paths import slug
 from coopsim.schema import ConfigError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 WHERE = "sweep"  # how messages name a problem in the sweep itself rather than a scenario file
 _INDEX = re.compile(r"\[(\d+)\]")
@@ -49,8 +44,8 @@ def normalise_field(path: str) -> str:
 def parse_value(text: str) -> Any:
     """A command-line value read as TOML (``0.5``, ``3``, ``true``, ``"x"``); else a string."""
     try:
-        return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
+        return loads_toml(f"v = {text}")["v"]
+    except TOMLDecodeError:
         return text.strip()
 
 
@@ -280,8 +275,8 @@ def load_base(name_or_path: str | os.PathLike) -> tuple[Any, SweepSpec | None]:
 
     path = sc.resolve_path(name_or_path)
     try:
-        data = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as err:
+        data = loads_toml(path.read_text())
+    except TOMLDecodeError as err:
         raise ConfigError(str(path), "(syntax)", f"not valid TOML: {err}") from None
     table = data.pop("sweep", None)
     spec = spec_from_table(table) if table is not None else None

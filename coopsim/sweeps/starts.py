@@ -51,8 +51,9 @@ class StartTask:
 def train_start(task: StartTask) -> Path:
     """Train (or resume, or find done) a shared start; return its folder, which then holds a
     checkpoint at ``start.iterations``."""
-    from coopsim.run_store import Recorder, begin, locked, resume, training_setup
-    from coopsim.scenario import from_dict, resolve_device
+    from coopsim.builder import resolve_device
+    from coopsim.run_store import Staging, training_setup
+    from coopsim.scenario import from_dict
     from coopsim.train import Trainer
 
     start = task.start
@@ -61,12 +62,10 @@ def train_start(task: StartTask) -> Path:
     device = str(resolve_device(start.device or scenario.training.device))
     setup = training_setup(scenario, start.seed, device)
     hint = f"delete {folder} or use another --out to train these settings"
-    with locked(folder):
+    with Staging(folder, setup, start.iterations, hint=hint) as stage:
         trainer = Trainer(scenario, seed=start.seed, device=device)
-        done, rows = resume(folder, trainer, setup, hint=hint)
-        if done is None:
-            begin(folder, scenario, setup, start.iterations)
-        record = Recorder(folder, rows, scenario.training.checkpoint_every, last=start.iterations)
+        stage.start(trainer)
+        record = stage.recorder(scenario.training.checkpoint_every)
         while trainer.iteration < start.iterations:
             record(trainer, trainer.train_iteration())
     return folder

@@ -13,7 +13,7 @@ from coopsim.analysis import optimal_schedule
 from coopsim.analysis.optimal import equilibrium
 from coopsim.measures import social_objective
 from coopsim.train import Trainer, TrainingConfig, evaluate_trained, planner_schedule
-from mechanisms.tax import bracket_tax
+from mechanisms.brackets import bracket_tax
 
 US_RATES = [0.10, 0.12, 0.22, 0.24, 0.32, 0.35, 0.37]
 

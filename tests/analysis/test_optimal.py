@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from coopsim import analysis
+from coopsim import analysis, builder
 from coopsim import scenario as sc
 from coopsim.analysis.optimal import equilibrium
 from coopsim.evaluate import evaluate
@@ -80,7 +80,7 @@ def test_equilibrium_leaves_no_profitable_deviation():
     trial = choice.repeat(n * levels, 1)  # [N * L, N]: agent i tries level l
     agent = torch.arange(n).repeat_interleave(levels)
     trial[torch.arange(n * levels), agent] = torch.arange(levels).repeat(n)
-    world = sc.make_world(scenario, n * levels)
+    world = builder.make_world(scenario, n * levels)
     world.reset(seed=0)
     world.pipeline.mechanisms[0].set_rates(torch.tensor(best.rates))
     step = world.step(trial[..., None])

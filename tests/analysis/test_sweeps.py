@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from coopsim.analysis.sweep_figure import sweep_figure
 from coopsim.analysis.sweeps import best_cell, cell_means, effect, findings
+from coopsim.figures.sweep import sweep_figure
 from coopsim.intervals import paired_difference, t_interval
 
 

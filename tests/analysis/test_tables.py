@@ -165,7 +165,7 @@ def test_a_log_not_written_by_the_trainer_is_refused_by_name():
     log = pd.DataFrame({"epoch": [0, 1], "reward": [0.0, 1.0]})
     run = synthetic_run(np.ones((1, 2)), metrics=log)
     for read in (training_log, training_curves, tax_schedules):
-        with pytest.raises(ValueError, match=r"r-s0/metrics.parquet: no 'iteration' column"):
+        with pytest.raises(ValueError, match=r"r-s0/training_log.parquet: no 'iteration' column"):
             read(run)
     assert training_log(synthetic_run(np.ones((1, 2)))) is None  # evaluated only: no log
 
@@ -188,12 +188,12 @@ def test_tax_schedules_config_and_learned(tax_run):
     trained.metrics = other
     assert tax_schedules(trained).query("source == 'training'").empty
     trained.metrics = log.rename(columns={"rate_1": "rate_2"})
-    with pytest.raises(ValueError, match="metrics.parquet: bracket rates rate_0, rate_2"):
+    with pytest.raises(ValueError, match="training_log.parquet: bracket rates rate_0, rate_2"):
         tax_schedules(trained)
 
 
 def test_training_log_is_read_as_the_trainer_writes_it(tmp_path):
-    """A planner run's own metrics.parquet: iteration and rate_<k> columns, read unchanged."""
+    """A planner run's own training log: iteration and rate_<k> columns, read unchanged."""
     s = scenario.load("tax_one_step_ai_planner")
     s.training.num_worlds = 4
     s.planner.phase1_iterations = 0

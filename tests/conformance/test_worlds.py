@@ -12,7 +12,6 @@ from torch import Tensor
 from coopsim.conformance import check_world
 from coopsim.envs import WORLDS
 from coopsim.envs.base import Step, WorldSpec
-from coopsim.envs.info import WORLD_INFO
 from coopsim.envs.public_goods import PublicGoodsConfig, PublicGoodsWorld
 from mechanisms.params import param
 
@@ -163,11 +162,11 @@ class CopiesZeroSavings(HiddenSavings):
 
 @pytest.fixture
 def register(monkeypatch):
-    """Register a world class as kind 'broken' (public-goods info keys) for one test."""
+    """Register a world class as kind 'broken' for one test (its info keys are the
+    public-goods world's, which it inherits)."""
 
     def put(world_cls: type) -> None:
         monkeypatch.setitem(WORLDS, "broken", (BrokenConfig, world_cls))
-        monkeypatch.setitem(WORLD_INFO, "broken", WORLD_INFO["public_goods"])
 
     return put
 
@@ -194,7 +193,7 @@ def test_a_stochastic_world_is_not_compared_with_single_worlds():
         (MasksEverything, "shapes", "allows no choice at all in head 0"),
         (StaleObserve, "shapes", "observe() differs from the observation last returned"),
         (NoGross, "info schema", "info lacks ['gross']"),
-        (UndeclaredInfo, "info schema", "info has ['bonus'], which WORLD_INFO['broken']"),
+        (UndeclaredInfo, "info schema", "info has ['bonus'], which UndeclaredInfo.info_keys"),
         (NetIsNotGrossPlusTransfers, "info schema", "net is not gross plus the transfers"),
         (ReusesObsBuffer, "outputs kept", "step 0's obs was changed"),
         (UnseededNoise, "seeds reproduce", "two fresh worlds reset with seed 11"),

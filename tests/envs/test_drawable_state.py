@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import torch
 
+from coopsim import builder
 from coopsim import scenario as sc
 from coopsim.envs.base import DrawableState
 
 
 def test_commons_state_shows_walls_apples_agents_headings_and_who_is_out():
-    world = sc.make_world(sc.load("commons"), 2)
+    world = builder.make_world(sc.load("commons"), 2)
     world.place(
         torch.tensor([[1, 1], [1, 3], [7, 5], [7, 9], [7, 11]]), torch.tensor([1, 0, 2, 3, 0])
     )
@@ -25,7 +26,7 @@ def test_commons_state_shows_walls_apples_agents_headings_and_who_is_out():
 
 
 def test_commons_state_follows_the_apples_taken():
-    world = sc.make_world(sc.load("commons"), 1)
+    world = builder.make_world(sc.load("commons"), 1)
     apples = world.apple_grid()[0].clone()
     apples[4, 1] = False
     world.set_apples(apples)
@@ -33,7 +34,7 @@ def test_commons_state_follows_the_apples_taken():
 
 
 def test_economy_state_shows_water_resources_houses_and_agents():
-    world = sc.make_world(sc.load("economy_free_market"), 2)
+    world = builder.make_world(sc.load("economy_free_market"), 2)
     state = world.drawable_state()
     assert set(state.layers) == {"water", "source", "wood", "stone", "house"}
     h, w = world.height, world.width
@@ -50,4 +51,4 @@ def test_economy_state_shows_water_resources_houses_and_agents():
 
 
 def test_worlds_without_a_map_have_no_drawable_state():
-    assert sc.make_world(sc.load("public_goods"), 2).drawable_state() is None
+    assert builder.make_world(sc.load("public_goods"), 2).drawable_state() is None

@@ -12,8 +12,9 @@ import torch
 from pettingzoo.test import api_test, parallel_api_test, parallel_seed_test, seed_test
 from pettingzoo.utils.conversions import parallel_to_aec
 
+from coopsim import builder
 from coopsim import scenario as sc
-from coopsim.envs.pettingzoo import parallel_env
+from coopsim.adapters.pettingzoo import parallel_env
 
 SCENARIOS = sorted(sc.list_scenarios())
 # PettingZoo's AEC api_test advises Box or Discrete action spaces; MultiDiscrete is valid
@@ -82,7 +83,7 @@ def test_matches_batched_world(name):
     """Fixed actions give the adapter the batched world's rewards, obs and info at B=1."""
     scenario = sc.load(name)
     env = parallel_env(scenario, seed=3, seats="all")
-    world = sc.make_world(scenario, batch_size=1)
+    world = builder.make_world(scenario, batch_size=1)
     spec = world.spec
     rng = np.random.default_rng(7)
     obs_env, _ = env.reset(seed=3)

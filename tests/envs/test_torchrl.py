@@ -11,8 +11,9 @@ from torchrl.envs.utils import check_env_specs
 from torchrl.modules import MultiAgentMLP, ProbabilisticActor
 from torchrl.objectives import ClipPPOLoss, ValueEstimators
 
+from coopsim import builder
 from coopsim import scenario as sc
-from coopsim.envs.torchrl import torchrl_env
+from coopsim.adapters.torchrl import torchrl_env
 
 SCENARIOS = [
     ("public_goods_learning", "learning"),
@@ -52,7 +53,7 @@ def test_learning_seats_only_and_tit_for_tat_inside():
 def test_matches_batched_world():
     scenario = sc.load("public_goods_learning")
     env = torchrl_env(scenario, num_worlds=4, seats="all", seed=3)
-    world = sc.make_world(scenario, batch_size=4)
+    world = builder.make_world(scenario, batch_size=4)
     td = env.reset()
     gen = torch.Generator().manual_seed(0)
     obs = world.reset(seed=0)

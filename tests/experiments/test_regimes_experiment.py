@@ -31,7 +31,7 @@ from coopsim.schema import ConfigError
 from coopsim.sweeps.starts import StartTask, train_start
 from coopsim.train import Trainer
 
-RUN_FILES = {"scenario.toml", "summary.json", "metrics.parquet", "episodes.parquet",
+RUN_FILES = {"scenario.toml", "summary.json", "training_log.parquet", "episodes.parquet",
              "episode_metrics.parquet", "checkpoints"}  # fmt: skip
 
 

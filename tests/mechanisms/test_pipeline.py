@@ -13,6 +13,7 @@ import random
 import pytest
 import torch
 
+from coopsim import builder
 from coopsim import scenario as sc
 from coopsim.agents.scripted import SCRIPTED
 from coopsim.envs import World
@@ -95,13 +96,13 @@ def test_every_scenario_pipeline_balances(name):
     rounds = min(getattr(scenario.world, length), 12) if length else 1
     if length:
         scenario.world = dataclasses.replace(scenario.world, **{length: rounds})
-    world = sc.make_world(scenario, batch_size=4)
+    world = builder.make_world(scenario, batch_size=4)
     assert len(world.pipeline) == len(scenario.mechanisms)
     assert [m.kind for m in world.pipeline] == [m.kind for m in scenario.mechanisms]
     assert check_episode(world, seed=1) == rounds
     # and with the scenario's own population where it is all scripted
     if all(g.policy in SCRIPTED for g in scenario.population):
-        population = sc.make_population(scenario, world)
+        population = builder.make_population(scenario, world)
         check_episode(world, seed=2, act=population.act)
 
 

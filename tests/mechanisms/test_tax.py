@@ -12,15 +12,10 @@ import torch
 from coopsim.envs.public_goods import PublicGoodsConfig, PublicGoodsWorld
 from coopsim.schema import ConfigError, build
 from mechanisms import Pipeline, RoundContext
+from mechanisms.brackets import bracket_tax, marginal_rates
 from mechanisms.redistribution import LumpSum, LumpSumParams
-from mechanisms.tax import (
-    BracketTax,
-    SaezSchedule,
-    TaxParams,
-    bracket_tax,
-    marginal_rates,
-    saez_rates,
-)
+from mechanisms.saez import SaezSchedule, saez_rates
+from mechanisms.tax import BracketTax, TaxParams
 
 CPU = torch.device("cpu")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from coopsim import scenario
+from coopsim import builder, scenario
 from coopsim.analysis.rules import group_rules
 from coopsim.record import load_run
 from coopsim.report import Paragraph, Table, build_content, mechanism_rows
@@ -37,7 +37,7 @@ def no_pipelines(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("the report rebuilt a mechanism pipeline")
 
-    monkeypatch.setattr(scenario, "make_pipeline", refuse)
+    monkeypatch.setattr(builder, "make_pipeline", refuse)
 
 
 def test_mechanisms_are_read_from_the_summary(run_dirs, no_pipelines):

@@ -28,16 +28,6 @@ HANDLED = {
 }
 
 
-#: What each world type is, for the world box's help.
-WORLD_WORDS = {
-    "public_goods": "a linear public-goods game (contribute to a pot, multiplied and shared)",
-    "matrix_game": "an N-player matrix game (prisoner's dilemma, stag hunt)",
-    "economy": "the AI Economist's gather-trade-build economy on a grid",
-    "one_step_economy": "one choice of working hours under a tax",
-    "commons": "a common-pool resource: apples that regrow only near other apples",
-}
-
-
 # -- callbacks: they change the design before the page is drawn again ---------------------------
 def _load_source() -> None:
     label = st.session_state["design_source"]
@@ -104,7 +94,7 @@ def _world(data: dict[str, Any], rev: int) -> dict[str, Any]:
         on_change=_change_world,
         args=(f"r{rev}.world.kind",),
         help="The game the agents play: "
-        + "; ".join(f"{k}: {WORLD_WORDS.get(k, k.replace('_', ' '))}" for k in kinds)
+        + "; ".join(f"{k}: {WORLDS[k][1].summary or k.replace('_', ' ')}" for k in kinds)
         + ". Changing it keeps the mechanisms that apply to the new world and starts its "
         "population as learning agents, who play any world.",
     )

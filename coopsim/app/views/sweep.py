@@ -21,10 +21,10 @@ from typing import Any
 import streamlit as st
 
 from coopsim import scenario as sc
-from coopsim.analysis.sweep_figure import sweep_figure
 from coopsim.analysis.sweeps import cell_means, findings
 from coopsim.app import jobqueue, numbers, runs_dir, shown, slots
 from coopsim.app.state import sources
+from coopsim.figures.sweep import sweep_figure
 from coopsim.measures import MEASURES
 from coopsim.paths import inside, slug
 from coopsim.record import SWEEP_TABLE, load_sweep

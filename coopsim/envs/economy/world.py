@@ -88,6 +88,27 @@ class EconomyWorld(World):
     """The gather-trade-build economy; see the module docstring for the rules."""
 
     kind = "economy"
+    summary = "the AI Economist's gather-trade-build economy on a grid"
+    info_keys = (
+        "coin",
+        "wood",
+        "stone",
+        "labour",
+        "gross",
+        "income",
+        "net",
+        "utility",
+        "moved",
+        "gathers",
+        "gathered",
+        "built",
+        "orders",
+        "bought",
+        "sold",
+        "build_income",
+        "sale_income",
+        "build_skill",
+    )
     state: EconomyState  # every world's map, agents, holdings and order book
 
     def __init__(

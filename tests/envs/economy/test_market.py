@@ -135,11 +135,12 @@ def test_a_bid_and_an_ask_of_the_same_step_trade_at_the_rules_price(tiny, rule, 
 
 def test_clearing_only_the_crossed_books_matches_clearing_every_book():
     """The CPU clears only worlds whose book is crossed; an accelerator clears them all."""
+    from coopsim import builder
     from coopsim import scenario as sc
 
     runs = []
     for skip in (True, False):
-        world = sc.make_world(sc.load("economy_paper_us_federal"), 8, "cpu")
+        world = builder.make_world(sc.load("economy_paper_us_federal"), 8, "cpu")
         world.market._may_skip = skip
         world.reset(seed=2)
         gen = torch.Generator().manual_seed(5)

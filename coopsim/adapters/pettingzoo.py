@@ -45,10 +45,11 @@ import torch
 from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
+from coopsim import builder
 from coopsim import scenario as sc
+from coopsim.adapters.suite import Seats, info_keys
 from coopsim.envs.base import World
 from coopsim.envs.render import chart_image
-from coopsim.envs.suite import Seats, info_keys
 
 RENDER_MODES = ("human", "ansi", "rgb_array")
 ACTION_FORMATS = ("multi_discrete", "discrete")
@@ -98,7 +99,9 @@ class CoopsimParallelEnv(ParallelEnv):
         self.scenario = scenario
         self.render_mode = render_mode
         self.metadata = {**self.metadata, "name": f"coopsim_{scenario.name}"}
-        self.world: World = sc.make_world(scenario, batch_size=1, device="cpu")
+        # the scripted seats' policies are the Seats' own, so no population is built here
+        self.built = builder.build(scenario, batch_size=1, device="cpu", population=False)
+        self.world: World = self.built.world
         spec = self.world.spec
         self.seats = Seats(scenario, self.world, seats)
         self.possible_agents = self.seats.names

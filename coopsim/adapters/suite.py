@@ -12,6 +12,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from coopsim import builder
 from coopsim import scenario as sc
 from coopsim.agents.scripted import SCRIPTED, Policy
 from coopsim.envs.base import World
@@ -82,7 +83,7 @@ def info_keys(scenario: sc.Scenario) -> list[str]:
     reset), so info has the same keys at reset and at every step, as wrappers that build their
     specs from the first info (TorchRL's) need.
     """
-    probe = sc.make_world(scenario, batch_size=1)
+    probe = builder.make_world(scenario, batch_size=1)
     probe.reset(seed=0)
     heads = len(probe.spec.action_nvec)
     while True:

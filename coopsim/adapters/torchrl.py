@@ -16,7 +16,7 @@ Keys follow TorchRL's multi-agent environments (VMAS): the exposed agents form o
 - ``"state"`` [B, N * obs_dim]: every seat's observation, for centralised critics (MAPPO);
 - ``"done"``, ``"terminated"`` [B, 1] bool. Worlds move in lock-step, so all end together.
 
-As in :mod:`coopsim.envs.pettingzoo`, only the scenario's learning seats are agents (``M`` of
+As in :mod:`coopsim.adapters.pettingzoo`, only the scenario's learning seats are agents (``M`` of
 them) and its scripted seats are played inside the environment; ``seats="all"`` exposes all.
 """
 
@@ -30,9 +30,10 @@ from tensordict import TensorDict, TensorDictBase
 from torchrl.data import Bounded, Categorical, Composite, MultiCategorical, Unbounded
 from torchrl.envs import EnvBase
 
+from coopsim import builder
 from coopsim import scenario as sc
+from coopsim.adapters.suite import Seats, info_keys
 from coopsim.envs.base import World
-from coopsim.envs.suite import Seats, info_keys
 
 GROUP = "agents"
 
@@ -63,7 +64,8 @@ class CoopsimTorchRLEnv(EnvBase):
     ):
         super().__init__(device=device, batch_size=torch.Size([num_worlds]))
         self.scenario = scenario
-        self.world: World = sc.make_world(scenario, batch_size=num_worlds, device=device)
+        self.built = builder.build(scenario, num_worlds, device, population=False)
+        self.world: World = self.built.world
         self.seats = Seats(scenario, self.world, seats)
         self.agent_names = self.seats.names
         self._info_keys = info_keys(scenario)
