@@ -62,7 +62,7 @@ LAYER_OF = {
     "coopsim.experiments": "records",
     "coopsim.sweeps": "records",
     "coopsim.stress": "records",
-    "coopsim.stress.populations": "building",  # read when a scenario names populations
+    "coopsim.stress.populations": "builder",  # read when a scenario names populations
     "coopsim.lab": "records",  # oTree projects out of scenarios and runs, lab data in as runs
     "coopsim.analysis": "analysis",
     "coopsim.figures": "analysis",
