@@ -21,6 +21,7 @@ from typing import Any
 
 import torch
 
+from coopsim import builder
 from coopsim import scenario as scenario_mod
 from coopsim.lab import lab_agents, lab_rules, otree_files
 from coopsim.record import SCENARIO, is_run_dir
@@ -64,7 +65,7 @@ def _fixed_rule(source: str) -> tuple[Any, Path | None, str]:
     names, values = planner.get("controls", []), planner.get("mean_controls", [])
     if not names or len(names) != len(values):
         raise ConfigError(str(run), "summary.json", "holds no planner controls to fix the rule at")
-    labels = scenario_mod.make_pipeline(sc, 1, torch.device("cpu")).labels
+    labels = builder.make_pipeline(sc, 1, torch.device("cpu")).labels
     for name, value in zip(names, values):
         label, _, field = name.partition(".")
         if label not in labels:
@@ -117,7 +118,7 @@ def build_rule(source: str, human_seats: list[int]) -> dict[str, Any]:
     bad = [s for s in human_seats if not 0 <= s < n]
     if bad or len(set(human_seats)) != len(human_seats) or not human_seats:
         raise ConfigError(source, "--seats", f"needs distinct seats from 1 to {n}")
-    world = scenario_mod.make_world(sc, 1)
+    world = builder.make_world(sc, 1)
     pipeline = world.pipeline
     mech_obs = pipeline.observation(1, n, torch.device("cpu"))[0].tolist()  # [N, m]
     mechanisms = [

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from coopsim import builder
 from coopsim import scenario as scenario_mod
 from coopsim.evaluate import _metric_table, episode_metrics, summarise, tidy_records
 from coopsim.lab.otree_export import APP, APP_B
@@ -118,7 +119,7 @@ def import_csv(
     tensors = {
         k: torch.tensor(np.asarray(v, dtype=np.float64)).transpose(0, 1) for k, v in records.items()
     }
-    world = scenario_mod.make_world(sc, 1)
+    world = builder.make_world(sc, 1)
     try:
         optimum = world.social_optimum()
     except NotImplementedError:
@@ -147,9 +148,11 @@ def import_csv(
             "counts": counts,
             "share_for_this_rule": counts[mine] / len(voters) if voters else None,
         }
+    pipeline = builder.make_pipeline(sc, 1, torch.device("cpu"))
     summary = run_metadata(
         sc,
         sc.evaluation.seed,
+        builder.describe_pipeline(pipeline),
         episodes=len(groups),
         source="otree",
         otree={

@@ -7,6 +7,7 @@ import random
 import pytest
 import torch
 
+from coopsim import builder
 from coopsim import scenario as scenario_mod
 from coopsim.lab import lab_agents, lab_rules
 from coopsim.lab.otree_export import build_rule
@@ -58,9 +59,9 @@ def test_payoffs_and_observations_match_the_world(tmp_path, name, endowments):
     path.write_bytes(tomli_w.dumps(scenario_dict(MECHS[name], endowments)).encode())
     sc = scenario_mod.load(path)
     rule = build_rule(str(path), [0])
-    world = scenario_mod.make_world(sc, 1)
+    world = builder.make_world(sc, 1)
     obs = world.reset(seed=0)
-    population = scenario_mod.make_population(sc, world)
+    population = builder.make_population(sc, world)
     rnd = random.Random(name + str(endowments))
     history, pool = [], 0.0
     for r in range(sc.world.rounds):
@@ -89,7 +90,7 @@ def test_exported_actor_gives_the_ppo_logits():
     from coopsim.lab.otree_export import _actor_json
 
     sc = scenario_mod.load("democratic_libertarian")
-    world = scenario_mod.make_world(sc, 1)
+    world = builder.make_world(sc, 1)
     learner = PPOLearner(world.spec, 4, sc.training or TrainingConfig(), seed=3)
     with torch.no_grad():  # weights of a trained size, not the near-zero initial head
         for p in learner.net.parameters():

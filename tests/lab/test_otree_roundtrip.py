@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from coopsim import builder
 from coopsim import scenario as scenario_mod
 from coopsim.lab.otree_export import export
 from coopsim.lab.otree_import import import_csv
@@ -56,7 +57,7 @@ def assert_world_payoffs(project: Path, episodes, app: str = "coopsim_table") ->
     sc = scenario_mod.load(project / app / "scenario.toml")
     levels = sc.world.levels
     for e, ep in episodes.groupby("episode"):
-        world = scenario_mod.make_world(sc, 1)
+        world = builder.make_world(sc, 1)
         world.reset(seed=0)
         endow = torch.as_tensor(world.endowment).expand(sc.world.num_agents)
         for r, rows in ep.sort_values("agent").groupby("round"):
