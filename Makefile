@@ -16,7 +16,7 @@ PIP := $(PY) -m pip install --quiet $(if $(CONSTRAINTS),--constraint $(CONSTRAIN
 # Extra arguments for `coopsim app` in `make run`, e.g. APP_ARGS="--headless --port 8600".
 APP_ARGS ?=
 
-.PHONY: run test lint bench notebooks clean
+.PHONY: run test lint bench notebooks notebooks-outputs docs docs-build clean
 
 $(PY):
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "coopsim needs Python 3.10 or newer, found " + sys.version' 
@@ -47,6 +47,24 @@ notebooks: $(STAMP)
 	$(PIP) -e ".[notebooks]"
 	$(VENV)/bin/jupyter lab notebooks/
 
+DOCS_STAMP := $(VENV)/.installed-docs
+
+$(DOCS_STAMP): pyproject.toml | $(PY)
+	$(PIP) -e ".[docs]"
+	@touch $(STAMP) $(DOCS_STAMP)
+
+## make docs: serve the docs site on http://127.0.0.1:8000/, rebuilt on every edit
+docs: $(DOCS_STAMP)
+	$(VENV)/bin/mkdocs serve --dev-addr 127.0.0.1:8000
+
+## make docs-build: write the docs site to site/ (fails on a broken link or reference)
+docs-build: $(DOCS_STAMP)
+	$(VENV)/bin/mkdocs build --strict
+
+## make notebooks-outputs: run every notebook and store its outputs (the docs show them)
+notebooks-outputs: $(DEV_STAMP)
+	$(PY) scripts/docs/run_notebooks.py
+
 lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -55,4 +73,4 @@ bench: $(STAMP)
 	$(PY) bench/throughput.py
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache
+	rm -rf $(VENV) runs .pytest_cache site
