@@ -1,36 +1,25 @@
 """Pages the docs build writes itself (mkdocs-gen-files): the API reference and the notebooks.
 
-One reference page per public module of ``coopsim`` and ``mechanisms``, found by walking the
-package tree, so a new module is documented without anyone listing it; ``reference/SUMMARY.md``
+One reference page per public module of ``coopsim`` and ``mechanisms`` (``reference.py`` finds
+them in the package tree, so a new module is documented without anyone listing it);
+``reference/SUMMARY.md``
 is their navigation (mkdocs-literate-nav). A module whose name starts with ``_`` (and
 ``__main__``) is private and left out. The notebooks in ``notebooks/`` are copied in as they
-are stored, outputs included: mkdocs-jupyter renders them without running them
-(``make notebooks-outputs`` runs them and stores their outputs).
+are committed (without outputs), or as ``make notebooks-outputs`` last ran them
+(``build/notebooks/``, outputs and figures included) where that copy is newer than the source;
+mkdocs-jupyter renders them without running them.
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import mkdocs_gen_files
 
-ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("coopsim", "mechanisms")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-
-def public_modules() -> list[tuple[str, ...]]:
-    """Dotted module paths (as tuples) of every public module and package, sorted."""
-    found = []
-    for package in PACKAGES:
-        for path in sorted((ROOT / package).rglob("*.py")):
-            parts = path.relative_to(ROOT).with_suffix("").parts
-            if parts[-1] == "__init__":
-                parts = parts[:-1]
-            if any(p.startswith("_") for p in parts):
-                continue
-            found.append(parts)
-    return sorted(set(found))
-
+from reference import ROOT, public_modules  # noqa: E402
 
 nav = mkdocs_gen_files.Nav()
 for parts in public_modules():
@@ -43,6 +32,15 @@ for parts in public_modules():
 with mkdocs_gen_files.open("reference/SUMMARY.md", "w") as fd:
     fd.writelines(nav.build_literate_nav())
 
+
+def notebook_to_show(source: Path) -> Path:
+    """The executed copy of a notebook where it is newer than the source, else the source."""
+    executed = ROOT / "build" / "notebooks" / source.name
+    if executed.exists() and executed.stat().st_mtime >= source.stat().st_mtime:
+        return executed
+    return source
+
+
 for notebook in sorted((ROOT / "notebooks").glob("*.ipynb")):
     with mkdocs_gen_files.open(f"notebooks/{notebook.name}", "wb") as fd:
-        fd.write(notebook.read_bytes())
+        fd.write(notebook_to_show(notebook).read_bytes())
