@@ -16,6 +16,7 @@ from coopsim.cli.runs import (
     cmd_run,
 )
 from coopsim.cli.studies import add_experiment_parser, add_sweep_parser, cmd_demo
+from coopsim.docs_links import link_parsers
 from coopsim.schema import ConfigError
 
 
@@ -127,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
         "wait in a queue (default: one per CPU core)",
     )
     p.set_defaults(func=cmd_app)
-    return parser
+    return link_parsers(parser)
 
 
 THREADS_ENV = "COOPSIM_THREADS"
