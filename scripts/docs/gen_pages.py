@@ -7,7 +7,8 @@ is their navigation (mkdocs-literate-nav). A module whose name starts with ``_``
 ``__main__``) is private and left out. The notebooks in ``notebooks/`` are copied in as they
 are committed (without outputs), or as ``make notebooks-outputs`` last ran them
 (``build/notebooks/``, outputs and figures included) where that copy is newer than the source;
-mkdocs-jupyter renders them without running them.
+mkdocs-jupyter renders them without running them. It also redraws the README's picture
+(``figure.py``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,12 @@ import mkdocs_gen_files
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import figure  # noqa: E402
 from reference import ROOT, public_modules  # noqa: E402
+
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+figure.draw()  # the README's picture, redrawn from the worlds themselves
 
 nav = mkdocs_gen_files.Nav()
 for parts in public_modules():
