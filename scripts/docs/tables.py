@@ -98,6 +98,22 @@ def scenarios_table(world: str | None = None) -> str:
     return "\n".join(rows) + "\n"
 
 
+def measures_table() -> str:
+    """Every measure of the registry (``coopsim.measures.MEASURES``): what a run reports."""
+    from coopsim.measures import MEASURES
+
+    rows = [
+        "| measure | label | computed on | unit | better | meaning |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for m in MEASURES.values():
+        rows.append(
+            f"| `{m.name}` | {_cell(m.label)} | {_cell(m.reads)} | {_cell(m.unit)} | "
+            f"{m.better} | {_cell(m.meaning)} |"
+        )
+    return "\n".join(rows) + "\n"
+
+
 def render(what: str, **args: str) -> str:
     """The table a marker names; an unknown marker is an error, so a typo fails the build."""
     if what == "params" and set(args) == {"world"}:
@@ -106,6 +122,8 @@ def render(what: str, **args: str) -> str:
         return mechanism_params(args["mechanism"])
     if what == "mechanisms" and not args:
         return all_mechanism_params()
+    if what == "measures" and not args:
+        return measures_table()
     if what == "scenarios" and set(args) <= {"world"}:
         return scenarios_table(args.get("world"))
     raise KeyError(f"unknown docs table marker coopsim:{what} {args}")

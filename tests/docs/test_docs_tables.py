@@ -72,3 +72,9 @@ def test_every_marker_in_the_docs_expands():
         expanded = tables.expand(page.read_text())
         assert not tables.MARKER.search(expanded), page
         assert "| field |" in expanded or "| scenario |" in expanded, page
+
+
+def test_the_measures_table_lists_the_registry():
+    from coopsim.measures import MEASURES
+
+    assert _first_column(tables.render("measures")) == list(MEASURES)
