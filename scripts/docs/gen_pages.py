@@ -21,7 +21,7 @@ import mkdocs_gen_files
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import figure  # noqa: E402
-from reference import ROOT, public_modules  # noqa: E402
+from reference import ROOT, notebook_to_show, public_modules  # noqa: E402
 
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -37,14 +37,6 @@ for parts in public_modules():
 
 with mkdocs_gen_files.open("reference/SUMMARY.md", "w") as fd:
     fd.writelines(nav.build_literate_nav())
-
-
-def notebook_to_show(source: Path) -> Path:
-    """The executed copy of a notebook where it is newer than the source, else the source."""
-    executed = ROOT / "build" / "notebooks" / source.name
-    if executed.exists() and executed.stat().st_mtime >= source.stat().st_mtime:
-        return executed
-    return source
 
 
 for notebook in sorted((ROOT / "notebooks").glob("*.ipynb")):

@@ -1,7 +1,8 @@
-"""Which modules the API reference documents: every public module of the two packages.
+"""What the docs build takes from the code: the modules the API reference documents (every
+public module of the two packages) and which copy of each notebook it shows.
 
-Found by walking the package tree, so a new module gets its page without anyone listing it.
-A module or package whose name starts with ``_`` (``__main__`` included) is private.
+Modules are found by walking the package tree, so a new module gets its page without anyone
+listing it. A module or package whose name starts with ``_`` (``__main__`` included) is private.
 """
 
 from __future__ import annotations
@@ -23,3 +24,11 @@ def public_modules(root: Path = ROOT) -> list[tuple[str, ...]]:
             if not any(p.startswith("_") for p in parts):
                 found.add(parts)
     return sorted(found)
+
+
+def notebook_to_show(source: Path, root: Path = ROOT) -> Path:
+    """The executed copy of a notebook where it is newer than the source, else the source."""
+    executed = root / "build" / "notebooks" / source.name
+    if executed.exists() and executed.stat().st_mtime >= source.stat().st_mtime:
+        return executed
+    return source

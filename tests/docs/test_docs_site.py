@@ -96,3 +96,27 @@ def test_nothing_is_fetched_from_another_site(site: Path):
         found = remote.search(text)
         assert not found, f"{page.relative_to(site)} loads {found.group(0)!r}"
         assert "fonts.googleapis.com" not in text, page
+
+
+def test_the_site_shows_a_notebook_as_last_run_where_that_copy_is_newer(tmp_path: Path):
+    from reference import notebook_to_show
+
+    source = tmp_path / "notebooks" / "a.ipynb"
+    executed = tmp_path / "build" / "notebooks" / "a.ipynb"
+    source.parent.mkdir(parents=True)
+    source.write_text("{}")
+    assert notebook_to_show(source, tmp_path) == source  # never run: the committed copy
+    executed.parent.mkdir(parents=True)
+    executed.write_text("{}")
+    os.utime(source, (1_000_000, 1_000_000))
+    assert notebook_to_show(source, tmp_path) == executed
+    os.utime(source, None)  # edited after the last run: its outputs may be stale
+    os.utime(executed, (1_000_000, 1_000_000))
+    assert notebook_to_show(source, tmp_path) == source
+
+
+def test_notebooks_outputs_refuses_a_notebook_that_is_not_there(capsys):
+    import run_notebooks
+
+    assert run_notebooks.main(["no_such_notebook"]) == 2
+    assert "no_such_notebook.ipynb" in capsys.readouterr().err
