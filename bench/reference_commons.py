@@ -11,6 +11,11 @@ rules for the rest: SocialJax's beam hits 4 tiles (2 ahead, 1 to each side) and 
 
 * **coopsim**: B worlds stepped as torch tensors (median over timed repeats after a warm-up,
   :func:`coopsim.bench.throughput.median_rate`), and the same world as B=1 worlds looped.
+* **Per CPU-second**: both sides again, as agent-steps per CPU-second of their process
+  (``time.process_time``; coopsim over as many steps as SocialJax's scan, best of
+  ``--repeats``). The two sides run one after the other, and on a busy machine a process waits
+  for a core at random moments, which wall time counts and CPU time does not, so this ratio is
+  the steadier one there.
 * **SocialJax**: its own speed test: ``jax.vmap`` of ``env.step`` over B worlds inside a
   ``jax.lax.scan`` of T steps, compiled ahead of time with ``jax.jit(...).lower(key).compile()``
   so **compile time is excluded** (and printed); the timed call ends in
@@ -109,13 +114,21 @@ def socialjax_rates(batch_sizes: list[int], steps: int, repeats: int) -> list[di
         compiled = jax.jit(bench).lower(key).compile()
         compile_s = time.perf_counter() - start
         jax.block_until_ready(compiled(key))  # first call: allocations
-        best = float("inf")
+        best, best_cpu = float("inf"), float("inf")
         for r in range(repeats):
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             jax.block_until_ready(compiled(jax.random.PRNGKey(r + 1)))
             best = min(best, time.perf_counter() - start)
+            best_cpu = min(best_cpu, time.process_time() - start_cpu)
+        work = t * b * NUM_AGENTS
         rows.append(
-            {"batch": b, "steps": t, "compile_s": compile_s, "rate": t * b * NUM_AGENTS / best}
+            {
+                "batch": b,
+                "steps": t,
+                "compile_s": compile_s,
+                "rate": work / best,
+                "cpu_rate": work / max(best_cpu, 1e-9),
+            }
         )
         print(f"socialjax B={b}: {rows[-1]['rate']:,.0f} agent-steps/s", file=sys.stderr)
     return rows
@@ -157,22 +170,60 @@ def run_reference(args: argparse.Namespace) -> dict:
 
 
 # -- the coopsim half (runs in the project's environment) ------------------------------------
-def coopsim_rates(batch_sizes: list[int], quick: bool) -> list[dict]:
-    """Agent-steps/s of coopsim's commons on SocialJax's map, batched and one at a time."""
+def coopsim_scenario():
+    """The ``commons`` scenario on SocialJax's substrate (map, agents, view, episode)."""
+    from coopsim import scenario as sc
+
+    scenario = sc.load("commons")
+    w = scenario.world
+    w.map_text, w.num_agents, w.view_radius = coopsim_map(), NUM_AGENTS, OBS_SIZE // 2
+    w.episode_length = EPISODE
+    return scenario
+
+
+def cpu_rate(scenario, batch: int, steps: int, repeats: int) -> float:
+    """Agent-steps per CPU-second of B batched worlds: the best of ``repeats`` runs of as many
+    steps as SocialJax's scan at this B, random actions drawn inside the timed loop.
+
+    Why CPU time: the two sides run one after the other, and on a busy machine a process
+    waits for a core at random moments, which wall time counts and CPU time does not."""
+    import torch
+
+    from coopsim import scenario as sc
+
+    world = sc.make_world(scenario, batch, "cpu")
+    world.reset(seed=0)
+    gen = torch.Generator().manual_seed(0)
+    shape, acts = (batch, NUM_AGENTS, 1), world.spec.action_nvec[0]
+    t = max(10, steps * 64 // max(batch, 64))
+    best = float("inf")
+    with torch.inference_mode():
+        for r in range(repeats + 1):  # the first run warms up
+            start = time.process_time()
+            for _ in range(t):
+                world.step(torch.randint(0, acts, shape, generator=gen))
+                if world.t >= EPISODE:
+                    world.reset()
+            if r:
+                best = min(best, time.process_time() - start)
+    return t * batch * NUM_AGENTS / max(best, 1e-9)
+
+
+def coopsim_rates(batch_sizes: list[int], quick: bool, steps: int, repeats: int) -> list[dict]:
+    """Agent-steps/s of coopsim's commons on SocialJax's map, batched and one at a time, and
+    batched per CPU-second."""
     from coopsim import scenario as sc
     from coopsim.bench.commons import LOOP_MAX, looped_rate
     from coopsim.bench.throughput import FULL, QUICK, batched_rate
 
     timing = QUICK if quick else FULL
-    scenario = sc.load("commons")
-    w = scenario.world
-    w.map_text, w.num_agents, w.view_radius = coopsim_map(), NUM_AGENTS, OBS_SIZE // 2
-    w.episode_length = EPISODE
+    scenario = coopsim_scenario()
     looped = {k: looped_rate(scenario, k, timing) for k in {min(b, LOOP_MAX) for b in batch_sizes}}
     return [
         {
             "batch": b,
             "rate": batched_rate(scenario, b, sc.resolve_device("cpu"), timing),
+            "cpu_rate": cpu_rate(scenario, b, steps, repeats),
             "looped": looped[min(b, LOOP_MAX)],
             "looped_worlds": min(b, LOOP_MAX),
         }
@@ -184,7 +235,8 @@ def print_table(ours: list[dict], reference: dict) -> None:
     ref = {r["batch"]: r for r in reference.get("rows", [])}
     head = (
         f"{'B':>5}  {'coopsim batched':>16}  {'coopsim one at a time':>22}  "
-        f"{'SocialJax (jit)':>16}  {'compile s':>9}  {'coopsim / SocialJax':>20}"
+        f"{'SocialJax (jit)':>16}  {'compile s':>9}  {'coopsim / SocialJax':>20}  "
+        f"{'per CPU-s: coopsim':>18}  {'SocialJax':>10}  {'ratio':>6}"
     )
     print(head)
     print("-" * len(head))
@@ -192,8 +244,16 @@ def print_table(ours: list[dict], reference: dict) -> None:
         b, r = row["batch"], ref.get(row["batch"])
         theirs = f"{r['rate']:>16,.0f}  {r['compile_s']:>9.1f}" if r else f"{'-':>16}  {'-':>9}"
         ratio = f"{row['rate'] / r['rate']:>19,.2f}x" if r else f"{'-':>20}"
+        cpu = (
+            f"{r['cpu_rate']:>10,.0f}  {row['cpu_rate'] / r['cpu_rate']:>5,.2f}x"
+            if r
+            else f"{'-':>10}  {'-':>6}"
+        )
         looped = f"{row['looped']:,.0f} ({row['looped_worlds']})"
-        print(f"{b:>5}  {row['rate']:>16,.0f}  {looped:>22}  {theirs}  {ratio}")
+        print(
+            f"{b:>5}  {row['rate']:>16,.0f}  {looped:>22}  {theirs}  {ratio}  "
+            f"{row['cpu_rate']:>18,.0f}  {cpu}"
+        )
 
 
 def main(args: argparse.Namespace) -> None:
@@ -216,8 +276,14 @@ def main(args: argparse.Namespace) -> None:
         print(INSTALL.format(python=args.reference_python or "(none)", error=reference["error"]))
     else:
         print(f"jax        {reference['jax']} on {', '.join(reference['devices'])}")
-    print("figures    agent-steps/s; loop column: B=1 worlds looped (how many)\n")
-    print_table(coopsim_rates(args.batch, args.quick), reference)
+    print(f"load       {os.getloadavg()[0]:.1f} (1-minute average)")
+    print(
+        "figures    agent-steps/s; loop column: B=1 worlds looped (how many); per CPU-s: "
+        "agent-steps per CPU-second of each side's process (best run), steadier on a busy "
+        "machine\n"
+    )
+    print_table(coopsim_rates(args.batch, args.quick, args.steps, args.repeats), reference)
+    print(f"\nload       {os.getloadavg()[0]:.1f} (1-minute average) at the end")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -1,13 +1,15 @@
-"""Steps per second at B = 1: the economy against the AI Economist's reference env, one process.
+"""World-steps per second of the economy at B = 1, 64, 1024 against the AI Economist's env.
 
 Usage: ``PYTHONPATH=<ai-economist checkout> python bench/reference_economy.py [--rounds 5]
-[--paper]``. The reference is ``ai_economist.foundation`` (github.com/salesforce/ai-economist)
+[--paper] [--batch 1 64 1024]``. The reference is ``ai_economist.foundation`` (github.com/salesforce/ai-economist)
 on its ``simple_wood_and_stone`` scenario with the paper's four components, fixed-four skills,
 four agents and the planner (which always chooses 0), actions drawn uniformly from each agent's
-action mask; ours is ``economy_us_federal`` at B = 1 with uniform random actions, or with
+action mask; ours is ``economy_us_federal`` at each batch size B with uniform random actions, or with
 ``--paper`` ``economy_paper_us_federal`` (the same setting as the reference's) against the
 reference configured as in the paper's ``tutorials/rllib/phase2/config.yaml`` with US federal
-taxes. Both are timed in turns, in one process on one torch thread, and the medians compared.
+taxes. The reference steps one world at a time; coopsim steps B worlds at once, so both rates
+are world-steps per second (a world-step moves all four agents of one world once). Both are
+timed in turns, in one process on one torch thread, and the medians compared.
 
 The reference pins numpy 1.21 and imports lz4, pycryptodome and GPUtil only to save logs and
 look for GPUs; where they are missing they are stubbed, and numpy 2's removed ``np.int`` and
@@ -92,8 +94,9 @@ def reference_stepper(paper: bool = False):
     return run
 
 
-def coopsim_stepper(scenario: str = "economy_us_federal"):
-    world = sc.make_world(sc.load(scenario), 1, "cpu")
+def coopsim_stepper(scenario: str = "economy_us_federal", batch: int = 1):
+    """A function stepping B coopsim worlds n times with uniform random actions."""
+    world = sc.make_world(sc.load(scenario), batch, "cpu")
     spec = world.spec
     nvec = torch.tensor(spec.action_nvec)  # [H]
     gen = torch.Generator().manual_seed(0)
@@ -101,7 +104,7 @@ def coopsim_stepper(scenario: str = "economy_us_federal"):
     def run(steps: int) -> None:
         with torch.inference_mode():
             for _ in range(steps):
-                u = torch.rand(1, spec.num_agents, len(nvec), generator=gen)  # [1, N, H]
+                u = torch.rand(batch, spec.num_agents, len(nvec), generator=gen)  # [B, N, H]
                 world.step((u * nvec).long())
                 if world.t >= spec.horizon:
                     world.reset()
@@ -109,29 +112,43 @@ def coopsim_stepper(scenario: str = "economy_us_federal"):
     return run
 
 
-def main(rounds: int = 5, steps: int = 200, paper: bool = False) -> tuple[float, float]:
-    """Steps per second of the reference and of coopsim (medians over turns), printed with
-    steps per CPU-second: on a busy machine a process waits for a core at random moments,
-    which wall time counts and CPU time does not, so the second ratio is the steadier one."""
+def main(
+    rounds: int = 5, steps: int = 200, paper: bool = False, batches: tuple[int, ...] = (1,)
+) -> dict[int, tuple[float, float]]:
+    """World-steps per second of the reference and of coopsim at each B (medians over turns),
+    printed with world-steps per CPU-second: on a busy machine a process waits for a core at
+    random moments, which wall time counts and CPU time does not, so the second ratio is the
+    steadier one. Each turn runs the reference for ``steps`` steps and then each coopsim batch
+    for about as many world-steps (at least 5 batched steps). Returns {B: (reference, coopsim)}
+    world-steps per second."""
     torch.set_num_threads(1)
-    ours = coopsim_stepper("economy_paper_us_federal" if paper else "economy_us_federal")
-    theirs = reference_stepper(paper)
-    ours(20), theirs(20)
-    wall: dict[str, list[float]] = {"coopsim": [], "reference": []}
-    cpu: dict[str, list[float]] = {"coopsim": [], "reference": []}
+    name = "economy_paper_us_federal" if paper else "economy_us_federal"
+    runners = {"reference": (reference_stepper(paper), steps, 1)}
+    for b in batches:
+        runners[f"B = {b}"] = (coopsim_stepper(name, b), max(5, steps // b), b)
+    for run, _, _ in runners.values():
+        run(20)
+    wall: dict[str, list[float]] = {k: [] for k in runners}
+    cpu: dict[str, list[float]] = {k: [] for k in runners}
     for _ in range(rounds):
-        for name, run in (("reference", theirs), ("coopsim", ours)):
+        for key, (run, calls, b) in runners.items():
             start, start_cpu = time.perf_counter(), time.process_time()
-            run(steps)
-            wall[name].append(steps / (time.perf_counter() - start))
-            cpu[name].append(steps / max(time.process_time() - start_cpu, 1e-9))
-    a, b = statistics.median(wall["reference"]), statistics.median(wall["coopsim"])
-    ca, cb = statistics.median(cpu["reference"]), statistics.median(cpu["coopsim"])
-    print("setting:", "the paper's (economy_paper_us_federal)" if paper else "economy_us_federal")
-    print(f"{'env':>12}  {'steps/s (B = 1, 4 agents)':>26}  {'steps per CPU-second':>22}")
-    print(f"{'reference':>12}  {a:>26,.0f}  {ca:>22,.0f}")
-    print(f"{'coopsim':>12}  {b:>19,.0f} ({b / a:.2f}x)  {cb:>15,.0f} ({cb / ca:.2f}x)")
-    return a, b
+            run(calls)
+            wall[key].append(calls * b / (time.perf_counter() - start))
+            cpu[key].append(calls * b / max(time.process_time() - start_cpu, 1e-9))
+    a, ca = statistics.median(wall["reference"]), statistics.median(cpu["reference"])
+    print("setting:", f"the paper's ({name})" if paper else name)
+    print(f"{'env':>12}  {'world-steps/s (4 agents)':>26}  {'world-steps per CPU-second':>28}")
+    print(f"{'reference':>12}  {a:>26,.0f}  {ca:>28,.0f}")
+    out = {}
+    for b in batches:
+        key = f"B = {b}"
+        w, c = statistics.median(wall[key]), statistics.median(cpu[key])
+        print(
+            f"{'coopsim ' + key:>12}  {w:>17,.0f} ({w / a:>5.2f}x)  {c:>19,.0f} ({c / ca:>5.2f}x)"
+        )
+        out[b] = (a, w)
+    return out
 
 
 if __name__ == "__main__":
@@ -142,5 +159,8 @@ if __name__ == "__main__":
         action="store_true",
         help="time economy_paper_us_federal against the reference in the paper's settings",
     )
+    parser.add_argument(
+        "--batch", type=int, nargs="+", default=[1, 64, 1024], help="coopsim's batch sizes B"
+    )
     args = parser.parse_args()
-    main(args.rounds, paper=args.paper)
+    main(args.rounds, paper=args.paper, batches=tuple(args.batch))

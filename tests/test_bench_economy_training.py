@@ -63,3 +63,26 @@ def test_the_stopwatch_leaves_training_unchanged():
     ]
     assert strip[0] == strip[1]
     assert probe.watch.seconds["env"] > 0
+
+
+def test_an_earlier_setting_can_be_given_and_the_paper_row_gives_its_own(monkeypatch):
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    earlier = {"num_worlds": 3, "update_epochs": 2, "num_minibatches": 3, "map_encoder": "linear"}
+    try:
+        rows = bench.compare(repeats=1, scenario=sc.from_dict(TINY), earlier=earlier)
+    finally:
+        torch.set_num_threads(before)
+    assert (rows[0].batch, rows[0].epochs, rows[0].minibatches) == (3, 2, 3)
+    assert rows[0].encoder.startswith("linear") and rows[1].batch == 2
+    seen = {}
+    monkeypatch.setattr(
+        bench,
+        "compare",
+        lambda repeats, scenario, earlier: (
+            seen.update(repeats=repeats, name=scenario.name, earlier=earlier) or []
+        ),
+    )
+    bench.compare_paper(2)
+    assert seen == {"repeats": 2, "name": bench.PAPER_SCENARIO, "earlier": bench.PAPER_EARLIER}
+    assert bench.PAPER_SCENARIO.startswith("economy_paper_")

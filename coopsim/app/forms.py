@@ -4,7 +4,9 @@ Every config class is a dataclass whose fields carry type, default, help and all
 (:func:`coopsim.schema.param`). :func:`config_form` draws one widget per field from
 :func:`coopsim.schema.field_specs` and returns the values as plain data. Widgets do not clamp
 values: whatever the person types goes to :func:`coopsim.scenario.from_dict`, which refuses bad
-values with the same :class:`~coopsim.schema.ConfigError` message as the command line.
+values with the same :class:`~coopsim.schema.ConfigError` message as the command line, shown
+beneath the field it names as well as in the page's check. Numbers are typed in text boxes
+(:mod:`coopsim.app.numbers`), which never put an old value back behind the person's back.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any, Union
 
 import streamlit as st
 
+from coopsim.app import numbers
 from coopsim.schema import describe_range, field_specs
 
 
@@ -67,8 +70,9 @@ def parse_list(text: str, inner: Any) -> list[Any] | str | None:
 
 def _number_widget(
     shown: str, value: Any, tp: type, optional: bool, key: str, tip: str
-) -> int | float | None:
-    """A number input; an optional field left unset shows an empty box and gives None.
+) -> int | float | str | None:
+    """A number box (:mod:`coopsim.app.numbers`); an optional field left unset shows an empty
+    box and gives None.
 
     Showing an unset optional number as 0 made the form submit 0: a planner's
     ``num_minibatches`` refused as "got 0", a ``skill_seed`` of 0 silently switching skills
@@ -76,17 +80,34 @@ def _number_widget(
     """
     if optional:
         tip = f"{tip} Leave empty to keep it unset (the default).".strip()
-    start = None if value is None and optional else tp(value or 0)
-    options = {"step": 1} if tp is int else {"step": 0.1, "format": "%.4g"}
-    entered = st.number_input(
-        shown,
-        value=start,
-        key=key,
-        help=tip,
-        placeholder="unset" if optional else None,
-        **options,
-    )
-    return None if entered is None else tp(entered)
+    start = None if value is None and optional else (0 if value is None else value)
+    return numbers.number_box(shown, start, tp, key=key, help=tip, optional=optional).value
+
+
+FIELD_SLOTS = "_field_slots"  # scenario path -> (placeholder beneath the field, its widget key)
+
+
+def start_fields() -> None:
+    """Forget the last run's field placeholders (call once before the form is drawn)."""
+    st.session_state[FIELD_SLOTS] = {}
+
+
+def field_slot(path: str, key: str) -> None:
+    """A place beneath the widget just drawn for the error the whole design's check finds at
+    ``path`` (a scenario's dotted field, e.g. ``world.num_agents``)."""
+    st.session_state.setdefault(FIELD_SLOTS, {})[path] = (st.empty(), key)
+
+
+def show_field_error(path: str | None, problem: str) -> bool:
+    """Put the check's error beside the field at ``path``; False where no field of the form
+    is at that path (the error is then only in the Check section)."""
+    found = st.session_state.get(FIELD_SLOTS, {}).get(path or "")
+    if found is None:
+        return False
+    slot, key = found
+    if not numbers.has_error(key):  # a box that shows its own error needs no second one
+        slot.error(problem, icon=":material/error:")
+    return True
 
 
 def field_widget(spec: dict[str, Any], value: Any, key: str) -> Any:
@@ -139,11 +160,14 @@ def config_form(
     *,
     skip: tuple[str, ...] = ("kind",),
     columns: int = 2,
+    path: str | None = None,
 ) -> dict[str, Any]:
     """Widgets for every field of ``cls`` (a config dataclass), laid out in ``columns``.
 
     ``values`` are the current values (missing ones take the field's default); returns the
     entered values, with empty optional fields left out so the config's defaults apply.
+    ``path`` is where the fields sit in the scenario (``world``, ``mechanisms.0``): with it,
+    the design's check can put an error beneath the field it names (:func:`show_field_error`).
     """
     out: dict[str, Any] = {}
     specs = [s for s in field_specs(cls) if s["name"] not in skip and s["type"] is not dict]
@@ -154,6 +178,8 @@ def config_form(
     for i, spec in enumerate(specs):
         with cols[i % columns]:
             value = field_widget(spec, values.get(spec["name"]), f"{key}.{spec['name']}")
+            if path is not None:
+                field_slot(f"{path}.{spec['name']}", f"{key}.{spec['name']}")
         if value is not None:
             out[spec["name"]] = value
     return out

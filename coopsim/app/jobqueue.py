@@ -1,8 +1,9 @@
-"""The job queue: at most ``max_jobs`` workers at once per runs folder, the rest wait in order.
+"""The job queue: at most ``max_jobs`` busy processes at once per runs folder, the rest wait.
 
 Why a queue: each worker is a whole torch process, and on a small machine six of them at once
 took longer in all than one after another (threads fighting for two cores) while the pages
-stalled. :func:`dispatch` starts the oldest queued jobs while fewer than ``max_jobs`` run. It
+stalled. :func:`dispatch` starts the oldest queued jobs, and grants the sweeps launched from
+the app their workers, while slots are free (:mod:`coopsim.app.slots` counts them). It
 holds a lock on ``<runs>/.jobs/.dispatch.lock``, so two sessions, or two app servers on one
 runs folder, never both fill the same free slot. It runs when a job is queued, stopped or
 resumed, whenever the Run page polls, and in every worker as it ends, so the queue moves on
@@ -25,7 +26,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from coopsim.app import jobs
+from coopsim.app import jobs, slots
 from coopsim.app.jobs import JOBS, LOG, Job
 
 DISPATCH_LOCK = ".dispatch.lock"
@@ -88,34 +89,39 @@ def launch(job: Job) -> Job:
         )
     _reap(proc)
     status = jobs.write_status(
-        job.path, state="running", pid=proc.pid, message="starting", launched_ns=time.time_ns()
+        job.path,
+        state="running",
+        pid=proc.pid,
+        pid_start=slots.process_start(proc.pid),
+        message="starting",
+        launched_ns=time.time_ns(),
     )
     return Job(job.path, job.spec, status)
 
 
 def dispatch(runs_dir: str | os.PathLike, limit: int | None = None) -> list[Job]:
-    """Start the oldest queued jobs while fewer than ``limit`` run; returns the jobs started.
+    """Fill free slots, oldest first: start queued jobs and grant waiting sweeps their workers.
 
     A queued job that would train in the same unfinished-run folder as a running one (same
-    scenario and seed) waits for it, and the jobs behind it may go first.
+    scenario and seed) waits for it, and the jobs behind it may go first. The calling process,
+    when it is a worker that has just finished, hands its own slot on. Returns the jobs started.
     """
     runs_dir = Path(runs_dir)
     limit = max_jobs() if limit is None else limit
-    started: list[Job] = []
     with _dispatch_locked(runs_dir):
-        found = jobs.list_jobs(runs_dir)
-        running = [j for j in found if j.state == "running"]
-        busy = set().union(*(j.keys for j in running))
-        free = limit - len(running)
-        for job in sorted((j for j in found if j.state == "queued"), key=lambda j: j.queued_ns):
-            if free <= 0:
-                break
-            if job.keys & busy:
-                continue
-            started.append(launch(job))
-            busy |= job.keys
-            free -= 1
-    return started
+        leases = slots.list_leases(runs_dir)
+        for dead in (lease for lease in leases if not lease.alive):
+            slots.release(dead)  # its app server is gone: the sweep no longer runs
+        todo = slots.plan(jobs.list_jobs(runs_dir), leases, limit, exclude_pid=os.getpid())
+        for lease in leases:
+            if lease.path in todo.grants:
+                slots.grant(lease, todo.grants[lease.path])
+        return [launch(job) for job in todo.start]
+
+
+def slots_busy(runs_dir: str | os.PathLike) -> int:
+    """Slots in use now in ``runs_dir``: job workers and sweeps' granted workers."""
+    return slots.in_use(jobs.list_jobs(runs_dir), slots.list_leases(runs_dir))
 
 
 def start(

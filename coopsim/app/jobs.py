@@ -26,10 +26,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from coopsim.app.slots import JOBS, holder_alive, pid_alive  # noqa: F401 - pid_alive re-exported
 from coopsim.paths import inside, redact, slug
 from coopsim.record import atomic_write_text
 
-JOBS = ".jobs"
 STATUS = "status.json"
 STATUS_LOCK = ".status.lock"
 JOB = "job.json"
@@ -168,32 +168,16 @@ def prepare(
     return Job(job_dir, spec, status)
 
 
-def pid_alive(pid: int | None) -> bool:
-    """Whether ``pid`` is a live process (a zombie, dead but not yet reaped, is not)."""
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    stat = Path(f"/proc/{pid}/stat")
-    with contextlib.suppress(OSError, IndexError):
-        return stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    return True
-
-
 def load(job_dir: str | os.PathLike) -> Job:
     """A job with its current status; a worker that died without saying so reads as interrupted."""
     job_dir = Path(job_dir)
     spec = _read_json(job_dir / JOB)
     status = _read_json(job_dir / STATUS)
-    if status.get("state") == "running" and not pid_alive(status.get("pid")):
+    if status.get("state") == "running" and not _worker_alive(status):
         with _status_locked(job_dir):
             # Re-read under the lock: the worker may have finished between the two reads.
             status = _read_json(job_dir / STATUS)
-            if status.get("state") == "running" and not pid_alive(status.get("pid")):
+            if status.get("state") == "running" and not _worker_alive(status):
                 log = job_dir / LOG
                 tail = log.read_text()[-2000:] if log.exists() else ""
                 status.update(
@@ -206,6 +190,11 @@ def load(job_dir: str | os.PathLike) -> Job:
                 )
                 atomic_write_text(job_dir / STATUS, json.dumps(status, indent=2) + "\n")
     return Job(job_dir, spec, status)
+
+
+def _worker_alive(status: dict[str, Any]) -> bool:
+    """Whether the job's worker lives (the same process: a recycled pid does not count)."""
+    return holder_alive(status.get("pid"), status.get("pid_start"))
 
 
 def _folders(spec: dict[str, Any]) -> dict[str, str]:
@@ -236,7 +225,7 @@ def queue_place(job: Job, jobs: list[Job]) -> int:
 def stop(job: Job) -> None:
     """Stop a job: end a running worker (its whole process group), or take it out of the queue."""
     pid = job.status.get("pid")
-    if job.state == "running" and pid_alive(pid):
+    if job.state == "running" and _worker_alive(job.status):
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGTERM)
     write_status(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from coopsim.app import menu, runs_dir, state
+from coopsim.app import menu, shown, state
 from coopsim.docs_links import app_url
 
 st.set_page_config(
@@ -19,7 +19,7 @@ with st.sidebar:
         "batched public-goods and matrix-game worlds, and compare welfare, equality and "
         "cooperation."
     )
-    st.caption(f"Run directories: `{runs_dir()}`")
+    st.caption(f"Run directories (`<runs>` in messages): `{shown.runs_folder()}`")
     st.caption(
         f"How this page works: [the docs]({app_url(page.url_path)}) (`make docs` serves them)"
     )

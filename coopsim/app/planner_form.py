@@ -18,7 +18,7 @@ from typing import Any
 
 import streamlit as st
 
-from coopsim.app import forms
+from coopsim.app import forms, numbers
 from coopsim.config.planner import MIXABLE, OBJECTIVES, PlannerConfig
 from coopsim.schema import ConfigError, build, field_specs
 from mechanisms import MECHANISMS
@@ -133,39 +133,27 @@ def default_range(control: Control) -> tuple[float, float]:
     return low, max(1.0, 2.0 * top)
 
 
-def _range_editor(
-    control: Control, grid: dict[str, Any], key: str, cols: list
-) -> list[float] | None:
+def _range_editor(control: Control, grid: dict[str, Any], key: str, cols: list) -> list[Any] | None:
     """Two boxes, in ``cols``, for the range the planner searches; the range to write to
     [planner.grid], or None where it is the declared one."""
     low, high = default_range(control)
     given = grid.get(control.name)
     if isinstance(given, (list, tuple)) and len(given) == 2:
-        low, high = float(given[0]), float(given[1])
+        low, high = given  # as entered: a box refused last time shows its text again
     declared = f"[{control.low:g}, {control.high:g}]" if control.high is not None else None
     tip = (
         f"The planner chooses {control.name} among its grid's values from lowest to highest "
         f"(Rate levels of them, evenly spaced). Declared bounds: {declared or 'no upper bound'}."
     )
-    low = cols[0].number_input(
-        f"Lowest {control.param}",
-        value=low,
-        step=0.1,
-        format="%.4g",
-        key=f"{key}.low",
-        help=tip,
-    )
-    high = cols[1].number_input(
-        f"Highest {control.param}",
-        value=high,
-        step=0.1,
-        format="%.4g",
-        key=f"{key}.high",
-        help=tip,
-    )
+    low = numbers.number_box(
+        f"Lowest {control.param}", low, float, key=f"{key}.low", help=tip, where=cols[0]
+    ).value
+    high = numbers.number_box(
+        f"Highest {control.param}", high, float, key=f"{key}.high", help=tip, where=cols[1]
+    ).value
     if declared is not None and (low, high) == (float(control.low), float(control.high)):
         return None
-    return [float(low), float(high)]
+    return [low, high]  # a refused box's text goes too, so the design's check refuses it
 
 
 def switches(
@@ -247,17 +235,16 @@ def _objective(current: dict[str, Any], chosen: list[Control], key: str) -> dict
         mix = {}
         for i, part in enumerate(MIXABLE):
             with cols[i % 3]:
-                value = st.number_input(
+                value = numbers.number_box(
                     part.replace("_", " "),
-                    value=weights.get(part),
-                    step=0.1,
-                    format="%.4g",
-                    placeholder="unset",
+                    weights.get(part),
+                    float,
+                    optional=True,
                     key=f"{key}.weights.{part}",
                     help=f"Weight of {part.replace('_', ' ')}: {OBJECTIVE_WORDS[part]}.",
-                )
+                ).value
             if value is not None:
-                mix[part] = float(value)
+                mix[part] = value
         out["weights"] = mix
     return out
 
@@ -286,5 +273,7 @@ def planner_section(
     if grid:
         planner["grid"] = grid
     planner.update(_objective(base, order, key))
-    planner.update(forms.config_form(PlannerConfig, base, key, skip=OWN_FIELDS, columns=3))
+    planner.update(
+        forms.config_form(PlannerConfig, base, key, skip=OWN_FIELDS, columns=3, path="planner")
+    )
     return planner

@@ -9,6 +9,8 @@ the state of widgets that are not drawn), and it is saved for the browser sessio
 
 from __future__ import annotations
 
+import copy
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -86,12 +88,65 @@ def new_uid() -> int:
     return st.session_state["next_uid"]
 
 
-def check(data: dict[str, Any]) -> tuple[sc.Scenario | None, str | None]:
-    """The design as a validated scenario, or the command line's error message."""
+def validate(data: dict[str, Any]) -> tuple[sc.Scenario | None, ConfigError | None]:
+    """The design as a validated scenario, or the error (its ``field`` says where)."""
     try:
         return sc.from_dict(data, source="design"), None
     except ConfigError as err:
-        return None, str(err)
+        return None, err
+
+
+#: Most field errors one check collects (each costs one more validation of the design).
+MAX_FIELD_ERRORS = 12
+_STEP = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?:\[(\d+)\])?")
+
+
+def _drop(data: Any, path: str) -> bool:
+    """Delete the value at a check's field path (``world.num_agents``, ``mechanisms[0].rate``)
+    from ``data``; False where the path does not end at a value of a table."""
+    steps = path.split(".")
+    node = data
+    for i, step in enumerate(steps):
+        found = _STEP.fullmatch(step)
+        if found is None or not isinstance(node, dict) or found.group(1) not in node:
+            return False
+        name, index = found.group(1), found.group(2)
+        last = i == len(steps) - 1
+        if last and index is None:
+            del node[name]
+            return True
+        node = node[name]
+        if index is not None:
+            if not isinstance(node, list) or int(index) >= len(node) or last:
+                return False
+            node = node[int(index)]
+    return False
+
+
+def field_errors(data: dict[str, Any]) -> list[ConfigError]:
+    """Every field the check refuses, not only the first: after each error the refused value
+    is taken out (so its default stands in) and the design checked again.
+
+    Why: the check stops at its first error, so a second bad box had no error beside it until
+    the first was fixed. An error that names no single value (counts that do not add up) ends
+    the list, since taking nothing out cannot get past it.
+    """
+    work = copy.deepcopy(data)
+    found: list[ConfigError] = []
+    while len(found) < MAX_FIELD_ERRORS:
+        _, err = validate(work)
+        if err is None or any(e.field == err.field for e in found):
+            break
+        found.append(err)
+        if not _drop(work, err.field):
+            break
+    return found
+
+
+def check(data: dict[str, Any]) -> tuple[sc.Scenario | None, str | None]:
+    """The design as a validated scenario, or the command line's error message."""
+    scenario, err = validate(data)
+    return scenario, None if err is None else str(err)
 
 
 def design() -> dict[str, Any]:

@@ -47,6 +47,18 @@ EARLIER = {
 }
 START_ITERATION = 60  # past the labour warm-up (25 iterations): agents work, build and trade
 
+# The paper family (``economy_paper_*``: 1000-step episodes on the AI Economist's map) against
+# the settings its scenarios trained with before: 16 worlds, 2 passes of 16 minibatches of
+# 4,000 samples, one dense layer of 64 over the map.
+PAPER_SCENARIO = "economy_paper_free_market"
+PAPER_EARLIER = {
+    "num_worlds": 16,
+    "update_epochs": 2,
+    "num_minibatches": 16,
+    "map_encoder": "linear",
+    "map_embedding": 64,
+}
+
 
 @dataclass
 class EconomyRow:
@@ -146,12 +158,15 @@ def encoder_label(config: TrainingConfig) -> str:
     return f"conv {config.conv_channels}"
 
 
-def compare(repeats: int, scenario: sc.Scenario | None = None) -> list[EconomyRow]:
-    """``EARLIER`` and the scenario's hyperparameters (``economy_free_market`` unless given),
-    their iterations interleaved so that both see the same load; the median of ``repeats``
-    iterations each."""
+def compare(
+    repeats: int, scenario: sc.Scenario | None = None, earlier: dict | None = None
+) -> list[EconomyRow]:
+    """``earlier`` (``EARLIER`` unless given) and the scenario's hyperparameters
+    (``economy_free_market`` unless given), their iterations interleaved so that both see the
+    same load; the median of ``repeats`` iterations each."""
     base = scenario or sc.load(SCENARIO)
-    probes = [Probe("earlier", EARLIER, base), Probe("scenario", {}, base)]
+    probes = [Probe("earlier", EARLIER if earlier is None else earlier, base)]
+    probes.append(Probe("scenario", {}, base))
     for probe in probes:
         probe.iterate(timed=False)  # the first iteration builds what the others reuse
     for _ in range(repeats):
@@ -161,6 +176,12 @@ def compare(repeats: int, scenario: sc.Scenario | None = None) -> list[EconomyRo
     for r in rows:
         r.ratio = r.steps_per_s / rows[0].steps_per_s
     return rows
+
+
+def compare_paper(repeats: int) -> list[EconomyRow]:
+    """The paper family's row: ``PAPER_EARLIER`` against ``economy_paper_free_market`` as
+    shipped, interleaved as :func:`compare` does."""
+    return compare(repeats, sc.load(PAPER_SCENARIO), PAPER_EARLIER)
 
 
 def format_table(rows: list[EconomyRow]) -> str:

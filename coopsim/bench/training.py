@@ -18,7 +18,8 @@ passes 90%.
 **The economy** (:mod:`coopsim.bench.economy_training`): agent-steps per second per thread of
 PPO on ``economy_free_market``, with the shares of time in the world, inference and the update,
 for the scenario's training hyperparameters and, interleaved in the same run, the settings it
-trained with before.
+trained with before; then the same for the paper family (``economy_paper_free_market``, 1000-step
+episodes) against the settings its scenarios trained with before.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ class Plan:
     max_iterations: int
     batch_sizes: tuple[int, ...]
     economy_repeats: int = 3  # timed iterations of each economy configuration (0: none)
+    paper_repeats: int = 0  # the same for the paper family's two configurations (0: none)
 
 
 FULL = Plan(
@@ -64,6 +66,7 @@ FULL = Plan(
     max_iterations=100,
     batch_sizes=BATCH_SIZES,
     economy_repeats=5,
+    paper_repeats=3,
 )
 QUICK = Plan(
     warmup_iterations=1,
@@ -236,4 +239,13 @@ def main(
             f"{plan.economy_repeats} iterations each; shares of each iteration's time\n"
         )
         print(economy_training.format_table(economy_training.compare(plan.economy_repeats)))
+    if plan.paper_repeats:
+        print(
+            f"\npaper family: PPO on {economy_training.PAPER_SCENARIO} from iteration "
+            f"{economy_training.START_ITERATION}, CPU, {torch.get_num_threads()} threads; "
+            "the earlier and the scenario's training hyperparameters interleaved, median of "
+            f"{plan.paper_repeats} iterations each; shares of each iteration's time\n"
+        )
+        rows = economy_training.compare_paper(plan.paper_repeats)
+        print(economy_training.format_table(rows))
     return throughput, results

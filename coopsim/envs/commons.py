@@ -40,8 +40,9 @@ window centred on the agent, its heading pointing up, with channels ``wall``, ``
 ``agent`` (itself included, at the centre); plus whether it may fire, whether it is tagged
 out (then the window is blank), episode progress and the mechanisms' fields.
 
-Every step is tensor operations over [B, N, ...] (and [B, S] over the S apple tiles): the
-only Python loops run over the beam's few lanes' cells and nothing else.
+Every step is tensor operations over [B, N, ...] (and [B, S] over the S apple tiles), with no
+Python loop: what depends only on the walls (where a move or a beam from each tile lands) is
+tabled once per world.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ MAP_CHANNELS = ("wall", "apple", "agent")
 _HEADINGS = torch.tensor([[-1, 0], [0, 1], [1, 0], [0, -1]])
 # A move act turns the heading by this many quarter turns clockwise before stepping.
 _MOVE_TURN = {FORWARD: 0, STEP_RIGHT: 1, BACKWARD: 2, STEP_LEFT: 3}
-_WALL_BIT, _APPLE_BIT, _AGENT_BIT = 1, 2, 4
+_WALL_BIT, _APPLE_BIT, _AGENT_BIT = 1, 2, 4  # bit k is channel k of MAP_CHANNELS
 
 
 @dataclass
@@ -180,27 +181,73 @@ class CommonsWorld(World):
             head_names=("act",),
             map_shape=(len(MAP_CHANNELS), side, side),
         )
-        headings = _HEADINGS.to(dev)
-        forward = headings[:, 0] * self.wp + headings[:, 1]  # [4] flat step per heading
-        right = forward.roll(-1)  # [4] the heading a quarter turn clockwise
-        # Window cell (row u, column v), u = -r at the top (ahead), for each heading: [4, S*S]
-        w = torch.arange(side, device=dev) - c.view_radius
-        u, v = w[:, None].expand(side, side).reshape(-1), w[None, :].expand(side, side).reshape(-1)
-        self._window = -u[None] * forward[:, None] + v[None] * right[:, None]
-        # Beam cells: distance d = 1..L ahead, lane j = -R..R: [4, L, 2R + 1]
-        d = torch.arange(1, c.beam_length + 1, device=dev)
-        j = torch.arange(-c.beam_radius, c.beam_radius + 1, device=dev)
-        self._beam = (
-            d[None, :, None] * forward[:, None, None] + j[None, None] * right[:, None, None]
-        )
-        # Target offset of each move act for each heading: [4, 8] (0 for acts that stay)
-        move = torch.zeros(4, len(ACTS), dtype=torch.long, device=dev)
-        for act, turn in _MOVE_TURN.items():
-            move[:, act] = forward.roll(-turn)
-        self._move = move
-        self._agents = torch.arange(n, device=dev)  # [N]
+        self._build_tables()
         self._t = 0
         self.reset(seed=0)
+
+    def _build_tables(self) -> None:
+        """Precompute everything about the static map that a step would otherwise recompute.
+
+        Why: at small B a step's cost is the number of kernels it launches, at large B the
+        memory its temporaries walk. Walls never change, so where a move or a beam lands from
+        each (tile, heading) is a table lookup (a beam's reach past walls included), and every
+        window is one gather from a map of one byte per tile whose bits are the channels.
+        """
+        c, dev, n = self.config, self.device, self.config.num_agents
+        tiles, wp = self.hp * self.wp, self.wp
+        dump = tiles  # a tile index no agent stands on: beams past a wall end there
+        headings = _HEADINGS  # [4, 2] (row, column) steps
+        forward = headings[:, 0] * wp + headings[:, 1]  # [4] flat step per heading
+        right = forward.roll(-1)  # [4] the heading a quarter turn clockwise
+        walls = self.walls.cpu()
+
+        # Moves: key (tile * 4 + heading) * 8 + act -> the target tile; a wall or a non-move
+        # act targets the agent's own tile (it does not move).
+        move = torch.zeros(4, len(ACTS), dtype=torch.long)
+        for act, turn in _MOVE_TURN.items():
+            move[:, act] = forward.roll(-turn)
+        target = torch.arange(tiles)[:, None, None] + move[None]  # [T, 4, 8]
+        inside = (target >= 0) & (target < tiles)
+        blocked = ~inside | walls[target.clamp(0, tiles - 1)]
+        target = torch.where(blocked, torch.arange(tiles)[:, None, None], target)
+        self._move_table = target.reshape(-1).to(dev)  # [T * 32]
+        turn = torch.zeros(len(ACTS), dtype=torch.long)
+        turn[TURN_RIGHT], turn[TURN_LEFT] = 1, -1
+        self._turn_table = ((torch.arange(4)[:, None] + turn) % 4).reshape(-1).to(dev)  # [32]
+
+        # Beams: key tile * 4 + heading -> [L * lanes] tiles hit, each lane stopped by its
+        # first wall (the cells from there on are the dump tile, where nobody stands).
+        d = torch.arange(1, c.beam_length + 1)
+        j = torch.arange(-c.beam_radius, c.beam_radius + 1)
+        offset = d[None, :, None] * forward[:, None, None] + j[None, None] * right[:, None, None]
+        cells = torch.arange(tiles)[:, None, None, None] + offset[None]  # [T, 4, L, lanes]
+        inside = (cells >= 0) & (cells < tiles)
+        stop = ~inside | walls[cells.clamp(0, tiles - 1)]
+        reach = stop.long().cumsum(2) == 0
+        self._beam_table = torch.where(reach, cells, dump).reshape(tiles * 4, -1).to(dev)
+
+        # Windows: cell (u, v) of an agent's window (u = -r at the top, ahead) is the tile
+        # pos - u forward + v right: one row of offsets per heading, and a fifth row of zeros
+        # that, added to the dump tile, gives the blank window of an agent out of the game.
+        side, r = self.view, c.view_radius
+        w = torch.arange(side) - r
+        u, v = w[:, None].expand(side, side).reshape(-1), w[None, :].expand(side, side).reshape(-1)
+        window = -u[None] * forward[:, None] + v[None] * right[:, None]  # [4, side^2]
+        self._window = torch.cat([window, window.new_zeros(1, side * side)]).to(dev)  # [5, .]
+        # Every tile's code: bit 0 wall, bit 1 apple, bit 2 agent; the dump tile is 0.
+        template = torch.zeros(tiles + 1, dtype=torch.uint8)
+        template[:tiles] = walls.to(torch.uint8) * _WALL_BIT
+        self._code_template = template.to(dev)
+        # Channel k of MAP_CHANNELS is bit k: shifted down by k, then masked to 0 or 1.
+        self._code_shifts = torch.tensor([0, 1, 2], dtype=torch.uint8, device=dev)[:, None]
+        # Priority: at step t agent i has rank (i - t) mod N; beats[t mod N][i, j] is True
+        # when j moves before i.
+        ranks = (torch.arange(n)[None] - torch.arange(n)[:, None]) % n  # [t, i]
+        self._beats = (ranks[:, None, :] < ranks[:, :, None]).to(dev)  # [N, N(i), N(j)]
+        # Regrowth chance for 0..S neighbours (the last entry beyond the list).
+        s = self.num_apple_tiles
+        count = torch.arange(s + 1).clamp(max=len(c.regrowth_probabilities) - 1)
+        self._chance_table = self.probabilities[count.to(dev)]  # [S + 1]
 
     def _neighbour_matrix(self, grid: CommonsMap) -> Tensor:
         """[S, S] 1 where apple tiles k != l lie within ``regrowth_radius`` of each other."""
@@ -215,7 +262,14 @@ class CommonsWorld(World):
         b, n, dev = self.batch_size, self.config.num_agents, self.device
         self.gen = self.make_generator(seed)
         self._t = 0
-        self.apples = torch.ones(b, self.num_apple_tiles, dtype=torch.bool, device=dev)  # [B, S]
+        # [B, S + 1]: apples standing, and a last column always False that absorbs lookups
+        # for tiles where no apple grows; ``apples`` is its [B, S] view.
+        s = self.num_apple_tiles
+        self._apple_slots = torch.ones(b, s + 1, dtype=torch.bool, device=dev)
+        self._apple_slots[:, s] = False
+        self._grow = torch.zeros(b, s + 1, dtype=torch.bool, device=dev)  # regrowth scratch
+        self._codes = torch.empty(b, self.hp * self.wp + 1, dtype=torch.uint8, device=dev)
+        self._apple_tiles_b = self.apple_tiles.expand(b, -1)  # [B, S] scatter index
         noise = torch.rand(b, self.spawn_tiles.numel(), generator=self.gen, device=dev)
         self.pos = self.spawn_tiles[noise.topk(n, dim=-1).indices]  # [B, N] flat padded tile
         self.heading = torch.randint(4, (b, n), generator=self.gen, device=dev)  # [B, N]
@@ -235,6 +289,15 @@ class CommonsWorld(World):
         self.pipeline.replicate(source)
         return self._observe()
 
+    @property
+    def apples(self) -> Tensor:
+        """[B, S] bool: which apple tiles hold an apple now."""
+        return self._apple_slots[:, : self.num_apple_tiles]
+
+    @apples.setter
+    def apples(self, value: Tensor) -> None:
+        self._apple_slots[:, : self.num_apple_tiles] = value
+
     def stock(self) -> Tensor:
         """[B] apples standing now."""
         return self.apples.sum(-1)
@@ -246,8 +309,8 @@ class CommonsWorld(World):
         """
         b, n = self.batch_size, self.config.num_agents
         present = (self.out == 0)[..., None]  # [B, N, 1]
-        target = self.pos[..., None] + self._move[self.heading]  # [B, N, 8]
-        open_ = ~self.walls[target]
+        key = (self.pos * 4 + self.heading)[..., None] * 8 + torch.arange(8, device=self.device)
+        open_ = self._move_table[key] != self.pos[..., None]  # [B, N, 8] a blocked move stays
         ready = (self.cooldown == 0) & self.config.tagging  # [B, N]
         mask = torch.cat(
             [
@@ -262,25 +325,24 @@ class CommonsWorld(World):
 
     # -- dynamics -------------------------------------------------------------------------
     def step(self, actions: Tensor) -> Step:
-        c, b, n, dev = self.config, self.batch_size, self.config.num_agents, self.device
+        c, b, n = self.config, self.batch_size, self.config.num_agents
         t = self._t
-        rank = (self._agents - t) % n  # [N] 0 goes first
+        beats = self._beats[t % n]  # [N, N] j moves before i
         for rule in self.rules:
             rule.observe_stock(self.stock() / self.num_apple_tiles)
-        self._return_tagged(rank)
+        self._return_tagged(beats)
         present = self.out == 0  # [B, N]
-        act = torch.where(present, actions.to(dev)[..., 0].long(), NOOP)  # [B, N]
+        act = actions.to(self.device)[..., 0].long() * present  # [B, N] NOOP when out
 
-        # Turns, then moves: blocked by walls and by tiles held at the start of the step.
-        turn = (act == TURN_RIGHT).long() - (act == TURN_LEFT).long()
-        target = self.pos + self._move[self.heading, act]  # [B, N]
-        self.heading = (self.heading + turn) % 4
-        moving = target != self.pos
-        held = ((target[:, :, None] == self.pos[:, None, :]) & present[:, None, :]).any(-1)
-        ok = moving & ~self.walls[target] & ~held
-        same = (target[:, :, None] == target[:, None, :]) & ok[:, None, :]  # [B, N, N]
-        beaten = (same & (rank[None, :] < rank[:, None])[None]).any(-1)
-        self.pos = torch.where(ok & ~beaten, target, self.pos)
+        # Turns, then moves: blocked by walls (in the table) and by tiles held at the start of
+        # the step; several agents moving into one free tile: the first in priority order.
+        pos = self.pos
+        target = self._move_table[(pos * 4 + self.heading).mul_(8).add_(act)]  # [B, N]
+        self.heading = self._turn_table[self.heading * 8 + act]
+        held = ((target[:, :, None] == pos[:, None, :]) & present[:, None, :]).any(-1)
+        ok = (target != pos) & ~held
+        same = (target[:, :, None] == target[:, None, :]) & (ok[:, None, :] & beats)
+        self.pos = torch.where(ok & ~same.any(-1), target, pos)
 
         harvest = self._harvest(present)  # [B, N] float, apples taken
         fired, hits, tagged = self._fire(act, present)
@@ -299,65 +361,60 @@ class CommonsWorld(World):
             "stock": self.stock().float()[:, None].expand(b, n),  # apples standing (per world)
         }
         self._t += 1
-        done = torch.full((b,), self._t >= c.episode_length, device=dev)
+        done = torch.full((b,), self._t >= c.episode_length, device=self.device)
         return Step(self._observe(), ctx.net, done, info, round_end=True, flows=flows)
 
-    def _return_tagged(self, rank: Tensor) -> None:
+    def _return_tagged(self, beats: Tensor) -> None:
         """Count down tagged-out agents; those whose time is up return to their tile if it is
-        free (the first in priority order when several return to the same tile)."""
-        due = self.out == 1  # [B, N]
-        present = self.out == 0
-        taken = ((self.pos[:, :, None] == self.pos[:, None, :]) & present[:, None, :]).any(-1)
-        rival = (self.pos[:, :, None] == self.pos[:, None, :]) & due[:, None, :]  # [B, N, N]
-        beaten = (rival & (rank[None, :] < rank[:, None])[None]).any(-1)
-        stay = due & (taken | beaten)
-        self.out = torch.where(stay, 1, (self.out - 1).clamp(min=0))
+        free (the first in priority order when several return to the same tile).
+
+        ``beats`` [N, N]: j returns before i."""
+        out = self.out
+        due = out == 1  # [B, N]
+        present = out == 0
+        rival = present[:, None, :] | (due[:, None, :] & beats)  # [B, N, N] blocks i's tile
+        stay = due & ((self.pos[:, :, None] == self.pos[:, None, :]) & rival).any(-1)
+        self.out = out - ((out > 0) & ~stay).long()
 
     def _harvest(self, present: Tensor) -> Tensor:
         """Agents standing on apples take them, within any quota's allowance; [B, N] float."""
-        slot = self.tile_apple[self.pos]  # [B, N], S where no apple grows
-        full = torch.cat([self.apples, self.apples.new_zeros(self.batch_size, 1)], -1)
+        slot = self.tile_apple[self.pos]  # [B, N], S where no apple grows (never an apple)
+        full = self._apple_slots  # [B, S + 1], the last column always False
         take = present & full.gather(1, slot)  # [B, N] distinct tiles, one taker each
         for rule in self.rules:
             allowance = rule.allowance()
             if allowance is not None:
                 take = take & (allowance >= 1)
-        eaten = torch.zeros_like(full).scatter_(
-            1, torch.where(take, slot, self.num_apple_tiles), True
-        )
-        self.apples &= ~eaten[:, :-1]
+        full.scatter_(1, torch.where(take, slot, self.num_apple_tiles), False)
         return take.float()
 
     def _fire(self, act: Tensor, present: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """Beams of every ready agent that fires; returns who fired and how many each hit
         ([B, N]) and who was tagged out ([B, N] bool)."""
-        c, b, n = self.config, self.batch_size, self.config.num_agents
-        fired = present & (act == FIRE) & (self.cooldown == 0) & c.tagging  # [B, N]
-        self.cooldown = torch.where(fired, c.fire_cooldown, (self.cooldown - 1).clamp(min=0))
-        cells = self.pos[..., None, None] + self._beam[self.heading]  # [B, N, L, lanes]
-        reach = self.walls[cells].long().cumsum(2) == 0  # each lane stops at its first wall
-        # Who stands where: agent index + 1, 0 for nobody (the extra slot absorbs the absent).
-        occupant = torch.zeros(b, self.hp * self.wp + 1, dtype=torch.long, device=self.device)
-        where = torch.where(present, self.pos, self.hp * self.wp)
-        occupant.scatter_(1, where, self._agents.expand(b, -1) + 1)
-        victim = occupant.gather(1, cells.reshape(b, -1)).view(cells.shape)  # [B, N, L, lanes]
-        victim = torch.where(reach & fired[..., None, None], victim, 0).reshape(b, n, -1)
-        struck = torch.zeros(b, n, n + 1, device=self.device).scatter_(2, victim, 1.0)
-        struck = struck[..., 1:] > 0  # [B, N(firer), N(target)]
-        tagged = struck.any(1) & present
+        c = self.config
+        fired = (act == FIRE) & (self.cooldown == 0)  # [B, N]; act is NOOP for the absent
+        if not c.tagging:
+            fired.zero_()
+        self.cooldown = torch.where(fired, c.fire_cooldown, (self.cooldown - 1).clamp_(min=0))
+        cells = self._beam_table[self.pos * 4 + self.heading]  # [B, N, L * lanes]
+        # struck[b, i, j]: j present and standing in a cell of i's beam, i fired.
+        inside = (cells[:, :, :, None] == self.pos[:, None, None, :]).any(2)  # [B, N, N]
+        struck = inside & (fired[:, :, None] & present[:, None, :])
+        tagged = struck.any(1)  # present by construction
         self.out = torch.where(tagged, c.tag_duration + 1, self.out)
         return fired, struck.sum(-1), tagged
 
     def _regrow(self, present: Tensor) -> None:
         """Empty apple tiles with no agent on them regrow by the number of apples near."""
-        b = self.batch_size
-        near = (self.apples.float() @ self.neighbours).long()  # [B, S] apples within radius
-        chance = self.probabilities[near.clamp(max=self.probabilities.numel() - 1)]
-        slot = torch.where(present, self.tile_apple[self.pos], self.num_apple_tiles)
-        occupied = torch.zeros(b, self.num_apple_tiles + 1, dtype=torch.bool, device=self.device)
-        occupied.scatter_(1, slot, True)
+        s = self.num_apple_tiles
+        full = self._apple_slots
+        near = torch.mm(full[:, :s].float(), self.neighbours)  # [B, S] apples within radius
+        chance = self._chance_table[near.long()]
         draw = torch.rand(chance.shape, generator=self.gen, device=self.device)
-        self.apples |= ~occupied[:, :-1] & (draw < chance)
+        grow = self._grow  # [B, S + 1] scratch, the last column absorbs absent agents
+        torch.lt(draw, chance, out=grow[:, :s])
+        grow.scatter_(1, torch.where(present, self.tile_apple[self.pos], s), False)
+        full |= grow
 
     def round_metrics(self, info: dict[str, Tensor]) -> dict[str, Tensor]:
         """Apples taken per agent-step, the share of agents tagged out and the stock."""
@@ -367,20 +424,24 @@ class CommonsWorld(World):
     def egocentric_map(self) -> Tensor:
         """[B, N, C, S*S] window around each agent, rotated so its heading points up
         (channels: MAP_CHANNELS); blank for an agent that is tagged out."""
-        b, n = self.batch_size, self.config.num_agents
-        tiles = self.hp * self.wp
-        code = (self.walls.to(torch.uint8) * _WALL_BIT).expand(b, -1)
-        code = torch.cat([code, code.new_zeros(b, 1)], -1)  # [B, Hp*Wp + 1], a dump slot
-        code[:, self.apple_tiles] |= self.apples.to(torch.uint8) * _APPLE_BIT
-        present = self.out == 0
-        where = torch.where(present, self.pos, tiles)  # [B, N] present agents share no tile
-        code.scatter_(1, where, code.gather(1, where) | _AGENT_BIT)
-        code[:, tiles] = 0
-        idx = (self.pos[..., None] + self._window[self.heading]).reshape(b, -1)
-        window = code.gather(1, idx).view(b, n, 1, -1)  # [B, N, 1, S*S]
-        bits = torch.tensor([_WALL_BIT, _APPLE_BIT, _AGENT_BIT], dtype=torch.uint8)
-        out = (window & bits.to(self.device)[:, None]) > 0  # [B, N, C, S*S]
-        return (out & present[..., None, None]).float()
+        return self._windows_now().float()
+
+    def _windows_now(self) -> Tensor:
+        """[B, N, C, side^2] uint8 0 or 1: every agent's window, read from one code per tile."""
+        b, n, tiles = self.batch_size, self.config.num_agents, self.hp * self.wp
+        codes = self._codes  # [B, tiles + 1] uint8
+        codes.copy_(self._code_template.expand(b, -1))
+        apples = self.apples.view(torch.uint8) * _APPLE_BIT  # [B, S]
+        codes.scatter_(1, self._apple_tiles_b, apples)
+        present = self.out == 0  # [B, N]
+        where = torch.where(present, self.pos, tiles)  # present agents share no tile
+        mark = codes.gather(1, where) | present.view(torch.uint8) * _AGENT_BIT
+        codes.scatter_(1, where, mark)  # absent agents write the dump tile's 0 back
+        heading = torch.where(present, self.heading, 4)  # row 4: the blank window
+        cells = torch.index_select(self._window, 0, heading.view(-1)).view(b, n, -1)
+        cells += where[..., None]  # [B, N, side^2]
+        window = codes.gather(1, cells.view(b, -1)).view(b, n, 1, -1)
+        return window.bitwise_right_shift(self._code_shifts).bitwise_and_(1)  # [B, N, C, .]
 
     def observe(self) -> Tensor:
         """The observation now, without stepping: [B, N, obs_dim]."""
@@ -389,7 +450,7 @@ class CommonsWorld(World):
     def _observe(self) -> Tensor:
         b, n, sl = self.batch_size, self.config.num_agents, self.layout.slices
         obs = torch.empty(b, n, self.layout.size, device=self.device)
-        obs[..., sl["map"]] = self.egocentric_map().reshape(b, n, -1)
+        obs[..., sl["map"]].view(b, n, len(MAP_CHANNELS), -1).copy_(self._windows_now())
         obs[..., sl["ready"].start] = ((self.cooldown == 0) & self.config.tagging).float()
         obs[..., sl["tagged_out"].start] = (self.out > 0).float()
         obs[..., sl["time"].start] = self._t / self.config.episode_length

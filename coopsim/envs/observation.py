@@ -38,7 +38,7 @@ class ObsLayout:
 
 
 class GatherPacker:
-    """Builds [B, N, size] observations with one ``torch.gather`` from a compact source row.
+    """Builds [B, N, size] observations with one ``torch.index_select`` from a compact source row.
 
     Why: writing each field into its strided slice of the output walks the whole observation
     tensor once per field, and at large B that tensor (B x N x size floats) is far bigger than
@@ -102,8 +102,9 @@ class GatherPacker:
             else:
                 cols = off + agent * width + k
             columns[:, sl] = cols
-        self.index = columns.reshape(1, -1).to(device)  # [1, N * size], expanded over B
+        self.index = columns.reshape(-1).to(device)  # [N * size], the same for every world
         self.src = torch.zeros(batch_size, self.source_size, device=device)  # [B, S]
+        self._scalar_rows: dict[tuple[float, ...], Tensor] = {}  # see set_scalars
 
     def block(self, source: str) -> Tensor:
         """The [B, width] view of ``src`` holding ``source``, to write into with ``out=``."""
@@ -111,16 +112,25 @@ class GatherPacker:
         return self.src[:, off : off + self.widths[source]]
 
     def set_scalars(self, *values: float) -> None:
-        """Write this step's scalar fields, in the order of the layout."""
+        """Write this step's scalar fields, in the order of the layout.
+
+        The values repeat from episode to episode (round progress, stage), so each distinct
+        tuple is made a device tensor once and kept (a few thousand at most)."""
         if self.scalars:
-            vals = torch.tensor(values, dtype=self.src.dtype)  # [n_scalars]
-            self.src[:, : len(self.scalars)].copy_(vals.to(self.src.device, non_blocking=True))
+            vals = self._scalar_rows.get(values)
+            if vals is None:
+                if len(self._scalar_rows) >= 65_536:
+                    self._scalar_rows.clear()
+                vals = torch.tensor(values, dtype=self.src.dtype).to(self.src.device)
+                self._scalar_rows[values] = vals  # [n_scalars]
+            self.src[:, : len(self.scalars)].copy_(vals)
 
     def gather(self) -> Tensor:
         """A new [B, N, size] observation tensor from the current source rows."""
-        b = self.batch_size
-        out = torch.gather(self.src, 1, self.index.expand(b, -1))  # [B, N * size]
-        return out.view(b, self.num_agents, self.layout.size)
+        # index_select: one shared index for every row, where gather reads an index per
+        # element (1.5-2x slower at large B).
+        out = torch.index_select(self.src, 1, self.index)  # [B, N * size]
+        return out.view(self.batch_size, self.num_agents, self.layout.size)
 
 
 @functools.lru_cache(maxsize=64)

@@ -50,15 +50,15 @@ def test_edit_the_commons_add_its_rules_and_run_it(runs_env, design_page):
     # A map is text over several lines: a one-line box would flatten it.
     assert at.text_area(key=f"{world}.map_text").value == ""
     at.text_area(key=f"{world}.map_text").set_value(SMALL_MAP).run()
-    at.number_input(key=f"{world}.num_agents").set_value(2).run()
-    at.number_input(key="r2.p0.count").set_value(2).run()
-    at.number_input(key=f"{world}.episode_length").set_value(30).run()  # a whole number
+    at.text_input(key=f"{world}.num_agents").set_value("2").run()
+    at.text_input(key="r2.p0.count").set_value("2").run()
+    at.text_input(key=f"{world}.episode_length").set_value("30").run()  # a whole number
     at.checkbox(key=f"{world}.tagging").set_value(False).run()  # a switch
     at.text_input(key=f"{world}.regrowth_probabilities").set_value("0, 0.01, 0.05").run()
     assert not errors(at), errors(at)
     add_mechanism(at, "quota")  # the institution: a quota fined rather than enforced
     at.selectbox(key="r2.m1001.quota.enforcement").set_value("fine").run()
-    at.number_input(key="r2.m1001.quota.period").set_value(10).run()
+    at.text_input(key="r2.m1001.quota.period").set_value("10").run()
     add_mechanism(at, "extraction_tax")
     add_mechanism(at, "lump_sum")  # revenue rebated
     assert not errors(at), errors(at)

@@ -60,20 +60,20 @@ def test_design_draws_the_scenario_as_widgets():
     assert not at.exception
     assert at.title[0].value == "Design a mechanism"
     assert by_label(at.selectbox, "Start from scenario").value == "public_goods"
-    assert by_label(at.number_input, "Num agents").value == 4
-    assert by_label(at.number_input, "Multiplier").value == pytest.approx(1.6)
+    assert by_label(at.text_input, "Num agents").value == "4"
+    assert by_label(at.text_input, "Multiplier").value == "1.6"
     assert by_label(at.selectbox, "Group 1 policy").value == "conditional_cooperator"
     assert by_label(at.selectbox, "Group 2 policy").value == "free_rider"
     # Help text comes from the config's param(help=..., ge=...) metadata.
-    assert "Allowed: >= 2 and <= 64" in by_label(at.number_input, "Num agents").help
+    assert "Allowed: >= 2 and <= 64" in by_label(at.text_input, "Num agents").help
     assert at.success and "Valid design: 4 agents" in at.success[0].value
     assert not errors(at)
 
 
 def test_invalid_value_gives_the_command_line_message(tmp_path, capsys):
     at = page("design").run()
-    by_label(at.number_input, "Multiplier").set_value(-1.0).run()
-    (shown,) = errors(at)
+    by_label(at.text_input, "Multiplier").set_value("-1.0").run()
+    beside, shown = errors(at)  # beneath the field, and in the page's check
     # The command line refuses the same value in a file with the same words.
     bad = sc.load("public_goods").to_dict()
     bad["world"]["multiplier"] = -1.0
@@ -85,12 +85,13 @@ def test_invalid_value_gives_the_command_line_message(tmp_path, capsys):
     cli_line = capsys.readouterr().err.strip()
     assert cli_line == f"error: {path}: world.multiplier: got -1.0, must be > 0"
     assert shown == "error: design: world.multiplier: got -1.0, must be > 0"
+    assert beside == "got -1.0, must be > 0"
     assert not any(b.label == "Save design" and not b.disabled for b in at.button)
 
 
 def test_population_must_fill_the_world():
     at = page("design").run()
-    at.number_input(key="r1.p0.count").set_value(1).run()
+    at.text_input(key="r1.p0.count").set_value("1").run()
     assert errors(at) == [
         "error: design: population: counts add up to 2 agents, but world.num_agents is 4"
     ]
@@ -106,7 +107,8 @@ def test_list_fields_parse_and_refuse_like_the_cli():
     ]
     at.text_input(key="r2.m0.tax.rates").set_value("0, 0.2, lots").run()
     assert errors(at) == [
-        "error: design: mechanisms[0].rates: got '0, 0.2, lots', expected a list of numbers"
+        "got '0, 0.2, lots', expected a list of numbers",  # beneath the field
+        "error: design: mechanisms[0].rates: got '0, 0.2, lots', expected a list of numbers",
     ]
     at.text_input(key="r2.m0.tax.rates").set_value("0, 0.1, 0.3").run()
     assert not errors(at)
@@ -128,7 +130,7 @@ def test_add_remove_and_reorder_mechanisms():
     at.selectbox(key="add_mechanism_kind").set_value("matching").run()
     by_label(at.button, "Add mechanism").click().run()
     assert kinds() == ["lump_sum", "tax", "matching"]
-    assert by_label(at.number_input, "Rate").value == pytest.approx(1.0)
+    assert by_label(at.text_input, "Rate").value == "1.0"
     # Widget keys follow the mechanism (uid), not its place: uid 0 is the tax.
     at.button(key="r2.m0.rm").click().run()
     assert kinds() == ["lump_sum", "matching"]
@@ -156,13 +158,16 @@ def test_a_new_mechanism_parameter_needs_no_app_code(monkeypatch):
     at = page("design").run()
     at.selectbox(key="add_mechanism_kind").set_value("lever").run()
     by_label(at.button, "Add mechanism").click().run()
-    strength = by_label(at.number_input, "Strength")
-    assert strength.value == pytest.approx(0.25)
+    strength = by_label(at.text_input, "Strength")
+    assert strength.value == "0.25"
     assert strength.help == "How hard the lever pulls. Allowed: >= 0 and <= 1."
-    assert by_label(at.number_input, "Rounds active").value == 3
+    assert by_label(at.text_input, "Rounds active").value == "3"
     assert by_label(at.checkbox, "Enabled").value is True
-    strength.set_value(2.0).run()
-    assert errors(at) == ["error: design: mechanisms[0].strength: got 2.0, must be >= 0 and <= 1"]
+    strength.set_value("2.0").run()
+    assert errors(at) == [
+        "got 2.0, must be >= 0 and <= 1",  # beneath the field
+        "error: design: mechanisms[0].strength: got 2.0, must be >= 0 and <= 1",
+    ]
 
 
 def test_switching_scenario_redraws_the_world(tmp_path):
@@ -170,15 +175,15 @@ def test_switching_scenario_redraws_the_world(tmp_path):
     by_label(at.selectbox, "Start from scenario").set_value("prisoners_dilemma").run()
     assert by_label(at.selectbox, "World type").value == "matrix_game"
     assert by_label(at.selectbox, "Game").value == "prisoners_dilemma"
-    assert by_label(at.number_input, "Rounds").value == 50
-    assert not [n for n in at.number_input if n.label == "Endowment"]
+    assert by_label(at.text_input, "Rounds").value == "50"
+    assert not [n for n in at.text_input if n.label == "Endowment"]
     assert not errors(at)
 
 
 def test_save_writes_a_scenario_file_the_loader_accepts(tmp_path):
     at = page("design").run()
     by_label(at.text_input, "Name").set_value("my_design").run()
-    by_label(at.number_input, "Rounds").set_value(7).run()
+    by_label(at.text_input, "Rounds").set_value("7").run()
     by_label(at.text_input, "File name").set_value("saved one.toml").run()
     by_label(at.button, "Save design").click().run()
     at.run()  # the next interaction lists the new file
@@ -205,8 +210,8 @@ def test_run_page_runs_the_design_in_a_detached_worker(runs_env):
     at = page("run").run()
     assert at.title[0].value == "Run the design"
     assert any("No runs started" in i.value for i in at.info)
-    by_label(at.number_input, "Seeds").set_value(2)
-    by_label(at.number_input, "Evaluation episodes").set_value(4)
+    by_label(at.text_input, "Seeds").set_value("2")
+    by_label(at.text_input, "Evaluation episodes").set_value("4")
     by_label(at.button, "Start run").click().run()
     job_dir = Path(at.session_state["active_job"])
     pid = jobs.load(job_dir).status["pid"]

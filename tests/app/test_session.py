@@ -44,7 +44,7 @@ def test_a_new_session_gets_a_token_and_a_hostile_one_is_replaced():
 def test_a_reopened_tab_restores_the_design_in_progress(runs_env):
     first = page("design", TOKEN).run()
     first.text_input(key="r1.name").set_value("half_done").run()
-    first.number_input(key="r1.world.public_goods.rounds").set_value(7).run()
+    first.text_input(key="r1.world.public_goods.rounds").set_value("7").run()
     assert (runs_env / session.SESSIONS / TOKEN / session.DESIGN_FILE).exists()
 
     reopened = page("design", TOKEN).run()  # a new Streamlit session, same URL

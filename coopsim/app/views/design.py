@@ -10,7 +10,7 @@ import tomli_w
 
 from coopsim import scenario as sc
 from coopsim.agents.scripted import SCRIPTED
-from coopsim.app import designs_dir, forms, planner_form, state
+from coopsim.app import designs_dir, forms, numbers, planner_form, shown, state
 from coopsim.envs import WORLDS
 from coopsim.paths import inside, slug
 from coopsim.record import atomic_write_text
@@ -109,7 +109,8 @@ def _world(data: dict[str, Any], rev: int) -> dict[str, Any]:
         "population as learning agents, who play any world.",
     )
     values = data.get("world", {}) if kind == current else {}
-    return {"kind": kind, **forms.config_form(WORLDS[kind][0], values, f"r{rev}.world.{kind}")}
+    world = forms.config_form(WORLDS[kind][0], values, f"r{rev}.world.{kind}", path="world")
+    return {"kind": kind, **world}
 
 
 def _mechanisms(
@@ -161,7 +162,12 @@ def _mechanisms(
             if kind in MECHANISMS:
                 st.caption(MECHANISMS[kind].summary)
                 values = entry if kind == entry.get("kind") else {}
-                params = forms.config_form(MECHANISMS[kind].Params, values, f"r{rev}.m{uid}.{kind}")
+                params = forms.config_form(
+                    MECHANISMS[kind].Params,
+                    values,
+                    f"r{rev}.m{uid}.{kind}",
+                    path=f"mechanisms[{i}]",
+                )
             else:
                 params = {k: v for k, v in entry.items() if k != "kind"}
             out.append({"kind": kind, **params})
@@ -216,24 +222,28 @@ def _population(data: dict[str, Any], rev: int) -> list[dict[str, Any]]:
                 key=f"r{rev}.p{uid}.policy",
                 help="; ".join(f"{k}: {v.summary}" for k, v in SCRIPTED.items()),
             )
-            count = head[1].number_input(
-                "Agents",
-                value=int(group.get("count", 1)),
-                step=1,
-                key=f"r{rev}.p{uid}.count",
-                help="How many agents run this policy. Allowed: >= 1.",
-            )
+            with head[1]:
+                count = numbers.number_box(
+                    "Agents",
+                    group.get("count", 1),
+                    int,
+                    key=f"r{rev}.p{uid}.count",
+                    help="How many agents run this policy. Allowed: >= 1.",
+                ).value
+                forms.field_slot(f"population[{i}].count", f"r{rev}.p{uid}.count")
             head[2].button(
                 "Remove",
                 key=f"r{rev}.p{uid}.rm",
                 on_click=_remove,
                 args=("population", "pop_uids", i),
             )
-            entry: dict[str, Any] = {"policy": policy, "count": int(count)}
+            entry: dict[str, Any] = {"policy": policy, "count": count}
             cls = SCRIPTED.get(policy)
             if cls is not None and cls.Params is not type(None):
                 values = group.get("params", {}) if policy == current else {}
-                entry["params"] = forms.config_form(cls.Params, values, f"r{rev}.p{uid}.{policy}")
+                entry["params"] = forms.config_form(
+                    cls.Params, values, f"r{rev}.p{uid}.{policy}", path=f"population[{i}].params"
+                )
             elif group.get("params") and policy == current:
                 entry["params"] = group["params"]
             out.append(entry)
@@ -252,8 +262,56 @@ def _extra_sections(data: dict[str, Any], rev: int) -> dict[str, Any]:
         if f.name in HANDLED or not dataclasses.is_dataclass(value):
             continue
         st.subheader(forms.label(f.name))
-        out[f.name] = forms.config_form(type(value), data.get(f.name, {}), f"r{rev}.{f.name}")
+        out[f.name] = forms.config_form(
+            type(value), data.get(f.name, {}), f"r{rev}.{f.name}", path=f.name
+        )
     return out
+
+
+PENDING_SAVE = "pending_save"  # a save that would replace another design, waiting for a choice
+SAVED = "saved_message"  # the last save's message, shown once after the callback's rerun
+
+
+def _free_name(name: str) -> str:
+    """``name``, or ``name_2``, ``name_3``, ...: the first that no saved design has."""
+    folder, k, found = designs_dir(), 1, name
+    while inside(folder, f"{found}.toml").exists():
+        k += 1
+        found = f"{name}_{k}"
+    return found
+
+
+def _write(name: str, text: str) -> None:
+    folder = designs_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = inside(folder, f"{name}.toml")
+    atomic_write_text(path, text)
+    st.session_state.pop(PENDING_SAVE, None)
+    st.session_state[SAVED] = (
+        f"Saved to {shown.path(path)}: listed as 'saved: {name}' under Start from scenario"
+    )
+
+
+def _ask_before_replacing(text: str) -> None:
+    """Two names can make one file name ('' and '..' both give design.toml): never replace
+    another design silently, offer to overwrite it or to save under a free name."""
+    pending = st.session_state.get(PENDING_SAVE)
+    if not pending:
+        return
+    if pending["text"] != text:  # the design changed since: the question no longer applies
+        st.session_state.pop(PENDING_SAVE, None)
+        return
+    name, free = pending["name"], _free_name(pending["name"])
+    where = shown.path(inside(designs_dir(), f"{name}.toml"))
+    st.warning(
+        f"Not saved: {where} holds another design ('saved: {name}'). Overwrite it, or save "
+        f"this design as {free}.toml?",
+        icon=":material/warning:",
+    )
+    cols = st.columns([2, 2, 1])
+    cols[0].button(f"Save as {free}.toml", type="primary", on_click=_write, args=(free, text))
+    cols[1].button(f"Overwrite {name}.toml", on_click=_write, args=(name, text))
+    cols[2].button("Cancel", on_click=st.session_state.pop, args=(PENDING_SAVE, None))
 
 
 def _save(data: dict[str, Any], valid: bool) -> None:
@@ -266,16 +324,18 @@ def _save(data: dict[str, Any], valid: bool) -> None:
         "File name",
         value=f"{stem}.toml",
         key=f"save_name.{stem}",
-        help=f"Saved designs go to {designs_dir()} and appear in the scenario list above.",
+        help=f"Saved designs go to {shown.path(designs_dir())} and appear in the scenario list "
+        "above. A name already taken by another design asks before replacing it.",
     )
     text = tomli_w.dumps(data)
     if cols[1].button("Save design", disabled=not valid, type="primary"):
         name = slug(fname.removesuffix(".toml"), fallback=stem)
-        folder = designs_dir()
-        folder.mkdir(parents=True, exist_ok=True)
-        path = inside(folder, f"{name}.toml")
-        atomic_write_text(path, text)
-        st.success(f"Saved to {path}: listed as 'saved: {name}' under Start from scenario")
+        path = inside(designs_dir(), f"{name}.toml")
+        if path.exists() and path.read_text() != text:
+            st.session_state[PENDING_SAVE] = {"name": name, "text": text}
+            st.session_state.pop(SAVED, None)
+        else:
+            _write(name, text)
     cols[2].download_button(
         "Download TOML",
         data=text,
@@ -283,11 +343,16 @@ def _save(data: dict[str, Any], valid: bool) -> None:
         mime="application/toml",
         disabled=not valid,
     )
+    saved = st.session_state.pop(SAVED, None)
+    if saved:
+        st.success(saved)
+    _ask_before_replacing(text)
 
 
 def render() -> None:
     data = state.design()
     rev = st.session_state["design_rev"]
+    forms.start_fields()
     st.title("Design a mechanism")
     st.caption(
         "Pick a scenario, change its world, mechanisms and population, then run it on the "
@@ -329,7 +394,11 @@ def render() -> None:
     new["population"] = _population(data, rev)
     st.subheader("Evaluation")
     new["evaluation"] = forms.config_form(
-        sc.EvaluationConfig, data.get("evaluation", {}), f"r{rev}.evaluation", columns=3
+        sc.EvaluationConfig,
+        data.get("evaluation", {}),
+        f"r{rev}.evaluation",
+        columns=3,
+        path="evaluation",
     )
     kept = {k: v for k, v in data.items() if k != "planner"}  # the planner is new's to say
     new.update(_extra_sections({**kept, **new}, rev))
@@ -337,9 +406,12 @@ def render() -> None:
         del new["mechanisms"]
     state.keep(new)
 
-    scenario, error = state.check(new)
+    scenario, problem = state.validate(new)
+    error = None if problem is None else str(problem)
     st.subheader("Check")
-    if error:
+    if problem is not None:
+        for each in state.field_errors(new):
+            forms.show_field_error(each.field, each.problem)
         st.error(f"error: {error}", icon=":material/error:")
     else:
         st.success(

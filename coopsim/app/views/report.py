@@ -13,7 +13,7 @@ from pathlib import Path
 import streamlit as st
 import streamlit.components.v1 as components
 
-from coopsim.app import nav, runs_dir, state
+from coopsim.app import nav, runs_dir, shown, state
 from coopsim.app.views.compare import available_runs
 from coopsim.report import build_content, render_html, render_pdf
 
@@ -32,7 +32,7 @@ def _build(paths: list[Path]) -> dict:
             render_pdf(report, pdf)
             built["pdf"] = pdf.read_bytes()
         except (RuntimeError, OSError) as err:
-            built["pdf_error"] = str(err)
+            built["pdf_error"] = shown.text(str(err))
     return built
 
 
@@ -44,7 +44,7 @@ def render() -> None:
     )
     paths = available_runs()
     if not paths:
-        st.info(f"No run directories in {runs_dir()} yet: start one on the Run page.")
+        st.info(f"No run directories in {shown.path(runs_dir())} yet: start one on the Run page.")
         return
     names = [p.name for p in paths]
     chosen = state.selected_runs(names)

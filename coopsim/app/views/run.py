@@ -1,7 +1,9 @@
 """Run page: queue the design in a background worker, watch it, and stop, resume or discard it.
 
-Each browser session sees the jobs it started (:mod:`coopsim.app.session`); the others are
-listed under 'All jobs', without buttons, since a session may only act on its own jobs.
+Each browser session sees the jobs it started (:mod:`coopsim.app.session`): the one it watches
+in full, and every one of them under 'Your jobs' with its own buttons, so an older job left
+interrupted can still be resumed or discarded. Other sessions' jobs are listed under 'All
+jobs', without buttons, since a session may only act on its own jobs.
 """
 
 from __future__ import annotations
@@ -12,14 +14,28 @@ import pandas as pd
 import streamlit as st
 
 from coopsim import scenario as sc
-from coopsim.app import jobqueue, jobs, limits, nav, recovery, runs_dir, session, state
+from coopsim.app import (
+    jobqueue,
+    jobs,
+    limits,
+    nav,
+    numbers,
+    recovery,
+    runs_dir,
+    session,
+    shown,
+    state,
+)
 from coopsim.app.jobs import LIVE_METRICS
+from coopsim.app.training_chart import training_chart
 from coopsim.measures import MEASURES
 
 ACTIVE = "active_job"
 COLLISION = "run_collision"
 OFFERED = "runs_offered_of_job"  # the job whose runs were last handed to Compare
 VIEW_MINE, VIEW_ALL = "Your jobs", "All jobs"
+MAX_SEEDS = 20  # runs one job may start
+MAX_SEED = 2**31 - 1  # seeds the run directories' names and torch's generators all take
 
 
 def _busy_keys() -> set[str]:
@@ -43,9 +59,19 @@ def _queue(scenario: sc.Scenario, first: int, count: int, episodes: int) -> None
 
 
 def _start(scenario: sc.Scenario) -> None:
-    """Start button callback: reads the inputs by key, so it sees what was just typed."""
+    """Start button callback: reads the boxes by key, so it sees what was just typed (a click
+    straight after typing commits the box in the same rerun); a box that does not parse
+    starts nothing, and the page then shows its error beside it."""
     ss = st.session_state
-    first, count, episodes = (int(ss[k]) for k in ("run_first_seed", "run_seeds", "run_episodes"))
+    bounds = {
+        "run_first_seed": (0, MAX_SEED),
+        "run_seeds": (1, MAX_SEEDS),
+        "run_episodes": (1, None),
+    }
+    parsed = [numbers.within(numbers.parse(str(ss[k]), int), *b) for k, b in bounds.items()]
+    if any(p.error for p in parsed):
+        return
+    first, count, episodes = (int(p.value) for p in parsed)
     seeds = list(range(first, first + count))
     clash = recovery.collision(scenario, seeds, runs_dir(), _busy_keys())
     if clash is None:
@@ -100,11 +126,10 @@ def _collision_choices(scenario: sc.Scenario) -> None:
 
 def _live_charts(job: jobs.Job) -> None:
     """Training curves when the runner reports iterations; else the metrics of finished seeds."""
-    iterations = job.status.get("iterations") or []
-    if iterations:
-        frame = pd.DataFrame(iterations).set_index("iteration")
-        st.caption("Training metrics by iteration")
-        st.line_chart(frame, x_label="training iteration", y_label="metric value")
+    chart = training_chart(job.status.get("iterations") or [])
+    if chart is not None:
+        st.caption("Training metrics by iteration (each panel on its own scale)")
+        st.altair_chart(chart, width="content")
     live = job.status.get("live") or []
     if not live:
         st.caption("Metrics appear here as each seed finishes.")
@@ -147,13 +172,27 @@ def _unfinished_runs(job: jobs.Job) -> list[recovery.Unfinished]:
     return [u for u in found if u is not None]
 
 
+def _refused_key(job: jobs.Job) -> str:
+    return f"discard_refused.{job.id}"
+
+
 def _discard(job: jobs.Job) -> None:
     kept = [u.seed for u in _unfinished_runs(job) if not recovery.discard(u.folder)]
     if kept:
-        st.session_state["discard_refused"] = kept
+        st.session_state[_refused_key(job)] = kept
         return
     jobs.write_status(job.path, state="discarded", message="discarded")
     jobqueue.dispatch(runs_dir())
+
+
+def _resume(job: jobs.Job) -> None:
+    """Resume button callback: queue the job again and watch it."""
+    jobqueue.resume(jobs.load(job.path))
+    st.session_state[ACTIVE] = str(job.path)
+
+
+def _watch(job: jobs.Job) -> None:
+    st.session_state[ACTIVE] = str(job.path)
 
 
 def _recovery(job: jobs.Job) -> None:
@@ -169,20 +208,42 @@ def _recovery(job: jobs.Job) -> None:
         )
     else:
         st.info(f"Seeds left to run: {left}. Resume runs them from the start.")
-    refused = st.session_state.pop("discard_refused", None)
+    _refused(job)
+    cols = st.columns([1, 1, 4])
+    _job_buttons(job, cols[0], cols[1], "watched")
+
+
+def _refused(job: jobs.Job) -> None:
+    refused = st.session_state.pop(_refused_key(job), None)
     if refused:
         st.error(f"Seed(s) {refused} are being trained right now; they cannot be discarded.")
-    cols = st.columns([1, 1, 4])
-    cols[0].button(
-        "Resume", type="primary", key=f"resume-{job.id}", on_click=jobqueue.resume, args=(job,)
-    )
-    cols[1].button(
-        "Discard",
-        key=f"discard-{job.id}",
-        on_click=_discard,
-        args=(job,),
-        help="Deletes the unfinished runs' checkpoints; finished run directories are kept.",
-    )
+
+
+def _job_buttons(job: jobs.Job, first: Any, second: Any, where: str) -> None:
+    """Resume and Discard for a job that can be resumed, Stop for one queued or running."""
+    if job.resumable:
+        first.button(
+            "Resume",
+            type="primary",
+            key=f"{where}.resume-{job.id}",
+            on_click=_resume,
+            args=(job,),
+            help="Queue it again: it runs the seeds it has not finished, from their checkpoints.",
+        )
+        second.button(
+            "Discard",
+            key=f"{where}.discard-{job.id}",
+            on_click=_discard,
+            args=(job,),
+            help="Deletes the unfinished runs' checkpoints; finished run directories are kept.",
+        )
+    elif not job.finished:
+        first.button(
+            "Stop this run" if job.state == "running" else "Take it out of the queue",
+            key=f"{where}.stop-{job.id}",
+            on_click=jobqueue.stop,
+            args=(job,),
+        )
 
 
 def _show_job(job: jobs.Job, everyone: list[jobs.Job]) -> None:
@@ -194,17 +255,20 @@ def _show_job(job: jobs.Job, everyone: list[jobs.Job]) -> None:
     _live_charts(job)
     if job.state == "done":
         st.success(
-            f"Finished: {len(status.get('runs', []))} run directories written to {runs_dir()}.",
+            f"Finished: {len(status.get('runs', []))} run directories written to "
+            f"{shown.path(runs_dir())}.",
             icon=":material/check_circle:",
         )
         for path in status.get("runs", []):
-            st.code(path, language=None)
+            st.code(shown.path(path), language=None)
         nav.link("compare", "Compare these runs", icon=":material/bar_chart:")
         if st.session_state.get(OFFERED) != job.id:  # once: a later choice on Compare stands
             st.session_state[OFFERED] = job.id
             state.select_runs([p.rsplit("/", 1)[-1] for p in status.get("runs", [])])
     elif job.state == "failed":
-        st.error(f"error: {status.get('error', 'the run failed')}", icon=":material/error:")
+        st.error(
+            f"error: {shown.text(status.get('error', 'the run failed'))}", icon=":material/error:"
+        )
     elif job.state == "discarded":
         st.info(
             "Discarded: its checkpoints are deleted; finished seeds are kept as run directories."
@@ -213,18 +277,36 @@ def _show_job(job: jobs.Job, everyone: list[jobs.Job]) -> None:
         why = (
             "Stopped before it finished."
             if job.state == "stopped"
-            else f"Interrupted: {status.get('error', 'its worker stopped')}"
+            else f"Interrupted: {shown.text(status.get('error', 'its worker stopped'))}"
         )
         st.warning(f"{why} Finished seeds are kept as run directories.")
         if job.resumable:
             _recovery(job)
     else:
-        st.button(
-            "Stop this run" if job.state == "running" else "Take it out of the queue",
-            key=f"stop-{job.id}",
-            on_click=jobqueue.stop,
-            args=(job,),
-        )
+        _job_buttons(job, st, st, "watched")
+
+
+def _your_jobs(mine: list[jobs.Job], everyone: list[jobs.Job], watched: str) -> None:
+    """Every job of this session, each with its own buttons (the watched one is marked)."""
+    st.subheader(f"Your jobs ({len(mine)})")
+    for job in mine:
+        with st.container(border=True, key=f"job-row-{job.id}"):
+            cols = st.columns([5, 1.2, 1.2, 1.2], vertical_alignment="center")
+            place = jobs.queue_place(job, everyone)
+            queued = f" · {_ordinal(place)} in line" if place else ""
+            progress = float(job.status.get("progress", 0.0))
+            made = len(job.status.get("runs", []))
+            updated = str(job.status.get("updated", "")).replace("T", " ").replace("+00:00", " UTC")
+            cols[0].markdown(
+                f"`{job.id}` — **{job.state}**{queued} · {progress:.0%} · "
+                f"{made} run{'' if made == 1 else 's'} · updated {updated}"
+            )
+            _job_buttons(job, cols[1], cols[2], "list")
+            if str(job.path) == watched:
+                cols[3].caption("shown above")
+            else:
+                cols[3].button("Show", key=f"list.show-{job.id}", on_click=_watch, args=(job,))
+            _refused(job)
 
 
 def _jobs_table(shown: list[jobs.Job], everyone: list[jobs.Job], me: str) -> None:
@@ -257,40 +339,50 @@ def _design_form() -> None:
         f"`{scenario.mechanism_label}`"
     )
     cols = st.columns(3)
-    cols[0].number_input(
+    count = numbers.number_box(
         "Seeds",
-        min_value=1,
-        max_value=20,
-        value=3,
-        step=1,
+        3,
+        int,
+        low=1,
+        high=MAX_SEEDS,
         key="run_seeds",
-        help="Independent runs with seeds first, first+1, ...; each gives a run directory.",
+        help="Independent runs with seeds first, first+1, ...; each gives a run directory. "
+        f"Allowed: 1 to {MAX_SEEDS}.",
+        where=cols[0],
     )
-    cols[1].number_input(
+    first = numbers.number_box(
         "First seed",
-        min_value=0,
-        value=int(scenario.evaluation.seed),
-        step=1,
+        int(scenario.evaluation.seed),
+        int,
+        low=0,
+        high=MAX_SEED,
         key="run_first_seed",
-        help="Seed of the first run; seeds make runs reproducible.",
+        help=f"Seed of the first run; seeds make runs reproducible. Allowed: 0 to {MAX_SEED:,}.",
+        where=cols[1],
     )
     per_episode = limits.rows_per_episode(scenario)
     most = max(limits.MAX_RECORDED_ROWS // per_episode, 1)
-    episodes = cols[2].number_input(
+    episodes = numbers.number_box(
         "Evaluation episodes",
-        min_value=1,
-        value=min(int(scenario.evaluation.episodes), most),
-        step=1,
+        min(int(scenario.evaluation.episodes), most),
+        int,
+        low=1,
         key="run_episodes",
         help="Episodes per seed, run in parallel as one batch; more episodes give tighter "
         f"confidence intervals. Allowed: 1 to {most} for this design (a run keeps at most "
         f"{limits.MAX_RECORDED_ROWS:,} rows of episodes x steps x agents).",
+        where=cols[2],
     )
-    too_big = limits.record_size_error(scenario, int(episodes))
+    boxes_ok = not any(box.error for box in (count, first, episodes))
+    too_big = limits.record_size_error(scenario, int(episodes.value)) if boxes_ok else None
     if too_big:
         st.error(f"error: {too_big}", icon=":material/error:")
     st.button(
-        "Start run", type="primary", on_click=_start, args=(scenario,), disabled=bool(too_big)
+        "Start run",
+        type="primary",
+        on_click=_start,
+        args=(scenario,),
+        disabled=bool(too_big) or not boxes_ok,
     )
     _collision_choices(scenario)
 
@@ -339,5 +431,4 @@ def render() -> None:
 
     watch()
     if len(mine) > 1:
-        with st.expander(f"Your jobs ({len(mine)})"):
-            _jobs_table(mine, everyone, me)
+        _your_jobs(mine, everyone, active)

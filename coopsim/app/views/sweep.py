@@ -1,7 +1,10 @@
 """Sweep page: set up a sweep of a scenario's fields over seeds, launch it, watch it, view it.
 
 A launched sweep runs in a thread of the app's server (its cells in worker processes when more
-than one worker is asked for) and writes ``<runs>/sweeps/<name>/``, the same folder
+than one worker is asked for). Its workers are processes like the Run page's jobs, so they take
+slots of the same ``--max-jobs`` limit (:mod:`coopsim.app.slots`): the sweep waits in line with
+the queued jobs and runs with the slots free when its turn comes, at most the workers asked
+for. It writes ``<runs>/sweeps/<name>/``, the same folder
 ``coopsim sweep`` writes: a sweep cut short by a restart of the app resumes when it is launched
 again with the same settings, or from the command line. The page watches the folder's
 progress with ``st.progress`` and then shows the findings, the cells' means and the sweep
@@ -11,6 +14,7 @@ figure (:mod:`coopsim.analysis.sweeps`).
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +23,7 @@ import streamlit as st
 from coopsim import scenario as sc
 from coopsim.analysis.sweep_figure import sweep_figure
 from coopsim.analysis.sweeps import cell_means, findings
-from coopsim.app import runs_dir
+from coopsim.app import jobqueue, numbers, runs_dir, shown, slots
 from coopsim.app.state import sources
 from coopsim.measures import MEASURES
 from coopsim.paths import inside, slug
@@ -48,20 +52,43 @@ def _update(folder: str, **fields: Any) -> None:
         _LAUNCHED.setdefault(folder, {}).update(fields)
 
 
+#: How often a sweep waiting for a slot looks at its lease again.
+WAIT_POLL_S = 0.5
+
+
+def _wait_for_slots(lease: slots.Lease, folder: str, limit: int) -> int:
+    """Block until a dispatch grants ``lease``; returns the workers it may run."""
+    while True:
+        jobqueue.dispatch(runs_dir(), limit)
+        now = slots.read(lease)
+        if now is not None and now.state == slots.GRANTED:
+            return now.slots
+        if now is None:  # removed from outside (a dispatch that thought this server dead)
+            lease = slots.ask(runs_dir(), lease.name, lease.wanted)
+        _update(folder, waiting=True, busy=jobqueue.slots_busy(runs_dir()), limit=limit)
+        time.sleep(WAIT_POLL_S)
+
+
 def _run(scenario: Any, spec: SweepSpec, folder: str, workers: int, episodes: int) -> None:
+    limit = jobqueue.max_jobs()
+    lease = slots.ask(runs_dir(), f"sweep-{Path(folder).name}", min(workers, limit))
     try:
+        granted = _wait_for_slots(lease, folder, limit)
+        _update(folder, waiting=False, workers=granted, asked=workers, limit=limit)
         run_sweep(
             scenario,
             spec,
             folder,
-            workers=workers,
+            workers=granted,
             episodes=episodes,
             progress=lambda done, total: _update(folder, done=done, total=total),
         )
     except Exception as err:  # noqa: BLE001 - shown on the page instead of lost in a thread
-        _update(folder, error=f"{type(err).__name__}: {err}")
+        _update(folder, error=shown.text(f"{type(err).__name__}: {err}"))
     finally:
+        slots.release(lease)
         _update(folder, finished=True)
+        jobqueue.dispatch(runs_dir(), limit)  # the queued jobs get the slots back
 
 
 def launch(scenario: Any, spec: SweepSpec, folder: Path, workers: int, episodes: int) -> None:
@@ -85,7 +112,7 @@ def _setup() -> None:
     try:
         scenario = sc.load(sources()[label])
     except ConfigError as err:
-        st.error(str(err))
+        st.error(shown.text(str(err)))
         return
     field = "mechanisms.0.rate" if scenario.mechanisms else "world.multiplier"
     first = st.text_input(
@@ -98,24 +125,75 @@ def _setup() -> None:
         "Second field = values (optional)", "", help="With a second field, every combination"
     )
     cols = st.columns(3)
-    seeds = cols[0].number_input("Seeds", 1, 64, 2, help="Training and evaluation seeds per cell")
-    episodes = cols[1].number_input("Evaluation episodes", 1, 10_000, scenario.evaluation.episodes)
-    workers = cols[2].number_input("Workers", 1, 64, 1, help="Processes, one torch thread each")
+    seeds = numbers.number_box(
+        "Seeds",
+        2,
+        int,
+        low=1,
+        high=64,
+        key="sweep_seeds",
+        help="Training and evaluation seeds per cell. Allowed: 1 to 64.",
+        where=cols[0],
+    )
+    episodes = numbers.number_box(
+        "Evaluation episodes",
+        scenario.evaluation.episodes,
+        int,
+        low=1,
+        high=10_000,
+        key="sweep_episodes",
+        help="Evaluation episodes per cell and seed. Allowed: 1 to 10,000.",
+        where=cols[1],
+    )
+    limit = jobqueue.max_jobs()
+    workers = numbers.number_box(
+        "Workers",
+        1,
+        int,
+        low=1,
+        high=limit,
+        key="sweep_workers",
+        help=f"Processes, one torch thread each. They count against the app's limit of {limit} "
+        "busy processes (`coopsim app --max-jobs`), shared with the Run page's jobs: the sweep "
+        "waits in line with the queued jobs and runs with the slots free when its turn comes, "
+        f"at most this many. Allowed: 1 to {limit}.",
+        where=cols[2],
+    )
     name = st.text_input("Sweep name", f"{scenario.name}", help="Its folder under <runs>/sweeps")
-    if st.button("Launch sweep", type="primary"):
+    boxes_ok = not any(box.error for box in (seeds, episodes, workers))
+    if st.button("Launch sweep", type="primary", disabled=not boxes_ok):
         try:
-            spec = SweepSpec(seeds=list(range(int(seeds))))
+            spec = SweepSpec(seeds=list(range(int(seeds.value))))
             for text in (first, second):
                 if text.strip():
                     key, values = parse_set(text)
                     spec.grid[key] = values
             folder = inside(sweeps_dir(), slug(name))
-            launch(scenario, spec, folder, int(workers), int(episodes))
+            launch(scenario, spec, folder, int(workers.value), int(episodes.value))
         except ConfigError as err:
-            st.error(str(err))
+            st.error(shown.text(str(err)))
             return
         st.session_state["sweep_view"] = folder.name
-        st.success(f"Launched {len(spec.cells())} cells x {len(spec.seeds)} seeds into {folder}")
+        st.success(
+            f"Launched {len(spec.cells())} cells x {len(spec.seeds)} seeds into "
+            f"{shown.path(folder)}"
+        )
+
+
+def _slots_text(now: dict[str, Any]) -> str:
+    """Where the sweep stands with the app's process slots."""
+    if now.get("waiting"):
+        return (
+            f"Waiting for a free slot: {now.get('busy', '?')} of {now.get('limit', '?')} are "
+            "busy with jobs and sweeps; it starts by itself when one frees up."
+        )
+    if "workers" not in now:
+        return "Asking for its workers' slots."
+    workers, asked = int(now["workers"]), int(now.get("asked", now["workers"]))
+    text = f"Runs with {workers} worker{'s' if workers != 1 else ''}"
+    if workers < asked:
+        text += f" of the {asked} asked for: only {workers} of {now.get('limit')} slots were free"
+    return text + "."
 
 
 def _existing() -> list[str]:
@@ -137,6 +215,7 @@ def _view(name: str) -> None:
             total = max(int(now.get("total", 1)), 1)
             done = int(now.get("done", 0))
             st.progress(done / total, text=f"{done} of {total} runs done")
+            st.caption(_slots_text(now))
             if now.get("error"):
                 st.error(now["error"])
             if running and now.get("finished"):

@@ -18,6 +18,7 @@ from coopsim.envs.economy.config import EconomyConfig
 from coopsim.envs.economy.state import ASK, BID, STONE, WOOD, EconomyState
 
 QUOTES = 6  # numbers per agent and resource in Market.quotes
+NO_ASK = (1 << 62) - 1  # an empty slot's price -1 & NO_ASK: above every ask
 
 
 class Trades(NamedTuple):
@@ -42,20 +43,27 @@ class Market:
         self.choices = 2 * self.levels + 1  # per order head: none, P bids, P asks
         self._prices = torch.arange(self.levels, device=device)  # [P] bid/ask prices
         n = config.num_agents
-        self._eye = torch.eye(n, dtype=torch.bool, device=device)  # [N, N]
+        # Added to every agent's best price before the best of the others is taken, so that
+        # an agent's own orders never count: [1, N(viewer), N(other), 1], -2^40 on the diagonal.
+        self._own = torch.eye(n, dtype=torch.long, device=device)[None, :, :, None] * -(1 << 40)
         # On the CPU a look at a tensor's value costs nothing, so a step with nothing to expire
         # or clear skips that work (a single world steps ~2x as many small ops otherwise); on
         # an accelerator the look would stall the device, so the work is always done.
         self._may_skip = device.type == "cpu"
+        # Clearing's sort key: (price, or max_price - price for asks) << shift, plus age.
+        self._shift = max(20, config.order_duration.bit_length() + 1)
+        self._age_mask = (1 << self._shift) - 1
+        self._key_base = torch.tensor([0, self.max_price], device=device)[:, None]  # [2, 1]
+        self._key_sign = torch.tensor([1, -1], device=device)[:, None]
 
     def expire(self, state: EconomyState) -> None:
         """Age every open order; orders past ``order_duration`` close and return escrow."""
         open_ = state.order_price >= 0  # [B, N, R, 2, K]
-        state.order_age += open_.long()
+        state.order_age += open_
         expired = open_ & (state.order_age >= self.duration)
         if self._may_skip and not bool(expired.any()):
             return
-        refund = (state.order_price.clamp(min=0) * expired)[:, :, :, BID].sum((-1, -2))  # [B, N]
+        refund = (state.order_price[:, :, :, BID] * expired[:, :, :, BID]).sum((-1, -2))  # [B, N]
         state.coin += refund
         state.stock += expired[:, :, :, ASK].sum(-1)
         state.order_price.masked_fill_(expired, -1)
@@ -69,100 +77,116 @@ class Market:
         """
         p, k = self.levels, self.max_orders
         has = orders > 0  # [B, N, R]
-        side = ((orders - 1) // p).clamp(0, 1)  # [B, N, R] BID or ASK
-        price = (orders - 1) % p  # [B, N, R]
-        slots = state.order_price.gather(3, side[..., None, None].expand(-1, -1, -1, 1, k)).squeeze(
-            3
-        )  # [B, N, R, K] prices on the chosen side
-        free = slots < 0
-        slot = free.long().argmax(-1)  # [B, N, R] first free slot
+        side = (orders > p).long()  # [B, N, R] BID or ASK
+        price = orders - 1 - side * p  # [B, N, R] (meaningless where nothing is posted)
+        is_bid = side == BID
+        slots = state.order_price.gather(3, side[..., None, None].expand(-1, -1, -1, 1, k))
+        free = slots.squeeze(3) < 0  # [B, N, R, K] free slots on the chosen side
+        slot = free.view(torch.uint8).argmax(-1)  # [B, N, R] first free slot
         room = free.any(-1)
         if self.per_resource:
             room = room & (self.open_orders(state) < k)
         # Coverage: asks need a liquid unit; bids need coin, wood first then stone.
         ask_ok = state.stock >= 1  # [B, N, R]
-        bid_wood = has[..., WOOD] & (side[..., WOOD] == BID) & room[..., WOOD]
+        bid_wood = has[..., WOOD] & is_bid[..., WOOD] & room[..., WOOD]
         bid_wood = bid_wood & (state.coin >= price[..., WOOD])
         coin_left = state.coin - bid_wood * price[..., WOOD]
-        bid_stone = has[..., STONE] & (side[..., STONE] == BID) & room[..., STONE]
+        bid_stone = has[..., STONE] & is_bid[..., STONE] & room[..., STONE]
         bid_stone = bid_stone & (coin_left >= price[..., STONE])
         bid_ok = torch.stack([bid_wood, bid_stone], -1)  # [B, N, R]
-        accept = has & room & torch.where(side == BID, bid_ok, ask_ok)  # [B, N, R]
+        accept = has & room & torch.where(is_bid, bid_ok, ask_ok)  # [B, N, R]
         # Escrow.
-        state.coin -= (accept & (side == BID)).mul(price).sum(-1)
-        state.stock -= (accept & (side == ASK)).float()
-        # Write the orders into their slots (rejected ones write back what was there).
+        state.coin -= (accept & is_bid).mul(price).sum(-1)
+        state.stock -= (accept & ~is_bid).float()
+        # Write the orders into their slots. A refused order leaves its slot as it was: the
+        # price is written as the larger of the slot's and -1 (an accepted order's slot is
+        # free, -1), the age as the slot's times 0 (accepted) or 1 (refused).
         flat_price = state.order_price.view(*state.order_price.shape[:3], -1)  # [B, N, R, 2K]
         flat_age = state.order_age.view(*state.order_age.shape[:3], -1)
         idx = (side * k + slot)[..., None]  # [B, N, R, 1]
-        old = flat_price.gather(3, idx).squeeze(-1)
-        flat_price.scatter_(3, idx, torch.where(accept, price, old)[..., None])
-        old_age = flat_age.gather(3, idx).squeeze(-1)
-        flat_age.scatter_(3, idx, torch.where(accept, 0, old_age)[..., None])
+        new_price = torch.where(accept, price, -1)[..., None]
+        flat_price.scatter_reduce_(3, idx, new_price, "amax")
+        flat_age.scatter_reduce_(3, idx, (~accept).long()[..., None], "prod")
         return accept.sum(-1)
 
     def match(self, state: EconomyState) -> Trades:
-        """Clear the book of every resource at once, settling coin and stock in ``state``."""
+        """Clear the book of every resource at once, settling coin and stock in ``state``.
+
+        On the CPU only the worlds whose book is crossed are cleared (a third of them or fewer
+        in a step of random play): the others would move nothing, and each world clears on its
+        own, so leaving them out changes no number.
+        """
+        b, n = state.coin.shape
+        if not self._may_skip:
+            return self._clear(state, None)
+        rows = self._crossed(state).nonzero().squeeze(1)  # [M] worlds with a crossed book
+        if rows.numel() == 0:
+            return Trades(*torch.zeros(4, b, n, device=state.coin.device).unbind(0))
+        return self._clear(state, None if rows.numel() == b else rows)
+
+    def _clear(self, state: EconomyState, rows: Tensor | None) -> Trades:
+        """Clear the books of worlds ``rows`` [M] (all worlds if None), as :meth:`match`."""
         b, n, r, _, k = state.order_price.shape
-        big = 1 << 20
-        if self._may_skip and not self._crossed(state):
-            none = torch.zeros(4, b, n, device=state.coin.device)
-            return Trades(*none.unbind(0))
-        price = state.order_price.permute(0, 2, 3, 1, 4).reshape(b, r, 2, n * k)  # [B, R, 2, NK]
-        age = state.order_age.permute(0, 2, 3, 1, 4).reshape(b, r, 2, n * k)
-        open_ = price >= 0
-        # Sort keys (higher = served first): bids by price then age, asks by low price then age.
-        bid_key = torch.where(open_[:, :, BID], price[:, :, BID] * big + age[:, :, BID], -1)
-        ask_key = torch.where(
-            open_[:, :, ASK], (self.max_price - price[:, :, ASK]) * big + age[:, :, ASK], -1
-        )
-        bid_key, bid_idx = bid_key.sort(-1, descending=True)  # [B, R, NK]
-        ask_key, ask_idx = ask_key.sort(-1, descending=True)
-        bid_p = price[:, :, BID].gather(-1, bid_idx)
-        ask_p = price[:, :, ASK].gather(-1, ask_idx)
-        bid_a = age[:, :, BID].gather(-1, bid_idx)
-        ask_a = age[:, :, ASK].gather(-1, ask_idx)
-        cross = (bid_key >= 0) & (ask_key >= 0) & (bid_p >= ask_p)  # [B, R, NK] a prefix
-        buyer = bid_idx // k  # [B, R, NK] agent of each sorted bid
-        seller = ask_idx // k
-        self_trade = buyer == seller
+        book = state.order_price if rows is None else state.order_price[rows]
+        ages = state.order_age if rows is None else state.order_age[rows]
+        m = book.shape[0]
+        price = book.permute(0, 2, 3, 1, 4).reshape(m, r, 2, n * k)  # [M, R, 2, NK]
+        age = ages.permute(0, 2, 3, 1, 4).reshape(m, r, 2, n * k)
+        # Sort keys (higher = served first): bids by price then age, asks by low price then
+        # age; a closed slot sorts last. Price and age are read back from the sorted keys.
+        key = ((self._key_base + self._key_sign * price) << self._shift) + age
+        key = key.masked_fill_(price < 0, -1)
+        key, idx = key.sort(-1, descending=True)  # [M, R, 2, NK], bids then asks
+        open_ = key >= 0
+        pk = key >> self._shift
+        bid_p, ask_p = pk[:, :, BID], self.max_price - pk[:, :, ASK]  # [M, R, NK]
+        aged = key & self._age_mask
+        bid_a, ask_a = aged[:, :, BID], aged[:, :, ASK]
+        cross = open_[:, :, BID] & open_[:, :, ASK] & (bid_p >= ask_p)  # [M, R, NK] a prefix
+        agent = idx // k  # [M, R, 2, NK] agent of each sorted order
+        self_trade = agent[:, :, BID] == agent[:, :, ASK]
         trade = cross & ~self_trade
         cancel = cross & self_trade
         same_step = ask_p if self.ask_price_same_step else (bid_p + ask_p) / 2
         px = torch.where(
             bid_a > ask_a, bid_p, torch.where(ask_a > bid_a, ask_p, same_step)
-        ).float()  # [B, R, NK]
+        ).float()  # [M, R, NK]
         tf = trade.float()
-        dev = price.device
-        bought = torch.zeros(b, r, n, device=dev)  # [B, R, N] each
-        sold = torch.zeros(b, r, n, device=dev)
-        paid = torch.zeros(b, r, n, device=dev)
-        proceeds = torch.zeros(b, r, n, device=dev)
-        refund = torch.zeros(b, r, n, device=dev)
-        back = torch.zeros(b, r, n, device=dev)
-        bought.scatter_add_(2, buyer, tf)
-        sold.scatter_add_(2, seller, tf)
-        paid.scatter_add_(2, buyer, tf * px)
-        proceeds.scatter_add_(2, seller, tf * px)
-        # Escrow released to the buyer: the bid price less what was paid, all of it if cancelled.
-        refund.scatter_add_(2, buyer, tf * (bid_p - px) + cancel * bid_p)
-        back.scatter_add_(2, seller, cancel.float())
-        state.coin += (refund + proceeds).sum(1)
-        state.stock += (bought + back).transpose(1, 2)
-        # Close the matched orders.
-        bid_closed = torch.zeros_like(cross).scatter_(-1, bid_idx, cross)  # [B, R, NK] unsorted
-        ask_closed = torch.zeros_like(cross).scatter_(-1, ask_idx, cross)
-        closed = torch.stack([bid_closed, ask_closed], 2).reshape(b, r, 2, n, k)
-        state.order_price.masked_fill_(closed.permute(0, 3, 1, 2, 4), -1)
-        return Trades(paid.sum(1), proceeds.sum(1), bought.sum(1), sold.sum(1))
+        paid = tf * px
+        # Per agent, by side: what buyers bought, paid and got back of their escrow (the bid
+        # price less what was paid, all of it if cancelled); what sellers sold, received and
+        # got back of their escrowed units (a cancelled ask).
+        flows = torch.stack(
+            [tf, paid, tf * (bid_p - px) + cancel * bid_p, tf, paid, cancel.float()], 2
+        ).view(m, r, 2, 3, n * k)
+        sums = torch.zeros(m, r, 2, 3, n, device=price.device)
+        sums.scatter_add_(4, agent[:, :, :, None].expand(-1, -1, -1, 3, -1), flows)
+        bought, spent, refund = sums[:, :, BID].unbind(2)  # [M, R, N] each
+        sold, proceeds, back = sums[:, :, ASK].unbind(2)
+        coin = (refund + proceeds).sum(1)  # [M, N]
+        units = (bought + back).transpose(1, 2)  # [M, N, R]
+        # Close the matched orders: a bid and an ask per crossed rank.
+        closed = torch.zeros_like(open_).scatter_(-1, idx, cross[:, :, None].expand(-1, -1, 2, -1))
+        closed = closed.view(m, r, 2, n, k).permute(0, 3, 1, 2, 4)  # [M, N, R, 2, K]
+        out = torch.stack([spent.sum(1), proceeds.sum(1), bought.sum(1), sold.sum(1)])
+        if rows is None:
+            state.coin += coin
+            state.stock += units
+            state.order_price.masked_fill_(closed, -1)
+            return Trades(*out.unbind(0))
+        state.coin.index_add_(0, rows, coin)
+        state.stock.index_add_(0, rows, units)
+        state.order_price.index_copy_(0, rows, book.masked_fill_(closed, -1))
+        full = torch.zeros(4, b, n, device=price.device).index_copy_(1, rows, out)
+        return Trades(*full.unbind(0))
 
-    def _crossed(self, state: EconomyState) -> bool:
-        """Whether any world's book holds a bid at or above an ask of the same resource (only
-        then does clearing move anything, self-trades included)."""
-        bids = state.order_price[:, :, :, BID].amax((1, 3))  # [B, R] best bid, -1 if none
-        asks = state.order_price[:, :, :, ASK]
-        lowest = torch.where(asks >= 0, asks, self.max_price + 1).amin((1, 3))  # [B, R]
-        return bool((bids >= lowest).any())
+    def _crossed(self, state: EconomyState) -> Tensor:
+        """[B] bool: whether each world's book holds a bid at or above an ask of the same
+        resource (only then does clearing move anything, self-trades included)."""
+        price = state.order_price
+        bids = price[:, :, :, BID].amax((1, 3))  # [B, R] best bid, -1 if none
+        neg_ask = (price[:, :, :, ASK] & NO_ASK).neg_().amax((1, 3))  # [B, R] -(best ask)
+        return (bids + neg_ask >= 0).any(-1)
 
     @staticmethod
     def open_orders(state: EconomyState) -> Tensor:
@@ -194,30 +218,28 @@ class Market:
         none = torch.ones(b, n, r, 1, dtype=torch.bool, device=state.stock.device)
         return torch.cat([none, bid, ask], -1)
 
-    def quotes(self, state: EconomyState) -> Tensor:
+    def quotes(self, state: EconomyState, out: Tensor | None = None) -> Tensor:
         """[B, N, R, QUOTES]: best bid and best ask of the *other* agents (/max_price),
-        whether there is one, and the agent's own open bids and asks (/max_orders)."""
-        top = float(self.max_price)
-        price = state.order_price.float()  # [B, N, R, 2, K]
-        best_bid = price[:, :, :, BID].amax(-1)  # [B, N, R] own best bid
-        ask = price[:, :, :, ASK]
-        best_ask = torch.where(ask >= 0, ask, top + 1.0).amin(-1)  # [B, N, R]
-        eye = self._eye[None, None]  # [1, 1, N, N] viewer x other
-        bid_t = best_bid.transpose(1, 2)[:, :, None, :]  # [B, R, 1, N]
-        ask_t = best_ask.transpose(1, 2)[:, :, None, :]
-        other_bid = torch.where(eye, -1.0, bid_t).amax(-1).transpose(1, 2)  # [B, N, R]
-        other_ask = torch.where(eye, top + 1.0, ask_t).amin(-1).transpose(1, 2)
-        has_bid = other_bid >= 0
-        has_ask = other_ask <= self.max_price
-        own = (price >= 0).sum(-1).float() / self.max_orders  # [B, N, R, 2]
-        return torch.stack(
-            [
-                other_bid.clamp(min=0) / self.max_price,
-                other_ask.clamp(max=self.max_price) / self.max_price,
-                has_bid.float(),
-                has_ask.float(),
-                own[..., BID],
-                own[..., ASK],
-            ],
-            -1,
-        )
+        whether there is one, and the agent's own open bids and asks (/max_orders).
+
+        Written into ``out`` when given (a view into the observation buffer).
+        """
+        b, n, r = state.stock.shape
+        top = self.max_price
+        if out is None:
+            out = torch.empty(b, n, r, QUOTES, device=state.stock.device)
+        price = state.order_price  # [B, N, R, 2, K]
+        best_bid = price[:, :, :, BID].amax(-1)  # [B, N, R] own best bid, -1 if none
+        # An empty slot's -1 read as a huge price (its low bits set) loses to any ask; the
+        # lowest ask is found as the highest negative (amax is several times faster than amin
+        # on int64 on the CPU).
+        neg_ask = (price[:, :, :, ASK] & NO_ASK).neg_().amax(-1)  # [B, N, R] -(own best ask)
+        own = self._own  # [1, N(viewer), N(other), 1]: far below any price on the diagonal
+        other_bid = (best_bid[:, None] + own).amax(2)  # [B, N, R] below 0 if none
+        other_ask = (neg_ask[:, None] + own).amax(2).neg_()  # above max_price if none
+        torch.div(other_bid.clamp(min=0), top, out=out[..., 0])
+        torch.div(other_ask.clamp(max=top), top, out=out[..., 1])
+        out[..., 2] = other_bid >= 0
+        out[..., 3] = other_ask <= top
+        torch.div((price >= 0).sum(-1), self.max_orders, out=out[..., 4:6])  # own bids, asks
+        return out

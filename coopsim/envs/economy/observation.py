@@ -13,11 +13,12 @@ from torch import Tensor
 
 from coopsim.envs.economy.config import EconomyConfig
 from coopsim.envs.economy.market import QUOTES, Market
-from coopsim.envs.economy.state import RESOURCES, STONE, WOOD, EconomyState, Grid
+from coopsim.envs.economy.state import RESOURCES, EconomyState, Grid
 from coopsim.envs.observation import ObsLayout
 from mechanisms.base import Pipeline
 
 MAP_CHANNELS = ("water", "wood", "stone", "source", "house", "agent")
+AGENT_BIT = 32  # bit 5 of a tile's flags, set only while the map channels are read
 
 
 class Observer:
@@ -53,53 +54,59 @@ class Observer:
         )
         w = torch.arange(s, device=device) - r
         self._window = (w[:, None] * grid.wp + w[None, :]).reshape(-1)  # [S*S] flat offsets
-        self._bits = (1 << torch.arange(5, device=device, dtype=torch.uint8))[:, None]  # [5, 1]
+        # Bits 0-4 of a tile's flags are channels 0-4; the agent channel is read from bit 5,
+        # set on the agents' tiles for the one gather that reads every channel.
+        self._bits = (1 << torch.arange(6, device=device, dtype=torch.uint8))[:, None]  # [6, 1]
 
     def egocentric_map(self, state: EconomyState, out: Tensor | None = None) -> Tensor:
         """[B, N, C, S*S] window around each agent (channels: MAP_CHANNELS).
 
         Written into ``out`` when given (a view into the observation buffer), so the largest
-        part of the observation is produced in one pass with no intermediate copies.
+        part of the observation is produced in one pass with no intermediate copies. Agents
+        stand on distinct tiles, so the agent channel is 1 where an agent stands (the viewer
+        itself at the centre) and 0 elsewhere.
         """
         b, n = state.pos.shape
         s = self.side
         if out is None:
             out = torch.empty(b, n, len(MAP_CHANNELS), s * s, device=state.pos.device)
-        idx = (state.pos[..., None] + self._window).reshape(b, -1)  # [B, N*S*S]
-        code = state.code.gather(1, idx).view(b, n, 1, s * s)  # [B, N, 1, S*S] uint8
-        out[:, :, :5] = (code & self._bits).clamp_(max=1)  # bits 0-4 are channels 0-4
-        # Agents in view (self included, always at the centre): relative offsets in the window.
-        agent = out[:, :, 5]
-        agent.zero_()
-        wp, r = self.grid.wp, self.radius
-        dy = state.pos[:, None, :] // wp - state.pos[:, :, None] // wp  # [B, N(viewer), N]
-        dx = state.pos[:, None, :] % wp - state.pos[:, :, None] % wp
-        seen = (dy.abs() <= r) & (dx.abs() <= r)
-        cell = ((dy + r) * s + dx + r).clamp(0, s * s - 1)
-        agent.scatter_add_(2, cell, seen.float())  # add: unseen agents add 0 anywhere
+        code, pos = state.code, state.pos
+        here = code.gather(1, pos)  # [B, N] the agents' tiles' flags
+        code.scatter_(1, pos, here | AGENT_BIT)
+        idx = (pos[..., None] + self._window).view(b, -1)  # [B, N*S*S]
+        window = code.gather(1, idx).view(b, n, 1, s * s)  # [B, N, 1, S*S] uint8
+        code.scatter_(1, pos, here)  # the map's flags as they were
+        out.copy_((window & self._bits).clamp_(max=1))
         return out
 
-    def __call__(self, state: EconomyState, t: int) -> Tensor:
-        """[B, N, obs_dim] observation of every agent at step ``t`` of the episode."""
+    def __call__(
+        self, state: EconomyState, t: int, coin: Tensor | None = None, held: Tensor | None = None
+    ) -> Tensor:
+        """[B, N, obs_dim] observation of every agent at step ``t`` of the episode.
+
+        ``coin`` [B, N] and ``held`` [B, N, R] are the holdings with escrow included, where the
+        caller has them already.
+        """
         c, g = self.config, self.grid
         b, n = state.pos.shape
-        stock = state.stock + self.market.escrow_units(state)  # [B, N, R]
-        coin = state.coin + self.market.escrow_coin(state)  # [B, N]
-        inventory = torch.stack([coin / 100, stock[..., WOOD] / 10, stock[..., STONE] / 10], -1)
-        y = (state.pos // g.wp - g.pad).float() / g.height
-        x = (state.pos % g.wp - g.pad).float() / g.width
+        if held is None:
+            held = state.stock + self.market.escrow_units(state)  # [B, N, R]
+        if coin is None:
+            coin = state.coin + self.market.escrow_coin(state)  # [B, N]
         sl = self.layout.slices
         obs = torch.empty(b, n, self.layout.size, device=state.pos.device)
         self.egocentric_map(state, obs[..., sl["map"]].view(b, n, len(MAP_CHANNELS), -1))
-        obs[..., sl["inventory"]] = inventory
-        obs[..., sl["labour"]] = state.labour[..., None] / 1000
-        obs[..., sl["skills"]] = torch.stack(
-            [state.build_skill / c.max_skill, state.gather_bonus], -1
-        )
-        obs[..., sl["position"]] = torch.stack([y, x], -1)
-        obs[..., sl["time"].start] = t / c.episode_length
-        obs[..., sl["time"].start + 1] = (t % self.tax_period) / self.tax_period
-        obs[..., sl["market"]] = self.market.quotes(state).reshape(b, n, -1)
+        rest = obs[..., sl["inventory"].start : sl["market"].start]  # [B, N, 10]
+        torch.div(coin, 100, out=rest[..., 0])
+        torch.div(held, 10, out=rest[..., 1:3])
+        torch.div(state.labour, 1000, out=rest[..., 3])
+        torch.div(state.build_skill, c.max_skill, out=rest[..., 4])
+        rest[..., 5] = state.gather_bonus
+        torch.div(state.pos // g.wp - g.pad, g.height, out=rest[..., 6])  # row / H
+        torch.div(state.pos % g.wp - g.pad, g.width, out=rest[..., 7])  # column / W
+        rest[..., 8] = t / c.episode_length
+        rest[..., 9] = (t % self.tax_period) / self.tax_period
+        self.market.quotes(state, obs[..., sl["market"]].view(b, n, len(RESOURCES), QUOTES))
         if self.pipeline.obs_dim:
             obs[..., sl["mechanisms"]] = self.pipeline.observation(b, n, obs.device)
         return obs

@@ -248,7 +248,8 @@ class EconomyWorld(World):
             build_skill=s.build_skill,
         )
         self._t += 1
-        return Step(self._observe(), reward, self._done(), info, round_end=True, flows=flows)
+        obs = self.observer(s, self._t, coin, held)  # holdings as counted above
+        return Step(obs, reward, self._done(), info, round_end=True, flows=flows)
 
     def _utility(self) -> Tensor:
         return money.utility(self.state, self.pipeline, self.config, self.labour_scale)
