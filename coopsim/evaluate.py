@@ -29,7 +29,7 @@ from coopsim.agents.population import Population
 from coopsim.config import ControlTarget, PlannerConfig
 from coopsim.credit import PlannerCredit
 from coopsim.envs import World
-from coopsim.intervals import LEVEL, t_interval
+from coopsim.intervals import LEVEL, OPEN, Bounds, t_interval
 from coopsim.measures import MEASURES, Outcome, measure_episodes
 from coopsim.replay import Replay, ReplayRecorder
 from coopsim.scenario import Scenario, make_population, make_world, resolve_device
@@ -198,13 +198,20 @@ def episode_metrics(
     return {k: v.cpu().numpy() for k, v in measure_episodes(outcome).items()}
 
 
-def confidence_interval(values: np.ndarray, level: float = LEVEL) -> dict[str, float]:
-    """Mean with the house interval (:mod:`coopsim.intervals`) over independent episodes."""
-    return t_interval(values, level).as_dict()
+def confidence_interval(
+    values: np.ndarray, level: float = LEVEL, bounds: Bounds = OPEN
+) -> dict[str, float]:
+    """Mean with the house interval (:mod:`coopsim.intervals`) over independent episodes, cut
+    to the measure's range."""
+    return t_interval(values, level, bounds).as_dict()
 
 
 def summarise(table: pd.DataFrame) -> dict[str, dict[str, float]]:
-    return {m: confidence_interval(table[m].to_numpy()) for m in MEASURES if m in table}
+    return {
+        m: confidence_interval(table[m].to_numpy(), bounds=MEASURES[m].bounds)
+        for m in MEASURES
+        if m in table
+    }
 
 
 def planner_summary(

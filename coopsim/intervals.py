@@ -12,6 +12,13 @@ Why t and not a bootstrap: with the two to five training seeds a learning compar
 afford, a percentile bootstrap cannot reach outside the range of the seeds it resamples and so
 understates the uncertainty; t intervals widen honestly as n falls. One unit gives a
 zero-width interval, and tables say so rather than hide it (see :func:`zero_width_reason`).
+
+Why intervals are cut to a measure's range: a t interval around a share near 0 or 1, or a
+Gini near 0, reaches past what the measure can take (a contribution share of 0.3% [-0.4,
+0.9]). The quantity estimated, a mean of values in ``[low, high]``, lies in ``[low, high]``
+itself, so intersecting the interval with that range never removes the true mean from it: the
+cut interval covers at least as often as the uncut one, and never promises the impossible.
+Each measure declares its range (:attr:`coopsim.measures.Measure.bounds`).
 """
 
 from __future__ import annotations
@@ -36,17 +43,26 @@ class Interval:
         return asdict(self)
 
 
+#: A measure's possible values, ``(low, high)``; None where a side is open.
+Bounds = tuple[float | None, float | None]
+
+#: No bounds on either side.
+OPEN: Bounds = (None, None)
+
+
 def _half_widths(std: np.ndarray, n: int, level: float) -> np.ndarray:
     if n < 2:
         return np.zeros_like(std)
     return stats.t.ppf(0.5 + level / 2, n - 1) * std / np.sqrt(n)
 
 
-def t_interval(values: np.ndarray, level: float = LEVEL) -> Interval:
-    """Mean of ``values`` [n] with a Student-t interval.
+def t_interval(values: np.ndarray, level: float = LEVEL, bounds: Bounds = OPEN) -> Interval:
+    """Mean of ``values`` [n] with a Student-t interval, cut to ``bounds`` (see above).
 
     >>> round(t_interval(np.array([1.0, 2.0, 3.0])).ci_high, 3)
     4.484
+    >>> t_interval(np.array([0.99, 1.0, 1.0]), bounds=(0.0, 1.0)).ci_high
+    1.0
     """
     values = np.asarray(values, dtype=float).ravel()  # [n]
     if not 0 < level < 1:
@@ -58,19 +74,35 @@ def t_interval(values: np.ndarray, level: float = LEVEL) -> Interval:
     mean = float(values.mean())
     std = float(values.std(ddof=1)) if n > 1 else 0.0
     half = float(_half_widths(np.asarray(std), n, level))
-    return Interval(mean, mean - half, mean + half, std, n)
+    low, high = clip(mean - half, mean + half, bounds)
+    return Interval(mean, low, high, std, n)
+
+
+def clip(low: float, high: float, bounds: Bounds) -> tuple[float, float]:
+    """``[low, high]`` intersected with ``bounds`` (a side that is None stays open)."""
+    floor, ceiling = bounds
+    if floor is not None:
+        low, high = max(low, floor), max(high, floor)
+    if ceiling is not None:
+        low, high = min(low, ceiling), min(high, ceiling)
+    return float(low), float(high)
 
 
 def t_interval_columns(
-    matrix: np.ndarray, level: float = LEVEL
+    matrix: np.ndarray, level: float = LEVEL, bounds: Bounds = OPEN
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Column means of ``matrix`` [n, k] with Student-t intervals: (mean, low, high), each [k]."""
+    """Column means of ``matrix`` [n, k] with Student-t intervals cut to ``bounds``:
+    (mean, low, high), each [k]."""
     matrix = np.asarray(matrix, dtype=float)
     n = matrix.shape[0]
     mean = matrix.mean(axis=0)  # [k]
     std = matrix.std(axis=0, ddof=1) if n > 1 else np.zeros_like(mean)  # [k]
     half = _half_widths(std, n, level)  # [k]
-    return mean, mean - half, mean + half
+    floor, ceiling = bounds
+    low, high = mean - half, mean + half
+    if floor is not None or ceiling is not None:
+        low, high = np.clip(low, floor, ceiling), np.clip(high, floor, ceiling)
+    return mean, low, high
 
 
 def paired_difference(a: np.ndarray, b: np.ndarray, level: float = LEVEL) -> Interval:

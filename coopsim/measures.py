@@ -22,6 +22,7 @@ from torch import Tensor
 
 from coopsim import metrics
 from coopsim.config.planner import OBJECTIVES
+from coopsim.intervals import LEVEL, OPEN, Bounds, Interval, t_interval
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,9 @@ class Measure:
     meaning: str  # one line, shown as help text and in reports
     better: Literal["higher", "lower"]
     applies: Callable[[Outcome], bool] = field(default=lambda outcome: True)
+    # The values it can take, (low, high), None where a side is open: every interval over it
+    # is cut to this range (:mod:`coopsim.intervals`), and its unit never promises a narrower one.
+    bounds: Bounds = OPEN
 
     @property
     def higher_is_better(self) -> bool:
@@ -233,6 +237,7 @@ MEASURES: dict[str, Measure] = {
             "index (0-1)",
             "1 - Gini x N/(N-1); 1 = everybody equal",
             "higher",
+            bounds=(0.0, 1.0),
         ),
         Measure(
             "equality_times_productivity",
@@ -251,6 +256,7 @@ MEASURES: dict[str, Measure] = {
             "index (0-1)",
             "Gini coefficient of wealth; 0 = everybody equal",
             "lower",
+            bounds=(0.0, 1.0),
         ),
         Measure(
             "atkinson",
@@ -260,6 +266,7 @@ MEASURES: dict[str, Measure] = {
             "index (0-1)",
             "Atkinson index, inequality aversion 0.5; 0 = everybody equal",
             "lower",
+            bounds=(0.0, 1.0),
         ),
         Measure(
             "theil",
@@ -269,6 +276,7 @@ MEASURES: dict[str, Measure] = {
             "index (0 to ln N)",
             "Theil T index of wealth; 0 = everybody equal",
             "lower",
+            bounds=(0.0, None),
         ),
         Measure(
             "utilitarian_welfare",
@@ -306,14 +314,16 @@ MEASURES: dict[str, Measure] = {
             "share of the endowment contributed, averaged over rounds",
             "higher",
             applies=lambda o: o.contribution is not None,
+            bounds=(0.0, 1.0),
         ),
         Measure(
             "efficiency",
             "efficiency",
             lambda o: metrics.efficiency(o.wealth.sum(-1), o.social_optimum),
             "wealth and the world's social optimum",
-            "share of the optimum (0-1)",
-            "total payoff as a share of the best the world allows",
+            "multiple of the world's optimum (1 = the optimum; outside money can lift it above)",
+            "total payoff over the best the world allows on its own; a sponsor's money and "
+            "sanctions' losses are counted, so it can pass 1 or fall below 0",
             "higher",
             applies=lambda o: o.social_optimum is not None,
         ),
@@ -336,6 +346,7 @@ MEASURES: dict[str, Measure] = {
             "efficiency U of Perolat et al. (2017): the collective harvest per step",
             "higher",
             applies=lambda o: o.harvest is not None,
+            bounds=(0.0, None),
         ),
         Measure(
             "harvest_equality",
@@ -346,6 +357,7 @@ MEASURES: dict[str, Measure] = {
             "equality E of Perolat et al. (2017): 1 - Gini of the agents' harvests",
             "higher",
             applies=lambda o: o.harvest is not None,
+            bounds=(0.0, 1.0),
         ),
         Measure(
             "sustainability",
@@ -356,6 +368,7 @@ MEASURES: dict[str, Measure] = {
             "sustainability S of Perolat et al. (2017): mean step at which agents harvested",
             "higher",
             applies=lambda o: o.harvest is not None,
+            bounds=(0.0, None),
         ),
         Measure(
             "peace",
@@ -366,6 +379,7 @@ MEASURES: dict[str, Measure] = {
             "peace P of Perolat et al. (2017) per agent: share of agent-steps not tagged out",
             "higher",
             applies=lambda o: o.tagged is not None,
+            bounds=(0.0, 1.0),
         ),
         Measure(
             "final_stock",
@@ -376,6 +390,7 @@ MEASURES: dict[str, Measure] = {
             "units of the resource still standing when the episode ends",
             "higher",
             applies=lambda o: o.stock is not None,
+            bounds=(0.0, None),
         ),
         Measure(
             "mean_stock",
@@ -386,6 +401,7 @@ MEASURES: dict[str, Measure] = {
             "units of the resource standing, averaged over the steps of the episode",
             "higher",
             applies=lambda o: o.stock is not None,
+            bounds=(0.0, None),
         ),
     )
 }
@@ -394,6 +410,17 @@ MEASURES: dict[str, Measure] = {
 def measure_episodes(outcome: Outcome) -> dict[str, Tensor]:
     """Every measure that applies to ``outcome``, each ``[B]``, in the registry's order."""
     return {name: m.compute(outcome) for name, m in MEASURES.items() if m.applies(outcome)}
+
+
+def bounds_of(name: str) -> Bounds:
+    """The range of measure ``name`` (open on both sides for a column that is not one)."""
+    measure = MEASURES.get(name)
+    return OPEN if measure is None else measure.bounds
+
+
+def interval(name: str, values, level: float = LEVEL) -> Interval:
+    """The house interval of ``values`` of measure ``name``, cut to the measure's range."""
+    return t_interval(values, level, bounds_of(name))
 
 
 def describe(name: str) -> Measure | None:

@@ -46,7 +46,8 @@ from coopsim.run_store import (
 )
 from coopsim.scenario import Scenario, resolve_device
 from coopsim.schema import ConfigError
-from coopsim.train import Trainer, evaluate_trained, planner_schedule
+from coopsim.stress.robust import trainer_for
+from coopsim.train import evaluate_trained, planner_schedule
 
 
 def run_scenario(
@@ -153,7 +154,9 @@ def _run_learning(
         with locked(folder):
             shutil.rmtree(folder)
     with locked(folder):
-        trainer = Trainer(scenario, seed=train_seed, device=str(dev), iterations=cfg.iterations)
+        # a planner with [planner] populations trains against them (coopsim.stress.robust)
+        trainer_cls = trainer_for(scenario)
+        trainer = trainer_cls(scenario, seed=train_seed, device=str(dev), iterations=cfg.iterations)
         resumed_from, rows = resume(folder, trainer, setup)
         if resumed_from is not None:
             print(

@@ -235,6 +235,7 @@ def check_planner_fits(
     source: str | None,
 ) -> None:
     """Cross-field rules of a planner, caught at load rather than when phase 2 starts."""
+    check_planner_populations(planner, world_kind, training, source)
     for target in resolve_controls(planner, mechanisms, source):
         lever = mechanisms[target.index]
         lever_period = MECHANISMS[lever.kind].period_of(lever.params) or 1
@@ -284,6 +285,37 @@ def check_planner_fits(
             "planner.group_size",
             f"got {planner.group_size}, must divide training.num_worlds ({training.num_worlds})",
         )
+
+
+def check_planner_populations(
+    planner: PlannerConfig, world_kind: str, training: TrainingConfig, source: str | None
+) -> None:
+    """``planner.populations`` name population files of this world, and the worlds split
+    into the scenario's own and the mixture's (:mod:`coopsim.stress.robust`)."""
+    from coopsim.stress.populations import load_population
+
+    for i, name in enumerate(planner.populations or []):
+        try:
+            found = load_population(name)
+        except ConfigError as err:
+            raise ConfigError(source, f"planner.populations[{i}]", str(err)) from None
+        if found.world != world_kind:
+            raise ConfigError(
+                source,
+                f"planner.populations[{i}]",
+                f"{name!r} is a population of {found.world!r} worlds, this is a "
+                f"{world_kind!r} world",
+            )
+    if planner.populations:
+        unit = planner.group_size * (2 if planner.objective in PAIRED_OBJECTIVES else 1)
+        own = round(training.num_worlds * (planner.own_share or 0.5) / unit) * unit
+        if not unit <= own <= training.num_worlds - unit:
+            raise ConfigError(
+                source,
+                "planner.own_share",
+                f"leaves {own} of {training.num_worlds} training worlds to the scenario's own "
+                f"population; both parts need at least {unit} (worlds come in groups of {unit})",
+            )
 
 
 def _controllable(mechanisms: list[MechanismConfig]) -> list[str]:

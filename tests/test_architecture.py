@@ -54,12 +54,15 @@ LAYER_OF = {
     "coopsim.run_store": "records",
     "coopsim.experiments": "records",
     "coopsim.sweeps": "records",
+    "coopsim.stress": "records",
+    "coopsim.stress.populations": "building",  # read when a scenario names populations
     "coopsim.analysis": "analysis",
     "coopsim.figures": "analysis",
     "coopsim.report": "analysis",
     "coopsim.app": "analysis",
     "coopsim.bench": "analysis",
     "coopsim.cli": "analysis",
+    "coopsim.__main__": "analysis",  # `python -m coopsim`: the command line
     "coopsim.conformance": "analysis",
     "coopsim.docs_links": "analysis",
 }

@@ -199,10 +199,12 @@ def test_bands_over_rounds_are_t_intervals_over_episodes():
     run = RunData(Path("r"), {"scenario": "s", "seed": 0}, {}, episodes)
     half = stats.t.ppf(0.975, 2) * given[:, 0].std(ddof=1) / np.sqrt(3)  # round 1: 6 -+ 9.94
     wealth_half = stats.t.ppf(0.975, 2) * given.cumsum(1)[:, 1].std(ddof=1) / np.sqrt(3)
-    for fig, x, mean, h in (
-        (figures.contributions_per_round(run), 1, 6.0, half),
-        (figures.wealth_over_time(run), 2, given.cumsum(1)[:, 1].mean(), wealth_half),
+    for fig, x, mean, h, floor in (
+        # nobody contributes less than nothing: the band is cut at 0 (coopsim.intervals)
+        (figures.contributions_per_round(run), 1, 6.0, half, 0.0),
+        (figures.wealth_over_time(run), 2, given.cumsum(1)[:, 1].mean(), wealth_half, None),
     ):
         band = fig.axes[0].collections[0].get_paths()[0].vertices
         at_x = band[np.isclose(band[:, 0], x), 1]
-        assert (at_x.min(), at_x.max()) == pytest.approx((mean - h, mean + h))
+        low = mean - h if floor is None else max(floor, mean - h)
+        assert (at_x.min(), at_x.max()) == pytest.approx((low, mean + h))

@@ -87,6 +87,39 @@ class ConditionalCooperator(ScriptedPolicy):
 
 
 @dataclass
+class HumpShapedParams:
+    peak: float = param(
+        0.5, help="Share of the endowment contributed when the others give `turn`", ge=0, le=1
+    )
+    turn: float = param(
+        0.5,
+        help="Others' mean contribution share at which this agent gives most",
+        gt=0,
+        lt=1,
+    )
+
+
+class HumpShaped(ScriptedPolicy):
+    """Fischbacher, Gaechter and Fehr (2001)'s "hump-shaped" (triangle) contributors: in
+    their strategy method about 14% of people raised their contribution with the others' up
+    to about half the endowment and lowered it beyond. Modelled as a tent: ``peak`` x the
+    others' share / ``turn`` up to ``turn``, falling linearly to 0 when the others give all."""
+
+    name = "hump_shaped"
+    Params = HumpShapedParams
+    summary = "Matches the group's contribution up to a point, then gives less the more they give."
+
+    def share(self, obs, gen):
+        first = self.field(obs, "first_round") > 0
+        others = self.field(obs, "others_last_mean_contribution")
+        p = self.params
+        rising = others / p.turn
+        falling = (1.0 - others) / (1.0 - p.turn)
+        tent = p.peak * torch.minimum(rising, falling).clamp(0, 1)
+        return torch.where(first, torch.full_like(others, p.peak), tent)
+
+
+@dataclass
 class PunisherParams:
     contribution: float = param(
         1.0, help="Share of the endowment this agent contributes", ge=0, le=1
@@ -120,6 +153,7 @@ SCRIPTED: dict[str, type[ScriptedPolicy]] = {
         RandomPolicy,
         TitForTat,
         ConditionalCooperator,
+        HumpShaped,
         Punisher,
         GatherBuild,
         GreedyHarvester,

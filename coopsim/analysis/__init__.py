@@ -2,6 +2,7 @@
 
 from coopsim.analysis.mechanism_optimum import OptimalMechanism, optimal_mechanism
 from coopsim.analysis.optimal import OptimalSchedule, optimal_schedule
+from coopsim.analysis.rules import Rule, format_rules, group_rules, rules_table
 from coopsim.analysis.schelling import SchellingDiagram, schelling, schelling_figure
 from coopsim.analysis.tables import (
     agent_outcomes,
@@ -18,14 +19,18 @@ from coopsim.analysis.training import tax_schedules, training_curves, training_l
 __all__ = [
     "OptimalMechanism",
     "OptimalSchedule",
+    "Rule",
     "SchellingDiagram",
     "agent_outcomes",
     "compare",
+    "format_rules",
+    "group_rules",
     "format_compare",
     "lorenz",
     "mechanism_flows",
     "optimal_mechanism",
     "optimal_schedule",
+    "rules_table",
     "run_labels",
     "schelling",
     "schelling_figure",

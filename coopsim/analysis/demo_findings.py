@@ -266,3 +266,17 @@ def takeaway(arms: list[ArmFindings]) -> list[str]:
         "seed's value its mean over the evaluation episodes."
     )
     return lines
+
+
+def by_rule(paths: Mapping[str, Mapping[int, Path]]) -> dict[str, Mapping[int, Path]]:
+    """{arm: {seed: run}} keyed by each arm's rule label instead (as ``coopsim compare``, the
+    app and the brief name the rules: :func:`coopsim.analysis.rules.group_rules`)."""
+    from coopsim.analysis.rules import group_rules
+
+    runs = {
+        arm: [load_run(p, columns=COLUMNS) for p in by_seed.values()]
+        for arm, by_seed in paths.items()
+    }
+    everyone = [run for group in runs.values() for run in group]  # a planner's label: every seed
+    label = {run.name: rule.label for rule in group_rules(everyone) for run in rule.runs}
+    return {label[runs[arm][0].name]: by_seed for arm, by_seed in paths.items()}

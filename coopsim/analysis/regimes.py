@@ -222,11 +222,12 @@ def format_sweep(values: Mapping[int, Mapping[str, np.ndarray]]) -> str:
     """
     labels = list(next(iter(values.values())))
     refs = [ref for ref in REFERENCES if ref in labels]
+    width = 38
     head = f"{'seed':<6}" + "".join(f"{lb:>13}" for lb in labels)
-    head += "".join(f"{'planner vs ' + ref:>34}" for ref in refs)
+    head += "".join(f"{'planner vs ' + ref:>{width}}" for ref in refs)
     lines = [
-        f"across training seeds: {_SWEEP_LABEL}; the planner's gain, paired "
-        "difference per world [95% CI]",
+        f"across training seeds: {_SWEEP_LABEL}; the planner's edge, its paired difference "
+        "per world [95% CI] in the measure's own unit, then the same as a share (gain)",
         head,
         "-" * len(head),
     ]
@@ -234,12 +235,16 @@ def format_sweep(values: Mapping[int, Mapping[str, np.ndarray]]) -> str:
         cells = "".join(f"{by[lb].mean():>13.1f}" for lb in labels)
         for ref in refs:
             gain, diff = gain_over(by[PLANNER], by[ref])
-            shown = f"{gain:+.1%}" if gain is not None else "n/a"
+            shown = f"({gain:+.1%})" if gain is not None else "(gain n/a)"
             if diff is not None and diff["n"] > 1:
-                spread = f"[{diff['ci_low']:>+7.1f},{diff['ci_high']:>+7.1f}]"
-            else:  # a run without per-world values
-                spread = "[paired n/a]".rjust(17)
-            cells += f"{shown:>9} {spread}".rjust(34)
+                # the interval beside the estimate it bounds: both a difference per world
+                cell = (
+                    f"{diff['mean']:>+7.1f} [{diff['ci_low']:>+7.1f},{diff['ci_high']:>+7.1f}] "
+                    f"{shown}"
+                )
+            else:  # a run without per-world values: no paired interval to give
+                cell = f"{shown} no paired interval"
+            cells += cell.rjust(width)
         lines.append(f"{seed:<6}" + cells)
     means = "".join(f"{np.mean([by[lb].mean() for by in values.values()]):>13.1f}" for lb in labels)
     lines.append(f"{'mean':<6}" + means)

@@ -12,13 +12,17 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from coopsim.analysis.sweeps import DEFAULT_METRIC, cell_means, fields_of
+from coopsim.analysis.sweeps import DEFAULT_METRIC, cell_means, field_words, fields_of
 from coopsim.measures import MEASURES
 
 
 def _label(metric: str) -> str:
     m = MEASURES.get(metric)
-    return f"{m.label} ({m.unit})" if m is not None else metric
+    if m is None:
+        return metric.replace("_", " ")
+    if metric == "objective":  # its unit is the objective's own: no words to add
+        return "the scenario's objective"
+    return f"{m.label} ({m.unit})"
 
 
 def _numeric(values: pd.Series) -> bool:
@@ -45,10 +49,10 @@ def sweep_figure(table: pd.DataFrame, metric: str = DEFAULT_METRIC) -> Figure:
             ax.scatter(seeds_x, ok[metric], s=10, color="0.4", label="one seed", zorder=3)
         else:
             ax.set_xticks(x, [str(v) for v in means[field]])
-        ax.set_xlabel(field)
+        ax.set_xlabel(field_words(field))
         ax.set_ylabel(_label(metric))
         ax.legend()
-        ax.set_title(f"{MEASURES[metric].label if metric in MEASURES else metric} over {field}")
+        ax.set_title(f"{_label(metric)} over {field_words(field)}")
         return fig
     a, b = fields[:2]
     ok = table[table["status"] == "ok"]
@@ -58,8 +62,8 @@ def sweep_figure(table: pd.DataFrame, metric: str = DEFAULT_METRIC) -> Figure:
     ax.set_yticks(range(grid.shape[0]), [str(v) for v in grid.index])
     for (i, j), value in np.ndenumerate(grid.to_numpy()):
         ax.text(j, i, f"{value:.3g}", ha="center", va="center", color="white", fontsize=8)
-    ax.set_xlabel(a)
-    ax.set_ylabel(b)
+    ax.set_xlabel(field_words(a))
+    ax.set_ylabel(field_words(b))
     fig.colorbar(image, ax=ax, label=f"{_label(metric)}, mean over seeds")
     ax.set_title(f"{metric} over {a} and {b}{rest}")
     return fig

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from coopsim.intervals import Interval, paired_difference, t_interval
+from coopsim.intervals import Interval, paired_difference, t_interval, zero_width_reason
 from coopsim.measures import MEASURES
 
 DEFAULT_METRIC = "objective"
@@ -95,6 +95,24 @@ def effect(table: pd.DataFrame, field: str, metric: str = DEFAULT_METRIC) -> Eff
     return Effect(field, low, high, diff)
 
 
+def field_words(field: str, kinds: list[str] | None = None) -> str:
+    """A swept field in words: ``mechanisms.0.rate`` -> ``rate of mechanism 1 (matching)``."""
+    parts = field.split(".")
+    if len(parts) == 3 and parts[0] == "mechanisms" and parts[1].isdigit():
+        i = int(parts[1])
+        kind = f" ({kinds[i].replace('_', ' ')})" if kinds and i < len(kinds) else ""
+        return f"{parts[2].replace('_', ' ')} of mechanism {i + 1}{kind}"
+    if len(parts) == 2:
+        return f"{parts[0]} {parts[1].replace('_', ' ')}"
+    return field.replace("_", " ")
+
+
+def _named(field: str) -> str:
+    """A field in words with its dotted name, which ``--set`` and the app take, after it."""
+    words = field_words(field)
+    return field if words == field else f"{words} ({field})"
+
+
 def _value(v: object) -> object:
     """A swept value as the user typed it (numpy scalars shown as plain numbers)."""
     return v.item() if isinstance(v, np.generic) else v
@@ -108,7 +126,7 @@ def findings(table: pd.DataFrame, metric: str = DEFAULT_METRIC) -> list[str]:
     """Sentences a report leads with: the best cell, and each field's effect, with intervals."""
     fields = fields_of(table)
     best = best_cell(table, metric)
-    where = ", ".join(f"{f} = {_value(best[f])!r}" for f in fields)
+    where = ", ".join(f"{_named(f)} = {_value(best[f])!r}" for f in fields)
     label = MEASURES[metric].label if metric in MEASURES else metric
     lines = [
         f"The best cell for {label} is {where}: {_fmt(best['mean'])} "
@@ -120,13 +138,16 @@ def findings(table: pd.DataFrame, metric: str = DEFAULT_METRIC) -> list[str]:
         except ValueError:
             continue
         d = eff.difference
-        verdict = (
-            "an interval that excludes zero"
-            if d.ci_low > 0 or d.ci_high < 0
-            else "an interval that includes zero: no clear effect"
-        )
+        reason = zero_width_reason(d.n, d.std) if not d.ci_high > d.ci_low else None
+        if reason is not None:  # no width: neither excludes nor includes anything
+            verdict = f"an interval of zero width: {reason}"
+        elif d.ci_low > 0 or d.ci_high < 0:
+            verdict = "an interval that excludes zero"
+        else:
+            verdict = "an interval that includes zero: no clear effect"
         lines.append(
-            f"Raising {field} from {_value(eff.low)!r} to {_value(eff.high)!r} changes {label} by "
+            f"Raising {_named(field)} from {_value(eff.low)!r} to {_value(eff.high)!r} changes "
+            f"{label} by "
             f"{d.mean:+.4g} [95% CI {d.ci_low:+.4g}, {d.ci_high:+.4g}] "
             f"(paired over {d.n} seeds; {verdict})."
         )

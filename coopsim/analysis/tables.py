@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from coopsim.intervals import LEVEL, t_interval, t_interval_columns, zero_width_reason
-from coopsim.measures import MEASURES
+from coopsim.measures import MEASURES, bounds_of
 from coopsim.record import RunData
 
 RunLike = RunData | Sequence[RunData]
@@ -131,7 +131,10 @@ def summary(
         for metric in names:
             if per_episode is not None and metric in per_episode:
                 values = per_episode[metric].to_numpy(dtype=float)  # [episodes]
-                rows.append({**keys, "metric": metric, **t_interval(values, level).as_dict()})
+                bounds = bounds_of(metric)
+                rows.append(
+                    {**keys, "metric": metric, **t_interval(values, level, bounds).as_dict()}
+                )
             elif metric in stored:
                 if level != LEVEL:
                     raise ValueError(
@@ -314,7 +317,8 @@ def compare(
             if by == "run" and len(m) == 1:
                 stats = m.iloc[0][["mean", "ci_low", "ci_high", "std", "n"]].to_dict()
             else:  # the runs are the units (none: every column is missing)
-                stats = t_interval(m["mean"].to_numpy(dtype=float), level).as_dict()
+                values = m["mean"].to_numpy(dtype=float)
+                stats = t_interval(values, level, bounds_of(metric)).as_dict()
             row[metric] = stats["mean"]
             for part in ("ci_low", "ci_high", "std", "n"):
                 row[f"{metric}_{part}"] = stats[part]

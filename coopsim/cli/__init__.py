@@ -15,6 +15,7 @@ from coopsim.cli.runs import (
     cmd_report,
     cmd_run,
 )
+from coopsim.cli.stress import add_stress_parser
 from coopsim.cli.studies import add_experiment_parser, add_sweep_parser, cmd_demo
 from coopsim.docs_links import link_parsers
 from coopsim.schema import ConfigError
@@ -60,8 +61,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("compare", help="side-by-side table of run summaries")
+    p = sub.add_parser("compare", help="rules compared over training seeds, or runs side by side")
     p.add_argument("runs", nargs="+", help="run directories or glob patterns")
+    p.add_argument(
+        "--by",
+        choices=("rule", "run"),
+        default="rule",
+        help="rule: runs grouped by rule, intervals over training seeds (default); "
+        "run: one column per run, intervals over its evaluation episodes",
+    )
     p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("report", help="write a scenario report (HTML or PDF) for runs")
@@ -71,6 +79,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--output",
         default="report.html",
         help="report.html or report.pdf (default: %(default)s)",
+    )
+    p.add_argument(
+        "--rank-by",
+        default=None,
+        help="the measure page one ranks the rules on where they share no objective "
+        "(default: the planners' objective, else utilitarian welfare), e.g. net_welfare",
     )
     p.set_defaults(func=cmd_report)
 
@@ -93,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_experiment_parser(sub)
     add_sweep_parser(sub)
+    add_stress_parser(sub)
 
     from coopsim.experiments.demo import SEEDS
 

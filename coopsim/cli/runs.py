@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 from coopsim.schema import ConfigError
 
@@ -86,12 +87,22 @@ def format_compare(runs) -> str:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
+    """Rules (runs grouped by rule, intervals over training seeds) or runs one by one."""
     from coopsim.record import load_runs
 
     runs = load_runs(args.runs)
     if not runs:
         print("no run directories found", file=sys.stderr)
         return 2
+    if getattr(args, "by", "rule") == "rule":
+        from coopsim.analysis.rules import format_rules, rules_table
+
+        try:
+            print(format_rules(rules_table(runs)))
+        except ValueError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        return 0
     print("mean [95% CI] over evaluation episodes")
     print(format_compare(runs))
     return 0
@@ -101,13 +112,16 @@ def cmd_report(args: argparse.Namespace) -> int:
     """Write the scenario report (HTML or PDF, by the output's suffix) for the given runs."""
     from coopsim.record import expand_paths
     from coopsim.report import build_report
+    from coopsim.report.stress_section import is_stress
 
-    paths = expand_paths(args.runs, sweeps=True)
+    stressed = [Path(p) for p in args.runs if is_stress(p)]  # `coopsim stress` folders
+    rest = [p for p in args.runs if not is_stress(p)]
+    paths = stressed + (expand_paths(rest, sweeps=True) if rest else [])
     if not paths:
         print("no run directories found", file=sys.stderr)
         return 2
     try:
-        out = build_report(paths, args.output)
+        out = build_report(paths, args.output, rank_by=getattr(args, "rank_by", None))
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

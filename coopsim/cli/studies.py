@@ -229,7 +229,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """
     from tqdm import tqdm
 
-    from coopsim.analysis.demo_findings import arm_line, format_table, load_findings, takeaway
+    from coopsim.analysis.demo_findings import (
+        arm_line,
+        by_rule,
+        format_table,
+        load_findings,
+        takeaway,
+    )
     from coopsim.experiments import demo
 
     workers = args.workers or demo.default_workers()
@@ -265,7 +271,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 130
-    findings = load_findings(paths)
+    findings = load_findings(by_rule(paths))  # named as coopsim compare and the brief name them
     print()
     print("mean [95% CI] over training seeds")
     print(format_table(findings))

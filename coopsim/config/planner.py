@@ -121,7 +121,23 @@ class PlannerConfig:
         ge=1,
     )
 
+    populations: list[str] | None = param(
+        None,
+        help="Populations it also designs for (population files or shipped names, see "
+        "populations/): each training world outside the scenario's own share draws one of "
+        "them every episode, so the planner is paid for rules that hold across them",
+    )
+    own_share: float | None = param(
+        None,
+        help="With populations: share of training worlds that keep the scenario's own "
+        "population, where its learners keep learning (default 0.5)",
+        gt=0,
+        lt=1,
+    )
+
     def validate(self) -> None:
+        if self.own_share is not None and not self.populations:
+            raise ValueError("own_share is only used with populations")
         if self.mechanism and self.controls and self.controls != [self.mechanism]:
             raise ValueError("give controls or the older mechanism, not both")
         if not self.controls:  # mechanism = 'tax' is controls = ['tax']; a tax by default

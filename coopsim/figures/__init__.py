@@ -24,6 +24,7 @@ from coopsim.figures.outcomes import (
     lorenz_curves,
     wealth_over_time,
 )
+from coopsim.figures.rules import rule_ranking
 from coopsim.figures.style import (
     HEADLINE_MEASURES,
     MAX_PANELS,
@@ -58,6 +59,7 @@ __all__ = [
     "mechanism_parameters",
     "metrics_over_training",
     "panel_title",
+    "rule_ranking",
     "specialisation",
     "wealth_over_time",
 ]

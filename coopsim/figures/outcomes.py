@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from coopsim.analysis import tables
 from coopsim.figures.style import (
@@ -88,6 +89,7 @@ def wealth_over_time(run: RunData) -> Figure:
         ax.plot(rounds, mean.loc[agent], markersize=4, color=color, label=label, **_style(i))
         ax.fill_between(rounds, low.loc[agent], high.loc[agent], color=color, alpha=0.15)
     ax.set_xlabel("round")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # rounds are whole
     ax.set_ylabel("accumulated wealth (coins)")
     ax.set_title(title)
     ax.legend(fontsize=8, ncol=2 if len(agents) > 6 else 1)
@@ -153,12 +155,15 @@ def contributions_per_round(runs: RunLike) -> Figure:
         return empty_figure(title, "No run recorded contributions.")
     labels = tables.run_labels(runs)
     curves = []
+    endowment = runs[0].scenario.get("world", {}).get("endowment")
     for run in runs:
         per_ep = run.episodes.groupby(["round", "episode"])["contribution"].mean()
         by_round = per_ep.unstack("round")  # [E, R]
-        mean, low, high = t_interval_columns(by_round.to_numpy(dtype=float))  # each [R]
+        top = run.scenario.get("world", {}).get("endowment")  # nobody gives more than it
+        mean, low, high = t_interval_columns(
+            by_round.to_numpy(dtype=float), bounds=(0.0, float(top) if top else None)
+        )  # each [R]
         curves.append((by_round.columns.to_numpy() + 1, mean, low, high))
-    endowment = runs[0].scenario.get("world", {}).get("endowment")
     height = endowment or max(float(np.nanmax(np.abs(c[1]))) for c in curves) or 1.0
     groups = coinciding([c[1] for c in curves], COINCIDE_SHARE * height)
     offsets = _dodges(groups, len(curves))  # [runs]
@@ -174,7 +179,8 @@ def contributions_per_round(runs: RunLike) -> Figure:
     ax.set_xlabel("round")
     ax.set_ylabel("mean contribution per agent (coins)")
     ax.set_title(title)
-    ax.set_ylim(bottom=0)
+    ax.set_ylim(bottom=0, top=1.05 * height)  # the endowment, and points on it, in view
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # rounds are whole
     # Below the axes: inside, "best" still lands on a line when runs span the whole height.
     fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", fontsize=8,
                ncol=min(3, len(runs) + 1), title=coinciding_note(groups, labels),
@@ -209,6 +215,10 @@ def _sensible_limits(
             low, high = bounds[0], min(bounds[1], high + bounds[0] - low)
         if high > bounds[1]:
             low, high = max(bounds[0], low - (high - bounds[1])), bounds[1]
+        # a little room past a bound the values reach, so a point on it is not cut in half
+        pad = 0.04 * (high - low)
+        low = low - pad if lo <= bounds[0] + pad else low
+        high = high + pad if hi >= bounds[1] - pad else high
     return low, high
 
 
@@ -270,10 +280,9 @@ def agent_outcomes(runs: RunLike) -> Figure:
         return empty_figure(title, "No runs to draw.")
     table = tables.agent_outcomes(runs)
     labels = tables.run_labels(runs)
-    n_agents = int(table.groupby("run")["agent"].nunique().max())
     width = 0.8 / len(runs)
-    fig = CoopsimFigure(figsize=(max(6.0, 1.0 + 0.9 * n_agents * max(1, len(runs) / 2)), 4.2),
-                 layout="constrained")  # fmt: skip
+    # the page's width: a wider figure is scaled down on the page until nothing can be read
+    fig = CoopsimFigure(figsize=(7.0, 4.6), layout="constrained")
     ax = fig.add_subplot()
     for i, (run, label, color) in enumerate(zip(runs, labels, _colors(len(runs)))):
         t = table[table["run"] == run.name]

@@ -60,15 +60,18 @@ def mechanism_parameters(run: RunData) -> Figure:
         top = float(cut_all.max()) * 1.5 if len(cut_all) and cut_all.max() > 0 else 1.0
         if not cfg.empty:
             _step_schedule(ax, cfg["cutoff"].to_numpy(), cfg["rate"].to_numpy(), top,
-                           color="C0", linewidth=2, label="configured")  # fmt: skip
+                           color="C0", linewidth=2,
+                           label="configured" if learned.empty else "configured at the start")  # fmt: skip
         if not learned.empty and learned["cutoff"].notna().all():
             last = learned[learned["iteration"] == learned["iteration"].max()]
             first = learned[learned["iteration"] == learned["iteration"].min()]
+            # a planner learns its rates; a Saez schedule is recomputed from incomes
+            source = "planner's" if run.scenario.get("planner") else "in force"
             _step_schedule(ax, first["cutoff"].to_numpy(), first["rate"].to_numpy(), top,
-                           color="C1", linestyle=":", label=f"learned, iteration "
+                           color="C1", linestyle=":", label=f"{source}, iteration "
                            f"{first['iteration'].iloc[0]:g}")  # fmt: skip
             _step_schedule(ax, last["cutoff"].to_numpy(), last["rate"].to_numpy(), top,
-                           color="C3", linewidth=2, label=f"learned, iteration "
+                           color="C3", linewidth=2, label=f"{source}, iteration "
                            f"{last['iteration'].iloc[0]:g}")  # fmt: skip
         ax.set_xlabel("income per tax period (coins)")
         ax.set_ylabel("marginal tax rate (%)")

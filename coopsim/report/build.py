@@ -8,6 +8,7 @@ published with a hard link, which fails rather than replace a file that exists.
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import Iterable
@@ -30,13 +31,16 @@ MAX_SUFFIX = 10_000
 def build_report(
     runs: Iterable[RunData | str | os.PathLike],
     out: str | os.PathLike,
+    rank_by: str | None = None,
 ) -> Path:
     """Write the report for ``runs`` to ``out`` and return the file's path.
 
     ``out`` ending in ``.html`` or ``.pdf`` picks the format and is replaced if it exists; any
     other ``out`` without a suffix is taken as a folder, in which a new ``report-<time>.html``
     (``report-<time>-2.html`` if that is taken, and so on) is written. Either way the file
-    appears complete or not at all.
+    appears complete or not at all. Its findings, as data, are written beside it as
+    ``<name>.findings.json`` (:func:`findings_path`), also in one step. ``rank_by``: see
+    :func:`coopsim.report.content.build_content`.
     """
     out = Path(out)
     is_file = out.suffix.lower() in SUFFIXES
@@ -44,7 +48,7 @@ def build_report(
         raise ValueError(f"{out}: a report is written as .html or .pdf, not {out.suffix}")
     folder = out.parent if is_file else out
     folder.mkdir(parents=True, exist_ok=True)
-    report = build_content(runs)
+    report = build_content(runs, rank_by)
     stem = f"report-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
     name = out.name if is_file else f"{stem}.html"
     # A name no other writer, thread or process, can pick; created by the renderer with the
@@ -54,8 +58,27 @@ def build_report(
         _render(report, tmp, pdf=name.lower().endswith(".pdf"))
         if is_file:
             os.replace(tmp, out)
-            return out
-        return publish_new(tmp, folder, stem, ".html")
+            final = out
+        else:
+            final = publish_new(tmp, folder, stem, ".html")
+    finally:
+        tmp.unlink(missing_ok=True)
+    if report.data is not None:
+        write_findings(report.data, findings_path(final))
+    return final
+
+
+def findings_path(report: Path) -> Path:
+    """Where a report's findings are written: ``brief.pdf`` -> ``brief.findings.json``."""
+    return report.with_name(f"{report.stem}.findings.json")
+
+
+def write_findings(data: dict, path: Path) -> None:
+    """The findings as JSON, replacing ``path`` in one step."""
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        tmp.write_text(json.dumps(data, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
 

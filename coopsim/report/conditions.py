@@ -1,7 +1,7 @@
 """The conditions a report compares, each with its estimates and the units they rest on.
 
-A condition is one scenario (one set of rules); the runs of it that a report is given are its
-training or evaluation seeds. Estimates follow the one interval policy
+A condition is one rule (:mod:`coopsim.analysis.rules`); the runs of it that a report is given
+are its training or evaluation seeds. Estimates follow the one interval policy
 (:mod:`coopsim.intervals`): a condition of one run takes the interval its ``summary.json``
 stores (units: evaluation episodes); a condition of several runs takes the Student-t interval
 over the runs' means (units: seeds), which covers the luck of training.
@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from coopsim.intervals import Interval, t_interval
+from coopsim.intervals import Interval, clip, t_interval
+from coopsim.measures import bounds_of
 from coopsim.record import RunData
 
 #: How a condition without mechanisms is named in sentences.
@@ -26,22 +27,17 @@ NO_MECHANISM = "no mechanism"
 class Condition:
     """One scenario's runs, compared as one set of rules."""
 
-    label: str  # the scenario's name
+    label: str  # the rule's label (coopsim.analysis.rules.rule_labels)
     runs: tuple[RunData, ...]
 
     @property
     def rules(self) -> str:
-        """The mechanisms in words: ``matching``, ``sanction_institution + lump_sum``."""
-        recorded = self.runs[0].summary.get("mechanisms")
-        if recorded is not None:
-            kinds = [str(m["kind"]) for m in recorded]
-        else:
-            kinds = [str(m.get("kind", "?")) for m in self.runs[0].scenario.get("mechanisms", [])]
-        return " + ".join(kinds) if kinds else NO_MECHANISM
+        """The rules in words: the label every table of rules gives them."""
+        return self.label
 
     @property
     def bare(self) -> bool:
-        return self.rules == NO_MECHANISM
+        return self.label == NO_MECHANISM
 
     @property
     def units(self) -> str:
@@ -58,14 +54,17 @@ class Condition:
             return None
         if len(stats) == 1:
             (s,) = stats
+            # runs written before intervals were cut to a measure's range are cut here
+            low, high = clip(float(s["ci_low"]), float(s["ci_high"]), bounds_of(name))
             return Interval(
                 float(s["mean"]),
-                float(s["ci_low"]),
-                float(s["ci_high"]),
+                low,
+                high,
                 float(s.get("std", float("nan"))),
                 int(s.get("n", 0)),
             )
-        return t_interval(np.array([float(s["mean"]) for s in stats]))  # over seeds
+        means = np.array([float(s["mean"]) for s in stats])
+        return t_interval(means, bounds=bounds_of(name))  # over seeds
 
     def per_unit(self, per_episode: pd.Series) -> Interval:
         """An estimate from values per (run, episode): over episodes, or over runs' means.
@@ -78,11 +77,11 @@ class Condition:
 
 
 def conditions(runs: Sequence[RunData]) -> list[Condition]:
-    """Runs grouped by scenario, in the order each scenario first appears."""
-    groups: dict[str, list[RunData]] = {}
-    for run in runs:
-        groups.setdefault(str(run.summary.get("scenario") or run.name), []).append(run)
-    return [Condition(label, tuple(group)) for label, group in groups.items()]
+    """Runs grouped by rule (:func:`coopsim.analysis.rules.group_rules`), in the order each
+    rule first appears, each labelled as every table of rules labels it."""
+    from coopsim.analysis.rules import group_rules
+
+    return [Condition(rule.label, rule.runs) for rule in group_rules(list(runs))]
 
 
 def baseline(found: Sequence[Condition]) -> Condition:

@@ -18,16 +18,19 @@ import pandas as pd
 import coopsim
 from coopsim import figures
 from coopsim.analysis import tables
+from coopsim.analysis.rules import pooled_run
 from coopsim.intervals import Interval, zero_width_reason
 from coopsim.measures import MEASURES
 from coopsim.record import SCENARIO, RunData, load_run
 from coopsim.report import numbers
+from coopsim.report.brief_findings import SAID, Brief, brief, label_of, ranked_table
 from coopsim.report.conditions import Condition, conditions
-from coopsim.report.findings import findings, objective_words, question
+from coopsim.report.findings import objective_words
 from coopsim.report.model import FigureBlock, Paragraph, Preformatted, Report, Section, Table
 from coopsim.report.planner_section import planner_sections
 from coopsim.report.replay_section import replay_sections
 from coopsim.report.schelling_section import schelling_sections
+from coopsim.report.stress_section import split_stress
 from coopsim.report.sweep_section import split_sweeps
 
 #: What the mechanism table says of a run written before summary.json recorded its mechanisms.
@@ -153,7 +156,10 @@ def comparison_table(found: Sequence[Condition]) -> pd.DataFrame:
     for name in shown_measures(found):
         measure = MEASURES[name]
         if name == "objective":
-            row = {"measure, unit": f"objective: {objective_words(found[0])}"}
+            own = {objective_words(c) for c in found}
+            if len(own) > 1:
+                continue  # each rule's own objective: no one measure to set side by side
+            row = {"measure, unit": f"objective: {own.pop()}"}
         else:
             row = {"measure, unit": f"{measure.label}, {measure.unit}"}
         for c in found:
@@ -162,21 +168,34 @@ def comparison_table(found: Sequence[Condition]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def build_content(runs: Iterable[RunData | str | os.PathLike]) -> Report:
-    """Assemble the report's sections and figures for ``runs`` (loaded runs or run folders)."""
+def build_content(
+    runs: Iterable[RunData | str | os.PathLike], rank_by: str | None = None
+) -> Report:
+    """Assemble the report's sections and figures for ``runs`` (loaded runs or run folders).
+
+    ``rank_by``: the measure page one ranks the rules on where they share no objective (see
+    :mod:`coopsim.report.brief_findings`)."""
     runs, sweeps = split_sweeps(runs)  # a sweep folder: its section, and its best cell's runs
+    runs, stressed = split_stress(runs)  # a stress folder: its section, and the runs it stressed
     runs = [_as_run(r) for r in runs]
     if not runs:
         raise ValueError("a report needs at least one run directory")
     found = conditions(runs)
+    page_one = brief(runs, rank_by)
+    pooled = [pooled_run(rule) for rule in page_one.rules]  # the figures draw one series a rule
     labels = tables.run_labels(runs)
-    title = (
-        f"Policy brief: {found[0].label}"
-        if len(found) == 1
-        else f"Policy brief: {len(found)} sets of rules compared"
+    scenario_names = ", ".join(
+        dict.fromkeys(str(r.summary.get("scenario") or r.name) for r in runs)
     )
+    title = (
+        f"Policy brief: {found[0].label} ({scenario_names})"
+        if len(found) == 1
+        else f"Policy brief: {len(found)} rules compared"
+    )
+    seeds = sorted({len(c.runs) for c in found})
     subtitle = (
-        f"{len(runs)} run(s): {', '.join(labels)}. Generated "
+        f"{len(runs)} run(s): {len(found)} rule(s) x {' or '.join(map(str, seeds))} training "
+        "seed(s); the runs are listed under Method. Generated "
         f"{datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')} by coopsim "
         f"{coopsim.__version__}."
     )
@@ -185,8 +204,9 @@ def build_content(runs: Iterable[RunData | str | os.PathLike]) -> Report:
         subtitle,
         [
             *sweeps,
-            _summary_section(found),
-            _figure_section(runs, labels, found),
+            _summary_section(page_one),
+            *stressed,
+            _figure_section(pooled, [p.summary["scenario"] for p in pooled], found),
             *planner_sections(runs, labels),
             *replay_sections(runs, labels),
             *schelling_sections(runs, labels),
@@ -194,12 +214,36 @@ def build_content(runs: Iterable[RunData | str | os.PathLike]) -> Report:
             _method_section(runs, labels, found),
             _appendix_section(runs),
         ],
+        data=page_one.as_dict(),
     )
 
 
-def _summary_section(found: Sequence[Condition]) -> Section:
-    blocks: list = [Paragraph(f"Question: {question(found)}")]
-    blocks += [Paragraph(text) for text in findings(found)]
+def _summary_section(page_one: Brief) -> Section:
+    """Page one: the question, the rules ranked, the findings in words, one figure."""
+    measure = label_of(page_one.rank_by)
+    units = sorted(set(page_one.table["units"]))
+    blocks: list = [
+        Paragraph(f"Question: {page_one.question}"),
+        Table(
+            ranked_table(page_one),
+            caption=f"Rules ranked on {measure}, best first: mean [95% interval] over "
+            f"{' or '.join(units)}; '=1' marks rules the data do not separate from the best.",
+            digits=0,
+        ),
+    ]
+    blocks += [
+        Paragraph(f.sentence[:1].upper() + f.sentence[1:])
+        for f in page_one.findings
+        if f.key in SAID
+    ]
+    blocks.append(
+        FigureBlock(
+            "fig-ranking",
+            figures.rule_ranking(page_one.table, page_one.rank_by, page_one.ranked),
+            f"{measure.capitalize()} per rule, best at the top: mean and 95% interval over "
+            "training seeds.",
+        )
+    )
     return Section("summary", "Summary", blocks)
 
 
@@ -220,29 +264,31 @@ def _figure_section(
     runs: Sequence[RunData], labels: Sequence[str], found: Sequence[Condition]
 ) -> Section:
     """The figures that have data; a placeholder saying there is none is left out."""
-    first = {c.runs[0].name for c in found}  # one wealth figure per set of rules
+    first = {run.name for run in runs}  # one wealth figure per rule
     candidates: list[FigureBlock] = []
     if len(runs) > 1:
         candidates.append(
             FigureBlock(
                 "fig-equality-productivity",
                 figures.equality_vs_productivity(runs),
-                "Equality against productivity, one point per run, 95% CI error bars: up and "
-                "to the right is better.",
+                "Equality against productivity, one point per rule (its seeds' evaluation "
+                "episodes pooled), 95% interval bars: up and to the right is better.",
             )
         )
     candidates.append(
         FigureBlock(
             "fig-contributions",
             figures.contributions_per_round(runs),
-            "Mean contribution per agent and round (coins; 95% band over episodes).",
+            "Mean contribution per agent and round, one line per rule (coins; 95% band over "
+            "the evaluation episodes of all its seeds).",
         )
     )
     candidates.append(
         FigureBlock(
             "fig-agents",
             figures.agent_outcomes(runs),
-            "Final wealth per agent (coins; mean and 95% interval over episodes).",
+            "Final wealth per agent, per rule (coins; mean and 95% interval over the "
+            "evaluation episodes of all its seeds).",
         )
     )
     candidates.append(
@@ -271,7 +317,8 @@ def _figure_section(
             FigureBlock(
                 f"fig-training-{run.name}",
                 figures.metrics_over_training(run),
-                f"Metrics over training, {label}.",
+                f"Metrics over training, {label}: the training log of its first seed "
+                f"({run.path.name}).",
             )
         )
     shown = [b for b in candidates if not isinstance(b.figure, figures.EmptyFigure)]
@@ -346,24 +393,51 @@ def _mechanism_blocks(found: Sequence[Condition]) -> list:
         rows = mechanism_rows(run)
         kinds = [str(m.get("kind", "?")) for m in run.scenario.get("mechanisms", [])]
         if not (rows or kinds):
-            blocks.append(Paragraph(f"{c.label}: no mechanism (the bare game)."))
+            blocks.append(Paragraph(f"{c.label}: the bare game, no mechanism."))
             continue
         if rows is None:
             blocks.append(Paragraph(f"{c.label}: {' -> '.join(kinds)}; {UNRECORDED_MECHANISMS}."))
         else:
+            controls = (run.scenario.get("planner") or {}).get("controls", [])
+            planned = {str(name).split(".")[0] for name in controls}
+            rows = [
+                (kind, what, "set by the planner (see below)" if kind in planned else done)
+                for kind, what, done in rows
+            ]  # the recorded values of a controlled parameter are only its starting point
             frame = pd.DataFrame(rows, columns=["mechanism", "what it is", "as configured"])
             blocks.append(Table(frame, caption=f"{c.label}: mechanism pipeline, in order"))
         planner = run.scenario.get("planner")
         if planner:
-            blocks.append(
-                Paragraph(
-                    f"{c.label}: a learning planner sets the {planner.get('mechanism', '?')} "
-                    "mechanism's parameters; "
-                    + ", ".join(f"{k} = {v}" for k, v in planner.items() if k != "mechanism")
-                    + "."
-                )
-            )
+            blocks.append(Paragraph(_planner_words(c, planner)))
     return blocks
+
+
+def _planner_words(condition: Condition, planner: dict) -> str:
+    """What a learning planner set, from which values, for what, and what it chose per seed."""
+    controls = list(planner.get("controls", []))
+    grid = planner.get("grid") or {}
+    chosen = [
+        (run.summary.get("seed"), (run.summary.get("training") or {}).get("planner_schedule"))
+        for run in condition.runs
+    ]
+    parts = []
+    for k, name in enumerate(controls):
+        span = grid.get(name)
+        where = f" within {span[0]:g} to {span[1]:g}" if span and len(span) == 2 else ""
+        picks = ", ".join(
+            f"{values[k]:g} at seed {seed}" for seed, values in chosen if values and len(values) > k
+        )
+        parts.append(f"{name}{where}" + (f" (it chose {picks})" if picks else ""))
+    settings = ", ".join(
+        f"{k} = {v}"
+        for k, v in planner.items()
+        if k not in ("controls", "grid", "objective") and v not in ("", [], {}, None)
+    )
+    objective = str(planner.get("objective", "?")).replace("_", " ")
+    return (
+        f"{condition.label}: a learning planner sets {'; '.join(parts) or 'the rules'}, "
+        f"trained for {objective}. Its settings: {settings}."
+    )
 
 
 def _appendix_section(runs: Sequence[RunData]) -> Section:

@@ -54,6 +54,8 @@ class Report:
     title: str
     subtitle: str
     sections: list[Section]
+    # The findings as data (written beside the brief as <name>.findings.json), where computed.
+    data: dict | None = None
 
     def figures(self) -> list[FigureBlock]:
         return [b for s in self.sections for b in s.blocks if isinstance(b, FigureBlock)]

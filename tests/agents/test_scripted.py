@@ -10,6 +10,8 @@ from coopsim.agents.scripted import (
     ConditionalCooperator,
     ConditionalCooperatorParams,
     FreeRider,
+    HumpShaped,
+    HumpShapedParams,
     Punisher,
     PunisherParams,
     RandomPolicy,
@@ -85,6 +87,19 @@ def test_conditional_cooperator_matches_the_others_last_mean():
     # others' mean contribution in coin: agent 0: (8+2+14)/3 = 8, agent 1: 12, agent 2: 14,
     # agent 3: 10; world 1: 20/3 = 6.67 -> level 7, and 0 for the one who gave 20
     assert got.tolist() == [[8, 12, 14, 10], [7, 7, 7, 0]]
+
+
+def test_hump_shaped_rises_with_the_others_up_to_the_turn_then_falls():
+    world = PublicGoodsWorld(PublicGoodsConfig(), batch_size=3)
+    obs = world.reset(seed=0)
+    hump = HumpShaped(world.spec, HumpShapedParams(peak=0.5, turn=0.5))
+    assert hump.act(obs, gen())[0, :, 0].tolist() == [10] * 4  # the peak in round one
+    # agent 3 sees the others' mean: world 0: 0.25 of 20 (5), world 1: 0.5 (10), world 2: all
+    levels = torch.tensor([[5, 5, 5, 0], [10, 10, 10, 0], [20, 20, 20, 0]])
+    obs = world.step(levels[..., None]).obs
+    got = hump.act(obs, gen())[:, 3, 0].tolist()
+    # tent: 0.5 x 0.25 / 0.5 = 0.25 (5 coin); at the turn the peak (10); all in -> 0
+    assert got == [5, 10, 0]
 
 
 def test_punisher_contributes_and_punishes_below_threshold():

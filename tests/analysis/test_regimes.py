@@ -109,8 +109,9 @@ def test_saved_seeds_table_as_one_sweep(tmp_path):
     row0, row9 = (line for line in table.splitlines() if line[:1] in "09")
     # seed 0: +13.6% (12.5 / 11), paired differences 1 and 2: mean 1.5, t(1 dof) interval
     half = 12.706205 * 0.5**0.5 / 2**0.5
-    assert "+13.6%" in row0 and f"[{1.5 - half:>+7.1f},{1.5 + half:>+7.1f}]" in row0
-    assert "-10.0%" in row9 and "paired n/a" in row9
+    # the interval stands beside the difference it bounds, in its unit; the gain after it
+    assert f"{1.5:>+7.1f} [{1.5 - half:>+7.1f},{1.5 + half:>+7.1f}] (+13.6%)" in row0
+    assert "(-10.0%) no paired interval" in row9
     assert "mean gain +1.8%" in table and "ahead in 1 of 2" in table
     assert stats.format_experiment(by_seed) == table
 

@@ -49,8 +49,13 @@ def test_findings_name_the_best_cell_and_the_effect():
     table = _table(VALUES)
     table.loc[len(table)] = {**table.iloc[0].to_dict(), "status": "failed", "objective": np.nan}
     lines = findings(table)
-    assert lines[0].startswith("The best cell for objective is mechanisms.0.rate = 1.0: 16")
-    assert "Raising mechanisms.0.rate from 0.0 to 2.0 changes objective by +2" in lines[1]
+    assert lines[0].startswith(
+        "The best cell for objective is rate of mechanism 1 (mechanisms.0.rate) = 1.0: 16"
+    )
+    assert (
+        "Raising rate of mechanism 1 (mechanisms.0.rate) from 0.0 to 2.0 changes objective by +2"
+        in lines[1]
+    )
     assert "[95% CI -0.1513, +4.151]" in lines[1] and "includes zero: no clear effect" in lines[1]
     assert lines[-1] == "1 of 10 cell-seeds failed and are left out."
     with pytest.raises(ValueError, match="metric 'nope' is not in the sweep"):
@@ -60,11 +65,12 @@ def test_findings_name_the_best_cell_and_the_effect():
 def test_one_field_gives_a_band_two_a_heat_map():
     fig = sweep_figure(_table(VALUES))
     ax = fig.axes[0]
-    assert ax.get_xlabel() == "mechanisms.0.rate" and len(ax.collections) == 2  # band, seeds
+    assert ax.get_xlabel() == "rate of mechanism 1" and len(ax.collections) == 2  # band, seeds
+    assert ax.get_ylabel() == "the scenario's objective"  # no unit that repeats its name
     two = _table(VALUES).assign(**{"world.rounds": [5, 10, 5] * 3})
     two.attrs["fields"] = ["mechanisms.0.rate", "world.rounds"]
     heat = sweep_figure(two)
-    assert heat.axes[0].get_ylabel() == "world.rounds" and len(heat.axes) == 2  # the colour bar
+    assert heat.axes[0].get_ylabel() == "world rounds" and len(heat.axes) == 2  # the colour bar
     assert heat.axes[0].images[0].get_array().shape == (2, 3)
 
 
@@ -85,3 +91,11 @@ def test_a_field_of_named_values_has_a_best_cell_but_no_direction():
     lines = findings(table)
     assert lines[0].startswith("The best cell for objective is regime = 'AI planner'")
     assert not any(line.startswith("Raising") for line in lines)
+
+
+def test_a_zero_width_effect_is_said_as_such_not_as_excluding_zero():
+    same = {0.0: [10.0, 10.0, 10.0], 1.0: [12.0, 12.0, 12.0], 2.0: [14.0, 14.0, 14.0]}
+    lines = findings(_table(same))
+    effect_line = next(line for line in lines if line.startswith("Raising"))
+    assert "excludes zero" not in effect_line
+    assert "an interval of zero width: every unit gave the same value" in effect_line

@@ -91,10 +91,11 @@ def test_summary_is_a_t_interval_over_episodes(noisy_run):
     gini = [0.1, 0.3, 0.2, 0.6]
     varied = synthetic_run(np.ones((4, 2)), episode_metrics=pd.DataFrame({"gini": gini}))
     row = summary(varied).iloc[0]
-    # 0.3 -+ t(0.975, 3) * sd / 2 = 0.3 -+ 3.18245 * 0.21602 / 2 = 0.3 -+ 0.343743
-    assert (row.ci_low, row.ci_high) == pytest.approx((0.3 - 0.343743, 0.3 + 0.343743), abs=1e-6)
+    # 0.3 -+ t(0.975, 3) * sd / 2 = 0.3 -+ 3.18245 * 0.21602 / 2 = 0.3 -+ 0.343743, and a Gini
+    # cannot go below 0: the interval is cut there (coopsim.intervals)
+    assert (row.ci_low, row.ci_high) == pytest.approx((0.0, 0.3 + 0.343743), abs=1e-6)
     assert (row["std"], row["n"]) == (pytest.approx(np.std(gini, ddof=1)), 4)
-    narrow = summary(varied, level=0.5).iloc[0]
+    narrow = summary(varied, level=0.5).iloc[0]  # narrow enough to stay inside [0, 1]
     assert (narrow.ci_low, narrow.ci_high) == pytest.approx(t_by_hand(gini, level=0.5)[1:])
     # Without per-episode metrics the stored interval is used; another level is refused.
     noisy_run_copy = RunData(noisy_run.path, noisy_run.summary, {}, noisy_run.episodes)

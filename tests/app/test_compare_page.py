@@ -34,3 +34,37 @@ def test_zero_width_intervals_are_marked_with_the_clis_reason(tmp_path, monkeypa
     assert not at.exception
     captions = [c.value for c in at.caption]
     assert any(c.startswith("Zero-width intervals: ") and notes[0] in c for c in captions), captions
+
+
+def test_compare_opens_on_the_latest_demos_rules_pooled_over_seeds(tmp_path, monkeypatch):
+    from coopsim.analysis.rules import group_rules
+    from coopsim.app.views.compare import default_runs, rules_frame
+    from tests.demo_runs import tiny_demo
+
+    runs_dir = tmp_path / "runs"
+    monkeypatch.setenv("COOPSIM_RUNS", str(runs_dir))
+    run_scenario(sc.load("public_goods"), seed=0, out=runs_dir, episodes=2)  # an older run
+    paths = tiny_demo(runs_dir)
+    demo = {p for by_seed in paths.values() for p in by_seed.values()}
+    newest_first = sorted(
+        runs_dir.iterdir(), key=lambda p: (p / "summary.json").stat().st_mtime, reverse=True
+    )
+    assert set(default_runs(newest_first)) == demo
+    runs = [load_run(p) for p in demo]
+    frame = rules_frame(runs)
+    labels = sorted(rule.label for rule in group_rules(runs))
+    assert sorted(frame["rule"]) == labels and len(frame) == 5  # one row per rule
+    assert set(frame["seeds"]) == {"2"}
+    assert list(frame.columns[:3]) == ["rule", "seeds", "net welfare"]
+
+    script = (
+        "from coopsim.app import state\n"
+        "from coopsim.app.views import compare\n"
+        "state.init()\n"
+        "compare.render()\n"
+    )
+    at = AppTest.from_string(script, default_timeout=120).run()
+    assert not at.exception
+    assert sorted(at.multiselect[0].value) == sorted(p.name for p in demo)
+    shown = at.table[0].value
+    assert sorted(shown.index) == labels

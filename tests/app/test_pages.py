@@ -282,10 +282,17 @@ def test_compare_shows_table_with_intervals_and_figures(two_runs):
     assert not at.exception
     chosen = by_label(at.multiselect, "Runs").value
     assert sorted(chosen) == sorted(p.name for p in two_runs)
-    table = at.table[0].value
+    from coopsim.app.views.compare import run_labels
+    from coopsim.record import load_run
+
+    rules = at.table[0].value  # the rules, pooled over their seeds, first
+    assert len(rules) == 2 and "contribution rate" in rules.columns
+    table = at.table[1].value  # then each run on its own
     for metric in ("utilitarian_welfare", "equality", "gini", "contribution_rate"):
         assert MEASURES[metric].label in table.index  # rows are the registry's measures
-    cell = table.loc[MEASURES["contribution_rate"].label, two_runs[0].name]
+    column = run_labels([load_run(p) for p in two_runs])[0]  # the rule's label and the seed
+    assert column.endswith(", seed 0") and two_runs[0].name not in table.columns
+    cell = table.loc[MEASURES["contribution_rate"].label, column]
     mean, interval = cell.rstrip(" *").split(" [")  # a zero-width interval is marked
     low, high = (float(x) for x in interval.rstrip("]").split(", "))
     assert low <= float(mean) <= high

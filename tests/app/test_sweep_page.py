@@ -50,7 +50,10 @@ def test_launch_watch_and_view_a_sweep(tmp_path, monkeypatch):
     assert not at.exception
     assert at.get("progress")  # the watcher's bar
     texts = [m.value for m in at.markdown]
-    assert any("The best cell for objective is mechanisms.0.rate = 2" in t for t in texts)
+    assert any(
+        "The best cell for objective is rate of mechanism 1 (mechanisms.0.rate) = 2" in t
+        for t in texts
+    )
 
 
 def test_a_bad_field_is_refused_before_anything_runs(tmp_path, monkeypatch):
@@ -118,3 +121,16 @@ def test_sweep_workers_take_job_slots_and_wait_for_a_free_one(tmp_path, monkeypa
         for proc in holders:
             proc.kill()
             proc.wait()
+
+
+def test_the_sweep_pages_cell_table_is_rounded_and_in_words():
+    from coopsim.app.views.sweep import cell_table
+    from tests.analysis.test_sweeps import VALUES, _table
+
+    table = _table(VALUES)
+    table["objective"] = table["objective"] + 0.0001  # float noise a float32 sum leaves
+    cells = cell_table(table, "objective")
+    assert list(cells.columns) == [
+        "rate of mechanism 1", "objective, mean [95% interval]", "seeds"
+    ]  # fmt: skip
+    assert not any("0001" in str(v) for v in cells.to_numpy().ravel())

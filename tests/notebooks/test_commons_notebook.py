@@ -78,3 +78,37 @@ def test_closing_sentences_are_computed_and_consistent(executed):
     assert len(summaries) == 4  # two scenarios x two seeds in the small settings
     metrics = [json.loads(p.read_text())["metrics"] for p in summaries]
     assert all("sustainability" in m and "final_stock" in m for m in metrics)
+
+
+def test_the_frames_sentence_says_what_the_frames_show(executed):
+    """No claim that the quota keeps patches alive unless its frames show apples standing."""
+    import re
+
+    nb, _ = executed
+    text = "".join(_text(cell) for cell in nb.cells)
+    found = re.search(
+        r"(\d+) apples stand with no rule and (\d+) under the quota: the quota (.+)\.", text
+    )
+    assert found, text
+    none, quota, verdict = int(found.group(1)), int(found.group(2)), found.group(3)
+    if quota > none:
+        assert verdict == "kept some patches alive"
+    elif quota == 0:
+        assert verdict.startswith("did not keep the greedy harvesters")
+    else:
+        assert verdict == "left no more standing than no rule"
+    for cell in nb.cells:  # the old unconditional claim is gone from the prose
+        if cell.cell_type == "markdown":
+            assert "dense enough to" not in cell.source
+
+
+def test_the_temptation_clause_follows_its_numbers(executed):
+    import re
+
+    nb, _ = executed
+    closing = _text(nb.cells[-1])
+    found = re.search(r"restrained ones earns ([\d.]+) against their ([\d.]+), so (.+?)\.", closing)
+    assert found, closing
+    defector, cooperator = float(found.group(1)), float(found.group(2))
+    tempted = found.group(3) == "each is tempted to defect"
+    assert tempted == (defector > cooperator) or defector == cooperator, closing

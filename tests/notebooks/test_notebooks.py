@@ -158,6 +158,13 @@ def check_tax(text: str, runs: Path) -> None:
     best = max(values, key=values.get)
     assert values[found.group(2)] == pytest.approx(values[best])
     assert float(found.group(3)) == pytest.approx(values[best], abs=0.05)
+    # whether the best is separated from the next is read from the two intervals
+    stats = {n: ss[-1]["metrics"]["equality_times_productivity"] for n, ss in summaries(
+        runs / "tax").items()}  # fmt: skip
+    second = sorted(values, key=values.get)[-2]
+    apart = stats[best]["ci_low"] > stats[second]["ci_high"]
+    said = re.search(r"^its 95% interval (lies above|overlaps) that of", text, re.M)
+    assert said and (said.group(1) == "lies above") == apart, text
 
 
 CLAIMS = {

@@ -19,7 +19,10 @@ def test_report_to_folder_and_bad_suffix(run_dirs, tmp_path, capsys):
     path = build_report(run_dirs[1:], tmp_path / "reports")
     assert path.parent == tmp_path / "reports" and path.suffix == ".html"
     assert path.name.startswith("report-")
-    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary file left
+    # no temporary file left; the findings as data beside the report
+    assert sorted(p.name for p in path.parent.iterdir()) == sorted(
+        [path.name, f"{path.stem}.findings.json"]
+    )
     with pytest.raises(ValueError, match=r"\.html or \.pdf"):
         build_report(run_dirs[1:], tmp_path / "report.docx")
     assert main(["report", str(tmp_path / "nothing-*"), "-o", str(tmp_path / "r.html")]) == 2
@@ -35,7 +38,7 @@ def quick_reports(monkeypatch):
         def now(cls, tz=None):
             return datetime(2026, 1, 2, 3, 4, 5)
 
-    def content(runs):
+    def content(runs, rank_by=None):
         (writer,) = runs
         return Report(f"report by {writer}", "", [Section("a", "A", [Paragraph(writer)])])
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from coopsim import scenario
+from coopsim.analysis.rules import group_rules
 from coopsim.record import load_run
 from coopsim.report import Paragraph, Table, build_content, mechanism_rows
 from coopsim.report.content import UNRECORDED_MECHANISMS
@@ -65,7 +66,8 @@ def test_old_runs_get_a_note_not_a_guess(run_dirs, tmp_path, no_pipelines):
     section = _mechanism_section(build_content([old]))
     assert not [b for b in section.blocks if isinstance(b, Table) and "mechanism" in b.frame]
     notes = [b.text for b in section.blocks if isinstance(b, Paragraph)]
-    assert f"public_goods_tax: tax -> retired; {UNRECORDED_MECHANISMS}." in notes
+    (rule,) = group_rules([load_run(old)])  # rules are named as every table of rules names them
+    assert f"{rule.label}: tax -> retired; {UNRECORDED_MECHANISMS}." in notes
 
 
 def test_a_run_without_mechanisms_is_the_bare_game(tmp_path):
@@ -75,7 +77,7 @@ def test_a_run_without_mechanisms_is_the_bare_game(tmp_path):
     assert load_run(bare).summary["mechanisms"] == []
     section = _mechanism_section(build_content([bare]))
     assert not [b for b in section.blocks if isinstance(b, Table) and "mechanism" in b.frame]
-    assert "public_goods: no mechanism (the bare game)." in [
+    assert "no mechanism: the bare game, no mechanism." in [
         b.text for b in section.blocks if isinstance(b, Paragraph)
     ]
 
@@ -85,7 +87,8 @@ def test_sections_in_order_and_no_runs_refused(run_dirs):
     assert [s.key for s in report.sections] == [
         "summary", "figures", "results", "method", "appendix"
     ]  # fmt: skip
-    assert report.title == "Policy brief: public_goods_tax"
+    (rule,) = group_rules([load_run(run_dirs[0])])
+    assert report.title == f"Policy brief: {rule.label} (public_goods_tax)"
     with pytest.raises(ValueError, match="at least one run"):
         build_content([])
 

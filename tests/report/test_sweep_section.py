@@ -16,9 +16,15 @@ def test_a_sweep_folder_reports_its_findings_and_its_best_cells_runs(tmp_path):
     sweep = report.sections[0]
     assert sweep.title == "Sweep: sw"
     texts = [b.text for b in sweep.blocks if isinstance(b, Paragraph)]
-    assert any(t.startswith("The best cell for objective is mechanisms.0.rate = 2:") for t in texts)
     assert any(
-        t.startswith("Raising mechanisms.0.rate from 0 to 2 changes objective by +") for t in texts
+        t.startswith("The best cell for objective is rate of mechanism 1 (mechanisms.0.rate) = 2:")
+        for t in texts
+    )
+    assert any(
+        t.startswith(
+            "Raising rate of mechanism 1 (mechanisms.0.rate) from 0 to 2 changes objective by +"
+        )
+        for t in texts
     )
     assert any(isinstance(b, Table) for b in sweep.blocks)
     assert any(isinstance(b, FigureBlock) for b in sweep.blocks)

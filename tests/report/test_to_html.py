@@ -15,7 +15,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from coopsim.analysis.rules import group_rules
 from coopsim.measures import MEASURES
+from coopsim.record import load_run
 from coopsim.report import Report, Section, Table, render_html
 
 SECTIONS = ("summary", "figures", "results", "method", "appendix")
@@ -59,7 +61,7 @@ def _text(page: str) -> str:
 def test_every_section_present_in_order(html_report):
     positions = [html_report.index(f'<section id="{key}">') for key in SECTIONS]
     assert positions == sorted(positions)
-    assert "<h1>Policy brief: 2 sets of rules compared</h1>" in html_report
+    assert "<h1>Policy brief: 2 rules compared</h1>" in html_report
 
 
 def test_every_figure_embedded_and_decodes(html_report, run_dirs):
@@ -69,6 +71,7 @@ def test_every_figure_embedded_and_decodes(html_report, run_dirs):
     )
     keys = [k for k, _ in figures]
     expected = {"fig-lorenz", "fig-agents", "fig-contributions", "fig-equality-productivity"}
+    expected.add("fig-ranking")  # page one's figure: the rules on the ranking measure
     for run in run_dirs:
         expected |= {f"fig-wealth-{run.name}", f"fig-mechanism-{run.name}"}
     # Only the run with a training log gets a training figure: no placeholders.
@@ -106,9 +109,11 @@ def test_comparison_matches_summary_json(html_report, run_dirs):
         assert header[0] == "measure, unit"
         for j, name in enumerate(header[1:], start=1):
             columns[name] = {row[0]: row[j] for row in body}
-    for run in run_dirs:
+    rules = group_rules([load_run(r) for r in run_dirs])  # columns are rules, by label
+    for run, rule in zip(run_dirs, rules):
+        assert rule.runs[0].path == run
         summary = json.loads((run / "summary.json").read_text())
-        shown = columns[summary["scenario"]]
+        shown = columns[rule.label]
         assert len(shown) == len(summary["metrics"])  # contribution rate included
         for metric, stats in summary["metrics"].items():
             measure = MEASURES[metric]
@@ -137,12 +142,13 @@ def test_scenario_method_and_mechanisms_described(html_report, run_dirs):
     assert "Every measure: mean [95% confidence interval]" in text
 
 
-def test_html_numbers_right_text_left(html_report):
+def test_html_numbers_right_text_left(html_report, run_dirs):
     """Only numeric cells are right-aligned: descriptions read from the left."""
+    label = group_rules([load_run(r) for r in run_dirs])[0].label
     assert '<td class="num">' in html_report
     description = "Bracket income tax every 1 round(s): 0% above 0, 20% above 20, 50% above 30."
     assert f'<td class="prose">{html.escape(description)}</td>' in html_report
-    assert '<th class="num">public_<wbr>goods_<wbr>tax</th>' in html_report
+    assert f'<th class="num">{html.escape(label)}</th>' in html_report
     assert "<th>measure, unit</th>" in html_report
     assert "<td>tax+lump_sum</td>" in html_report  # short text is left as it is
     # sentences keep a readable width; a table too wide for the window scrolls

@@ -1,4 +1,9 @@
-"""Compare page: welfare, equality and cooperation of chosen runs, with the shared figures.
+"""Compare page: rules pooled over their training seeds (or runs one by one), with the figures.
+
+The page opens on the latest demo's runs (:func:`default_runs`), compared as rules: one row per
+rule, its label the one the CLI, the brief and the notebooks print
+(:func:`coopsim.analysis.rules.rules_table`), each cell ``mean [95% interval]`` over training
+seeds. Runs stay selectable one by one.
 
 Figures come from :mod:`coopsim.figures`, the same ones reports and notebooks show. The table
 comes from each run's ``summary.json`` (every evaluation episode); the figures read only the
@@ -53,6 +58,77 @@ def available_runs() -> list[Path]:
     return sorted(found, key=lambda p: (p / "summary.json").stat().st_mtime, reverse=True)
 
 
+#: Measures the rules table shows first, those the runs have (others can be added).
+RULE_MEASURES = ("net_welfare", "contribution_rate", "equality", "productivity", "gini")
+#: How many of them by default: the table fits a 1,400-pixel window.
+RULE_MEASURES_SHOWN = 4
+
+
+def _scenario_of(path: Path) -> str | None:
+    import json
+
+    try:
+        return json.loads((path / "summary.json").read_text()).get("scenario")
+    except (OSError, ValueError):
+        return None
+
+
+def default_runs(paths: list[Path]) -> list[Path]:
+    """What the page opens on: the latest demo's runs (the newest run of each demo rule and
+    seed) where the newest run is one of them; else the newest four runs."""
+    from coopsim.experiments.demo import ARMS
+
+    demo = {arm.scenario for arm in ARMS.values()}
+    if not paths or _scenario_of(paths[0]) not in demo:
+        return paths[:4]
+    newest: dict[tuple[str, str], Path] = {}
+    for path in paths:  # newest first
+        scenario = _scenario_of(path)
+        seed = path.name.rsplit("-s", 1)[-1]
+        if scenario in demo:
+            newest.setdefault((scenario, seed), path)
+    return list(newest.values())
+
+
+def rules_frame(runs: list[RunData], measures: list[str] | None = None) -> pd.DataFrame:
+    """One row per rule: its label, seeds, then each measure as ``mean [95% interval]`` over
+    the seeds (over episodes for a rule run once, said in the seeds column)."""
+    from coopsim.analysis.rules import estimate_text, measure_words, rules_table
+
+    table = rules_table(runs)
+    present = list(dict.fromkeys(table["measure"]))
+    if measures is None:
+        measures = [m for m in RULE_MEASURES if m in present][:RULE_MEASURES_SHOWN]
+    rows = []
+    for rule, group in table.groupby("rule", sort=False):
+        first = group.iloc[0]
+        seeds = int(first["seeds"])
+        row = {"rule": rule, "seeds": str(seeds) if seeds > 1 else "1 (over episodes)"}
+        for m in measures:
+            found = group[group["measure"] == m]
+            if found.empty:
+                row[measure_words(m)[0]] = ""
+                continue
+            r = found.iloc[0]
+            row[measure_words(m)[0]] = estimate_text(
+                r["mean"], r["ci_low"], r["ci_high"], r["unit"], compact=True
+            )
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def run_labels(runs: list[RunData]) -> list[str]:
+    """Short column names for runs one by one: the rule's label and the seed."""
+    from coopsim.analysis.rules import group_rules
+
+    label = {}
+    for rule in group_rules(runs):
+        for run in rule.runs:
+            label[run.name] = f"{rule.label}, seed {run.summary.get('seed')}"
+    names = [label.get(r.name, r.name) for r in runs]
+    return [n if names.count(n) == 1 else r.name for n, r in zip(names, runs)]
+
+
 def compare_table(runs: list[RunData]) -> tuple[pd.DataFrame, list[str]]:
     """Rows: the registry's measures the runs have; columns: runs, each 'mean [95% CI]'.
 
@@ -80,22 +156,24 @@ def _show(fig) -> None:
 
 
 def render() -> None:
-    st.title("Compare runs")
+    st.title("Compare rules")
     st.caption(
-        "Mean over evaluation episodes with its 95% confidence interval. Runs started from the "
-        "app appear here when they finish, even if you closed the tab meanwhile."
+        "Runs of one rule at different training seeds are pooled: each cell is the mean over "
+        "the seeds with its 95% interval. Runs started from the app appear here when they "
+        "finish, even if you closed the tab meanwhile."
     )
     paths = available_runs()
     if not paths:
         st.info(f"No run directories in {runs_dir()} yet: start one on the Run page.")
         return
     names = [p.name for p in paths]
+    default = state.selected_runs(names) or [p.name for p in default_runs(paths)]
     chosen = st.multiselect(
         "Runs",
         names,
-        default=state.selected_runs(names) or names[: min(4, len(names))],
-        help=f"Run directories in {runs_dir()}, newest first. The Report page reports on the "
-        "runs chosen here.",
+        default=default,
+        help=f"Run directories in {runs_dir()}, newest first; the page opens on the latest "
+        "demo's. The Report page reports on the runs chosen here.",
     )
     state.select_runs(chosen)
     if not chosen:
@@ -105,9 +183,38 @@ def render() -> None:
     by_name = dict(zip(names, paths))
     runs = [_load(str(by_name[n]), (by_name[n] / "summary.json").stat().st_mtime) for n in chosen]
 
-    st.subheader("Welfare, equality and cooperation")
+    pooled = st.radio(
+        "Compare", ["rules, pooled over seeds", "runs one by one"], horizontal=True
+    ).startswith("rules")
+    if pooled:
+        st.subheader("Rules")
+        from coopsim.analysis.rules import measure_words, rules_table
+
+        present = list(dict.fromkeys(rules_table(runs)["measure"]))
+        shown = [m for m in RULE_MEASURES if m in present][:RULE_MEASURES_SHOWN]
+        measures = st.multiselect(
+            "Measures",
+            present,
+            default=shown,
+            format_func=lambda m: measure_words(m)[0],
+            help="Net welfare subtracts a sponsor's outlay at the planners' stated cost.",
+        )
+        st.table(rules_frame(runs, measures).set_index("rule"))  # wraps: fits the window
+        st.caption(
+            "Intervals are cut to what each measure can take (a share stays within 0-100%); "
+            "'no spread' marks an interval of zero width."
+        )
+    st.subheader("Welfare, equality and cooperation" + ("" if pooled else ", run by run"))
     table, notes = compare_table(runs)
-    st.table(table.set_index("measure"))
+    short = dict(zip([r.name for r in runs], run_labels(runs)))
+    meanings = dict(zip(table["measure"], table["meaning"]))
+    if pooled:
+        with st.expander("Each run on its own (intervals over its evaluation episodes)"):
+            st.table(table.drop(columns="meaning").set_index("measure").rename(columns=short))
+    else:
+        st.table(table.drop(columns="meaning").set_index("measure").rename(columns=short))
+    with st.expander("What each measure means"):
+        st.markdown("\n".join(f"- **{k}**: {v}" for k, v in meanings.items()))
     if notes:
         st.caption("Zero-width intervals: " + "; ".join(notes))
     tidy = pd.concat([r.summary_frame() for r in runs], ignore_index=True)

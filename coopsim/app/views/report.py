@@ -14,7 +14,7 @@ import streamlit as st
 import streamlit.components.v1 as components
 
 from coopsim.app import nav, runs_dir, shown, state
-from coopsim.app.views.compare import available_runs
+from coopsim.app.views.compare import available_runs, default_runs
 from coopsim.report import build_content, render_html, render_pdf
 
 BUILT = "report_built"  # {"runs": [...], "html": str, "pdf": bytes | None, "pdf_error": str}
@@ -48,11 +48,16 @@ def render() -> None:
         return
     names = [p.name for p in paths]
     chosen = state.selected_runs(names)
-    if not chosen:
-        st.info("Choose the runs to report on on the Compare page first.")
-        nav.link("compare", "Choose runs on Compare", icon=":material/bar_chart:")
-        return
-    st.markdown("**Runs** (chosen on Compare): " + ", ".join(f"`{n}`" for n in chosen))
+    if chosen:
+        st.markdown("**Runs** (chosen on Compare): " + ", ".join(f"`{n}`" for n in chosen))
+    else:  # opened directly: the rules Compare opens on, the latest demo's
+        chosen = [p.name for p in default_runs(paths)]
+        st.markdown(
+            f"**Runs**: the {len(chosen)} runs Compare opens on, the latest demo's (choose "
+            "others there)."
+        )
+        with st.expander("Which runs"):
+            st.markdown(", ".join(f"`{n}`" for n in chosen))
     nav.link("compare", "Change the runs on Compare", icon=":material/bar_chart:")
     built = st.session_state.get(BUILT)
     if built is not None and built["runs"] != chosen:

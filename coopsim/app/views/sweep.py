@@ -203,6 +203,34 @@ def _existing() -> list[str]:
     return sorted(p.name for p in folder.iterdir() if (p / SWEEP_TABLE).is_file())
 
 
+def cell_table(table, metric: str):
+    """The cells' means as a reader scans them: each field in words, the measure's label,
+    ``mean [low, high]`` to the interval's precision (no ``847.9999``), the seeds counted and a
+    zero-width interval said as such."""
+    import pandas as pd
+
+    from coopsim.analysis.sweeps import field_words
+    from coopsim.intervals import zero_width_reason
+    from coopsim.report import numbers
+
+    means = cell_means(table, metric)
+    fields = [c for c in means.columns if c not in ("mean", "ci_low", "ci_high", "std", "n")]
+    label = MEASURES[metric].label if metric in MEASURES else metric
+    rows = []
+    for _, r in means.iterrows():
+        row = {field_words(f): f"{v:g}" if isinstance(v := r[f], float) else v for f in fields}
+        mean, low, high = float(r["mean"]), float(r["ci_low"]), float(r["ci_high"])
+        reason = zero_width_reason(int(r["n"]), float(r["std"])) if not high > low else None
+        if reason is None:
+            row[f"{label}, mean [95% interval]"] = numbers.estimate(mean, low, high)
+        else:
+            value = numbers.number(mean, numbers.decimals(mean))
+            row[f"{label}, mean [95% interval]"] = f"{value} (zero width: {reason})"
+        row["seeds"] = int(r["n"])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def _view(name: str) -> None:
     folder = inside(sweeps_dir(), name)
     status = _status(str(folder))
@@ -227,14 +255,20 @@ def _view(name: str) -> None:
         return
     table = load_sweep(folder)
     measured = [m for m in MEASURES if m in table.columns]
-    metric = st.selectbox("Metric", measured, index=measured.index("objective"), key="sweep_metric")
+    metric = st.selectbox(
+        "Measure",
+        measured,
+        index=measured.index("objective") if "objective" in measured else 0,
+        key="sweep_metric",
+        format_func=lambda m: MEASURES[m].label,
+    )
     ok = table[table["status"] == "ok"]
     if ok.empty:
         st.warning("No cell has finished yet.")
         return
     for line in findings(table, metric):
         st.markdown(f"- {line}")
-    st.dataframe(cell_means(table, metric), hide_index=True)
+    st.dataframe(cell_table(table, metric), hide_index=True)
     st.pyplot(sweep_figure(table, metric))
     with st.expander(f"Every run ({len(table)})"):
         st.dataframe(table, hide_index=True)

@@ -1,0 +1,520 @@
+"""Rules as the unit: runs grouped by the rules they ran under, measured over training seeds.
+
+A mechanism designer asks what a *rule* does (matching at 4:1, a fine of 1.5, a match a planner
+chooses), not what one run directory holds. A rule here is what agents lived under and who they
+were: the world, the mechanisms with their resolved parameter values, the planner's controls
+where one learned them, and the population. Runs that differ only by seed are one rule.
+
+Why training seeds are the units: a learned policy's outcome depends on the luck of its
+training, which the episodes of one run do not show. Each run gives one value per measure (its
+mean over evaluation episodes) and the interval is over those values; only a rule run at one
+seed falls back to its episodes, and the table says which (``units``). Every interval is cut to
+the measure's range (:mod:`coopsim.intervals`).
+
+Why net welfare is computed here: a planner paid the welfare net of a sponsor's outlay records it
+as its objective, but a fixed matching rule records no outlay, so the rules could not be ranked
+on it side by side. Every public-goods rule gets it, utilitarian welfare less the sponsor's
+outlay at the stated cost per unit (the planners' ``sponsor_cost`` where they state one, else
+1), from what each run wrote.
+
+Labels are short and come from what differs between the rules compared: ``matching 4:1``,
+``matching, planner-chosen (2)``, ``institution fine 1.5 + rebate``; the CLI, the app, the
+brief and the notebooks all print these.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from coopsim.intervals import LEVEL, clip, t_interval
+from coopsim.measures import MEASURES, bounds_of
+from coopsim.record import RunData
+
+#: Short words for mechanism kinds in labels (others: the kind with spaces).
+KIND_WORDS = {
+    "sanction_institution": "institution",
+    "peer_punishment": "peer punishment",
+    "lump_sum": "rebate",
+    "provision_point": "provision point",
+    "extraction_tax": "extraction tax",
+}
+
+#: The parameter a label names a mechanism by, and how it is written, where the kind has one.
+PRIMARY = {
+    "matching": ("rate", lambda v: f"{_num(v)}:1"),
+    "sanction_institution": ("fine", lambda v: f"fine {_num(v)}"),
+    "peer_punishment": ("impact", lambda v: f"{_num(v)}x"),
+    "quota": ("limit", lambda v: f"limit {_num(v)}"),
+    "extraction_tax": ("rate", lambda v: f"rate {_num(v)}"),
+}
+
+#: Parameters that configure what agents observe or how a rule is shown, not what it does.
+NOT_RULE = ("observed",)
+
+#: Mechanisms an outside sponsor pays for -> the sponsor's outlay from the run's summed
+#: transfers and the world's config. Matching pays ``multiplier x rate x contributions`` into
+#: the pot (``transfer_matching``) for an outlay of ``rate x contributions``.
+SPONSORED = {"matching": lambda transfers, world: transfers / float(world.get("multiplier", 1.0))}
+
+#: Measures derived here (not in the registry: runs do not record them) -> (label, unit).
+NET_WELFARE, OUTLAY = "net_welfare", "sponsor_outlay"
+DERIVED = {
+    NET_WELFARE: ("net welfare", "utility per episode less the sponsor's outlay at its cost"),
+    OUTLAY: ("sponsor's outlay", "coins per episode paid from outside"),
+}
+
+#: Unit words for the ``units`` column.
+SEEDS, EPISODES = "training seeds", "evaluation episodes"
+
+
+def _num(value: Any) -> str:
+    """A parameter value as a reader writes it: ``4``, ``1.5``."""
+    return f"{value:g}" if isinstance(value, (int, float)) else str(value)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One rule and the runs (training seeds) made under it."""
+
+    key: str  # identity: world, mechanisms, planner, population as JSON
+    runs: tuple[RunData, ...]
+    label: str = ""
+
+    @property
+    def scenario(self) -> dict[str, Any]:
+        return self.runs[0].scenario
+
+    @property
+    def mechanisms(self) -> list[dict[str, Any]]:
+        return list(self.scenario.get("mechanisms", []))
+
+    @property
+    def planner(self) -> dict[str, Any] | None:
+        return self.scenario.get("planner") or None
+
+    @property
+    def controls(self) -> tuple[str, ...]:
+        """The ``kind.param`` names a planner set (none without a learning planner)."""
+        return tuple((self.planner or {}).get("controls", ()))
+
+    @property
+    def chosen(self) -> list[list[float]]:
+        """Per seed, per control: the value the planner's rule was evaluated with."""
+        out = []
+        for run in self.runs:
+            schedule = (run.summary.get("training") or {}).get("planner_schedule")
+            if schedule is None:
+                schedule = (run.summary.get("planner") or {}).get("mean_controls") or []
+            out.append([float(v) for v in schedule])
+        return out
+
+    @property
+    def objective(self) -> str | None:
+        """The objective a planner was trained for (None: no planner learned this rule)."""
+        return (self.planner or {}).get("objective") if self.controls else None
+
+    @property
+    def own_objective(self) -> str:
+        """The objective the rule's ``objective`` measure is: its planner's, else its
+        evaluation's (equality x productivity unless the scenario names another)."""
+        planner = self.planner or {}
+        evaluation = self.scenario.get("evaluation") or {}
+        return str(
+            planner.get("objective") or evaluation.get("objective") or "equality_times_productivity"
+        )
+
+    @property
+    def world(self) -> dict[str, Any]:
+        return dict(self.scenario.get("world", {}))
+
+    @property
+    def scenarios(self) -> list[str]:
+        return list(dict.fromkeys(str(r.summary.get("scenario") or r.name) for r in self.runs))
+
+    @property
+    def units(self) -> str:
+        return SEEDS if len(self.runs) > 1 else EPISODES
+
+
+def _identity(run: RunData) -> str:
+    """What makes a rule: the world, the mechanisms (controlled values replaced by the planner
+    that sets them), the planner's design, the population."""
+    scenario = run.scenario
+    planner = scenario.get("planner") or {}
+    controls = set(planner.get("controls", ()))
+    mechanisms = []
+    for m in scenario.get("mechanisms", []):
+        kind = m.get("kind")
+        params = {
+            k: ("planner" if f"{kind}.{k}" in controls else v)
+            for k, v in sorted(m.items())
+            if k not in NOT_RULE
+        }
+        mechanisms.append(params)
+    design = (
+        {k: planner.get(k) for k in ("controls", "grid", "objective", "sponsor_cost", "weights")}
+        if controls
+        else None
+    )
+    population = [
+        (g.get("policy"), g.get("count", 1), g.get("params", {}))
+        for g in scenario.get("population", [])
+    ]
+    world = {k: v for k, v in scenario.get("world", {}).items() if v != []}
+    return json.dumps([world, mechanisms, design, population], sort_keys=True, default=str)
+
+
+def group_rules(runs: Sequence[RunData]) -> list[Rule]:
+    """Runs grouped by rule, in the order each rule first appears, each with its label."""
+    groups: dict[str, list[RunData]] = {}
+    for run in runs:
+        groups.setdefault(_identity(run), []).append(run)
+    rules = [Rule(key, tuple(group)) for key, group in groups.items()]
+    labels = rule_labels(rules)
+    return [Rule(r.key, r.runs, label) for r, label in zip(rules, labels)]
+
+
+def _mechanism_words(rule: Rule, differing: dict[str, set[str]]) -> list[str]:
+    """One phrase per mechanism: its word, the parameters that tell it apart, a planner's pick."""
+    controls = rule.controls
+    chosen = rule.chosen
+    phrases = []
+    for m in rule.mechanisms:
+        kind = str(m.get("kind"))
+        word = KIND_WORDS.get(kind, kind.replace("_", " "))
+        planned = [c for c in controls if c.split(".")[0] == kind]
+        if planned:
+            picks = []
+            for c in planned:
+                k = controls.index(c)
+                values = list(dict.fromkeys(_num(seed[k]) for seed in chosen if len(seed) > k))
+                picks.append("/".join(values) if values else "?")
+            phrases.append(f"{word}, planner-chosen ({'; '.join(picks)})")
+            continue
+        shown = []
+        primary = PRIMARY.get(kind)
+        names = sorted(differing.get(kind, set()) - {primary[0] if primary else ""})
+        if primary and primary[0] in m:
+            shown.append(primary[1](m[primary[0]]))
+        shown += [f"{name.replace('_', ' ')} {_num(m[name])}" for name in names if name in m]
+        phrases.append(" ".join([word, *shown]))
+    return phrases
+
+
+def _population_words(rule: Rule) -> str:
+    groups = rule.scenario.get("population", [])
+    return " + ".join(f"{g.get('count', 1)} {g.get('policy', '?')}" for g in groups)
+
+
+def rule_labels(rules: Sequence[Rule]) -> list[str]:
+    """Short labels, distinct among ``rules``, from what differs between them.
+
+    A mechanism is named by a word and its main parameter (``matching 4:1``, ``institution fine
+    1.5``), plus any other parameter whose value differs between the rules that have it; a
+    planner's pick is said as such; populations are named where they differ; a label that would
+    still repeat gets its scenario's name.
+    """
+    values: dict[tuple[str, str], set[str]] = {}
+    for rule in rules:
+        for m in rule.mechanisms:
+            for k, v in m.items():
+                if k not in ("kind", *NOT_RULE):
+                    values.setdefault((str(m.get("kind")), k), set()).add(json.dumps(v))
+    differing: dict[str, set[str]] = {}
+    for (kind, name), seen in values.items():
+        if len(seen) > 1:
+            differing.setdefault(kind, set()).add(name)
+    populations = [_population_words(r) for r in rules]
+    counts = Counter(populations)
+    # the most common population goes unsaid; among equally common ones the first in sorted
+    # order, so a rule's label never depends on the order the runs came in
+    usual = min(counts, key=lambda p: (-counts[p], p)) if rules else ""
+    labels = []
+    for rule, population in zip(rules, populations):
+        phrases = _mechanism_words(rule, differing)
+        label = " + ".join(phrases) if phrases else "no mechanism"
+        if population != usual:  # name the seats that are not the usual population's
+            usual_policies = {g.split(" ", 1)[1] for g in usual.split(" + ") if " " in g}
+            extra = [
+                f"{g.get('count', 1)} {str(g.get('policy', '?')).replace('_', ' ')} seats"
+                for g in rule.scenario.get("population", [])
+                if g.get("policy") not in usual_policies
+            ]
+            label += f", with {' and '.join(extra) or population}"
+        labels.append(label)
+    counts = Counter(labels)
+    return [
+        f"{label} [{', '.join(rule.scenarios)}]" if counts[label] > 1 else label
+        for label, rule in zip(labels, rules)
+    ]
+
+
+def sponsor_cost(rules: Sequence[Rule]) -> float:
+    """The cost per unit of a sponsor's outlay: the one the planners state (1 where none does).
+
+    Raises where planners state different costs: net welfare would not be one measure."""
+    stated = {
+        float(r.planner["sponsor_cost"])
+        for r in rules
+        if r.planner and r.planner.get("sponsor_cost") is not None
+    }
+    if len(stated) > 1:
+        raise ValueError(
+            f"the rules' planners state different sponsor costs ({sorted(stated)}); "
+            "pass sponsor_cost= to compare net welfare at one"
+        )
+    return stated.pop() if stated else 1.0
+
+
+def outlay_per_episode(run: RunData) -> pd.Series | None:
+    """What outside sponsors paid in each evaluation episode (0 where no mechanism is
+    sponsored); None where the run recorded no transfers to read it from."""
+    eps = run.episodes
+    if eps.empty or "episode" not in eps:
+        return None
+    episodes = np.sort(eps["episode"].unique())
+    total = pd.Series(0.0, index=episodes)
+    world = run.scenario.get("world", {})
+    for kind, outlay in SPONSORED.items():
+        column = f"transfer_{kind}"
+        if any(m.get("kind") == kind for m in run.scenario.get("mechanisms", [])):
+            if column not in eps:
+                return None
+            per_episode = eps.groupby("episode")[column].sum().reindex(episodes)
+            total = total + outlay(per_episode.astype(float), world)
+    return total
+
+
+def per_episode(run: RunData, cost: float) -> pd.DataFrame:
+    """One row per evaluation episode, one column per measure the run has, with the sponsor's
+    outlay and net welfare added for a public-goods run (empty for a run written before
+    episode metrics were recorded)."""
+    table = run.episode_metrics
+    if table is None:
+        return pd.DataFrame()
+    table = table.set_index("episode") if "episode" in table else table
+    names = [m for m in MEASURES if m in table]
+    frame = table[names].astype(float).copy()
+    public_goods = run.scenario.get("world", {}).get("kind") == "public_goods"
+    if public_goods and "utilitarian_welfare" in frame:
+        outlay = outlay_per_episode(run)
+        if outlay is not None:
+            frame[OUTLAY] = outlay.reindex(frame.index).to_numpy(dtype=float)
+            frame[NET_WELFARE] = frame["utilitarian_welfare"] - cost * frame[OUTLAY]
+    return frame
+
+
+def _stored(run: RunData) -> dict[str, dict[str, float]]:
+    """The run's summary.json intervals (over its episodes), cut to each measure's range."""
+    out = {}
+    for name, s in run.summary.get("metrics", {}).items():
+        if isinstance(s, dict) and "mean" in s:
+            low, high = clip(float(s["ci_low"]), float(s["ci_high"]), bounds_of(name))
+            out[name] = {
+                "mean": float(s["mean"]), "ci_low": low, "ci_high": high,
+                "std": float(s.get("std", 0.0)), "n": int(s.get("n", 0)),
+            }  # fmt: skip
+    return out
+
+
+def _run_estimates(run: RunData, cost: float, level: float) -> dict[str, dict[str, float]]:
+    """measure -> the run's interval over its evaluation episodes (mean, ci_low, ...)."""
+    frame = per_episode(run, cost)
+    out = _stored(run) if frame.empty or level == LEVEL else {}
+    for name in frame.columns:
+        if name in out and level == LEVEL:
+            continue
+        values = frame[name].to_numpy(dtype=float)
+        out[name] = t_interval(values[np.isfinite(values)], level, bounds_of(name)).as_dict()
+    return out
+
+
+#: A planner objective's name -> the measure of the table that computes it for every rule.
+OBJECTIVE_MEASURES = {
+    "equality_times_productivity": "equality_times_productivity",
+    "utilitarian": "utilitarian_welfare",
+    "nash": "nash_welfare",
+    "rawls": "rawls_welfare",
+    "contribution_rate": "contribution_rate",
+    "net_welfare": NET_WELFARE,
+}
+
+
+def objective_label(objective: str) -> str:
+    """A planner objective in words: ``net welfare``, ``equality x productivity``."""
+    measure = OBJECTIVE_MEASURES.get(objective)
+    return measure_words(measure)[0] if measure else objective.replace("_", " ")
+
+
+def measure_words(name: str) -> tuple[str, str]:
+    """(label, unit) of a measure of the table."""
+    if name in DERIVED:
+        return DERIVED[name]
+    m = MEASURES[name]
+    return m.label, m.unit
+
+
+def rules_table(
+    runs: Sequence[RunData],
+    metrics: Sequence[str] | None = None,
+    *,
+    level: float = LEVEL,
+    cost: float | None = None,
+) -> pd.DataFrame:
+    """One row per rule and measure: mean, interval, the units it is over and how many.
+
+    Columns: ``rule`` (the label), ``measure``, ``label`` and ``unit`` (the measure's words),
+    ``mean``, ``ci_low``, ``ci_high``, ``std``, ``n`` (units counted), ``units`` (``training
+    seeds``, or ``evaluation episodes`` for a rule run at one seed), ``seeds`` (runs),
+    ``trained_for`` (the objective a planner learned the rule for; empty where none did) and
+    ``scenario``. ``cost``: the sponsor's cost per unit for net welfare (default: see
+    :func:`sponsor_cost`); it is kept in ``table.attrs["sponsor_cost"]``.
+
+    The ``objective`` rows are each rule's own scenario's objective (its label names which): a
+    measure to rank on only where every rule has the same one.
+    """
+    rules = group_rules(list(runs))
+    cost = sponsor_cost(rules) if cost is None else float(cost)
+    rows = []
+    for rule in rules:
+        estimates = [_run_estimates(run, cost, level) for run in rule.runs]
+        present = [m for m in estimates[0] if all(m in e for e in estimates[1:])]
+        order = [*MEASURES, *DERIVED]
+        names = sorted(present, key=lambda m: order.index(m) if m in order else len(order))
+        names = [m for m in names if m in order]
+        if metrics is not None:
+            names = [m for m in metrics if m in present]
+        for name in names:
+            if len(estimates) > 1:  # the runs' means are the units
+                means = np.array([e[name]["mean"] for e in estimates])
+                stats = t_interval(means[np.isfinite(means)], level, bounds_of(name)).as_dict()
+            else:
+                stats = dict(estimates[0][name])
+            label, unit = measure_words(name)
+            if name == "objective":
+                label = f"objective ({objective_label(rule.own_objective)})"
+            rows.append(
+                {
+                    "rule": rule.label,
+                    "measure": name,
+                    "label": label,
+                    "unit": unit,
+                    **{k: stats[k] for k in ("mean", "ci_low", "ci_high", "std", "n")},
+                    "units": rule.units,
+                    "seeds": len(rule.runs),
+                    "trained_for": rule.objective or "",
+                    "scenario": ", ".join(rule.scenarios),
+                }
+            )
+    columns = [
+        "rule", "measure", "label", "unit", "mean", "ci_low", "ci_high", "std", "n", "units",
+        "seeds", "trained_for", "scenario",
+    ]  # fmt: skip
+    table = pd.DataFrame(rows, columns=columns)
+    table.attrs["sponsor_cost"] = cost
+    return table
+
+
+def wide(table: pd.DataFrame) -> pd.DataFrame:
+    """A :func:`rules_table` as one row per rule, ``<measure>``, ``<measure>_ci_low`` ... columns."""
+    rows: dict[str, dict[str, Any]] = {}
+    for r in table.itertuples(index=False):
+        row = rows.setdefault(r.rule, {"rule": r.rule, "seeds": r.seeds, "units": r.units})
+        for part in ("mean", "ci_low", "ci_high", "std", "n"):
+            row[r.measure if part == "mean" else f"{r.measure}_{part}"] = getattr(r, part)
+    return pd.DataFrame(list(rows.values()))
+
+
+def estimate_text(
+    mean: float, low: float, high: float, unit: str = "", compact: bool = False
+) -> str:
+    """``mean [low, high]`` to the interval's precision; shares (a unit starting ``share``) as
+    percentages; a zero-width interval as ``mean (no spread)``. ``compact``: no more digits
+    than give the mean 3 significant ones (a very narrow interval would ask for more)."""
+    from coopsim.report import numbers
+
+    share = unit.startswith("share")
+    scale = 100.0 if share else 1.0
+    if not np.isfinite(mean):
+        return ""
+    m, lo, hi = scale * mean, scale * low, scale * high
+    places = numbers.decimals(m, lo, hi) if high > low else numbers.decimals(m)
+    if compact:
+        places = min(places, numbers.decimals(m))
+    pct = "%" if share else ""
+    if not high > low:
+        return f"{numbers.number(m, places)}{pct} (no spread)"
+    shown = [numbers.number(v, places) for v in (m, lo, hi)]
+    return f"{shown[0]}{pct} [{shown[1]}, {shown[2]}]"
+
+
+def format_rules(table: pd.DataFrame, measures: Sequence[str] | None = None) -> str:
+    """A :func:`rules_table` as text: one block per measure, one line per rule."""
+    if table.empty:
+        return "no measures in common"
+    names = list(dict.fromkeys(table["measure"])) if measures is None else list(measures)
+    width = max(len(r) for r in table["rule"])
+    lines = []
+    units = sorted(set(table["units"]))
+    level = f"{LEVEL:.0%}"
+    lines.append(
+        f"mean [{level} interval] per rule, over its {' or '.join(units)}; "
+        "intervals cut to each measure's range"
+    )
+    cost = table.attrs.get("sponsor_cost")
+    for name in names:
+        rows = table[table["measure"] == name]
+        if rows.empty:
+            continue
+        first = rows.iloc[0]
+        lines.append("")
+        head = f"{first['label']} ({first['unit']})"
+        if name == NET_WELFARE and cost is not None:
+            head += f", each unit of outlay costing {_num(cost)}"
+        lines.append(head)
+        for r in rows.itertuples(index=False):
+            text = estimate_text(r.mean, r.ci_low, r.ci_high, r.unit)
+            lines.append(f"  {r.rule:<{width}}  {text}  n = {r.n} {r.units}")
+    return "\n".join(lines)
+
+
+def pooled_run(rule: Rule) -> RunData:
+    """One rule's runs as one run for figures: its seeds' evaluation episodes side by side
+    (renumbered), named by the rule's label, so a figure draws one series per rule instead of
+    one per run (fifteen shades nobody can tell apart). Its bands are over the pooled episodes;
+    the seeds as units are the tables'. A rule of one run is that run, renamed."""
+    import dataclasses
+
+    first = rule.runs[0]
+    summary = {**first.summary, "scenario": rule.label}
+    if len(rule.runs) == 1:
+        return dataclasses.replace(first, summary=summary)
+    summary["seed"] = ", ".join(str(r.summary.get("seed")) for r in rule.runs)
+    episodes, metrics, offset = [], [], 0
+    for run in rule.runs:
+        eps = run.episodes.copy()
+        count = int(eps["episode"].max()) + 1 if "episode" in eps and not eps.empty else 0
+        if "episode" in eps:
+            eps["episode"] = eps["episode"] + offset
+        episodes.append(eps)
+        if run.episode_metrics is not None:
+            em = run.episode_metrics.copy()
+            if "episode" in em:
+                em["episode"] = em["episode"] + offset
+            metrics.append(em)
+        offset += count
+    return dataclasses.replace(
+        first,
+        summary=summary,
+        episodes=pd.concat(episodes, ignore_index=True),
+        episode_metrics=pd.concat(metrics, ignore_index=True)
+        if len(metrics) == len(rule.runs)
+        else None,
+    )

@@ -1,0 +1,142 @@
+"""A verdict per rule from a stress test's ``stress.parquet``: how a rule holds up against agents
+it never met.
+
+Four numbers per rule, on one measure (the scenario's objective by default):
+
+* **in-distribution**: against the agents it was trained with;
+* **worst case** and **10th percentile** over the populations it never trained with (the other
+  seeds' learners, learners trained under other rules, scripted mixes and mixtures); the
+  exploiters are apart, since they were trained against the rule;
+* **exploitability**: the largest gain an exploiter (one seat, or a coalition) made over the
+  seats it replaced, and what it did to the objective.
+
+Each is also given as a share of the rule's **yardstick** (:mod:`coopsim.analysis.yardstick`:
+the best static rule on the planner's grid with agents at equilibrium) where the yardstick
+applies. :func:`~coopsim.analysis.mechanism_optimum.optimal_mechanism` puts *every* seat at
+its best response; it has no scripted seats. So the share is given for populations of learners
+(in-distribution, cross-seed, cross-rule, exploiters: agents that learned to best-respond) and
+left empty for scripted mixes, whose objective at the yardstick's rule is not what the
+yardstick computed.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from coopsim.analysis.yardstick import yardstick
+from coopsim.measures import MEASURES
+from coopsim.record import SCENARIO
+from coopsim.run_store import read_toml
+
+#: Populations a rule never trained with (the worst case and 10th percentile are over these).
+UNSEEN = ("cross-seed", "cross-rule", "population")
+#: Populations of learners, for which the equilibrium yardstick is the reference.
+LEARNERS = ("in-distribution", "cross-seed", "cross-rule", "exploiter")
+VERDICT_COLUMNS = (
+    "rule",
+    "measure",
+    "in_distribution",
+    "worst_case",
+    "worst_population",
+    "p10",
+    "populations",
+    "exploitability",
+    "exploiter",
+    "objective_under_exploiter",
+    "yardstick",
+    "in_distribution_share",
+    "worst_case_share",
+    "p10_share",
+    "objective_under_exploiter_share",
+)
+
+
+def _share(value: float, reference: float | None, applies: bool) -> float:
+    if reference is None or not applies or not math.isfinite(reference) or reference == 0:
+        return float("nan")
+    return value / reference
+
+
+def verdict(
+    frame: pd.DataFrame,
+    yardsticks: dict[str, float] | None = None,
+    measure: str = "objective",
+) -> pd.DataFrame:
+    """One row per rule of a ``stress.parquet`` frame (see :data:`VERDICT_COLUMNS`).
+
+    ``yardsticks`` maps a rule to its yardstick's value of ``measure`` (rules without one are
+    left out; their shares are empty). The worst case is the lowest mean where higher is
+    better (the highest where lower is), and the 10th percentile is taken the same way round.
+    """
+    higher = MEASURES[measure].higher_is_better if measure in MEASURES else True
+    yardsticks = yardsticks or {}
+    rows = []
+    for rule, group in frame.groupby("rule", sort=False):
+        of = group[group["measure"] == measure]
+        home = of[of["kind"] == "in-distribution"]["mean"]
+        home_value = float(home.iloc[0]) if len(home) else float("nan")
+        unseen = of[of["kind"].isin(UNSEEN)]
+        if len(unseen):
+            worst_at = unseen["mean"].idxmin() if higher else unseen["mean"].idxmax()
+            worst = float(unseen.loc[worst_at, "mean"])
+            worst_name = str(unseen.loc[worst_at, "population"])
+            worst_kind = str(unseen.loc[worst_at, "kind"])
+            p10 = float(np.percentile(unseen["mean"], 10 if higher else 90))
+        else:
+            worst, worst_name, worst_kind, p10 = float("nan"), "", "", float("nan")
+        gains = group[(group["measure"] == "exploiter_gain") & (group["kind"] == "exploiter")]
+        if len(gains):
+            top = gains["mean"].idxmax()
+            exploitability = float(gains.loc[top, "mean"])
+            exploiter = str(gains.loc[top, "population"])
+            under = of[of["population"] == exploiter]["mean"]
+            under_value = float(under.iloc[0]) if len(under) else float("nan")
+        else:
+            exploitability, exploiter, under_value = float("nan"), "", float("nan")
+        ref = yardsticks.get(rule)
+        rows.append(
+            (
+                rule,
+                measure,
+                home_value,
+                worst,
+                worst_name,
+                p10,
+                len(unseen),
+                exploitability,
+                exploiter,
+                under_value,
+                float("nan") if ref is None else float(ref),
+                _share(home_value, ref, True),
+                _share(worst, ref, worst_kind in LEARNERS),
+                _share(p10, ref, bool(len(unseen)) and unseen["kind"].isin(LEARNERS).all()),
+                _share(under_value, ref, bool(exploiter)),
+            )
+        )
+    return pd.DataFrame(rows, columns=list(VERDICT_COLUMNS))
+
+
+def worst_case_column(frame: pd.DataFrame, measure: str = "objective") -> pd.Series:
+    """Rule -> its worst case over unseen populations: the column a table of rules adds."""
+    table = verdict(frame, measure=measure)
+    return table.set_index("rule")["worst_case"].rename(f"worst case ({measure})")
+
+
+def rule_yardsticks(run_dirs: Iterable[str | os.PathLike]) -> dict[str, float]:
+    """Rule name -> its yardstick's objective, for the runs whose rule has one."""
+    found: dict[str, float] = {}
+    for run in run_dirs:
+        scenario = read_toml(Path(run) / SCENARIO)
+        rule = scenario.get("name", "")
+        if rule in found:
+            continue
+        result = yardstick(scenario)
+        if not isinstance(result, str):
+            found[rule] = result.objective
+    return found

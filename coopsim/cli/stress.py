@@ -1,0 +1,105 @@
+"""``coopsim stress RUNS... [--populations ...] --out DIR``: rules against unseen agents."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from coopsim.cli.args import non_negative_int, positive_int
+
+
+def coalition_list(text: str) -> list[int]:
+    """'1,2' -> [1, 2]: exploiter sizes, each a positive number of seats ('' for none)."""
+    if not text.strip():
+        return []
+    try:
+        sizes = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seat counts like 1,2; got {text!r}") from None
+    if any(k < 1 for k in sizes):
+        raise argparse.ArgumentTypeError(f"seat counts must be >= 1; got {text!r}")
+    return sizes
+
+
+def add_stress_parser(sub) -> None:
+    p = sub.add_parser(
+        "stress",
+        help="play each run's rule against populations it never trained with, and exploiters",
+    )
+    p.add_argument("runs", nargs="+", help="run directories or glob patterns (the rules)")
+    p.add_argument(
+        "--populations",
+        nargs="*",
+        default=None,
+        help="population files or shipped names (populations/); default: the shipped ones "
+        "marked default_suite for the runs' world",
+    )
+    p.add_argument(
+        "--partners",
+        nargs="*",
+        default=[],
+        help="more run directories whose learners play as cross-play populations (their own "
+        "rules are not stressed)",
+    )
+    p.add_argument("--out", required=True, help="folder for stress.parquet and its cells")
+    p.add_argument("--episodes", type=positive_int, default=32, help="per population (32)")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="evaluation seed (0)")
+    p.add_argument(
+        "--coalitions",
+        type=coalition_list,
+        default=[1],
+        help="exploiters' sizes in seats, e.g. 1,2 ('' for none; default: 1)",
+    )
+    p.add_argument(
+        "--exploiter-iterations",
+        type=positive_int,
+        default=30,
+        help="PPO iterations each exploiter trains (30)",
+    )
+    p.add_argument(
+        "--cross-seeds",
+        type=non_negative_int,
+        default=None,
+        help="most other training seeds whose learners each run meets (default: all)",
+    )
+    p.add_argument("--fresh", action="store_true", help="discard finished cells, start over")
+    p.set_defaults(func=cmd_stress)
+
+
+def cmd_stress(args: argparse.Namespace) -> int:
+    from coopsim.analysis.stress import rule_yardsticks, verdict
+    from coopsim.record import expand_paths
+    from coopsim.schema import ConfigError
+    from coopsim.stress.driver import Stress, StressConfig
+    from coopsim.stress.populations import default_suite, load_population
+
+    runs = [str(p) for p in expand_paths(args.runs)]
+    if not runs:
+        raise ConfigError(None, "RUNS", f"no run directories match {' '.join(args.runs)}")
+    partners = [str(p) for p in expand_paths(args.partners)] if args.partners else []
+    config = StressConfig(
+        episodes=args.episodes,
+        seed=args.seed,
+        coalitions=tuple(args.coalitions),
+        exploiter_iterations=args.exploiter_iterations,
+        cross_seeds=args.cross_seeds,
+    )
+    if args.populations is None:
+        plan = Stress(runs, [], args.out, config, partners)
+        kinds = {run.scenario.world.kind for run in plan.runs}
+        plan.populations = [p for kind in sorted(kinds) for p in default_suite(kind)]
+    else:
+        pops = [load_population(p) for p in args.populations]
+        plan = Stress(runs, pops, args.out, config, partners)
+    path = plan.run(progress=True, fresh=args.fresh)
+    for note in dict.fromkeys(plan.notes):
+        print(f"note: {note}", file=sys.stderr)
+    import pandas as pd
+
+    table = verdict(pd.read_parquet(path), rule_yardsticks(runs))
+    columns = ["rule", "in_distribution", "worst_case", "worst_population", "p10", "exploitability"]
+    columns += ["in_distribution_share", "worst_case_share"]  # of the yardstick, where it applies
+    shown = table[columns]
+    print(shown.to_string(index=False, float_format=lambda v: f"{v:.4g}"), file=sys.stderr)
+    print(path)
+    return 0

@@ -1,0 +1,377 @@
+"""``coopsim stress``: every rule of some runs against every population, resumable.
+
+For each run (a rule at one training seed: its mechanisms, and its planner replayed as in
+evaluation) the stress test plays, in **one batch of worlds**, the populations it meets:
+
+* ``in-distribution``: the run's own trained seats;
+* ``cross-seed``: the trained seats of the same rule's other training seeds;
+* ``cross-rule``: the trained seats of runs of the other rules given (agents trained under
+  another rule; only where their seats, observations and actions fit this rule's world);
+* each population file (:mod:`coopsim.stress.populations`): scripted mixes, mixtures;
+
+and then, one run each, **exploiters** (:mod:`coopsim.stress.exploiter`): one seat, and a
+coalition of k seats, trained against the frozen rule and others.
+
+Each (run, what) is one cell, saved as ``DIR/cells/<cell>.parquet`` (one row per episode and
+measure) when it finishes; a rerun with the same inputs skips finished cells, as a sweep does,
+and inputs that differ are refused (``stress.json`` records them). When every cell is done
+``DIR/stress.parquet`` is written atomically: one row per (rule, population, measure) with its
+mean, interval and units (:func:`aggregate`).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm import tqdm
+
+from coopsim.agents.mixture import SeatTable, as_population, draw_table
+from coopsim.agents.population import Population
+from coopsim.evaluate import Evaluation, evaluate
+from coopsim.intervals import t_interval
+from coopsim.measures import MEASURES
+from coopsim.paths import slug
+from coopsim.record import atomic_write_parquet, atomic_write_text
+from coopsim.run_store import first_difference
+from coopsim.scenario import make_world
+from coopsim.schema import ConfigError, to_dict
+from coopsim.stress.exploiter import Exploited, train_exploiter
+from coopsim.stress.members import member_seats
+from coopsim.stress.populations import PopulationConfig
+from coopsim.stress.runs import TrainedRun, load_trained_run, same_seats
+
+STRESS = "stress.parquet"
+MANIFEST = "stress.json"
+CELLS = "cells"
+IN_DISTRIBUTION = "in-distribution"
+#: What each population is, in the order tables show them.
+KINDS = ("in-distribution", "cross-seed", "cross-rule", "population", "exploiter")
+#: The measures an exploiter adds, with their units.
+EXPLOITER_MEASURES = {
+    "exploiter_gain": "payoff per replaced seat over an episode (its own, minus the seat's "
+    "in-distribution)",
+    "objective_change": "the objective's units (under the exploiter, minus in-distribution)",
+}
+COLUMNS = (
+    "rule",
+    "population",
+    "kind",
+    "measure",
+    "mean",
+    "ci_low",
+    "ci_high",
+    "n",
+    "over",
+    "units",
+)
+
+
+@dataclass
+class StressConfig:
+    """How hard to stress: evaluation size and the exploiters' sizes and training."""
+
+    episodes: int = 32  # evaluation episodes per (run, population)
+    seed: int = 0  # evaluation seed (worlds, mixtures' draws) and the exploiters' seed
+    coalitions: tuple[int, ...] = (1,)  # exploiters' sizes: 1 is one seat; () for none
+    exploiter_iterations: int = 30  # PPO iterations each exploiter trains
+    cross_seeds: int | None = None  # most other seeds' learners per run (None: all)
+
+
+@dataclass
+class Block:
+    """One population of a run's batch: its label, kind, partner run, and members with shares."""
+
+    label: str
+    kind: str
+    partner: str  # the run whose seats play ("" for a population file's mix)
+    members: list[Population]
+    shares: list[float] = field(default_factory=lambda: [1.0])
+
+
+class Stress:
+    """The plan and state of one stress test in ``out``."""
+
+    def __init__(
+        self,
+        run_paths: Sequence[str | Path],
+        populations: Sequence[PopulationConfig],
+        out: str | Path,
+        config: StressConfig | None = None,
+        partners: Sequence[str | Path] = (),
+    ):
+        if not run_paths:
+            raise ConfigError(None, "RUNS", "give at least one run directory to stress")
+        self.config = config or StressConfig()
+        self.out = Path(out)
+        self.populations = list(populations)
+        self._loaded: dict[Path, TrainedRun] = {}
+        self.runs = [self.load(p) for p in run_paths]
+        # runs whose trained seats play as cross-play populations, their own rules unstressed
+        stressed = {r.path.resolve() for r in self.runs}
+        self.partners = [self.load(p) for p in partners if Path(p).resolve() not in stressed]
+        seen: dict[tuple[str, int], Path] = {}
+        for run in self.runs:
+            key = (run.rule, run.seed)
+            if key in seen:
+                raise ConfigError(
+                    str(run.path), "(run)", f"{run.rule!r} seed {run.seed} is also {seen[key]}"
+                )
+            seen[key] = run.path
+        self.notes: list[str] = []
+        self.timings: dict[str, float] = {}  # cell -> seconds it took (computed cells only)
+
+    def load(self, path: str | Path) -> TrainedRun:
+        key = Path(path).resolve()
+        if key not in self._loaded:
+            self._loaded[key] = load_trained_run(key)
+        return self._loaded[key]
+
+    # -- the plan -----------------------------------------------------------------------------
+    def manifest(self) -> dict:
+        return {
+            "runs": sorted(str(r.path.resolve()) for r in self.runs),
+            "partners": sorted(str(r.path.resolve()) for r in self.partners),
+            "populations": [
+                {k: v for k, v in to_dict(p).items() if k != "source"} for p in self.populations
+            ],
+            "config": {
+                k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self.config).items()
+            },
+        }
+
+    def cells(self) -> list[tuple[TrainedRun, str]]:
+        """(run, what) for every cell: 'play' (all populations in one batch), 'exploit-k'."""
+        out = []
+        for run in self.runs:
+            out.append((run, "play"))
+            out += [(run, f"exploit-{k}") for k in self.config.coalitions]
+        return out
+
+    def cell_path(self, run: TrainedRun, what: str) -> Path:
+        return self.out / CELLS / f"{slug(f'{run.rule}-s{run.seed}-{what}')}.parquet"
+
+    def blocks(self, run: TrainedRun, world) -> list[Block]:
+        """The populations ``run``'s rule meets in its play cell."""
+        blocks = [Block(IN_DISTRIBUTION, "in-distribution", run.path.name, [run.seats(world)])]
+        probe = {}
+        others = sorted(
+            (r for r in [*self.runs, *self.partners] if r is not run),
+            key=lambda r: (r.rule != run.rule, r.rule, r.seed),
+        )
+        cross = 0
+        for other in others:
+            kind = "cross-seed" if other.rule == run.rule else "cross-rule"
+            if kind == "cross-seed":
+                if self.config.cross_seeds is not None and cross >= self.config.cross_seeds:
+                    continue
+                cross += 1
+            if other.rule not in probe:
+                probe[other.rule] = make_world(other.scenario, 1)
+            why = same_seats(world, probe[other.rule])
+            if why is not None:
+                self.notes.append(
+                    f"{run.rule} s{run.seed}: {other.path.name} skipped, its agents cannot sit "
+                    f"in this rule's world ({why})"
+                )
+                continue
+            label = "cross-seed" if kind == "cross-seed" else f"trained under {other.rule}"
+            blocks.append(Block(label, kind, other.path.name, [other.seats(world)]))
+        for config in self.populations:
+            if config.world != world.kind:
+                continue
+            members = member_seats(config, world, self.load)
+            shares = [m.share for m in config.members]
+            blocks.append(Block(config.name, "population", "", members, shares))
+        return blocks
+
+    # -- the cells ----------------------------------------------------------------------------
+    def play_cell(self, run: TrainedRun) -> pd.DataFrame:
+        """Every population of ``run``'s rule, as blocks of one batch of worlds."""
+        episodes = self.config.episodes
+        world = make_world(run.scenario, 1)
+        blocks = self.blocks(run, world)
+        gen = torch.Generator().manual_seed(self.config.seed * 7_919 + run.seed)
+        members: list[Population] = []
+        tables = []
+        for block in blocks:
+            drawn = draw_table(block.shares, episodes, world.spec.num_agents, gen)
+            tables.append(drawn + len(members))
+            members += block.members
+        table = torch.cat(tables)  # [E * blocks, N]
+        if run.play is not None and run.play.paired:  # each world and its baseline twin
+            table = table.repeat_interleave(2, 0)
+        seats = as_population(
+            SeatTable(members, table), world.spec.num_agents, len(world.spec.action_nvec)
+        )
+        result = self._evaluate(run, seats, episodes * len(blocks))
+        frames = []
+        for j, block in enumerate(blocks):
+            rows = result.episode_metrics.iloc[j * episodes : (j + 1) * episodes]
+            frames.append(_long(rows, run, block.label, block.kind, block.partner))
+        return pd.concat(frames, ignore_index=True)
+
+    def exploit_cell(self, run: TrainedRun, k: int) -> pd.DataFrame:
+        """An exploiter of ``k`` seats: trained, then evaluated beside the in-distribution
+        seats in the same worlds."""
+        world = make_world(run.scenario, 1)
+        learner = train_exploiter(
+            run, k, self.config.exploiter_iterations, seed=self.config.seed * 101 + run.seed + k
+        )
+        base = self._evaluate(run, run.seats(world), self.config.episodes)
+        hit = self._evaluate(
+            run, Exploited(run.seats(world), learner).population(), self.config.episodes
+        )
+        label = "exploiter (1 seat)" if k == 1 else f"coalition ({k} seats)"
+        frame = hit.episode_metrics.copy()
+        frame["exploiter_gain"] = (_payoff(hit)[:, :k] - _payoff(base)[:, :k]).mean(1)
+        frame["objective_change"] = (
+            hit.episode_metrics["objective"].to_numpy()
+            - base.episode_metrics["objective"].to_numpy()
+        )
+        return _long(frame, run, label, "exploiter", run.path.name)
+
+    def _evaluate(self, run: TrainedRun, seats: Population, episodes: int) -> Evaluation:
+        return evaluate(
+            run.scenario,
+            seed=self.config.seed,
+            episodes=episodes,
+            device="cpu",
+            population=seats,
+            setup=run.setup,
+            planner=run.play,
+        )
+
+    # -- running ------------------------------------------------------------------------------
+    def run(self, *, progress: bool = True, fresh: bool = False) -> Path:
+        """Compute every missing cell, then write ``stress.parquet``; returns its path."""
+        self.out.mkdir(parents=True, exist_ok=True)
+        manifest = self.out / MANIFEST
+        wanted = self.manifest()
+        if manifest.exists() and fresh:
+            shutil.rmtree(self.out / CELLS, ignore_errors=True)
+            (self.out / STRESS).unlink(missing_ok=True)
+        elif manifest.exists():
+            try:
+                found = json.loads(manifest.read_text())
+            except json.JSONDecodeError:
+                found = {}
+            diff = first_difference(found, wanted)
+            if diff is not None:
+                raise ConfigError(
+                    str(manifest),
+                    diff[0],
+                    f"this folder holds a stress test of other inputs ({diff[1]!r} there, "
+                    f"{diff[2]!r} asked); give another --out, or --fresh to start over",
+                )
+        atomic_write_text(manifest, json.dumps(wanted, indent=2))
+        frames = []
+        todo = self.cells()
+        bar = tqdm(todo, desc="stress", unit="cell", disable=not progress)
+        for run, what in bar:
+            path = self.cell_path(run, what)
+            bar.set_postfix_str(f"{run.rule} s{run.seed} {what}")
+            if not path.exists():
+                start = time.perf_counter()
+                cell = (
+                    self.play_cell(run)
+                    if what == "play"
+                    else self.exploit_cell(run, int(what.split("-")[1]))
+                )
+                atomic_write_parquet(path, cell)
+                self.timings[f"{run.rule} s{run.seed} {what}"] = time.perf_counter() - start
+            frames.append(pd.read_parquet(path))
+        stress = aggregate(pd.concat(frames, ignore_index=True))
+        atomic_write_parquet(self.out / STRESS, stress)
+        return self.out / STRESS
+
+
+def _payoff(result: Evaluation) -> np.ndarray:
+    """[E, N] each agent's payoff over each episode: its final utility where the world keeps
+    one (labour counted), else its summed net income."""
+    frame = result.episodes
+    if "utility" in frame:
+        last = frame[frame["round"] == frame["round"].max()]
+        values = last.pivot(index="episode", columns="agent", values="utility")
+    else:
+        values = frame.groupby(["episode", "agent"])["net"].sum().unstack("agent")
+    return values.sort_index().to_numpy(dtype=float)
+
+
+def _long(
+    frame: pd.DataFrame, run: TrainedRun, label: str, kind: str, partner: str
+) -> pd.DataFrame:
+    """Per-episode metrics -> one row per (episode, measure) with the cell's labels."""
+    long = frame.drop(columns=["episode"]).reset_index(drop=True)
+    long.insert(0, "episode", np.arange(len(long)))
+    long = long.melt(id_vars="episode", var_name="measure", value_name="value")
+    long.insert(0, "partner", partner)
+    long.insert(0, "kind", kind)
+    long.insert(0, "population", label)
+    long.insert(0, "seed", run.seed)
+    long.insert(0, "rule", run.rule)
+    return long
+
+
+def units_of(measure: str) -> str:
+    if measure in EXPLOITER_MEASURES:
+        return EXPLOITER_MEASURES[measure]
+    return MEASURES[measure].unit if measure in MEASURES else ""
+
+
+def aggregate(cells: pd.DataFrame) -> pd.DataFrame:
+    """Per-episode cell rows -> one row per (rule, population, measure).
+
+    The units of the interval are runs (each pairing of a rule's seed with a partner's seats,
+    its mean over episodes) where there are two or more, as across training seeds everywhere
+    in coopsim; with one, its episodes (``over`` says which)."""
+    rows = []
+    keys = ["rule", "population", "kind", "measure"]
+    for (rule, population, kind, measure), group in cells.groupby(keys, sort=False):
+        units = group.groupby(["seed", "partner"])["value"].mean().to_numpy()
+        over = "runs" if len(units) > 1 else "episodes"
+        est = t_interval(units if len(units) > 1 else group["value"].to_numpy())
+        rows.append(
+            (
+                rule,
+                population,
+                kind,
+                measure,
+                est.mean,
+                est.ci_low,
+                est.ci_high,
+                est.n,
+                over,
+                units_of(measure),
+            )
+        )
+    frame = pd.DataFrame(rows, columns=list(COLUMNS))
+    frame["kind"] = pd.Categorical(frame["kind"], categories=list(KINDS), ordered=True)
+    return (
+        frame.sort_values(["rule", "kind"], kind="stable")
+        .reset_index(drop=True)
+        .astype({"kind": str})
+    )
+
+
+def stress(
+    run_paths: Sequence[str | Path],
+    populations: Sequence[PopulationConfig],
+    out: str | Path,
+    config: StressConfig | None = None,
+    *,
+    progress: bool = True,
+    fresh: bool = False,
+    partners: Sequence[str | Path] = (),
+) -> Path:
+    """Stress every rule of ``run_paths`` against every population (``partners``: more runs
+    whose trained seats play as cross-play populations); returns ``out/stress.parquet``."""
+    plan = Stress(run_paths, populations, out, config, partners)
+    return plan.run(progress=progress, fresh=fresh)

@@ -1,0 +1,119 @@
+"""A planner that designs for unseen agents: trained against a mixture of populations.
+
+With ``[planner] populations = [...]`` the training batch is split. The first ``own_share``
+of the worlds keep the scenario's population, and its learners learn there as ever; every
+other world draws, at each episode's start, one of the named populations (scripted mixes, a
+run's trained seats, mixtures), its seats drawn by the population's shares. The planner
+decides and is paid in all of them, so it is paid for rules that hold across the populations
+and not only for the one its learners settle into. Worlds that come in groups (copies for the
+planner's group baseline, or a paired objective's twins) draw one population per group.
+
+:func:`trainer_for` picks this trainer for such a scenario and the plain one otherwise; what
+it saves is the plain trainer's state, so runs of it are evaluated, resumed and stressed like
+any other.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from coopsim.agents.mixture import SeatTable, draw_table
+from coopsim.agents.population import Population
+from coopsim.config import PAIRED_OBJECTIVES
+from coopsim.scenario import Scenario, make_world
+from coopsim.storage import RolloutStorage
+from coopsim.stress.members import member_seats
+from coopsim.stress.populations import load_population
+from coopsim.train import Trainer
+
+#: own_share when a scenario names populations but no share.
+OWN_SHARE = 0.5
+
+
+def trainer_for(scenario: Scenario) -> type[Trainer]:
+    """:class:`MixtureTrainer` where the planner names populations, else :class:`Trainer`."""
+    planner = scenario.planner
+    return MixtureTrainer if planner is not None and planner.populations else Trainer
+
+
+class MixtureTrainer(Trainer):
+    """:class:`~coopsim.train.Trainer` whose worlds past ``own`` play drawn populations."""
+
+    def __init__(self, scenario: Scenario, **kwargs):
+        super().__init__(scenario, **kwargs)
+        pc = scenario.planner
+        b, spec = self.world.batch_size, self.world.spec
+        self.unit = pc.group_size * (2 if pc.objective in PAIRED_OBJECTIVES else 1)
+        self.own = round(b * (pc.own_share or OWN_SHARE) / self.unit) * self.unit  # worlds
+        # the learners' rollouts cover the scenario's own worlds only
+        self.storage = [
+            RolloutStorage(
+                self.steps, self.own, len(idx), spec.obs_dim, len(spec.action_nvec), self.device
+            )
+            if s is not None
+            else None
+            for (_, idx), s in zip(self.groups, self.storage)
+        ]
+        self.mixes: list[tuple[list[int], list[float]]] = []  # member indices, shares
+        members: list[Population] = []
+        for name in pc.populations:
+            config = load_population(name)
+            found = member_seats(config, make_world(scenario, 1, self.device))
+            self.mixes.append(
+                (
+                    list(range(len(members), len(members) + len(found))),
+                    [m.share for m in config.members],
+                )
+            )
+            members += found
+        self.members = members
+        self.mix_gen = torch.Generator().manual_seed(self.seed * 7_919 + 31)
+        self.others = SeatTable(
+            members, torch.zeros(b - self.own, spec.num_agents, dtype=torch.long)
+        )
+
+    def draw(self) -> Tensor:
+        """[B - own, N] member of each seat of each mixture world, one population per group."""
+        groups = (self.world.batch_size - self.own) // self.unit
+        n = self.world.spec.num_agents
+        which = torch.randint(len(self.mixes), (groups,), generator=self.mix_gen)  # [G]
+        table = torch.zeros(groups, n, dtype=torch.long)
+        for k, (index, shares) in enumerate(self.mixes):
+            chosen = (which == k).nonzero().squeeze(1)
+            if chosen.numel():
+                drawn = draw_table(shares, chosen.numel(), n, self.mix_gen)  # [g, N]
+                table[chosen] = torch.tensor(index)[drawn]
+        return table.repeat_interleave(self.unit, 0)
+
+    def act(self, t: int, obs: Tensor) -> Tensor:
+        """The scenario's groups in the own worlds (learners storing step t), the drawn
+        populations in the rest; a new draw at every episode's start."""
+        world, own = self.world, self.own
+        if t % world.spec.horizon == 0:
+            self.others.table = self.draw()
+        b, n, h = world.batch_size, world.spec.num_agents, len(world.spec.action_nvec)
+        actions = torch.zeros(b, n, h, dtype=torch.long, device=self.device)
+        mask = world.action_mask()  # [B, N, A] or None
+        active = world.active_heads()  # [H]
+        mine = obs[:own]
+        for (policy, _), seats, storage in zip(self.groups, self.seats, self.storage):
+            seat_obs = mine[:, seats]
+            seat_mask = None if mask is None else mask[:own, seats]
+            if storage is None:
+                a = policy.act(seat_obs, world.gen, seat_mask)
+            else:
+                a, logp, value = policy.step(seat_obs, seat_mask, active)
+                storage.add(t, seat_obs, a, logp, value, seat_mask)
+                storage.active[t] = active
+            actions[:own, seats] = a
+        rest = None if mask is None else mask[own:]
+        actions[own:] = self.others.act(obs[own:], world.gen, rest)
+        return actions
+
+    def record(self, t: int, st) -> None:
+        """What step t paid each learning group in the own worlds, and whether it ended."""
+        for (policy, idx), storage in zip(self.groups, self.storage):
+            if storage is not None:
+                storage.rewards[t] = st.reward[: self.own, idx] * policy.config.reward_scale
+                storage.dones[t] = st.done[: self.own].float()

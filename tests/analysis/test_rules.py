@@ -1,0 +1,102 @@
+"""Rules as the unit: grouping, labels, intervals over seeds, net welfare for every rule."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from coopsim import scenario
+from coopsim.analysis.rules import group_rules, per_episode, rules_table, wide
+from coopsim.cli import main
+from coopsim.record import load_run
+from coopsim.runner import run_scenario
+from tests.demo_runs import tiny_demo
+
+
+@pytest.fixture(scope="module")
+def demo_paths(tmp_path_factory):
+    return tiny_demo(tmp_path_factory.mktemp("demo"))
+
+
+@pytest.fixture(scope="module")
+def demo_runs(demo_paths):
+    return [load_run(p) for by_seed in demo_paths.values() for p in by_seed.values()]
+
+
+def test_runs_group_into_one_rule_per_arm_with_short_distinct_labels(demo_runs):
+    rules = group_rules(demo_runs)
+    assert len(rules) == 5 and all(len(r.runs) == 2 for r in rules)
+    labels = [r.label for r in rules]
+    assert len(set(labels)) == 5
+    assert "no mechanism" in labels and "matching 4:1" in labels
+    assert any(label.startswith("matching, planner-chosen (") for label in labels)
+    assert any(label.startswith("institution fine 1.5") for label in labels)
+    assert all(len(label) <= 45 for label in labels)
+    planner = next(r for r in rules if r.controls)
+    chosen = {v for seed in planner.chosen for v in seed}
+    assert planner.label == f"matching, planner-chosen ({'/'.join(f'{v:g}' for v in chosen)})"
+    assert planner.objective == "net_welfare"
+
+
+def test_intervals_are_over_training_seeds(demo_runs):
+    table = rules_table(demo_runs)
+    assert set(table["units"]) == {"training seeds"} and set(table["n"]) == {2}
+    rule = group_rules(demo_runs)[1]
+    row = table[(table["rule"] == rule.label) & (table["measure"] == "productivity")].iloc[0]
+    means = [r.summary["metrics"]["productivity"]["mean"] for r in rule.runs]
+    assert row["mean"] == pytest.approx(np.mean(means))
+    assert row["ci_low"] <= row["mean"] <= row["ci_high"]
+    for _, r in table.iterrows():  # inside each measure's range
+        if r["measure"] in ("equality", "gini", "contribution_rate"):
+            assert 0.0 <= r["ci_low"] <= r["ci_high"] <= 1.0
+
+
+def test_one_seed_falls_back_to_episodes_and_says_so(demo_paths):
+    runs = [load_run(by_seed[0]) for by_seed in demo_paths.values()]
+    table = rules_table(runs)
+    assert set(table["units"]) == {"evaluation episodes"}
+    episodes = runs[0].summary["episodes"]
+    assert set(table["n"]) == {episodes}
+
+
+def test_net_welfare_for_every_public_goods_rule(demo_runs):
+    table = rules_table(demo_runs)
+    assert table.attrs["sponsor_cost"] == 1.8  # the planner's stated cost
+    w = wide(table).set_index("rule")
+    assert w["net_welfare"].notna().all()
+    no_sponsor = [label for label in w.index if not label.startswith("matching")]
+    for label in no_sponsor:  # nobody pays from outside: net welfare is welfare
+        assert w.loc[label, "net_welfare"] == pytest.approx(w.loc[label, "utilitarian_welfare"])
+    fixed = w.loc["matching 4:1"]
+    assert fixed["net_welfare"] < fixed["utilitarian_welfare"]  # its sponsor's money counted
+    own = table[table["measure"] == "objective"]  # each rule's own objective, named
+    assert set(own["label"]) == {"objective (equality x productivity)"}
+    outlay = w.loc["matching 4:1", "sponsor_outlay"]
+    assert fixed["utilitarian_welfare"] - 1.8 * outlay == pytest.approx(fixed["net_welfare"])
+
+
+def test_net_welfare_equals_what_a_planner_is_paid(tmp_path):
+    """The outlay read from a run's transfers is the one the planner's objective charged."""
+    path = run_scenario(
+        scenario.load("public_goods_matching_planner"), out=tmp_path, episodes=4, iterations=1
+    )
+    run = load_run(path)
+    frame = per_episode(run, cost=run.scenario["planner"]["sponsor_cost"])
+    np.testing.assert_allclose(frame["net_welfare"], frame["objective"], rtol=1e-5)
+
+
+def test_compare_by_rule_is_the_default(demo_paths, capsys):
+    paths = [str(p) for by_seed in demo_paths.values() for p in by_seed.values()]
+    assert main(["compare", *paths]) == 0
+    out = capsys.readouterr().out
+    assert "matching 4:1" in out and "net welfare" in out and "n = 2 training seeds" in out
+    assert main(["compare", "--by", "run", *paths[:2]]) == 0
+    assert "over evaluation episodes" in capsys.readouterr().out
+
+
+def test_the_demo_names_its_rules_as_compare_does(demo_paths, demo_runs):
+    from coopsim.analysis.demo_findings import by_rule
+
+    named = by_rule(demo_paths)
+    assert sorted(named) == sorted(r.label for r in group_rules(demo_runs))
+    assert named["matching 4:1"] == demo_paths["matching funds"]

@@ -1,0 +1,74 @@
+"""The verdict per rule reads worst cases, percentiles and exploitability off stress.parquet."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from coopsim.analysis.stress import verdict, worst_case_column
+from coopsim.report.model import Paragraph
+from coopsim.report.stress_section import stress_section
+
+
+def frame() -> pd.DataFrame:
+    rows = [
+        ("a", "in-distribution", "in-distribution", "objective", 100.0),
+        ("a", "cross-seed", "cross-seed", "objective", 90.0),
+        ("a", "trained under b", "cross-rule", "objective", 80.0),
+        ("a", "fgf2001", "population", "objective", 40.0),
+        ("a", "exploiter (1 seat)", "exploiter", "objective", 10.0),  # not an unseen population
+        ("a", "exploiter (1 seat)", "exploiter", "exploiter_gain", 5.0),
+        ("a", "coalition (2 seats)", "exploiter", "objective", 60.0),
+        ("a", "coalition (2 seats)", "exploiter", "exploiter_gain", 7.0),
+        ("b", "in-distribution", "in-distribution", "objective", 50.0),
+        ("b", "cross-seed", "cross-seed", "objective", 45.0),
+        ("b", "in-distribution", "in-distribution", "gini", 0.2),
+        ("b", "cross-seed", "cross-seed", "gini", 0.4),
+    ]
+    out = pd.DataFrame(rows, columns=["rule", "population", "kind", "measure", "mean"])
+    out["ci_low"], out["ci_high"] = out["mean"] - 1, out["mean"] + 1
+    out["n"], out["over"], out["units"] = 3, "runs", ""
+    return out
+
+
+def test_worst_case_and_percentile_are_over_unseen_populations_only():
+    table = verdict(frame(), {"a": 200.0}).set_index("rule")
+    a = table.loc["a"]
+    assert a["in_distribution"] == 100.0
+    assert a["worst_case"] == 40.0 and a["worst_population"] == "fgf2001"
+    assert a["p10"] == pytest.approx(np.percentile([90.0, 80.0, 40.0], 10))
+    assert a["populations"] == 3
+    # the coalition gained most, and left the objective at 60
+    assert a["exploitability"] == 7.0 and a["exploiter"] == "coalition (2 seats)"
+    assert a["objective_under_exploiter"] == 60.0
+
+
+def test_shares_of_the_yardstick_only_where_it_applies():
+    table = verdict(frame(), {"a": 200.0}).set_index("rule")
+    assert table.loc["a", "in_distribution_share"] == 0.5
+    assert math.isnan(table.loc["a", "worst_case_share"])  # a scripted mix: no equilibrium
+    assert table.loc["a", "objective_under_exploiter_share"] == 0.3
+    assert math.isnan(table.loc["b", "in_distribution_share"])  # b has no yardstick
+    b_only = verdict(frame()[frame()["rule"] == "b"], {"b": 100.0}).iloc[0]
+    assert b_only["worst_case_share"] == 0.45  # cross-seed learners: it applies
+
+
+def test_lower_is_better_measures_take_the_worst_from_above():
+    gini = verdict(frame(), measure="gini").set_index("rule").loc["b"]
+    assert gini["worst_case"] == 0.4
+
+
+def test_the_worst_case_column_is_per_rule():
+    column = worst_case_column(frame())
+    assert column.to_dict() == {"a": 40.0, "b": 45.0}
+
+
+def test_the_brief_section_says_the_verdict():
+    section = stress_section(frame(), {"a": 200.0})
+    assert section.title == "Stress test"
+    text = " ".join(b.text for b in section.blocks if isinstance(b, Paragraph))
+    assert "worst case 40 against fgf2001" in text
+    assert "50% of the yardstick" in text

@@ -1,0 +1,137 @@
+"""``stress``: every rule against every population in one batch, an exploiter that learns, and
+a folder that resumes like a sweep."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from coopsim.schema import ConfigError
+from coopsim.stress.driver import CELLS, COLUMNS, Stress, StressConfig, stress
+from coopsim.stress.populations import load_population
+
+QUICK = StressConfig(episodes=4, coalitions=(1,), exploiter_iterations=2)
+
+
+@pytest.fixture(scope="module")
+def stressed(stress_runs, tmp_path_factory):
+    out = tmp_path_factory.mktemp("stressed")
+    runs = list(stress_runs.values())
+    pops = [load_population("free_riders"), load_population("conditional_cooperators")]
+    plan = Stress(runs, pops, out, QUICK)
+    path = plan.run(progress=False)
+    return out, pd.read_parquet(path), plan
+
+
+def test_the_table_has_every_rule_and_population(stressed):
+    _, frame, _ = stressed
+    assert list(frame.columns) == list(COLUMNS)
+    planner = frame[frame["rule"] == "public_goods_matching_planner"]
+    assert set(planner["population"]) == {
+        "in-distribution",
+        "cross-seed",
+        "free_riders",
+        "conditional_cooperators",
+        "exploiter (1 seat)",
+    }
+    learning = frame[frame["rule"] == "public_goods_learning"]
+    assert "trained under public_goods_learning_matching" in set(learning["population"])
+    assert (frame["ci_low"] <= frame["mean"] + 1e-9).all()
+    assert (frame["mean"] <= frame["ci_high"] + 1e-9).all()
+    # two seeds of the planner: its in-distribution interval is over its two runs
+    home = planner[
+        (planner["population"] == "in-distribution") & (planner["measure"] == "objective")
+    ]
+    assert home["over"].item() == "runs" and home["n"].item() == 2
+
+
+def test_scripted_populations_play_as_scripted_under_every_rule(stressed):
+    _, frame, _ = stressed
+    rate = frame[frame["measure"] == "contribution_rate"].set_index(["rule", "population"])["mean"]
+    for rule in frame["rule"].unique():
+        assert rate[(rule, "free_riders")] == 0.0
+        assert rate[(rule, "conditional_cooperators")] == pytest.approx(1.0)
+
+
+def test_agents_that_cannot_sit_in_a_world_are_skipped_with_a_note(stressed):
+    _, frame, plan = stressed
+    planner = frame[frame["rule"] == "public_goods_matching_planner"]
+    assert not planner["population"].str.startswith("trained under").any()
+    assert any("public_goods_learning" in n and "cannot sit" in n for n in plan.notes)
+
+
+def test_a_rerun_resumes_and_other_inputs_are_refused(stressed, stress_runs):
+    out, frame, _ = stressed
+    cells = sorted((out / CELLS).iterdir())
+    stamps = [p.stat().st_mtime_ns for p in cells]
+    runs = list(stress_runs.values())
+    pops = [load_population("free_riders"), load_population("conditional_cooperators")]
+    again = pd.read_parquet(stress(runs, pops, out, QUICK, progress=False))
+    pd.testing.assert_frame_equal(again, frame)
+    assert [p.stat().st_mtime_ns for p in cells] == stamps  # nothing recomputed
+    with pytest.raises(ConfigError) as err:
+        stress(runs, pops, out, StressConfig(episodes=5, exploiter_iterations=2), progress=False)
+    assert err.value.field == "config.episodes" and "--fresh" in err.value.problem
+
+
+def test_a_mixture_may_hold_a_runs_learners(stress_runs, tmp_path):
+    mix = tmp_path / "mix.toml"
+    mix.write_text(
+        'world = "public_goods"\n[[members]]\npolicy = "free_rider"\nshare = 0.5\n'
+        f'[[members]]\nrun = "{stress_runs["public_goods_learning"]}"\nshare = 0.5\n'
+    )
+    config = StressConfig(episodes=4, coalitions=())
+    path = stress(
+        [stress_runs["public_goods_learning_matching"]],
+        [load_population(mix)],
+        tmp_path / "o",
+        config,
+        progress=False,
+    )
+    frame = pd.read_parquet(path)
+    rate = frame[(frame["population"] == "mix") & (frame["measure"] == "contribution_rate")]
+    assert 0 < rate["mean"].item() < 1  # free riders and learners at once
+    planner_world = load_population(mix)
+    with pytest.raises(ConfigError, match=r"members\[1\]\.run"):
+        stress([stress_runs["planner-s0"]], [planner_world], tmp_path / "p", config, progress=False)
+
+
+def test_an_exploiter_learns_to_free_ride_on_altruists(altruists_run, tmp_path):
+    """Free riding on three altruists pays 12 coin a round over contributing all (120 an
+    episode); a fresh learner contributing at random gains about half that. After training it
+    must gain well beyond what chance gives, and cost the group's objective."""
+    config = StressConfig(episodes=16, coalitions=(1,), exploiter_iterations=25)
+    frame = pd.read_parquet(stress([altruists_run], [], tmp_path, config, progress=False))
+    row = frame[frame["measure"] == "exploiter_gain"]
+    assert row["population"].item() == "exploiter (1 seat)"
+    assert row["mean"].item() > 90
+    change = frame[frame["measure"] == "objective_change"]["mean"].item()
+    assert change < 0
+
+
+def test_the_command_writes_the_table_and_a_report_takes_the_folder(stress_runs, tmp_path, capsys):
+    from coopsim.cli import main
+    from coopsim.report.content import build_content
+
+    out = tmp_path / "cli"
+    runs = [str(stress_runs["planner-s0"]), str(stress_runs["planner-s1"])]
+    code = main(["stress", *runs, "--out", str(out), "--episodes", "4", "--coalitions", "",
+                 "--populations", "fgf2001"])  # fmt: skip
+    assert code == 0
+    assert capsys.readouterr().out.strip() == str(out / "stress.parquet")
+    report = build_content([out])
+    stress_sections = [s for s in report.sections if s.key == "stress"]
+    assert len(stress_sections) == 1
+    assert main(["stress", *runs, "--out", str(out), "--populations", "nobody"]) == 2
+    assert "no such population" in capsys.readouterr().err
+
+
+def test_coalition_sizes_parse_and_bad_ones_are_refused():
+    import argparse
+
+    from coopsim.cli.stress import coalition_list
+
+    assert coalition_list("1,2") == [1, 2] and coalition_list("") == []
+    for bad in ("0", "a", "1,-2"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            coalition_list(bad)
