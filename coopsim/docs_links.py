@@ -30,6 +30,7 @@ COMMAND_PAGES: dict[str, str] = {
     "sweep": "sweeps/",
     "demo": "getting-started/#the-demo-rules-change-what-learners-do",
     "app": "app/",
+    "stress": "stress/",
 }
 #: A subcommand not listed above links to the tour of every command.
 FALLBACK_PAGE = "getting-started/#a-tour"
