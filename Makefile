@@ -16,7 +16,7 @@ PIP := $(PY) -m pip install --quiet $(if $(CONSTRAINTS),--constraint $(CONSTRAIN
 # Extra arguments for `coopsim app` in `make run`, e.g. APP_ARGS="--headless --port 8600".
 APP_ARGS ?=
 
-.PHONY: run test lint bench notebooks clean lab-venv
+.PHONY: run test lint bench notebooks notebooks-outputs docs docs-build clean lab-venv
 
 # oTree (the `lab` extra) pins web libraries older than the app's, so it gets its own
 # environment; the exported projects and tests/lab's `otree test` runs use it.
@@ -59,6 +59,26 @@ notebooks: $(STAMP)
 	$(PIP) -e ".[notebooks]"
 	$(VENV)/bin/jupyter lab notebooks/
 
+DOCS_STAMP := $(VENV)/.installed-docs
+# MkDocs plugins print a notice about MkDocs 2 on every build; these two variables silence it.
+MKDOCS := DISABLE_MKDOCS_2_WARNING=true NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs
+
+$(DOCS_STAMP): pyproject.toml | $(PY)
+	$(PIP) -e ".[docs]"
+	@touch $(STAMP) $(DOCS_STAMP)
+
+## make docs: serve the docs site on http://127.0.0.1:8000/, rebuilt on every edit
+docs: $(DOCS_STAMP)
+	$(MKDOCS) serve --dev-addr 127.0.0.1:8000
+
+## make docs-build: write the docs site to site/ (fails on a broken link or reference)
+docs-build: $(DOCS_STAMP)
+	$(MKDOCS) build --strict
+
+## make notebooks-outputs: run every notebook and store its outputs (the docs show them)
+notebooks-outputs: $(DEV_STAMP)
+	$(PY) scripts/docs/run_notebooks.py
+
 lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -67,4 +87,4 @@ bench: $(STAMP)
 	$(VENV)/bin/coopsim bench
 
 clean:
-	rm -rf $(VENV) $(LAB_VENV) runs .pytest_cache
+	rm -rf $(VENV) $(LAB_VENV) runs .pytest_cache site

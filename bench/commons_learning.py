@@ -1,4 +1,4 @@
-"""PPO agents on the commons under each rule, over training seeds: the README's learning table.
+"""PPO agents on the commons under each rule, over training seeds: docs/results.md's commons table.
 
 Usage: ``python bench/commons_learning.py [--seeds 0,1,2] [--out runs/commons_learning]
 [--workers 2] [--table-only]``. Each of ``commons`` (no rule), ``commons_quota``,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from coopsim.app import menu, shown, state
+from coopsim.docs_links import app_url
 
 st.set_page_config(
     page_title="coopsim mechanism designer", page_icon=":material/handshake:", layout="wide"
@@ -19,4 +20,7 @@ with st.sidebar:
         "cooperation."
     )
     st.caption(f"Run directories (`<runs>` in messages): `{shown.runs_folder()}`")
+    st.caption(
+        f"How this page works: [the docs]({app_url(page.url_path)}) (`make docs` serves them)"
+    )
 page.run()

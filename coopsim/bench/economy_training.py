@@ -18,7 +18,7 @@ steps per agent-step, each sample seen twice instead of four times) and one dens
 the map, five times cheaper than the conv layers. The shipped setting runs ~4x the
 agent-steps per second per thread; at an equal budget of agent-steps its agents learn less (a
 quarter of the iterations, and an iteration's policy improvement is what a budget buys), at an
-equal wall time more (README, "Throughput"), which is why the scenarios run it.
+equal wall time more (docs/benchmarks.md, "Economy training"), which is why the scenarios run it.
 """
 
 from __future__ import annotations

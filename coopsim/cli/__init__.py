@@ -18,6 +18,7 @@ from coopsim.cli.runs import (
 )
 from coopsim.cli.stress import add_stress_parser
 from coopsim.cli.studies import add_experiment_parser, add_sweep_parser, cmd_demo
+from coopsim.docs_links import link_parsers
 from coopsim.schema import ConfigError
 
 
@@ -144,7 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
         "wait in a queue (default: one per CPU core)",
     )
     p.set_defaults(func=cmd_app)
-    return parser
+    return link_parsers(parser)
 
 
 THREADS_ENV = "COOPSIM_THREADS"

@@ -1,7 +1,7 @@
-"""The README's app tour, step by step, in headless Chromium: design -> run -> compare -> report.
+"""The docs' app tour (docs/app.md), step by step, in headless Chromium: design -> run -> compare -> report.
 
-Each step does what the README's "The app, step by step" says, with its labels and values, so a
-change to the app that breaks the tour breaks this test (and the README must change with it).
+Each step does what the docs page "The app, step by step" says, with its labels and values, so a
+change to the app that breaks the tour breaks this test (and the page must change with it).
 Along the way the app's former traps are checked as a user meets them: every page opens from
 its own URL, optional fields of a planner scenario are unset rather than 0, a renamed design is
 saved under its new name, a zero-width interval on Compare is explained, and the Report page
@@ -16,19 +16,20 @@ from pathlib import Path
 import pytest
 from test_browser import _commit, _tall_page, server  # noqa: F401 - the fixture is used by name
 
-README = Path(__file__).resolve().parents[2] / "README.md"
-TOUR = "### The app, step by step"
+PAGE = Path(__file__).resolve().parents[2] / "docs" / "app.md"
+TOUR = "# The app, step by step"
 
 
 def tour_steps() -> list[str]:
-    """The README's numbered tour steps, as written."""
-    text = README.read_text()
+    """The page's numbered tour steps, as written."""
+    text = PAGE.read_text()
     section = text[text.index(TOUR) :]
-    section = section[: section.index("\n#", len(TOUR))]
+    end = section.find("\n#", len(TOUR))
+    section = section if end < 0 else section[:end]
     return re.findall(r"^\d\. (.+?)(?=^\d\. |\Z)", section, flags=re.S | re.M)
 
 
-def test_the_readme_has_the_four_steps_this_test_walks():
+def test_the_docs_have_the_four_steps_this_test_walks():
     steps = tour_steps()
     assert [s.split("**")[1] for s in steps] == ["Design.", "Run.", "Compare.", "Report."]
     design, run, compare, report = (" ".join(s.split()) for s in steps)

@@ -267,14 +267,14 @@ def test_supersuit_and_sb3_smoke(name):
     vec.close()
 
 
-def test_readme_names_the_scenarios_whose_api_test_advises_box_or_discrete():
-    """The README's PettingZoo paragraph names (or globs) exactly the multi-head scenarios."""
+def test_docs_name_the_scenarios_whose_api_test_advises_box_or_discrete():
+    """The docs' PettingZoo paragraph (docs/integrations.md) names (or globs) exactly the multi-head scenarios."""
     import fnmatch
     import re
     from pathlib import Path
 
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    paragraph = readme[readme.index("Worlds with several action heads") :]
+    page = (Path(__file__).resolve().parents[2] / "docs" / "integrations.md").read_text()
+    paragraph = page[page.index("Worlds with several action heads") :]
     paragraph = paragraph[: paragraph.index("Only the scenario's learning")]
     patterns = re.findall(r"`([a-z_*]+)`", paragraph)
     named = {n for n in SCENARIOS if any(fnmatch.fnmatch(n, p) for p in patterns)}
