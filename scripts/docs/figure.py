@@ -28,11 +28,12 @@ def png() -> bytes:
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
+    from coopsim import builder
     from coopsim import scenario as sc
 
     fig = Figure(figsize=(9.0, 4.2), dpi=100)
     for k, (name, caption) in enumerate(PANELS, start=1):
-        world = sc.make_world(sc.load(name), batch_size=1)
+        world = builder.make_world(sc.load(name), batch_size=1)
         world.reset(seed=0)
         ax = fig.add_subplot(1, len(PANELS), k)
         ax.imshow(world.render_rgb().cpu().numpy(), interpolation="nearest")
