@@ -106,6 +106,10 @@ def _coerce(value: Any, tp: Any, source: str | None, name: str) -> Any:
             raise ConfigError(
                 source, name, f"got {_short(value)}, expected a finite number"
             ) from None
+    if tp is dict or typing.get_origin(tp) is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(source, name, f"got {_short(value)}, expected a table (key = value)")
+        return value
     if tp is str:
         if not isinstance(value, str):
             raise ConfigError(source, name, f"got {value!r}, expected a string")
@@ -117,6 +121,26 @@ def _short(value: Any) -> str:
     """``repr`` of a value, cut short: a 400-digit integer must not fill the message."""
     text = repr(value)
     return text if len(text) <= 40 else f"{text[:20]}...{text[-8:]} ({len(text)} characters)"
+
+
+def _refuse_integers_out_of_bounds(
+    value: Any, meta: Mapping[str, Any], source: str | None, name: str
+) -> None:
+    """Integers (list elements too) outside the field's bounds, compared exactly: a Python
+    integer of any size compares with a bound without being converted to a float."""
+    many = isinstance(value, (list, tuple))
+    for i, v in enumerate(value if many else [value]):
+        if isinstance(v, bool) or not isinstance(v, int):
+            continue
+        bad = (
+            (meta.get("ge") is not None and v < meta["ge"])
+            or (meta.get("gt") is not None and v <= meta["gt"])
+            or (meta.get("le") is not None and v > meta["le"])
+            or (meta.get("lt") is not None and v >= meta["lt"])
+        )
+        if bad:
+            at = f"element {i}: " if many else ""
+            raise ConfigError(source, name, f"{at}got {_short(v)}, must be {describe_range(meta)}")
 
 
 def _check_rules(value: Any, meta: Mapping[str, Any], source: str | None, name: str) -> None:
@@ -170,7 +194,14 @@ def build(
             if f.default is MISSING and f.default_factory is MISSING:
                 raise ConfigError(source, dotted, f"missing; expected {_type_name(hints[fname])}")
             continue
-        value = _coerce(data[fname], hints[fname], source, dotted)
+        try:
+            value = _coerce(data[fname], hints[fname], source, dotted)
+        except ConfigError:
+            # A huge integer fails coercion; where the field has bounds, they say more than
+            # "within 64 bits" (a 20-digit agent count: "must be >= 2 and <= 64").
+            if int in (hints[fname], *typing.get_args(hints[fname])):
+                _refuse_integers_out_of_bounds(data[fname], f.metadata, source, dotted)
+            raise
         if value is not None:
             _check_rules(value, f.metadata, source, dotted)
         kwargs[fname] = value

@@ -1,8 +1,9 @@
 """Every command the README and the docs show runs, as a reader would type it.
 
-The shell blocks of ``README.md`` and ``docs/**/*.md`` are read, each command line (backslash
-continuations joined, comments dropped) run in one shared working folder in the order the pages
-give them, so a command that reads ``runs/*`` finds what the commands before it wrote. Where a
+The shell blocks of ``README.md`` and ``docs/**/*.md`` are read, and each page's command lines
+(backslash continuations joined, comments dropped) run in a fresh working folder of the page's
+own, in the order the page gives them: a command that reads ``runs/*`` finds what the commands
+before it on that page wrote, so every page runs on its own, as a reader who opens it would. Where a
 command has a flag for a tiny budget it gets it (``--quick``, one training iteration, two
 evaluation episodes): this checks that the command runs and exits cleanly, not its results,
 which other tests check. A command fails on a non-zero exit or a traceback. Set-up commands
@@ -125,12 +126,6 @@ DOCUMENTED = documented_commands()
 COMMANDS = [c for c in DOCUMENTED if not c.text.startswith(SETUP)]
 
 
-@pytest.fixture(scope="module")
-def workdir(tmp_path_factory) -> Path:
-    """One folder for the whole page, as a reader's shell would have."""
-    return tmp_path_factory.mktemp("documented")
-
-
 def _env() -> dict[str, str]:
     env = dict(os.environ)
     bin_dir = str(Path(sys.executable).parent)  # the venv's `coopsim` and `python`
@@ -174,10 +169,17 @@ def test_every_documented_command_has_a_rule():
         quick_form(documented.text)  # raises for a command no rule covers
 
 
+PAGES_WITH_COMMANDS = sorted({c.page for c in COMMANDS})
+
+
 @pytest.mark.slow
-@pytest.mark.xdist_group("documented_commands")
-@pytest.mark.parametrize("documented", COMMANDS, ids=[c.id for c in COMMANDS])
-def test_documented_command_runs(documented: Documented, workdir: Path):
+@pytest.mark.parametrize("page", PAGES_WITH_COMMANDS)
+def test_a_pages_commands_run_in_order(page: str, tmp_path: Path):
+    for documented in (c for c in COMMANDS if c.page == page):
+        _runs(documented, tmp_path)
+
+
+def _runs(documented: Documented, workdir: Path) -> None:
     command = quick_form(documented.text)
     assert command is not None
     if shlex.split(command)[:2] == ["coopsim", "app"]:

@@ -68,7 +68,7 @@ def test_report_page_takes_the_runs_chosen_on_compare(runs_env):
     assert not at.exception
     built = at.session_state["report_built"]
     assert built["runs"] == [bare.name, tax.name]
-    assert "<h1>Policy brief: 2 sets of rules compared</h1>" in built["html"]
+    assert "<h1>Policy brief: 2 rules compared</h1>" in built["html"]
     assert "public_goods_punishment" not in built["html"]
     assert built["pdf"][:5] == b"%PDF-"
     labels = [b.proto.label for b in at.get("download_button")]
@@ -77,7 +77,12 @@ def test_report_page_takes_the_runs_chosen_on_compare(runs_env):
     assert not any(p.name == "reports" for p in runs_env.iterdir())  # runs/ holds runs only
 
 
-def test_report_page_without_a_choice_sends_to_compare(runs_env):
-    run_scenario(sc.load("public_goods"), seed=0, out=runs_env, episodes=2)
+def test_report_page_without_a_choice_offers_the_runs_compare_opens_on(runs_env):
+    """Opened directly, the page offers the runs Compare would open on and links to Compare to
+    change them, instead of an empty page."""
+    only = run_scenario(sc.load("public_goods"), seed=0, out=runs_env, episodes=2)
     at = page("report").run()
-    assert any("Compare page" in i.value for i in at.info)
+    assert not at.exception
+    assert any("the run Compare opens on" in m.value for m in at.markdown)
+    assert any(only.name in m.value for m in at.markdown)
+    assert any(b.proto.label == "Build report" for b in at.button)

@@ -52,9 +52,9 @@ def render() -> None:
         st.markdown("**Runs** (chosen on Compare): " + ", ".join(f"`{n}`" for n in chosen))
     else:  # opened directly: the rules Compare opens on, the latest demo's
         chosen = [p.name for p in default_runs(paths)]
+        which = "the run" if len(chosen) == 1 else f"the {len(chosen)} runs"
         st.markdown(
-            f"**Runs**: the {len(chosen)} runs Compare opens on, the latest demo's (choose "
-            "others there)."
+            f"**Runs**: {which} Compare opens on, the latest demo's (choose others there)."
         )
         with st.expander("Which runs"):
             st.markdown(", ".join(f"`{n}`" for n in chosen))
