@@ -49,10 +49,14 @@ $(LAB_OTREE):
 ## make lab-venv: oTree in its own environment, for `coopsim otree` projects and their tests
 lab-venv: $(LAB_OTREE)
 
+# Test workers (pytest-xdist): two fill a 2-core machine, since many tests wait on a browser, a
+# server or a child process; `make test TEST_WORKERS=0` runs the suite in one process.
+TEST_WORKERS ?= 2
+
 ## make test: set up with the dev extra, then pass every test
 test: $(DEV_STAMP) $(LAB_OTREE)
 	@bash scripts/system-deps.sh
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS))
 
 ## make notebooks: set up with JupyterLab, then open the notebooks in it
 notebooks: $(STAMP)
