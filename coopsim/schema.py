@@ -123,6 +123,16 @@ def _short(value: Any) -> str:
     return text if len(text) <= 40 else f"{text[:20]}...{text[-8:]} ({len(text)} characters)"
 
 
+def _outside(v: float, meta: Mapping[str, Any]) -> bool:
+    """Whether a number breaks one of the field's bounds (ge, gt, le, lt)."""
+    return (
+        (meta.get("ge") is not None and v < meta["ge"])
+        or (meta.get("gt") is not None and v <= meta["gt"])
+        or (meta.get("le") is not None and v > meta["le"])
+        or (meta.get("lt") is not None and v >= meta["lt"])
+    )
+
+
 def _refuse_integers_out_of_bounds(
     value: Any, meta: Mapping[str, Any], source: str | None, name: str
 ) -> None:
@@ -132,13 +142,7 @@ def _refuse_integers_out_of_bounds(
     for i, v in enumerate(value if many else [value]):
         if isinstance(v, bool) or not isinstance(v, int):
             continue
-        bad = (
-            (meta.get("ge") is not None and v < meta["ge"])
-            or (meta.get("gt") is not None and v <= meta["gt"])
-            or (meta.get("le") is not None and v > meta["le"])
-            or (meta.get("lt") is not None and v >= meta["lt"])
-        )
-        if bad:
+        if _outside(v, meta):
             at = f"element {i}: " if many else ""
             raise ConfigError(source, name, f"{at}got {_short(v)}, must be {describe_range(meta)}")
 
@@ -159,13 +163,7 @@ def _check_rules(value: Any, meta: Mapping[str, Any], source: str | None, name: 
             raise ConfigError(
                 source, name, f"{at}got {v!r}, must be a finite number{f' {rule}' if rule else ''}"
             )
-        bad = (
-            (meta.get("ge") is not None and v < meta["ge"])
-            or (meta.get("gt") is not None and v <= meta["gt"])
-            or (meta.get("le") is not None and v > meta["le"])
-            or (meta.get("lt") is not None and v >= meta["lt"])
-        )
-        if bad:
+        if _outside(v, meta):
             raise ConfigError(source, name, f"{at}got {_short(v)}, must be {describe_range(meta)}")
 
 
