@@ -35,7 +35,7 @@ from coopsim.config import (
 )
 from coopsim.envs import WORLDS
 from coopsim.files import TOMLDecodeError, read_toml
-from coopsim.schema import ConfigError, build, describe_range
+from coopsim.schema import ConfigError, build, describe_range, resolve_named_file
 from mechanisms import MECHANISMS
 
 SCENARIO_DIR = Path(
@@ -78,18 +78,7 @@ __all__ = [
 
 def resolve_path(name_or_path: str | os.PathLike) -> Path:
     """A scenario name ('public_goods') or a path to a TOML file -> the file's path."""
-    p = Path(name_or_path)
-    if p.suffix == ".toml" or p.exists():
-        if not p.exists():
-            raise ConfigError(str(p), "(file)", "no such scenario file")
-        return p
-    candidate = SCENARIO_DIR / f"{p.name}.toml"
-    if not candidate.exists():
-        known = ", ".join(sorted(list_scenarios())) or "(none found)"
-        raise ConfigError(
-            str(name_or_path), "(scenario)", f"no such scenario; known scenarios: {known}"
-        )
-    return candidate
+    return resolve_named_file(name_or_path, SCENARIO_DIR, "scenario")
 
 
 def list_scenarios() -> dict[str, Path]:

@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import types
 import typing
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, TypeVar, Union
 
 from mechanisms.params import MISSING, describe_range, param
@@ -165,6 +167,23 @@ def _check_rules(value: Any, meta: Mapping[str, Any], source: str | None, name: 
             )
         if _outside(v, meta):
             raise ConfigError(source, name, f"{at}got {_short(v)}, must be {describe_range(meta)}")
+
+
+def resolve_named_file(name_or_path: str | os.PathLike, folder: Path, kind: str) -> Path:
+    """A shipped file's name ('public_goods', 'fgf2001') or a path to a TOML file -> the file.
+
+    Scenarios and population files are both named this way; one resolver gives both the same
+    two errors: a path that is no file, and a name that is none of the shipped ones (listed)."""
+    p = Path(name_or_path)
+    if p.suffix == ".toml" or p.exists():
+        if not p.is_file():
+            raise ConfigError(str(p), "(file)", f"no such {kind} file")
+        return p
+    candidate = folder / f"{p.name}.toml"
+    if not candidate.is_file():
+        known = ", ".join(sorted(q.stem for q in folder.glob("*.toml"))) or "(none found)"
+        raise ConfigError(str(name_or_path), f"({kind})", f"no such {kind}; known {kind}s: {known}")
+    return candidate
 
 
 def build(

@@ -29,7 +29,7 @@ from pathlib import Path
 from coopsim.agents.population import Population
 from coopsim.agents.scripted import SCRIPTED
 from coopsim.envs import WORLDS, World
-from coopsim.schema import ConfigError, build, describe_range, param
+from coopsim.schema import ConfigError, build, describe_range, param, resolve_named_file
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -95,16 +95,7 @@ def default_suite(world: str) -> list[PopulationConfig]:
 
 def resolve_population_path(name_or_path: str | os.PathLike) -> Path:
     """A shipped population's name ('fgf2001') or a path to a TOML file -> the file."""
-    p = Path(name_or_path)
-    if p.suffix == ".toml" or p.exists():
-        if not p.is_file():
-            raise ConfigError(str(p), "(file)", "no such population file")
-        return p
-    candidate = POPULATION_DIR / f"{p.name}.toml"
-    if not candidate.is_file():
-        known = ", ".join(list_populations()) or "(none found)"
-        raise ConfigError(str(name_or_path), "(population)", f"no such population; known: {known}")
-    return candidate
+    return resolve_named_file(name_or_path, POPULATION_DIR, "population")
 
 
 def load_population(name_or_path: str | os.PathLike) -> PopulationConfig:

@@ -11,6 +11,14 @@ from coopsim.measures import MEASURES
 from coopsim.record import load_run
 from coopsim.runner import run_scenario
 
+#: The Compare page alone, as the app renders it.
+PAGE = (
+    "from coopsim.app import state\n"
+    "from coopsim.app.views import compare\n"
+    "state.init()\n"
+    "compare.render()\n"
+)
+
 
 def test_zero_width_intervals_are_marked_with_the_clis_reason(tmp_path, monkeypatch):
     monkeypatch.setenv("COOPSIM_RUNS", str(tmp_path / "runs"))
@@ -24,13 +32,7 @@ def test_zero_width_intervals_are_marked_with_the_clis_reason(tmp_path, monkeypa
     cell = table.set_index("measure").loc[MEASURES["contribution_rate"].label, run.name]
     assert cell.endswith(" *"), cell
 
-    script = (
-        "from coopsim.app import state\n"
-        "from coopsim.app.views import compare\n"
-        "state.init()\n"
-        "compare.render()\n"
-    )
-    at = AppTest.from_string(script, default_timeout=60).run()
+    at = AppTest.from_string(PAGE, default_timeout=60).run()
     assert not at.exception
     captions = [c.value for c in at.caption]
     assert any(c.startswith("Zero-width intervals: ") and notes[0] in c for c in captions), captions
@@ -57,13 +59,7 @@ def test_compare_opens_on_the_latest_demos_rules_pooled_over_seeds(tmp_path, mon
     assert set(frame["seeds"]) == {"2"}
     assert list(frame.columns[:3]) == ["rule", "seeds", "net welfare"]
 
-    script = (
-        "from coopsim.app import state\n"
-        "from coopsim.app.views import compare\n"
-        "state.init()\n"
-        "compare.render()\n"
-    )
-    at = AppTest.from_string(script, default_timeout=120).run()
+    at = AppTest.from_string(PAGE, default_timeout=120).run()
     assert not at.exception
     assert sorted(at.multiselect[0].value) == sorted(p.name for p in demo)
     shown = at.table[0].value
@@ -81,13 +77,7 @@ def test_a_run_folder_holding_nan_is_named_not_drawn_as_a_value(tmp_path, monkey
     summary = json.loads((broken / "summary.json").read_text())
     summary["metrics"]["productivity"]["mean"] = float("nan")
     (broken / "summary.json").write_text(json.dumps(summary))  # a NaN literal, as old runs held
-    script = (
-        "from coopsim.app import state\n"
-        "from coopsim.app.views import compare\n"
-        "state.init()\n"
-        "compare.render()\n"
-    )
-    at = AppTest.from_string(script, default_timeout=60).run()
+    at = AppTest.from_string(PAGE, default_timeout=60).run()
     assert not at.exception, at.exception
     warnings = [w.value for w in at.warning]
     assert any(w.startswith(f"{broken.name}: no values (productivity") for w in warnings), warnings

@@ -53,9 +53,7 @@ def render() -> None:
     else:  # opened directly: the rules Compare opens on, the latest demo's
         chosen = [p.name for p in default_runs(paths)]
         which = "the run" if len(chosen) == 1 else f"the {len(chosen)} runs"
-        st.markdown(
-            f"**Runs**: {which} Compare opens on, the latest demo's (choose others there)."
-        )
+        st.markdown(f"**Runs**: {which} Compare opens on, the latest demo's (choose others there).")
         with st.expander("Which runs"):
             st.markdown(", ".join(f"`{n}`" for n in chosen))
     nav.link("compare", "Change the runs on Compare", icon=":material/bar_chart:")
