@@ -250,9 +250,15 @@ def test_human_prints_once_per_render_never_on_step(capsys):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["public_goods_learning", "prisoners_dilemma_learning"])
-def test_supersuit_and_sb3_smoke(name):
+def test_supersuit_and_sb3_smoke(name, tmp_path, monkeypatch):
     """PettingZoo -> SuperSuit's common wrappers -> SB3 PPO for a few thousand steps."""
+    import tempfile
+
     from stable_baselines3 import PPO
+
+    # SB3's default logger makes an empty SB3-<date> folder in the temp directory on each
+    # learn(); keep it in the test's own folder.
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
 
     env = parallel_env(name, seed=0)
     env = ss.normalize_obs_v0(ss.dtype_v0(env, np.float32))  # needs finite Box bounds
