@@ -41,6 +41,11 @@ class ScriptedPolicy(Policy):
         self.params = params
         self.levels = spec.action_nvec[0]
 
+    def bind(self, world, seats: list[int]) -> None:
+        """Called once by whoever seats it in ``world``, holding ``seats``. Most strategies
+        read only their observations and need nothing; one that answers the rules in force
+        (:mod:`coopsim.agents.responders`) learns the world's payoff rule here."""
+
     def field(self, obs: Tensor, name: str) -> Tensor:
         sl = self.spec.obs_fields[name]
         return obs[..., sl].squeeze(-1) if sl.stop - sl.start == 1 else obs[..., sl]
