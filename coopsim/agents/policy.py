@@ -35,6 +35,9 @@ class ScriptedPolicy(Policy):
 
     Params: type = type(None)
     summary: str = ""
+    #: World kinds it plays, where it plays only some (checked when a scenario loads); None:
+    #: any world whose observation has the fields it reads.
+    worlds: tuple[str, ...] | None = None
 
     def __init__(self, spec: WorldSpec, params=None):
         self.spec = spec

@@ -88,6 +88,8 @@ class QuantalParams:
 class RuleResponder(ScriptedPolicy):
     """Base: the payoff of every contribution level of every seat under the rule it sees."""
 
+    worlds = ("public_goods",)
+
     def __init__(self, spec, params=None):
         super().__init__(spec, params)
         self.world_config = None  # set by bind: the public-goods world's config

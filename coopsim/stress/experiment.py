@@ -66,10 +66,24 @@ def finished_run(runs: Path, name: str, seed: int) -> Path | None:
     return found[-1] if found else None
 
 
+def answers_rule(population: str) -> bool:
+    """Whether a shipped population's every member answers the rule in force: a rule
+    responder (:mod:`coopsim.agents.responders`) or a run's learners, who see the rules. A
+    mix with any member that reads contributions only is partly beyond any rule's reach."""
+    from coopsim.agents.responders import RESPONDERS
+    from coopsim.stress.populations import load_population
+
+    names = {cls.name for cls in RESPONDERS}
+    members = load_population(population).members
+    return all(m.run or m.policy in names for m in members)
+
+
 def per_run_verdicts(stress_dir: Path) -> pd.DataFrame:
     """One row per (rule, training seed): in-distribution objective, worst case over the
-    held-out populations (the scripted ones, cross-seed and cross-rule learners), exploiter's
-    gain; read from the stress folder's cells (per-run means over episodes)."""
+    held-out populations (the scripted ones, cross-seed and cross-rule learners), worst case
+    over those of them that answer the rule (learners, who see it, and the scripted mixes of
+    :func:`answers_rule`), exploiter's gain; read from the stress folder's cells (per-run
+    means over episodes)."""
     from coopsim.stress.driver import CELLS
 
     cells = pd.concat(pd.read_parquet(p) for p in sorted((stress_dir / CELLS).glob("*.parquet")))
@@ -80,6 +94,11 @@ def per_run_verdicts(stress_dir: Path) -> pd.DataFrame:
         home = group[group["kind"] == "in-distribution"]["value"].item()
         unseen = group[group["kind"].isin(["cross-seed", "cross-rule", "population"])]
         worst = unseen.loc[unseen["value"].idxmin()]
+        scripted = unseen["kind"] == "population"
+        keep = ~scripted
+        keep[scripted] = unseen.loc[scripted, "population"].map(answers_rule).astype(bool)
+        answering = unseen[keep]
+        worst_answering = answering.loc[answering["value"].idxmin()]
         gain = cells[
             (cells["rule"] == rule)
             & (cells["seed"] == seed)
@@ -92,6 +111,8 @@ def per_run_verdicts(stress_dir: Path) -> pd.DataFrame:
                 "in_distribution": home,
                 "worst_case": worst["value"],
                 "worst_population": worst["population"],
+                "worst_case_answering": worst_answering["value"],
+                "worst_answering_population": worst_answering["population"],
                 "exploiter_gain": gain,
             }
         )
@@ -129,14 +150,20 @@ def summarise(per_run: pd.DataFrame) -> pd.DataFrame:
     rows = []
     controls = [c for c in per_run.columns if c.startswith("control: ")]
     for rule, group in per_run.groupby("rule"):
-        for column in ("in_distribution", "worst_case", "exploiter_gain", *controls):
+        for column in (
+            "in_distribution",
+            "worst_case",
+            "worst_case_answering",
+            "exploiter_gain",
+            *controls,
+        ):
             est = t_interval(group[column].to_numpy())
             rows.append((rule, column, est.mean, est.ci_low, est.ci_high, est.n))
     for rule in sorted(r for r in per_run["rule"].unique() if not r.endswith("_robust")):
         plain = per_run[per_run["rule"] == rule].set_index("seed")
         robust = per_run[per_run["rule"] == f"{rule}_robust"].set_index("seed")
         seeds = plain.index.intersection(robust.index)
-        for column in ("in_distribution", "worst_case", *controls):
+        for column in ("in_distribution", "worst_case", "worst_case_answering", *controls):
             diff = robust.loc[seeds, column].to_numpy() - plain.loc[seeds, column].to_numpy()
             est = t_interval(diff)
             rows.append(

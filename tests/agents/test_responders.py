@@ -185,3 +185,13 @@ def test_a_responder_refuses_a_world_it_cannot_read():
     with pytest.raises(ConfigError) as err:
         population_from_dict(data, source="p.toml")
     assert err.value.field == "members[0].policy" and "public_goods worlds only" in str(err.value)
+
+
+def test_a_scenario_seating_a_responder_in_another_world_is_refused_when_it_loads():
+    import tomllib
+
+    data = tomllib.loads(sc.resolve_path("prisoners_dilemma").read_text())
+    data["population"] = [{"policy": "best_responder", "count": 2}]
+    with pytest.raises(ConfigError) as err:
+        sc.from_dict(data, source="s.toml")
+    assert err.value.field == "population[0].policy" and "public_goods" in err.value.problem

@@ -32,6 +32,11 @@ def test_the_training_mix_and_the_held_out_suite_are_disjoint_and_both_answer_th
     assert high.high > low.high and high.low > low.low
 
 
+def test_which_populations_answer_the_rule():
+    assert experiment.answers_rule("hurdle_high") and experiment.answers_rule("best_responders")
+    assert not experiment.answers_rule("fgf2001")  # its free riders read no rule
+
+
 def test_the_robust_twin_differs_only_in_name_and_populations():
     plain = sc.load("public_goods_matching_planner")
     twin = experiment.robust_twin(plain)
@@ -47,6 +52,7 @@ def test_summarise_pairs_robust_with_plain_by_seed():
             "seed": [0, 1, 2] * 2,
             "in_distribution": [10.0, 20.0, 30.0, 9.0, 18.0, 27.0],
             "worst_case": [1.0, 5.0, 3.0, 2.0, 7.0, 6.0],
+            "worst_case_answering": [1.0, 5.0, 3.0, 2.0, 7.0, 6.0],
             "exploiter_gain": [0.0] * 6,
             "control: m": [1.0, 1.0, 1.0, 2.0, 2.0, 2.0],
         }
@@ -80,7 +86,8 @@ def test_the_pipeline_runs_end_to_end_on_a_tiny_budget_and_resumes(tmp_path, cap
         "public_goods_matching_planner_robust",
         "public_goods_matching_planner: robust - plain",
     } <= rules
-    assert {"worst_case", "in_distribution", "control: matching.rate"} <= set(summary["measure"])
+    measures = {"worst_case", "worst_case_answering", "in_distribution", "control: matching.rate"}
+    assert measures <= set(summary["measure"])
     per_run = pd.read_csv(tmp_path / "per_run-public_goods_matching_planner.csv")
     assert len(per_run) == 4 and per_run["worst_population"].notna().all()
     by_population = pd.read_csv(tmp_path / "populations-public_goods_matching_planner.csv")
