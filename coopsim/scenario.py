@@ -175,13 +175,9 @@ def from_dict(
             population.append(group)
             continue
         policy_cls = SCRIPTED[group.policy]
-        if policy_cls.worlds is not None and kind not in policy_cls.worlds:
-            raise ConfigError(
-                source,
-                f"population[{i}].policy",
-                f"{group.policy!r} does not play a {kind!r} world (only "
-                f"{', '.join(policy_cls.worlds)})",
-            )
+        refusal = policy_cls.refusal(kind, [m.kind for m in mechanisms])
+        if refusal is not None:
+            raise ConfigError(source, f"population[{i}].policy", refusal)
         if policy_cls.Params is not type(None):
             group.params = build(
                 policy_cls.Params, group.params, source=source, prefix=f"population[{i}].params"

@@ -90,6 +90,12 @@ class RuleResponder(ScriptedPolicy):
 
     worlds = ("public_goods",)
 
+    @classmethod
+    def refusal(cls, world: str, mechanisms: list[str]) -> str | None:
+        if "peer_punishment" in mechanisms:
+            return f"{cls.name!r} does not punish: it cannot play beside peer_punishment"
+        return super().refusal(world, mechanisms)
+
     def __init__(self, spec, params=None):
         super().__init__(spec, params)
         self.world_config = None  # set by bind: the public-goods world's config
@@ -102,7 +108,9 @@ class RuleResponder(ScriptedPolicy):
         if world.kind != "public_goods":
             raise ValueError(f"{self.name} plays public_goods worlds only, not {world.kind!r}")
         if world.pipeline.needs_sanction_stage:
-            raise ValueError(f"{self.name} does not punish: no peer-punishment stage")
+            raise ValueError(
+                f"{self.name!r} does not punish: it cannot play beside peer_punishment"
+            )
         self.world_config = world.config
         self.pipeline = world.pipeline
         self.seats = list(seats)

@@ -195,3 +195,14 @@ def test_a_scenario_seating_a_responder_in_another_world_is_refused_when_it_load
     with pytest.raises(ConfigError) as err:
         sc.from_dict(data, source="s.toml")
     assert err.value.field == "population[0].policy" and "public_goods" in err.value.problem
+
+
+def test_a_scenario_seating_a_responder_beside_peer_punishment_is_refused_when_it_loads():
+    import tomllib
+
+    data = tomllib.loads(sc.resolve_path("public_goods_punishment").read_text())
+    count = sum(g["count"] for g in data["population"])
+    data["population"] = [{"policy": "best_responder", "count": count}]
+    with pytest.raises(ConfigError) as err:
+        sc.from_dict(data, source="s.toml")
+    assert err.value.field == "population[0].policy" and "peer_punishment" in err.value.problem
