@@ -120,6 +120,8 @@ class RuleResponder(ScriptedPolicy):
         """A copy of the world's mechanisms sized for ``batch`` evaluation rounds."""
         if batch not in self._private:
             assert self.pipeline is not None
+            if len(self._private) >= 8:  # a mixture's worlds per member vary by episode
+                self._private.clear()
             mechs = [type(m)(m.params, m.num_agents, batch, device) for m in self.pipeline]
             self._private[batch] = Pipeline(mechs)
         return self._private[batch]
