@@ -127,6 +127,7 @@ def make_population(scenario: Scenario, world: World, seed: int = 0) -> Populati
             continue
         cls = SCRIPTED[g.policy]
         policy = cls(world.spec, g.params if cls.Params is not type(None) else None)
+        policy.bind(world, list(range(seat, seat + g.count)))
         groups.append((policy, list(range(seat, seat + g.count))))
         seat += g.count
     return Population(groups, world.spec.num_agents, len(world.spec.action_nvec))

@@ -175,6 +175,9 @@ def from_dict(
             population.append(group)
             continue
         policy_cls = SCRIPTED[group.policy]
+        refusal = policy_cls.refusal(kind, [m.kind for m in mechanisms])
+        if refusal is not None:
+            raise ConfigError(source, f"population[{i}].policy", refusal)
         if policy_cls.Params is not type(None):
             group.params = build(
                 policy_cls.Params, group.params, source=source, prefix=f"population[{i}].params"

@@ -154,6 +154,16 @@ class Mechanism(ABC):
             "payoffs under it have no finite bounds"
         )
 
+    def read_observation(self, seen: Tensor) -> None:
+        """Install the controls that :meth:`observation` shows, from what an agent saw of it
+        ([B, obs_dim], one row per world): its inverse. Why: an agent that answers the rule
+        in force (a best responder) rebuilds the rule from what it sees, as a person would
+        from the instructions. A mechanism that shows nothing has nothing to read."""
+        if self.obs_dim:
+            raise NotImplementedError(
+                f"mechanism {self.kind!r} does not say how to read back its observation"
+            )
+
     def observation_bounds(self, bounds: MoneyBounds) -> tuple[list[float], list[float]]:
         """Low and high of each of the :attr:`obs_dim` entries of :meth:`observation`."""
         if self.obs_dim:

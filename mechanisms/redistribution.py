@@ -148,6 +148,10 @@ class Redistribution(Mechanism):
         """[B, N, 2] w and v in force: agents see the rule the pot will be shared by."""
         return torch.stack([self.w, self.v], -1)[:, None, :].expand(-1, self.num_agents, 2)
 
+    def read_observation(self, seen: Tensor) -> None:
+        self.w = self.per_world(seen[:, :1])[:, 0]
+        self.v = self.per_world(seen[:, 1:2])[:, 0]
+
     def observation_bounds(self, bounds: MoneyBounds) -> tuple[list[float], list[float]]:
         return [0.0, 0.0], [1.0, 1.0]
 

@@ -148,6 +148,17 @@ class SanctionInstitution(Mechanism):
         seen = torch.stack([threshold, fine / (1 + fine), fee / (1 + fee)], -1)  # [B, 3]
         return seen[:, None, : self.obs_dim].expand(-1, self.num_agents, -1)
 
+    def read_observation(self, seen: Tensor) -> None:
+        """The threshold as seen; the fine and fee back from x / (1 + x)."""
+        if not self.obs_dim:
+            return
+        threshold, fine, fee = seen[:, 0], seen[:, 1], seen[:, 2]
+        self.values = {
+            "threshold": self.per_world(threshold)[:, 0],
+            "fine": self.per_world(fine / (1 - fine).clamp(min=1e-12))[:, 0],
+            "fee": self.per_world(fee / (1 - fee).clamp(min=1e-12))[:, 0],
+        }
+
     def observation_bounds(self, bounds: MoneyBounds) -> tuple[list[float], list[float]]:
         return [0.0] * self.obs_dim, [1.0] * self.obs_dim
 

@@ -69,6 +69,10 @@ class MatchingFunds(Mechanism):
         """[B, N, obs_dim] the rate in force, where agents see it."""
         return self.rate[:, None, None].expand(-1, self.num_agents, self.obs_dim)
 
+    def read_observation(self, seen: Tensor) -> None:
+        if self.obs_dim:
+            self.rate = self.per_world(seen[:, :1])[:, 0]
+
     def observation_bounds(self, bounds: MoneyBounds) -> tuple[list[float], list[float]]:
         _, high = declared_bounds(MatchingParams, "rate")
         return [0.0] * self.obs_dim, [float(high)] * self.obs_dim

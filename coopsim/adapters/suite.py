@@ -37,7 +37,9 @@ class Seats:
                 continue
             cls = SCRIPTED[group.policy]
             params = group.params if cls.Params is not type(None) else None
-            scripted.append((cls(world.spec, params), torch.tensor(idx, device=world.device)))
+            policy = cls(world.spec, params)
+            policy.bind(world, idx)
+            scripted.append((policy, torch.tensor(idx, device=world.device)))
         if not scenario.population:  # a scenario without a population: every seat is open
             learning = list(range(n))
         if not learning:

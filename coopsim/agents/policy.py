@@ -35,11 +35,27 @@ class ScriptedPolicy(Policy):
 
     Params: type = type(None)
     summary: str = ""
+    #: World kinds it plays, where it plays only some (checked when a scenario loads); None:
+    #: any world whose observation has the fields it reads.
+    worlds: tuple[str, ...] | None = None
 
     def __init__(self, spec: WorldSpec, params=None):
         self.spec = spec
         self.params = params
         self.levels = spec.action_nvec[0]
+
+    @classmethod
+    def refusal(cls, world: str, mechanisms: list[str]) -> str | None:
+        """Why it cannot play a ``world`` kind under ``mechanisms`` (kinds), or None; checked
+        when a scenario loads, so a run never fails when it is built instead."""
+        if cls.worlds is not None and world not in cls.worlds:
+            return f"{cls.name!r} does not play a {world!r} world (only {', '.join(cls.worlds)})"
+        return None
+
+    def bind(self, world, seats: list[int]) -> None:
+        """Called once by whoever seats it in ``world``, holding ``seats``. Most strategies
+        read only their observations and need nothing; one that answers the rules in force
+        (:mod:`coopsim.agents.responders`) learns the world's payoff rule here."""
 
     def field(self, obs: Tensor, name: str) -> Tensor:
         sl = self.spec.obs_fields[name]

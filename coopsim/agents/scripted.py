@@ -17,6 +17,7 @@ import torch
 from coopsim.agents.commons_scripted import GreedyHarvester, RestrainedHarvester
 from coopsim.agents.economy_scripted import GatherBuild
 from coopsim.agents.policy import Policy, ScriptedPolicy
+from coopsim.agents.responders import BestResponder, HurdleResponder, QuantalResponder
 from coopsim.schema import param
 
 
@@ -157,6 +158,9 @@ SCRIPTED: dict[str, type[ScriptedPolicy]] = {
         ConditionalCooperator,
         HumpShaped,
         Punisher,
+        BestResponder,
+        HurdleResponder,
+        QuantalResponder,
         GatherBuild,
         GreedyHarvester,
         RestrainedHarvester,

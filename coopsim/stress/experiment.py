@@ -7,7 +7,9 @@ each seed; then every run's rule is stressed against a **held-out** suite
 seeds, and learners trained under the twin rule) with one exploiter. The verdict per run gives
 the worst case and in-distribution objective; the comparison is over training seeds.
 
-Run: ``python -m coopsim.stress.experiment OUT [--seeds 0,1,2] [--iterations N]``.
+Run: ``python -m coopsim.stress.experiment OUT [--seeds 0,1,2] [--iterations N]
+[--episodes E] [--exploiter-iterations X]``. Run again with the same OUT, it trains only the
+runs not yet published there and the stress test resumes its cells.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from coopsim import scenario as sc
+from coopsim.files import atomic_write_text
 from coopsim.intervals import t_interval
 from coopsim.runner import run_scenario
 
@@ -30,10 +33,18 @@ PLANNERS = (
     "public_goods_institution_planner",
     "democratic_ai_planner",
 )
-#: What the robust planner trains against (besides its own learners).
-TRAINING_MIX = ["altruists_and_free_riders", "conditional_cooperators"]
-#: The scripted part of the held-out stress suite: none of it is in the training mix.
-HELD_OUT = ["fgf2001", "hump_shaped"]
+#: What the robust planner trains against (besides its own learners): two scripted mixes that
+#: ignore the rule, and two that answer it (exact best responders; hurdles on [0.8, 1.2]).
+TRAINING_MIX = [
+    "altruists_and_free_riders",
+    "conditional_cooperators",
+    "best_responders",
+    "hurdle_low",
+]
+#: The scripted part of the held-out stress suite: none of it is in the training mix, and its
+#: rule-answering part differs in kind (noisy logit responders, not exact best responders) and
+#: in degree (hurdles on [1.0, 1.6], not [0.8, 1.2]).
+HELD_OUT = ["fgf2001", "hump_shaped", "quantal_responders", "hurdle_high"]
 
 
 def robust_twin(scenario: sc.Scenario) -> sc.Scenario:
@@ -48,10 +59,31 @@ def robust_twin(scenario: sc.Scenario) -> sc.Scenario:
     return twin
 
 
+def finished_run(runs: Path, name: str, seed: int) -> Path | None:
+    """A published run of scenario ``name`` at ``seed`` under ``runs``, if one is there: the
+    experiment resumes by training only what it has not trained yet."""
+    found = sorted(p for p in runs.glob(f"{name}-*-s{seed}") if (p / "summary.json").is_file())
+    return found[-1] if found else None
+
+
+def answers_rule(population: str) -> bool:
+    """Whether a shipped population's every member answers the rule in force: a rule
+    responder (:mod:`coopsim.agents.responders`) or a run's learners, who see the rules. A
+    mix with any member that reads contributions only is partly beyond any rule's reach."""
+    from coopsim.agents.responders import RESPONDERS
+    from coopsim.stress.populations import load_population
+
+    names = {cls.name for cls in RESPONDERS}
+    members = load_population(population).members
+    return all(m.run or m.policy in names for m in members)
+
+
 def per_run_verdicts(stress_dir: Path) -> pd.DataFrame:
     """One row per (rule, training seed): in-distribution objective, worst case over the
-    held-out populations (the scripted ones, cross-seed and cross-rule learners), exploiter's
-    gain; read from the stress folder's cells (per-run means over episodes)."""
+    held-out populations (the scripted ones, cross-seed and cross-rule learners), worst case
+    over those of them that answer the rule (learners, who see it, and the scripted mixes of
+    :func:`answers_rule`), exploiter's gain; read from the stress folder's cells (per-run
+    means over episodes)."""
     from coopsim.stress.driver import CELLS
 
     cells = pd.concat(pd.read_parquet(p) for p in sorted((stress_dir / CELLS).glob("*.parquet")))
@@ -62,6 +94,11 @@ def per_run_verdicts(stress_dir: Path) -> pd.DataFrame:
         home = group[group["kind"] == "in-distribution"]["value"].item()
         unseen = group[group["kind"].isin(["cross-seed", "cross-rule", "population"])]
         worst = unseen.loc[unseen["value"].idxmin()]
+        scripted = unseen["kind"] == "population"
+        keep = ~scripted
+        keep[scripted] = unseen.loc[scripted, "population"].map(answers_rule).astype(bool)
+        answering = unseen[keep]
+        worst_answering = answering.loc[answering["value"].idxmin()]
         gain = cells[
             (cells["rule"] == rule)
             & (cells["seed"] == seed)
@@ -74,25 +111,59 @@ def per_run_verdicts(stress_dir: Path) -> pd.DataFrame:
                 "in_distribution": home,
                 "worst_case": worst["value"],
                 "worst_population": worst["population"],
+                "worst_case_answering": worst_answering["value"],
+                "worst_answering_population": worst_answering["population"],
                 "exploiter_gain": gain,
             }
         )
     return pd.DataFrame(rows)
 
 
+def chosen_controls(runs: list[Path]) -> pd.DataFrame:
+    """One row per run: its rule, seed and the mean of each control its planner chose in
+    evaluation (``summary.json``), as columns ``control: <name>``."""
+    rows = []
+    for path in runs:
+        summary = json.loads((path / "summary.json").read_text())
+        planner = summary.get("planner") or {}
+        row = {"rule": summary["scenario"], "seed": int(summary["seed"])}
+        for name, value in zip(planner.get("controls", []), planner.get("mean_controls", [])):
+            row[f"control: {name}"] = float(value)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def by_population(stress_dir: Path) -> pd.DataFrame:
+    """Mean objective of each rule against each population, over seeds and episodes: what
+    each rule does to whom (the worst case's cause)."""
+    from coopsim.stress.driver import CELLS
+
+    cells = pd.concat(pd.read_parquet(p) for p in sorted((stress_dir / CELLS).glob("*.parquet")))
+    objective = cells[cells["measure"] == "objective"]
+    per_seed = objective.groupby(["rule", "kind", "population", "seed"])["value"].mean()
+    return per_seed.groupby(["rule", "kind", "population"]).mean().reset_index()
+
+
 def summarise(per_run: pd.DataFrame) -> pd.DataFrame:
     """Mean and 95% t interval over seeds of each column, per rule; and the robust minus
     plain paired difference per planner (paired by training seed)."""
     rows = []
+    controls = [c for c in per_run.columns if c.startswith("control: ")]
     for rule, group in per_run.groupby("rule"):
-        for column in ("in_distribution", "worst_case", "exploiter_gain"):
+        for column in (
+            "in_distribution",
+            "worst_case",
+            "worst_case_answering",
+            "exploiter_gain",
+            *controls,
+        ):
             est = t_interval(group[column].to_numpy())
             rows.append((rule, column, est.mean, est.ci_low, est.ci_high, est.n))
     for rule in sorted(r for r in per_run["rule"].unique() if not r.endswith("_robust")):
         plain = per_run[per_run["rule"] == rule].set_index("seed")
         robust = per_run[per_run["rule"] == f"{rule}_robust"].set_index("seed")
         seeds = plain.index.intersection(robust.index)
-        for column in ("in_distribution", "worst_case"):
+        for column in ("in_distribution", "worst_case", "worst_case_answering", *controls):
             diff = robust.loc[seeds, column].to_numpy() - plain.loc[seeds, column].to_numpy()
             est = t_interval(diff)
             rows.append(
@@ -112,6 +183,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--iterations", type=int, default=None)
     parser.add_argument("--planners", default=",".join(PLANNERS))
+    parser.add_argument("--episodes", type=int, default=32, help="stress episodes per cell")
+    parser.add_argument(
+        "--exploiter-iterations", type=int, default=30, help="the exploiter's training budget"
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     out = Path(args.out)
@@ -124,6 +199,10 @@ def main(argv: list[str] | None = None) -> int:
         runs = []
         for scenario in variants:
             for seed in seeds:
+                path = finished_run(out / "runs", scenario.name, seed)
+                if path is not None:
+                    runs.append(path)
+                    continue
                 start = time.perf_counter()
                 path = run_scenario(
                     scenario, seed=seed, out=out / "runs", iterations=args.iterations
@@ -134,20 +213,38 @@ def main(argv: list[str] | None = None) -> int:
                     flush=True,
                 )
                 runs.append(path)
-        config = StressConfig(episodes=32, coalitions=(1,), exploiter_iterations=30)
+        config = StressConfig(
+            episodes=args.episodes,
+            coalitions=(1,),
+            exploiter_iterations=args.exploiter_iterations,
+        )
         stress_dir = out / f"stress-{name}"
         start = time.perf_counter()
         Stress(runs, held_out, stress_dir, config).run(progress=False)
         print(f"stressed {name}: {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
-        per_run = per_run_verdicts(stress_dir)
-        per_run.to_csv(out / f"per_run-{name}.csv", index=False)
+        per_run = per_run_verdicts(stress_dir).merge(chosen_controls(runs), on=["rule", "seed"])
+        atomic_write_text(
+            out / f"populations-{name}.csv", by_population(stress_dir).to_csv(index=False)
+        )
+        atomic_write_text(out / f"per_run-{name}.csv", per_run.to_csv(index=False))
         summary = summarise(per_run)
         summaries.append(summary)
         print(summary.to_string(index=False, float_format=lambda v: f"{v:.4g}"), flush=True)
     table = pd.concat(summaries, ignore_index=True)
-    table.to_csv(out / "summary.csv", index=False)
-    (out / "settings.json").write_text(
-        json.dumps({"seeds": seeds, "training_mix": TRAINING_MIX, "held_out": HELD_OUT}, indent=2)
+    atomic_write_text(out / "summary.csv", table.to_csv(index=False))
+    atomic_write_text(
+        out / "settings.json",
+        json.dumps(
+            {
+                "seeds": seeds,
+                "iterations": args.iterations,
+                "episodes": args.episodes,
+                "exploiter_iterations": args.exploiter_iterations,
+                "training_mix": TRAINING_MIX,
+                "held_out": HELD_OUT,
+            },
+            indent=2,
+        ),
     )
     return 0
 

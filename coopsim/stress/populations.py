@@ -165,6 +165,7 @@ def scripted_seats(config: PopulationConfig, index: int, world: World) -> Popula
     # the world may not have when it acts: either way, this world is not one it plays
     try:
         policy = cls(world.spec, member.params if cls.Params is not type(None) else None)
+        policy.bind(world, list(range(n)))
         population = Population([(policy, list(range(n)))], n, len(world.spec.action_nvec))
         population.act(world.reset(seed=0), world.gen, world.action_mask())
     except (KeyError, ValueError) as err:

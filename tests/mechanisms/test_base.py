@@ -87,3 +87,31 @@ def test_pipeline_finds_saves_adopts_and_logs():
     other.adopt(pipe)
     assert other.mechanisms[1].saez is not saez.saez  # a copy
     assert torch.equal(other.mechanisms[1].rates, saez.saez.schedule.expand(5, -1))
+
+
+@pytest.mark.parametrize(
+    ("kind", "settings", "controls"),
+    [
+        ("matching", {"observed": True}, [[0.0], [1.5], [37.0]]),
+        (
+            "sanction_institution",
+            {"observed": True},
+            [[0.0, 0.0, 0.0], [1.0, 0.8, 0.5], [0.3, 12.0, 2.0]],
+        ),
+        ("redistribution", {}, [[1.0, 0.0], [0.0, 1.0], [0.3, 0.7]]),
+    ],
+)
+def test_what_agents_see_of_a_rule_reads_back_into_the_same_controls(kind, settings, controls):
+    cls = MECHANISMS[kind]
+    shown = cls(cls.Params(**settings), 4, 3, CPU)
+    shown.set_controls(torch.tensor(controls))
+    reader = cls(cls.Params(**settings), 4, 3, CPU)
+    reader.read_observation(shown.observation()[:, 0])
+    assert torch.allclose(reader.controls, torch.tensor(controls), rtol=1e-4)
+
+
+def test_a_mechanism_that_shows_nothing_reads_nothing():
+    rebate = LumpSum(LumpSumParams(), 4, 3, CPU)
+    rebate.read_observation(torch.zeros(3, 0))  # nothing to install, no error
+    with pytest.raises(NotImplementedError, match="read back"):
+        tax(brackets=[0.0, 10.0], rates=[0.1, 0.2]).read_observation(torch.zeros(3, 4))

@@ -1,0 +1,101 @@
+"""The robust-planner experiment: its suites kept apart, its paired summary, and the whole
+pipeline (train plain and robust, stress, summarise, resume) on a tiny budget."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from coopsim import scenario as sc
+from coopsim.agents.responders import RESPONDERS
+from coopsim.stress import experiment
+from coopsim.stress.populations import load_population
+
+ANSWERS_RULES = {cls.name for cls in RESPONDERS}
+
+
+def policies(names: list[str]) -> set[str]:
+    return {m.policy for name in names for m in load_population(name).members if m.policy}
+
+
+def test_the_training_mix_and_the_held_out_suite_are_disjoint_and_both_answer_the_rule():
+    assert not set(experiment.TRAINING_MIX) & set(experiment.HELD_OUT)
+    trained, held = policies(experiment.TRAINING_MIX), policies(experiment.HELD_OUT)
+    assert trained & ANSWERS_RULES and held & ANSWERS_RULES
+    # they differ in kind: the held-out suite's logit responders never appear in training
+    assert "quantal_responder" in held - trained
+    # and in degree: the held-out hurdles lie above the trained ones
+    low = load_population("hurdle_low").members[0].params
+    high = load_population("hurdle_high").members[0].params
+    assert high.high > low.high and high.low > low.low
+
+
+def test_which_populations_answer_the_rule():
+    assert experiment.answers_rule("hurdle_high") and experiment.answers_rule("best_responders")
+    assert not experiment.answers_rule("fgf2001")  # its free riders read no rule
+
+
+def test_the_robust_twin_differs_only_in_name_and_populations():
+    plain = sc.load("public_goods_matching_planner")
+    twin = experiment.robust_twin(plain)
+    assert twin.name == f"{plain.name}_robust"
+    assert twin.planner.populations == experiment.TRAINING_MIX
+    assert twin.world == plain.world and twin.mechanisms == plain.mechanisms
+
+
+def test_summarise_pairs_robust_with_plain_by_seed():
+    per_run = pd.DataFrame(
+        {
+            "rule": ["a"] * 3 + ["a_robust"] * 3,
+            "seed": [0, 1, 2] * 2,
+            "in_distribution": [10.0, 20.0, 30.0, 9.0, 18.0, 27.0],
+            "worst_case": [1.0, 5.0, 3.0, 2.0, 7.0, 6.0],
+            "worst_case_answering": [1.0, 5.0, 3.0, 2.0, 7.0, 6.0],
+            "exploiter_gain": [0.0] * 6,
+            "control: m": [1.0, 1.0, 1.0, 2.0, 2.0, 2.0],
+        }
+    )
+    table = pd.DataFrame(experiment.summarise(per_run)).set_index(["rule", "measure"])
+    diff = table.loc[("a: robust - plain", "worst_case")]
+    assert diff["mean"] == pytest.approx(2.0) and diff["n"] == 3  # (1 + 2 + 3) / 3
+    assert table.loc[("a: robust - plain", "in_distribution")]["mean"] == pytest.approx(-2.0)
+    assert table.loc[("a_robust", "control: m")]["mean"] == pytest.approx(2.0)
+
+
+def test_the_pipeline_runs_end_to_end_on_a_tiny_budget_and_resumes(tmp_path, capsys):
+    args = [
+        str(tmp_path),
+        "--seeds",
+        "0,1",
+        "--iterations",
+        "1",
+        "--planners",
+        "public_goods_matching_planner",
+        "--episodes",
+        "2",
+        "--exploiter-iterations",
+        "1",
+    ]
+    assert experiment.main(args) == 0
+    summary = pd.read_csv(tmp_path / "summary.csv")
+    rules = set(summary["rule"])
+    assert {
+        "public_goods_matching_planner",
+        "public_goods_matching_planner_robust",
+        "public_goods_matching_planner: robust - plain",
+    } <= rules
+    measures = {"worst_case", "worst_case_answering", "in_distribution", "control: matching.rate"}
+    assert measures <= set(summary["measure"])
+    per_run = pd.read_csv(tmp_path / "per_run-public_goods_matching_planner.csv")
+    assert len(per_run) == 4 and per_run["worst_population"].notna().all()
+    by_population = pd.read_csv(tmp_path / "populations-public_goods_matching_planner.csv")
+    assert set(experiment.HELD_OUT) <= set(by_population["population"])
+    settings = json.loads((tmp_path / "settings.json").read_text())
+    assert settings["held_out"] == experiment.HELD_OUT and settings["iterations"] == 1
+    runs = sorted(p.name for p in (tmp_path / "runs").iterdir())
+    capsys.readouterr()
+    assert experiment.main(args) == 0  # again: nothing is trained twice
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == runs
+    assert "trained" not in capsys.readouterr().err
