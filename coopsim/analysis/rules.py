@@ -67,10 +67,21 @@ SPONSORED = {"matching": lambda transfers, world: transfers / float(world.get("m
 
 #: Measures derived here (not in the registry: runs do not record them) -> (label, unit).
 NET_WELFARE, OUTLAY = "net_welfare", "sponsor_outlay"
+LEARNERS_RATE = "learners_contribution_rate"
 DERIVED = {
     NET_WELFARE: ("net welfare", "utility per episode less the sponsor's outlay at its cost"),
     OUTLAY: ("sponsor's outlay", "coins per episode paid from outside"),
+    LEARNERS_RATE: ("learners' contribution rate", "share of endowment the learning seats gave"),
 }
+
+#: Registry measures relabelled where rules are compared, so a label says which seats count:
+#: the registry's contribution rate counts every seat, scripted punishers and altruists too,
+#: while :data:`LEARNERS_RATE` counts the learners, what a rule changed in them.
+RELABELLED = {"contribution_rate": "contribution rate, all seats"}
+
+#: The measure of cooperation that tables of rules, briefs, the demo and notebooks report: the
+#: learners' where a rule has learners (what the rule taught them), one definition everywhere.
+COOPERATION = LEARNERS_RATE
 
 #: Unit words for the ``units`` column.
 SEEDS, EPISODES = "training seeds", "evaluation episodes"
@@ -344,6 +355,30 @@ def outlay_per_episode(run: RunData) -> pd.Series | None:
     return total
 
 
+def _bounds(name: str):
+    """A measure's range: the registry's, a share's for the learners' contribution rate."""
+    return bounds_of("contribution_rate" if name == LEARNERS_RATE else name)
+
+
+def learners_rate(run: RunData) -> pd.Series | None:
+    """Per evaluation episode, the share of their endowment the learning seats contributed
+    (their mean contribution per round over the endowment); None where the run has no learning
+    seat or recorded no contributions. The run's mean of it is the demo's learners'
+    contribution (:func:`coopsim.analysis.demo_findings.run_values`): every episode has as many
+    rows, so the mean of the episodes' means is the mean over all rows."""
+    from coopsim.config.scenario import LEARNERS
+
+    eps = run.episodes
+    endowment = run.scenario.get("world", {}).get("endowment")
+    if eps.empty or not {"episode", "policy", "contribution"} <= set(eps) or not endowment:
+        return None
+    seats = eps[eps["policy"].astype(str).isin(LEARNERS)]
+    if seats.empty:
+        return None
+    shares = seats["contribution"].astype(float) / float(endowment)  # float64, as the demo's
+    return shares.groupby(seats["episode"]).mean()
+
+
 def per_episode(run: RunData, cost: float) -> pd.DataFrame:
     """One row per evaluation episode, one column per measure the run has, with the sponsor's
     outlay and net welfare added for a public-goods run (empty for a run written before
@@ -355,6 +390,9 @@ def per_episode(run: RunData, cost: float) -> pd.DataFrame:
     names = [m for m in MEASURES if m in table]
     frame = table[names].astype(float).copy()
     public_goods = run.scenario.get("world", {}).get("kind") == "public_goods"
+    learners = learners_rate(run)
+    if learners is not None:
+        frame[LEARNERS_RATE] = learners.reindex(frame.index).to_numpy(dtype=float)
     if public_goods and "utilitarian_welfare" in frame:
         outlay = outlay_per_episode(run)
         if outlay is not None:
@@ -368,7 +406,7 @@ def _stored(run: RunData) -> dict[str, dict[str, float]]:
     out = {}
     for name, s in run.summary.get("metrics", {}).items():
         if isinstance(s, dict) and "mean" in s:
-            low, high = clip(float(s["ci_low"]), float(s["ci_high"]), bounds_of(name))
+            low, high = clip(float(s["ci_low"]), float(s["ci_high"]), _bounds(name))
             out[name] = {
                 "mean": float(s["mean"]), "ci_low": low, "ci_high": high,
                 "std": float(s.get("std", 0.0)), "n": int(s.get("n", 0)),
@@ -384,7 +422,7 @@ def _run_estimates(run: RunData, cost: float, level: float) -> dict[str, dict[st
         if name in out and level == LEVEL:
             continue
         values = frame[name].to_numpy(dtype=float)
-        out[name] = t_interval(values[np.isfinite(values)], level, bounds_of(name)).as_dict()
+        out[name] = t_interval(values[np.isfinite(values)], level, _bounds(name)).as_dict()
     return out
 
 
@@ -410,7 +448,7 @@ def measure_words(name: str) -> tuple[str, str]:
     if name in DERIVED:
         return DERIVED[name]
     m = MEASURES[name]
-    return m.label, m.unit
+    return RELABELLED.get(name, m.label), m.unit
 
 
 def rules_table(
@@ -455,7 +493,7 @@ def rules_table(
         for name in names:
             if len(estimates) > 1:  # the runs' means are the units
                 means = np.array([e[name]["mean"] for e in estimates])
-                stats = t_interval(means[np.isfinite(means)], level, bounds_of(name)).as_dict()
+                stats = t_interval(means[np.isfinite(means)], level, _bounds(name)).as_dict()
             else:
                 stats = dict(estimates[0][name])
             label, unit = measure_words(name)

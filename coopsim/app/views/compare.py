@@ -102,7 +102,14 @@ def run_key(path: Path) -> str:
 
 
 #: Measures the rules table shows first, those the runs have (others can be added).
-RULE_MEASURES = ("net_welfare", "contribution_rate", "equality", "productivity", "gini")
+RULE_MEASURES = (
+    "net_welfare",
+    "learners_contribution_rate",  # the brief's and the demo's; every seat's where no learners
+    "contribution_rate",
+    "equality",
+    "productivity",
+    "gini",
+)
 #: How many of them by default: the table fits a 1,400-pixel window.
 RULE_MEASURES_SHOWN = 4
 
@@ -152,6 +159,15 @@ def default_runs(paths: list[Path], cells: dict[str, str] | None = None) -> list
     return latest
 
 
+def default_measures(present: list[str]) -> list[str]:
+    """The measures the rules table opens with: :data:`RULE_MEASURES` the runs have, one
+    contribution rate (the learners' where the rules have learners, as the brief's)."""
+    shown = [m for m in RULE_MEASURES if m in present]
+    if "learners_contribution_rate" in shown and "contribution_rate" in shown:
+        shown.remove("contribution_rate")
+    return shown[:RULE_MEASURES_SHOWN]
+
+
 def rules_frame(
     runs: list[RunData],
     measures: list[str] | None = None,
@@ -167,7 +183,7 @@ def rules_frame(
     table = rules_table(runs, cells=cells, stress=stress)
     present = list(dict.fromkeys(table["measure"]))
     if measures is None:
-        measures = [m for m in RULE_MEASURES if m in present][:RULE_MEASURES_SHOWN]
+        measures = default_measures(present)
     worst = None
     if "worst_case" in table:
         covered = table[table["worst_case"].notna()]["measure"]
@@ -397,7 +413,7 @@ def render() -> None:
         from coopsim.analysis.rules import measure_words, rules_table
 
         present = list(dict.fromkeys(rules_table(runs, cells=cells)["measure"]))
-        shown = [m for m in RULE_MEASURES if m in present][:RULE_MEASURES_SHOWN]
+        shown = default_measures(present)
         measures = st.multiselect(
             "Measures",
             present,
