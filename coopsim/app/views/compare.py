@@ -22,7 +22,7 @@ import streamlit as st
 
 from coopsim import figures
 from coopsim.analysis import tables
-from coopsim.app import nav, runs_dir, state
+from coopsim.app import nav, runs_dir, shown, state
 from coopsim.app.views import replay
 from coopsim.figures.planner import planner_choices
 from coopsim.measures import MEASURES
@@ -162,10 +162,10 @@ def default_runs(paths: list[Path], cells: dict[str, str] | None = None) -> list
 def default_measures(present: list[str]) -> list[str]:
     """The measures the rules table opens with: :data:`RULE_MEASURES` the runs have, one
     contribution rate (the learners' where the rules have learners, as the brief's)."""
-    shown = [m for m in RULE_MEASURES if m in present]
-    if "learners_contribution_rate" in shown and "contribution_rate" in shown:
-        shown.remove("contribution_rate")
-    return shown[:RULE_MEASURES_SHOWN]
+    picked = [m for m in RULE_MEASURES if m in present]
+    if "learners_contribution_rate" in picked and "contribution_rate" in picked:
+        picked.remove("contribution_rate")
+    return picked[:RULE_MEASURES_SHOWN]
 
 
 def rules_frame(
@@ -341,13 +341,13 @@ def stress_tab(runs: list[RunData], cells: dict[str, str] | None = None) -> None
     if folder is None:
         st.info(
             "No stress test covers these runs. `coopsim stress RUNS --out "
-            f"{runs_dir()}/stress` plays each rule against agents it never met."
+            f"{shown.path(runs_dir())}/stress` plays each rule against agents it never met."
         )
         return
     frame = _stress(folder)
     table, names = stress_verdict(frame, runs, cells)
     st.caption(
-        f"From {shown_path(folder)}. The objective of each rule against the agents it trained "
+        f"From {shown.path(folder)}. The objective of each rule against the agents it trained "
         "with (in-distribution), its worst case and 10th percentile over populations it never "
         "met, and the largest gain of an exploiter over the seat it replaced. In brackets: the "
         "share of the rule's yardstick (the best static rule with agents at equilibrium), "
@@ -355,13 +355,6 @@ def stress_tab(runs: list[RunData], cells: dict[str, str] | None = None) -> None
     )
     st.table(table.set_index("rule"))
     _show(stress_heatmap(frame[frame["rule"].isin(names)], "objective", names))
-
-
-def shown_path(path: Path) -> str:
-    try:
-        return path.relative_to(runs_dir()).as_posix()
-    except ValueError:
-        return str(path)
 
 
 def _show(fig) -> None:
@@ -413,11 +406,11 @@ def render() -> None:
         from coopsim.analysis.rules import measure_words, rules_table
 
         present = list(dict.fromkeys(rules_table(runs, cells=cells)["measure"]))
-        shown = default_measures(present)
+        defaults = default_measures(present)
         measures = st.multiselect(
             "Measures",
             present,
-            default=shown,
+            default=defaults,
             format_func=lambda m: measure_words(m)[0],
             help="Net welfare subtracts a sponsor's outlay at the planners' stated cost.",
         )
