@@ -287,8 +287,19 @@ def _stress(folder: Path) -> pd.DataFrame:
     return _read_stress(str(folder / STRESS), (folder / STRESS).stat().st_mtime)
 
 
+@st.cache_data(show_spinner="Computing the rules' yardsticks…", max_entries=8)
+def _yardsticks(paths: tuple[str, ...]) -> dict[str, float]:
+    """Each stressed rule's yardstick objective (the rules that have one), computed once."""
+    from coopsim.analysis.stress import rule_yardsticks
+
+    return rule_yardsticks(paths)
+
+
 def stress_verdict(
-    frame: pd.DataFrame, runs: list[RunData], cells: dict[str, str] | None = None
+    frame: pd.DataFrame,
+    runs: list[RunData],
+    cells: dict[str, str] | None = None,
+    yardsticks: dict[str, float] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, str]]:
     """The stress test's verdict on the chosen runs' rules, as a table a reader reads: the rule's
     label, the objective in-distribution, its worst case (and against whom) and 10th percentile
@@ -303,10 +314,10 @@ def stress_verdict(
         for r in group_rules(runs, cells)
         if len(r.scenarios) == 1 and r.scenarios[0] in stressed
     }
-    table = verdict(frame[frame["rule"].isin(names)])
+    table = verdict(frame[frame["rule"].isin(names)], yardsticks)
 
     def num(v: float) -> str:
-        return "" if pd.isna(v) else f"{v:.4g}"
+        return "not measured" if pd.isna(v) else f"{v:.4g}"
 
     def pct(v: float) -> str:
         return "n/a" if pd.isna(v) else f"{100 * v:.0f}%"
@@ -345,7 +356,8 @@ def stress_tab(runs: list[RunData], cells: dict[str, str] | None = None) -> None
         )
         return
     frame = _stress(folder)
-    table, names = stress_verdict(frame, runs, cells)
+    yardsticks = _yardsticks(tuple(sorted(str(r.path) for r in runs)))
+    table, names = stress_verdict(frame, runs, cells, yardsticks)
     st.caption(
         f"From {shown.path(folder)}. The objective of each rule against the agents it trained "
         "with (in-distribution), its worst case and 10th percentile over populations it never "
