@@ -19,7 +19,11 @@ import numpy as np
 import pandas as pd
 
 from coopsim.intervals import Interval, t_interval, zero_width_reason
+from coopsim.measures import bounds_of
 from coopsim.record import RunData, load_run
+
+#: The range of a contribution share (the interval is cut to it, as in tables of rules).
+SHARE = bounds_of("contribution_rate")
 
 LEARNER = "ppo"
 COLUMNS = ("agent", "policy", "contribution", "gross", "net", "punishment_given")
@@ -68,7 +72,7 @@ def run_values(run: RunData) -> dict[str, float]:
         else float("nan")
     )
     return {
-        "contribution": float(learners["contribution"].mean()) / endowment,
+        "contribution": float(learners["contribution"].astype(float).mean()) / endowment,
         "payoff": float(episodes["net"].mean()),
         "outside": float((episodes["net"] - episodes["gross"]).mean()),
         "punishment": punished,
@@ -116,7 +120,7 @@ def arm_findings(label: str, runs: list[RunData]) -> ArmFindings:
         learners=int((policies == LEARNER).sum()),
         seats=len(policies),
         scripted=scripted,
-        contribution=t_interval(values["contribution"].to_numpy()),
+        contribution=t_interval(values["contribution"].to_numpy(), bounds=SHARE),
         payoff=t_interval(values["payoff"].to_numpy()),
         outside=t_interval(values["outside"].to_numpy()),
         punishment=None if np.isnan(punishment).any() else t_interval(punishment),
@@ -137,7 +141,7 @@ def arm_line(label: str, paths: list[Path]) -> str:
     seeds and, where a planner set the rule, what it chose at each (no yardstick yet: that is
     the takeaway's)."""
     runs = [load_run(p, columns=COLUMNS) for p in paths]
-    shares = t_interval(np.array([run_values(run)["contribution"] for run in runs]))
+    shares = t_interval(np.array([run_values(run)["contribution"] for run in runs]), bounds=SHARE)
     line = f"{label}: learners contributed {percent(shares)} over {len(runs)} training seeds"
     chosen = planner_rules(runs)
     if chosen is not None:
@@ -208,7 +212,11 @@ def format_table(arms: list[ArmFindings]) -> str:
             reasons.append(reason)
         return f"{text} ({reasons.index(reason) + 1})"
 
-    header = ("rule", "learners' contribution", "payoff per agent-round", "of it from outside")
+    from coopsim.analysis.rules import LEARNERS_RATE, measure_words
+
+    # the label tables of rules, briefs and notebooks give the same number
+    header = ("rule", measure_words(LEARNERS_RATE)[0], "payoff per agent-round",
+              "of it from outside")  # fmt: skip
     rows = [
         (
             a.label,

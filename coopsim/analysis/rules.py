@@ -25,9 +25,11 @@ brief and the notebooks all print these.
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -65,10 +67,21 @@ SPONSORED = {"matching": lambda transfers, world: transfers / float(world.get("m
 
 #: Measures derived here (not in the registry: runs do not record them) -> (label, unit).
 NET_WELFARE, OUTLAY = "net_welfare", "sponsor_outlay"
+LEARNERS_RATE = "learners_contribution_rate"
 DERIVED = {
     NET_WELFARE: ("net welfare", "utility per episode less the sponsor's outlay at its cost"),
     OUTLAY: ("sponsor's outlay", "coins per episode paid from outside"),
+    LEARNERS_RATE: ("learners' contribution rate", "share of endowment the learning seats gave"),
 }
+
+#: Registry measures relabelled where rules are compared, so a label says which seats count:
+#: the registry's contribution rate counts every seat, scripted punishers and altruists too,
+#: while :data:`LEARNERS_RATE` counts the learners, what a rule changed in them.
+RELABELLED = {"contribution_rate": "contribution rate, all seats"}
+
+#: The measure of cooperation that tables of rules, briefs, the demo and notebooks report: the
+#: learners' where a rule has learners (what the rule taught them), one definition everywhere.
+COOPERATION = LEARNERS_RATE
 
 #: Unit words for the ``units`` column.
 SEEDS, EPISODES = "training seeds", "evaluation episodes"
@@ -171,14 +184,64 @@ def _identity(run: RunData) -> str:
     return json.dumps([world, mechanisms, design, population], sort_keys=True, default=str)
 
 
-def group_rules(runs: Sequence[RunData]) -> list[Rule]:
-    """Runs grouped by rule, in the order each rule first appears, each with its label."""
+def group_rules(runs: Sequence[RunData], cells: Mapping[str, str] | None = None) -> list[Rule]:
+    """Runs grouped by rule, in the order each rule first appears, each with its label.
+
+    ``cells`` maps a run directory (its path as a string) to the name of the cell it was run
+    in (a sweep's, :func:`sweep_cells`): such runs group by cell and take its name as their
+    label, since a sweep may vary what a rule's content does not show (a training field)."""
+    cells = {str(Path(k)): v for k, v in (cells or {}).items()}
     groups: dict[str, list[RunData]] = {}
     for run in runs:
-        groups.setdefault(_identity(run), []).append(run)
+        cell = cells.get(str(run.path))
+        groups.setdefault(json.dumps(["cell", cell]) if cell else _identity(run), []).append(run)
     rules = [Rule(key, tuple(group)) for key, group in groups.items()]
-    labels = rule_labels(rules)
-    return [Rule(r.key, r.runs, label) for r, label in zip(rules, labels)]
+    labels = rule_labels([r for r in rules if not r.key.startswith('["cell"')])
+    named = iter(labels)
+    return [
+        Rule(r.key, r.runs, json.loads(r.key)[1] if r.key.startswith('["cell"') else next(named))
+        for r in rules
+    ]
+
+
+def _field_phrase(field: str, value: Any, scenario: Mapping[str, Any]) -> str:
+    """A swept field and its value as a label's words: ``mechanisms.0.rate = 1.5`` ->
+    ``matching 1.5:1``; ``world.multiplier = 1.6`` -> ``multiplier 1.6``."""
+    parts = field.split(".")
+    if len(parts) == 3 and parts[0] == "mechanisms" and parts[1].isdigit():
+        mechanisms = scenario.get("mechanisms", [])
+        i = int(parts[1])
+        kind = str(mechanisms[i].get("kind")) if i < len(mechanisms) else ""
+        word = KIND_WORDS.get(kind, kind.replace("_", " "))
+        primary = PRIMARY.get(kind)
+        if primary and primary[0] == parts[2]:
+            return f"{word} {primary[1](value)}".strip()
+        return f"{word} {parts[2].replace('_', ' ')} {_num(value)}".strip()
+    return f"{parts[-1].replace('_', ' ')} {_num(value)}"
+
+
+def sweep_cells(folder: str | os.PathLike) -> dict[str, str]:
+    """A sweep folder's finished runs -> the label of the cell each ran in, from the values of
+    the fields that differ between its cells (``matching 1.5:1``, ``matching 2:1, multiplier
+    1.6``): a sweep's cells are rules, one per cell, pooled over its seeds."""
+    from coopsim.files import read_toml
+    from coopsim.record import SCENARIO, load_sweep
+
+    folder = Path(folder)
+    table = load_sweep(folder)
+    fields = list(table.attrs.get("fields", []))
+    done = table[(table["status"] == "ok") & table["run"].astype(bool)]
+    varying = [f for f in fields if done[f].astype(str).nunique() > 1] or fields
+    out: dict[str, str] = {}
+    for row in done.to_dict("records"):
+        path = folder / str(row["run"])
+        if not (path / SCENARIO).is_file():
+            continue
+        scenario = read_toml(path / SCENARIO)
+        value = [row[f].item() if hasattr(row[f], "item") else row[f] for f in varying]
+        words = [_field_phrase(f, v, scenario) for f, v in zip(varying, value)]
+        out[str(path)] = ", ".join(words) or str(row["cell"])
+    return out
 
 
 def _mechanism_words(rule: Rule, differing: dict[str, set[str]]) -> list[str]:
@@ -292,6 +355,30 @@ def outlay_per_episode(run: RunData) -> pd.Series | None:
     return total
 
 
+def _bounds(name: str):
+    """A measure's range: the registry's, a share's for the learners' contribution rate."""
+    return bounds_of("contribution_rate" if name == LEARNERS_RATE else name)
+
+
+def learners_rate(run: RunData) -> pd.Series | None:
+    """Per evaluation episode, the share of their endowment the learning seats contributed
+    (their mean contribution per round over the endowment); None where the run has no learning
+    seat or recorded no contributions. The run's mean of it is the demo's learners'
+    contribution (:func:`coopsim.analysis.demo_findings.run_values`): every episode has as many
+    rows, so the mean of the episodes' means is the mean over all rows."""
+    from coopsim.config.scenario import LEARNERS
+
+    eps = run.episodes
+    endowment = run.scenario.get("world", {}).get("endowment")
+    if eps.empty or not {"episode", "policy", "contribution"} <= set(eps) or not endowment:
+        return None
+    seats = eps[eps["policy"].astype(str).isin(LEARNERS)]
+    if seats.empty:
+        return None
+    shares = seats["contribution"].astype(float) / float(endowment)  # float64, as the demo's
+    return shares.groupby(seats["episode"]).mean()
+
+
 def per_episode(run: RunData, cost: float) -> pd.DataFrame:
     """One row per evaluation episode, one column per measure the run has, with the sponsor's
     outlay and net welfare added for a public-goods run (empty for a run written before
@@ -303,6 +390,9 @@ def per_episode(run: RunData, cost: float) -> pd.DataFrame:
     names = [m for m in MEASURES if m in table]
     frame = table[names].astype(float).copy()
     public_goods = run.scenario.get("world", {}).get("kind") == "public_goods"
+    learners = learners_rate(run)
+    if learners is not None:
+        frame[LEARNERS_RATE] = learners.reindex(frame.index).to_numpy(dtype=float)
     if public_goods and "utilitarian_welfare" in frame:
         outlay = outlay_per_episode(run)
         if outlay is not None:
@@ -316,7 +406,7 @@ def _stored(run: RunData) -> dict[str, dict[str, float]]:
     out = {}
     for name, s in run.summary.get("metrics", {}).items():
         if isinstance(s, dict) and "mean" in s:
-            low, high = clip(float(s["ci_low"]), float(s["ci_high"]), bounds_of(name))
+            low, high = clip(float(s["ci_low"]), float(s["ci_high"]), _bounds(name))
             out[name] = {
                 "mean": float(s["mean"]), "ci_low": low, "ci_high": high,
                 "std": float(s.get("std", 0.0)), "n": int(s.get("n", 0)),
@@ -332,7 +422,7 @@ def _run_estimates(run: RunData, cost: float, level: float) -> dict[str, dict[st
         if name in out and level == LEVEL:
             continue
         values = frame[name].to_numpy(dtype=float)
-        out[name] = t_interval(values[np.isfinite(values)], level, bounds_of(name)).as_dict()
+        out[name] = t_interval(values[np.isfinite(values)], level, _bounds(name)).as_dict()
     return out
 
 
@@ -358,7 +448,7 @@ def measure_words(name: str) -> tuple[str, str]:
     if name in DERIVED:
         return DERIVED[name]
     m = MEASURES[name]
-    return m.label, m.unit
+    return RELABELLED.get(name, m.label), m.unit
 
 
 def rules_table(
@@ -367,6 +457,8 @@ def rules_table(
     *,
     level: float = LEVEL,
     cost: float | None = None,
+    cells: Mapping[str, str] | None = None,
+    stress: str | os.PathLike | pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per rule and measure: mean, interval, the units it is over and how many.
 
@@ -379,8 +471,15 @@ def rules_table(
 
     The ``objective`` rows are each rule's own scenario's objective (its label names which): a
     measure to rank on only where every rule has the same one.
+
+    ``cells``: runs grouped by the sweep cell they ran in (:func:`group_rules`). ``stress``: a
+    ``coopsim stress`` folder (or its ``stress.parquet`` as a frame); it adds ``worst_case``
+    and ``worst_population``, each rule's worst mean of the measure over the populations it
+    never trained with (:func:`coopsim.analysis.stress.verdict`), empty for a rule or measure
+    the stress test did not cover. Why beside the mean: a rule tuned to its own learners can
+    rank first in-distribution and last against agents it never met.
     """
-    rules = group_rules(list(runs))
+    rules = group_rules(list(runs), cells)
     cost = sponsor_cost(rules) if cost is None else float(cost)
     rows = []
     for rule in rules:
@@ -394,7 +493,7 @@ def rules_table(
         for name in names:
             if len(estimates) > 1:  # the runs' means are the units
                 means = np.array([e[name]["mean"] for e in estimates])
-                stats = t_interval(means[np.isfinite(means)], level, bounds_of(name)).as_dict()
+                stats = t_interval(means[np.isfinite(means)], level, _bounds(name)).as_dict()
             else:
                 stats = dict(estimates[0][name])
             label, unit = measure_words(name)
@@ -418,7 +517,49 @@ def rules_table(
         "seeds", "trained_for", "scenario",
     ]  # fmt: skip
     table = pd.DataFrame(rows, columns=columns)
+    if stress is not None:
+        table = _with_worst_case(table, rules, stress_frame(stress))
     table.attrs["sponsor_cost"] = cost
+    return table
+
+
+def stress_frame(stress: str | os.PathLike | pd.DataFrame) -> pd.DataFrame:
+    """A stress test's table: the frame itself, or ``DIR/stress.parquet`` read (a clear error
+    naming the folder where it has none)."""
+    if isinstance(stress, pd.DataFrame):
+        return stress
+    from coopsim.stress.driver import STRESS
+
+    path = Path(stress) / STRESS
+    if not path.is_file():
+        raise FileNotFoundError(f"{stress}: not a coopsim stress folder (no {STRESS})")
+    return pd.read_parquet(path)
+
+
+def _with_worst_case(table: pd.DataFrame, rules: Sequence[Rule], frame: pd.DataFrame):
+    """``table`` with ``worst_case`` and ``worst_population`` columns from a stress frame.
+
+    The stress test names a rule by its scenario; a rule of the table is matched where its
+    runs came from one scenario the stress test stressed."""
+    from coopsim.analysis.stress import verdict
+
+    stressed = set(frame["rule"])
+    name_of = {
+        r.label: r.scenarios[0]
+        for r in rules
+        if len(r.scenarios) == 1 and r.scenarios[0] in stressed
+    }
+    worst: dict[tuple[str, str], tuple[float, str]] = {}
+    for measure in set(table["measure"]) & set(frame["measure"]):
+        for row in verdict(frame, measure=measure).itertuples(index=False):
+            worst[(row.rule, measure)] = (float(row.worst_case), str(row.worst_population))
+    found = [
+        worst.get((name_of.get(r), m), (np.nan, ""))
+        for r, m in zip(table["rule"], table["measure"])
+    ]
+    table = table.copy()
+    table["worst_case"] = [f[0] for f in found]
+    table["worst_population"] = [f[1] for f in found]
     return table
 
 
@@ -427,7 +568,8 @@ def wide(table: pd.DataFrame) -> pd.DataFrame:
     rows: dict[str, dict[str, Any]] = {}
     for r in table.itertuples(index=False):
         row = rows.setdefault(r.rule, {"rule": r.rule, "seeds": r.seeds, "units": r.units})
-        for part in ("mean", "ci_low", "ci_high", "std", "n"):
+        parts = ("mean", "ci_low", "ci_high", "std", "n", "worst_case")
+        for part in parts if "worst_case" in table else parts[:-1]:
             row[r.measure if part == "mean" else f"{r.measure}_{part}"] = getattr(r, part)
     return pd.DataFrame(list(rows.values()))
 

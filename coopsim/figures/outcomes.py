@@ -15,6 +15,7 @@ from coopsim.analysis import tables
 from coopsim.figures.style import (
     _MARKERS,
     HEADLINE_MEASURES,
+    MAX_COLOURS,
     SIZE,
     CoopsimFigure,
     RunLike,
@@ -22,10 +23,31 @@ from coopsim.figures.style import (
     _style,
     axis_label,
     empty_figure,
+    facets,
+    legend_below,
     panel_title,
 )
 from coopsim.intervals import t_interval_columns
 from coopsim.record import RunData
+
+
+def _panels(n: int, size: tuple[float, float]) -> tuple[Figure, list, list[list[int]]]:
+    """A figure for ``n`` series: one axes where they fit the palette, else small multiples
+    stacked one above the other, each a subfigure with its own axes and legend. Returns
+    (figure, [(subfigure or figure, axes)], series of each panel)."""
+    groups = facets(n)
+    fig = CoopsimFigure(figsize=(size[0], size[1] * len(groups)), layout="constrained")
+    if len(groups) == 1:
+        return fig, [(fig, fig.add_subplot())], groups
+    subs = fig.subfigures(len(groups), 1)
+    return fig, [(sub, sub.add_subplot()) for sub in subs], groups
+
+
+def _facet_title(title: str, group: list[int], groups: list[list[int]]) -> str:
+    """A panel's title: the figure's, and which series it shows where there are several."""
+    if len(groups) == 1:
+        return title
+    return f"{title} ({group[0] + 1}-{group[-1] + 1} of {groups[-1][-1] + 1})"
 
 
 def lorenz_curves(runs: RunLike) -> Figure:
@@ -38,23 +60,28 @@ def lorenz_curves(runs: RunLike) -> Figure:
     if not runs:
         return empty_figure("Lorenz curves of final wealth", "No runs to draw.")
     curves = tables.lorenz(runs)
-    fig = CoopsimFigure(figsize=(5.6, 5.0), layout="constrained")
-    ax = fig.add_subplot()
-    ax.plot([0, 1], [0, 1], color="0.5", linestyle="--", linewidth=1, label="perfect equality")
-    for run, label, color in zip(runs, tables.run_labels(runs), _colors(len(runs))):
-        c = curves[curves["run"] == run.name]
-        gini = run.summary.get("metrics", {}).get("gini", {}).get("mean")
-        text = f"{label} (Gini {gini:.3f})" if gini is not None else label
-        ax.plot(c["population_share"], c["wealth_share"], marker="o", markersize=3, color=color,
-                label=text)  # fmt: skip
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1)
-    ax.set_aspect("equal")
-    ax.set_xlabel("cumulative share of agents, poorest first")
-    ax.set_ylabel("cumulative share of final wealth")
-    ax.set_title("Lorenz curves of final wealth")
-    ax.legend(loc="upper left", fontsize=8)
-    ax.grid(alpha=0.3)
+    labels = tables.run_labels(runs)
+    fig, panels, groups = _panels(len(runs), (5.6, 5.0))
+    for (_, ax), group in zip(panels, groups):
+        ax.plot([0, 1], [0, 1], color="0.5", linestyle="--", linewidth=1,
+                label="perfect equality")  # fmt: skip
+        for k, color in zip(group, _colors(len(group))):
+            run = runs[k]
+            c = curves[curves["run"] == run.name]
+            gini = run.summary.get("metrics", {}).get("gini", {}).get("mean")
+            text = f"{labels[k]} (Gini {gini:.3f})" if gini is not None else labels[k]
+            ax.plot(c["population_share"], c["wealth_share"], marker="o", markersize=3,
+                    color=color, label=text, clip_on=False)  # fmt: skip
+        # a little room past 0 and 1: the curves' end points sit on the bounds
+        ax.set_xlim(-0.02, 1.02)
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_aspect("equal")
+        ax.set_xlabel("cumulative share of agents, poorest first")
+        ax.set_ylabel("cumulative share of final wealth")
+        ax.set_title(_facet_title("Lorenz curves of final wealth", group, groups))
+        # above the diagonal: no Lorenz curve ever goes there, so the legend covers nothing
+        ax.legend(loc="upper left", fontsize=8)
+        ax.grid(alpha=0.3)
     return fig
 
 
@@ -82,19 +109,20 @@ def wealth_over_time(run: RunData) -> Figure:
         else None
     )
     agents = list(mean.index.get_level_values("agent").unique())
-    fig = CoopsimFigure(figsize=SIZE, layout="constrained")
-    ax = fig.add_subplot()
-    for i, (agent, color) in enumerate(zip(agents, _colors(len(agents)))):
-        rounds = mean.loc[agent].index.to_numpy() + 1
-        label = f"agent {agent}" + (f" ({policies[agent]})" if policies is not None else "")
-        ax.plot(rounds, mean.loc[agent], markersize=4, color=color, label=label, **_style(i))
-        ax.fill_between(rounds, low.loc[agent], high.loc[agent], color=color, alpha=0.15)
-    ax.set_xlabel("round")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # rounds are whole
-    ax.set_ylabel("accumulated wealth (coins)")
-    ax.set_title(title)
-    ax.legend(fontsize=8, ncol=2 if len(agents) > 6 else 1)
-    ax.grid(alpha=0.3)
+    fig, panels, groups = _panels(len(agents), SIZE)
+    for (sub, ax), group in zip(panels, groups):
+        for i, (k, color) in enumerate(zip(group, _colors(len(group)))):
+            agent = agents[k]
+            rounds = mean.loc[agent].index.to_numpy() + 1
+            label = f"agent {agent}" + (f" ({policies[agent]})" if policies is not None else "")
+            ax.plot(rounds, mean.loc[agent], markersize=4, color=color, label=label, **_style(i))
+            ax.fill_between(rounds, low.loc[agent], high.loc[agent], color=color, alpha=0.15)
+        ax.set_xlabel("round")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # rounds are whole
+        ax.set_ylabel("accumulated wealth (coins)")
+        ax.set_title(_facet_title(title, group, groups))
+        ax.grid(alpha=0.3)
+        legend_below(sub, ax, ncol=4)  # lines span the axes: no place inside is free
     return fig
 
 
@@ -166,27 +194,26 @@ def contributions_per_round(runs: RunLike) -> Figure:
         )  # each [R]
         curves.append((by_round.columns.to_numpy() + 1, mean, low, high))
     height = endowment or max(float(np.nanmax(np.abs(c[1]))) for c in curves) or 1.0
-    groups = coinciding([c[1] for c in curves], COINCIDE_SHARE * height)
-    offsets = _dodges(groups, len(curves))  # [runs]
-    fig = CoopsimFigure(figsize=SIZE, layout="constrained")
-    ax = fig.add_subplot()
-    colors = _colors(len(runs))
-    for i, ((rounds, mean, low, high), label) in enumerate(zip(curves, labels)):
-        x = rounds + offsets[i]
-        ax.plot(x, mean, markersize=4, color=colors[i], label=label, **_style(i))
-        ax.fill_between(x, low, high, color=colors[i], alpha=0.15)
-    if endowment is not None:
-        ax.axhline(endowment, color="0.5", linestyle=":", linewidth=1, label="endowment")
-    ax.set_xlabel("round")
-    ax.set_ylabel("mean contribution per agent (coins)")
-    ax.set_title(title)
-    ax.set_ylim(bottom=0, top=1.05 * height)  # the endowment, and points on it, in view
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # rounds are whole
-    # Below the axes: inside, "best" still lands on a line when runs span the whole height.
-    fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", fontsize=8,
-               ncol=min(3, len(runs) + 1), title=coinciding_note(groups, labels),
-               title_fontsize=8)  # fmt: skip
-    ax.grid(alpha=0.3)
+    fig, panels, facet_groups = _panels(len(runs), SIZE)
+    for (sub, ax), facet in zip(panels, facet_groups):
+        shown = [curves[k] for k in facet]
+        names = [labels[k] for k in facet]
+        groups = coinciding([c[1] for c in shown], COINCIDE_SHARE * height)
+        offsets = _dodges(groups, len(shown))  # [runs]
+        colors = _colors(len(shown))
+        for i, ((rounds, mean, low, high), label) in enumerate(zip(shown, names)):
+            x = rounds + offsets[i]
+            ax.plot(x, mean, markersize=4, color=colors[i], label=label, **_style(i))
+            ax.fill_between(x, low, high, color=colors[i], alpha=0.15)
+        if endowment is not None:
+            ax.axhline(endowment, color="0.5", linestyle=":", linewidth=1, label="endowment")
+        ax.set_xlabel("round")
+        ax.set_ylabel("mean contribution per agent (coins)")
+        ax.set_title(_facet_title(title, facet, facet_groups))
+        ax.set_ylim(bottom=0, top=1.05 * height)  # the endowment, and points on it, in view
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # rounds are whole
+        ax.grid(alpha=0.3)
+        legend_below(sub, ax, ncol=min(3, len(shown) + 1), title=coinciding_note(groups, names))
     return fig
 
 
@@ -242,34 +269,36 @@ def equality_vs_productivity(runs: RunLike) -> Figure:
     if not runs:
         why = " ".join(notes) if notes else "No run has equality and productivity in its summary."
         return empty_figure(title, why)
-    fig = CoopsimFigure(figsize=SIZE, layout="constrained")
-    ax = fig.add_subplot()
     xs = np.array([[r.summary["metrics"]["productivity"][k] for k in ("ci_low", "ci_high")]
                    for r in runs], dtype=float)  # [R, 2]  # fmt: skip
     ys = np.array([[r.summary["metrics"]["equality"][k] for k in ("ci_low", "ci_high")]
                    for r in runs], dtype=float)  # [R, 2]  # fmt: skip
-    for i, (run, label, color) in enumerate(zip(runs, tables.run_labels(runs), _colors(len(runs)))):
-        m = run.summary["metrics"]
-        x, y = m["productivity"], m["equality"]
-        ax.errorbar(
-            x["mean"],
-            y["mean"],
-            xerr=[[max(0.0, x["mean"] - x["ci_low"])], [max(0.0, x["ci_high"] - x["mean"])]],
-            yerr=[[max(0.0, y["mean"] - y["ci_low"])], [max(0.0, y["ci_high"] - y["mean"])]],
-            fmt=_MARKERS[i % len(_MARKERS)],
-            markersize=9 - 1.5 * (i % 4),  # points drawn on one another stay visible
-            capsize=4,
-            color=color,
-            label=label,
-        )
-    ax.set_xlim(*_sensible_limits(xs[:, 0], xs[:, 1], 0.0))
-    ax.set_ylim(*_sensible_limits(ys[:, 0], ys[:, 1], MIN_EQUALITY_SPAN, bounds=(0.0, 1.0)))
-    ax.ticklabel_format(axis="both", style="plain", useOffset=False)
-    ax.set_xlabel(axis_label("productivity"))
-    ax.set_ylabel(axis_label("equality"))
-    ax.set_title(title + " (mean and 95% CI over episodes)")
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
+    labels = tables.run_labels(runs)
+    fig, panels, groups = _panels(len(runs), SIZE)
+    for (sub, ax), group in zip(panels, groups):
+        for i, (k, color) in enumerate(zip(group, _colors(len(group)))):
+            m = runs[k].summary["metrics"]
+            x, y = m["productivity"], m["equality"]
+            ax.errorbar(
+                x["mean"],
+                y["mean"],
+                xerr=[[max(0.0, x["mean"] - x["ci_low"])], [max(0.0, x["ci_high"] - x["mean"])]],
+                yerr=[[max(0.0, y["mean"] - y["ci_low"])], [max(0.0, y["ci_high"] - y["mean"])]],
+                fmt=_MARKERS[i % len(_MARKERS)],
+                markersize=9 - 1.5 * (i % 4),  # points drawn on one another stay visible
+                capsize=4,
+                color=color,
+                label=labels[k],
+            )
+        # every panel on the same scale, so facets compare
+        ax.set_xlim(*_sensible_limits(xs[:, 0], xs[:, 1], 0.0))
+        ax.set_ylim(*_sensible_limits(ys[:, 0], ys[:, 1], MIN_EQUALITY_SPAN, bounds=(0.0, 1.0)))
+        ax.ticklabel_format(axis="both", style="plain", useOffset=False)
+        ax.set_xlabel(axis_label("productivity"))
+        ax.set_ylabel(axis_label("equality"))
+        ax.set_title(_facet_title(title + " (mean and 95% interval)", group, groups))
+        ax.grid(alpha=0.3)
+        legend_below(sub, ax, ncol=min(3, len(group)))
     _caption(fig, notes)
     return fig
 
@@ -306,29 +335,33 @@ def agent_outcomes(runs: RunLike) -> Figure:
         return empty_figure(title, "No runs to draw.")
     table = tables.agent_outcomes(runs)
     labels = tables.run_labels(runs)
-    width = 0.8 / len(runs)
     # the page's width: a wider figure is scaled down on the page until nothing can be read
-    fig = CoopsimFigure(figsize=(7.0, 4.6), layout="constrained")
-    ax = fig.add_subplot()
-    for i, (run, label, color) in enumerate(zip(runs, labels, _colors(len(runs)))):
-        t = table[table["run"] == run.name]
-        x = t["agent"].to_numpy() + (i - (len(runs) - 1) / 2) * width
-        err = [t["wealth"] - t["wealth_ci_low"], t["wealth_ci_high"] - t["wealth"]]
-        ax.bar(x, t["wealth"], width=width, yerr=err, capsize=2, color=color, label=label)
-    first = table[table["run"] == runs[0].name]
-    ticks = [
-        f"{a}\n{p}" if "policy" in first else str(a)
-        for a, p in zip(first["agent"], first.get("policy", first["agent"]))
-    ]
-    ax.set_xticks(first["agent"].to_numpy(), ticks, fontsize=7)
-    ax.set_xlabel("agent (policy in the first run)")
-    ax.set_ylabel("final wealth (coins)")
-    ax.set_title(title + " (mean and 95% CI over episodes)")
-    ax.axhline(0, color="0.3", linewidth=0.8)
-    # Below the axes: bars fill every corner, so any place inside covers some of them.
-    fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", fontsize=8,
-               ncol=min(4, len(runs)))  # fmt: skip
-    ax.grid(alpha=0.3, axis="y")
+    fig, panels, groups = _panels(len(runs), (7.0, 4.6))
+    for (sub, ax), group in zip(panels, groups):
+        width = 0.8 / len(group)
+        for i, (k, color) in enumerate(zip(group, _colors(len(group)))):
+            t = table[table["run"] == runs[k].name]
+            x = t["agent"].to_numpy() + (i - (len(group) - 1) / 2) * width
+            err = [t["wealth"] - t["wealth_ci_low"], t["wealth_ci_high"] - t["wealth"]]
+            ax.bar(x, t["wealth"], width=width, yerr=err, capsize=2, color=color,
+                   label=labels[k])  # fmt: skip
+        first = table[table["run"] == runs[group[0]].name]
+        policies = {
+            tuple(table[table["run"] == r.name].get("policy", pd.Series(dtype=str))) for r in runs
+        }
+        same = len(policies) == 1 and "policy" in first
+        ticks = [
+            f"{a}\n{p}" if same else str(a)
+            for a, p in zip(first["agent"], first.get("policy", first["agent"]))
+        ]
+        ax.set_xticks(first["agent"].to_numpy(), ticks, fontsize=8)
+        ax.set_xlabel("agent, and the policy in its seat" if same else "agent (seat)")
+        ax.set_ylabel("final wealth (coins)")
+        ax.set_title(_facet_title(title + " (mean and 95% interval)", group, groups))
+        ax.axhline(0, color="0.3", linewidth=0.8)
+        ax.grid(alpha=0.3, axis="y")
+        # Below the axes: bars fill every corner, so any place inside covers some of them.
+        legend_below(sub, ax, ncol=min(3, len(group)))
     return fig
 
 
@@ -349,7 +382,8 @@ def compare_metrics(runs: RunLike, metrics: Sequence[str] | None = None) -> Figu
     rows = int(np.ceil(len(names) / cols))
     fig = CoopsimFigure(figsize=(4.2 * cols, 3.0 * rows + 0.8), layout="constrained")
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
-    colors = _colors(len(runs))
+    # bars are numbered on their axis; past the palette one colour, the numbers tell them apart
+    colors = _colors(len(runs)) if len(runs) <= MAX_COLOURS else ["#0072B2"] * len(runs)
     for ax, metric in zip(axes, names):
         t = table[table["metric"] == metric].set_index("run").reindex([r.name for r in runs])
         x = np.arange(len(runs))

@@ -10,11 +10,10 @@ training, with the yardstick's beside it where the two are on one scale.
 from __future__ import annotations
 
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
 
 from coopsim.analysis.planner_log import PlannerLog, planner_log
 from coopsim.analysis.yardstick import Yardstick, yardstick
-from coopsim.figures.style import CoopsimFigure, _colors, empty_figure, panel_title
+from coopsim.figures.style import CoopsimFigure, _colors, empty_figure, panel_title, whole_ticks
 from coopsim.record import RunData
 
 #: Objectives that are shares, the same per round as per episode when the rule holds still.
@@ -32,7 +31,8 @@ def planner_choices(run: RunData, *, with_yardstick: bool = True) -> Figure:
         )
     best = yardstick(run.scenario) if with_yardstick else "not computed"
     rows = -(-len(log.labels) // 2) if len(log.labels) > 2 else len(log.labels)  # legend rows
-    fig = CoopsimFigure(figsize=(11.0, 4.2 + 0.16 * rows), layout="constrained")
+    # a page's width: wider, a printed page scales its words down past reading
+    fig = CoopsimFigure(figsize=(8.0, 4.4 + 0.16 * rows), layout="constrained")
     left, right = fig.subplots(1, 2, width_ratios=(3, 2))
     _controls_panel(left, log, best)
     _objective_panel(right, log, best, run.scenario)
@@ -53,13 +53,14 @@ def _controls_panel(ax, log: PlannerLog, best: Yardstick | str) -> None:
     for k, (label, color) in enumerate(zip(log.labels, _colors(len(log.labels)))):
         dashed = isinstance(best, Yardstick) and k < len(best.controls)
         shown = f"{label}; yardstick {best.controls[k]:.3g}" if dashed else label
-        ax.plot(x, log.controls[label].to_numpy(), color=color, label=shown, linewidth=1.6)
+        ax.plot(x, log.controls[label].to_numpy(), color=color, label=shown, linewidth=1.6,
+                marker="o" if len(x) <= 20 else None, markersize=4)  # fmt: skip
         if dashed:
             ax.axhline(best.controls[k], color=color, linestyle="--", linewidth=1.2)
     ax.set_xlabel("training iteration")
+    whole_ticks(ax, x)  # iterations are whole
     ax.set_ylabel("value chosen (the control's own units)")
     ax.set_title("Controls: mean chosen per iteration", fontsize=10)
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(alpha=0.3)
     # Below the panel: a tax's seven brackets would cover the lines inside it.
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16),
@@ -71,13 +72,14 @@ def _objective_panel(ax, log: PlannerLog, best: Yardstick | str, scenario: dict)
     objective = planner.get("objective", "objective")
     ax.set_title(f"Objective: {panel_title(objective)}", fontsize=10)
     ax.set_xlabel("training iteration")
+    whole_ticks(ax, log.iteration.to_numpy())  # iterations are whole
     ax.set_ylabel(f"{objective.replace('_', ' ')} per planner period")
     ax.grid(alpha=0.3)
     if log.objective is None:
         ax.text(0.5, 0.5, "not logged", ha="center", va="center", transform=ax.transAxes)
         return
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.plot(log.iteration.to_numpy(), log.objective.to_numpy(), color="C0",
+    ax.plot(log.iteration.to_numpy(), log.objective.to_numpy(), color="#0072B2",
+            marker="o" if len(log.iteration) <= 20 else None, markersize=4,
             label="planner (mean over its decisions)")  # fmt: skip
     if isinstance(best, Yardstick):
         if _same_scale(scenario, objective):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
 from matplotlib.figure import Figure
 
 from coopsim.measures import MEASURES
@@ -64,13 +63,37 @@ def panel_title(column: str) -> str:
     return measure.label + ("" if measure.higher_is_better else " (lower is better)")
 
 
-def _colors(n: int) -> list:
-    """``n`` distinct colours, the same run always getting the same colour within a figure."""
-    from matplotlib import colormaps
+#: Colours a reader tells apart on one axes, in print and with colour-blind eyes: the
+#: Okabe-Ito palette (Okabe and Ito 2008), black last. A figure with more series than these
+#: draws small multiples (:func:`facets`), never a ramp of shades nobody can match to a legend.
+PALETTE = (
+    "#0072B2",  # blue
+    "#E69F00",  # orange
+    "#009E73",  # bluish green
+    "#CC79A7",  # reddish purple
+    "#56B4E9",  # sky blue
+    "#D55E00",  # vermillion
+    "#F0E442",  # yellow
+    "#000000",  # black
+)
+#: Most series one axes colours apart.
+MAX_COLOURS = len(PALETTE)
 
-    if n <= 10:
-        return [colormaps["tab10"](i) for i in range(n)]
-    return [colormaps["viridis"](x) for x in np.linspace(0, 0.95, n)]
+
+def _colors(n: int) -> list:
+    """``n`` colours, the same series always getting the same colour within a figure; past
+    :data:`MAX_COLOURS` they repeat (a figure that draws that many facets them first)."""
+    return [PALETTE[i % MAX_COLOURS] for i in range(n)]
+
+
+def facets(n: int, per: int = MAX_COLOURS) -> list[list[int]]:
+    """Series ``0..n-1`` split into panels of at most ``per``, as evenly as can be (9 series:
+    5 and 4, not 8 and 1)."""
+    if n <= per:
+        return [list(range(n))]
+    panels = -(-n // per)
+    size = -(-n // panels)
+    return [list(range(i, min(n, i + size))) for i in range(0, n, size)]
 
 
 #: Line styles and markers cycled over a figure's series (with the colours).
@@ -108,3 +131,50 @@ def empty_figure(title: str, message: str, size: tuple[float, float] = (7.0, 2.0
     for spine in ax.spines.values():
         spine.set_color("0.8")
     return fig
+
+
+def legend_below(fig, ax, *, ncol: int, title: str | None = None, fontsize: int = 8):
+    """A legend under the axes, inside the figure (or the facet's subfigure ``fig``): as many
+    columns as fit its width.
+
+    Why not ``loc="best"``: lines and bars that span an axes leave no place inside that is not
+    on some data. The constrained layout makes room for it below the axes; the columns drop
+    until it is no wider than the figure (labels too long for one column are wrapped), so a
+    printed page never cuts it off."""
+    import textwrap
+
+    handles, labels = ax.get_legend_handles_labels()
+    if not handles:
+        return None
+    width = fig.bbox.width
+    renderer = fig.figure._get_renderer()  # the root figure's, for a subfigure too
+    legend = None
+    for cols in range(max(1, ncol), 0, -1):
+        if legend is not None:
+            legend.remove()
+        wrap = 100 if cols > 1 else 60
+        shown = labels if cols > 1 else [textwrap.fill(t, wrap) for t in labels]
+        head = textwrap.fill(title, wrap) if title else None
+        legend = fig.legend(handles, shown, loc="outside lower center", ncol=cols,
+                            fontsize=fontsize, title=head, title_fontsize=fontsize)  # fmt: skip
+        if legend.get_window_extent(renderer).width <= 0.98 * width:
+            break
+    return legend
+
+
+def whole_ticks(ax, values) -> None:
+    """Whole-number ticks on the x axis for counts (rounds, training iterations): each value
+    where there are few, else a locator that picks only integers; the limits padded half a
+    step, so a log of one iteration shows ``0``, not ``-0.04 ... 0.04``."""
+    import numpy as np
+    from matplotlib.ticker import MaxNLocator
+
+    found = np.unique(np.asarray(values, dtype=float))
+    found = found[np.isfinite(found)]
+    if len(found) == 0:
+        return
+    if len(found) <= 2 or found[-1] - found[0] < 3:
+        ax.set_xticks(found)
+        ax.set_xlim(found[0] - 0.5, found[-1] + 0.5)
+    else:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from coopsim.analysis import tables, training
 from coopsim.figures.style import (
@@ -16,7 +17,9 @@ from coopsim.figures.style import (
     _colors,
     axis_label,
     empty_figure,
+    legend_below,
     panel_title,
+    whole_ticks,
 )
 from coopsim.measures import MEASURES
 from coopsim.record import RunData
@@ -82,22 +85,26 @@ def mechanism_parameters(run: RunData) -> Figure:
         ax.grid(alpha=0.3)
     if not flows.empty:
         ax = axes[i]
+        from coopsim.analysis.rules import KIND_WORDS
+
         sources = list(dict.fromkeys(flows["source"]))
         for source, color in zip(sources, _colors(len(sources))):
             f = flows[flows["source"] == source]
             rounds = f["round"].to_numpy() + 1
+            word = KIND_WORDS.get(str(source), str(source).replace("_", " "))
             if (f["collected"] > 0).any():
                 ax.plot(rounds, f["collected"], marker="v", markersize=4, color=color,
-                        label=f"{source}: collected")  # fmt: skip
+                        label=f"{word}: collected")  # fmt: skip
             if (f["paid"] > 0).any():
                 ax.plot(rounds, f["paid"], marker="^", markersize=4, color=color, linestyle="--",
-                        label=f"{source}: paid out")  # fmt: skip
+                        label=f"{word}: paid out")  # fmt: skip
         ax.set_xlabel("round")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # rounds are whole
         ax.set_ylabel("total over agents per round (coins)")
         ax.set_title("Mechanism revenue and payouts")
-        ax.set_ylim(bottom=0)
+        ax.set_ylim(bottom=0, top=1.1 * max(1e-9, float(flows[["collected", "paid"]].max().max())))
         if ax.get_lines():
-            ax.legend(fontsize=8)
+            legend_below(fig, ax, ncol=2)  # lines span the rounds: no place inside is free
         else:  # rules that block rather than charge (a quota enforced by blocking)
             ax.text(0.5, 0.5, "no coins collected or paid out", ha="center", va="center",
                     transform=ax.transAxes)  # fmt: skip
@@ -135,18 +142,20 @@ def metrics_over_training(
     names = list(dict.fromkeys(curves["metric"]))
     if not names:
         return empty_figure(title, "The training log has none of the requested metrics.")
-    cols = min(3, len(names))
+    cols = min(2, len(names))  # two a row: three would print too small to read
     rows = int(np.ceil(len(names) / cols))
     fig = CoopsimFigure(figsize=(4.0 * cols + 0.4, 3.0 * rows + 0.6), layout="constrained")
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
     for ax, metric in zip(axes, names):
         c = curves[curves["metric"] == metric]
-        ax.plot(c[training.ITERATION], c["value"], color="C0", label=metric)
-        ax.set_title(panel_title(metric), fontsize=10)
+        few = len(c) <= 20  # a short log: its points, or one iteration would draw nothing
+        ax.plot(c[training.ITERATION], c["value"], color="#0072B2", marker="o" if few else None,
+                markersize=4)  # fmt: skip
+        ax.set_title(panel_title(metric), fontsize=10)  # one line a panel: its title names it
         ax.set_xlabel("training iteration")
+        whole_ticks(ax, c[training.ITERATION])  # iterations are whole
         ax.set_ylabel(axis_label(metric))
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, loc="best")
     for ax in axes[len(names) :]:
         ax.set_visible(False)
     smooth = f", rolling mean over {window}" if window > 1 else ""

@@ -24,6 +24,7 @@ from typing import Any
 import pandas as pd
 
 from coopsim.analysis.rules import (
+    LEARNERS_RATE,
     NET_WELFARE,
     OBJECTIVE_MEASURES,
     OUTLAY,
@@ -37,12 +38,15 @@ from coopsim.intervals import LEVEL, zero_width_reason
 from coopsim.measures import MEASURES
 from coopsim.record import RunData
 
-#: The measure of cooperation a brief reports where rules have it.
-COOPERATION = "contribution_rate"
+#: The measure of cooperation a brief reports: the learners' contribution rate where every rule
+#: has learners (the demo's table, Compare and the notebooks report the same), else the share
+#: every seat gave; the label says which.
+COOPERATION = LEARNERS_RATE
+ALL_SEATS = "contribution_rate"
 #: What a brief ranks on when the rules share no objective and none is named.
 FALLBACK = "utilitarian_welfare"
 #: Measures shown beside the ranking measure in the ranked table, where the rules have them.
-DECIDING = (COOPERATION, "equality", OUTLAY, "harvest_per_step", "productivity")
+DECIDING = (COOPERATION, ALL_SEATS, "equality", OUTLAY, "harvest_per_step", "productivity")
 #: How many of them.
 DECIDING_SHOWN = 2
 #: Findings the page states in words; the ranking itself is the page's table (and in the JSON).
@@ -288,26 +292,34 @@ def _change(base: dict, other: dict) -> str:
     return "left it at"
 
 
+def cooperation_measure(table: pd.DataFrame, labels: Sequence[str]) -> str:
+    """The learners' contribution rate where every rule has learners, else every seat's."""
+    return COOPERATION if _everywhere(table, COOPERATION, labels) else ALL_SEATS
+
+
 def _cooperation(table: pd.DataFrame, rules: Sequence[Rule]) -> Finding | None:
     labels = [r.label for r in rules]
-    values = _values(table, COOPERATION, labels)
+    measure = cooperation_measure(table, labels)
+    values = _values(table, measure, labels)
     if len(values) < 2:
         return None
+    head = label_of(measure)
+    head = head[0].upper() + head[1:]
     base = next((r for r in labels if r == "no mechanism" and r in values), None)
     if base is None:
-        shown = "; ".join(f"{r} {text(v, COOPERATION)}" for r, v in values.items())
-        sentence = f"Share of the endowment contributed: {shown}."
+        shown = "; ".join(f"{r} {text(v, measure)}" for r, v in values.items())
+        sentence = f"{head} ({unit_of(measure)}): {shown}."
     else:
         others = "; ".join(
-            f"{r} {_change(values[base], v)} {text(v, COOPERATION)}"
+            f"{r} {_change(values[base], v)} {text(v, measure)}"
             for r, v in values.items()
             if r != base
         )
         sentence = (
-            f"Share of the endowment contributed: {text(values[base], COOPERATION)} with no "
+            f"{head} ({unit_of(measure)}): {text(values[base], measure)} with no "
             f"mechanism; {others} (raised or lowered where the intervals do not overlap)."
         )
-    return Finding("cooperation", sentence, COOPERATION, list(values), values, {"baseline": base})
+    return Finding("cooperation", sentence, measure, list(values), values, {"baseline": base})
 
 
 def _zero_width(values: dict[str, dict], measure: str, table: pd.DataFrame) -> Finding | None:
@@ -373,7 +385,10 @@ def ranked_table(b: Brief) -> pd.DataFrame:
     the measures that decide, seeds, and what the rule was designed for."""
     first = [OUTLAY] if b.rank_by == NET_WELFARE else []  # what net welfare charges for
     measures = [m for m in dict.fromkeys([*first, *DECIDING]) if m != b.rank_by]
-    shown = [m for m in measures if _everywhere(b.table, m, b.ranked)][:DECIDING_SHOWN]
+    shown = [m for m in measures if _everywhere(b.table, m, b.ranked)]
+    if COOPERATION in shown and ALL_SEATS in shown:  # one contribution rate: the learners'
+        shown.remove(ALL_SEATS)
+    shown = shown[:DECIDING_SHOWN]
     values = {m: _values(b.table, m, b.ranked) for m in [b.rank_by, *shown]}
     designed = {r.label: r.objective for r in b.rules}
     rows = []

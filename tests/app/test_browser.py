@@ -222,3 +222,46 @@ def test_two_sessions_queue_close_tab_restart_and_hostile_names(tmp_path):
     SCREENS.mkdir(parents=True, exist_ok=True)
     for name in ("queued.png", "all_jobs.png"):
         shutil.copy(tmp_path / name, SCREENS / name)
+
+
+@pytest.mark.slow
+def test_compare_opens_on_the_demos_rules_in_a_table_that_fits_1400_pixels(tmp_path):
+    """The latest demo's five rules, one row each, and the whole table inside the window: no
+    column runs off the right edge and none is squeezed to a word per line."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.demo_runs import tiny_demo
+
+    tiny_demo(tmp_path / "runs", seeds=(0, 1))
+    port = free_port()
+    proc = _start_server(tmp_path, port)
+    try:
+        with sync_playwright() as p:
+            browser, page = _tall_page(p)
+            page.goto(f"http://localhost:{port}/compare")
+            expect(page.get_by_role("heading", name="Compare rules")).to_be_visible()
+            table = page.get_by_test_id("stTable").first
+            expect(table).to_contain_text("matching, planner-chosen")
+            rows = table.locator("tbody tr")
+            expect(rows).to_have_count(5)
+            box = table.bounding_box()
+            assert box["x"] >= 0 and box["x"] + box["width"] <= 1400, box
+            widths = table.evaluate(
+                "t => { const e = t.querySelector('table');"
+                " return [e.scrollWidth, t.clientWidth]; }"
+            )
+            assert widths[0] <= widths[1] + 1, widths  # nothing to scroll sideways
+            # no cell squeezed to a word per line: each holds at most three lines of text
+            lines = table.locator("th, td").evaluate_all(
+                "cs => cs.map(c => { const s = getComputedStyle(c);"
+                " const inner = c.clientHeight - parseFloat(s.paddingTop)"
+                " - parseFloat(s.paddingBottom);"
+                " return [c.innerText, Math.round(inner / parseFloat(s.lineHeight))]; })"
+            )
+            assert max(n for _, n in lines) <= 3, lines
+            page.screenshot(path=str(tmp_path / "compare_rules.png"), full_page=True)
+            browser.close()
+    finally:
+        _stop_server(proc)
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    shutil.copy(tmp_path / "compare_rules.png", SCREENS / "compare_rules.png")

@@ -35,8 +35,7 @@ def test_the_planner_tab_draws_each_planner_run(runs_env):
     run_scenario(sc.load("public_goods"), seed=0, out=runs_env, episodes=2)
     at = compare_page().run()
     assert not at.exception
-    assert [t.label for t in at.tabs][-1] == "Planner"
-    planner_tab = at.tabs[-1]
+    planner_tab = next(t for t in at.tabs if t.label == "Planner")
     assert len(planner_tab.get("image")) == 1  # one figure: the one run with a planner
     assert not planner_tab.info
 
@@ -44,4 +43,5 @@ def test_the_planner_tab_draws_each_planner_run(runs_env):
 def test_without_a_planner_the_tab_says_so(runs_env):
     run_scenario(sc.load("public_goods"), seed=0, out=runs_env, episodes=2)
     at = compare_page().run()
-    assert "None of these runs has a planner" in at.tabs[-1].info[0].value
+    planner_tab = next(t for t in at.tabs if t.label == "Planner")
+    assert "None of these runs has a planner" in planner_tab.info[0].value

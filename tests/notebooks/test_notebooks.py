@@ -107,7 +107,8 @@ def check_mechanisms(text: str, runs: Path) -> None:
         for name, ss in summaries(runs / "mechanisms").items()
     }
     lines = re.findall(
-        r"^(\w+): contribution rate ([\d.]+) \[([\d.]+), ([\d.]+)\], (above|below|level with) "
+        r"^(\w+): contribution rate, all seats, ([\d.]+) \[([\d.]+), ([\d.]+)\], "
+        r"(above|below|level with) "
         r"none's ([\d.]+)$",
         text,
         re.M,
@@ -124,7 +125,9 @@ def check_mechanisms(text: str, runs: Path) -> None:
         # an interval wholly above (below) none's has a higher (lower) mean; equal means are level
         expected = {"above": mean > none, "below": mean < none, "level with": True}[verdict]
         assert expected and (verdict == "level with" or mean != none), (label, verdict)
-    highest = re.search(r"^highest contribution rate: (.+); lowest: (.+)$", text, re.M)
+    highest = re.search(
+        r"^highest contribution rate \(all seats\): (.+); lowest: (.+)$", text, re.M
+    )
     if highest:
         top = max(means.values())
         assert set(highest.group(1).split(", ")) == {n for n, m in means.items() if m == top}

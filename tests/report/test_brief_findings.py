@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 
@@ -94,9 +95,10 @@ def test_what_each_rule_was_designed_for_and_what_a_sponsor_paid(demo_runs, demo
     assert set(sponsor.rules) == {planner, "matching 4:1"}
     for rule in sponsor.rules:
         assert _said(_row(table, rule, "sponsor_outlay")) in sponsor.sentence
-    cooperation = said["cooperation"]
+    cooperation = said["cooperation"]  # the learners' rate: every demo rule seats learners
+    assert cooperation.measure == "learners_contribution_rate"
     for rule in demo_brief.ranked:
-        assert _said(_row(table, rule, "contribution_rate")) in cooperation.sentence
+        assert _said(_row(table, rule, "learners_contribution_rate")) in cooperation.sentence
 
 
 def test_page_one_table_is_ranked_with_labels_and_seeds(demo_brief):
@@ -125,6 +127,6 @@ def test_the_report_writes_its_findings_beside_it_and_says_them(demo_runs, tmp_p
         if finding["key"] in ("best", "sponsor", "cooperation"):
             sentence = finding["sentence"]
             words = re.sub(r"\s+", " ", sentence[:1].upper() + sentence[1:])
-            assert words.replace("&", "&amp;") in re.sub(r"\s+", " ", summary), finding["key"]
+            assert html.escape(words) in re.sub(r"\s+", " ", summary), finding["key"]
         for value in finding["values"].values():
             assert value["ci_low"] <= value["mean"] <= value["ci_high"]

@@ -22,7 +22,7 @@ import streamlit as st
 
 from coopsim import figures
 from coopsim.analysis import tables
-from coopsim.app import nav, runs_dir, state
+from coopsim.app import nav, runs_dir, shown, state
 from coopsim.app.views import replay
 from coopsim.figures.planner import planner_choices
 from coopsim.measures import MEASURES
@@ -52,14 +52,64 @@ def episodes_shown(run: RunData) -> tuple[int, int]:
     return shown, max(total, shown)
 
 
-def available_runs() -> list[Path]:
-    """Run directories under the runs folder, newest first."""
+def _mtime(path: Path) -> float:
+    return (path / "summary.json").stat().st_mtime
+
+
+def sweep_folders() -> list[Path]:
+    """Sweep folders under the runs folder (``runs/sweeps/<name>``), newest table first."""
+    from coopsim.record import SWEEP_TABLE
+
+    found = [p for p in (runs_dir() / "sweeps").glob("*") if (p / SWEEP_TABLE).is_file()]
+    return sorted(found, key=lambda p: (p / SWEEP_TABLE).stat().st_mtime, reverse=True)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _cells(folder: str, mtime: float) -> dict[str, str]:
+    """A sweep's run -> cell label, read again when its table changes (``mtime``: the key)."""
+    from coopsim.analysis.rules import sweep_cells
+
+    return sweep_cells(folder)
+
+
+def sweep_cells() -> dict[str, str]:
+    """Every sweep's finished runs -> the label of the cell each ran in."""
+    from coopsim.record import SWEEP_TABLE
+
+    out: dict[str, str] = {}
+    for folder in sweep_folders():
+        try:
+            out.update(_cells(str(folder), (folder / SWEEP_TABLE).stat().st_mtime))
+        except (OSError, ValueError, KeyError):
+            continue  # a sweep being written: its runs stay selectable as runs
+    return out
+
+
+def available_runs(cells: dict[str, str] | None = None) -> list[Path]:
+    """Run directories under the runs folder and the sweeps' finished runs, newest first."""
     found = expand_paths(str(runs_dir() / "*"))
-    return sorted(found, key=lambda p: (p / "summary.json").stat().st_mtime, reverse=True)
+    found += [Path(p) for p in (sweep_cells() if cells is None else cells) if Path(p).is_dir()]
+    return sorted(dict.fromkeys(found), key=_mtime, reverse=True)
+
+
+def run_key(path: Path) -> str:
+    """How the page names a run: its folder's path under the runs folder (a sweep's run is
+    ``sweeps/<sweep>/<cell>/<run>``, so runs of different cells never share a name)."""
+    try:
+        return path.relative_to(runs_dir()).as_posix()
+    except ValueError:
+        return path.name
 
 
 #: Measures the rules table shows first, those the runs have (others can be added).
-RULE_MEASURES = ("net_welfare", "contribution_rate", "equality", "productivity", "gini")
+RULE_MEASURES = (
+    "net_welfare",
+    "learners_contribution_rate",  # the brief's and the demo's; every seat's where no learners
+    "contribution_rate",
+    "equality",
+    "productivity",
+    "gini",
+)
 #: How many of them by default: the table fits a 1,400-pixel window.
 RULE_MEASURES_SHOWN = 4
 
@@ -73,14 +123,11 @@ def _scenario_of(path: Path) -> str | None:
         return None
 
 
-def default_runs(paths: list[Path]) -> list[Path]:
-    """What the page opens on: the latest demo's runs (the newest run of each demo rule and
-    seed) where the newest run is one of them; else the newest four runs."""
+def _latest_demo(paths: list[Path]) -> list[Path]:
+    """The newest run of each demo rule and seed (none when no demo ran)."""
     from coopsim.experiments.demo import ARMS
 
     demo = {arm.scenario for arm in ARMS.values()}
-    if not paths or _scenario_of(paths[0]) not in demo:
-        return paths[:4]
     newest: dict[tuple[str, str], Path] = {}
     for path in paths:  # newest first
         scenario = _scenario_of(path)
@@ -90,15 +137,57 @@ def default_runs(paths: list[Path]) -> list[Path]:
     return list(newest.values())
 
 
-def rules_frame(runs: list[RunData], measures: list[str] | None = None) -> pd.DataFrame:
-    """One row per rule: its label, seeds, then each measure as ``mean [95% interval]`` over
-    the seeds (over episodes for a rule run once, said in the seeds column)."""
-    from coopsim.analysis.rules import estimate_text, measure_words, rules_table
+def default_runs(paths: list[Path], cells: dict[str, str] | None = None) -> list[Path]:
+    """What the page opens on: the latest demo's runs (the newest run of each demo rule and
+    seed) or the latest sweep's finished runs (each cell a rule), whichever finished last;
+    the newest four runs where a run outside both is newer still.
 
-    table = rules_table(runs)
+    ``paths``: newest first (:func:`available_runs`); ``cells``: the sweeps' runs -> cell."""
+    if not paths:
+        return []
+    cells = cells or {}
+    in_sweep = {str(p) for p in paths if str(p) in cells}
+    demo = _latest_demo([p for p in paths if str(p) not in in_sweep])
+    sweeps = sweep_folders()
+    sweep = [p for p in paths if sweeps and p.is_relative_to(sweeps[0]) and str(p) in cells]
+    candidates = [c for c in (demo, sweep) if c]
+    if not candidates:
+        return [p for p in paths if str(p) not in in_sweep][:4] or paths[:4]
+    latest = max(candidates, key=lambda c: max(_mtime(p) for p in c))
+    if _mtime(paths[0]) > max(_mtime(p) for p in latest) and paths[0] not in demo + sweep:
+        return [p for p in paths if str(p) not in in_sweep][:4]
+    return latest
+
+
+def default_measures(present: list[str]) -> list[str]:
+    """The measures the rules table opens with: :data:`RULE_MEASURES` the runs have, one
+    contribution rate (the learners' where the rules have learners, as the brief's)."""
+    picked = [m for m in RULE_MEASURES if m in present]
+    if "learners_contribution_rate" in picked and "contribution_rate" in picked:
+        picked.remove("contribution_rate")
+    return picked[:RULE_MEASURES_SHOWN]
+
+
+def rules_frame(
+    runs: list[RunData],
+    measures: list[str] | None = None,
+    cells: dict[str, str] | None = None,
+    stress: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """One row per rule: its label, seeds, then each measure as ``mean [95% interval]`` over
+    the seeds (over episodes for a rule run once, said in the seeds column). ``cells``: sweep
+    runs -> their cell (a cell is a rule); ``stress``: a stress test's table, which adds the
+    worst case over unseen populations of the first shown measure it has."""
+    from coopsim.analysis.rules import estimate_text, measure_words, rules_table, wide
+
+    table = rules_table(runs, cells=cells, stress=stress)
     present = list(dict.fromkeys(table["measure"]))
     if measures is None:
-        measures = [m for m in RULE_MEASURES if m in present][:RULE_MEASURES_SHOWN]
+        measures = default_measures(present)
+    worst = None
+    if "worst_case" in table:
+        covered = table[table["worst_case"].notna()]["measure"]
+        worst = next((m for m in [*measures, "objective"] if m in set(covered)), None)
     rows = []
     for rule, group in table.groupby("rule", sort=False):
         first = group.iloc[0]
@@ -113,20 +202,32 @@ def rules_frame(runs: list[RunData], measures: list[str] | None = None) -> pd.Da
             row[measure_words(m)[0]] = estimate_text(
                 r["mean"], r["ci_low"], r["ci_high"], r["unit"], compact=True
             )
+        if worst is not None:
+            w = wide(group).iloc[0].get(f"{worst}_worst_case")
+            unit = group[group["measure"] == worst]["unit"]
+            share = len(unit) and str(unit.iloc[0]).startswith("share")
+            text = "" if w is None or pd.isna(w) else f"{100 * w:.3g}%" if share else f"{w:.4g}"
+            row[f"worst case, stress test ({measure_words(worst)[0]})"] = text
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def run_labels(runs: list[RunData]) -> list[str]:
+def run_labels(runs: list[RunData], cells: dict[str, str] | None = None) -> list[str]:
     """Short column names for runs one by one: the rule's label and the seed."""
     from coopsim.analysis.rules import group_rules
 
     label = {}
-    for rule in group_rules(runs):
+    for rule in group_rules(runs, cells):
         for run in rule.runs:
-            label[run.name] = f"{rule.label}, seed {run.summary.get('seed')}"
-    names = [label.get(r.name, r.name) for r in runs]
-    return [n if names.count(n) == 1 else r.name for n, r in zip(names, runs)]
+            label[str(run.path)] = f"{rule.label}, seed {run.summary.get('seed')}"
+    names = [label.get(str(r.path), r.name) for r in runs]
+    return [n if names.count(n) == 1 else str(r.path) for n, r in zip(names, runs)]
+
+
+def column_keys(runs: list[RunData]) -> list[str]:
+    """The runs' names, or their paths where two share a name (runs of a sweep's cells)."""
+    names = [run.name for run in runs]
+    return names if len(set(names)) == len(names) else [str(run.path) for run in runs]
 
 
 def compare_table(runs: list[RunData]) -> tuple[pd.DataFrame, list[str]]:
@@ -138,7 +239,7 @@ def compare_table(runs: list[RunData]) -> tuple[pd.DataFrame, list[str]]:
     """
     table = tables.compare(runs)
     cells = tables.format_compare(table)
-    cells.columns = [run.name for run in runs]
+    cells.columns = column_keys(runs)
     rows = [
         {"measure": measure.label, "meaning": f"{measure.meaning} ({measure.unit})"}
         | cells.loc[metric].to_dict()
@@ -146,6 +247,126 @@ def compare_table(runs: list[RunData]) -> tuple[pd.DataFrame, list[str]]:
         if metric in cells.index
     ]
     return pd.DataFrame(rows), tables.zero_width_notes(table)
+
+
+def stress_folders() -> list[Path]:
+    """Stress-test folders (``coopsim stress --out``) in the runs folder or one level down,
+    newest first."""
+    from coopsim.stress.driver import STRESS
+
+    root = runs_dir()
+    found = [*root.glob(f"*/{STRESS}"), *root.glob(f"*/*/{STRESS}")]
+    return [p.parent for p in sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)]
+
+
+def stress_folder(runs: list[RunData]) -> Path | None:
+    """The newest stress folder that stressed any of ``runs`` (None: no stress test did)."""
+    import json
+
+    from coopsim.stress.driver import MANIFEST
+
+    wanted = {str(r.path.resolve()) for r in runs}
+    for folder in stress_folders():
+        try:
+            stressed = set(json.loads((folder / MANIFEST).read_text()).get("runs", []))
+        except (OSError, ValueError):
+            continue
+        if stressed & wanted:
+            return folder
+    return None
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _read_stress(path: str, mtime: float) -> pd.DataFrame:
+    return pd.read_parquet(path)
+
+
+def _stress(folder: Path) -> pd.DataFrame:
+    from coopsim.stress.driver import STRESS
+
+    return _read_stress(str(folder / STRESS), (folder / STRESS).stat().st_mtime)
+
+
+@st.cache_data(show_spinner="Computing the rules' yardsticks…", max_entries=8)
+def _yardsticks(paths: tuple[str, ...]) -> dict[str, float]:
+    """Each stressed rule's yardstick objective (the rules that have one), computed once."""
+    from coopsim.analysis.stress import rule_yardsticks
+
+    return rule_yardsticks(paths)
+
+
+def stress_verdict(
+    frame: pd.DataFrame,
+    runs: list[RunData],
+    cells: dict[str, str] | None = None,
+    yardsticks: dict[str, float] | None = None,
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The stress test's verdict on the chosen runs' rules, as a table a reader reads: the rule's
+    label, the objective in-distribution, its worst case (and against whom) and 10th percentile
+    over unseen populations, exploitability, and shares of the yardstick where it applies.
+    Returns (table, stress rule name -> label)."""
+    from coopsim.analysis.rules import group_rules
+    from coopsim.analysis.stress import verdict
+
+    stressed = set(frame["rule"])
+    names = {
+        r.scenarios[0]: r.label
+        for r in group_rules(runs, cells)
+        if len(r.scenarios) == 1 and r.scenarios[0] in stressed
+    }
+    table = verdict(frame[frame["rule"].isin(names)], yardsticks)
+
+    def num(v: float) -> str:
+        return "not measured" if pd.isna(v) else f"{v:.4g}"
+
+    def pct(v: float) -> str:
+        return "n/a" if pd.isna(v) else f"{100 * v:.0f}%"
+
+    rows = [
+        {
+            "rule": names[r.rule],
+            "in-distribution": f"{num(r.in_distribution)} ({pct(r.in_distribution_share)})",
+            "worst case": f"{num(r.worst_case)} ({pct(r.worst_case_share)}), "
+            f"{str(r.worst_population).replace('_', ' ')}"
+            if r.populations
+            else "no unseen population",
+            "10th percentile": f"{num(r.p10)} ({pct(r.p10_share)}) of {r.populations}"
+            if r.populations
+            else "",
+            "exploitability": f"+{num(r.exploitability)} per seat, objective "
+            f"{num(r.objective_under_exploiter)}"
+            if r.exploiter
+            else "not tested",
+        }
+        for r in table.itertuples(index=False)
+    ]
+    return pd.DataFrame(rows), names
+
+
+def stress_tab(runs: list[RunData], cells: dict[str, str] | None = None) -> None:
+    """The Stress test tab: the verdict on the chosen rules that a stress folder covers, and
+    each rule's objective against every population it met."""
+    from coopsim.figures.rules import stress_heatmap
+
+    folder = stress_folder(runs)
+    if folder is None:
+        st.info(
+            "No stress test covers these runs. `coopsim stress RUNS --out "
+            f"{shown.path(runs_dir())}/stress` plays each rule against agents it never met."
+        )
+        return
+    frame = _stress(folder)
+    yardsticks = _yardsticks(tuple(sorted(str(r.path) for r in runs)))
+    table, names = stress_verdict(frame, runs, cells, yardsticks)
+    st.caption(
+        f"From {shown.path(folder)}. The objective of each rule against the agents it trained "
+        "with (in-distribution), its worst case and 10th percentile over populations it never "
+        "met, and the largest gain of an exploiter over the seat it replaced. In brackets: the "
+        "share of the rule's yardstick (the best static rule with agents at equilibrium), "
+        "given for populations of learners only."
+    )
+    st.table(table.set_index("rule"))
+    _show(stress_heatmap(frame[frame["rule"].isin(names)], "objective", names))
 
 
 def _show(fig) -> None:
@@ -162,18 +383,20 @@ def render() -> None:
         "the seeds with its 95% interval. Runs started from the app appear here when they "
         "finish, even if you closed the tab meanwhile."
     )
-    paths = available_runs()
+    cells = sweep_cells()
+    paths = available_runs(cells)
     if not paths:
         st.info(f"No run directories in {runs_dir()} yet: start one on the Run page.")
         return
-    names = [p.name for p in paths]
-    default = state.selected_runs(names) or [p.name for p in default_runs(paths)]
+    names = [run_key(p) for p in paths]
+    default = state.selected_runs(names) or [run_key(p) for p in default_runs(paths, cells)]
     chosen = st.multiselect(
         "Runs",
         names,
         default=default,
-        help=f"Run directories in {runs_dir()}, newest first; the page opens on the latest "
-        "demo's. The Report page reports on the runs chosen here.",
+        help=f"Run directories in {runs_dir()} and its sweeps, newest first; the page opens "
+        "on the latest demo's or sweep's (a sweep's cells are its rules). The Report page "
+        "reports on the runs chosen here.",
     )
     state.select_runs(chosen)
     if not chosen:
@@ -194,23 +417,25 @@ def render() -> None:
         st.subheader("Rules")
         from coopsim.analysis.rules import measure_words, rules_table
 
-        present = list(dict.fromkeys(rules_table(runs)["measure"]))
-        shown = [m for m in RULE_MEASURES if m in present][:RULE_MEASURES_SHOWN]
+        present = list(dict.fromkeys(rules_table(runs, cells=cells)["measure"]))
+        defaults = default_measures(present)
         measures = st.multiselect(
             "Measures",
             present,
-            default=shown,
+            default=defaults,
             format_func=lambda m: measure_words(m)[0],
             help="Net welfare subtracts a sponsor's outlay at the planners' stated cost.",
         )
-        st.table(rules_frame(runs, measures).set_index("rule"))  # wraps: fits the window
+        folder = stress_folder(runs)
+        frame = rules_frame(runs, measures, cells, None if folder is None else _stress(folder))
+        st.table(frame.set_index("rule"))  # wraps: fits the window
         st.caption(
             "Intervals are cut to what each measure can take (a share stays within 0-100%); "
             "'no spread' marks an interval of zero width."
         )
     st.subheader("Welfare, equality and cooperation" + ("" if pooled else ", run by run"))
     table, notes = compare_table(runs)
-    short = dict(zip([r.name for r in runs], run_labels(runs)))
+    short = dict(zip(column_keys(runs), run_labels(runs, cells)))
     meanings = dict(zip(table["measure"], table["meaning"]))
     if pooled:
         with st.expander("Each run on its own (intervals over its evaluation episodes)"):
@@ -244,6 +469,7 @@ def render() -> None:
             "Mechanism parameters",
             "Training",
             "Planner",
+            "Stress test",
         ]
     )
     with tabs[0]:
@@ -293,4 +519,6 @@ def render() -> None:
             st.info("None of these runs has a planner: nothing was chosen over training.")
         for run in planned:
             _show(planner_choices(run))
+    with tabs[7]:
+        stress_tab(runs, cells)
     replay.render_section(runs)  # runs of spatial worlds: their episode, frame by frame

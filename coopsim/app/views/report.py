@@ -14,7 +14,7 @@ import streamlit as st
 import streamlit.components.v1 as components
 
 from coopsim.app import nav, runs_dir, shown, state
-from coopsim.app.views.compare import available_runs, default_runs
+from coopsim.app.views.compare import available_runs, default_runs, run_key, sweep_cells
 from coopsim.report import build_content, render_html, render_pdf
 
 BUILT = "report_built"  # {"runs": [...], "html": str, "pdf": bytes | None, "pdf_error": str}
@@ -46,14 +46,16 @@ def render() -> None:
     if not paths:
         st.info(f"No run directories in {shown.path(runs_dir())} yet: start one on the Run page.")
         return
-    names = [p.name for p in paths]
+    names = [run_key(p) for p in paths]
     chosen = state.selected_runs(names)
     if chosen:
         st.markdown("**Runs** (chosen on Compare): " + ", ".join(f"`{n}`" for n in chosen))
     else:  # opened directly: the rules Compare opens on, the latest demo's
-        chosen = [p.name for p in default_runs(paths)]
+        chosen = [run_key(p) for p in default_runs(paths, sweep_cells())]
         which = "the run" if len(chosen) == 1 else f"the {len(chosen)} runs"
-        st.markdown(f"**Runs**: {which} Compare opens on, the latest demo's (choose others there).")
+        st.markdown(
+            f"**Runs**: {which} Compare opens on, the latest demo's or sweep's (choose others there)."
+        )
         with st.expander("Which runs"):
             st.markdown(", ".join(f"`{n}`" for n in chosen))
     nav.link("compare", "Change the runs on Compare", icon=":material/bar_chart:")
