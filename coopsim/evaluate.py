@@ -82,11 +82,17 @@ class PlannerRollout:
 
 
 def rollout(
-    world: World, population: Population, seed: int, replay: ReplayRecorder | None = None
+    world: World,
+    population: Population,
+    seed: int,
+    replay: ReplayRecorder | None = None,
+    outlay: Tensor | None = None,
 ) -> dict[str, torch.Tensor]:
     """Play one episode in every world; returns each recorded variable as [R, B, N].
 
-    ``replay``, where given, keeps world 0's state as the episode goes."""
+    ``replay``, where given, keeps world 0's state as the episode goes. ``outlay`` [B], where
+    given, is added what outside sponsors paid, so that a fixed rule's net welfare is measured
+    as a planner's is."""
     obs = world.reset(seed=seed)
     if replay is not None:
         replay.capture()
@@ -97,6 +103,10 @@ def rollout(
         if step.round_end:
             for key, value in step.info.items():
                 records.setdefault(key, []).append(value)
+            if outlay is not None:
+                for flow in step.flows.values():
+                    if flow.outlay is not None:
+                        outlay += flow.outlay
         done = bool(step.done[0])
         if replay is not None:
             replay.capture(done)
@@ -330,10 +340,11 @@ def evaluate(
     except NotImplementedError:
         optimum = None
     if planner is None:
+        outlay = torch.zeros(world.batch_size, device=world.device)  # [B]
         with torch.no_grad():
-            records = rollout(world, population, seed, recorder)
+            records = rollout(world, population, seed, recorder, outlay)
         table = _metric_table(
-            episode_metrics(records, world.endowment, optimum, scenario.objective)
+            episode_metrics(records, world.endowment, optimum, scenario.objective, outlay=outlay)
         )
         frame = tidy_records(records, population.agent_policy)
         return Evaluation(

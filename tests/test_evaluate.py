@@ -284,3 +284,19 @@ def test_check_finite_names_the_first_broken_measure_and_its_episodes():
         NonFiniteMeasure, match=r"run x: productivity: came out inf in 1 of 2 .*episode 1"
     ):
         check_finite(bad, "run x")
+
+
+def test_a_fixed_rule_measures_net_welfare_with_its_sponsors_outlay():
+    """Without a planner the sponsor still pays: net welfare is welfare less the 2:1 match."""
+    import dataclasses
+
+    scenario = sc.load("public_goods_matching")
+    scenario.evaluation = dataclasses.replace(scenario.evaluation, objective="net_welfare")
+    result = evaluate(scenario, seed=0, episodes=4)
+    table = result.episode_metrics
+    frame = result.episodes
+    contributed = frame.groupby("episode")["contribution"].sum().to_numpy()
+    outlay = 2.0 * contributed  # the sponsor adds rate x each contribution to the pot
+    welfare = table["utilitarian_welfare"].to_numpy()
+    assert outlay.min() > 0
+    np.testing.assert_allclose(table["objective"].to_numpy(), welfare - outlay, rtol=1e-6)

@@ -135,3 +135,21 @@ def test_coalition_sizes_parse_and_bad_ones_are_refused():
     for bad in ("0", "a", "1,-2"):
         with pytest.raises(argparse.ArgumentTypeError):
             coalition_list(bad)
+
+
+def test_a_planner_evaluated_by_its_schedule_is_measured_and_exploited(tmp_path):
+    """A planner run that evaluation plays by its installed schedule (one iteration: the
+    planner has not acted yet) still has its objective, net welfare, and an exploiter's
+    change to it; it used to fail with a missing 'objective'."""
+    from coopsim import scenario as sc
+    from coopsim.runner import run_scenario
+
+    scenario = sc.load("demo_planner_matching")
+    scenario.training.num_worlds = 8
+    scenario.evaluation.episodes = 2
+    run = run_scenario(scenario, seed=0, out=tmp_path / "runs", iterations=1)
+    plan = Stress([run], [load_population("free_riders")], tmp_path / "stress", QUICK)
+    frame = pd.read_parquet(plan.run(progress=False))
+    objective = frame[frame["measure"] == "objective"]
+    assert set(objective["population"]) >= {"in-distribution", "free_riders", "exploiter (1 seat)"}
+    assert frame[frame["measure"] == "objective_change"]["mean"].notna().all()
