@@ -94,10 +94,18 @@ def _actor_json(net_state: dict[str, torch.Tensor], levels: int) -> dict[str, An
     return {"body": body, "head": head, "levels": levels}
 
 
-def build_rule(source: str, human_seats: list[int]) -> dict[str, Any]:
-    """Everything the exported app needs to know about the rule, seats and agents (JSON)."""
+def build_rule(
+    source: str, human_seats: list[int], *, rounds: int | None = None, every_seat: bool = False
+) -> dict[str, Any]:
+    """Everything the exported app needs to know about the rule, seats and agents (JSON).
+
+    ``rounds`` plays a shorter or longer game than the scenario's; ``every_seat`` gives every
+    seat its agent, people's seats included (the app's Play table hands a seat to its agent
+    when the person leaves)."""
     sc, run, planner_note = _fixed_rule(source)
     w = sc.world
+    if rounds is not None:
+        w.rounds = rounds
     if w.kind != "public_goods":
         raise ConfigError(source, "world.kind", f"is {w.kind!r}; only public_goods can be exported")
     for m in sc.mechanisms:
@@ -116,7 +124,7 @@ def build_rule(source: str, human_seats: list[int]) -> dict[str, Any]:
         )
     n = w.num_agents
     bad = [s for s in human_seats if not 0 <= s < n]
-    if bad or len(set(human_seats)) != len(human_seats) or not human_seats:
+    if bad or len(set(human_seats)) != len(human_seats) or not (human_seats or every_seat):
         raise ConfigError(source, "--seats", f"needs distinct seats from 1 to {n}")
     world = builder.make_world(sc, 1)
     pipeline = world.pipeline
@@ -134,7 +142,7 @@ def build_rule(source: str, human_seats: list[int]) -> dict[str, Any]:
     for g in sc.population:
         for k in range(g.count):
             s = seat + k
-            if s in human_seats:
+            if s in human_seats and not every_seat:
                 continue
             if g.policy == "ppo":
                 if run is None:
