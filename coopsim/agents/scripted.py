@@ -16,6 +16,7 @@ import torch
 
 from coopsim.agents.commons_scripted import GreedyHarvester, RestrainedHarvester
 from coopsim.agents.economy_scripted import GatherBuild
+from coopsim.agents.people import PeopleSchedule
 from coopsim.agents.policy import Policy, ScriptedPolicy
 from coopsim.schema import param
 
@@ -160,6 +161,7 @@ SCRIPTED: dict[str, type[ScriptedPolicy]] = {
         GatherBuild,
         GreedyHarvester,
         RestrainedHarvester,
+        PeopleSchedule,
     )
 }
 

@@ -62,6 +62,15 @@ def actor_logits(actor: dict[str, Any], obs: list[float], seat: int) -> list[flo
     return logits[: actor["levels"]]
 
 
+def schedule_share(schedule: list[float], others: float) -> float:
+    """A conditional-contribution schedule read at the others' mean share: ``schedule[k]`` is
+    the share given when the others gave ``k / (len - 1)``, linear in between."""
+    k = len(schedule) - 1
+    x = min(max(others, 0.0), 1.0) * k
+    low = min(int(x), k - 1)
+    return schedule[low] + (x - low) * (schedule[low + 1] - schedule[low])
+
+
 def choose_level(
     agent: dict[str, Any],
     seat: int,
@@ -82,6 +91,14 @@ def choose_level(
         share = 0.0
     elif policy == "conditional_cooperator":
         share = float(params.get("initial", 1.0)) if first else others
+    elif policy == "hump_shaped":
+        peak, turn = float(params.get("peak", 0.5)), float(params.get("turn", 0.5))
+        tent = peak * min(max(min(others / turn, (1.0 - others) / (1.0 - turn)), 0.0), 1.0)
+        share = peak if first else tent
+    elif policy == "people_schedule":
+        share = float(params["initial"]) if first else schedule_share(params["schedule"], others)
+    elif policy == "random":
+        return rng.randrange(levels)
     elif policy == "tit_for_tat":
         threshold = float(params.get("threshold", 0.5))
         share = 1.0 if first or others >= threshold - 1e-6 else 0.0

@@ -44,13 +44,15 @@ def write_table_run(
     columns: dict[str, Sequence[Any]] | None = None,
     summary: dict[str, Any] | None = None,
     tag: str = "lab",
+    policies: Sequence[str] | None = None,
 ) -> Path:
     """Write one run directory into ``out`` holding ``tables`` (one episode each) and return it.
 
     ``tables[b][r]`` is round ``r`` of table ``b``: per seat ``contributions``, ``gross`` and
     ``net``, and ``transfers`` ({mechanism label: per seat}); ``controllers[b][r][seat]`` who
     played the seat. ``columns`` adds per-row columns (rows run table, round, seat);
-    ``summary`` adds entries to ``summary.json``.
+    ``summary`` adds entries to ``summary.json``; ``policies`` names each seat's agent where
+    they are not the scenario's own (a population drawn for the table).
     """
     labels = builder.make_pipeline(sc, 1, torch.device("cpu")).labels
     records: dict[str, list[Any]] = {"contribution": [], "gross": [], "net": []}
@@ -71,7 +73,7 @@ def write_table_run(
     except NotImplementedError:
         optimum = None
     table = _metric_table(episode_metrics(tensors, world.endowment, optimum, sc.objective))
-    frame = tidy_records(tensors, scenario_policies(sc))
+    frame = tidy_records(tensors, list(policies) if policies else scenario_policies(sc))
     frame["controller"] = [who for t in controllers for r in t for who in r]
     frame["controller"] = frame["controller"].astype("category")
     for name, values in (columns or {}).items():

@@ -31,7 +31,15 @@ from coopsim.schema import ConfigError
 APP = "coopsim_table"
 APP_B = "coopsim_table_b"  # the second rule, where participants vote between two
 VOTE_APP = "coopsim_vote"
-LAB_SCRIPTED = ("always_contribute", "free_rider", "conditional_cooperator", "tit_for_tat")
+LAB_SCRIPTED = (
+    "always_contribute",
+    "free_rider",
+    "conditional_cooperator",
+    "tit_for_tat",
+    "hump_shaped",
+    "random",
+    "people_schedule",
+)
 
 
 def _load(source: str) -> tuple[Any, Path | None]:

@@ -35,7 +35,7 @@ from coopsim import builder
 from coopsim.files import atomic_write_text
 from coopsim.lab import lab_agents
 from coopsim.lab.lab_run import HUMAN, write_table_run
-from coopsim.lab.otree_export import _fixed_rule, build_rule
+from coopsim.lab.otree_export import LAB_SCRIPTED, _fixed_rule, _plain, build_rule
 
 TABLES = ".tables"  # under the runs folder: hidden, so run listings never see a live table
 STATE = "state.json"
@@ -95,11 +95,41 @@ def _changing(runs: str | Path, table_id: str, now: float | None) -> Iterator[di
 
 
 # -- making and joining a table -------------------------------------------------------------
-def _rule(source: str, rounds: int | None) -> dict[str, Any]:
-    """The lab's rule for ``source`` with an agent for every seat (people's seats included)."""
+def _rule(source: str, rounds: int | None, population: str | None, seed: int) -> dict[str, Any]:
+    """The lab's rule for ``source`` with an agent for every seat (people's seats included);
+    with ``population``, the seats' agents drawn from that population file instead."""
     rule = build_rule(source, [], rounds=rounds, every_seat=True)
     rule["source"] = str(source)
+    if population:
+        rule["agents"], rule["seat_policy"] = population_agents(population, rule, seed)
+        rule["population"] = str(population)
     return rule
+
+
+def population_agents(
+    name_or_path: str, rule: dict[str, Any], seed: int
+) -> tuple[dict[str, Any], list[str]]:
+    """Each seat's agent drawn from a population file's members by their shares, as the stress
+    test draws a world's seats; refuses a member the lab cannot play."""
+    from coopsim.stress.populations import load_population
+
+    config = load_population(name_or_path)
+    where = config.source or str(name_or_path)
+    if config.world != "public_goods":
+        raise TableError(f"{where}: world is {config.world!r}; a table plays public_goods")
+    for i, m in enumerate(config.members):
+        if not m.policy or m.policy not in LAB_SCRIPTED:
+            raise TableError(
+                f"{where}: members[{i}] cannot sit at a table; scripted policies that can: "
+                + ", ".join(LAB_SCRIPTED)
+            )
+    rng = random.Random(f"population-{seed}")
+    agents, names = {}, []
+    for seat in range(rule["num_agents"]):
+        m = rng.choices(config.members, weights=[m.share for m in config.members])[0]
+        agents[str(seat)] = {"policy": m.policy, "params": _plain(m.params)}
+        names.append(m.policy)
+    return agents, names
 
 
 def create(
@@ -107,6 +137,7 @@ def create(
     rule_a: str,
     rule_b: str | None = None,
     *,
+    population: str | None = None,
     people: int = 1,
     rounds: int | None = None,
     timeout_s: float = DEFAULT_TIMEOUT_S,
@@ -119,14 +150,16 @@ def create(
     learned agents fill the seats; a planner run's rule is fixed at what it learned).
     ``people`` seats wait for people; the table starts when they are all taken, or earlier by
     :func:`start`. ``rounds`` plays a shorter game than the scenario's (a demo, a test).
+    ``population`` (a population file's name or path) fills the seats instead of the rules'
+    own agents.
     """
     if rounds is not None and not 1 <= rounds <= MAX_ROUNDS:
         raise TableError(f"rounds: got {rounds}, allowed: 1 to {MAX_ROUNDS}")
     if not timeout_s > 0:
         raise TableError(f"timeout_s: got {timeout_s}, allowed: a number of seconds above 0")
-    rules = [_rule(rule_a, rounds)]
+    rules = [_rule(rule_a, rounds, population, seed)]
     if rule_b:
-        rules.append(_rule(rule_b, rounds))
+        rules.append(_rule(rule_b, rounds, population, seed))
         if rules[1]["num_agents"] != rules[0]["num_agents"]:
             raise TableError(
                 f"rule B ({rule_b}) seats {rules[1]['num_agents']}, rule A seats "
@@ -347,6 +380,7 @@ def record(state: dict[str, Any], runs: str | Path) -> list[Path]:
                 "rule": LETTERS[i],
                 "rule_source": rule["source"],
                 "rule_text": rule["rule_text"],
+                "population": rule.get("population"),
                 "people": {
                     str(int(s) + 1): {"name": p["name"], "left": p["left"]}
                     for s, p in sorted(state["seats"].items())
@@ -371,6 +405,7 @@ def record(state: dict[str, Any], runs: str | Path) -> list[Path]:
                 columns=columns,
                 summary=summary,
                 tag="table",
+                policies=rule["seat_policy"],
             )
         )
     return out
