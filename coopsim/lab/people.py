@@ -95,3 +95,20 @@ def estimate_schedule(source: str | os.PathLike, where: str = "people") -> dict[
         "rounds": int(len(rows)),
         "runs": [p.name for p in paths],
     }
+
+
+def people_seats(config: Any, index: int, world: Any) -> Any:
+    """Member ``index`` of a population file (a ``people`` member) in every seat of ``world``:
+    the schedule estimated from its tables, as a scripted population."""
+    from coopsim.agents.people import PeopleSchedule
+    from coopsim.agents.population import Population
+    from coopsim.schema import build
+
+    member = config.members[index]
+    found = estimate_schedule(member.people, where=f"members[{index}].people")
+    params = build(
+        PeopleSchedule.Params, {"initial": found["initial"], "schedule": found["schedule"]}
+    )
+    n = world.spec.num_agents
+    policy = PeopleSchedule(world.spec, params)
+    return Population([(policy, list(range(n)))], n, len(world.spec.action_nvec))

@@ -117,8 +117,14 @@ def population_agents(
     where = config.source or str(name_or_path)
     if config.world != "public_goods":
         raise TableError(f"{where}: world is {config.world!r}; a table plays public_goods")
+    found: dict[int, dict[str, Any]] = {}
     for i, m in enumerate(config.members):
-        if not m.policy or m.policy not in LAB_SCRIPTED:
+        if m.people:  # people who played here: their estimated schedule
+            from coopsim.lab.people import estimate_schedule
+
+            schedule = estimate_schedule(m.people, where=f"members[{i}].people")
+            found[i] = {"initial": schedule["initial"], "schedule": schedule["schedule"]}
+        elif not m.policy or m.policy not in LAB_SCRIPTED:
             raise TableError(
                 f"{where}: members[{i}] cannot sit at a table; scripted policies that can: "
                 + ", ".join(LAB_SCRIPTED)
@@ -126,9 +132,11 @@ def population_agents(
     rng = random.Random(f"population-{seed}")
     agents, names = {}, []
     for seat in range(rule["num_agents"]):
-        m = rng.choices(config.members, weights=[m.share for m in config.members])[0]
-        agents[str(seat)] = {"policy": m.policy, "params": _plain(m.params)}
-        names.append(m.policy)
+        i = rng.choices(range(len(config.members)), [m.share for m in config.members])[0]
+        m = config.members[i]
+        policy = "people_schedule" if i in found else m.policy
+        agents[str(seat)] = {"policy": policy, "params": found.get(i) or _plain(m.params)}
+        names.append(policy)
     return agents, names
 
 

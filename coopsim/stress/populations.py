@@ -60,7 +60,7 @@ class MemberConfig:
         "",
         help="People who played here: a table's run directory (the app's Play page, `coopsim "
         "otree import`), or a folder of them; every seat plays the conditional-contribution "
-        "schedule estimated from their human seats (coopsim.lab.people)",
+        "schedule estimated from their human seats (coopsim.lab.people, when the seats are made)",
     )
 
     def validate(self) -> None:
@@ -135,12 +135,6 @@ def population_from_dict(
         raise ConfigError(source, "members", "empty; give at least one [[members]] table")
     for i, member in enumerate(config.members):
         where = f"members[{i}]"
-        if member.people:  # played as the schedule estimated from the recorded people
-            from coopsim.lab.people import estimate_schedule
-
-            found = estimate_schedule(member.people, where=f"{where}.people")
-            member.policy = "people_schedule"
-            member.params = {"initial": found["initial"], "schedule": found["schedule"]}
         if member.policy:
             if member.policy not in SCRIPTED:
                 allowed = describe_range({"choices": tuple(SCRIPTED)})
@@ -156,7 +150,7 @@ def population_from_dict(
                 raise ConfigError(
                     source, f"{where}.params", f"policy {member.policy!r} takes no parameters"
                 )
-        elif not (Path(member.run) / "scenario.toml").is_file():
+        elif member.run and not (Path(member.run) / "scenario.toml").is_file():
             raise ConfigError(
                 source, f"{where}.run", f"{member.run!r} is not a run directory (no scenario.toml)"
             )

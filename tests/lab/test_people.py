@@ -58,13 +58,11 @@ def test_people_member_plays_the_schedule_in_the_stress_population(tmp_path):
         {"world": "public_goods", "members": [{"people": str(tmp_path / "runs"), "share": 1.0}]},
         source="people.toml",
     )
-    member = config.members[0]
-    assert member.policy == "people_schedule"
     found = estimate_schedule(state["runs"][0])
-    assert member.params.schedule == found["schedule"]
     sc = scenario_mod.load(A)
     world = builder.make_world(sc, 1)
     seats = member_seats(config, world)[0]
+    assert seats.groups[0][0].params.schedule == found["schedule"]
     obs = world.reset(seed=0)
     # every seat gives the schedule's first-round share, then answers the others
     for r in range(3):
@@ -81,11 +79,13 @@ def test_people_member_plays_the_schedule_in_the_stress_population(tmp_path):
 
 
 def test_people_member_refusals(tmp_path):
+    config = population_from_dict(
+        {"world": "public_goods", "members": [{"people": str(tmp_path), "share": 1.0}]},
+        source="people.toml",
+    )
+    world = builder.make_world(scenario_mod.load(A), 1)
     with pytest.raises(ConfigError, match=r"members\[0\]\.people: .*no run directory"):
-        population_from_dict(
-            {"world": "public_goods", "members": [{"people": str(tmp_path), "share": 1.0}]},
-            source="people.toml",
-        )
+        member_seats(config, world)
     with pytest.raises(ConfigError, match="exactly one of policy"):
         population_from_dict(
             {
