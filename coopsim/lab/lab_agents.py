@@ -44,8 +44,37 @@ def observation(
         others,
         *ego,
         *([0.0] * n),
-        *rule["mechanism_observation"][seat],
+        *mechanism_observation(seat, round_index, history, rule),
     ]
+
+
+def mechanism_observation(
+    seat: int, round_index: int, history: list[dict[str, Any]], rule: dict[str, Any]
+) -> list[float]:
+    """What the seat sees of the mechanisms: their parameters in force this round (a replayed
+    planner's change by round), and for a tax also the marginal rate on the seat's next coin
+    and its income of the period so far (/100), kept in the last round's ``state`` (see
+    ``coopsim_rules.settle``)."""
+    by_round = rule.get("mechanism_observation_by_round")
+    out = list((by_round[round_index] if by_round else rule["mechanism_observation"])[seat])
+    state = history[-1].get("state", {}) if history else {}
+    for i, field in enumerate(rule.get("mechanism_fields", [])):
+        if field["kind"] != "tax":
+            continue
+        p = mechanisms_of(rule, round_index)[i]["params"]
+        income = state.get("income", {}).get(field["label"], [0.0] * rule["num_agents"])[seat]
+        cutoffs = [float(b) * float(p["scale"]) for b in p["brackets"]]
+        bracket = max(k for k, cut in enumerate(cutoffs) if cut <= income or k == 0)
+        end = field["start"] + field["width"]
+        out[end - 2] = float(p["rates"][bracket])
+        out[end - 1] = income / 100
+    return out
+
+
+def mechanisms_of(rule: dict[str, Any], round_index: int) -> list[dict[str, Any]]:
+    """The mechanisms in force in round ``round_index``: a replayed planner's by round."""
+    by_round = rule.get("mechanisms_by_round")
+    return by_round[round_index] if by_round else rule["mechanisms"]
 
 
 def _linear(weight: list[list[float]], bias: list[float], x: list[float]) -> list[float]:
@@ -78,12 +107,16 @@ def choose_level(
     history: list[dict[str, list[float]]],
     rule: dict[str, Any],
     rng: random.Random,
+    obs: list[float] | None = None,
 ) -> int:
-    """The contribution level (0 .. levels-1) an agent picks for this round."""
+    """The contribution level (0 .. levels-1) an agent picks for this round; ``obs``, where
+    given, is what the seat observes (coopsim's world's own), else it is rebuilt from
+    ``history``."""
     levels = rule["levels"]
     policy = agent["policy"]
     params = agent.get("params", {})
-    obs = observation(seat, round_index, history, rule)
+    if obs is None:
+        obs = observation(seat, round_index, history, rule)
     first, others = obs[2] > 0, obs[5]
     if policy == "always_contribute":
         share = 1.0

@@ -43,6 +43,7 @@ class Group(BaseGroup):
     net = models.LongStringField(initial="")
     transfers = models.LongStringField(initial="")  # JSON {mechanism: per seat}
     pool = models.FloatField(initial=0)
+    mech_state = models.LongStringField(initial="{}")  # JSON: a tax's income of the period
 
 
 class Player(BasePlayer):
@@ -75,7 +76,11 @@ def level_choices(player: Player):
 
 def history(group: Group) -> list:
     return [
-        {"contributions": json.loads(g.contributions), "net": json.loads(g.net)}
+        {
+            "contributions": json.loads(g.contributions),
+            "net": json.loads(g.net),
+            "state": json.loads(g.mech_state),
+        }
         for g in group.in_previous_rounds()
     ]
 
@@ -92,10 +97,15 @@ def set_payoffs(group: Group):
     contributions = [
         coopsim_rules.grid(RULE["endowments"][s], RULE["levels"])[levels[s]] for s in range(n)
     ]
-    pool = group.in_round(group.round_number - 1).pool if r else 0.0
+    before = group.in_round(group.round_number - 1) if r else None
+    pool = before.pool if before else 0.0
+    state = json.loads(before.mech_state) if before else {}
+    mechanisms = coopsim_agents.mechanisms_of(RULE, r)  # a replayed planner's change by round
     out = coopsim_rules.settle(
-        contributions, RULE["endowments"], RULE["multiplier"], RULE["mechanisms"], pool
+        contributions, RULE["endowments"], RULE["multiplier"], mechanisms, pool,
+        round_index=r, rounds=RULE["rounds"], state=state,
     )
+    group.mech_state = json.dumps(out["state"])
     group.levels = json.dumps(levels)
     group.contributions = json.dumps(contributions)
     group.gross = json.dumps(out["gross"])
@@ -139,7 +149,11 @@ class Contribute(Page):
 
     @staticmethod
     def vars_for_template(player: Player):
-        return dict(endowment=RULE["endowments"][player.seat])
+        by_round = RULE.get("rule_text_by_round")
+        return dict(
+            endowment=RULE["endowments"][player.seat],
+            round_rule=by_round[player.round_number - 1] if by_round else [],
+        )
 
 
 class ResultsWaitPage(WaitPage):
@@ -192,6 +206,7 @@ equally among the {{ rule.num_agents }} members; what you keep plus your share i
 before the rule below moves money.</p>
 <p><b>The rule in force:</b></p>
 <ul>{{ for line in rule.rule_text }}<li>{{ line }}</li>{{ endfor }}</ul>
+{{ if rule.planner_note }}<p>{{ rule.planner_note }}</p>{{ endif }}
 {{ if rule.agent_text }}<p>{{ rule.agent_text }}</p>{{ endif }}
 {{ next_button }}
 {{ endblock }}
@@ -200,6 +215,8 @@ before the rule below moves money.</p>
 CONTRIBUTE = """{{ block title }}Round {{ player.round_number }}{{ endblock }}
 {{ block content }}
 <p>You have {{ endowment }} points this round.</p>
+{{ if round_rule }}<p><b>The rule this round:</b></p>
+<ul>{{ for line in round_rule }}<li>{{ line }}</li>{{ endfor }}</ul>{{ endif }}
 {{ formfields }}
 {{ next_button }}
 {{ endblock }}

@@ -336,6 +336,10 @@ def _settle(state: dict[str, Any], rule_index: int) -> dict[str, Any]:
     r, n = len(played), rule["num_agents"]
     history = [{"contributions": p["contributions"], "net": p["net"]} for p in played]
     present = _present(state)
+    world = builder.make_world(_scenario(rule), 1)
+    obs = world.reset(seed=state["seed"])
+    for earlier in played:
+        obs = world.step(torch.tensor(earlier["levels"])[None, :, None]).obs
     levels, controllers = [], []
     for seat in range(n):
         if seat in present:
@@ -344,12 +348,9 @@ def _settle(state: dict[str, Any], rule_index: int) -> dict[str, Any]:
             continue
         agent = rule["agents"][str(seat)]
         rng = random.Random(f"{state['id']}-{state['seed']}-{rule_index}-{r}-{seat}")
-        levels.append(lab_agents.choose_level(agent, seat, r, history, rule, rng))
+        seen = obs[0, seat].tolist()  # what coopsim's world shows the seat
+        levels.append(lab_agents.choose_level(agent, seat, r, history, rule, rng, obs=seen))
         controllers.append(rule["seat_policy"][seat])
-    world = builder.make_world(_scenario(rule), 1)
-    world.reset(seed=state["seed"])
-    for earlier in played:
-        world.step(torch.tensor(earlier["levels"])[None, :, None])
     info = world.step(torch.tensor(levels)[None, :, None]).info
     labels = list(world.pipeline.labels)
 
