@@ -132,6 +132,8 @@ def choose_level(
         share = float(params["initial"]) if first else schedule_share(params["schedule"], others)
     elif policy == "random":
         return rng.randrange(levels)
+    elif policy == "punisher":
+        share = float(params.get("contribution", 1.0))
     elif policy == "tit_for_tat":
         threshold = float(params.get("threshold", 0.5))
         share = 1.0 if first or others >= threshold - 1e-6 else 0.0
@@ -146,3 +148,30 @@ def choose_level(
         raise ValueError(f"policy {policy!r} cannot play in the lab")
     share = min(max(share, 0.0), 1.0)
     return int(round(share * (levels - 1)))  # half to even, as torch.round
+
+
+def choose_points(
+    agent: dict[str, Any], seat: int, contributions: list[float], rule: dict[str, Any]
+) -> list[int]:
+    """The punishment points an agent gives each seat (its own 0) in the round's second stage,
+    having seen the round's ``contributions``: a punisher gives ``points`` to each other seat
+    whose share of its endowment is below ``threshold``; other scripted agents punish no one."""
+    n = rule["num_agents"]
+    out = [0] * n
+    if agent["policy"] != "punisher":
+        return out
+    params = agent.get("params", {})
+    cap = max(
+        (
+            int(m["params"]["max_points"])
+            for m in rule["mechanisms"]
+            if m["kind"] == "peer_punishment"
+        ),
+        default=0,
+    )
+    threshold, points = float(params.get("threshold", 0.5)), int(params.get("points", 3))
+    for other in range(n):
+        share = contributions[other] / rule["endowments"][other]
+        if other != seat and share < threshold - 1e-6:
+            out[other] = min(points, cap)
+    return out

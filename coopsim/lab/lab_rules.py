@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
-# the mechanisms this arithmetic covers; peer punishment (a second stage per round) is not
-# exported yet
+# the mechanisms this arithmetic covers (peer punishment takes a second stage each round)
 SUPPORTED = (
+    "peer_punishment",
     "matching",
     "sanction_institution",
     "redistribution",
@@ -79,6 +79,7 @@ def settle(
     round_index: int = 0,
     rounds: int = 1,
     state: dict[str, Any] | None = None,
+    punishment: list[list[int]] | None = None,
 ) -> dict[str, Any]:
     """Gross and net payoffs of one round, each mechanism's transfers, and the pool after it.
 
@@ -86,6 +87,7 @@ def settle(
     institution kept from earlier rounds of the episode. ``round_index`` (from 0) of
     ``rounds`` and ``state`` (what a tax has counted of this period's income; updated in
     place) matter to a tax, which collects at the end of each period and in the last round.
+    ``punishment[i][j]``: the points seat i gave seat j in the round's second stage.
     """
     state = {} if state is None else state
     n = len(contributions)
@@ -116,6 +118,11 @@ def settle(
                 t = [-multiplier * total / n + (ci if p["refund"] else 0.0) for ci in c]
             else:
                 t = [0.0] * n
+        elif kind == "peer_punishment":
+            points = punishment or [[0] * n for _ in range(n)]
+            given = [sum(row) for row in points]
+            received = [sum(points[i][j] for i in range(n)) for j in range(n)]
+            t = [-(g * float(p["cost"]) + r * float(p["impact"])) for g, r in zip(given, received)]
         elif kind == "lump_sum":
             payout = float(p["share"]) * pool
             t = [payout / n] * n

@@ -40,6 +40,7 @@ LAB_SCRIPTED = (
     "hump_shaped",
     "random",
     "people_schedule",
+    "punisher",
 )
 
 
@@ -256,6 +257,14 @@ def build_rule(
                 )
         learner += g.policy == "ppo"
         seat += g.count
+    punishing = any(m.kind == "peer_punishment" for m in sc.mechanisms)
+    if punishing and any(a["policy"] == "actor" for a in agents.values()):
+        raise ConfigError(
+            source,
+            "mechanisms (peer_punishment)",
+            "learned agents' punishment stage is not exported yet; seat scripted agents "
+            "(punisher, conditional_cooperator, ...) beside the participants",
+        )
     names = sorted({a["policy"] for a in agents.values()})
     agent_text = (
         f"The other {n - len(human_seats)} seat(s) are played by computer agents." if agents else ""
@@ -335,6 +344,7 @@ def _write_table(app: Path, source: str, rule: dict[str, Any]) -> None:
         ("Introduction", otree_files.INTRODUCTION),
         ("Contribute", otree_files.CONTRIBUTE),
         ("Results", otree_files.RESULTS),
+        ("Punish", otree_files.PUNISH),
     ):
         (app / f"{name}.html").write_text(text)
 

@@ -39,7 +39,9 @@ def _read(csv: Path) -> pd.DataFrame:
     if not csv.is_file():
         raise ConfigError(str(csv), "EXPORT.csv", "no such file")
     try:
-        data = pd.read_csv(csv, dtype={"group.contributions": str, "group.net": str})
+        data = pd.read_csv(
+            csv, dtype={"group.contributions": str, "group.net": str, "group.points": str}
+        )
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as err:
         raise ConfigError(str(csv), "EXPORT.csv", f"is not a CSV file ({err})") from None
     missing = [c for c in NEEDED if c not in data.columns]
@@ -130,6 +132,19 @@ def import_csv(
         "participant": participant,
         "session": np.repeat([g[0] for g in groups], rounds * n),
     }
+    if "group.points" in data.columns and data["group.points"].notna().any():
+        # peer punishment: the points each seat gave each other seat, round by round
+        given, received, rows_of = [], [], []
+        for _, _, by_round, _ in groups:
+            for matrix in (json.loads(v) for v in by_round["group.points"]):
+                given += [sum(row) for row in matrix]
+                received += [sum(row[j] for row in matrix) for j in range(n)]
+                rows_of += [json.dumps(row) for row in matrix]
+        columns |= {
+            "punishment_given": given,
+            "punishment_received": received,
+            "punishment_points": rows_of,  # JSON: the points this seat gave each seat
+        }
     extra: dict[str, Any] = {}
     if votes is not None:
         cast = _votes(Path(votes))

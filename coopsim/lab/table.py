@@ -100,6 +100,11 @@ def _rule(source: str, rounds: int | None, population: str | None, seed: int) ->
     with ``population``, the seats' agents drawn from that population file instead."""
     rule = build_rule(source, [], rounds=rounds, every_seat=True)
     rule["source"] = str(source)
+    if any(m["kind"] == "peer_punishment" for m in rule["mechanisms"]):
+        raise TableError(
+            f"{source}: peer punishment's second stage is not on the Play page yet; "
+            "play it in the lab (`coopsim otree export`)"
+        )
     if population:
         rule["agents"], rule["seat_policy"] = population_agents(population, rule, seed)
         rule["population"] = str(population)

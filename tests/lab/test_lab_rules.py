@@ -161,3 +161,58 @@ def test_the_tax_and_provision_point_move_money_in_these_checks():
     ]
     missed = lab_rules.settle([4, 0, 0, 0], [10] * 4, 1.6, point)
     assert missed["net"] == pytest.approx([10.0] * 4)  # everyone back to their endowment
+
+
+def test_peer_punishment_in_two_stages_matches_the_world():
+    """The punishment scenario's scripted seats choose and punish as coopsim's do, and the
+    lab's payoffs for random points are the world's, round by round."""
+    from coopsim.envs.public_goods import egocentric_to_absolute
+
+    sc = scenario_mod.load("public_goods_punishment")
+    rule = build_rule("public_goods_punishment", [3])  # seats 1-3 scripted (two punishers)
+    world = builder.make_world(sc, 1)
+    population = builder.make_population(sc, world)
+    obs = world.reset(seed=0)
+    rnd = random.Random(1)
+    history, punished = [], 0
+    for r in range(sc.world.rounds):
+        wanted = population.act(obs, world.gen, world.action_mask())[0, :, 0].tolist()
+        levels = []
+        for seat in range(4):
+            assert lab_agents.observation(seat, r, history, rule) == pytest.approx(
+                obs[0, seat].tolist(), abs=1e-5
+            )
+            if seat < 3:
+                agent = rule["agents"][str(seat)]
+                level = lab_agents.choose_level(agent, seat, r, history, rule, rnd)
+                assert level == wanted[seat]
+                levels.append(level)
+            else:
+                levels.append(rnd.randrange(21))
+        first = torch.zeros(1, 4, len(world.spec.action_nvec), dtype=torch.long)
+        first[0, :, 0] = torch.tensor(levels)
+        obs = world.step(first).obs  # the contribution stage
+        c = [lab_rules.grid(e, 21)[k] for e, k in zip(rule["endowments"], levels)]
+        second = population.act(obs, world.gen, world.action_mask())
+        wanted_points = egocentric_to_absolute(second[..., 1:])[0].tolist()
+        points = []
+        for seat in range(4):
+            if seat < 3:
+                mine = lab_agents.choose_points(rule["agents"][str(seat)], seat, c, rule)
+                assert mine == wanted_points[seat]
+            else:
+                mine = [0 if j == seat else rnd.randrange(11) for j in range(4)]
+            points.append(mine)
+        punished += sum(map(sum, points[:3]))
+        ego = torch.zeros(1, 4, 3, dtype=torch.long)
+        for i in range(4):
+            for k in range(3):
+                ego[0, i, k] = points[i][(i + 1 + k) % 4]
+        action = torch.zeros(1, 4, len(world.spec.action_nvec), dtype=torch.long)
+        action[..., 1:] = ego
+        step = world.step(action)  # the punishment stage: the round is paid
+        obs = step.obs
+        out = lab_rules.settle(c, rule["endowments"], 1.6, rule["mechanisms"], punishment=points)
+        assert out["net"] == pytest.approx(step.info["net"][0].tolist(), abs=1e-4)
+        history.append({"contributions": c, "net": out["net"]})
+    assert punished > 0  # the punishers did punish

@@ -70,7 +70,22 @@ def assert_world_payoffs(project: Path, episodes, app: str = "coopsim_table") ->
                     mech.set_control(field, torch.tensor([[value]]))
             c = torch.tensor(rows["contribution"].to_numpy()).double()
             level = torch.round(c / endow * (levels - 1)).long()
-            step = world.step(level[None, :, None])
+            if world.stages == 2:  # peer punishment: contributions, then the points given
+                first = torch.zeros(1, len(level), len(world.spec.action_nvec), dtype=torch.long)
+                first[0, :, 0] = level
+                world.step(first)
+                n = len(level)
+                points = [json.loads(v) for v in rows["punishment_points"]]
+                second = torch.zeros_like(first)
+                for i in range(n):
+                    for k in range(n - 1):  # egocentric: the next seat first
+                        second[0, i, 1 + k] = points[i][(i + 1 + k) % n]
+                step = world.step(second)
+                assert (
+                    step.info["punishment_given"][0].tolist() == rows["punishment_given"].tolist()
+                )
+            else:
+                step = world.step(level[None, :, None])
             assert torch.allclose(step.info["contribution"][0].double(), c, atol=1e-6)
             # to the cent: within half a cent (rounding each to cents would split a payoff
             # of x.xx5 between the lab's float64 and the world's float32)
@@ -86,6 +101,7 @@ def assert_world_payoffs(project: Path, episodes, app: str = "coopsim_table") ->
         ("democratic_libertarian_scripted", [0, 1]),
         ("public_goods_tax_every_three", [1, 3]),
         ("public_goods_provision_point", [0]),
+        ("public_goods_punishment", [1, 3]),
     ],
 )
 def test_bots_payoffs_match_the_world_to_the_cent(tmp_path, source, seats):

@@ -147,7 +147,7 @@ def test_people_acting_at_once_lose_no_move(tmp_path):
         (lambda runs, t, tok: table.create(runs, A, rounds=0), "rounds: got 0"),
         (
             lambda runs, t, tok: table.create(runs, A, "public_goods_punishment"),
-            "'peer_punishment' cannot be exported yet",
+            "punishment's second stage is not on the Play page yet",
         ),
     ],
 )
