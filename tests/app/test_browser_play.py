@@ -55,6 +55,7 @@ def _choose(page, level: int, runs: Path, seat: int, rule: int, r: int) -> None:
     from playwright.sync_api import expect
 
     slider = page.get_by_role("slider")
+    expect(slider).to_have_count(1)  # not last round's, still drawn while the page reruns
     expect(slider).to_be_visible()
     slider.focus()
     page.keyboard.press("Home")

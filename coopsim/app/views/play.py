@@ -4,9 +4,10 @@ Only the view: the game (seats, rounds, the rules in turn, the vote, a seat that
 record) is :mod:`coopsim.lab.table`, on disk under the runs folder. A table's link carries its
 id (``?table=...``); whoever opens it can take a free seat, and the page keeps the person's own
 token in the URL too (``&me=...``), so a reloaded tab is the same seat. The table part of the
-page re-runs every :data:`POLL_S` seconds (``st.fragment(run_every=...)``): it reads the table,
-which moves it on (a round whose time is up is settled with the seat's agent), and shows what a
-lab shows: the rule in plain words, each round's contributions (own, others'), the pot, what
+page re-runs every :data:`POLL_S` seconds (``st.fragment(run_every=...)``) while the person
+waits for the others (not while the table waits for them: a re-run could swallow a click). It
+reads the table, which moves it on (a round whose time is up is settled with the seat's
+agent), and shows what a lab shows: the rule in plain words, each round's contributions (own, others'), the pot, what
 the rule moved and the payoffs; after the last round the result, and a vote where two rules
 were played.
 """
@@ -193,7 +194,7 @@ def _round_table(rule: dict[str, Any], played: list[dict[str, Any]], me: int | N
         row["pot (multiplied)"] = rule["multiplier"] * sum(c)
         rows.append(row)
     if rows:
-        st.dataframe(pd.DataFrame(rows).round(2), hide_index=True, use_container_width=True)
+        st.dataframe(pd.DataFrame(rows).round(2), hide_index=True, width="stretch")
 
 
 def _last_round(
@@ -216,7 +217,7 @@ def _last_round(
         f"**Round {len(played)}**: the pot, after multiplying, was "
         f"{rule['multiplier'] * sum(p['contributions']):.2f}."
     )
-    st.dataframe(pd.DataFrame(rows).round(2), hide_index=True, use_container_width=True)
+    st.dataframe(pd.DataFrame(rows).round(2), hide_index=True, width="stretch")
 
 
 def _choose(t: str, state: dict[str, Any], rule: dict[str, Any], me: int, token: str) -> None:
@@ -246,7 +247,7 @@ def _choose(t: str, state: dict[str, Any], rule: dict[str, Any], me: int, token:
         except table.TableError as err:
             st.error(str(err))
             return
-        st.rerun(scope="fragment")
+        st.rerun()  # the whole page: whether it polls depends on the phase
 
 
 def _vote(t: str, state: dict[str, Any], me: int | None, token: str | None) -> None:
@@ -270,7 +271,7 @@ def _vote(t: str, state: dict[str, Any], me: int | None, token: str | None) -> N
     )
     if st.button("Vote", key=f"vote_button_{t}", type="primary"):
         table.vote(runs_dir(), t, token, choice)
-        st.rerun(scope="fragment")
+        st.rerun()  # the whole page: whether it polls depends on the phase
 
 
 def _result(state: dict[str, Any], me: int | None) -> None:
@@ -332,7 +333,7 @@ def _table_view(t: str) -> None:
             for s in range(state["num_agents"])
         ]
     )
-    st.dataframe(seats, hide_index=True, use_container_width=True)
+    st.dataframe(seats, hide_index=True, width="stretch")
     if state["phase"] == "waiting":
         if me is None:
             _join_form(t, state)
@@ -340,7 +341,7 @@ def _table_view(t: str) -> None:
             st.info(f"Waiting for people: {len(state['seats'])} of {state['people']} seated.")
         if st.button("Start now (agents take the empty seats)", key=f"start_{t}"):
             table.start(runs_dir(), t)
-            st.rerun(scope="fragment")
+            st.rerun()  # the whole page: whether it polls depends on the phase
         return
     played = state["rounds"][state["rule_index"]]
     if played:
@@ -354,6 +355,24 @@ def _table_view(t: str) -> None:
         _vote(t, state, me, token)
     elif state["phase"] == "done":
         _result(state, me)
+
+
+def _my_turn(t: str) -> bool:
+    """Whether the table waits for this person's contribution or vote. Then the page does not
+    poll: nothing the person sees changes until they choose, and a re-run while they click
+    could swallow the click."""
+    try:
+        state = table.view(runs_dir(), t)
+    except table.TableError:
+        return False
+    try:
+        seat = str(table.seat_of(state, st.query_params.get("me")))
+    except table.TableError:  # not seated: the join form waits for them while seats are free
+        return state["phase"] == "waiting"
+    person = state["seats"][seat]
+    if state["phase"] == "play":
+        return person["left"] is None and seat not in state["pending"]
+    return state["phase"] == "vote" and person["left"] is None and seat not in state["votes"]
 
 
 def render() -> None:
@@ -371,7 +390,7 @@ def render() -> None:
             st.query_params["table"] = given.strip()
             st.rerun()
         return
-    st.fragment(run_every=POLL_S)(_table_view)(t)
+    st.fragment(run_every=None if _my_turn(t) else POLL_S)(_table_view)(t)
     if st.button("Leave this page's table", key="leave_table"):
         for key in ("table", "me"):
             st.query_params.pop(key, None)
