@@ -43,6 +43,8 @@ DEFAULT_TIMEOUT_S = 120.0  # a person who has not chosen after two minutes has l
 MAX_ROUNDS = 50
 _ID = re.compile(r"^[0-9a-f]{8}$")
 LETTERS = ("A", "B")
+#: Mechanisms a table does not play: peer punishment's second stage has no page yet.
+NOT_ON_THE_PAGE = ("peer_punishment",)
 
 
 class TableError(ValueError):
@@ -100,7 +102,7 @@ def _rule(source: str, rounds: int | None, population: str | None, seed: int) ->
     with ``population``, the seats' agents drawn from that population file instead."""
     rule = build_rule(source, [], rounds=rounds, every_seat=True)
     rule["source"] = str(source)
-    if any(m["kind"] == "peer_punishment" for m in rule["mechanisms"]):
+    if any(m["kind"] in NOT_ON_THE_PAGE for m in rule["mechanisms"]):
         raise TableError(
             f"{source}: peer punishment's second stage is not on the Play page yet; "
             "play it in the lab (`coopsim otree export`)"

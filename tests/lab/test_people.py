@@ -158,3 +158,20 @@ def test_hump_shaped_in_the_lab_is_coopsims():
             {"contributions": [k * 1.0 for k in levels], "net": step.info["net"][0].tolist()}
         )
     assert len(set(wanted)) > 1  # the tent answers the others: not one level for all
+
+
+def test_a_table_seats_people_who_played_here(tmp_path):
+    """A population file naming earlier tables fills a new table's seats with their schedule."""
+    played_table(tmp_path / "runs", [20, 2, 2])
+    found = estimate_schedule(tmp_path / "runs")
+    pop = tmp_path / "our_class.toml"
+    pop.write_text(
+        f'world = "public_goods"\n[[members]]\npeople = "{tmp_path / "runs"}"\nshare = 1.0\n'
+    )
+    t = table.create(tmp_path / "new", A, population=str(pop), people=1, rounds=2)
+    rule = table.view(tmp_path / "new", t)["rules"][0]
+    assert rule["seat_policy"] == ["people_schedule"] * 4
+    assert rule["agents"]["1"]["params"] == {
+        "initial": found["initial"],
+        "schedule": found["schedule"],
+    }

@@ -32,17 +32,19 @@ OWN_AGENTS = "the rule's own agents (the run's learned ones, or the scenario's)"
 
 @st.cache_data(show_spinner=False, ttl=60)
 def _scenario_rules() -> list[str]:
-    """Shipped public-goods scenarios whose seats the lab's agents can all play."""
+    """Shipped public-goods scenarios whose seats the lab's agents can all play, under a rule
+    a table plays."""
     from coopsim import scenario as scenario_mod
     from coopsim.lab.otree_export import build_rule
 
     found = []
     for name in scenario_mod.list_scenarios():
         try:
-            build_rule(name, [], every_seat=True)
+            rule = build_rule(name, [], every_seat=True)
         except (ConfigError, ValueError, KeyError):
             continue
-        found.append(name)
+        if not any(m["kind"] in table.NOT_ON_THE_PAGE for m in rule["mechanisms"]):
+            found.append(name)
     return found
 
 
