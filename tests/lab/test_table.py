@@ -84,6 +84,16 @@ def test_two_people_two_rules_and_a_vote(tmp_path):
     assert runs[0].summary["scenario"] == A and runs[1].summary["scenario"] == B
     ranked = rules_table(runs)
     assert set(ranked["scenario"]) == {A, B}
+    # beside a simulation of the same rule, the table is a rule of its own, said as such
+    from coopsim import scenario as scenario_mod
+    from coopsim.runner import run_scenario
+
+    simulated = load_run(run_scenario(scenario_mod.load(A), out=tmp_path / "sim", episodes=2))
+    both = rules_table([runs[0], simulated])
+    labels = list(dict.fromkeys(both["rule"]))
+    assert len(labels) == 2 and labels[0].endswith(", played by people")
+    assert not labels[1].endswith("played by people")
+    assert set(both.loc[both["rule"] == labels[0], "n"]) <= {1}  # one table, not pooled
 
 
 def test_a_person_who_leaves_is_replaced_by_the_seats_agent(tmp_path):
