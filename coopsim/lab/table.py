@@ -36,6 +36,7 @@ from coopsim.files import atomic_write_text
 from coopsim.lab import lab_agents
 from coopsim.lab.lab_run import HUMAN, write_table_run
 from coopsim.lab.otree_export import LAB_SCRIPTED, _fixed_rule, _plain, build_rule
+from coopsim.schema import ConfigError
 
 TABLES = ".tables"  # under the runs folder: hidden, so run listings never see a live table
 STATE = "state.json"
@@ -97,10 +98,21 @@ def _changing(runs: str | Path, table_id: str, now: float | None) -> Iterator[di
 
 
 # -- making and joining a table -------------------------------------------------------------
-def _rule(source: str, rounds: int | None, population: str | None, seed: int) -> dict[str, Any]:
+def _rule(
+    source: str, rounds: int | None, population: str | None, seed: int, planner: str = "fixed"
+) -> dict[str, Any]:
     """The lab's rule for ``source`` with an agent for every seat (people's seats included);
-    with ``population``, the seats' agents drawn from that population file instead."""
-    rule = build_rule(source, [], rounds=rounds, every_seat=True)
+    with ``population``, the seats' agents drawn from that population file instead. A planner
+    run's rule is ``planner="fixed"`` at its mean, or ``"replay"``-ed round by round."""
+    if planner == "replay":
+        try:
+            rule = build_rule(source, [], rounds=rounds, every_seat=True, planner="replay")
+        except ConfigError as err:
+            if "replay needs a run" not in str(err):
+                raise
+            rule = build_rule(source, [], rounds=rounds, every_seat=True)  # a preset: fixed
+    else:
+        rule = build_rule(source, [], rounds=rounds, every_seat=True)
     rule["source"] = str(source)
     if any(m["kind"] in NOT_ON_THE_PAGE for m in rule["mechanisms"]):
         raise TableError(
@@ -153,6 +165,7 @@ def create(
     rule_b: str | None = None,
     *,
     population: str | None = None,
+    planner: str = "fixed",
     people: int = 1,
     rounds: int | None = None,
     timeout_s: float = DEFAULT_TIMEOUT_S,
@@ -166,15 +179,16 @@ def create(
     ``people`` seats wait for people; the table starts when they are all taken, or earlier by
     :func:`start`. ``rounds`` plays a shorter game than the scenario's (a demo, a test).
     ``population`` (a population file's name or path) fills the seats instead of the rules'
-    own agents.
+    own agents. ``planner="replay"`` plays a planner run's rule round by round as its
+    evaluation did (a preset's rule stays as it is).
     """
     if rounds is not None and not 1 <= rounds <= MAX_ROUNDS:
         raise TableError(f"rounds: got {rounds}, allowed: 1 to {MAX_ROUNDS}")
     if not timeout_s > 0:
         raise TableError(f"timeout_s: got {timeout_s}, allowed: a number of seconds above 0")
-    rules = [_rule(rule_a, rounds, population, seed)]
+    rules = [_rule(rule_a, rounds, population, seed, planner)]
     if rule_b:
-        rules.append(_rule(rule_b, rounds, population, seed))
+        rules.append(_rule(rule_b, rounds, population, seed, planner))
         if rules[1]["num_agents"] != rules[0]["num_agents"]:
             raise TableError(
                 f"rule B ({rule_b}) seats {rules[1]['num_agents']}, rule A seats "
@@ -335,6 +349,17 @@ def _scenario(rule: dict[str, Any]) -> Any:
     return sc
 
 
+def _set_round_controls(world: Any, rule: dict[str, Any], r: int) -> None:
+    """Set a replayed planner's controls of round ``r`` on the world, as the planner did."""
+    replayed = rule.get("controls_by_round")
+    if not replayed:
+        return
+    for name, value in zip(replayed["names"], replayed["values"][r]):
+        label, _, field = name.partition(".")
+        mech = world.pipeline.mechanisms[list(world.pipeline.labels).index(label)]
+        mech.set_control(field, torch.tensor([[float(value)]]))
+
+
 def _settle(state: dict[str, Any], rule_index: int) -> dict[str, Any]:
     """Play the next round of rule ``rule_index``: people's choices, agents for the rest, paid
     by coopsim's world."""
@@ -344,9 +369,12 @@ def _settle(state: dict[str, Any], rule_index: int) -> dict[str, Any]:
     history = [{"contributions": p["contributions"], "net": p["net"]} for p in played]
     present = _present(state)
     world = builder.make_world(_scenario(rule), 1)
-    obs = world.reset(seed=state["seed"])
-    for earlier in played:
-        obs = world.step(torch.tensor(earlier["levels"])[None, :, None]).obs
+    world.reset(seed=state["seed"])
+    for k, earlier in enumerate(played):
+        _set_round_controls(world, rule, k)
+        world.step(torch.tensor(earlier["levels"])[None, :, None])
+    _set_round_controls(world, rule, r)
+    obs = world.observe()  # the rules of the round about to be played, as a planner sets them
     levels, controllers = [], []
     for seat in range(n):
         if seat in present:

@@ -169,3 +169,32 @@ def test_refusals_are_one_line(tmp_path, call, words):
     with pytest.raises((table.TableError, ConfigError), match=words) as err:
         call(tmp_path, t, tok)
     assert "\n" not in str(err.value)
+
+
+def test_a_planner_rule_replayed_round_by_round(tmp_path):
+    from coopsim import scenario as scenario_mod
+    from coopsim.runner import run_scenario
+
+    run = run_scenario(
+        scenario_mod.load("democratic_ai_planner"), out=tmp_path / "sim", iterations=1, episodes=2
+    )
+    t = table.create(tmp_path, str(run), planner="replay", people=1, rounds=4, now=0.0)
+    me = table.join(tmp_path, t, "Me", seat=1, now=0.0)
+    for level in (10, 0, 5, 10):
+        table.act(tmp_path, t, me, level, now=1.0)
+    state = table.view(tmp_path, t, now=1.0)
+    rule = state["rules"][0]
+    values = rule["controls_by_round"]["values"]
+    assert len(values) == 4 and "replayed round by round" in rule["planner_note"]
+    pool, apart = 0.0, 0.0
+    for r, played in enumerate(state["rounds"][0]):
+        rule_r = {**rule, "mechanisms": rule["mechanisms_by_round"][r]}
+        assert rule_r["mechanisms"][0]["params"]["w"] == pytest.approx(values[r][0])
+        out = settle_by_hand({"rules": [rule_r]}, 0, played["levels"], pool)
+        assert played["net"] == pytest.approx(out["net"], abs=5e-3)  # this round's controls
+        fixed = settle_by_hand(state, 0, played["levels"], pool)  # the mean's rule instead
+        apart = max(apart, max(abs(a - b) for a, b in zip(played["net"], fixed["net"])))
+    assert apart > 0.01  # the rounds' rules are not the mean's: the replay is not vacuous
+    assert state["phase"] == "done"
+    ep = load_run(state["runs"][0]).episodes
+    assert ep.groupby("agent")["controller"].first().tolist() == ["ppo", "human", "ppo", "ppo"]

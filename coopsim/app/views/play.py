@@ -100,6 +100,10 @@ def _open_form() -> None:
             format_func=lambda s: s if s == NO_RULE_B else _label(s),
         )
         fill = st.selectbox("The other seats", [OWN_AGENTS, *_populations()])
+        replay = st.checkbox(
+            "Replay a planner's rule round by round (else fixed at the mean it played)",
+            key="play_replay",
+        )
         cols = st.columns(3)
         people = cols[0].number_input("People at the table", 1, 64, 1, key="play_people")
         rounds = cols[1].number_input("Rounds per rule", 1, table.MAX_ROUNDS, 10, key="play_rounds")
@@ -120,6 +124,7 @@ def _open_form() -> None:
                 a,
                 None if b == NO_RULE_B else b,
                 population=None if fill == OWN_AGENTS else fill,
+                planner="replay" if replay else "fixed",
                 people=int(people),
                 rounds=int(rounds),
                 timeout_s=float(timeout),
@@ -234,6 +239,9 @@ def _choose(t: str, state: dict[str, Any], rule: dict[str, Any], me: int, token:
         left = max(0, int(state["deadline"] - time.time()))
         st.info(f"You put in your choice. Waiting for the others ({left} s left).")
         return
+    by_round = rule.get("rule_text_by_round")
+    if by_round:  # a planner's rule replayed: this round's
+        st.markdown("**The rule this round:** " + " ".join(by_round[r]))
     endowment = rule["endowments"][me]
     unit = endowment / (rule["levels"] - 1)
     level = st.select_slider(
