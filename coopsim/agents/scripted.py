@@ -16,7 +16,7 @@ import torch
 
 from coopsim.agents.commons_scripted import GreedyHarvester, RestrainedHarvester
 from coopsim.agents.economy_scripted import GatherBuild
-from coopsim.agents.people import PeopleSchedule
+from coopsim.agents.people_schedule import PeopleSchedule
 from coopsim.agents.policy import Policy, ScriptedPolicy
 from coopsim.schema import param
 

@@ -7,7 +7,7 @@ contribution: the others' mean share of their endowment last round (what a seat 
 -> the share of their own endowment the person gave. The points are averaged at
 ``POINTS`` evenly spaced values of the others' share (each at the nearest), empty ones filled
 linearly from their neighbours; the first round, where nothing was observed, gives ``initial``.
-:class:`coopsim.agents.people.PeopleSchedule` plays the result.
+:class:`coopsim.agents.people_schedule.PeopleSchedule` plays the result.
 
 Sources are run directories with a ``controller`` column: tables played on the app's Play page
 (:mod:`coopsim.lab.table`) or imported from oTree (``coopsim otree import``).
@@ -100,7 +100,7 @@ def estimate_schedule(source: str | os.PathLike, where: str = "people") -> dict[
 def people_seats(config: Any, index: int, world: Any) -> Any:
     """Member ``index`` of a population file (a ``people`` member) in every seat of ``world``:
     the schedule estimated from its tables, as a scripted population."""
-    from coopsim.agents.people import PeopleSchedule
+    from coopsim.agents.people_schedule import PeopleSchedule
     from coopsim.agents.population import Population
     from coopsim.schema import build
 

@@ -8,7 +8,7 @@ import torch
 
 from coopsim import builder
 from coopsim import scenario as scenario_mod
-from coopsim.agents.people import PeopleSchedule
+from coopsim.agents.people_schedule import PeopleSchedule
 from coopsim.schema import ConfigError, build
 
 
