@@ -43,6 +43,7 @@ APP_PAGES: dict[str, str] = {
     "sweep": "sweeps/",
     "compare": "app/",
     "report": "reports/",
+    "play": "study/#play-it-yourself",
 }
 
 

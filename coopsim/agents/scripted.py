@@ -16,6 +16,7 @@ import torch
 
 from coopsim.agents.commons_scripted import GreedyHarvester, RestrainedHarvester
 from coopsim.agents.economy_scripted import GatherBuild
+from coopsim.agents.people_schedule import PeopleSchedule
 from coopsim.agents.policy import Policy, ScriptedPolicy
 from coopsim.agents.responders import BestResponder, HurdleResponder, QuantalResponder
 from coopsim.schema import param
@@ -164,6 +165,7 @@ SCRIPTED: dict[str, type[ScriptedPolicy]] = {
         GatherBuild,
         GreedyHarvester,
         RestrainedHarvester,
+        PeopleSchedule,
     )
 }
 

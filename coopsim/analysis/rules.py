@@ -156,6 +156,10 @@ class Rule:
         return SEEDS if len(self.runs) > 1 else EPISODES
 
 
+#: Summaries' ``source`` of runs people played (the app's Play page, an oTree import).
+PEOPLE_SOURCES = ("play", "otree")
+
+
 def _identity(run: RunData) -> str:
     """What makes a rule: the world, the mechanisms (controlled values replaced by the planner
     that sets them), the planner's design, the population."""
@@ -181,7 +185,10 @@ def _identity(run: RunData) -> str:
         for g in scenario.get("population", [])
     ]
     world = {k: v for k, v in scenario.get("world", {}).items() if v != []}
-    return json.dumps([world, mechanisms, design, population], sort_keys=True, default=str)
+    identity = [world, mechanisms, design, population]
+    if run.summary.get("source") in PEOPLE_SOURCES:  # people's tables: never pooled with seeds
+        identity.append("played by people")
+    return json.dumps(identity, sort_keys=True, default=str)
 
 
 def group_rules(runs: Sequence[RunData], cells: Mapping[str, str] | None = None) -> list[Rule]:
@@ -311,6 +318,8 @@ def rule_labels(rules: Sequence[Rule]) -> list[str]:
                 if g.get("policy") not in usual_policies
             ]
             label += f", with {' and '.join(extra) or population}"
+        if any(r.summary.get("source") in PEOPLE_SOURCES for r in rule.runs):
+            label += ", played by people"
         labels.append(label)
     counts = Counter(labels)
     return [

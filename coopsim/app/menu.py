@@ -1,6 +1,6 @@
 """The app's pages in menu order, for the entry script's ``st.navigation``.
 
-Every page has its own URL (``/design``, ``/run``, ``/compare``, ``/report``). Streamlit serves
+Every page has its own URL (``/design``, ``/run``, ``/compare``, ``/report``, ``/play``). Streamlit serves
 its default page at the root only, so the default is a hidden page that sends the visitor on
 to Design; a Design page marked default would answer ``/design`` with "Page not found".
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from coopsim.app.views import compare, design, report, run, sweep
+from coopsim.app.views import compare, design, play, report, run, sweep
 
 
 def pages() -> list[st.Page]:
@@ -25,4 +25,5 @@ def pages() -> list[st.Page]:
         st.Page(sweep.render, title="Sweep", icon=":material/grid_on:", url_path="sweep"),
         st.Page(compare.render, title="Compare", icon=":material/bar_chart:", url_path="compare"),
         st.Page(report.render, title="Report", icon=":material/description:", url_path="report"),
+        st.Page(play.render, title="Play", icon=":material/groups:", url_path="play"),
     ]

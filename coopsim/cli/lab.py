@@ -19,7 +19,7 @@ def seat_list(text: str) -> list[int]:
 def cmd_otree_export(args: argparse.Namespace) -> int:
     from coopsim.lab.otree_export import APP, export
 
-    out = export(args.source, args.out, args.seats, vote=args.vote)
+    out = export(args.source, args.out, args.seats, vote=args.vote, planner=args.planner)
     print(f"wrote the oTree project {out} (app {APP}); try it: cd {out} && otree devserver")
     return 0
 
@@ -48,6 +48,13 @@ def add_otree_parser(sub) -> None:
         default=None,
         metavar="OTHER",
         help="a second scenario or run: participants play under both rules, then vote",
+    )
+    e.add_argument(
+        "--planner",
+        choices=("fixed", "replay"),
+        default="fixed",
+        help="a planner run's rule: fixed at the mean it played (default), or replayed round "
+        "by round as its evaluation played it",
     )
     e.set_defaults(func=cmd_otree_export)
     i = osub.add_parser("import", help="turn oTree's data export into a run directory")

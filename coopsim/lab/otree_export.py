@@ -31,7 +31,17 @@ from coopsim.schema import ConfigError
 APP = "coopsim_table"
 APP_B = "coopsim_table_b"  # the second rule, where participants vote between two
 VOTE_APP = "coopsim_vote"
-LAB_SCRIPTED = ("always_contribute", "free_rider", "conditional_cooperator", "tit_for_tat")
+PLANNER_MODES = ("fixed", "replay")
+LAB_SCRIPTED = (
+    "always_contribute",
+    "free_rider",
+    "conditional_cooperator",
+    "tit_for_tat",
+    "hump_shaped",
+    "random",
+    "people_schedule",
+    "punisher",
+)
 
 
 def _load(source: str) -> tuple[Any, Path | None]:
@@ -65,18 +75,80 @@ def _fixed_rule(source: str) -> tuple[Any, Path | None, str]:
     names, values = planner.get("controls", []), planner.get("mean_controls", [])
     if not names or len(names) != len(values):
         raise ConfigError(str(run), "summary.json", "holds no planner controls to fix the rule at")
+    _set_controls(sc, run, names, values)
+    sc.planner = None
+    fixed = ", ".join(f"{n} = {v:.3g}" for n, v in zip(names, values))
+    return sc, run, f"The rule a planner learned, fixed at the mean it played: {fixed}."
+
+
+def _set_controls(sc: Any, run: Path, names: list[str], values: list[float]) -> None:
+    """Set the scenario's mechanism parameters a planner controls (``label.field``)."""
     labels = builder.make_pipeline(sc, 1, torch.device("cpu")).labels
     for name, value in zip(names, values):
         label, _, field = name.partition(".")
         if label not in labels:
             raise ConfigError(str(run), "planner.controls", f"{name!r} names no mechanism")
         params = sc.mechanisms[labels.index(label)].params
+        if not isinstance(getattr(params, field, None), (int, float)):
+            raise ConfigError(
+                str(run), "planner.controls", f"{name!r} is not one number; it cannot be set"
+            )
         if hasattr(params, "preset"):
             params.preset = "custom"  # the learned values, not a preset's
         setattr(params, field, float(value))
-    sc.planner = None
-    fixed = ", ".join(f"{n} = {v:.3g}" for n, v in zip(names, values))
-    return sc, run, f"The rule a planner learned, fixed at the mean it played: {fixed}."
+
+
+def _replayed_controls(run: Path, rounds: int) -> tuple[list[str], list[list[float]]]:
+    """The planner's controls round by round: each round's mean over the run's evaluation
+    episodes (the ``rate_k`` columns of ``episodes.parquet``, in ``planner.controls`` order)."""
+    import pandas as pd
+
+    names = (json.loads((run / "summary.json").read_text()).get("planner") or {}).get("controls")
+    columns = [f"rate_{k}" for k in range(len(names or []))]
+    try:
+        ep = pd.read_parquet(run / "episodes.parquet", columns=["round", "agent", *columns])
+    except (OSError, ValueError, KeyError):
+        ep = None
+    if not names or ep is None:
+        raise ConfigError(
+            str(run), "episodes.parquet", "holds no planner controls per round to replay"
+        )
+    by_round = ep[ep["agent"] == 0].groupby("round")[columns].mean()
+    if len(by_round) < rounds:
+        raise ConfigError(
+            str(run), "rounds", f"the run played {len(by_round)} rounds; {rounds} asked for"
+        )
+    return names, by_round.to_numpy()[:rounds].tolist()
+
+
+def _replay_rounds(source: str, rule: dict[str, Any], sc: Any, run: Path) -> None:
+    """Add to ``rule`` each round's mechanisms, observation and words, as the planner played
+    them (``mechanisms_by_round``, ``mechanism_observation_by_round``, ``controls_by_round``)."""
+    names, values = _replayed_controls(run, rule["rounds"])
+    mechanisms, observations, texts = [], [], []
+    for row in values:
+        each = _load(source)[0]
+        _set_controls(each, run, names, row)
+        each.planner = None
+        pipeline = builder.make_pipeline(each, 1, torch.device("cpu"))
+        mechanisms.append(
+            [
+                {"label": label, "kind": m.kind, "params": _plain(m.params)}
+                for label, m in zip(pipeline.labels, each.mechanisms)
+            ]
+        )
+        n = rule["num_agents"]
+        observations.append(pipeline.observation(1, n, torch.device("cpu"))[0].tolist())
+        texts.append([m.describe() for m in pipeline.mechanisms])
+    rule["mechanisms_by_round"] = mechanisms
+    rule["rule_text_by_round"] = texts
+    rule["mechanism_observation_by_round"] = observations
+    rule["controls_by_round"] = {"names": names, "values": values}
+    steps = "; ".join(
+        f"round {r + 1}: " + ", ".join(f"{n} = {v:.3g}" for n, v in zip(names, row))
+        for r, row in enumerate(values)
+    )
+    rule["planner_note"] = f"The rule a planner learned, replayed round by round: {steps}."
 
 
 def _actor_json(net_state: dict[str, torch.Tensor], levels: int) -> dict[str, Any]:
@@ -94,10 +166,28 @@ def _actor_json(net_state: dict[str, torch.Tensor], levels: int) -> dict[str, An
     return {"body": body, "head": head, "levels": levels}
 
 
-def build_rule(source: str, human_seats: list[int]) -> dict[str, Any]:
-    """Everything the exported app needs to know about the rule, seats and agents (JSON)."""
+def build_rule(
+    source: str,
+    human_seats: list[int],
+    *,
+    rounds: int | None = None,
+    every_seat: bool = False,
+    planner: str = "fixed",
+) -> dict[str, Any]:
+    """Everything the exported app needs to know about the rule, seats and agents (JSON).
+
+    ``rounds`` plays a shorter or longer game than the scenario's; ``every_seat`` gives every
+    seat its agent, people's seats included (the app's Play table hands a seat to its agent
+    when the person leaves). ``planner``: a planner run's rule ``"fixed"`` at the mean it
+    played, or ``"replay"``-ed round by round as its evaluation played it."""
+    if planner not in PLANNER_MODES:
+        raise ConfigError(source, "--planner", f"got {planner!r}, allowed: fixed, replay")
     sc, run, planner_note = _fixed_rule(source)
+    if planner == "replay" and not planner_note:
+        raise ConfigError(source, "--planner", "replay needs a run of a scenario with a planner")
     w = sc.world
+    if rounds is not None:
+        w.rounds = rounds
     if w.kind != "public_goods":
         raise ConfigError(source, "world.kind", f"is {w.kind!r}; only public_goods can be exported")
     for m in sc.mechanisms:
@@ -107,6 +197,10 @@ def build_rule(source: str, human_seats: list[int]) -> dict[str, Any]:
                 "mechanisms",
                 f"{m.kind!r} cannot be exported yet; supported: " + ", ".join(lab_rules.SUPPORTED),
             )
+    for m in sc.mechanisms:
+        why = _lab_refusal(m, w)
+        if why is not None:
+            raise ConfigError(source, f"mechanisms ({m.kind})", why)
     if sc.planner is not None:
         raise ConfigError(
             source,
@@ -116,7 +210,7 @@ def build_rule(source: str, human_seats: list[int]) -> dict[str, Any]:
         )
     n = w.num_agents
     bad = [s for s in human_seats if not 0 <= s < n]
-    if bad or len(set(human_seats)) != len(human_seats) or not human_seats:
+    if bad or len(set(human_seats)) != len(human_seats) or not (human_seats or every_seat):
         raise ConfigError(source, "--seats", f"needs distinct seats from 1 to {n}")
     world = builder.make_world(sc, 1)
     pipeline = world.pipeline
@@ -125,6 +219,10 @@ def build_rule(source: str, human_seats: list[int]) -> dict[str, Any]:
         {"label": label, "kind": m.kind, "params": _plain(m.params)}
         for label, m in zip(pipeline.labels, sc.mechanisms)
     ]
+    fields, start = [], 0  # where each mechanism's entries sit in the observation
+    for mech, built in zip(mechanisms, pipeline.mechanisms):
+        fields.append({**mech, "start": start, "width": built.obs_dim})
+        start += built.obs_dim
     rule_text = [mech.describe() for mech in pipeline.mechanisms] or [
         "No rule moves money: each keeps what they did not put in, plus their share of the pot."
     ]
@@ -134,7 +232,7 @@ def build_rule(source: str, human_seats: list[int]) -> dict[str, Any]:
     for g in sc.population:
         for k in range(g.count):
             s = seat + k
-            if s in human_seats:
+            if s in human_seats and not every_seat:
                 continue
             if g.policy == "ppo":
                 if run is None:
@@ -159,11 +257,19 @@ def build_rule(source: str, human_seats: list[int]) -> dict[str, Any]:
                 )
         learner += g.policy == "ppo"
         seat += g.count
+    punishing = any(m.kind == "peer_punishment" for m in sc.mechanisms)
+    if punishing and any(a["policy"] == "actor" for a in agents.values()):
+        raise ConfigError(
+            source,
+            "mechanisms (peer_punishment)",
+            "learned agents' punishment stage is not exported yet; seat scripted agents "
+            "(punisher, conditional_cooperator, ...) beside the participants",
+        )
     names = sorted({a["policy"] for a in agents.values()})
     agent_text = (
         f"The other {n - len(human_seats)} seat(s) are played by computer agents." if agents else ""
     )
-    return {
+    rule = {
         "scenario": sc.name,
         "description": sc.description,
         "source": str(source),
@@ -174,6 +280,7 @@ def build_rule(source: str, human_seats: list[int]) -> dict[str, Any]:
         "levels": int(w.levels),
         "mechanisms": mechanisms,
         "mechanism_observation": mech_obs,
+        "mechanism_fields": fields,
         "rule_text": rule_text,
         "planner_note": planner_note,
         "agent_text": agent_text,
@@ -182,6 +289,19 @@ def build_rule(source: str, human_seats: list[int]) -> dict[str, Any]:
         "agents": agents,
         "seat_policy": _seat_policies(sc, human_seats),
     }
+    if planner == "replay":
+        _replay_rounds(source, rule, sc, run)
+    return rule
+
+
+def _lab_refusal(mech: Any, world: Any) -> str | None:
+    """Why the lab's arithmetic cannot play this mechanism as the world does, or None."""
+    p = mech.params
+    if mech.kind == "tax" and (p.schedule == "saez" or p.cap != "none"):
+        return "a 'saez' schedule or a 'liquid' cap cannot be exported; give the rates"
+    if mech.kind == "provision_point" and world.endowments:
+        return "a provision point with unequal endowments cannot be exported"
+    return None
 
 
 def _seat_policies(sc: Any, human_seats: list[int]) -> list[str]:
@@ -224,22 +344,35 @@ def _write_table(app: Path, source: str, rule: dict[str, Any]) -> None:
         ("Introduction", otree_files.INTRODUCTION),
         ("Contribute", otree_files.CONTRIBUTE),
         ("Results", otree_files.RESULTS),
+        ("Punish", otree_files.PUNISH),
     ):
         (app / f"{name}.html").write_text(text)
 
 
 def export(
-    source: str, out: str | os.PathLike, human_seats: list[int], vote: str | None = None
+    source: str,
+    out: str | os.PathLike,
+    human_seats: list[int],
+    vote: str | None = None,
+    planner: str = "fixed",
 ) -> Path:
     """Write the oTree project for ``source`` (scenario or run directory) into ``out``.
 
     With ``vote`` (a second scenario or run), participants play under both rules in turn, the
     same seats at the same table size, then vote for the rule they would rather play under
     (Democratic AI's protocol); the apps are ``coopsim_table``, ``coopsim_table_b`` and
-    ``coopsim_vote``.
+    ``coopsim_vote``. ``planner="replay"`` plays a planner run's rule round by round as its
+    evaluation did, instead of fixed at the mean.
     """
-    rule = build_rule(source, human_seats)
-    other = build_rule(vote, human_seats) if vote is not None else None
+    rule = build_rule(source, human_seats, planner=planner)
+    other = None
+    if vote is not None:  # a planner's rule is replayed in either place it is asked for
+        try:
+            other = build_rule(vote, human_seats, planner=planner)
+        except ConfigError as err:
+            if "replay needs a run" not in str(err):
+                raise
+            other = build_rule(vote, human_seats)
     if other is not None and other["num_agents"] != rule["num_agents"]:
         raise ConfigError(
             vote,

@@ -23,6 +23,7 @@ from . import coopsim_agents, coopsim_rules
 RULE = json.loads((Path(__file__).parent / "rule.json").read_text())
 HUMAN_SEATS = RULE["human_seats"]
 AGENTS = {int(seat): agent for seat, agent in RULE["agents"].items()}
+PUNISHMENT = next((m for m in RULE["mechanisms"] if m["kind"] == "peer_punishment"), None)
 
 
 class C(BaseConstants):
@@ -43,6 +44,8 @@ class Group(BaseGroup):
     net = models.LongStringField(initial="")
     transfers = models.LongStringField(initial="")  # JSON {mechanism: per seat}
     pool = models.FloatField(initial=0)
+    mech_state = models.LongStringField(initial="{}")  # JSON: a tax's income of the period
+    points = models.LongStringField(initial="")  # JSON [i][j]: punishment points i gave j
 
 
 class Player(BasePlayer):
@@ -52,6 +55,15 @@ class Player(BasePlayer):
     )
     contribution = models.FloatField()
     net_payoff = models.FloatField()
+    # peer punishment's second stage: the points this player gives seat k + 1
+    locals().update(
+        {
+            f"punish_{k}": models.IntegerField(
+                min=0, max=PUNISHMENT["params"]["max_points"], initial=0, label=f"Seat {k + 1}"
+            )
+            for k in range(RULE["num_agents"] if PUNISHMENT else 0)
+        }
+    )
 
 
 def creating_session(subsession: Subsession):
@@ -75,12 +87,17 @@ def level_choices(player: Player):
 
 def history(group: Group) -> list:
     return [
-        {"contributions": json.loads(g.contributions), "net": json.loads(g.net)}
+        {
+            "contributions": json.loads(g.contributions),
+            "net": json.loads(g.net),
+            "state": json.loads(g.mech_state),
+        }
         for g in group.in_previous_rounds()
     ]
 
 
-def set_payoffs(group: Group):
+def set_contributions(group: Group):
+    """The round's contributions: the participants' levels, the agents' choices."""
     n, r = RULE["num_agents"], group.round_number - 1
     past = history(group)
     levels = [0] * n
@@ -92,18 +109,38 @@ def set_payoffs(group: Group):
     contributions = [
         coopsim_rules.grid(RULE["endowments"][s], RULE["levels"])[levels[s]] for s in range(n)
     ]
-    pool = group.in_round(group.round_number - 1).pool if r else 0.0
-    out = coopsim_rules.settle(
-        contributions, RULE["endowments"], RULE["multiplier"], RULE["mechanisms"], pool
-    )
     group.levels = json.dumps(levels)
     group.contributions = json.dumps(contributions)
+    for p in group.get_players():
+        p.contribution = contributions[p.seat]
+
+
+def set_payoffs(group: Group):
+    """The round's payoffs, after the punishment stage where there is one."""
+    n, r = RULE["num_agents"], group.round_number - 1
+    contributions = json.loads(group.contributions)
+    points = None
+    if PUNISHMENT:
+        points = [[0] * n for _ in range(n)]
+        for p in group.get_players():
+            points[p.seat] = [0 if k == p.seat else getattr(p, f"punish_{k}") for k in range(n)]
+        for seat, agent in AGENTS.items():
+            points[seat] = coopsim_agents.choose_points(agent, seat, contributions, RULE)
+        group.points = json.dumps(points)
+    before = group.in_round(group.round_number - 1) if r else None
+    pool = before.pool if before else 0.0
+    state = json.loads(before.mech_state) if before else {}
+    mechanisms = coopsim_agents.mechanisms_of(RULE, r)  # a replayed planner's change by round
+    out = coopsim_rules.settle(
+        contributions, RULE["endowments"], RULE["multiplier"], mechanisms, pool,
+        round_index=r, rounds=RULE["rounds"], state=state, punishment=points,
+    )
+    group.mech_state = json.dumps(out["state"])
     group.gross = json.dumps(out["gross"])
     group.net = json.dumps(out["net"])
     group.transfers = json.dumps(out["transfers"])
     group.pool = out["pool"]
     for p in group.get_players():
-        p.contribution = contributions[p.seat]
         p.net_payoff = out["net"][p.seat]
         p.payoff = cu(out["net"][p.seat])
 
@@ -139,7 +176,41 @@ class Contribute(Page):
 
     @staticmethod
     def vars_for_template(player: Player):
-        return dict(endowment=RULE["endowments"][player.seat])
+        by_round = RULE.get("rule_text_by_round")
+        return dict(
+            endowment=RULE["endowments"][player.seat],
+            round_rule=by_round[player.round_number - 1] if by_round else [],
+        )
+
+
+class ContributionsWaitPage(WaitPage):
+    after_all_players_arrive = set_contributions
+
+
+class Punish(Page):
+    """Peer punishment's second stage: having seen the contributions, points to each other."""
+
+    form_model = "player"
+
+    @staticmethod
+    def is_displayed(player: Player):
+        return PUNISHMENT is not None
+
+    @staticmethod
+    def get_form_fields(player: Player):
+        return [f"punish_{k}" for k in range(RULE["num_agents"]) if k != player.seat]
+
+    @staticmethod
+    def vars_for_template(player: Player):
+        contributions = json.loads(player.group.contributions)
+        others = [
+            dict(seat=k + 1, contribution=f"{contributions[k]:.2f}",
+                 endowment=f"{RULE['endowments'][k]:.2f}")
+            for k in range(RULE["num_agents"]) if k != player.seat
+        ]
+        return dict(others=others, cost=PUNISHMENT["params"]["cost"],
+                    impact=PUNISHMENT["params"]["impact"],
+                    max_points=PUNISHMENT["params"]["max_points"])
 
 
 class ResultsWaitPage(WaitPage):
@@ -158,7 +229,9 @@ class Results(Page):
         )
 
 
-page_sequence = [Introduction, Contribute, ResultsWaitPage, Results]
+page_sequence = [
+    Introduction, Contribute, ContributionsWaitPage, Punish, ResultsWaitPage, Results
+]
 '''
 
 TESTS = '''"""Bots for `otree test`: each seat's participant picks a level that varies by seat and round,
@@ -168,7 +241,7 @@ import json
 
 from otree.api import Bot, expect
 
-from . import RULE, Contribute, Introduction, Results, coopsim_rules
+from . import PUNISHMENT, RULE, Contribute, Introduction, Punish, Results, coopsim_rules
 
 
 class PlayerBot(Bot):
@@ -177,6 +250,14 @@ class PlayerBot(Bot):
             yield Introduction
         level = (3 * self.player.seat + 5 * self.round_number + 1) % RULE["levels"]
         yield Contribute, dict(level=level)
+        if PUNISHMENT:  # points that vary by seat, target and round, some of them zero
+            top = PUNISHMENT["params"]["max_points"]
+            points = {
+                f"punish_{k}": (self.player.seat + 2 * k + self.round_number) % 3 % (top + 1)
+                for k in range(RULE["num_agents"])
+                if k != self.player.seat
+            }
+            yield Punish, points
         group = self.player.group
         expect(json.loads(group.levels)[self.player.seat], level)
         expect(round(self.player.net_payoff, 6), round(json.loads(group.net)[self.player.seat], 6))
@@ -192,6 +273,7 @@ equally among the {{ rule.num_agents }} members; what you keep plus your share i
 before the rule below moves money.</p>
 <p><b>The rule in force:</b></p>
 <ul>{{ for line in rule.rule_text }}<li>{{ line }}</li>{{ endfor }}</ul>
+{{ if rule.planner_note }}<p>{{ rule.planner_note }}</p>{{ endif }}
 {{ if rule.agent_text }}<p>{{ rule.agent_text }}</p>{{ endif }}
 {{ next_button }}
 {{ endblock }}
@@ -200,6 +282,8 @@ before the rule below moves money.</p>
 CONTRIBUTE = """{{ block title }}Round {{ player.round_number }}{{ endblock }}
 {{ block content }}
 <p>You have {{ endowment }} points this round.</p>
+{{ if round_rule }}<p><b>The rule this round:</b></p>
+<ul>{{ for line in round_rule }}<li>{{ line }}</li>{{ endfor }}</ul>{{ endif }}
 {{ formfields }}
 {{ next_button }}
 {{ endblock }}
@@ -236,6 +320,21 @@ ADMIN_PASSWORD = environ.get("OTREE_ADMIN_PASSWORD")
 DEMO_PAGE_INTRO_HTML = ""
 SECRET_KEY = "{secret}"
 INSTALLED_APPS = ["otree"]
+"""
+
+PUNISH = """{{ block title }}Punishment, round {{ player.round_number }}{{ endblock }}
+{{ block content }}
+<p>What the others put in this round:</p>
+<table class="table">
+<tr><th>Seat</th><th>Endowment</th><th>Put in</th></tr>
+{{ for row in others }}<tr><td>{{ row.seat }}</td><td>{{ row.endowment }}</td>
+<td>{{ row.contribution }}</td></tr>{{ endfor }}
+</table>
+<p>You may give each of them up to {{ max_points }} punishment points. Each point costs you
+{{ cost }} and takes {{ impact }} from the seat you give it to.</p>
+{{ formfields }}
+{{ next_button }}
+{{ endblock }}
 """
 
 REQUIREMENTS = "otree>=5.10\nrequests  # the bots of `otree test`\n"

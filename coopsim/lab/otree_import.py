@@ -16,13 +16,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import torch
 
-from coopsim import builder
 from coopsim import scenario as scenario_mod
-from coopsim.evaluate import _metric_table, episode_metrics, summarise, tidy_records
+from coopsim.lab.lab_run import HUMAN, scenario_policies, write_table_run
 from coopsim.lab.otree_export import APP, APP_B
-from coopsim.record import RunWriter, new_run_name, run_metadata
 from coopsim.schema import ConfigError
 
 NEEDED = (
@@ -42,7 +39,9 @@ def _read(csv: Path) -> pd.DataFrame:
     if not csv.is_file():
         raise ConfigError(str(csv), "EXPORT.csv", "no such file")
     try:
-        data = pd.read_csv(csv, dtype={"group.contributions": str, "group.net": str})
+        data = pd.read_csv(
+            csv, dtype={"group.contributions": str, "group.net": str, "group.points": str}
+        )
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as err:
         raise ConfigError(str(csv), "EXPORT.csv", f"is not a CSV file ({err})") from None
     missing = [c for c in NEEDED if c not in data.columns]
@@ -105,78 +104,69 @@ def import_csv(
         groups.append((session, group, by_round.sort_index(), seats.to_dict()))
     if not groups:
         raise ConfigError(str(csv), "rows", f"no group finished all {rounds} rounds")
-    labels = [m["label"] for m in rule["mechanisms"]]
-    records: dict[str, list[Any]] = {"contribution": [], "gross": [], "net": []}
-    records.update({f"transfer_{label}": [] for label in labels})
+    policies = scenario_policies(sc)
+    seat_controller = [HUMAN if s in rule["human_seats"] else policies[s] for s in range(n)]
+    tables = []
     for _, _, by_round, _ in groups:
-        for key in ("contribution", "gross", "net"):
-            column = "group.contributions" if key == "contribution" else f"group.{key}"
-            records[key].append([json.loads(v) for v in by_round[column]])
         moved = [json.loads(v) for v in by_round["group.transfers"]]
-        for label in labels:
-            records[f"transfer_{label}"].append([t[label] for t in moved])
-    # [B, R, N] -> [R, B, N], as rollouts record them
-    tensors = {
-        k: torch.tensor(np.asarray(v, dtype=np.float64)).transpose(0, 1) for k, v in records.items()
-    }
-    world = builder.make_world(sc, 1)
-    try:
-        optimum = world.social_optimum()
-    except NotImplementedError:
-        optimum = None
-    table = _metric_table(episode_metrics(tensors, world.endowment, optimum, sc.objective))
-    scenario_policy = _scenario_policies(sc)
-    frame = tidy_records(tensors, scenario_policy)
-    frame["controller"] = frame["agent"].map(
-        lambda a: "human" if a in rule["human_seats"] else scenario_policy[a]
-    )
+        tables.append(
+            [
+                {
+                    "contributions": json.loads(c),
+                    "gross": json.loads(g),
+                    "net": json.loads(v),
+                    "transfers": t,
+                }
+                for c, g, v, t in zip(
+                    by_round["group.contributions"],
+                    by_round["group.gross"],
+                    by_round["group.net"],
+                    moved,
+                )
+            ]
+        )
     participant = []
     for _, _, _, seats in groups:
         participant += [seats.get(a, "") for _ in range(rounds) for a in range(n)]
-    frame["participant"] = participant
-    frame["session"] = np.repeat([g[0] for g in groups], rounds * n)
-    frame["controller"] = frame["controller"].astype("category")
+    columns: dict[str, Any] = {
+        "participant": participant,
+        "session": np.repeat([g[0] for g in groups], rounds * n),
+    }
+    if "group.points" in data.columns and data["group.points"].notna().any():
+        # peer punishment: the points each seat gave each other seat, round by round
+        given, received, rows_of = [], [], []
+        for _, _, by_round, _ in groups:
+            for matrix in (json.loads(v) for v in by_round["group.points"]):
+                given += [sum(row) for row in matrix]
+                received += [sum(row[j] for row in matrix) for j in range(n)]
+                rows_of += [json.dumps(row) for row in matrix]
+        columns |= {
+            "punishment_given": given,
+            "punishment_received": received,
+            "punishment_points": rows_of,  # JSON: the points this seat gave each seat
+        }
     extra: dict[str, Any] = {}
     if votes is not None:
         cast = _votes(Path(votes))
-        frame["vote"] = frame["participant"].map(lambda code: cast.get(code, ""))
+        columns["vote"] = [cast.get(code, "") for code in participant]
         mine = "A" if app == APP else "B"
-        voters = set(frame.loc[frame["controller"] == "human", "participant"]) & set(cast)
+        voters = {code for code in participant if code} & set(cast)  # human seats only
         counts = {k: sum(cast[v] == k for v in voters) for k in ("A", "B")}
         extra["votes"] = {
             "this_rule": mine,
             "counts": counts,
             "share_for_this_rule": counts[mine] / len(voters) if voters else None,
         }
-    pipeline = builder.make_pipeline(sc, 1, torch.device("cpu"))
-    summary = run_metadata(
-        sc,
-        sc.evaluation.seed,
-        builder.describe_pipeline(pipeline),
-        episodes=len(groups),
-        source="otree",
-        otree={
+    summary = {
+        "source": "otree",
+        "otree": {
             "csv": csv.name,
             "app": app,
             "sessions": sorted({g[0] for g in groups}),
             "human_seats": rule["human_seats"],
-            "controllers": [
-                "human" if s in rule["human_seats"] else scenario_policy[s] for s in range(n)
-            ],
+            "controllers": seat_controller,
         },
-    )
-    summary.update(extra)
-    summary["metrics"] = summarise(table)
-    with RunWriter(out, new_run_name(f"{sc.name}-lab", sc.evaluation.seed)) as writer:
-        writer.write_text("scenario.toml", sc.to_toml())
-        writer.write_frame("episodes.parquet", frame)
-        writer.write_frame("episode_metrics.parquet", table)
-        writer.write_json("summary.json", summary)
-    return writer.final
-
-
-def _scenario_policies(sc: Any) -> list[str]:
-    out: list[str] = []
-    for g in sc.population:
-        out += [g.policy] * g.count
-    return out
+        **extra,
+    }
+    controllers = [[seat_controller] * rounds for _ in groups]
+    return write_table_run(sc, tables, controllers, out, columns=columns, summary=summary)

@@ -3,7 +3,8 @@
 Shared by the stress test (a population is a block of its batch) and the robust planner's
 trainer (a population is what a training world draws), so both check a file's members against
 the world the same way: a scripted policy must read only what the world shows, a run's agents
-must fit its seats, observations and actions.
+must fit its seats, observations and actions; people who played a table play the schedule
+estimated from their recorded rounds (:mod:`coopsim.lab.people`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 from coopsim.agents.population import Population
 from coopsim.builder import make_world
 from coopsim.envs import World
+from coopsim.lab.people import people_seats
 from coopsim.schema import ConfigError
 from coopsim.stress.populations import PopulationConfig, scripted_seats
 from coopsim.stress.runs import TrainedRun, load_trained_run, same_seats
@@ -32,6 +34,9 @@ def member_seats(
     for i, member in enumerate(config.members):
         if member.policy:
             members.append(scripted_seats(config, i, world))
+            continue
+        if member.people:
+            members.append(people_seats(config, i, world))
             continue
         partner = load(member.run)
         why = same_seats(world, make_world(partner.scenario, 1))

@@ -56,10 +56,19 @@ class MemberConfig:
         help="A run directory whose trained seats play (its learners, seat by seat); "
         "relative paths are read from the current folder",
     )
+    people: str = param(
+        "",
+        help="People who played here: a table's run directory (the app's Play page, `coopsim "
+        "otree import`), or a folder of them; every seat plays the conditional-contribution "
+        "schedule estimated from their human seats (coopsim.lab.people, when the seats are made)",
+    )
 
     def validate(self) -> None:
-        if bool(self.policy) == bool(self.run):
-            raise ValueError("give exactly one of policy (a scripted policy) or run (a run)")
+        if bool(self.policy) + bool(self.run) + bool(self.people) != 1:
+            raise ValueError(
+                "give exactly one of policy (a scripted policy), run (a run) or people "
+                "(tables people played)"
+            )
         if self.run and self.params:
             raise ValueError("params are for a scripted policy; a run's seats take none")
 
@@ -78,7 +87,7 @@ class PopulationConfig:
     source: str | None = None  # the file it was read from
 
     @property
-    def runs(self) -> list[str]:
+    def runs(self) -> list[str]:  # trained runs only: a people member plays as a schedule
         return [m.run for m in self.members if m.run]
 
 
@@ -141,7 +150,7 @@ def population_from_dict(
                 raise ConfigError(
                     source, f"{where}.params", f"policy {member.policy!r} takes no parameters"
                 )
-        elif not (Path(member.run) / "scenario.toml").is_file():
+        elif member.run and not (Path(member.run) / "scenario.toml").is_file():
             raise ConfigError(
                 source, f"{where}.run", f"{member.run!r} is not a run directory (no scenario.toml)"
             )

@@ -15,7 +15,7 @@ from coopsim.schema import ConfigError
 @pytest.mark.parametrize(
     "source, seats, words",
     [
-        ("public_goods_punishment", [0], "'peer_punishment' cannot be exported yet"),
+        ("public_goods_learning_punishment", [0], "PPO seats need a trained run"),
         ("democratic_liberal_egalitarian", [0], "PPO seats need a trained run"),
         ("public_goods_matching_planner", [0], "export a run directory"),
         ("public_goods", [4], "needs distinct seats from 1 to 4"),
@@ -29,9 +29,9 @@ def test_refusals_name_the_field(source, seats, words):
 
 def test_cli_error_is_one_line_and_leaves_no_folder(tmp_path, capsys):
     out = tmp_path / "project"
-    assert main(["otree", "export", "public_goods_punishment", "--out", str(out)]) == 2
+    assert main(["otree", "export", "democratic_libertarian", "--out", str(out)]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.count("\n") == 0 and "peer_punishment" in err
+    assert err.count("\n") == 0 and "PPO seats need a trained run" in err
     assert list(tmp_path.iterdir()) == []
     export("public_goods", out, [0])
     assert main(["otree", "export", "public_goods", "--out", str(out)]) == 2

@@ -9,6 +9,7 @@ with the app's, so it lives in its own virtual environment: ``$COOPSIM_OTREE`` n
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -55,27 +56,66 @@ def assert_world_payoffs(project: Path, episodes, app: str = "coopsim_table") ->
     """Every seat's payoff in every round equals coopsim's world's, to the cent, for the same
     contributions."""
     sc = scenario_mod.load(project / app / "scenario.toml")
+    replayed = json.loads((project / app / "rule.json").read_text()).get("controls_by_round")
     levels = sc.world.levels
     for e, ep in episodes.groupby("episode"):
         world = builder.make_world(sc, 1)
         world.reset(seed=0)
         endow = torch.as_tensor(world.endowment).expand(sc.world.num_agents)
         for r, rows in ep.sort_values("agent").groupby("round"):
+            if replayed:  # the planner's controls of this round, set as a planner sets them
+                for name, value in zip(replayed["names"], replayed["values"][r]):
+                    label, _, field = name.partition(".")
+                    mech = world.pipeline.mechanisms[world.pipeline.labels.index(label)]
+                    mech.set_control(field, torch.tensor([[value]]))
             c = torch.tensor(rows["contribution"].to_numpy()).double()
             level = torch.round(c / endow * (levels - 1)).long()
-            step = world.step(level[None, :, None])
+            if world.stages == 2:  # peer punishment: contributions, then the points given
+                first = torch.zeros(1, len(level), len(world.spec.action_nvec), dtype=torch.long)
+                first[0, :, 0] = level
+                world.step(first)
+                n = len(level)
+                points = [json.loads(v) for v in rows["punishment_points"]]
+                second = torch.zeros_like(first)
+                for i in range(n):
+                    for k in range(n - 1):  # egocentric: the next seat first
+                        second[0, i, 1 + k] = points[i][(i + 1 + k) % n]
+                step = world.step(second)
+                assert (
+                    step.info["punishment_given"][0].tolist() == rows["punishment_given"].tolist()
+                )
+            else:
+                step = world.step(level[None, :, None])
             assert torch.allclose(step.info["contribution"][0].double(), c, atol=1e-6)
-            mine = [round(x, 2) for x in rows["net"].tolist()]
-            theirs = [round(x, 2) for x in step.info["net"][0].double().tolist()]
-            assert mine == theirs, (e, r)
+            # to the cent: within half a cent (rounding each to cents would split a payoff
+            # of x.xx5 between the lab's float64 and the world's float32)
+            mine, theirs = rows["net"].tolist(), step.info["net"][0].double().tolist()
+            assert max(abs(a - b) for a, b in zip(mine, theirs)) < 0.005, (e, r, mine, theirs)
 
 
 @needs_otree
 @pytest.mark.parametrize(
     "source, seats",
-    [("public_goods_institution", [0, 2]), ("democratic_libertarian_scripted", [0, 1])],
+    [
+        ("public_goods_institution", [0, 2]),
+        ("democratic_libertarian_scripted", [0, 1]),
+        ("public_goods_tax_every_three", [1, 3]),
+        ("public_goods_provision_point", [0]),
+        ("public_goods_punishment", [1, 3]),
+    ],
 )
 def test_bots_payoffs_match_the_world_to_the_cent(tmp_path, source, seats):
+    if source == "public_goods_tax_every_three":  # a tax collected every 3 rounds, rebated
+        text = (ROOT / "scenarios/public_goods_tax.toml").read_text()
+        path = tmp_path / f"{source}.toml"
+        path.write_text(text.replace("period = 1", "period = 3"))
+        source = str(path)
+    if source == "public_goods_provision_point":  # missed in some rounds, met in others
+        text = (ROOT / "scenarios/public_goods.toml").read_text()
+        path = tmp_path / f"{source}.toml"
+        point = '[[mechanisms]]\nkind = "provision_point"\nthreshold = 0.45\nrefund = true\n\n'
+        path.write_text(text.replace("[[population]]", point + "[[population]]", 1))
+        source = str(path)
     if source == "democratic_libertarian_scripted":  # unequal endowments, redistribution
         text = (ROOT / "scenarios/democratic_libertarian.toml").read_text()
         text = text.replace(
@@ -95,6 +135,8 @@ def test_bots_payoffs_match_the_world_to_the_cent(tmp_path, source, seats):
     assert humans == seats
     assert (episodes.loc[episodes["controller"] == "human", "participant"] != "").all()
     assert_world_payoffs(project, episodes)
+    for label in [c for c in episodes.columns if c.startswith("transfer_")]:
+        assert (episodes[label].abs() > 0.005).any(), f"{label} never moved money"
     # contributions vary (the bots are not all at one level), and the agents played
     assert episodes["contribution"].nunique() > 3
     assert set(episodes["controller"]) > {"human"}
@@ -154,3 +196,28 @@ def test_two_rules_then_a_vote(tmp_path):
         votes = run.summary["votes"]
         assert votes["this_rule"] == letter
         assert votes["counts"] == {"A": 2, "B": 2}
+
+
+@needs_otree
+def test_a_planner_rule_replayed_round_by_round(tmp_path):
+    import pandas as pd
+
+    from coopsim.runner import run_scenario
+
+    sc = scenario_mod.load("democratic_ai_planner")
+    run_dir = run_scenario(sc, out=tmp_path / "trained", iterations=1, episodes=2)
+    project = export(str(run_dir), tmp_path / "project", [0], planner="replay")
+    rule = json.loads((project / "coopsim_table/rule.json").read_text())
+    # each round's controls are the run's evaluation's, that round (mean over its episodes)
+    ep = pd.read_parquet(run_dir / "episodes.parquet")
+    want = ep[ep["agent"] == 0].groupby("round")[["rate_0", "rate_1"]].mean().to_numpy()
+    assert rule["controls_by_round"]["names"] == ["redistribution.w", "redistribution.v"]
+    got = rule["controls_by_round"]["values"]
+    assert [x for row in got for x in row] == pytest.approx(want.ravel().tolist())
+    assert len(rule["mechanisms_by_round"]) == 10
+    for r, mechs in enumerate(rule["mechanisms_by_round"]):
+        assert [mechs[0]["params"]["w"], mechs[0]["params"]["v"]] == pytest.approx(want[r])
+    assert "replayed round by round" in rule["planner_note"]
+    play(project, 2, tmp_path / "data")  # two tables of one participant and three PPO agents
+    run = load_run(import_csv(tmp_path / "data/coopsim_table.csv", project, tmp_path / "runs"))
+    assert_world_payoffs(project, run.episodes)
