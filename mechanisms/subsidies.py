@@ -105,7 +105,13 @@ class ProvisionPoint(Mechanism):
             raise ValueError("provision_point needs a public-goods world")
         c = ctx.contributions  # [B, N]
         total = c.sum(-1)
-        needed = self.params.threshold * ctx.endowment * self.num_agents
+        # the group's endowment: N x E, or the seats' own endowments summed where they differ
+        group = (
+            float(ctx.endowment.sum())
+            if isinstance(ctx.endowment, Tensor)
+            else ctx.endowment * self.num_agents
+        )
+        needed = self.params.threshold * group
         missed = (total < needed - 1e-9).float()[:, None]  # [B, 1]
         # Undo the good's share everyone received; refund own contribution if guaranteed.
         undo = -(ctx.multiplier / self.num_agents) * total[:, None]

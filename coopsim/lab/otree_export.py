@@ -299,8 +299,6 @@ def _lab_refusal(mech: Any, world: Any) -> str | None:
     p = mech.params
     if mech.kind == "tax" and (p.schedule == "saez" or p.cap != "none"):
         return "a 'saez' schedule or a 'liquid' cap cannot be exported; give the rates"
-    if mech.kind == "provision_point" and world.endowments:
-        return "a provision point with unequal endowments cannot be exported"
     return None
 
 

@@ -57,13 +57,7 @@ def scenario_dict(mechanisms: list[dict], endowments: list[float]) -> dict:
     }
 
 
-CASES = [
-    (name, endowments)
-    for name in MECHS
-    for endowments in ([], [10.0, 2.0, 2.0, 2.0])
-    # the lab refuses a provision point with unequal endowments (tested below)
-    if not (name.startswith("provision_point") and endowments)
-]
+CASES = [(name, endowments) for name in MECHS for endowments in ([], [10.0, 2.0, 2.0, 2.0])]
 
 
 @pytest.mark.parametrize("name, endowments", CASES)
@@ -127,18 +121,6 @@ def test_exported_actor_gives_the_ppo_logits():
     for seat in range(4):
         mine = lab_agents.actor_logits(actor, obs[0, seat].tolist(), seat)
         assert mine == pytest.approx(logits[0][0, seat].tolist(), abs=1e-4)
-
-
-def test_a_provision_point_with_unequal_endowments_is_refused(tmp_path):
-    import tomli_w
-
-    from coopsim.schema import ConfigError
-
-    path = tmp_path / "s.toml"
-    data = scenario_dict(MECHS["provision_point"], [10.0, 2.0, 2.0, 2.0])
-    path.write_bytes(tomli_w.dumps(data).encode())
-    with pytest.raises(ConfigError, match="provision point with unequal endowments"):
-        build_rule(str(path), [0])
 
 
 def test_the_tax_and_provision_point_move_money_in_these_checks():

@@ -116,3 +116,15 @@ def test_provision_point_batched():
     step = world.step(torch.tensor([[20, 20, 20, 0], [20, 10, 0, 0]])[..., None])
     expected = torch.tensor([[24.0, 24, 24, 44], [0, 10, 20, 20]])
     assert torch.allclose(step.reward, expected, atol=1e-4)
+
+
+def test_provision_point_with_unequal_endowments_needs_a_share_of_their_sum():
+    """Endowments 10/2/2/2: the group holds 16, so a threshold of 0.5 needs 8 coin."""
+    mech = ProvisionPoint(ProvisionPointParams(threshold=0.5, refund=True), 4, 2, CPU)
+    config = PublicGoodsConfig(endowments=[10.0, 2.0, 2.0, 2.0])
+    world = PublicGoodsWorld(config, Pipeline([mech]), batch_size=2)
+    world.reset(seed=0)
+    # world 0: seat 0 gives all 10 (reached); world 1: seat 0 gives 5 (missed, refunded)
+    step = world.step(torch.tensor([[20, 0, 0, 0], [10, 0, 0, 0]])[..., None])
+    expected = torch.tensor([[4.0, 6, 6, 6], [10, 2, 2, 2]])
+    assert torch.allclose(step.reward, expected, atol=1e-4)
