@@ -31,8 +31,9 @@ config.yaml``) one after another and stacks them into coopsim's ``[B, N, ...]`` 
   as RLlib's workers share it; ``free_market`` disables the tax.
 
 Tax annealing (the reference's ``tax_annealing_schedule: [-100, 0.001]``, a rate cap of 10%
-rising 0.1% per episode) is off unless ``--anneal``: at a budget of a few dozen episodes per env
-it would cap every rate near 10%, hiding the mechanics this check is about.
+rising 0.1% per episode; the scenario's ``anneal_episodes`` here) is off on both sides unless
+``--anneal``: at a budget of a few dozen episodes per env it would cap every rate near 10%,
+hiding the mechanics this check is about.
 
 The coopsim side trains ``economy_paper_<regime>`` with coopsim's own trainer at the same
 ``worlds``, ``iterations`` and warm-up.
@@ -308,6 +309,11 @@ def train_coopsim(args: argparse.Namespace) -> dict:
         labour_warmup=args.warmup,
     )
     scenario = dataclasses.replace(scenario, training=training)
+    if not args.anneal:  # as the reference runs here: no cap on the tax's rates
+        for i, mech in enumerate(scenario.mechanisms):
+            if mech.kind == "tax":
+                params = dataclasses.replace(mech.params, anneal_episodes=0)
+                scenario.mechanisms[i] = dataclasses.replace(mech, params=params)
     trainer = Trainer(scenario, seed=args.seed)
     start = time.perf_counter()
     log = []
