@@ -2,7 +2,7 @@
 
 Usage: ``PYTHONPATH=.:<ai-economist checkout> python bench/reference_training.py --env
 {reference,coopsim} --regime {free_market,saez} [--iterations 24] [--worlds 8] [--seed 0]
-[--out result.json]``.
+[--out result.json]``, or ``--compare-saez`` for both Saez formulas on the same incomes.
 
 Both sides train the same learner (:class:`coopsim.agents.ppo.PPOLearner` with the
 ``economy_paper_*`` scenarios' hyperparameters) for the same budget (``iterations`` x
@@ -321,6 +321,7 @@ def train_coopsim(args: argparse.Namespace) -> dict:
         t0 = time.perf_counter()
         row = trainer.train_iteration()
         row = {k: v for k, v in row.items() if isinstance(v, (int, float))}
+        row.update(summarise(world_end_metrics(trainer.world)))  # its last training episode
         row["seconds"] = time.perf_counter() - t0
         log.append(row)
         print(json.dumps({k: round(float(v), 4) for k, v in row.items()}), flush=True)
@@ -346,10 +347,61 @@ def train_coopsim(args: argparse.Namespace) -> dict:
     }
 
 
+def world_end_metrics(world) -> list[dict]:
+    """Per world, at the end of the episode it has just played (the world is reset only when
+    the next one starts): the measures :meth:`ReferenceBatch.episode_metrics` takes."""
+    from coopsim.envs.economy.market import Market
+
+    s = world.state
+    coin = (s.coin + Market.escrow_coin(s)).numpy()  # [B, N] escrow included, as the reference
+    owners = world.houses().flatten(1)  # [B, H*W] owner or -1
+    rows = []
+    for b in range(world.batch_size):
+        houses = np.bincount(owners[b][owners[b] >= 0].numpy(), minlength=world.spec.num_agents)
+        rows.append(metric_row(coin[b], s.labour[b].numpy(), houses.astype(float)))
+    return rows
+
+
+def compare_saez() -> list[tuple[str, float, list[float], list[float]]]:
+    """The reference's Saez rates and coopsim's from the same incomes: the same buffer of 500
+    period incomes through the reference's binned formula (``PeriodicBracketTax``'s own
+    methods) and through :func:`mechanisms.saez.saez_rates`, on the reference's brackets, at
+    two elasticities. Returns and prints (case, elasticity, reference rates, coopsim rates)."""
+    from mechanisms.saez import saez_rates
+
+    tax = ReferenceBatch("saez", 1, 0).envs[0].get_component("PeriodicBracketTax")
+    cutoffs = torch.tensor(tax.bracket_cutoffs, dtype=torch.float32)
+    rng = np.random.default_rng(0)
+    cases = {
+        "four earners 2 / 8 / 20 / 50": np.tile([2.0, 8.0, 20.0, 50.0], 125),
+        "one idle, 5 / 15 / 40": np.tile([0.0, 5.0, 15.0, 40.0], 125),
+        "10 / 30 / 60 / 120": np.tile([10.0, 30.0, 60.0, 120.0], 125),
+        "lognormal, median 10": rng.lognormal(2.3, 1.0, 500),
+    }
+    out = []
+    for name, z in cases.items():
+        for elas in (0.5, 0.1):
+            gz, az = tax.get_binned_saez_welfare_weight_and_pareto_params(population_incomes=z)
+            bins = tax.get_saez_marginal_rates(gz, az, elas)
+            ref = tax.bracketize_schedule(
+                bin_marginal_rates=bins,
+                bin_edges=tax._saez_income_bin_edges,
+                bin_sizes=tax._saez_income_bin_sizes,
+            )
+            ref = np.clip(ref, 0.0, 1.0).tolist()
+            ours = saez_rates(torch.tensor(z, dtype=torch.float32), cutoffs, elas).tolist()
+            out.append((name, elas, ref, ours))
+            print(f"{name:30s} e={elas}  reference {np.round(ref, 2)}  coopsim {np.round(ours, 2)}")
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--env", choices=("reference", "coopsim"), required=True)
-    parser.add_argument("--regime", choices=("free_market", "saez"), required=True)
+    parser.add_argument("--env", choices=("reference", "coopsim"))
+    parser.add_argument("--regime", choices=("free_market", "saez"))
+    parser.add_argument(
+        "--compare-saez", action="store_true", help="only: both Saez formulas on the same incomes"
+    )
     parser.add_argument("--iterations", type=int, default=24, help="episodes per world trained")
     parser.add_argument("--worlds", type=int, default=8, help="envs stepped per iteration")
     parser.add_argument("--warmup", type=int, default=8, help="iterations of labour warm-up")
@@ -360,6 +412,11 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None, help="where the JSON result goes")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.compare_saez:
+        compare_saez()
+        return
+    if args.env is None or args.regime is None:
+        parser.error("--env and --regime are needed to train (or --compare-saez)")
     result = (train_reference if args.env == "reference" else train_coopsim)(args)
     result["args"] = {k: str(v) for k, v in vars(args).items()}
     result["agent_steps"] = args.iterations * args.worlds * HORIZON * 4
