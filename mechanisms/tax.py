@@ -87,6 +87,20 @@ class TaxParams:
         ge=0,
         lt=1,
     )
+    saez_formula: str = param(
+        "cutoff",
+        help="Saez: 'cutoff' evaluates the formula at each bracket's lower cutoff from the mean "
+        "income above it; 'binned' is the AI Economist's (100 income bins, rates averaged over "
+        "each bracket, 100% at the top when nobody reaches it)",
+        choices=("cutoff", "binned"),
+    )
+    elasticity_estimator: str = param(
+        "within",
+        help="Saez: 'within' regresses log income within agents at each one's typical income; "
+        "'pooled' is the AI Economist's one regression over all incomes above 0 at the rate "
+        "each was earned under",
+        choices=("within", "pooled"),
+    )
     memory: int = param(
         8192,
         help="Saez: most recent income observations (agent x period) kept",

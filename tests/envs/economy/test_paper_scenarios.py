@@ -60,3 +60,16 @@ def test_paper_us_federal_taxes_as_the_reference_on_its_brackets():
         RoundContext(gross=z, income=z, round=99, rounds=1000, liquid=torch.full_like(z, 99.0))
     )
     assert -flow.transfer[0, 0].item() == pytest.approx(0.97 + 3.573 + 2.3155, rel=1e-5)
+
+
+def test_paper_saez_is_the_references_formula_and_estimate():
+    tax = sc.load("economy_paper_saez").mechanisms[0].params
+    assert (tax.saez_formula, tax.elasticity_estimator) == ("binned", "pooled")
+    assert (tax.anneal_episodes, tax.anneal_from) == (30, 0.1)
+    # the fast family keeps its own Saez
+    fast = sc.load("economy_saez").mechanisms[0].params
+    assert (fast.saez_formula, fast.elasticity_estimator, fast.anneal_episodes) == (
+        "cutoff",
+        "within",
+        0,
+    )
