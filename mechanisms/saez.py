@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -25,6 +26,8 @@ class SaezParams(Protocol):
     elasticity: float  # the prior
     estimate_elasticity: bool
     elasticity_smoothing: float
+    saez_formula: str  # 'cutoff' (saez_rates) or 'binned' (saez_rates_binned, the reference's)
+    elasticity_estimator: str  # 'within' (estimate_elasticity) or 'pooled' (the reference's)
 
 
 # Welfare weights are 1 / max(z, floor): an agent earning nothing weighs as one earning 1 coin,
@@ -65,6 +68,71 @@ def saez_rates(income: Tensor, cutoffs: Tensor, elasticity: float) -> Tensor:
     k = torch.arange(cut.numel(), device=z.device)
     last = torch.where(count > 0, k, torch.full_like(k, -1)).cummax(0).values  # [K]
     return torch.where(last >= 0, tau[last.clamp(min=0)], torch.zeros_like(tau))
+
+
+def saez_rates_binned(
+    income: Tensor, cutoffs: Tensor, elasticity: float, bins: int = 100
+) -> Tensor:
+    """The AI Economist's Saez rates from incomes ``[M]`` -> [K]: its binned formula, ported.
+
+    Where :func:`saez_rates` evaluates the formula at each bracket's lower cutoff, the reference
+    (``PeriodicBracketTax.get_binned_saez_welfare_weight_and_pareto_params``,
+    ``get_saez_marginal_rates`` and ``bracketize_schedule``) bins the incomes in ``bins`` equal
+    bins from 0 to the top cutoff and, per bin, takes the mean inverse-income weight of the
+    incomes at or above it (averaged over the bin's two edges), the Pareto parameter from the
+    binned density ``A(z) = z p(z) / P(z' >= z)`` per bin width (the tail above the top cutoff
+    from its mean income), and the rate ``(1 - G) / (1 - G + A e)``; empty bins are filled by
+    linear interpolation, the bins' rates are averaged over each bracket (the tax they would
+    take on an income at its top, less the tax below it, per bracket width), and the top
+    bracket takes the tail's rate: 100% when nobody earns above the top cutoff. The result is
+    clipped to [0, 1]. Computed in float64 with numpy, as the reference does; it runs once per
+    tax period.
+    """
+    z = income.detach().reshape(-1).double().cpu().numpy()
+    cut = cutoffs.detach().double().cpu().numpy()
+    edges = np.linspace(0.0, cut[-1], bins + 1)
+    counts, _ = np.histogram(z, bins=edges)
+    below, above = z[z < edges[0]], z[z > edges[-1]]
+    n_total = counts.sum() + below.size + above.size
+
+    def weight(x: np.ndarray) -> np.ndarray:
+        return 1.0 / np.maximum(1.0, x)  # inverse income, as the reference's default
+
+    mid = 0.5 * (edges[:-1] + edges[1:])  # [bins] the z of each bin
+    pz = np.concatenate([counts, [above.size]]) / n_total  # [bins + 1] (the tail last)
+    cum_pz = np.minimum(np.cumsum(pz) + below.size / n_total, 1.0)
+    # G: mean normalised weight of the incomes at or above each bin, then averaged over edges
+    w_bins = np.concatenate([counts * weight(mid), [weight(above).sum() if above.size else 0.0]])
+    w_total = w_bins.sum() + (weight(np.maximum(below, 0)).sum() if below.size else 0.0)
+    density_geq = np.cumsum((w_bins / (w_total + 1e-9))[::-1])[::-1]
+    prob_geq = np.cumsum(pz[::-1])[::-1]
+    g_edge = density_geq / (prob_geq + 1e-9)
+    g = np.concatenate([0.5 * (g_edge[:-1] + g_edge[1:]), [g_edge[-1]]])  # [bins + 1]
+    # A: the binned density form per bin width, the tail's from its mean income
+    p_geq = np.clip(1 - cum_pz[:-1] + 0.5 * pz[:-1], 0.0, 1.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        a = np.where(pz[:-1] > 0, mid * pz[:-1] / (p_geq + 1e-9) / np.diff(edges), np.nan)
+    a_top = above.mean() / (above.mean() - edges[-1] + 1e-9) if above.size else 0.0
+    a = np.concatenate([a, [a_top]])
+    tau = (1.0 - g) / (1.0 - g + a * elasticity + 1e-9)  # NaN in empty bins
+    # fill empty bins by linear interpolation from the last defined rate (0 before any)
+    last_rate, last_i = 0.0, -1
+    for i in range(tau.size):
+        if np.isnan(tau[i]):
+            continue
+        if i - last_i > 1:
+            tau[last_i + 1 : i] = np.linspace(last_rate, tau[i], i - last_i + 1)[1:-1]
+        last_rate, last_i = float(tau[i]), i
+    # average the bins' rates over each bracket
+    sizes = np.concatenate([np.diff(edges), [np.inf]])
+    out, below_total = [], 0.0
+    for k, top in enumerate(cut[1:]):
+        taxed = np.minimum(sizes, np.maximum(0.0, top - edges))  # [bins + 1] income per bin
+        total = max(0.0, float(np.sum(tau * taxed)))
+        out.append((total - below_total) / (cut[k + 1] - cut[k]))
+        below_total = total
+    out.append(float(tau[-1]))
+    return torch.tensor(np.clip(out, 0.0, 1.0), dtype=income.dtype, device=income.device)
 
 
 class SaezSchedule:
@@ -134,11 +202,33 @@ class SaezSchedule:
             return self.schedule  # nothing earned yet: nothing to go on
         if self.params.estimate_elasticity:
             self.elasticity = self.estimate_elasticity()
-        self.schedule = saez_rates(z, self.cutoffs, self.elasticity)
+        formula = saez_rates_binned if self.params.saez_formula == "binned" else saez_rates
+        self.schedule = formula(z, self.cutoffs, self.elasticity)
         return self.schedule
 
+    def estimate_elasticity_pooled(self) -> float:
+        """The AI Economist's estimate (``estimate_uniform_income_elasticity``): one OLS of log
+        income on log(1 - marginal rate at the income earned) over the whole buffer, incomes
+        above 0 and rates below 1 only, at least 10 of them and rates that vary; the slope,
+        floored at 0, moves the running estimate as :meth:`estimate_elasticity`'s does."""
+        z, rates = self.income[: self.size], self.rates[: self.size]
+        tau = marginal_rates(z[:, None], self.cutoffs, rates)[:, 0]  # [M] at the income earned
+        keep = (z > 0) & (tau < 1)
+        z, tau = z[keep].double(), tau[keep].double()
+        if z.numel() < 10 or float(tau.std(correction=0)) < 1e-6:
+            return self.elasticity
+        x = torch.log((1 - tau).clamp(min=1e-9))
+        y = torch.log(z.clamp(min=1e-9))
+        xd = x - x.mean()
+        slope = max(0.0, float((xd * (y - y.mean())).sum() / (xd * xd).sum()))
+        keep_w = self.params.elasticity_smoothing
+        return keep_w * self.elasticity + (1 - keep_w) * slope
+
     def estimate_elasticity(self) -> float:
-        """The running estimate, moved towards this buffer's within-agent regression slope."""
+        """The running estimate, moved towards this buffer's within-agent regression slope
+        (or, with ``elasticity_estimator = 'pooled'``, :meth:`estimate_elasticity_pooled`)."""
+        if self.params.elasticity_estimator == "pooled":
+            return self.estimate_elasticity_pooled()
         n = self.num_agents
         z, seat, rates = self.income[: self.size], self.seat[: self.size], self.rates[: self.size]
         y = torch.log(z.clamp(min=SAEZ_WEIGHT_FLOOR))  # [M] log income, no work = one coin

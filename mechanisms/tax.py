@@ -87,6 +87,20 @@ class TaxParams:
         ge=0,
         lt=1,
     )
+    saez_formula: str = param(
+        "cutoff",
+        help="Saez: 'cutoff' evaluates the formula at each bracket's lower cutoff from the mean "
+        "income above it; 'binned' is the AI Economist's (100 income bins, rates averaged over "
+        "each bracket, 100% at the top when nobody reaches it)",
+        choices=("cutoff", "binned"),
+    )
+    elasticity_estimator: str = param(
+        "within",
+        help="Saez: 'within' regresses log income within agents at each one's typical income; "
+        "'pooled' is the AI Economist's one regression over all incomes above 0 at the rate "
+        "each was earned under",
+        choices=("within", "pooled"),
+    )
     memory: int = param(
         8192,
         help="Saez: most recent income observations (agent x period) kept",
@@ -100,6 +114,20 @@ class TaxParams:
         "'net_coin' (the change of coin held over the period before taxes, purchases "
         "deducted, as the AI Economist computes it)",
         choices=("earned", "net_coin"),
+    )
+    anneal_episodes: int = param(
+        0,
+        help="Episodes over which the highest rate allowed rises linearly from anneal_from to "
+        "1 (0: no cap); rates above it are cut to it, as the AI Economist anneals the top rate "
+        "of every tax model",
+        ge=0,
+        le=10_000_000,
+    )
+    anneal_from: float = param(
+        0.1,
+        help="The highest rate allowed before any episode has ended (with anneal_episodes)",
+        ge=0,
+        le=1,
     )
     cap: str = param(
         "none",
@@ -150,7 +178,9 @@ class BracketTax(Mechanism):
             torch.tensor(params.brackets, dtype=torch.float32, device=self.device) * params.scale
         )
         base = torch.tensor(params.rates, dtype=torch.float32, device=self.device)
-        self.rates = base.expand(batch_size, -1).clone()  # [B, K]
+        self.episodes = 0  # episodes ended: the annealed cap's clock
+        self.uncapped = base.expand(batch_size, -1).clone()  # [B, K] before the cap
+        self.rates = self.uncapped.clamp(max=self.max_rate)  # [B, K] in force
         self.income = torch.zeros(batch_size, num_agents, device=self.device)  # [B, N] this period
         # The Saez schedule's learned state; None for fixed schedules.
         self.saez: SaezSchedule | None = (
@@ -163,9 +193,24 @@ class BracketTax(Mechanism):
     def num_brackets(self) -> int:
         return self.cutoffs.numel()
 
+    @property
+    def max_rate(self) -> float:
+        """The highest rate allowed now: with ``anneal_episodes``, ``anneal_from`` before the
+        first episode ends, rising linearly to 1 over ``anneal_episodes`` ended episodes (the
+        AI Economist's ``tax_annealing_schedule`` caps the rates of every tax model, US
+        federal and Saez included, so agents meet high taxes only after learning to work);
+        1 without. Counting its own episodes, a tax forked into phase 2 anneals from there."""
+        p = self.params
+        if p.anneal_episodes == 0:
+            return 1.0
+        frac = min(1.0, self.episodes / p.anneal_episodes)
+        return p.anneal_from + frac * (1.0 - p.anneal_from)
+
     def set_rates(self, rates: Tensor) -> None:
-        """Install new marginal rates [B, K] (or [K]) from the next collection on."""
-        self.rates = rates.to(self.device, torch.float32).expand(self.batch_size, -1).clone()
+        """Install new marginal rates [B, K] (or [K]) from the next collection on (cut to
+        :attr:`max_rate`, as the reference's ``curr_marginal_rates`` are)."""
+        self.uncapped = rates.to(self.device, torch.float32).expand(self.batch_size, -1).clone()
+        self.rates = self.uncapped.clamp(max=self.max_rate)
 
     # -- the declared interface: period, a planner's controls, what a Saez schedule learns --
     @classmethod
@@ -209,13 +254,17 @@ class BracketTax(Mechanism):
         evaluation world taxes as the training world's schedule had come to. Fixed schedules
         have nothing learned; a planner's rates are installed with :meth:`set_rates`.
         """
+        self.episodes = other.episodes  # the annealed cap training reached
         if other.saez is not None:
             self.saez = other.saez.clone()
             self.set_rates(self.saez.schedule)
+        else:
+            self.set_rates(self.uncapped)
 
     def replicate(self, source: Tensor) -> None:
         self.income = self.income[source].clone()
         self.rates = self.rates[source].clone()
+        self.uncapped = self.uncapped[source].clone()
 
     def accrued(self, pool: Tensor) -> tuple[Tensor | None, Tensor]:
         owed = bracket_tax(self.income, self.cutoffs, self.rates)  # [B, N] on income so far
@@ -223,16 +272,24 @@ class BracketTax(Mechanism):
 
     def state_dict(self) -> dict:
         """The rates in force and a Saez schedule's learned state, for checkpoints."""
-        return {"rates": self.rates.clone(), "saez": self.saez.state_dict() if self.saez else None}
+        return {
+            "rates": self.uncapped.clone(),
+            "saez": self.saez.state_dict() if self.saez else None,
+            "episodes": self.episodes,
+        }
 
     def load_state_dict(self, state: dict) -> None:
+        self.episodes = int(state.get("episodes", 0))  # checkpoints before annealing: 0
         self.set_rates(state["rates"])
         if self.saez is not None and state.get("saez") is not None:
             self.saez.load_state_dict(state["saez"])
 
     def reset(self) -> None:
-        """A new episode: forget this period's income (a Saez schedule keeps what it learned)."""
+        """A new episode: forget this period's income (a Saez schedule keeps what it learned)
+        and install the annealed cap the episodes ended so far allow."""
         self.income.zero_()
+        if self.params.anneal_episodes:
+            self.rates = self.uncapped.clamp(max=self.max_rate)
 
     def apply(self, ctx: RoundContext) -> Flow:
         net_coin = self.params.income == "net_coin"
@@ -252,6 +309,8 @@ class BracketTax(Mechanism):
             self.saez.observe(self.income, self.rates)
             self.set_rates(self.saez.update())
         self.income.zero_()
+        if ctx.round + 1 == ctx.rounds:
+            self.episodes += 1
         zero = torch.zeros(tax.shape[0], device=tax.device)
         return Flow(-tax, tax.sum(-1), zero)
 

@@ -175,6 +175,17 @@ def configure(name: str, budget: Budget) -> Scenario:
         labour_warmup=round(budget.phase1 * scen.training.labour_warmup / p1),
     )
     scen.evaluation = dataclasses.replace(scen.evaluation, episodes=budget.episodes)
+    # A tax whose file anneals its top rate (the paper family's US federal and Saez, as the
+    # reference anneals every tax model) anneals over the same share of phase 2 as the
+    # planner's cap: counted from the fork, where the regime's tax starts afresh.
+    planner_file = sc.load(family_regimes(budget.family)[PLANNER])
+    file_p2 = max(1, planner_file.training.iterations - planner_file.planner.phase1_iterations)
+    for i, mech in enumerate(scen.mechanisms):
+        episodes = getattr(mech.params, "anneal_episodes", 0)  # per world, over the file's p2
+        if mech.kind == "tax" and episodes:
+            scaled = max(1, round(budget.phase2 * episodes / file_p2))
+            params = dataclasses.replace(mech.params, anneal_episodes=scaled)
+            scen.mechanisms[i] = dataclasses.replace(mech, params=params)
     if scen.planner is not None:
         pc = scen.planner
         p2 = max(1, sc.load(name).training.iterations - pc.phase1_iterations)

@@ -60,6 +60,23 @@ def test_configure_installs_the_budget_and_keeps_the_curriculum_proportions():
     assert fixed.planner is None and fixed.training.iterations == 88
 
 
+def test_the_paper_familys_taxes_anneal_their_top_rate_over_the_planners_share_of_phase_2():
+    # The files: the planner's cap rises over 30 of its 60 phase-2 iterations, and the paper
+    # family's US federal and Saez taxes over 30 episodes; at a phase 2 of 18 both take 9.
+    budget = Budget(family="economy_paper", phase1=6, phase2=18, num_worlds=2, episodes=2)
+    assert configure("economy_paper_ai_planner", budget).planner.anneal_iterations == 9
+    for name in ("economy_paper_us_federal", "economy_paper_saez"):
+        tax = next(m for m in configure(name, budget).mechanisms if m.kind == "tax")
+        assert (tax.params.anneal_episodes, tax.params.anneal_from) == (9, 0.1)
+    # the free market has no rates to cap; the fast family keeps its taxes unannealed
+    free = configure("economy_paper_free_market", budget).mechanisms[0].params
+    assert free.anneal_episodes == 0
+    fast = Budget(phase1=6, phase2=18, num_worlds=2, episode_length=20, episodes=2)
+    for name in ("economy_us_federal", "economy_saez"):
+        tax = next(m for m in configure(name, fast).mechanisms if m.kind == "tax")
+        assert tax.params.anneal_episodes == 0
+
+
 def test_every_regime_starts_from_the_shared_phase_1(tmp_path):
     folder = train_start(StartTask(str(tmp_path), regimes.phase1(QUICK)))
     assert folder == tmp_path / "seed_0" / PHASE1

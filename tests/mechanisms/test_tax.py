@@ -15,7 +15,7 @@ from mechanisms import Pipeline, RoundContext
 from mechanisms.brackets import bracket_tax, marginal_rates
 from mechanisms.redistribution import LumpSum, LumpSumParams
 from mechanisms.saez import SaezSchedule, saez_rates
-from mechanisms.tax import BracketTax, TaxParams
+from mechanisms.tax import US_FEDERAL_2018_RATES, BracketTax, TaxParams
 
 CPU = torch.device("cpu")
 
@@ -333,3 +333,59 @@ def test_net_coin_income_may_be_negative_in_the_observation_bounds():
     assert earned.observation_bounds(bounds)[1][-1] == 100 * 20.0 / 100
     assert net.observation_bounds(bounds)[0][-1] == -100 * 30.0 / 100
     assert net.transfer_bound(bounds) == 100 * 30.0
+
+
+def test_annealed_cap_rises_with_ended_episodes_as_the_reference_caps_every_tax_model():
+    # US 2018 with the cap rising from 10% to 100% over 4 episodes of 2 rounds each. The
+    # reference's curr_marginal_rates are min(schedule, cap): 10,12,22% at 10% -> all 10%.
+    params = build(
+        TaxParams,
+        {"schedule": "us_federal_2018", "scale": 0.001, "anneal_episodes": 4, "anneal_from": 0.1},
+        prefix="m",
+    )
+    mech = BracketTax(params, 1, 1, CPU)
+    assert mech.max_rate == pytest.approx(0.1)
+    assert mech.rates[0].tolist() == pytest.approx([0.1] * 7)
+    # an income of 50 (50,000 dollars) pays 10% of it while the cap is 10%
+    flow = mech.apply(ctx([[50.0]], round_=1, rounds=2))  # the period and the episode end
+    assert -flow.transfer.item() == pytest.approx(5.0)
+    assert mech.episodes == 1
+    mech.reset()  # a new episode: cap 0.1 + 1/4 x 0.9 = 0.325
+    assert mech.max_rate == pytest.approx(0.325)
+    assert mech.rates[0].tolist() == pytest.approx([0.1, 0.12, 0.22, 0.24, 0.32, 0.325, 0.325])
+    for _ in range(3):
+        mech.apply(ctx([[0.0]], round_=1, rounds=2))
+    mech.reset()
+    assert mech.max_rate == pytest.approx(1.0)
+    assert mech.rates[0].tolist() == pytest.approx(list(US_FEDERAL_2018_RATES))
+    # the count and the uncut schedule survive a checkpoint and carry into an evaluation world
+    other = BracketTax(params, 1, 3, CPU)
+    other.load_state_dict(mech.state_dict())
+    assert other.episodes == 4
+    assert other.rates[1].tolist() == pytest.approx(list(US_FEDERAL_2018_RATES))
+    fresh = BracketTax(params, 1, 2, CPU)
+    fresh.adopt(mech)
+    assert fresh.rates.flatten().tolist() == pytest.approx(list(US_FEDERAL_2018_RATES) * 2)
+
+
+def test_annealed_cap_cuts_the_saez_schedule_and_what_it_learns_from():
+    # The reference clips Saez's rates to [rate_min, curr_rate_max] and records the rate in
+    # force in its buffer: here the capped 10%, not the formula's rates.
+    params = build(
+        TaxParams,
+        {"schedule": "saez", "brackets": [0.0, 10.0], "anneal_episodes": 10, "memory": 8},
+        prefix="m",
+    )
+    mech = BracketTax(params, 2, 1, CPU)
+    mech.apply(ctx([[1.0, 40.0]], round_=0, rounds=10))  # a period of 1 round ends
+    assert float(mech.saez.schedule.max()) > 0.1  # the formula asks for more
+    assert float(mech.rates.max()) == pytest.approx(0.1)
+    mech.apply(ctx([[1.0, 40.0]], round_=1, rounds=10))
+    assert mech.saez.rates[2:4].max().item() == pytest.approx(0.1)  # observed under the cap
+
+
+def test_no_annealing_by_default_leaves_rates_alone():
+    params = build(TaxParams, {"schedule": "us_federal_2018", "scale": 0.001}, prefix="m")
+    mech = BracketTax(params, 1, 1, CPU)
+    assert mech.max_rate == 1.0
+    assert mech.rates[0].tolist() == pytest.approx(list(US_FEDERAL_2018_RATES))
