@@ -42,10 +42,6 @@ class Market:
         self.ask_price_same_step = config.same_step_price == "ask"
         self.choices = 2 * self.levels + 1  # per order head: none, P bids, P asks
         self._prices = torch.arange(self.levels, device=device)  # [P] bid/ask prices
-        n = config.num_agents
-        # Added to every agent's best price before the best of the others is taken, so that
-        # an agent's own orders never count: [1, N(viewer), N(other), 1], -2^40 on the diagonal.
-        self._own = torch.eye(n, dtype=torch.long, device=device)[None, :, :, None] * -(1 << 40)
         # On the CPU a look at a tensor's value costs nothing, so a step with nothing to expire
         # or clear skips that work (a single world steps ~2x as many small ops otherwise); on
         # an accelerator the look would stall the device, so the work is always done.
@@ -227,17 +223,37 @@ class Market:
         if out is None:
             out = torch.empty(b, n, r, QUOTES, device=state.stock.device)
         price = state.order_price  # [B, N, R, 2, K]
-        best_bid = price[:, :, :, BID].amax(-1)  # [B, N, R] own best bid, -1 if none
-        # An empty slot's -1 read as a huge price (its low bits set) loses to any ask; the
-        # lowest ask is found as the highest negative (amax is several times faster than amin
-        # on int64 on the CPU).
-        neg_ask = (price[:, :, :, ASK] & NO_ASK).neg_().amax(-1)  # [B, N, R] -(own best ask)
-        own = self._own  # [1, N(viewer), N(other), 1]: far below any price on the diagonal
-        other_bid = (best_bid[:, None] + own).amax(2)  # [B, N, R] below 0 if none
-        other_ask = (neg_ask[:, None] + own).amax(2).neg_()  # above max_price if none
+        # Per agent: its best bid (-1 if none) and the negative of its lowest ask. An empty
+        # slot's -1 read as a huge price (its low bits set) loses to any ask; the lowest ask is
+        # found as the highest negative (amax is several times faster than amin on int64 on
+        # the CPU).
+        best = torch.stack(
+            [price[:, :, :, BID].amax(-1), (price[:, :, :, ASK] & NO_ASK).neg_().amax(-1)], -1
+        )  # [B, N, R, 2]
+        other = self.others_best(best)  # [B, N, R, 2] the same over the other agents
+        other_bid, other_ask = (
+            other[..., BID],
+            other[..., ASK].neg_(),
+        )  # below 0 / above top if none
         torch.div(other_bid.clamp(min=0), top, out=out[..., 0])
         torch.div(other_ask.clamp(max=top), top, out=out[..., 1])
         out[..., 2] = other_bid >= 0
         out[..., 3] = other_ask <= top
         torch.div((price >= 0).sum(-1), self.max_orders, out=out[..., 4:6])  # own bids, asks
         return out
+
+    def others_best(self, best: Tensor) -> Tensor:
+        """[B, N, ...] -> [B, N, ...]: for each agent the highest value of the *other* agents.
+
+        The maximum of the agent axis rolled by 1..N-1: N-1 passes over [B, N, ...], where the
+        broadcast over agent pairs with the own agent pushed far down is N times the data and
+        runs many times slower on the CPU (its inner loops are a few elements long). A lone
+        agent has no others: its value is pushed 2^40 down, below every price.
+        """
+        n = best.shape[1]
+        if n == 1:
+            return best - (1 << 40)
+        other = best.roll(1, 1)
+        for k in range(2, n):
+            other = torch.maximum(other, best.roll(k, 1), out=other)
+        return other

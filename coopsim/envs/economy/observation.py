@@ -57,6 +57,10 @@ class Observer:
         # Bits 0-4 of a tile's flags are channels 0-4; the agent channel is read from bit 5,
         # set on the agents' tiles for the one gather that reads every channel.
         self._bits = (1 << torch.arange(6, device=device, dtype=torch.uint8))[:, None]  # [6, 1]
+        sl = self.layout.slices  # the fields after the map, as offsets from its end
+        self._tail_start = sl["map"].stop
+        self._market_start = sl["market"].start - self._tail_start
+        self._market_stop = sl["market"].stop - self._tail_start
 
     def egocentric_map(self, state: EconomyState, out: Tensor | None = None) -> Tensor:
         """[B, N, C, S*S] window around each agent (channels: MAP_CHANNELS).
@@ -96,7 +100,11 @@ class Observer:
         sl = self.layout.slices
         obs = torch.empty(b, n, self.layout.size, device=state.pos.device)
         self.egocentric_map(state, obs[..., sl["map"]].view(b, n, len(MAP_CHANNELS), -1))
-        rest = obs[..., sl["inventory"].start : sl["market"].start]  # [B, N, 10]
+        # The numbers after the map are written into a small contiguous block and copied into
+        # the observation once: each write into a column of the [B, N, O] observation touches
+        # a cache line per agent, a pass over the whole buffer for a handful of numbers.
+        tail = torch.empty(b, n, self.layout.size - self._tail_start, device=obs.device)
+        rest = tail[..., : self._market_start]  # [B, N, 10]
         torch.div(coin, 100, out=rest[..., 0])
         torch.div(held, 10, out=rest[..., 1:3])
         torch.div(state.labour, 1000, out=rest[..., 3])
@@ -106,7 +114,9 @@ class Observer:
         torch.div(state.pos % g.wp - g.pad, g.width, out=rest[..., 7])  # column / W
         rest[..., 8] = t / c.episode_length
         rest[..., 9] = (t % self.tax_period) / self.tax_period
-        self.market.quotes(state, obs[..., sl["market"]].view(b, n, len(RESOURCES), QUOTES))
+        market = tail[..., self._market_start : self._market_stop]
+        self.market.quotes(state, market.view(b, n, len(RESOURCES), QUOTES))
         if self.pipeline.obs_dim:
-            obs[..., sl["mechanisms"]] = self.pipeline.observation(b, n, obs.device)
+            tail[..., self._market_stop :] = self.pipeline.observation(b, n, obs.device)
+        obs[..., self._tail_start :] = tail
         return obs
