@@ -57,6 +57,16 @@ class Observer:
         # Bits 0-4 of a tile's flags are channels 0-4; the agent channel is read from bit 5,
         # set on the agents' tiles for the one gather that reads every channel.
         self._bits = (1 << torch.arange(6, device=device, dtype=torch.uint8))[:, None]  # [6, 1]
+        # Each padded tile's (row / H, column / W) on the map, looked up by position.
+        tile = torch.arange(grid.hp * grid.wp, device=device)
+        self._place = torch.stack(
+            [
+                torch.div(tile // grid.wp - grid.pad, grid.height),
+                torch.div(tile % grid.wp - grid.pad, grid.width),
+            ],
+            -1,
+        )  # [T, 2]
+        self._clocks: dict[int, Tensor] = {}  # step -> its two time fields, see _clock
         sl = self.layout.slices  # the fields after the map, as offsets from its end
         self._tail_start = sl["map"].stop
         self._market_start = sl["market"].start - self._tail_start
@@ -83,6 +93,16 @@ class Observer:
         out.copy_((window & self._bits).clamp_(max=1))
         return out
 
+    def _clock(self, t: int) -> Tensor:
+        """[2] float: step ``t``'s progress through the episode and through the tax period,
+        made once per step number and kept (an episode has a few thousand at most)."""
+        clock = self._clocks.get(t)
+        if clock is None:
+            c = self.config
+            values = [t / c.episode_length, (t % self.tax_period) / self.tax_period]
+            clock = self._clocks[t] = torch.tensor(values).to(self._place.device)
+        return clock
+
     def __call__(
         self, state: EconomyState, t: int, coin: Tensor | None = None, held: Tensor | None = None
     ) -> Tensor:
@@ -91,7 +111,7 @@ class Observer:
         ``coin`` [B, N] and ``held`` [B, N, R] are the holdings with escrow included, where the
         caller has them already.
         """
-        c, g = self.config, self.grid
+        c = self.config
         b, n = state.pos.shape
         if held is None:
             held = state.stock + self.market.escrow_units(state)  # [B, N, R]
@@ -110,10 +130,8 @@ class Observer:
         torch.div(state.labour, 1000, out=rest[..., 3])
         torch.div(state.build_skill, c.max_skill, out=rest[..., 4])
         rest[..., 5] = state.gather_bonus
-        torch.div(state.pos // g.wp - g.pad, g.height, out=rest[..., 6])  # row / H
-        torch.div(state.pos % g.wp - g.pad, g.width, out=rest[..., 7])  # column / W
-        rest[..., 8] = t / c.episode_length
-        rest[..., 9] = (t % self.tax_period) / self.tax_period
+        rest[..., 6:8] = self._place[state.pos]  # row / H, column / W
+        rest[..., 8:10] = self._clock(t)  # episode progress, progress through the tax period
         market = tail[..., self._market_start : self._market_stop]
         self.market.quotes(state, market.view(b, n, len(RESOURCES), QUOTES))
         if self.pipeline.obs_dim:
