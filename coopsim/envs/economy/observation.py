@@ -66,6 +66,7 @@ class Observer:
             ],
             -1,
         )  # [T, 2]
+        self._scratch: tuple[Tensor, Tensor, Tensor] | None = None  # see _buffers
         self._clocks: dict[int, Tensor] = {}  # step -> its two time fields, see _clock
         sl = self.layout.slices  # the fields after the map, as offsets from its end
         self._tail_start = sl["map"].stop
@@ -85,13 +86,34 @@ class Observer:
         if out is None:
             out = torch.empty(b, n, len(MAP_CHANNELS), s * s, device=state.pos.device)
         code, pos = state.code, state.pos
+        idx, window, bits = self._buffers(b, n)
         here = code.gather(1, pos)  # [B, N] the agents' tiles' flags
         code.scatter_(1, pos, here | AGENT_BIT)
-        idx = (pos[..., None] + self._window).view(b, -1)  # [B, N*S*S]
-        window = code.gather(1, idx).view(b, n, 1, s * s)  # [B, N, 1, S*S] uint8
+        torch.add(pos[..., None], self._window, out=idx)  # [B, N, S*S] tiles in view
+        torch.gather(code, 1, idx.view(b, -1), out=window)  # [B, N*S*S] uint8
         code.scatter_(1, pos, here)  # the map's flags as they were
-        out.copy_((window & self._bits).clamp_(max=1))
+        torch.bitwise_and(window.view(b, n, 1, s * s), self._bits, out=bits)
+        out.copy_(bits.clamp_(max=1))
         return out
+
+    def _buffers(self, b: int, n: int) -> tuple[Tensor, Tensor, Tensor]:
+        """The map window's scratch tensors for B worlds of N agents, made once and reused:
+        at large B a fresh tensor of every step's tile indices and channel bits costs more
+        than filling one already made. Tensors made under ``torch.inference_mode`` may not be
+        written outside it, so those are made again there."""
+        scratch = self._scratch
+        if (
+            scratch is None
+            or scratch[0].shape[:2] != (b, n)
+            or (scratch[0].is_inference() and not torch.is_inference_mode_enabled())
+        ):
+            dev, cells = self._window.device, self.side * self.side
+            self._scratch = (
+                torch.empty(b, n, cells, dtype=torch.long, device=dev),  # tile indices
+                torch.empty(b, n * cells, dtype=torch.uint8, device=dev),  # tiles' flags
+                torch.empty(b, n, len(MAP_CHANNELS), cells, dtype=torch.uint8, device=dev),
+            )
+        return self._scratch
 
     def _clock(self, t: int) -> Tensor:
         """[2] float: step ``t``'s progress through the episode and through the tax period,
