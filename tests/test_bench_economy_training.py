@@ -41,13 +41,19 @@ def test_both_configurations_are_timed_and_their_shares_add_up(monkeypatch):
     assert earlier.ratio == 1.0 and current.ratio == pytest.approx(
         current.steps_per_s / earlier.steps_per_s
     )
+    assert earlier.cpu_ratio == 1.0 and current.cpu_ratio == pytest.approx(
+        current.cpu_steps_per_s / earlier.cpu_steps_per_s
+    )
     for row in rows:
         assert row.threads == 1 and row.per_thread == row.steps_per_s > 0
+        # one thread: its CPU time is at most about its wall time, so the rate per
+        # CPU-second is at least about the rate per second (half, for helper threads)
+        assert row.cpu_steps_per_s >= 0.5 * row.steps_per_s > 0
         assert set(row.shares) == set(bench.SHARES)
         assert sum(row.shares.values()) == pytest.approx(1.0)
         assert row.shares["env"] > 0 and row.shares["inference"] > 0 and row.shares["update"] > 0
     table = bench.format_table(rows)
-    assert "agent-steps/s/thread" in table and "vs earlier" in table
+    assert "agent-steps/s/thread" in table and "vs earlier" in table and "per CPU-second" in table
     assert len(table.splitlines()) == 4
 
 

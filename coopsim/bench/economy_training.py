@@ -75,6 +75,10 @@ class EconomyRow:
     threads: int  # torch intra-op threads during the measurement
     shares: dict[str, float] = field(default_factory=dict)  # of each iteration's time
     ratio: float = 1.0  # steps_per_s / that of the first row
+    # Agent-steps per second of the process's CPU time: on a machine other work keeps busy a
+    # process waits for a core at random moments, which wall time counts and CPU time does not.
+    cpu_steps_per_s: float = 0.0
+    cpu_ratio: float = 1.0  # cpu_steps_per_s / that of the first row
 
     @property
     def per_thread(self) -> float:
@@ -128,15 +132,17 @@ class Probe:
         self.watch = Stopwatch()
         self.watch.attach(self.trainer)
         self.rates: list[float] = []
+        self.cpu_rates: list[float] = []
         self.total = 0.0
 
     def iterate(self, timed: bool = True) -> None:
         trainer = self.trainer
-        steps0, start = trainer.agent_steps, time.perf_counter()
+        steps0, start, start_cpu = trainer.agent_steps, time.perf_counter(), time.process_time()
         trainer.train_iteration()
-        dt = time.perf_counter() - start
+        dt, cpu = time.perf_counter() - start, time.process_time() - start_cpu
         if timed:
             self.rates.append((trainer.agent_steps - steps0) / dt)
+            self.cpu_rates.append((trainer.agent_steps - steps0) / max(cpu, 1e-9))
             self.total += dt
         else:
             self.watch.reset()
@@ -152,6 +158,7 @@ class Probe:
             statistics.median(self.rates),
             torch.get_num_threads(),
             self.watch.shares(self.total),
+            cpu_steps_per_s=statistics.median(self.cpu_rates),
         )
 
 
@@ -184,6 +191,7 @@ def compare(
     rows = [probe.row() for probe in probes]
     for r in rows:
         r.ratio = r.steps_per_s / rows[0].steps_per_s
+        r.cpu_ratio = r.cpu_steps_per_s / rows[0].cpu_steps_per_s
     return rows
 
 
@@ -198,13 +206,14 @@ def format_table(rows: list[EconomyRow]) -> str:
         f"{'config':>8}  {'B':>4}  {'epochs x mb':>11}  {'map encoder':>11}  "
         f"{'agent-steps/s/thread':>20}  "
         + "  ".join(f"{s:>9}" for s in SHARES)
-        + f"  {'vs earlier':>11}"
+        + f"  {'vs earlier':>11}  {'per CPU-second':>14}  {'vs earlier':>11}"
     )
     lines = [head, "-" * len(head)]
     for r in rows:
         shares = "  ".join(f"{r.shares[s]:>9.0%}" for s in SHARES)
         lines.append(
             f"{r.label:>8}  {r.batch:>4}  {f'{r.epochs} x {r.minibatches}':>11}  "
-            f"{r.encoder:>11}  {r.per_thread:>20,.0f}  {shares}  {r.ratio:>10.1f}x"
+            f"{r.encoder:>11}  {r.per_thread:>20,.0f}  {shares}  {r.ratio:>10.2f}x"
+            f"  {r.cpu_steps_per_s:>14,.0f}  {r.cpu_ratio:>10.2f}x"
         )
     return "\n".join(lines)

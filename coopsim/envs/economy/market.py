@@ -42,10 +42,14 @@ class Market:
         self.ask_price_same_step = config.same_step_price == "ask"
         self.choices = 2 * self.levels + 1  # per order head: none, P bids, P asks
         self._prices = torch.arange(self.levels, device=device)  # [P] bid/ask prices
-        n = config.num_agents
-        # Added to every agent's best price before the best of the others is taken, so that
-        # an agent's own orders never count: [1, N(viewer), N(other), 1], -2^40 on the diagonal.
-        self._own = torch.eye(n, dtype=torch.long, device=device)[None, :, :, None] * -(1 << 40)
+        # What each choice of an order head means, looked up by the choice: its side, its
+        # price, whether it is a bid, whether an ask.
+        choice = torch.arange(self.choices)
+        side = (choice > self.levels).long()
+        self._side = side.to(device)  # [2P + 1] BID or ASK (BID for "none")
+        self._price = (choice - 1 - side * self.levels).to(device)  # [2P + 1]
+        self._is_bid = ((choice > 0) & (side == BID)).to(device)  # [2P + 1] bool
+        self._is_ask = (side == ASK).to(device)  # [2P + 1] bool
         # On the CPU a look at a tensor's value costs nothing, so a step with nothing to expire
         # or clear skips that work (a single world steps ~2x as many small ops otherwise); on
         # an accelerator the look would stall the device, so the work is always done.
@@ -75,11 +79,10 @@ class Market:
         A bid needs liquid coin >= its price: resources are handled in order (wood, stone) with
         the coin left after the wood bid, so two bids can never overdraw the account.
         """
-        p, k = self.levels, self.max_orders
-        has = orders > 0  # [B, N, R]
-        side = (orders > p).long()  # [B, N, R] BID or ASK
-        price = orders - 1 - side * p  # [B, N, R] (meaningless where nothing is posted)
-        is_bid = side == BID
+        k = self.max_orders
+        side = self._side[orders]  # [B, N, R] BID or ASK
+        price = self._price[orders]  # [B, N, R] (meaningless where nothing is posted)
+        is_bid = self._is_bid[orders]  # [B, N, R] a bid is posted (looked up per choice)
         slots = state.order_price.gather(3, side[..., None, None].expand(-1, -1, -1, 1, k))
         free = slots.squeeze(3) < 0  # [B, N, R, K] free slots on the chosen side
         slot = free.view(torch.uint8).argmax(-1)  # [B, N, R] first free slot
@@ -87,17 +90,16 @@ class Market:
         if self.per_resource:
             room = room & (self.open_orders(state) < k)
         # Coverage: asks need a liquid unit; bids need coin, wood first then stone.
-        ask_ok = state.stock >= 1  # [B, N, R]
-        bid_wood = has[..., WOOD] & is_bid[..., WOOD] & room[..., WOOD]
-        bid_wood = bid_wood & (state.coin >= price[..., WOOD])
+        bidding = is_bid & room  # [B, N, R]
+        bid_wood = bidding[..., WOOD] & (state.coin >= price[..., WOOD])
         coin_left = state.coin - bid_wood * price[..., WOOD]
-        bid_stone = has[..., STONE] & is_bid[..., STONE] & room[..., STONE]
-        bid_stone = bid_stone & (coin_left >= price[..., STONE])
-        bid_ok = torch.stack([bid_wood, bid_stone], -1)  # [B, N, R]
-        accept = has & room & torch.where(is_bid, bid_ok, ask_ok)  # [B, N, R]
+        bid_stone = bidding[..., STONE] & (coin_left >= price[..., STONE])
+        bid_ok = torch.stack([bid_wood, bid_stone], -1)  # [B, N, R] bids accepted
+        ask_ok = self._is_ask[orders] & room & (state.stock >= 1)  # [B, N, R] asks accepted
+        accept = bid_ok | ask_ok  # [B, N, R]
         # Escrow.
-        state.coin -= (accept & is_bid).mul(price).sum(-1)
-        state.stock -= (accept & ~is_bid).float()
+        state.coin -= bid_ok.mul(price).sum(-1)
+        state.stock -= ask_ok.float()
         # Write the orders into their slots. A refused order leaves its slot as it was: the
         # price is written as the larger of the slot's and -1 (an accepted order's slot is
         # free, -1), the age as the slot's times 0 (accepted) or 1 (refused).
@@ -227,17 +229,37 @@ class Market:
         if out is None:
             out = torch.empty(b, n, r, QUOTES, device=state.stock.device)
         price = state.order_price  # [B, N, R, 2, K]
-        best_bid = price[:, :, :, BID].amax(-1)  # [B, N, R] own best bid, -1 if none
-        # An empty slot's -1 read as a huge price (its low bits set) loses to any ask; the
-        # lowest ask is found as the highest negative (amax is several times faster than amin
-        # on int64 on the CPU).
-        neg_ask = (price[:, :, :, ASK] & NO_ASK).neg_().amax(-1)  # [B, N, R] -(own best ask)
-        own = self._own  # [1, N(viewer), N(other), 1]: far below any price on the diagonal
-        other_bid = (best_bid[:, None] + own).amax(2)  # [B, N, R] below 0 if none
-        other_ask = (neg_ask[:, None] + own).amax(2).neg_()  # above max_price if none
+        # Per agent: its best bid (-1 if none) and the negative of its lowest ask. An empty
+        # slot's -1 read as a huge price (its low bits set) loses to any ask; the lowest ask is
+        # found as the highest negative (amax is several times faster than amin on int64 on
+        # the CPU).
+        best = torch.stack(
+            [price[:, :, :, BID].amax(-1), (price[:, :, :, ASK] & NO_ASK).neg_().amax(-1)], -1
+        )  # [B, N, R, 2]
+        other = self.others_best(best)  # [B, N, R, 2] the same over the other agents
+        other_bid, other_ask = (
+            other[..., BID],
+            other[..., ASK].neg_(),
+        )  # below 0 / above top if none
         torch.div(other_bid.clamp(min=0), top, out=out[..., 0])
         torch.div(other_ask.clamp(max=top), top, out=out[..., 1])
         out[..., 2] = other_bid >= 0
         out[..., 3] = other_ask <= top
         torch.div((price >= 0).sum(-1), self.max_orders, out=out[..., 4:6])  # own bids, asks
         return out
+
+    def others_best(self, best: Tensor) -> Tensor:
+        """[B, N, ...] -> [B, N, ...]: for each agent the highest value of the *other* agents.
+
+        The maximum of the agent axis rolled by 1..N-1: N-1 passes over [B, N, ...], where the
+        broadcast over agent pairs with the own agent pushed far down is N times the data and
+        runs many times slower on the CPU (its inner loops are a few elements long). A lone
+        agent has no others: its value is pushed 2^40 down, below every price.
+        """
+        n = best.shape[1]
+        if n == 1:
+            return best - (1 << 40)
+        other = best.roll(1, 1)
+        for k in range(2, n):
+            other = torch.maximum(other, best.roll(k, 1), out=other)
+        return other

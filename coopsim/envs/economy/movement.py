@@ -19,8 +19,17 @@ class Movement:
 
     def __init__(self, grid: Grid, num_agents: int, device: torch.device):
         self.num_agents = num_agents
-        self._moves = MOVES.to(device)  # [7, 2] act -> (dy, dx)
-        self._wp = grid.wp
+        # Per act, looked up in one index each step: its flat tile offset, whether it moves.
+        self._delta = (MOVES[:, 0] * grid.wp + MOVES[:, 1]).to(device)  # [7]
+        acts = torch.arange(len(MOVES))
+        self._is_move = ((acts >= UP) & (acts <= RIGHT)).to(device)  # [7] bool
+        # Which agent moves before which at step t (ranks rotate with period N): [N, N] bool,
+        # entry (i, j) true when j has the smaller rank, one matrix per t mod N, built once.
+        agents = torch.arange(num_agents)
+        self._earlier = []
+        for t in range(num_agents):
+            rank = (agents - t) % num_agents  # [N] 0 moves first
+            self._earlier.append((rank[None, :] < rank[:, None]).to(device))
         self._offsets = (MOVES[UP : RIGHT + 1, 0] * grid.wp + MOVES[UP : RIGHT + 1, 1]).to(
             device
         )  # [4] flat tile offset of up, down, left, right
@@ -30,17 +39,15 @@ class Movement:
         """Move every agent whose ``act`` [B, N] is a move and may make it; updates
         ``state.pos`` and returns which agents moved, [B, N] bool."""
         n = self.num_agents
-        moving = (act >= UP) & (act <= RIGHT)  # [B, N]
-        d = self._moves[act]  # [B, N, 2]
-        target = state.pos + d[..., 0] * self._wp + d[..., 1]  # [B, N]
+        moving = self._is_move[act]  # [B, N]
+        target = state.pos + self._delta[act]  # [B, N]
         kind_t = state.tiles.gather(1, target)  # [B, N] uint8
         owner_t = state.house_owner.gather(1, target)  # [B, N]
         occupied = (target[:, :, None] == state.pos[:, None, :]).any(-1)  # [B, N]
         ok = moving & (kind_t != maps.WATER) & ((owner_t < 0) | (owner_t == self._agents))
         ok = ok & ~occupied
-        rank = (self._agents - t) % n  # [N] 0 moves first
         same = (target[:, :, None] == target[:, None, :]) & ok[:, None, :]  # [B, N(i), N(j)]
-        beaten = (same & (rank[None, :] < rank[:, None])[None]).any(-1)  # [B, N]
+        beaten = (same & self._earlier[t % n]).any(-1)  # [B, N] a move ranked first wins
         moved = ok & ~beaten
         state.pos = torch.where(moved, target, state.pos)
         return moved

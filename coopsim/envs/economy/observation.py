@@ -57,6 +57,21 @@ class Observer:
         # Bits 0-4 of a tile's flags are channels 0-4; the agent channel is read from bit 5,
         # set on the agents' tiles for the one gather that reads every channel.
         self._bits = (1 << torch.arange(6, device=device, dtype=torch.uint8))[:, None]  # [6, 1]
+        # Each padded tile's (row / H, column / W) on the map, looked up by position.
+        tile = torch.arange(grid.hp * grid.wp, device=device)
+        self._place = torch.stack(
+            [
+                torch.div(tile // grid.wp - grid.pad, grid.height),
+                torch.div(tile % grid.wp - grid.pad, grid.width),
+            ],
+            -1,
+        )  # [T, 2]
+        self._scratch: tuple[Tensor, Tensor, Tensor] | None = None  # see _buffers
+        self._clocks: dict[int, Tensor] = {}  # step -> its two time fields, see _clock
+        sl = self.layout.slices  # the fields after the map, as offsets from its end
+        self._tail_start = sl["map"].stop
+        self._market_start = sl["market"].start - self._tail_start
+        self._market_stop = sl["market"].stop - self._tail_start
 
     def egocentric_map(self, state: EconomyState, out: Tensor | None = None) -> Tensor:
         """[B, N, C, S*S] window around each agent (channels: MAP_CHANNELS).
@@ -71,13 +86,44 @@ class Observer:
         if out is None:
             out = torch.empty(b, n, len(MAP_CHANNELS), s * s, device=state.pos.device)
         code, pos = state.code, state.pos
+        idx, window, bits = self._buffers(b, n)
         here = code.gather(1, pos)  # [B, N] the agents' tiles' flags
         code.scatter_(1, pos, here | AGENT_BIT)
-        idx = (pos[..., None] + self._window).view(b, -1)  # [B, N*S*S]
-        window = code.gather(1, idx).view(b, n, 1, s * s)  # [B, N, 1, S*S] uint8
+        torch.add(pos[..., None], self._window, out=idx)  # [B, N, S*S] tiles in view
+        torch.gather(code, 1, idx.view(b, -1), out=window)  # [B, N*S*S] uint8
         code.scatter_(1, pos, here)  # the map's flags as they were
-        out.copy_((window & self._bits).clamp_(max=1))
+        torch.bitwise_and(window.view(b, n, 1, s * s), self._bits, out=bits)
+        out.copy_(bits.clamp_(max=1))
         return out
+
+    def _buffers(self, b: int, n: int) -> tuple[Tensor, Tensor, Tensor]:
+        """The map window's scratch tensors for B worlds of N agents, made once and reused:
+        at large B a fresh tensor of every step's tile indices and channel bits costs more
+        than filling one already made. Tensors made under ``torch.inference_mode`` may not be
+        written outside it, so those are made again there."""
+        scratch = self._scratch
+        if (
+            scratch is None
+            or scratch[0].shape[:2] != (b, n)
+            or (scratch[0].is_inference() and not torch.is_inference_mode_enabled())
+        ):
+            dev, cells = self._window.device, self.side * self.side
+            self._scratch = (
+                torch.empty(b, n, cells, dtype=torch.long, device=dev),  # tile indices
+                torch.empty(b, n * cells, dtype=torch.uint8, device=dev),  # tiles' flags
+                torch.empty(b, n, len(MAP_CHANNELS), cells, dtype=torch.uint8, device=dev),
+            )
+        return self._scratch
+
+    def _clock(self, t: int) -> Tensor:
+        """[2] float: step ``t``'s progress through the episode and through the tax period,
+        made once per step number and kept (an episode has a few thousand at most)."""
+        clock = self._clocks.get(t)
+        if clock is None:
+            c = self.config
+            values = [t / c.episode_length, (t % self.tax_period) / self.tax_period]
+            clock = self._clocks[t] = torch.tensor(values).to(self._place.device)
+        return clock
 
     def __call__(
         self, state: EconomyState, t: int, coin: Tensor | None = None, held: Tensor | None = None
@@ -87,7 +133,7 @@ class Observer:
         ``coin`` [B, N] and ``held`` [B, N, R] are the holdings with escrow included, where the
         caller has them already.
         """
-        c, g = self.config, self.grid
+        c = self.config
         b, n = state.pos.shape
         if held is None:
             held = state.stock + self.market.escrow_units(state)  # [B, N, R]
@@ -96,17 +142,21 @@ class Observer:
         sl = self.layout.slices
         obs = torch.empty(b, n, self.layout.size, device=state.pos.device)
         self.egocentric_map(state, obs[..., sl["map"]].view(b, n, len(MAP_CHANNELS), -1))
-        rest = obs[..., sl["inventory"].start : sl["market"].start]  # [B, N, 10]
+        # The numbers after the map are written into a small contiguous block and copied into
+        # the observation once: each write into a column of the [B, N, O] observation touches
+        # a cache line per agent, a pass over the whole buffer for a handful of numbers.
+        tail = torch.empty(b, n, self.layout.size - self._tail_start, device=obs.device)
+        rest = tail[..., : self._market_start]  # [B, N, 10]
         torch.div(coin, 100, out=rest[..., 0])
         torch.div(held, 10, out=rest[..., 1:3])
         torch.div(state.labour, 1000, out=rest[..., 3])
         torch.div(state.build_skill, c.max_skill, out=rest[..., 4])
         rest[..., 5] = state.gather_bonus
-        torch.div(state.pos // g.wp - g.pad, g.height, out=rest[..., 6])  # row / H
-        torch.div(state.pos % g.wp - g.pad, g.width, out=rest[..., 7])  # column / W
-        rest[..., 8] = t / c.episode_length
-        rest[..., 9] = (t % self.tax_period) / self.tax_period
-        self.market.quotes(state, obs[..., sl["market"]].view(b, n, len(RESOURCES), QUOTES))
+        rest[..., 6:8] = self._place[state.pos]  # row / H, column / W
+        rest[..., 8:10] = self._clock(t)  # episode progress, progress through the tax period
+        market = tail[..., self._market_start : self._market_stop]
+        self.market.quotes(state, market.view(b, n, len(RESOURCES), QUOTES))
         if self.pipeline.obs_dim:
-            obs[..., sl["mechanisms"]] = self.pipeline.observation(b, n, obs.device)
+            tail[..., self._market_stop :] = self.pipeline.observation(b, n, obs.device)
+        obs[..., self._tail_start :] = tail
         return obs

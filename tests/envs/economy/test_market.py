@@ -157,3 +157,18 @@ def test_clearing_only_the_crossed_books_matches_clearing_every_book():
     assert torch.equal(price_a, price_b) and torch.equal(coin_a, coin_b)
     for x, y in zip(a, b):
         assert all(torch.equal(u, v) for u, v in zip(x, y))
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 5])
+def test_the_best_of_the_other_agents_matches_a_direct_loop(n):
+    from coopsim.envs.economy.market import Market
+
+    gen = torch.Generator().manual_seed(n)
+    best = torch.randint(-3, 12, (6, n, 2, 2), generator=gen)  # [B, N, R, side]
+    got = Market.others_best(Market, best)
+    for i in range(n):
+        others = [j for j in range(n) if j != i]
+        if others:
+            assert torch.equal(got[:, i], best[:, others].amax(1))
+        else:  # a lone agent sees no other agent's order: far below every price
+            assert (got[:, i] < -(1 << 39)).all()
