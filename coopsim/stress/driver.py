@@ -38,7 +38,7 @@ from coopsim.agents.population import Population
 from coopsim.builder import make_world
 from coopsim.evaluate import Evaluation, evaluate
 from coopsim.intervals import t_interval
-from coopsim.measures import MEASURES
+from coopsim.measures import MEASURES, income_cv_by_agent, late_income_share_by_agent
 from coopsim.paths import slug
 from coopsim.record import atomic_write_parquet, atomic_write_text
 from coopsim.run_store import first_difference
@@ -59,6 +59,16 @@ EXPLOITER_MEASURES = {
     "exploiter_gain": "payoff per replaced seat over an episode (its own, minus the seat's "
     "in-distribution)",
     "objective_change": "the objective's units (under the exploiter, minus in-distribution)",
+}
+#: Where taxes settle over several rounds (the economy), when the exploiter earns its taxable
+#: income within each tax period, beside the seats it replaced in the same worlds: the AI
+#: Economist's agents learned to shift income across tax periods.
+TIMING_MEASURES = {
+    "exploiter_late_income_share": "share of its taxable income earned in the last tenth of "
+    "each tax period (0-1; 0.1 is even)",
+    "replaced_late_income_share": "the same for the seats it replaced (in-distribution)",
+    "exploiter_income_cv": "coefficient of variation of its taxable income across tax periods",
+    "replaced_income_cv": "the same for the seats it replaced (in-distribution)",
 }
 COLUMNS = (
     "rule",
@@ -127,6 +137,7 @@ class Stress:
             seen[key] = run.path
         self.notes: list[str] = []
         self.timings: dict[str, float] = {}  # cell -> seconds it took (computed cells only)
+        self.batches: dict[str, int] = {}  # play cell -> populations in its one batch
 
     def load(self, path: str | Path) -> TrainedRun:
         key = Path(path).resolve()
@@ -198,6 +209,7 @@ class Stress:
         episodes = self.config.episodes
         world = make_world(run.scenario, 1)
         blocks = self.blocks(run, world)
+        self.batches[f"{run.rule} s{run.seed}"] = len(blocks)
         gen = torch.Generator().manual_seed(self.config.seed * 7_919 + run.seed)
         members: list[Population] = []
         tables = []
@@ -236,6 +248,11 @@ class Stress:
             hit.episode_metrics["objective"].to_numpy()
             - base.episode_metrics["objective"].to_numpy()
         )
+        period = world.pipeline.period
+        if period is not None and period > 1 and "income" in hit.episodes:
+            for who, result in (("exploiter", hit), ("replaced", base)):
+                for name, value in tax_timing(result, k, period).items():
+                    frame[f"{who}_{name}"] = value
         return _long(frame, run, label, "exploiter", run.path.name)
 
     def _evaluate(self, run: TrainedRun, seats: Population, episodes: int) -> Evaluation:
@@ -305,6 +322,29 @@ def _payoff(result: Evaluation) -> np.ndarray:
     return values.sort_index().to_numpy(dtype=float)
 
 
+def tax_timing(result: Evaluation, k: int, period: int) -> dict[str, np.ndarray]:
+    """[E] each episode's mean over seats 0..k-1 of when they earned taxable income within
+    the tax periods (:func:`~coopsim.measures.late_income_share_by_agent`,
+    :func:`~coopsim.measures.income_cv_by_agent`); NaN where those seats earned nothing."""
+    frame = result.episodes
+    income = frame.pivot_table(index=["round", "episode"], columns="agent", values="income")
+    rounds = frame["round"].nunique()
+    per_round = torch.tensor(income.sort_index().to_numpy(dtype=float)).reshape(
+        rounds, -1, income.shape[1]
+    )[..., :k]  # [T, E, k]
+    out = {"late_income_share": late_income_share_by_agent(per_round, period)}
+    if rounds // period >= 2:
+        out["income_cv"] = income_cv_by_agent(per_round, period)
+    return {name: _nan_mean(v).numpy() for name, v in out.items()}
+
+
+def _nan_mean(values: torch.Tensor) -> torch.Tensor:
+    """[E, k] -> [E] the mean of the values that are not NaN, NaN where none is."""
+    some = ~values.isnan()
+    total = torch.where(some, values, 0.0).sum(-1)
+    return torch.where(some.any(-1), total / some.sum(-1).clamp(min=1), torch.nan)
+
+
 def _long(
     frame: pd.DataFrame, run: TrainedRun, label: str, kind: str, partner: str
 ) -> pd.DataFrame:
@@ -323,6 +363,8 @@ def _long(
 def units_of(measure: str) -> str:
     if measure in EXPLOITER_MEASURES:
         return EXPLOITER_MEASURES[measure]
+    if measure in TIMING_MEASURES:
+        return TIMING_MEASURES[measure]
     return MEASURES[measure].unit if measure in MEASURES else ""
 
 
@@ -335,6 +377,9 @@ def aggregate(cells: pd.DataFrame) -> pd.DataFrame:
     rows = []
     keys = ["rule", "population", "kind", "measure"]
     for (rule, population, kind, measure), group in cells.groupby(keys, sort=False):
+        group = group.dropna(subset=["value"])  # a seat that earned nothing has no timing
+        if group.empty:
+            continue
         units = group.groupby(["seed", "partner"])["value"].mean().to_numpy()
         over = "runs" if len(units) > 1 else "episodes"
         est = t_interval(units if len(units) > 1 else group["value"].to_numpy())
