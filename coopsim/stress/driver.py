@@ -93,6 +93,10 @@ class StressConfig:
     coalitions: tuple[int, ...] = (1,)  # exploiters' sizes: 1 is one seat; () for none
     exploiter_iterations: int = 30  # PPO iterations each exploiter trains
     cross_seeds: int | None = None  # most other seeds' learners per run (None: all)
+    # Training seeds whose runs get exploiters (None: every run). An exploiter trains for
+    # minutes where a play cell takes seconds; a slow world's exploiters at one seed still
+    # measure each rule's exploitability (over episodes).
+    exploit_seeds: tuple[int, ...] | None = None
 
 
 @dataclass
@@ -163,7 +167,9 @@ class Stress:
         out = []
         for run in self.runs:
             out.append((run, "play"))
-            out += [(run, f"exploit-{k}") for k in self.config.coalitions]
+            seeds = self.config.exploit_seeds
+            if seeds is None or run.seed in seeds:
+                out += [(run, f"exploit-{k}") for k in self.config.coalitions]
         return out
 
     def cell_path(self, run: TrainedRun, what: str) -> Path:

@@ -135,3 +135,17 @@ def test_coalition_sizes_parse_and_bad_ones_are_refused():
     for bad in ("0", "a", "1,-2"):
         with pytest.raises(argparse.ArgumentTypeError):
             coalition_list(bad)
+
+
+def test_exploiters_may_be_limited_to_some_training_seeds(stress_runs, tmp_path):
+    runs = [stress_runs["planner-s0"], stress_runs["planner-s1"]]
+    config = StressConfig(episodes=2, coalitions=(1, 2), exploit_seeds=(0,))
+    plan = Stress(runs, [], tmp_path, config)
+    cells = {(run.seed, what) for run, what in plan.cells()}
+    assert cells == {(0, "play"), (0, "exploit-1"), (0, "exploit-2"), (1, "play")}
+    from coopsim.cli import build_parser
+
+    args = build_parser().parse_args(["stress", "r", "--out", "o", "--exploit-seeds", "0,2"])
+    assert args.exploit_seeds == [0, 2]
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["stress", "r", "--out", "o", "--exploit-seeds", "x"])
