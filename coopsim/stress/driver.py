@@ -105,7 +105,7 @@ class Block:
 
     label: str
     kind: str
-    partner: str  # the run whose seats play ("" for a population file's mix)
+    partner: str  # the run whose seats play, as its rule and seed ("" for a population file's)
     members: list[Population]
     shares: list[float] = field(default_factory=lambda: [1.0])
 
@@ -177,7 +177,7 @@ class Stress:
 
     def blocks(self, run: TrainedRun, world) -> list[Block]:
         """The populations ``run``'s rule meets in its play cell."""
-        blocks = [Block(IN_DISTRIBUTION, "in-distribution", run.path.name, [run.seats(world)])]
+        blocks = [Block(IN_DISTRIBUTION, "in-distribution", _who(run), [run.seats(world)])]
         probe = {}
         others = sorted(
             (r for r in [*self.runs, *self.partners] if r is not run),
@@ -200,7 +200,7 @@ class Stress:
                 )
                 continue
             label = "cross-seed" if kind == "cross-seed" else f"trained under {other.rule}"
-            blocks.append(Block(label, kind, other.path.name, [other.seats(world)]))
+            blocks.append(Block(label, kind, _who(other), [other.seats(world)]))
         for config in self.populations:
             if config.world != world.kind:
                 continue
@@ -259,7 +259,7 @@ class Stress:
             for who, result in (("exploiter", hit), ("replaced", base)):
                 for name, value in tax_timing(result, k, period).items():
                     frame[f"{who}_{name}"] = value
-        return _long(frame, run, label, "exploiter", run.path.name)
+        return _long(frame, run, label, "exploiter", _who(run))
 
     def _evaluate(self, run: TrainedRun, seats: Population, episodes: int) -> Evaluation:
         return evaluate(
@@ -314,6 +314,13 @@ class Stress:
         stress = aggregate(pd.concat(frames, ignore_index=True))
         atomic_write_parquet(self.out / STRESS, stress)
         return self.out / STRESS
+
+
+def _who(run: TrainedRun) -> str:
+    """A run as a partner: its rule and training seed. Not its folder's name: the regimes
+    experiment names every training seed's run of a regime alike (``-s0``, the evaluation
+    seed), in folders of their own."""
+    return f"{run.rule} s{run.seed}"
 
 
 def _payoff(result: Evaluation) -> np.ndarray:

@@ -149,3 +149,20 @@ def test_exploiters_may_be_limited_to_some_training_seeds(stress_runs, tmp_path)
     assert args.exploit_seeds == [0, 2]
     with pytest.raises(SystemExit):
         build_parser().parse_args(["stress", "r", "--out", "o", "--exploit-seeds", "x"])
+
+
+def test_runs_in_folders_of_their_own_named_alike_are_told_apart(stress_runs, tmp_path):
+    # the regimes experiment names every training seed's run of a regime alike (-s0)
+    import shutil
+
+    from coopsim.builder import make_world
+
+    runs = []
+    for seed in (0, 1):
+        folder = tmp_path / f"seed_{seed}" / "public_goods_matching_planner-s0"
+        shutil.copytree(stress_runs[f"planner-s{seed}"], folder)
+        runs.append(folder)
+    plan = Stress(runs, [], tmp_path / "out", QUICK)
+    world = make_world(plan.runs[0].scenario, 1)
+    partners = [block.partner for block in plan.blocks(plan.runs[0], world)]
+    assert partners == ["public_goods_matching_planner s0", "public_goods_matching_planner s1"]
