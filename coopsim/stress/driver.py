@@ -373,6 +373,18 @@ def _long(
     return long
 
 
+def bounds_of(measure: str) -> tuple[float | None, float | None]:
+    """The values a measure can take: the registry's, a share's (0-1) for the exploiter's
+    income timing, open for the rest; intervals are cut to it."""
+    if measure in MEASURES:
+        return MEASURES[measure].bounds
+    if measure.endswith("late_income_share"):
+        return (0.0, 1.0)
+    if measure.endswith("income_cv"):
+        return (0.0, None)
+    return (None, None)
+
+
 def units_of(measure: str) -> str:
     if measure in EXPLOITER_MEASURES:
         return EXPLOITER_MEASURES[measure]
@@ -395,7 +407,8 @@ def aggregate(cells: pd.DataFrame) -> pd.DataFrame:
             continue
         units = group.groupby(["seed", "partner"])["value"].mean().to_numpy()
         over = "runs" if len(units) > 1 else "episodes"
-        est = t_interval(units if len(units) > 1 else group["value"].to_numpy())
+        values = units if len(units) > 1 else group["value"].to_numpy()
+        est = t_interval(values, bounds=bounds_of(measure))
         rows.append(
             (
                 rule,

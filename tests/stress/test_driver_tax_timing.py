@@ -56,3 +56,21 @@ def test_an_economy_exploiter_cell_reports_its_tax_timing(tmp_path):
     # every evaluation of an economy with tax periods carries the registry's timing measures
     plays = set(table.loc[table["kind"] == "in-distribution", "measure"])
     assert {"late_income_share", "income_cv_periods"} <= plays
+
+
+def test_timing_intervals_stay_in_their_range():
+    from coopsim.stress.driver import aggregate
+
+    rows = [
+        ("economy_saez", s, "exploiter (1 seat)", "exploiter", f"economy_saez s{s}", 0, m, v)
+        for m in ("exploiter_late_income_share", "exploiter_income_cv")
+        for s, v in enumerate([0.0, 0.0, 0.02])
+    ]
+    cells = pd.DataFrame(
+        rows,
+        columns=["rule", "seed", "population", "kind", "partner", "episode", "measure", "value"],
+    )
+    table = aggregate(cells).set_index("measure")
+    assert table.loc["exploiter_late_income_share", "ci_low"] == 0.0
+    assert table.loc["exploiter_income_cv", "ci_low"] == 0.0
+    assert table.loc["exploiter_late_income_share", "ci_high"] <= 1.0
