@@ -177,6 +177,7 @@ def episode_metrics(
     *,
     outlay: Tensor | None = None,
     baseline: Tensor | None = None,
+    period: int | None = None,
 ) -> dict[str, np.ndarray]:
     """Every measure of :data:`coopsim.measures.MEASURES` that applies, per episode [B], from
     per-round records [R, B, N].
@@ -194,6 +195,8 @@ def episode_metrics(
     ``outlay`` [B] (an outside sponsor's payments over the episode) and ``baseline`` [B, N]
     (each agent's wealth in its world's twin under the baseline rules) are known where a
     planner was played; the objectives that read them (net welfare, votes) are measured then.
+    ``period``: rounds per tax period where a tax settles over several (the measures of when
+    income is earned within a period read it).
     """
     wealth = records["net"].sum(0).double()  # [B, N]
     outcome = Outcome(
@@ -206,6 +209,7 @@ def episode_metrics(
         records=records,  # [R, B, N] each: what the measures that need them read
         outlay=None if outlay is None else outlay.double(),  # [B]
         baseline=None if baseline is None else baseline.double(),  # [B, N]
+        period=period,
     )
     return {k: v.cpu().numpy() for k, v in measure_episodes(outcome).items()}
 
@@ -344,7 +348,14 @@ def evaluate(
         with torch.no_grad():
             records = rollout(world, population, seed, recorder, outlay)
         table = _metric_table(
-            episode_metrics(records, world.endowment, optimum, scenario.objective, outlay=outlay)
+            episode_metrics(
+                records,
+                world.endowment,
+                optimum,
+                scenario.objective,
+                outlay=outlay,
+                period=world.pipeline.period,
+            )
         )
         frame = tidy_records(records, population.agent_policy)
         return Evaluation(
@@ -373,6 +384,7 @@ def evaluate(
             scenario.objective,
             outlay=outlay,
             baseline=baseline,
+            period=world.pipeline.period,
         )
     )
     levers = built.levers if built.levers is not None else Levers(world.pipeline, planner.targets)

@@ -42,6 +42,9 @@ class Outcome:
     # Where a planner was played in the evaluation:
     outlay: Tensor | None = None  # [B] what an outside sponsor paid over the episode
     baseline: Tensor | None = None  # [B, N] each agent's wealth in its twin under the baseline
+    # Rounds per tax period where a tax settles over several rounds (the economy's collection
+    # period); the measures of when income is earned within a period read it.
+    period: int | None = None
 
     @property
     def floored(self) -> Tensor:  # [B, N]
@@ -221,6 +224,57 @@ def peace(tagged: Tensor) -> Tensor:
     return 1 - tagged.double().mean((0, 2))
 
 
+# -- when taxable income is earned: the AI Economist's agents shifted it across tax periods ------
+
+#: Of every tax period, the share of its rounds counted as its end by ``late_income_share``.
+LATE_FRACTION = 0.1
+
+
+def period_income(income: Tensor, period: int) -> Tensor:
+    """[P, B, N] taxable income summed over each full tax period of ``period`` rounds from
+    per-round income [T, B, N]; a trailing part period (an episode cut short) is left out."""
+    full = income.shape[0] // period
+    return income[: full * period].reshape(full, period, *income.shape[1:]).sum(1)
+
+
+def late_income_share_by_agent(income: Tensor, period: int, tail: int | None = None) -> Tensor:
+    """[B, N] each agent's share of its income over full tax periods earned in each period's
+    last ``tail`` rounds (default: ``LATE_FRACTION`` of the period, at least one); NaN for an
+    agent that earned nothing. Earning evenly gives ``tail / period``; holding income back to
+    build or sell at a period's end lifts it, moving it to a period's start lowers it."""
+    tail = tail or max(1, round(period * LATE_FRACTION))
+    full = income.shape[0] // period
+    per = income[: full * period].reshape(full, period, *income.shape[1:])  # [P, T_p, B, N]
+    total = per.sum((0, 1))
+    late = per[:, period - tail :].sum((0, 1))
+    return torch.where(total > 0, late / total.clamp(min=1e-12), torch.nan)
+
+
+def income_cv_by_agent(income: Tensor, period: int) -> Tensor:
+    """[B, N] the coefficient of variation (population standard deviation over the mean) of
+    each agent's taxable income across the episode's full tax periods; NaN for an agent that
+    earned nothing. 0 is the same income every period; bunching income into some periods,
+    which a progressive schedule taxes more and a flat one does not, raises it."""
+    per = period_income(income, period)  # [P, B, N]
+    mean = per.mean(0)
+    spread = per.std(0, correction=0)
+    return torch.where(mean > 0, spread / mean.clamp(min=1e-12), torch.nan)
+
+
+def _mean_over_earners(values: Tensor) -> Tensor:
+    """[B, N] with NaN for agents without income -> [B] the mean over the others (0 if none)."""
+    some = ~values.isnan()
+    total = torch.where(some, values, 0.0).sum(-1)
+    return torch.where(some.any(-1), total / some.sum(-1).clamp(min=1), 0.0)
+
+
+def _periods(o: Outcome, least: int) -> bool:
+    """Whether taxes settle over several rounds and the episode holds ``least`` full periods."""
+    if o.period is None or o.period < 2 or "income" not in o.records:
+        return False
+    return o.records["income"].shape[0] // o.period >= least
+
+
 # -- the registry ------------------------------------------------------------------------------
 
 #: Every measure, in the order tables show them.
@@ -388,6 +442,36 @@ MEASURES: dict[str, Measure] = {
             "higher",
             needs=("tagged",),
             bounds=(0.0, 1.0),
+        ),
+        Measure(
+            "late_income_share",
+            "late income share",
+            lambda o: _mean_over_earners(
+                late_income_share_by_agent(o.records["income"].double(), o.period)
+            ),
+            "taxable income per round and the tax period",
+            "share of income (0-1)",
+            "share of an agent's taxable income earned in the last tenth of each tax period "
+            "(mean over agents with income); 0.1 is earning evenly",
+            "lower",
+            needs=("income",),
+            condition=lambda o: _periods(o, 1),
+            bounds=(0.0, 1.0),
+        ),
+        Measure(
+            "income_cv_periods",
+            "income CV across tax periods",
+            lambda o: _mean_over_earners(
+                income_cv_by_agent(o.records["income"].double(), o.period)
+            ),
+            "taxable income per tax period",
+            "coefficient of variation",
+            "how unevenly an agent's taxable income falls across the episode's tax periods "
+            "(std / mean, mean over agents with income); 0 is the same every period",
+            "lower",
+            needs=("income",),
+            condition=lambda o: _periods(o, 2),
+            bounds=(0.0, None),
         ),
         Measure(
             "final_stock",

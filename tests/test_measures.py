@@ -11,7 +11,10 @@ from coopsim.measures import (
     MEASURES,
     OBJECTIVE_FUNCTIONS,
     Outcome,
+    income_cv_by_agent,
+    late_income_share_by_agent,
     measure_episodes,
+    period_income,
     social_objective,
 )
 
@@ -45,7 +48,9 @@ def test_measures_that_need_data_apply_only_where_it_is():
                 "harvest": torch.ones(3, 5, 4),
                 "tagged": torch.zeros(3, 5, 4),
                 "stock": torch.ones(3, 5, 4),
+                "income": torch.ones(4, 5, 4),  # two tax periods of two rounds
             },
+            period=2,
         )
     )
     assert torch.allclose(full["contribution_rate"], torch.full((5,), 0.25, dtype=torch.float64))
@@ -132,3 +137,34 @@ def test_commons_measures_hand_computed():
     assert out["peace"].tolist() == [0.75, 1.0]
     assert out["final_stock"].tolist() == [2.0, 1.0]
     assert out["mean_stock"].tolist() == [3.75, 2.25]
+
+
+def test_when_income_is_earned_within_tax_periods_by_hand():
+    # Two tax periods of 10 rounds, one world, three agents:
+    #   agent 0 earns 1 every round: even; late share 2/20 = 0.1, CV 0;
+    #   agent 1 earns 9 in the last round of period 1 and 3 in round 0 of period 2:
+    #       late share 9/12 = 0.75; period incomes 9 and 3, mean 6, std 3, CV 0.5;
+    #   agent 2 earns nothing: left out of the means.
+    income = torch.zeros(20, 1, 3, dtype=torch.float64)
+    income[:, 0, 0] = 1.0
+    income[9, 0, 1] = 9.0
+    income[10, 0, 1] = 3.0
+    late = late_income_share_by_agent(income, 10)
+    assert late[0, :2].tolist() == pytest.approx([0.1, 0.75])
+    assert late[0, 2].isnan()
+    cv = income_cv_by_agent(income, 10)
+    assert cv[0, :2].tolist() == pytest.approx([0.0, 0.5])
+    assert period_income(income, 10)[:, 0, 1].tolist() == [9.0, 3.0]
+    wealth = torch.zeros(1, 3, dtype=torch.float64)
+    out = measure_episodes(Outcome(wealth, wealth, records={"income": income}, period=10))
+    assert out["late_income_share"].tolist() == pytest.approx([(0.1 + 0.75) / 2])
+    assert out["income_cv_periods"].tolist() == pytest.approx([0.25])
+    # A trailing part period is left out; one full period gives no CV; no period, neither.
+    cut = measure_episodes(Outcome(wealth, wealth, records={"income": income[:15]}, period=10))
+    assert "income_cv_periods" not in cut and "late_income_share" in cut
+    assert cut["late_income_share"].tolist() == pytest.approx([(0.1 + 1.0) / 2])
+    none = measure_episodes(Outcome(wealth, wealth, records={"income": income}))
+    assert "late_income_share" not in none and "income_cv_periods" not in none
+    # Nobody earning anything reads 0, not NaN.
+    idle = measure_episodes(Outcome(wealth, wealth, records={"income": 0 * income}, period=10))
+    assert idle["late_income_share"].tolist() == [0.0]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from coopsim.cli.args import non_negative_int, positive_int
+from coopsim.cli.args import non_negative_int, positive_int, seed_list
 
 
 def coalition_list(text: str) -> list[int]:
@@ -62,6 +62,12 @@ def add_stress_parser(sub) -> None:
         default=None,
         help="most other training seeds whose learners each run meets (default: all)",
     )
+    p.add_argument(
+        "--exploit-seeds",
+        type=seed_list,
+        default=None,
+        help="training seeds whose runs get exploiters, e.g. 0 (default: every run's)",
+    )
     p.add_argument("--fresh", action="store_true", help="discard finished cells, start over")
     p.set_defaults(func=cmd_stress)
 
@@ -83,6 +89,7 @@ def cmd_stress(args: argparse.Namespace) -> int:
         coalitions=tuple(args.coalitions),
         exploiter_iterations=args.exploiter_iterations,
         cross_seeds=args.cross_seeds,
+        exploit_seeds=None if args.exploit_seeds is None else tuple(args.exploit_seeds),
     )
     if args.populations is None:
         plan = Stress(runs, [], args.out, config, partners)

@@ -38,7 +38,7 @@ from coopsim.agents.population import Population
 from coopsim.builder import make_world
 from coopsim.evaluate import Evaluation, evaluate
 from coopsim.intervals import t_interval
-from coopsim.measures import MEASURES
+from coopsim.measures import MEASURES, income_cv_by_agent, late_income_share_by_agent
 from coopsim.paths import slug
 from coopsim.record import atomic_write_parquet, atomic_write_text
 from coopsim.run_store import first_difference
@@ -59,6 +59,16 @@ EXPLOITER_MEASURES = {
     "exploiter_gain": "payoff per replaced seat over an episode (its own, minus the seat's "
     "in-distribution)",
     "objective_change": "the objective's units (under the exploiter, minus in-distribution)",
+}
+#: Where taxes settle over several rounds (the economy), when the exploiter earns its taxable
+#: income within each tax period, beside the seats it replaced in the same worlds: the AI
+#: Economist's agents learned to shift income across tax periods.
+TIMING_MEASURES = {
+    "exploiter_late_income_share": "share of its taxable income earned in the last tenth of "
+    "each tax period (0-1; 0.1 is even)",
+    "replaced_late_income_share": "the same for the seats it replaced (in-distribution)",
+    "exploiter_income_cv": "coefficient of variation of its taxable income across tax periods",
+    "replaced_income_cv": "the same for the seats it replaced (in-distribution)",
 }
 COLUMNS = (
     "rule",
@@ -83,6 +93,10 @@ class StressConfig:
     coalitions: tuple[int, ...] = (1,)  # exploiters' sizes: 1 is one seat; () for none
     exploiter_iterations: int = 30  # PPO iterations each exploiter trains
     cross_seeds: int | None = None  # most other seeds' learners per run (None: all)
+    # Training seeds whose runs get exploiters (None: every run). An exploiter trains for
+    # minutes where a play cell takes seconds; a slow world's exploiters at one seed still
+    # measure each rule's exploitability (over episodes).
+    exploit_seeds: tuple[int, ...] | None = None
 
 
 @dataclass
@@ -91,7 +105,7 @@ class Block:
 
     label: str
     kind: str
-    partner: str  # the run whose seats play ("" for a population file's mix)
+    partner: str  # the run whose seats play, as its rule and seed ("" for a population file's)
     members: list[Population]
     shares: list[float] = field(default_factory=lambda: [1.0])
 
@@ -127,6 +141,7 @@ class Stress:
             seen[key] = run.path
         self.notes: list[str] = []
         self.timings: dict[str, float] = {}  # cell -> seconds it took (computed cells only)
+        self.batches: dict[str, int] = {}  # play cell -> populations in its one batch
 
     def load(self, path: str | Path) -> TrainedRun:
         key = Path(path).resolve()
@@ -152,7 +167,9 @@ class Stress:
         out = []
         for run in self.runs:
             out.append((run, "play"))
-            out += [(run, f"exploit-{k}") for k in self.config.coalitions]
+            seeds = self.config.exploit_seeds
+            if seeds is None or run.seed in seeds:
+                out += [(run, f"exploit-{k}") for k in self.config.coalitions]
         return out
 
     def cell_path(self, run: TrainedRun, what: str) -> Path:
@@ -160,7 +177,7 @@ class Stress:
 
     def blocks(self, run: TrainedRun, world) -> list[Block]:
         """The populations ``run``'s rule meets in its play cell."""
-        blocks = [Block(IN_DISTRIBUTION, "in-distribution", run.path.name, [run.seats(world)])]
+        blocks = [Block(IN_DISTRIBUTION, "in-distribution", _who(run), [run.seats(world)])]
         probe = {}
         others = sorted(
             (r for r in [*self.runs, *self.partners] if r is not run),
@@ -183,7 +200,7 @@ class Stress:
                 )
                 continue
             label = "cross-seed" if kind == "cross-seed" else f"trained under {other.rule}"
-            blocks.append(Block(label, kind, other.path.name, [other.seats(world)]))
+            blocks.append(Block(label, kind, _who(other), [other.seats(world)]))
         for config in self.populations:
             if config.world != world.kind:
                 continue
@@ -198,6 +215,7 @@ class Stress:
         episodes = self.config.episodes
         world = make_world(run.scenario, 1)
         blocks = self.blocks(run, world)
+        self.batches[f"{run.rule} s{run.seed}"] = len(blocks)
         gen = torch.Generator().manual_seed(self.config.seed * 7_919 + run.seed)
         members: list[Population] = []
         tables = []
@@ -236,7 +254,12 @@ class Stress:
             hit.episode_metrics["objective"].to_numpy()
             - base.episode_metrics["objective"].to_numpy()
         )
-        return _long(frame, run, label, "exploiter", run.path.name)
+        period = world.pipeline.period
+        if period is not None and period > 1 and "income" in hit.episodes:
+            for who, result in (("exploiter", hit), ("replaced", base)):
+                for name, value in tax_timing(result, k, period).items():
+                    frame[f"{who}_{name}"] = value
+        return _long(frame, run, label, "exploiter", _who(run))
 
     def _evaluate(self, run: TrainedRun, seats: Population, episodes: int) -> Evaluation:
         return evaluate(
@@ -293,6 +316,13 @@ class Stress:
         return self.out / STRESS
 
 
+def _who(run: TrainedRun) -> str:
+    """A run as a partner: its rule and training seed. Not its folder's name: the regimes
+    experiment names every training seed's run of a regime alike (``-s0``, the evaluation
+    seed), in folders of their own."""
+    return f"{run.rule} s{run.seed}"
+
+
 def _payoff(result: Evaluation) -> np.ndarray:
     """[E, N] each agent's payoff over each episode: its final utility where the world keeps
     one (labour counted), else its summed net income."""
@@ -303,6 +333,29 @@ def _payoff(result: Evaluation) -> np.ndarray:
     else:
         values = frame.groupby(["episode", "agent"])["net"].sum().unstack("agent")
     return values.sort_index().to_numpy(dtype=float)
+
+
+def tax_timing(result: Evaluation, k: int, period: int) -> dict[str, np.ndarray]:
+    """[E] each episode's mean over seats 0..k-1 of when they earned taxable income within
+    the tax periods (:func:`~coopsim.measures.late_income_share_by_agent`,
+    :func:`~coopsim.measures.income_cv_by_agent`); NaN where those seats earned nothing."""
+    frame = result.episodes
+    income = frame.pivot_table(index=["round", "episode"], columns="agent", values="income")
+    rounds = frame["round"].nunique()
+    per_round = torch.tensor(income.sort_index().to_numpy(dtype=float)).reshape(
+        rounds, -1, income.shape[1]
+    )[..., :k]  # [T, E, k]
+    out = {"late_income_share": late_income_share_by_agent(per_round, period)}
+    if rounds // period >= 2:
+        out["income_cv"] = income_cv_by_agent(per_round, period)
+    return {name: _nan_mean(v).numpy() for name, v in out.items()}
+
+
+def _nan_mean(values: torch.Tensor) -> torch.Tensor:
+    """[E, k] -> [E] the mean of the values that are not NaN, NaN where none is."""
+    some = ~values.isnan()
+    total = torch.where(some, values, 0.0).sum(-1)
+    return torch.where(some.any(-1), total / some.sum(-1).clamp(min=1), torch.nan)
 
 
 def _long(
@@ -320,9 +373,23 @@ def _long(
     return long
 
 
+def bounds_of(measure: str) -> tuple[float | None, float | None]:
+    """The values a measure can take: the registry's, a share's (0-1) for the exploiter's
+    income timing, open for the rest; intervals are cut to it."""
+    if measure in MEASURES:
+        return MEASURES[measure].bounds
+    if measure.endswith("late_income_share"):
+        return (0.0, 1.0)
+    if measure.endswith("income_cv"):
+        return (0.0, None)
+    return (None, None)
+
+
 def units_of(measure: str) -> str:
     if measure in EXPLOITER_MEASURES:
         return EXPLOITER_MEASURES[measure]
+    if measure in TIMING_MEASURES:
+        return TIMING_MEASURES[measure]
     return MEASURES[measure].unit if measure in MEASURES else ""
 
 
@@ -335,9 +402,13 @@ def aggregate(cells: pd.DataFrame) -> pd.DataFrame:
     rows = []
     keys = ["rule", "population", "kind", "measure"]
     for (rule, population, kind, measure), group in cells.groupby(keys, sort=False):
+        group = group.dropna(subset=["value"])  # a seat that earned nothing has no timing
+        if group.empty:
+            continue
         units = group.groupby(["seed", "partner"])["value"].mean().to_numpy()
         over = "runs" if len(units) > 1 else "episodes"
-        est = t_interval(units if len(units) > 1 else group["value"].to_numpy())
+        values = units if len(units) > 1 else group["value"].to_numpy()
+        est = t_interval(values, bounds=bounds_of(measure))
         rows.append(
             (
                 rule,

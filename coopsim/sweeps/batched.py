@@ -110,7 +110,11 @@ def evaluate_batch(tasks: list[CellTask]) -> dict[int, Any]:
     written = {}
     for j, (task, scenario) in enumerate(zip(tasks, scenarios)):
         part = {k: v[:, j * episodes : (j + 1) * episodes] for k, v in records.items()}
-        table = pd.DataFrame(episode_metrics(part, world.endowment, optimum, scenario.objective))
+        table = pd.DataFrame(
+            episode_metrics(
+                part, world.endowment, optimum, scenario.objective, period=world.pipeline.period
+            )
+        )
         table.insert(0, "episode", range(episodes))
         summary = summarise(table, run_label(scenario, seed))
         result = Evaluation(tidy_records(part, population.agent_policy), table, summary)

@@ -153,3 +153,34 @@ def test_a_planner_evaluated_by_its_schedule_is_measured_and_exploited(tmp_path)
     objective = frame[frame["measure"] == "objective"]
     assert set(objective["population"]) >= {"in-distribution", "free_riders", "exploiter (1 seat)"}
     assert frame[frame["measure"] == "objective_change"]["mean"].notna().all()
+
+
+def test_exploiters_may_be_limited_to_some_training_seeds(stress_runs, tmp_path):
+    runs = [stress_runs["planner-s0"], stress_runs["planner-s1"]]
+    config = StressConfig(episodes=2, coalitions=(1, 2), exploit_seeds=(0,))
+    plan = Stress(runs, [], tmp_path, config)
+    cells = {(run.seed, what) for run, what in plan.cells()}
+    assert cells == {(0, "play"), (0, "exploit-1"), (0, "exploit-2"), (1, "play")}
+    from coopsim.cli import build_parser
+
+    args = build_parser().parse_args(["stress", "r", "--out", "o", "--exploit-seeds", "0,2"])
+    assert args.exploit_seeds == [0, 2]
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["stress", "r", "--out", "o", "--exploit-seeds", "x"])
+
+
+def test_runs_in_folders_of_their_own_named_alike_are_told_apart(stress_runs, tmp_path):
+    # the regimes experiment names every training seed's run of a regime alike (-s0)
+    import shutil
+
+    from coopsim.builder import make_world
+
+    runs = []
+    for seed in (0, 1):
+        folder = tmp_path / f"seed_{seed}" / "public_goods_matching_planner-s0"
+        shutil.copytree(stress_runs[f"planner-s{seed}"], folder)
+        runs.append(folder)
+    plan = Stress(runs, [], tmp_path / "out", QUICK)
+    world = make_world(plan.runs[0].scenario, 1)
+    partners = [block.partner for block in plan.blocks(plan.runs[0], world)]
+    assert partners == ["public_goods_matching_planner s0", "public_goods_matching_planner s1"]
