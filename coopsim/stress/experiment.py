@@ -7,9 +7,14 @@ each seed; then every run's rule is stressed against a **held-out** suite
 seeds, and learners trained under the twin rule) with one exploiter. The verdict per run gives
 the worst case and in-distribution objective; the comparison is over training seeds.
 
+``--robust-objective worst`` (or ``cvar`` with ``--cvar-alpha A``) makes the twin maximise
+that objective across its training populations (``[planner] robust_objective``), named
+``<planner>_robust_worst`` (``_robust_cvar``); the plain runs are the same.
+
 Run: ``python -m coopsim.stress.experiment OUT [--seeds 0,1,2] [--iterations N]
-[--episodes E] [--exploiter-iterations X] [--robust-objective mean|worst|cvar [--cvar-alpha A]]``. Run again with the same OUT, it trains only the
-runs not yet published there and the stress test resumes its cells.
+[--episodes E] [--exploiter-iterations X] [--robust-objective mean|worst|cvar]
+[--cvar-alpha A]``. Run again with the same OUT, it trains only the runs not yet published
+there and the stress test resumes its cells.
 """
 
 from __future__ import annotations
