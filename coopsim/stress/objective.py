@@ -19,14 +19,15 @@ CVaR weights ``w`` on the populations sorted worst first: ``1 / (alpha m)`` each
 
 **Credit.** Every world's reward cannot simply become the aggregate: PPO would see the same
 number in every world and learn only from how the aggregate moves between periods. Instead
-each world's reward is its own objective times ``B w_k / n_k`` (``n_k`` worlds of its
-population among ``B``), so the batch mean of the rewards *is* the aggregate and the policy
-gradient is the aggregate's: the envelope (Danskin) gradient of a minimum is the gradient of
-its minimiser, and CVaR's policy gradient weighs the tail's samples only (Tamar et al. 2015).
-Worlds of populations outside the tail are paid 0 that period; what the planner did there
-carries no credit, as in the CVaR gradient. The multipliers average 1 over the batch, so the
-rewards keep their scale. All of it is batched (scatter-adds over a population index), with
-no loop over worlds.
+each world's weight is ``B w_k / n_k`` (``n_k`` worlds of its population among ``B``): the
+batch mean of the weighted objectives *is* the aggregate, so the policy gradient is the
+aggregate's: the envelope (Danskin) gradient of a minimum is the gradient of its minimiser, and
+CVaR's policy gradient weighs the tail's samples only (Tamar et al. 2015). A world's reward is
+its weight times its own objective less its population's mean (:func:`robust_rewards`: the
+baseline that keeps the tail's selection from rewarding what put a population in it). Worlds
+of populations outside the tail are paid 0 that period; what the planner did there carries no
+credit, as in the CVaR gradient. All of it is batched (scatter-adds over a population index),
+with no loop over worlds.
 """
 
 from __future__ import annotations
@@ -98,6 +99,32 @@ def aggregate(
         return objective.mean()
     means, counts = population_means(objective, population, num_populations)
     return (tail_weights(means, counts, _share(kind, alpha)) * means).sum()
+
+
+def robust_rewards(
+    paid: Tensor,
+    objective: Tensor,
+    population: Tensor,
+    num_populations: int,
+    kind: str,
+    alpha: float | None = None,
+) -> Tensor:
+    """[W] the planner's reward per world under a robust objective: ``paid`` (each world's
+    reward, [W]) less its population's mean of it, times :func:`reward_weights` of the
+    period's ``objective``; ``paid`` as is for 'mean'.
+
+    Why centred: which population is worst depends on what the planner did in its worlds, so
+    the tail's worlds are, more often than not, the ones where it chose badly. Weighted
+    uncentred, their (positive) rewards would then push up the very choices that made their
+    population the worst. Less their population's mean, a tail world is paid for doing better
+    than the rest of its population (the baseline of Tamar et al.'s CVaR gradient, there the
+    value at risk; here each population's own mean, like the group baseline of
+    :mod:`coopsim.credit`)."""
+    if kind == "mean":
+        return paid
+    means, _ = population_means(paid, population, num_populations)
+    centred = paid - means[population]
+    return centred * reward_weights(objective, population, num_populations, kind, alpha)
 
 
 def reward_weights(

@@ -26,7 +26,7 @@ from coopsim.credit import PlannerCredit
 from coopsim.scenario import Scenario
 from coopsim.storage import RolloutStorage
 from coopsim.stress.members import member_seats
-from coopsim.stress.objective import aggregate, reward_weights, tail_alpha
+from coopsim.stress.objective import aggregate, robust_rewards, tail_alpha
 from coopsim.stress.populations import load_population
 from coopsim.train import Trainer
 
@@ -128,9 +128,9 @@ class MixtureTrainer(Trainer):
 
     def planner_reward(self, paid: Tensor, credit: PlannerCredit) -> Tensor:
         """``paid`` as is for the 'mean' objective; for 'worst' and 'cvar', each world's
-        reward weighted by its population's weight in the robust objective
-        (:func:`~coopsim.stress.objective.reward_weights`, on the period's objectives before
-        any group baseline), so the planner follows that objective's gradient."""
+        reward less its population's mean, weighted by its population's weight in the robust
+        objective (:func:`~coopsim.stress.objective.robust_rewards`, the weights from the
+        period's objectives before any group baseline): the planner follows its gradient."""
         if self.robust_objective == "mean":
             return paid
         objective = credit.objectives[-1]  # [B], or [B/2] (the planner's worlds) if paired
@@ -138,7 +138,7 @@ class MixtureTrainer(Trainer):
         p = 1 + len(self.mixes)
         args = (objective, population, p, self.robust_objective, self.cvar_alpha)
         self.robust_values.append(aggregate(*args))
-        return paid * reward_weights(*args)
+        return robust_rewards(paid, *args)
 
     def update_planner(self, credit: PlannerCredit, cap: float) -> dict[str, float]:
         """The plain trainer's planner update; its log adds the robust objective averaged over

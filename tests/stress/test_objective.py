@@ -10,7 +10,7 @@ import torch
 
 from coopsim import scenario as sc
 from coopsim.schema import ConfigError
-from coopsim.stress.objective import aggregate, reward_weights, tail_weights
+from coopsim.stress.objective import aggregate, reward_weights, robust_rewards, tail_weights
 from coopsim.stress.robust import MixtureTrainer
 
 # Six worlds of three populations (a fourth, index 3, is absent): population means 1.5, 6.5,
@@ -51,6 +51,17 @@ def test_worst_pays_only_the_worst_populations_worlds():
     # CVaR at 0.5 of three: 2/3 on the worst (two worlds), 1/3 on the next (two worlds)
     cvar = reward_weights(OBJECTIVE, POPULATION, 4, "cvar", 0.5)
     assert cvar.tolist() == pytest.approx([2.0, 2.0, 1.0, 1.0, 0.0, 0.0])
+
+
+def test_robust_rewards_are_centred_on_each_populations_mean_then_weighted():
+    # worst: population 0 (1.0, 2.0; mean 1.5), weight 3 each; the others 0
+    worst = robust_rewards(OBJECTIVE, OBJECTIVE, POPULATION, 4, "worst")
+    assert worst.tolist() == [-1.5, 1.5, 0.0, 0.0, 0.0, 0.0]
+    # cvar 0.5: weight 2 on population 0, 1 on population 1 (3.0, 10.0; mean 6.5)
+    cvar = robust_rewards(OBJECTIVE, OBJECTIVE, POPULATION, 4, "cvar", 0.5)
+    assert cvar.tolist() == pytest.approx([-1.0, 1.0, -3.5, 3.5, 0.0, 0.0])
+    # the mean leaves the rewards as they are: what every existing result was trained on
+    assert robust_rewards(OBJECTIVE, OBJECTIVE, POPULATION, 4, "mean") is OBJECTIVE
 
 
 def test_tail_weights_ignore_absent_populations_and_sum_to_one():
@@ -102,7 +113,8 @@ def test_the_default_is_the_mean_and_a_cvar_alpha_of_one_is_allowed():
 def test_the_worst_planner_is_paid_in_its_worst_populations_worlds_only():
     """Free riders never contribute: whatever the rate, their worlds' net welfare is the kept
     endowments, below what the learners (contributing at random at first) make of a rate.
-    The 'worst' planner's rewards are then all in the free riders' worlds."""
+    The 'worst' planner is paid in the free riders' worlds only, each less their mean (all
+    alike here, so 0), and logs their objective as its robust objective."""
     scenario = sc.from_dict(
         matching(populations=["free_riders"], own_share=0.5, robust_objective="worst")
     )
@@ -114,6 +126,6 @@ def test_the_worst_planner_is_paid_in_its_worst_populations_worlds_only():
     assert objective[own:].mean() < objective[:own].mean()  # the free riders are worst
     rewards = trainer.planner_storage.rewards[-1, :, 0]  # [16] scaled, last decision
     assert torch.all(rewards[:own] == 0)
-    assert torch.all(rewards[own:] != 0)
+    assert torch.all(objective[own:] == objective[own]) and torch.all(rewards[own:] == 0)
     row = trainer.update_planner(credit, 1.0)
     assert row["robust_objective"] == pytest.approx(float(objective[own:].mean()), rel=1e-5)
