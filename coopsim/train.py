@@ -222,6 +222,7 @@ class Trainer:
                 self.record(t, st)
                 tally.add(st)
                 if credit is not None and (paid := credit.add(st)) is not None:  # [B] or [B/2]
+                    paid = self.planner_reward(paid, credit)
                     self.planner_storage.rewards[decision] = self.planner.scaled(paid)[:, None]
                     done = st.done if self.baseline is None else st.done[0::2]
                     self.planner_storage.dones[decision] = done.float()
@@ -239,6 +240,12 @@ class Trainer:
             )
         self.agent_steps += t * b * n
         return tally, credit
+
+    def planner_reward(self, paid: Tensor, credit: PlannerCredit) -> Tensor:
+        """What each of the planner's worlds is paid for the period just closed (``paid``:
+        [B] or [B/2], the credit's reward); a trainer that weighs worlds differently (a
+        mixture's robust objective) overrides this."""
+        return paid
 
     def planner_decides(self, decision: int, income: Tensor, obs: Tensor) -> Tensor:
         """The planner sets its controls for the period starting now, having seen last

@@ -25,6 +25,10 @@ OBJECTIVES = (
 PAIRED_OBJECTIVES = ("votes",)
 # What 'mix' may weigh: every objective measured in one world alone.
 MIXABLE = tuple(o for o in OBJECTIVES if o != "mix" and o not in PAIRED_OBJECTIVES)
+# How a planner trained against several populations weighs them (coopsim.stress.objective).
+ROBUST_OBJECTIVES = ("mean", "worst", "cvar")
+# cvar_alpha when robust_objective = 'cvar' names none.
+CVAR_ALPHA = 0.5
 # A mix's weight times an objective (at most ~1e16 in the largest worlds) stays inside float32.
 WEIGHT_MAX = 1e6
 
@@ -155,10 +159,32 @@ class PlannerConfig:
         gt=0,
         lt=1,
     )
+    robust_objective: str = param(
+        "mean",
+        help="With populations: what the planner maximises across the populations in a "
+        "training batch (its own and the drawn ones): 'mean' every world alike; 'worst' the "
+        "population it serves worst; 'cvar' the mean of its worst cvar_alpha share of them "
+        "(see coopsim.stress.objective)",
+        choices=ROBUST_OBJECTIVES,
+    )
+    cvar_alpha: float | None = param(
+        None,
+        help="With robust_objective = 'cvar': the share of populations, the worst first, whose "
+        "mean it maximises (1: all of them alike; default 0.5)",
+        gt=0,
+        le=1,
+    )
 
     def validate(self) -> None:
         if self.own_share is not None and not self.populations:
             raise ValueError("own_share is only used with populations")
+        if self.robust_objective != "mean" and not self.populations:
+            raise ValueError(
+                f"robust_objective = {self.robust_objective!r} is only used with populations: "
+                "name the populations it designs for, e.g. populations = ['fgf2001']"
+            )
+        if self.cvar_alpha is not None and self.robust_objective != "cvar":
+            raise ValueError("cvar_alpha is only used with robust_objective = 'cvar'")
         if self.mechanism and self.controls and self.controls != [self.mechanism]:
             raise ValueError("give controls or the older mechanism, not both")
         if not self.controls:  # mechanism = 'tax' is controls = ['tax']; a tax by default

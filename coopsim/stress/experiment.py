@@ -7,9 +7,14 @@ each seed; then every run's rule is stressed against a **held-out** suite
 seeds, and learners trained under the twin rule) with one exploiter. The verdict per run gives
 the worst case and in-distribution objective; the comparison is over training seeds.
 
+``--robust-objective worst`` (or ``cvar`` with ``--cvar-alpha A``) makes the twin maximise
+that objective across its training populations (``[planner] robust_objective``), named
+``<planner>_robust_worst`` (``_robust_cvar``); the plain runs are the same.
+
 Run: ``python -m coopsim.stress.experiment OUT [--seeds 0,1,2] [--iterations N]
-[--episodes E] [--exploiter-iterations X]``. Run again with the same OUT, it trains only the
-runs not yet published there and the stress test resumes its cells.
+[--episodes E] [--exploiter-iterations X] [--robust-objective mean|worst|cvar]
+[--cvar-alpha A]``. Run again with the same OUT, it trains only the runs not yet published
+there and the stress test resumes its cells.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from pathlib import Path
 import pandas as pd
 
 from coopsim import scenario as sc
+from coopsim.config.planner import ROBUST_OBJECTIVES
 from coopsim.files import atomic_write_text
 from coopsim.intervals import t_interval
 from coopsim.runner import run_scenario
@@ -47,12 +53,19 @@ TRAINING_MIX = [
 HELD_OUT = ["fgf2001", "hump_shaped", "quantal_responders", "hurdle_high"]
 
 
-def robust_twin(scenario: sc.Scenario) -> sc.Scenario:
-    """The same scenario, its planner trained against :data:`TRAINING_MIX` too."""
+def robust_twin(
+    scenario: sc.Scenario, objective: str = "mean", alpha: float | None = None
+) -> sc.Scenario:
+    """The same scenario, its planner trained against :data:`TRAINING_MIX` too, maximising
+    the ``objective`` across the populations (``[planner] robust_objective``: named
+    ``<name>_robust`` for the mean, ``<name>_robust_worst`` or ``<name>_robust_cvar``)."""
     twin = copy.deepcopy(scenario)
-    twin.name = f"{scenario.name}_robust"
+    twin.name = f"{scenario.name}_robust" + ("" if objective == "mean" else f"_{objective}")
     twin.planner.populations = list(TRAINING_MIX)
     twin.planner.own_share = 0.5
+    twin.planner.robust_objective = objective
+    twin.planner.cvar_alpha = alpha
+    twin.planner.validate()
     sc.check_planner_fits(
         twin.planner, twin.world.kind, twin.mechanisms, twin.training, twin.source
     )
@@ -159,15 +172,23 @@ def summarise(per_run: pd.DataFrame) -> pd.DataFrame:
         ):
             est = t_interval(group[column].to_numpy())
             rows.append((rule, column, est.mean, est.ci_low, est.ci_high, est.n))
-    for rule in sorted(r for r in per_run["rule"].unique() if not r.endswith("_robust")):
+    rules = set(per_run["rule"])
+    pairs = [
+        (r, twin)
+        for r in sorted(rules)
+        if "_robust" not in r
+        for twin in sorted(t for t in rules if t.startswith(f"{r}_robust"))
+    ]
+    for rule, twin in pairs:
         plain = per_run[per_run["rule"] == rule].set_index("seed")
-        robust = per_run[per_run["rule"] == f"{rule}_robust"].set_index("seed")
+        robust = per_run[per_run["rule"] == twin].set_index("seed")
+        label = twin[len(rule) + 1 :].replace("_", " ")  # 'robust', 'robust worst'
         seeds = plain.index.intersection(robust.index)
         for column in ("in_distribution", "worst_case", "worst_case_answering", *controls):
             diff = robust.loc[seeds, column].to_numpy() - plain.loc[seeds, column].to_numpy()
             est = t_interval(diff)
             rows.append(
-                (f"{rule}: robust - plain", column, est.mean, est.ci_low, est.ci_high, est.n)
+                (f"{rule}: {label} - plain", column, est.mean, est.ci_low, est.ci_high, est.n)
             )
     return pd.DataFrame(rows, columns=["rule", "measure", "mean", "ci_low", "ci_high", "n"])
 
@@ -187,6 +208,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--exploiter-iterations", type=int, default=30, help="the exploiter's training budget"
     )
+    parser.add_argument(
+        "--robust-objective",
+        default="mean",
+        choices=ROBUST_OBJECTIVES,
+        help="what the robust twin maximises across its training populations",
+    )
+    parser.add_argument(
+        "--cvar-alpha", type=float, default=None, help="with --robust-objective cvar"
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     out = Path(args.out)
@@ -195,7 +225,11 @@ def main(argv: list[str] | None = None) -> int:
     summaries = []
     for name in args.planners.split(","):
         plain = sc.load(name)
-        variants = [plain, robust_twin(plain)]
+        try:
+            twin = robust_twin(plain, args.robust_objective, args.cvar_alpha)
+        except ValueError as err:
+            parser.error(str(err))
+        variants = [plain, twin]
         runs = []
         for scenario in variants:
             for seed in seeds:
@@ -242,6 +276,8 @@ def main(argv: list[str] | None = None) -> int:
                 "exploiter_iterations": args.exploiter_iterations,
                 "training_mix": TRAINING_MIX,
                 "held_out": HELD_OUT,
+                "robust_objective": args.robust_objective,
+                "cvar_alpha": args.cvar_alpha,
             },
             indent=2,
         ),

@@ -22,9 +22,11 @@ from coopsim.agents.mixture import SeatTable, draw_table
 from coopsim.agents.population import Population
 from coopsim.builder import make_world
 from coopsim.config import PAIRED_OBJECTIVES
+from coopsim.credit import PlannerCredit
 from coopsim.scenario import Scenario
 from coopsim.storage import RolloutStorage
 from coopsim.stress.members import member_seats
+from coopsim.stress.objective import aggregate, robust_rewards, tail_alpha
 from coopsim.stress.populations import load_population
 from coopsim.train import Trainer
 
@@ -73,12 +75,17 @@ class MixtureTrainer(Trainer):
         self.others = SeatTable(
             members, torch.zeros(b - self.own, spec.num_agents, dtype=torch.long)
         )
+        # [B] which population each world plays: 0 the scenario's own, 1 + k the k-th named
+        self.world_population = torch.zeros(b, dtype=torch.long, device=self.device)
+        self.robust_objective, self.cvar_alpha = pc.robust_objective, tail_alpha(pc)
+        self.robust_values: list[Tensor] = []  # each closed period's robust objective, for the log
 
     def draw(self) -> Tensor:
         """[B - own, N] member of each seat of each mixture world, one population per group."""
         groups = (self.world.batch_size - self.own) // self.unit
         n = self.world.spec.num_agents
         which = torch.randint(len(self.mixes), (groups,), generator=self.mix_gen)  # [G]
+        self.world_population[self.own :] = 1 + which.repeat_interleave(self.unit).to(self.device)
         table = torch.zeros(groups, n, dtype=torch.long)
         for k, (index, shares) in enumerate(self.mixes):
             chosen = (which == k).nonzero().squeeze(1)
@@ -118,3 +125,26 @@ class MixtureTrainer(Trainer):
             if storage is not None:
                 storage.rewards[t] = st.reward[: self.own, idx] * policy.config.reward_scale
                 storage.dones[t] = st.done[: self.own].float()
+
+    def planner_reward(self, paid: Tensor, credit: PlannerCredit) -> Tensor:
+        """``paid`` as is for the 'mean' objective; for 'worst' and 'cvar', each world's
+        reward less its population's mean, weighted by its population's weight in the robust
+        objective (:func:`~coopsim.stress.objective.robust_rewards`, the weights from the
+        period's objectives before any group baseline): the planner follows its gradient."""
+        if self.robust_objective == "mean":
+            return paid
+        objective = credit.objectives[-1]  # [B], or [B/2] (the planner's worlds) if paired
+        population = self.world_population[0::2] if credit.paired else self.world_population
+        p = 1 + len(self.mixes)
+        args = (objective, population, p, self.robust_objective, self.cvar_alpha)
+        self.robust_values.append(aggregate(*args))
+        return robust_rewards(paid, *args)
+
+    def update_planner(self, credit: PlannerCredit, cap: float) -> dict[str, float]:
+        """The plain trainer's planner update; its log adds the robust objective averaged over
+        the iteration's periods (for 'worst' and 'cvar')."""
+        row = super().update_planner(credit, cap)
+        if self.robust_values:
+            row["robust_objective"] = float(torch.stack(self.robust_values).mean())
+            self.robust_values = []
+        return row

@@ -45,6 +45,42 @@ def test_the_robust_twin_differs_only_in_name_and_populations():
     assert twin.world == plain.world and twin.mechanisms == plain.mechanisms
 
 
+def test_a_worst_case_or_cvar_twin_carries_its_objective_in_its_name():
+    plain = sc.load("public_goods_matching_planner")
+    worst = experiment.robust_twin(plain, "worst")
+    assert worst.name == f"{plain.name}_robust_worst"
+    assert worst.planner.robust_objective == "worst" and worst.planner.populations
+    cvar = experiment.robust_twin(plain, "cvar", 0.4)
+    assert cvar.name == f"{plain.name}_robust_cvar" and cvar.planner.cvar_alpha == 0.4
+    with pytest.raises(ValueError, match="cvar_alpha is only used with"):
+        experiment.robust_twin(plain, "worst", 0.4)
+
+
+def test_a_cvar_alpha_without_cvar_is_a_usage_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        experiment.main([str(tmp_path / "out"), "--robust-objective", "worst", "--cvar-alpha", "1"])
+    assert exit_.value.code == 2
+    assert "cvar_alpha is only used with robust_objective = 'cvar'" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()  # nothing written
+
+
+def test_summarise_pairs_every_robust_variant_with_plain():
+    per_run = pd.DataFrame(
+        {
+            "rule": ["a"] * 2 + ["a_robust"] * 2 + ["a_robust_worst"] * 2,
+            "seed": [0, 1] * 3,
+            "in_distribution": [1.0, 2.0, 1.0, 2.0, 0.0, 1.0],
+            "worst_case": [1.0, 1.0, 2.0, 2.0, 4.0, 5.0],
+            "worst_case_answering": [1.0] * 6,
+            "exploiter_gain": [0.0] * 6,
+        }
+    )
+    table = pd.DataFrame(experiment.summarise(per_run)).set_index(["rule", "measure"])
+    assert table.loc[("a: robust - plain", "worst_case")]["mean"] == pytest.approx(1.0)
+    assert table.loc[("a: robust worst - plain", "worst_case")]["mean"] == pytest.approx(3.5)
+    assert table.loc[("a: robust worst - plain", "in_distribution")]["mean"] == pytest.approx(-1)
+
+
 def test_summarise_pairs_robust_with_plain_by_seed():
     per_run = pd.DataFrame(
         {

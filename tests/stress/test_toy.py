@@ -1,0 +1,23 @@
+"""A small learning run: on the toy mixture the worst-case planner keeps the match that
+serves the worse population, and the mean planner drops it (:mod:`coopsim.stress.toy`)."""
+
+from __future__ import annotations
+
+import pytest
+
+from coopsim.stress.toy import BEST_RATE, chosen_rate, toy_scenario
+
+
+def test_the_toy_mixtures_scenario_loads_with_each_objective():
+    for kind in BEST_RATE:
+        scenario = toy_scenario(kind, worlds=8, iterations=1)
+        assert scenario.planner.robust_objective == kind
+        assert scenario.planner.populations == ["hurdle_low"]
+
+
+@pytest.mark.slow
+def test_the_worst_case_planner_serves_the_worse_population_and_the_mean_one_does_not():
+    mean, worst = chosen_rate("mean", 0), chosen_rate("worst", 0)
+    assert mean <= 0.75  # the mean's best is 0: matching the contributors costs more than it adds
+    assert worst >= 1.5  # the minimum's best is 2: every hurdle cleared
+    assert worst - mean >= 1.0
