@@ -248,9 +248,9 @@ def summarise(table: pd.DataFrame, run: str | None = None) -> dict[str, dict[str
     }
 
 
-def run_label(scenario: Scenario, seed: int) -> str:
-    """How an evaluation names its run before the run has a folder: scenario and seed."""
-    return f"run of {scenario.name!r} (seed {seed})"
+def run_label(name: str, seed: int) -> str:
+    """How an evaluation names its run before the run has a folder: scenario name and seed."""
+    return f"run of {name!r} (seed {seed})"
 
 
 def planner_summary(
@@ -339,7 +339,7 @@ def evaluate(
         return Evaluation(
             frame,
             table,
-            summarise(table, run_label(scenario, seed)),
+            summarise(table, run_label(scenario.name, seed)),
             replay=_replay(recorder),
             mechanisms=built.mechanisms,
         )

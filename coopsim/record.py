@@ -158,13 +158,14 @@ def run_metadata(
     the configured parameters (``describe()``), in pipeline order, as the run built them
     (:attr:`coopsim.builder.Built.mechanisms`): they are written here, by the version that ran,
     so readers such as reports never rebuild a pipeline from an old ``scenario.toml`` to
-    recover them, and writing builds nothing.
+    recover them, and writing builds nothing. The ``mechanism`` label ('tax+lump_sum', or
+    'none') is their kinds joined, the same as :attr:`Scenario.mechanism_label`.
     """
     import torch
 
     return {
         "scenario": scenario.name,
-        "mechanism": scenario.mechanism_label,
+        "mechanism": "+".join(m["kind"] for m in mechanisms) or "none",
         "seed": seed,
         "world": scenario.world.kind,
         "num_agents": scenario.world.num_agents,

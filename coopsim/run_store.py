@@ -178,11 +178,13 @@ def as_trained(
 
 
 def training_setup(
-    scenario: Scenario, seed: int, device: str, fork: dict[str, Any] | None = None
+    plain: dict[str, Any], seed: int, device: str, fork: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    """What must match for a folder to be resumed: the resolved scenario (its training budget
-    included), the training seed, the device (generator states are per device) and the fork."""
-    return {**scenario.to_dict(), "seed": seed, "device": device, "fork": fork}
+    """What must match for a folder to be resumed: the resolved scenario as plain data
+    (:meth:`Scenario.to_dict`, its training budget included: the caller works it out once and
+    writes the same data as the run's ``scenario.toml``), the training seed, the device
+    (generator states are per device) and the fork."""
+    return {**plain, "seed": seed, "device": device, "fork": fork}
 
 
 def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:

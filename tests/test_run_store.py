@@ -26,15 +26,15 @@ def test_first_difference_names_the_dotted_field():
 def test_a_folder_is_resumed_only_under_the_setup_it_began_with(tmp_path):
     scenario = sc.load("public_goods_learning")
     fork = {"folder": ".phase1", "iteration": 2, "learners_only": True}
-    begin(tmp_path, training_setup(scenario, 3, "cpu", fork), iterations=5)
+    begin(tmp_path, training_setup(scenario.to_dict(), 3, "cpu", fork), iterations=5)
     assert json.loads((tmp_path / run_store.TRAINING).read_text())["fork"] == fork
-    check_resumable(tmp_path, training_setup(scenario, 3, "cpu", fork))
+    check_resumable(tmp_path, training_setup(scenario.to_dict(), 3, "cpu", fork))
     with pytest.raises(ConfigError, match=r"fork\.iteration: .*2.*3.*do this") as info:
-        check_resumable(tmp_path, training_setup(scenario, 3, "cpu", {**fork, "iteration": 3}),
+        check_resumable(tmp_path, training_setup(scenario.to_dict(), 3, "cpu", {**fork, "iteration": 3}),
                         hint="do this")  # fmt: skip
     assert str(tmp_path) in str(info.value)
     with pytest.raises(ConfigError, match=r"fork\.folder: .*'.phase1'.*None"):  # not forked
-        check_resumable(tmp_path, training_setup(scenario, 3, "cpu"))
+        check_resumable(tmp_path, training_setup(scenario.to_dict(), 3, "cpu"))
 
 
 def test_a_fork_of_another_scenario_takes_only_the_learners(tmp_path):

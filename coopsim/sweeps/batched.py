@@ -112,12 +112,12 @@ def evaluate_batch(tasks: list[CellTask]) -> dict[int, Any]:
         part = {k: v[:, j * episodes : (j + 1) * episodes] for k, v in records.items()}
         table = pd.DataFrame(episode_metrics(part, world.endowment, optimum, scenario.objective))
         table.insert(0, "episode", range(episodes))
-        summary = summarise(table, run_label(scenario, seed))
+        summary = summarise(table, run_label(scenario.name, seed))
         result = Evaluation(tidy_records(part, population.agent_policy), table, summary)
         described = describe_pipeline(cells[j])
         summary = run_metadata(scenario, seed, described, episodes=episodes, batched_cells=n)
         summary["metrics"] = result.summary
         with RunWriter(task.folder, new_run_name(scenario.name, seed)) as writer:
-            _write_evaluation(writer, scenario, result, summary)
+            _write_evaluation(writer, scenario.to_dict(), result, summary)
         written[id(task)] = writer.final
     return written

@@ -60,7 +60,7 @@ def train_start(task: StartTask) -> Path:
     folder = start.path(task.sweep_dir)
     scenario = from_dict(start.scenario, source=start.source)
     device = str(resolve_device(start.device or scenario.training.device))
-    setup = training_setup(scenario, start.seed, device)
+    setup = training_setup(scenario.to_dict(), start.seed, device)
     hint = f"delete {folder} or use another --out to train these settings"
     with Staging(folder, setup, start.iterations, hint=hint) as stage:
         trainer = Trainer(scenario, seed=start.seed, device=device)
