@@ -4,7 +4,7 @@ A scenario that only evaluates is computed in memory and published through
 :class:`~coopsim.record.RunWriter` in one step.
 
 A scenario that learns (:attr:`Scenario.learns`) trains first, which can take hours, so it
-trains in a staging folder that survives an interruption (:class:`coopsim.run_store.Staging`:
+trains in a staging folder that survives an interruption (:class:`coopsim.staging.Staging`:
 checkpoints, the training log, the lock). When training ends the trained population is evaluated, ``summary.json``
 and the evaluation tables join the folder, and the folder is renamed to
 ``out/<scenario>-<time>-s<seed>/``: like every run directory it appears complete or not at all,
@@ -31,9 +31,9 @@ from coopsim.builder import build, resolve_device
 from coopsim.evaluate import Evaluation, evaluate
 from coopsim.record import RunWriter, new_run_name, run_metadata
 from coopsim.replay import REPLAY, save_replay
-from coopsim.run_store import Fork, ProgressFn, Staging, as_trained, partial_dir, training_setup
 from coopsim.scenario import Scenario
 from coopsim.schema import ConfigError
+from coopsim.staging import Fork, ProgressFn, Staging, as_trained, partial_dir, training_setup
 from coopsim.stress.robust import trainer_for
 from coopsim.train import evaluate_trained, planner_schedule
 

@@ -51,14 +51,14 @@ LAYER_OF = {
     "coopsim.scenario": "builder",
     "coopsim.builder": "builder",
     "coopsim.adapters": "execution",
-    "coopsim.storage": "execution",
+    "coopsim.rollout_buffer": "execution",
     "coopsim.credit": "execution",
     "coopsim.train": "execution",
     "coopsim.evaluate": "execution",
     "coopsim.replay": "execution",
     "coopsim.record": "records",
     "coopsim.runner": "records",
-    "coopsim.run_store": "records",
+    "coopsim.staging": "records",
     "coopsim.experiments": "records",
     "coopsim.sweeps": "records",
     "coopsim.stress": "records",
@@ -257,12 +257,12 @@ def test_layers_import_only_their_own_or_earlier_layers():
 PROBE_FREE = (
     "coopsim.report",
     "coopsim.runner",
-    "coopsim.run_store",
+    "coopsim.staging",
     "coopsim.train",
     "coopsim.evaluate",
     "coopsim.scenario",
     "coopsim.credit",
-    "coopsim.storage",
+    "coopsim.rollout_buffer",
 )
 
 

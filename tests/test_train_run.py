@@ -22,13 +22,13 @@ import pandas as pd
 import pytest
 import torch
 
-from coopsim import cli, run_store
+from coopsim import cli, staging
 from coopsim import scenario as sc
 from coopsim.evaluate import evaluate
 from coopsim.record import load_run
-from coopsim.run_store import LOCK, RunBusy, list_checkpoints, load_checkpoint, partial_dir
 from coopsim.runner import run_scenario
 from coopsim.schema import ConfigError
+from coopsim.staging import LOCK, RunBusy, list_checkpoints, load_checkpoint, partial_dir
 from coopsim.train import Trainer
 
 ITERATIONS = 40
@@ -80,15 +80,15 @@ def coopsim_run(scenario: Path, out: Path, *extra: str) -> subprocess.Popen:
 
 def test_metrics_rows_checkpoints_and_summary(reference, scenario_file):
     run = load_run(reference)
-    assert list(run.metrics["iteration"]) == list(range(ITERATIONS))  # one row per iteration
+    assert list(run.training_log["iteration"]) == list(range(ITERATIONS))  # one row per iteration
     assert {"agents_return", "agents_policy_loss", "agents_value_loss", "agents_entropy"} <= set(
-        run.metrics.columns
+        run.training_log.columns
     )
-    assert {"contribution_rate", "agent_steps", "seconds"} <= set(run.metrics.columns)
+    assert {"contribution_rate", "agent_steps", "seconds"} <= set(run.training_log.columns)
     training = run.summary["training"]
     assert training["iterations"] == ITERATIONS and training["seed"] == SEED
-    assert training["agent_steps"] == run.metrics["agent_steps"].iloc[-1] > 0
-    assert training["seconds"] == pytest.approx(run.metrics["seconds"].sum())
+    assert training["agent_steps"] == run.training_log["agent_steps"].iloc[-1] > 0
+    assert training["seconds"] == pytest.approx(run.training_log["seconds"].sum())
     assert training["resumed_from"] is None
     assert "objective" in run.summary["metrics"]
     # the staging folder was published, not copied
@@ -152,8 +152,8 @@ def test_rows_after_the_checkpoint_are_dropped_and_recomputed(
     reference, scenario_file, tmp_path, monkeypatch
 ):
     # the training log after every iteration, so rows after the last checkpoint are on disk
-    monkeypatch.setattr(run_store, "METRICS_EVERY_S", 0.0)
-    monkeypatch.setattr(run_store, "METRICS_BACKOFF", 0.0)
+    monkeypatch.setattr(staging, "METRICS_EVERY_S", 0.0)
+    monkeypatch.setattr(staging, "METRICS_BACKOFF", 0.0)
     scenario = sc.load(scenario_file)
     seen: list[tuple[int, int]] = []
 
@@ -281,4 +281,4 @@ def test_app_job_trains_a_learning_design_and_reports_each_iteration(scenario_fi
     assert [row["iteration"] for row in status["iterations"]] == [0, 1, 2, 3]
     assert "agents_return" in status["iterations"][0]
     run = load_run(status["runs"][0])
-    assert len(run.metrics) == 4 and run.summary["training"]["seed"] == 2
+    assert len(run.training_log) == 4 and run.summary["training"]["seed"] == 2

@@ -22,8 +22,8 @@ from coopsim.agents.mixture import SeatTable, draw_table
 from coopsim.agents.population import Population
 from coopsim.builder import make_world
 from coopsim.config import PAIRED_OBJECTIVES
+from coopsim.rollout_buffer import RolloutStorage
 from coopsim.scenario import Scenario
-from coopsim.storage import RolloutStorage
 from coopsim.stress.members import member_seats
 from coopsim.stress.populations import load_population
 from coopsim.train import Trainer

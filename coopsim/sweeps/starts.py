@@ -52,8 +52,8 @@ def train_start(task: StartTask) -> Path:
     """Train (or resume, or find done) a shared start; return its folder, which then holds a
     checkpoint at ``start.iterations``."""
     from coopsim.builder import resolve_device
-    from coopsim.run_store import Staging, training_setup
     from coopsim.scenario import from_dict
+    from coopsim.staging import Staging, training_setup
     from coopsim.train import Trainer
 
     start = task.start

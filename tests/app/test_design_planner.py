@@ -87,7 +87,7 @@ def test_switching_a_control_on_adds_a_planner_that_loads_and_runs(runs_env, des
     design["training"].update(iterations=2, num_worlds=4)
     design["planner"].update(phase1_iterations=0, anneal_iterations=0)
     out = run_scenario(sc.from_dict(design), seed=0, out=runs_env, episodes=2)
-    log = load_run(out).metrics
+    log = load_run(out).training_log
     assert {"rate_0", "objective"} <= set(log.columns)
     assert log["rate_0"].between(0.0, 4.0).all()
 

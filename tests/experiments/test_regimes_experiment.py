@@ -20,14 +20,14 @@ import pandas as pd
 import pytest
 import torch
 
-from coopsim import cli, run_store
+from coopsim import cli, staging
 from coopsim import scenario as sc
 from coopsim.analysis import regimes as stats
 from coopsim.experiments import regimes
 from coopsim.experiments.regimes import MANIFEST, PHASE1, QUICK, REGIMES, Budget, configure
 from coopsim.record import load_run, load_runs, load_sweep
-from coopsim.run_store import Fork, list_checkpoints, load_checkpoint
 from coopsim.schema import ConfigError
+from coopsim.staging import Fork, list_checkpoints, load_checkpoint
 from coopsim.sweeps.starts import StartTask, train_start
 from coopsim.train import Trainer
 
@@ -66,7 +66,7 @@ def test_every_regime_starts_from_the_shared_phase_1(tmp_path):
     assert list(list_checkpoints(folder)) == [QUICK.phase1]
     assert train_start(StartTask(str(tmp_path), regimes.phase1(QUICK))) == folder  # found done
     shared = Trainer(configure(REGIMES["AI planner"], QUICK), seed=QUICK.seed)
-    shared.load_state_dict(load_checkpoint(run_store.checkpoint_path(folder, QUICK.phase1)))
+    shared.load_state_dict(load_checkpoint(staging.checkpoint_path(folder, QUICK.phase1)))
     assert shared.iteration == QUICK.phase1
     assert (shared.world.pipeline.find("tax").rates == 0).all()
     trainer = Trainer(configure("economy_saez", QUICK), seed=QUICK.seed)
@@ -97,7 +97,7 @@ def test_each_regime_is_an_ordinary_run_forked_from_phase_1(quick_out):
             "folder": PHASE1, "iteration": QUICK.phase1, "learners_only": label != "AI planner"
         }  # fmt: skip
         # phase 1's rows, then the regime's own
-        assert list(run.metrics["iteration"]) == list(range(QUICK.phase1 + QUICK.phase2))
+        assert list(run.training_log["iteration"]) == list(range(QUICK.phase1 + QUICK.phase2))
         m = run.summary["metrics"]["equality_times_productivity"]
         assert m["ci_low"] <= m["mean"] <= m["ci_high"] and m["n"] == QUICK.episodes
     # every regime's agents start as phase 1 left them
@@ -175,7 +175,7 @@ def test_an_interrupted_experiment_resumes_from_its_checkpoints(tmp_path, monkey
     monkeypatch.setattr(regimes, "configure", every_iteration)
     reference = regimes.run(budget, out=tmp_path / "reference", workers=1, verbose=False)[0]
 
-    record = run_store.Recorder.__call__
+    record = staging.Recorder.__call__
 
     def stop_at(where: str, iteration: int):
         def call(self, trainer, row):
@@ -186,13 +186,13 @@ def test_an_interrupted_experiment_resumes_from_its_checkpoints(tmp_path, monkey
         return call
 
     out = tmp_path / "resumed"
-    monkeypatch.setattr(run_store.Recorder, "__call__", stop_at(PHASE1, 1))
+    monkeypatch.setattr(staging.Recorder, "__call__", stop_at(PHASE1, 1))
     with pytest.raises(Stop):
         regimes.run(budget, out=out, workers=1, verbose=False)
-    monkeypatch.setattr(run_store.Recorder, "__call__", stop_at("us_federal", 3))
+    monkeypatch.setattr(staging.Recorder, "__call__", stop_at("us_federal", 3))
     with pytest.raises(Stop):
         regimes.run(budget, out=out, workers=1, verbose=False)
-    monkeypatch.setattr(run_store.Recorder, "__call__", record)
+    monkeypatch.setattr(staging.Recorder, "__call__", record)
     capsys.readouterr()
     resumed = regimes.run(budget, out=out, workers=1, verbose=False)[0]
     captured = capsys.readouterr()

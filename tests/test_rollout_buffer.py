@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from coopsim.storage import RolloutStorage
+from coopsim.rollout_buffer import RolloutStorage
 
 CPU = torch.device("cpu")
 
