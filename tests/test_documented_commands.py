@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from coopsim.bench.browser import free_port
+from tests.browser import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 SHELL_BLOCK = re.compile(r"^```(?:bash|sh|shell|console)\n(.*?)^```", re.S | re.M)

@@ -7,94 +7,12 @@ is started with ``coopsim app`` so the command line is tested too.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
-from coopsim.bench.browser import CHROMIUM, CHROMIUM_ARGS, free_port
-
-SCREENS = Path("/tmp/coopsim_screens")
-
-
-def _start_server(tmp_path: Path, port: int, *extra: str) -> subprocess.Popen:
-    """``coopsim app`` on ``port``, its runs in tmp_path/runs; returns once it answers."""
-    log = open(tmp_path / f"server-{port}.log", "ab")  # noqa: SIM115 - the child keeps it
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "coopsim.cli", "app", "--port", str(port)]
-        + ["--runs", str(tmp_path / "runs"), "--headless", *extra],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-        env={**os.environ, "COOPSIM_DESIGNS": str(tmp_path / "designs")},
-    )
-    log.close()
-    url = f"http://localhost:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
-                if resp.status == 200:
-                    return proc
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            text = (tmp_path / f"server-{port}.log").read_text()
-            pytest.fail(f"the app server did not start:\n{text}")
-        time.sleep(0.3)
-
-
-def _stop_server(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
-    """End the server (only its own process group: the job workers have their own)."""
-    os.killpg(proc.pid, sig)
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-
-
-@pytest.fixture
-def server(tmp_path):
-    """``coopsim app`` on a free localhost port, its runs in tmp_path; yields the base URL."""
-    port = free_port()
-    proc = _start_server(tmp_path, port)
-    yield f"http://localhost:{port}", tmp_path / "runs"
-    _stop_server(proc)
-
-
-def _browser(playwright):
-    if not CHROMIUM.exists():
-        pytest.fail(
-            f"{CHROMIUM} not found: the browser test needs Debian's Chromium. Install it with "
-            "`apt-get install -y chromium chromium-driver` (make test does this via "
-            "scripts/system-deps.sh); never `playwright install`."
-        )
-    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-
-
-def _tall_page(playwright):
-    """A browser and one page tall enough for a whole app page, waits of 30 s; the caller
-    closes the browser."""
-    from playwright.sync_api import expect
-
-    browser = _browser(playwright)
-    page = browser.new_page(viewport={"width": 1400, "height": 2400})
-    page.set_default_timeout(30_000)
-    expect.set_options(timeout=30_000)
-    return browser, page
-
-
-def _commit(locator, text: str) -> None:
-    """Type into a Streamlit input and commit it (Streamlit reads inputs on Enter)."""
-    locator.fill(text)
-    locator.press("Enter")
+from tests.browser import SCREENS, commit, free_port, launch, start_server, stop_server, tall_page
 
 
 @pytest.mark.slow
@@ -103,21 +21,21 @@ def test_design_run_compare_in_chromium(server, tmp_path):
 
     url, runs = server
     with sync_playwright() as p:
-        browser, page = _tall_page(p)
+        browser, page = tall_page(p)
 
         # Design: the default public-goods scenario, renamed and with fewer rounds.
         page.goto(url)
         expect(page.get_by_role("heading", name="Design a mechanism")).to_be_visible()
-        _commit(page.get_by_label("Name", exact=True), "browser_design")
-        _commit(page.get_by_label("Rounds", exact=True), "6")
+        commit(page.get_by_label("Name", exact=True), "browser_design")
+        commit(page.get_by_label("Rounds", exact=True), "6")
         expect(page.get_by_text("Valid design: 4 agents")).to_be_visible()
         page.screenshot(path=str(tmp_path / "design.png"), full_page=True)
 
         # Run: two seeds of eight episodes in the background worker.
         page.get_by_role("link", name="Run").first.click()
         expect(page.get_by_role("heading", name="Run the design")).to_be_visible()
-        _commit(page.get_by_label("Seeds", exact=True), "2")
-        _commit(page.get_by_label("Evaluation episodes", exact=True), "8")
+        commit(page.get_by_label("Seeds", exact=True), "2")
+        commit(page.get_by_label("Evaluation episodes", exact=True), "8")
         page.get_by_role("button", name="Start run").click()
         expect(page.get_by_text("Finished: 2 run directories")).to_be_visible(timeout=60_000)
         page.screenshot(path=str(tmp_path / "run.png"), full_page=True)
@@ -160,11 +78,11 @@ def test_two_sessions_queue_close_tab_restart_and_hostile_names(tmp_path):
 
     port = free_port()
     url = f"http://localhost:{port}"
-    proc = _start_server(tmp_path, port, "--max-jobs", "1")
+    proc = start_server(tmp_path, port, "--max-jobs", "1")
     runs = tmp_path / "runs"
     try:
         with sync_playwright() as p:
-            browser = _browser(p)
+            browser = launch(p)
             expect.set_options(timeout=30_000)
             size = {"width": 1400, "height": 2000}
             one, two = browser.new_context(viewport=size), browser.new_context(viewport=size)
@@ -172,7 +90,7 @@ def test_two_sessions_queue_close_tab_restart_and_hostile_names(tmp_path):
             for page, name in ((a, "../../escape A"), (b, "session_b")):
                 page.goto(f"{url}/?s=../../etc/passwd")  # a hostile token is replaced
                 expect(page.get_by_role("heading", name="Design a mechanism")).to_be_visible()
-                _commit(page.get_by_label("Name", exact=True), name)
+                commit(page.get_by_label("Name", exact=True), name)
                 expect(page.get_by_text("Valid design: 4 agents")).to_be_visible()
             token_a = a.url.split("s=", 1)[1]
             assert "passwd" not in token_a and "/" not in token_a
@@ -180,8 +98,8 @@ def test_two_sessions_queue_close_tab_restart_and_hostile_names(tmp_path):
             # Two sessions start a job each; with one slot the second waits with its place shown.
             for page in (a, b):
                 _open_run_page(page)
-                _commit(page.get_by_label("Seeds", exact=True), "2")
-                _commit(page.get_by_label("Evaluation episodes", exact=True), "64")
+                commit(page.get_by_label("Seeds", exact=True), "2")
+                commit(page.get_by_label("Evaluation episodes", exact=True), "64")
                 page.get_by_role("button", name="Start run").click()
             expect(b.get_by_text("Queued, 1st in line")).to_be_visible()
             b.screenshot(path=str(tmp_path / "queued.png"), full_page=True)
@@ -190,9 +108,9 @@ def test_two_sessions_queue_close_tab_restart_and_hostile_names(tmp_path):
             expect(a.get_by_text("session_b-")).to_have_count(0)
 
             # Kill the server while the jobs go on; the queue moves on without it.
-            _stop_server(proc, signal.SIGKILL)
+            stop_server(proc, signal.SIGKILL)
             a.close()
-            proc = _start_server(tmp_path, port, "--max-jobs", "1")
+            proc = start_server(tmp_path, port, "--max-jobs", "1")
 
             # A reopened tab (same URL) is the same session: its design and its job are back.
             a = one.new_page()
@@ -209,7 +127,7 @@ def test_two_sessions_queue_close_tab_restart_and_hostile_names(tmp_path):
             b.screenshot(path=str(tmp_path / "all_jobs.png"), full_page=True)
             browser.close()
     finally:
-        _stop_server(proc)
+        stop_server(proc)
 
     made = sorted(p.name for p in runs.iterdir() if not p.name.startswith("."))
     assert [n.split("-", 1)[0] for n in made] == ["escape_a", "escape_a", "session_b", "session_b"]

@@ -15,11 +15,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_browser import SCREENS, _commit, _start_server, _stop_server, _tall_page
 from test_run_jobs import interrupted_job
 
 from coopsim.app import jobs, slots
-from coopsim.bench.browser import free_port
+from tests.browser import SCREENS, commit, free_port, start_server, stop_server, tall_page
 
 pytestmark = pytest.mark.slow
 
@@ -29,9 +28,9 @@ def app(tmp_path_factory):
     """One app server with two job slots for the module; yields (url, its folder)."""
     folder = tmp_path_factory.mktemp("app")
     port = free_port()
-    proc = _start_server(folder, port, "--max-jobs", "2")
+    proc = start_server(folder, port, "--max-jobs", "2")
     yield f"http://localhost:{port}", folder
-    _stop_server(proc)
+    stop_server(proc)
 
 
 def _shot(page, folder: Path, name: str) -> None:
@@ -80,7 +79,7 @@ def test_an_older_interrupted_job_is_resumed_from_its_own_row(app):
     url, folder = app
     runs = folder / "runs"
     with sync_playwright() as p:
-        browser, page = _tall_page(p)
+        browser, page = tall_page(p)
         page.goto(url)
         expect(page.get_by_role("heading", name="Design a mechanism")).to_be_visible()
         token = _token(page)
@@ -136,21 +135,21 @@ def test_number_boxes_keep_what_was_typed_and_a_second_design_name_asks(app):
 
     url, folder = app
     with sync_playwright() as p:
-        browser, page = _tall_page(p)
+        browser, page = tall_page(p)
         page.goto(url)
         expect(page.get_by_role("heading", name="Design a mechanism")).to_be_visible()
         multiplier = page.get_by_label("Multiplier", exact=True)
         agents = page.get_by_label("Num agents", exact=True)
         rounds = page.get_by_label("Rounds", exact=True)
-        _commit(multiplier, "1e309")
+        commit(multiplier, "1e309")
         expect(
             page.get_by_text("1e309 is beyond the largest number a run can hold")
         ).to_be_visible()
-        _commit(agents, "12345678901234567890")
+        commit(agents, "12345678901234567890")
         # Beneath the box (the page's markdown writes >= as ≥), and in the check.
         beside = page.get_by_text("got 12345678901234567890, must be ≥ 2 and ≤ 64", exact=True)
         expect(beside).to_be_visible()
-        _commit(rounds, "")
+        commit(rounds, "")
         expect(page.get_by_text("empty: type a number")).to_be_visible()
         expect(multiplier).to_have_value("1e309")  # nothing put back behind the person's back
         expect(agents).to_have_value("12345678901234567890")
@@ -158,17 +157,17 @@ def test_number_boxes_keep_what_was_typed_and_a_second_design_name_asks(app):
         expect(page.get_by_text("Valid design")).to_have_count(0)
         _shot(page, folder, "design_number_boxes.png")
 
-        _commit(multiplier, "1.6")
-        _commit(agents, "4")
-        _commit(rounds, "6")
+        commit(multiplier, "1.6")
+        commit(agents, "4")
+        commit(rounds, "6")
         expect(page.get_by_text("Valid design: 4 agents")).to_be_visible()
         name = page.get_by_label("Name", exact=True)
-        _commit(name, "")
+        commit(name, "")
         expect(page.get_by_label("File name", exact=True)).to_have_value("design.toml")
         page.get_by_role("button", name="Save design").click()
         expect(page.get_by_text("Saved to <designs>/design.toml")).to_be_visible()
-        _commit(name, "..")
-        _commit(rounds, "7")
+        commit(name, "..")
+        commit(rounds, "7")
         page.get_by_role("button", name="Save design").click()
         expect(
             page.get_by_text("Not saved: <designs>/design.toml holds another design")
@@ -199,13 +198,13 @@ def test_a_sweep_waits_for_a_job_slot_and_runs_with_the_one_free(app):
                 job.path, state="running", pid=proc.pid, pid_start=slots.process_start(proc.pid)
             )
         with sync_playwright() as p:
-            browser, page = _tall_page(p)
+            browser, page = tall_page(p)
             _open(page, url, "Sweep", "Sweep")
-            _commit(page.get_by_label("Field = values", exact=True), "mechanisms.0.rate=0,2")
-            _commit(page.get_by_label("Seeds", exact=True), "1")
-            _commit(page.get_by_label("Evaluation episodes", exact=True), "3")
-            _commit(page.get_by_label("Workers", exact=True), "2")
-            _commit(page.get_by_label("Sweep name", exact=True), "slots")
+            commit(page.get_by_label("Field = values", exact=True), "mechanisms.0.rate=0,2")
+            commit(page.get_by_label("Seeds", exact=True), "1")
+            commit(page.get_by_label("Evaluation episodes", exact=True), "3")
+            commit(page.get_by_label("Workers", exact=True), "2")
+            commit(page.get_by_label("Sweep name", exact=True), "slots")
             page.get_by_role("button", name="Launch sweep").click()
             expect(page.get_by_text("into <runs>/sweeps/slots")).to_be_visible()
             expect(page.get_by_text("Waiting for a free slot: 2 of 2")).to_be_visible()

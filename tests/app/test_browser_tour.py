@@ -14,7 +14,8 @@ import re
 from pathlib import Path
 
 import pytest
-from test_browser import _commit, _tall_page, server  # noqa: F401 - the fixture is used by name
+
+from tests.browser import commit, tall_page
 
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "app.md"
 TOUR = "# The app, step by step"
@@ -55,7 +56,7 @@ def test_the_readme_tour_in_chromium(server, tmp_path):  # noqa: F811
 
     url, runs = server
     with sync_playwright() as p:
-        browser, page = _tall_page(p)
+        browser, page = tall_page(p)
 
         # Every page opens from its own address.
         for path, heading in (
@@ -87,8 +88,8 @@ def test_the_readme_tour_in_chromium(server, tmp_path):  # noqa: F811
         name = page.get_by_role("textbox", name="Name", exact=True)
         expect(name).to_have_count(1)  # the form is drawn again for the new scenario
         expect(name).to_have_value("public_goods_institution")
-        _commit(name, "my_institution")
-        _commit(page.get_by_label("Rounds", exact=True), "5")
+        commit(name, "my_institution")
+        commit(page.get_by_label("Rounds", exact=True), "5")
         expect(page.get_by_text("Valid design: 4 agents")).to_be_visible()
         # The save box is keyed by the design's name: until the rerun that draws the renamed
         # one has finished, the old box is still on the page, alone or beside the new one. So
@@ -110,8 +111,8 @@ def test_the_readme_tour_in_chromium(server, tmp_path):  # noqa: F811
         # 2. Run.
         page.get_by_role("link", name="Run").first.click()
         expect(page.get_by_role("heading", name="Run the design")).to_be_visible()
-        _commit(page.get_by_label("Seeds", exact=True), "2")
-        _commit(page.get_by_label("Evaluation episodes", exact=True), "8")
+        commit(page.get_by_label("Seeds", exact=True), "2")
+        commit(page.get_by_label("Evaluation episodes", exact=True), "8")
         page.get_by_role("button", name="Start run").click()
         expect(page.get_by_text("Finished: 2 run directories")).to_be_visible(timeout=60_000)
 
