@@ -2,7 +2,7 @@
 
 A tracer (``sys.setprofile``) watches one short run of a scenario (1 training iteration, 2
 evaluation episodes, in a temporary folder) and reports three figures, so that anyone can see
-how far a run's scenario travels and whether the layers of ``tests/test_architecture.py`` hold
+how far a run's scenario travels and whether the layers of ``tests/integration/test_architecture.py`` hold
 at run time too, not only in the import statements:
 
 call
@@ -45,19 +45,14 @@ PACKAGES = ("coopsim", "mechanisms")
 
 
 def _architecture() -> Any:
-    """The layers as ``tests/test_architecture.py`` declares them (one source of truth)."""
-    spec = importlib.util.spec_from_file_location("_architecture", _architecture_file())
+    """The layers as ``tests/integration/test_architecture.py`` declares them (one source of
+    truth)."""
+    path = ROOT / "tests" / "integration" / "test_architecture.py"
+    spec = importlib.util.spec_from_file_location("_architecture", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def _architecture_file() -> Path:
-    for candidate in ("tests/integration/test_architecture.py", "tests/test_architecture.py"):
-        if (ROOT / candidate).exists():
-            return ROOT / candidate
-    raise FileNotFoundError("tests/integration/test_architecture.py")
 
 
 @dataclass

@@ -15,9 +15,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_run_jobs import interrupted_job
 
 from coopsim.app import jobs, slots
+from tests.app.test_jobs_run import interrupted_job
 from tests.browser import SCREENS, commit, free_port, start_server, stop_server, tall_page
 
 pytestmark = pytest.mark.slow

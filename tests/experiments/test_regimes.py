@@ -1,7 +1,5 @@
 """The regimes experiment at a tiny budget: a sweep of runs on disk, forks, resumption, the
 command.
-
-(Named apart from tests/analysis/test_regimes.py: test modules share one namespace.)
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("coopsim", "mechanisms")
 LAYERS = ("configuration", "worlds", "agents", "builder", "execution", "records", "analysis")
 

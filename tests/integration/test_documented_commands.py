@@ -28,7 +28,7 @@ import pytest
 
 from tests.browser import free_port
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SHELL_BLOCK = re.compile(r"^```(?:bash|sh|shell|console)\n(.*?)^```", re.S | re.M)
 #: Commands that set up a machine: `make test` (which runs this suite) is their check.
 SETUP = ("make ", "python3 -m venv", ".venv/bin/python -m pip", "pip ", "source ")

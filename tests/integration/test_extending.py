@@ -15,7 +15,7 @@ from coopsim.record import load_run
 from coopsim.runner import run_scenario
 from coopsim.scenario import load
 
-GUIDE = Path(__file__).resolve().parents[1] / "docs" / "extending.md"
+GUIDE = Path(__file__).resolve().parents[2] / "docs" / "extending.md"
 
 
 def blocks(language: str) -> list[str]:

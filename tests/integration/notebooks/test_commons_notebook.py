@@ -1,6 +1,6 @@
 """The commons notebook: it draws what it promises and its conclusions come from its data.
 
-tests/notebooks/test_notebooks.py executes every notebook; this checks, on the executed
+tests/integration/notebooks/test_notebooks.py executes every notebook; this checks, on the executed
 notebook, what is particular to this one.
 """
 
@@ -15,7 +15,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "commons.ipynb"
+NOTEBOOK = Path(__file__).resolve().parents[3] / "notebooks" / "commons.ipynb"
 KERNEL = "coopsim-commons-notebook-test"
 
 
