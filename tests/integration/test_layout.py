@@ -1,12 +1,12 @@
 """Tests mirror the package, and the modules without a test file of their own are named.
 
 The layout: ``coopsim/a/b.py`` is tested in ``tests/a/test_b.py``, ``coopsim/x.py`` in
-``tests/test_x.py``, ``mechanisms/m.py`` in ``tests/mechanisms/test_m.py``, a package's
-``__init__.py`` (where it defines something) in the test file named for the package
-(``coopsim/figures/__init__.py``: ``tests/test_figures.py``). A module with more than one test
-file names the others ``test_<module>_<aspect>.py`` beside the first (``tests/test_train_run.py``
-tests ``coopsim/train.py``). Tests of several modules, of the docs, notebooks and architecture,
-live in ``tests/integration/``, which mirrors nothing.
+``tests/test_x.py``, ``mechanisms/m.py`` in ``tests/mechanisms/test_m.py``, and a package as a
+whole in the test file named for it (``coopsim/conformance/``: ``tests/test_conformance.py``;
+a package's ``__init__.py`` counts as a module of its own only where it defines something). A
+module with more than one test file names the others ``test_<module>_<aspect>.py`` beside the
+first (``tests/test_record_load.py`` tests ``coopsim/record.py``). Tests of several modules, of
+the docs, notebooks and architecture, live in ``tests/integration/``, which mirrors nothing.
 
 So a test file outside ``tests/integration/`` whose module does not exist fails here (its
 module was renamed or removed, or the file sits in the wrong folder), and so does a module
@@ -62,7 +62,6 @@ UNTESTED = {
     "coopsim.envs.economy.config",
     "coopsim.envs.economy.observation",
     "coopsim.envs.economy.picture",
-    "coopsim.envs.economy.world",
     "coopsim.envs.observation",
     "coopsim.envs.render",
     "coopsim.adapters.suite",  # through tests/adapters (PettingZoo and TorchRL)
@@ -75,8 +74,7 @@ UNTESTED = {
     "coopsim.conformance.verdict",
     "coopsim.conformance.world_runs",
     "coopsim.conformance.world_shapes",
-    # records and studies: through tests/test_train_run.py, tests/sweeps, tests/stress
-    "coopsim.runner",
+    # records and studies: through tests/test_runner.py, tests/sweeps, tests/stress
     "coopsim.sweeps.backends",
     "coopsim.sweeps.cells",
     "coopsim.stress.experiment",
