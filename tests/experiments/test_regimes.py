@@ -99,7 +99,7 @@ def test_each_regime_is_an_ordinary_run_forked_from_phase_1(quick_out):
         m = run.summary["metrics"]["equality_times_productivity"]
         assert m["ci_low"] <= m["mean"] <= m["ci_high"] and m["n"] == QUICK.episodes
     # every regime's agents start as phase 1 left them
-    first = [load_run(p).metrics.iloc[0].drop(["run", "scenario", "mechanism", "seconds"])
+    first = [load_run(p).training_log.iloc[0].drop(["run", "scenario", "mechanism", "seconds"])
              .dropna() for p in paths.values()]  # fmt: skip
     for row in first[1:]:
         pd.testing.assert_series_equal(row, first[0], check_names=False)
@@ -200,7 +200,8 @@ def test_an_interrupted_experiment_resumes_from_its_checkpoints(tmp_path, monkey
         a, b = load_run(resumed[label]), load_run(reference[label])
         assert a.summary["metrics"] == b.summary["metrics"], label
         pd.testing.assert_frame_equal(
-            a.metrics.drop(columns=["run", "seconds"]), b.metrics.drop(columns=["run", "seconds"])
+            a.training_log.drop(columns=["run", "seconds"]),
+            b.training_log.drop(columns=["run", "seconds"]),
         )
 
 
@@ -216,7 +217,8 @@ def test_regimes_in_worker_processes_match_the_single_process_run(quick_out, tmp
         # the training itself, not only its evaluation (at this budget equality x productivity
         # is 0 everywhere; the losses and welfare are not)
         pd.testing.assert_frame_equal(
-            a.metrics.drop(columns=["run", "seconds"]), b.metrics.drop(columns=["run", "seconds"])
+            a.training_log.drop(columns=["run", "seconds"]),
+            b.training_log.drop(columns=["run", "seconds"]),
         )
         assert stats.evaluated_rates(a) == pytest.approx(stats.evaluated_rates(b))
 
@@ -275,15 +277,27 @@ def _experiment(out: Path, *extra: str) -> list[str]:
             "--out", str(out), *extra]  # fmt: skip
 
 
+@pytest.fixture(scope="module")
+def uninterrupted_kill_budget(tmp_path_factory) -> pd.DataFrame:
+    """The table of an uninterrupted experiment at the kill budget, computed once for both
+    backends, in this process with one worker (worker processes give the same table as one
+    process: test_regimes_in_worker_processes_match_the_single_process_run)."""
+    whole = tmp_path_factory.mktemp("whole")
+    argv = ["experiment", "regimes", *KILL_BUDGET, "--workers", "1", "--out", str(whole)]
+    assert cli.main(argv) == 0
+    return load_sweep(whole)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", ["local", "ray"])
-def test_a_killed_experiment_resumes_to_the_same_table(tmp_path, backend):
-    """SIGKILL of the command once a checkpoint is on disk, then the same command again."""
+def test_a_killed_experiment_resumes_to_the_same_table(
+    tmp_path, backend, uninterrupted_kill_budget
+):
+    """SIGKILL of the command once a checkpoint is on disk, then the same command again: the
+    table equals the uninterrupted experiment's."""
     if backend == "ray":
         pytest.importorskip("ray", reason="the ray extra: pip install -e '.[ray]'")
     extra = ("--workers", "2", "--backend", backend)
-    whole = tmp_path / "whole"
-    subprocess.run(_experiment(whole, *extra), check=True, capture_output=True, timeout=900)
     out = tmp_path / "killed"
     proc = subprocess.Popen(
         _experiment(out, *extra),
@@ -299,7 +313,7 @@ def test_a_killed_experiment_resumes_to_the_same_table(tmp_path, backend):
     os.killpg(proc.pid, signal.SIGKILL)  # the driver and its workers
     proc.wait()
     subprocess.run(_experiment(out, *extra), check=True, capture_output=True, timeout=900)
-    a, b = load_sweep(out), load_sweep(whole)
+    a, b = load_sweep(out), uninterrupted_kill_budget
     keep = [c for c in b.columns if c not in ("wall_s", "run")]
     pd.testing.assert_frame_equal(a[keep], b[keep])
     assert not list(out.glob("seed_0/.*.partial")), "a staging folder was left behind"
