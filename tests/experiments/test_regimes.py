@@ -280,10 +280,10 @@ def _experiment(out: Path, *extra: str) -> list[str]:
 @pytest.fixture(scope="module")
 def uninterrupted_kill_budget(tmp_path_factory) -> pd.DataFrame:
     """The table of an uninterrupted experiment at the kill budget, computed once for both
-    backends, in this process with one worker (worker processes give the same table as one
-    process: test_regimes_in_worker_processes_match_the_single_process_run)."""
+    backends (local worker processes; the backends give the same table, and so do worker
+    processes and one process: test_regimes_in_worker_processes_match_the_single_process_run)."""
     whole = tmp_path_factory.mktemp("whole")
-    argv = ["experiment", "regimes", *KILL_BUDGET, "--workers", "1", "--out", str(whole)]
+    argv = ["experiment", "regimes", *KILL_BUDGET, "--workers", "2", "--out", str(whole)]
     assert cli.main(argv) == 0
     return load_sweep(whole)
 
