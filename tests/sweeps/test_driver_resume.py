@@ -28,7 +28,7 @@ pytestmark = pytest.mark.slow
 
 SWEEP = """
 [training]
-iterations = 8  # checkpoints at 2, 4, 6, 8: a kill at the first leaves three to resume through
+iterations = 16
 num_worlds = 8
 checkpoint_every = 2
 gamma = 0.5
