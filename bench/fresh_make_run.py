@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -22,7 +23,20 @@ import time
 import urllib.request
 from pathlib import Path
 
-from coopsim.bench.browser import CHROMIUM, CHROMIUM_ARGS, free_port
+# Debian's Chromium, never a downloaded one. A local copy of what tests/browser.py declares for
+# the test suite: this study runs as a script from any folder (and against a fresh clone), so
+# it does not import the test tree.
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]  # fmt: skip
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on now, for the app started next."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO_DONE = "the runs: coopsim compare"  # the demo's last line

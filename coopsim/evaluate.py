@@ -262,9 +262,9 @@ def summarise(table: pd.DataFrame, run: str | None = None) -> dict[str, dict[str
     }
 
 
-def run_label(scenario: Scenario, seed: int) -> str:
-    """How an evaluation names its run before the run has a folder: scenario and seed."""
-    return f"run of {scenario.name!r} (seed {seed})"
+def run_label(name: str, seed: int) -> str:
+    """How an evaluation names its run before the run has a folder: scenario name and seed."""
+    return f"run of {name!r} (seed {seed})"
 
 
 def planner_summary(
@@ -361,7 +361,7 @@ def evaluate(
         return Evaluation(
             frame,
             table,
-            summarise(table, run_label(scenario, seed)),
+            summarise(table, run_label(scenario.name, seed)),
             replay=_replay(recorder),
             mechanisms=built.mechanisms,
         )
@@ -396,7 +396,7 @@ def evaluate(
     return Evaluation(
         frame,
         table,
-        summarise(table, run_label(scenario, seed)),
+        summarise(table, run_label(scenario.name, seed)),
         planner_summary(planner, names, played, twins),
         _replay(recorder),
         built.mechanisms,

@@ -16,6 +16,7 @@ import os
 import shutil
 import sys
 import tempfile
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -158,13 +159,14 @@ def run_metadata(
     the configured parameters (``describe()``), in pipeline order, as the run built them
     (:attr:`coopsim.builder.Built.mechanisms`): they are written here, by the version that ran,
     so readers such as reports never rebuild a pipeline from an old ``scenario.toml`` to
-    recover them, and writing builds nothing.
+    recover them, and writing builds nothing. The ``mechanism`` label ('tax+lump_sum', or
+    'none') is their kinds joined, the same as :attr:`Scenario.mechanism_label`.
     """
     import torch
 
     return {
         "scenario": scenario.name,
-        "mechanism": scenario.mechanism_label,
+        "mechanism": "+".join(m["kind"] for m in mechanisms) or "none",
         "seed": seed,
         "world": scenario.world.kind,
         "num_agents": scenario.world.num_agents,
@@ -182,8 +184,8 @@ class RunData:
 
     ``summary`` is ``summary.json`` (metadata and metric -> mean, ci_low, ci_high, std, n);
     ``scenario`` the resolved config as a dict; ``episodes`` the tidy evaluation rollouts (one
-    row per episode x round x agent); ``metrics`` one row per training iteration, or None for a
-    run that was only evaluated; ``episode_metrics`` one row per evaluation episode, or None
+    row per episode x round x agent); ``training_log`` one row per training iteration, or None
+    for a run that was only evaluated; ``episode_metrics`` one row per evaluation episode, or None
     for runs written before it was recorded. Every table starts with run, scenario,
     mechanism and seed columns.
     """
@@ -192,13 +194,24 @@ class RunData:
     summary: dict[str, Any]
     scenario: dict[str, Any]
     episodes: pd.DataFrame
-    metrics: pd.DataFrame | None = None
+    training_log: pd.DataFrame | None = None
     extra: dict[str, pd.DataFrame] = field(default_factory=dict)
     episode_metrics: pd.DataFrame | None = None
 
     @property
     def name(self) -> str:
         return self.path.name
+
+    @property
+    def metrics(self) -> pd.DataFrame | None:
+        """Deprecated name of :attr:`training_log` (read only), kept for older notebooks:
+        "metrics" are the measures of an evaluation, the training log is what training wrote."""
+        warnings.warn(
+            "RunData.metrics is deprecated: use RunData.training_log",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.training_log
 
     @property
     def label(self) -> str:
@@ -332,7 +345,7 @@ def load_run(
     ...                             episodes=2))
     >>> list(run.episodes.columns[:7])
     ['run', 'scenario', 'mechanism', 'seed', 'episode', 'round', 'agent']
-    >>> run.summary["scenario"], len(run.episode_metrics), run.metrics is None
+    >>> run.summary["scenario"], len(run.episode_metrics), run.training_log is None
     ('public_goods', 2, True)
     """
     path = Path(path)
@@ -348,14 +361,14 @@ def load_run(
         else pd.DataFrame()
     )
     log = next((path / n for n in (TRAINING_LOG, OLD_TRAINING_LOG) if (path / n).exists()), None)
-    metrics = _read_table(log) if log is not None else None
+    training_log = _read_table(log) if log is not None else None
     per_episode = _read_table(path / EPISODE_METRICS) if (path / EPISODE_METRICS).exists() else None
     return RunData(
         path=path,
         summary=summary,
         scenario=scenario,
         episodes=_label(episodes, path, summary),
-        metrics=_label(metrics, path, summary) if metrics is not None else None,
+        training_log=_label(training_log, path, summary) if training_log is not None else None,
         episode_metrics=_label(per_episode, path, summary) if per_episode is not None else None,
     )
 
@@ -442,10 +455,19 @@ def episodes_frame(runs: Iterable[RunData]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def metrics_frame(runs: Iterable[RunData]) -> pd.DataFrame:
+def training_log_frame(runs: Iterable[RunData]) -> pd.DataFrame:
     """The training logs of several runs in one table; runs without one add nothing."""
-    frames = [r.metrics for r in runs if r.metrics is not None and not r.metrics.empty]
+    frames = [r.training_log for r in runs if r.training_log is not None]
+    frames = [f for f in frames if not f.empty]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def metrics_frame(runs: Iterable[RunData]) -> pd.DataFrame:
+    """Deprecated name of :func:`training_log_frame`, kept for older notebooks."""
+    warnings.warn(
+        "metrics_frame is deprecated: use training_log_frame", DeprecationWarning, stacklevel=2
+    )
+    return training_log_frame(runs)
 
 
 def summary_frame(runs: Iterable[RunData]) -> pd.DataFrame:

@@ -4,7 +4,7 @@ A scenario that only evaluates is computed in memory and published through
 :class:`~coopsim.record.RunWriter` in one step.
 
 A scenario that learns (:attr:`Scenario.learns`) trains first, which can take hours, so it
-trains in a staging folder that survives an interruption (:class:`coopsim.run_store.Staging`:
+trains in a staging folder that survives an interruption (:class:`coopsim.staging.Staging`:
 checkpoints, the training log, the lock). When training ends the trained population is evaluated, ``summary.json``
 and the evaluation tables join the folder, and the folder is renamed to
 ``out/<scenario>-<time>-s<seed>/``: like every run directory it appears complete or not at all,
@@ -25,13 +25,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import tomli_w
+
 from coopsim.builder import build, resolve_device
 from coopsim.evaluate import Evaluation, evaluate
 from coopsim.record import RunWriter, new_run_name, run_metadata
 from coopsim.replay import REPLAY, save_replay
-from coopsim.run_store import Fork, ProgressFn, Staging, as_trained, partial_dir, training_setup
 from coopsim.scenario import Scenario
 from coopsim.schema import ConfigError
+from coopsim.staging import Fork, ProgressFn, Staging, as_trained, partial_dir, training_setup
 from coopsim.stress.robust import trainer_for
 from coopsim.train import evaluate_trained, planner_schedule
 
@@ -92,19 +94,21 @@ def run_scenario(
     )
     summary["metrics"] = result.summary
     with RunWriter(out, new_run_name(scenario.name, run_seed)) as writer:
-        _write_evaluation(writer, scenario, result, summary)
+        _write_evaluation(writer, scenario.to_dict(), result, summary)
     return writer.final
 
 
 def _write_evaluation(
-    writer: RunWriter, scenario: Scenario, result: Evaluation, summary: dict[str, Any]
+    writer: RunWriter, plain: dict[str, Any], result: Evaluation, summary: dict[str, Any]
 ) -> None:
+    """Write an evaluated run's files; ``plain`` is the scenario as plain data
+    (:meth:`Scenario.to_dict`, worked out once by the caller), so writing builds nothing."""
     # The scenario as it ran: --episodes and --seed overrides are part of what reproduces it.
-    resolved = copy.deepcopy(scenario)
-    resolved.evaluation.episodes = len(result.episode_metrics)
+    resolved = copy.deepcopy(plain)
+    resolved["evaluation"]["episodes"] = len(result.episode_metrics)
     if isinstance(summary.get("seed"), int):
-        resolved.evaluation.seed = summary["seed"]
-    writer.write_text("scenario.toml", resolved.to_toml())
+        resolved["evaluation"]["seed"] = summary["seed"]
+    writer.write_text("scenario.toml", tomli_w.dumps(resolved))
     writer.write_frame("episodes.parquet", result.episodes)
     writer.write_frame("episode_metrics.parquet", result.episode_metrics)
     if result.replay is not None:
@@ -136,7 +140,8 @@ def _run_learning(
     train_seed = cfg.seed  # the run's scenario.toml records the seed it trained with
     dev = resolve_device(device or cfg.device)
     forked = fork.describe(out) if fork is not None else None
-    setup = training_setup(scenario, train_seed, str(dev), forked)
+    plain = scenario.to_dict()  # worked out once: the staging's setup and scenario.toml
+    setup = training_setup(plain, train_seed, str(dev), forked)
 
     folder = partial_dir(out, scenario.name, seed)
     with Staging(folder, setup, cfg.iterations, fresh=fresh) as stage:
@@ -181,5 +186,5 @@ def _run_learning(
         if result.planner is not None:  # how the planner was played, what it chose
             summary["planner"] = result.planner
         with stage.publish(out, new_run_name(scenario.name, seed)) as writer:
-            _write_evaluation(writer, scenario, result, summary)
+            _write_evaluation(writer, plain, result, summary)
     return writer.final

@@ -3,7 +3,7 @@
 An iteration reads like CleanRL's loop, in three steps:
 
 1. **collect** (:meth:`Trainer.collect`): play ``episodes_per_iteration`` episodes in each of
-   B worlds in lock-step into preallocated rollout storage (:mod:`coopsim.storage`), [T, B, n]
+   B worlds in lock-step into preallocated rollout storage (:mod:`coopsim.rollout_buffer`), [T, B, n]
    tensors on the world's device per learning group;
 2. **credit**: the planner's books (:class:`~coopsim.credit.PlannerCredit`) say, as each of its
    tax periods closes, what the decision taken at its start earned against its group's mean;
@@ -43,7 +43,7 @@ from coopsim.config.training import TrainingConfig
 from coopsim.credit import PlannerCredit
 from coopsim.envs.base import Step, World
 from coopsim.evaluate import Evaluation, PlannerPlay, evaluate
-from coopsim.storage import RolloutStorage
+from coopsim.rollout_buffer import RolloutStorage
 from mechanisms import Mechanism
 
 __all__ = [

@@ -9,4 +9,7 @@ from __future__ import annotations
 
 import torch
 
+# The browser tests' server fixture and helpers (tests/browser.py).
+pytest_plugins = ["tests.browser"]
+
 torch.set_num_threads(1)

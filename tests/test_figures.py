@@ -45,7 +45,7 @@ def test_every_figure_is_labelled(runs):
     tax = runs["public_goods_tax"]
     trained = RunData(
         tax.path, tax.summary, tax.scenario, tax.episodes,
-        metrics=pd.DataFrame({"iteration": range(5), "productivity": np.arange(5.0)}),
+        training_log=pd.DataFrame({"iteration": range(5), "productivity": np.arange(5.0)}),
     )  # fmt: skip
     all_runs = list(runs.values())
     for fig in (
@@ -176,12 +176,12 @@ def test_training_panels_are_the_logs_measures_and_returns(runs):
             "seconds": 0.5,
         }
     )
-    trained = RunData(tax.path, tax.summary, tax.scenario, tax.episodes, metrics=log)
+    trained = RunData(tax.path, tax.summary, tax.scenario, tax.episodes, training_log=log)
     axes = _axes_with_data(figures.metrics_over_training(trained))
     assert [ax.get_title() for ax in axes] == ["contribution rate", "agents return"]
     assert axes[0].get_ylabel() == "contribution rate: share of endowment (0-1)"
     assert {ax.get_xlabel() for ax in axes} == {"training iteration"}
-    trained.metrics = log.rename(columns={"iteration": "step"})
+    trained.training_log = log.rename(columns={"iteration": "step"})
     with pytest.raises(ValueError, match="training_log.parquet: no 'iteration' column"):
         figures.metrics_over_training(trained)
 

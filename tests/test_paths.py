@@ -10,8 +10,8 @@ from coopsim import scenario as sc
 from coopsim.app import jobs
 from coopsim.paths import UnsafePathError, inside, redact, slug
 from coopsim.record import RunWriter, new_run_name
-from coopsim.run_store import partial_dir
 from coopsim.runner import run_scenario
+from coopsim.staging import partial_dir
 
 HOSTILE = [
     "../../escape/XXX",

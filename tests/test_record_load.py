@@ -15,6 +15,7 @@ from coopsim.record import (
     load_runs,
     metrics_frame,
     summary_frame,
+    training_log_frame,
 )
 from coopsim.runner import run_scenario
 
@@ -58,9 +59,9 @@ def test_metrics_parquet_optional(tmp_path):
         w.write_frame("metrics.parquet", pd.DataFrame({"iteration": [0, 1], "loss": [2.0, 1.0]}))
     run = load_run(w.final)
     assert run.episodes.empty and run.episode_metrics is None
-    assert run.metrics["seed"].tolist() == [3, 3]
-    assert metrics_frame([run])["loss"].tolist() == [2.0, 1.0]
-    assert metrics_frame([]).empty
+    assert run.training_log["seed"].tolist() == [3, 3]
+    assert training_log_frame([run])["loss"].tolist() == [2.0, 1.0]
+    assert training_log_frame([]).empty
     assert json.loads((w.final / "summary.json").read_text())["seed"] == 3
 
 
@@ -69,7 +70,7 @@ def test_the_training_log_is_read_under_its_name_and_its_old_one(tmp_path):
         with RunWriter(tmp_path, name.split(".")[0]) as w:
             w.write_json("summary.json", {"scenario": "x", "mechanism": "none", "seed": 0})
             w.write_frame(name, pd.DataFrame({"iteration": [0], "loss": [loss]}))
-        assert load_run(w.final).metrics["loss"].tolist() == [loss]
+        assert load_run(w.final).training_log["loss"].tolist() == [loss]
 
 
 def test_load_run_reads_only_the_columns_and_episodes_asked_for(tmp_path):
@@ -157,3 +158,16 @@ def test_a_named_path_that_does_not_exist_is_an_error(tmp_path):
         load_runs([tmp_path / "nowhere"])
     with pytest.raises(FileNotFoundError, match="nowhere: no such file or directory"):
         load_run(tmp_path / "nowhere")
+
+
+def test_the_old_names_of_the_training_log_still_read_it_and_warn(tmp_path):
+    with RunWriter(tmp_path, "trained") as w:
+        w.write_json("summary.json", {"scenario": "x", "mechanism": "none", "seed": 0})
+        w.write_frame("training_log.parquet", pd.DataFrame({"iteration": [0], "loss": [1.5]}))
+    run = load_run(w.final)
+    with pytest.warns(DeprecationWarning, match="RunData.training_log"):
+        assert run.metrics is run.training_log
+    with pytest.warns(DeprecationWarning, match="training_log_frame"):
+        assert metrics_frame([run])["loss"].tolist() == [1.5]
+    with pytest.raises(AttributeError):  # read only: the log is set under its own name
+        run.metrics = None

@@ -3,7 +3,7 @@
 Reads top to bottom like CleanRL's ``ppo.py``: the hyperparameters
 (:class:`~coopsim.config.training.PPOConfig`, a line each), the network, acting, generalised
 advantage estimation, and the clipped update; :mod:`coopsim.train` collects the rollout of
-B worlds x T steps into preallocated storage (:mod:`coopsim.storage`). Everything stays on the
+B worlds x T steps into preallocated storage (:mod:`coopsim.rollout_buffer`). Everything stays on the
 world's device: the rollout is a set of tensors ``[T, B, n, ...]`` and no step leaves it.
 
 One :class:`PPOLearner` drives a *group* of agents with one shared set of weights. A one-hot

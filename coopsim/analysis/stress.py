@@ -32,7 +32,7 @@ import pandas as pd
 from coopsim.analysis.yardstick import yardstick
 from coopsim.measures import MEASURES
 from coopsim.record import SCENARIO
-from coopsim.run_store import read_toml
+from coopsim.staging import read_toml
 
 #: Populations a rule never trained with (the worst case and 10th percentile are over these).
 UNSEEN = ("cross-seed", "cross-rule", "population")

@@ -32,7 +32,7 @@ def training_log(run: RunData) -> pd.DataFrame | None:
     every trainer row starts with was not written by coopsim: an error names its file rather
     than a guess at which other column might count iterations.
     """
-    log = run.metrics
+    log = run.training_log
     if log is None or log.empty:
         return None
     if ITERATION not in log.columns:
@@ -58,7 +58,7 @@ def training_curves(
     >>> from pathlib import Path
     >>> from coopsim.record import RunData
     >>> log = pd.DataFrame({"iteration": [0, 1, 2, 3], "reward": [0.0, 1.0, 2.0, 3.0]})
-    >>> run = RunData(Path("r"), {"scenario": "s", "seed": 0}, {}, pd.DataFrame(), metrics=log)
+    >>> run = RunData(Path("r"), {"scenario": "s", "seed": 0}, {}, pd.DataFrame(), training_log=log)
     >>> training_curves(run, window=2)[["iteration", "metric", "value"]]
        iteration  metric  value
     0          0  reward    0.0

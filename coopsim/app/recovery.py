@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from coopsim.files import loads_toml
-from coopsim.run_store import LOCK, TRAINING, as_trained, list_checkpoints, partial_dir
 from coopsim.scenario import Scenario
+from coopsim.staging import LOCK, TRAINING, as_trained, list_checkpoints, partial_dir
 
 
 @dataclass(frozen=True)

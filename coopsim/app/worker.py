@@ -53,8 +53,8 @@ def _run(job_dir: Path, spec: dict[str, Any]) -> int:
 
     from coopsim import scenario as sc
     from coopsim.app import recovery
-    from coopsim.run_store import RunBusy
     from coopsim.runner import run_scenario
+    from coopsim.staging import RunBusy
 
     torch.set_num_threads(1)
     status = json.loads((job_dir / STATUS).read_text())

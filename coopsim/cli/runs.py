@@ -35,8 +35,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     is run again (see :mod:`coopsim.runner`); its progress bar goes to stderr.
     """
     from coopsim import scenario as sc
-    from coopsim.run_store import RunBusy
     from coopsim.runner import run_scenario
+    from coopsim.staging import RunBusy
 
     scenario = sc.load(args.scenario)
     try:

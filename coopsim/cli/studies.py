@@ -136,7 +136,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     Run again, the same command skips finished cells and resumes interrupted learning cells.
     """
     from coopsim.paths import slug
-    from coopsim.run_store import RunBusy
+    from coopsim.staging import RunBusy
     from coopsim.sweeps import SweepSpec, parse_set, run_sweep
     from coopsim.sweeps.spec import load_base
 

@@ -1,6 +1,6 @@
 """Configuration: what a run is made of, as plain typed data.
 
-The first layer of the package (see ``tests/test_architecture.py``): building, execution,
+The first layer of the package (see ``tests/integration/test_architecture.py``): building, execution,
 records and the front ends import these classes, and this package imports nothing of them,
 only the rule-carrying field of :mod:`coopsim.schema`. A world's and a mechanism's own
 parameters are declared beside the class that reads them (``WORLDS[kind][0]``,

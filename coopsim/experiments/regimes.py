@@ -264,8 +264,8 @@ def claim(out: Path, budget: Budget, tasks: list[CellTask]) -> None:
     import json
 
     from coopsim.record import atomic_write_text
-    from coopsim.run_store import first_difference
     from coopsim.schema import ConfigError
+    from coopsim.staging import first_difference
 
     manifest = inside(out, MANIFEST)
     # what the runs compute: the seed varies by design, the device only says where
@@ -296,8 +296,8 @@ def check_kept(task: CellTask) -> None:
     naming the run and the first field that differs (a folder written before it had a
     ``sweep.json`` has only its runs to say what they trained)."""
     from coopsim.record import SCENARIO
-    from coopsim.run_store import first_difference, read_toml
     from coopsim.schema import ConfigError
+    from coopsim.staging import first_difference, read_toml
 
     path = task.finished()
     if path is None:

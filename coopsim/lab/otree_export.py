@@ -25,8 +25,8 @@ from coopsim import builder
 from coopsim import scenario as scenario_mod
 from coopsim.lab import lab_agents, lab_rules, otree_files
 from coopsim.record import SCENARIO, is_run_dir
-from coopsim.run_store import list_checkpoints, load_checkpoint
 from coopsim.schema import ConfigError
+from coopsim.staging import list_checkpoints, load_checkpoint
 
 APP = "coopsim_table"
 APP_B = "coopsim_table_b"  # the second rule, where participants vote between two

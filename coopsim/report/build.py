@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
+from typing import IO
 
+from coopsim.files import atomic_file, atomic_new_file, atomic_write_text
 from coopsim.record import RunData
 from coopsim.report.content import build_content
 from coopsim.report.model import Report
@@ -23,9 +24,6 @@ from coopsim.report.to_pdf import render_pdf
 
 #: Suffixes that name a report file; anything else is a folder to write a report into.
 SUFFIXES = (".html", ".htm", ".pdf")
-
-#: How many names with a suffix (``report-<time>-2.html``, ...) a folder write tries.
-MAX_SUFFIX = 10_000
 
 
 def build_report(
@@ -51,18 +49,15 @@ def build_report(
     report = build_content(runs, rank_by)
     stem = f"report-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
     name = out.name if is_file else f"{stem}.html"
-    # A name no other writer, thread or process, can pick; created by the renderer with the
-    # usual permissions (mkstemp's would leave the published report readable by its owner only).
-    tmp = folder / f".{name}.{uuid.uuid4().hex}.tmp"
-    try:
-        _render(report, tmp, pdf=name.lower().endswith(".pdf"))
-        if is_file:
-            os.replace(tmp, out)
-            final = out
-        else:
-            final = publish_new(tmp, folder, stem, ".html")
-    finally:
-        tmp.unlink(missing_ok=True)
+    if is_file:
+        with atomic_file(out, "wb") as fh:
+            _render(report, fh, pdf=name.lower().endswith(".pdf"))
+        final = out
+    else:
+        with atomic_new_file(folder / name, "wb") as new:
+            _render(report, new.file, pdf=False)
+        assert new.path is not None
+        final = new.path
     if report.data is not None:
         write_findings(report.data, findings_path(final))
     return final
@@ -75,33 +70,11 @@ def findings_path(report: Path) -> Path:
 
 def write_findings(data: dict, path: Path) -> None:
     """The findings as JSON, replacing ``path`` in one step."""
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        tmp.write_text(json.dumps(data, indent=2, allow_nan=False) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    atomic_write_text(path, json.dumps(data, indent=2, allow_nan=False) + "\n")
 
 
-def _render(report: Report, path: Path, *, pdf: bool) -> None:
+def _render(report: Report, target: IO[bytes], *, pdf: bool) -> None:
     if pdf:
-        render_pdf(report, path)
+        render_pdf(report, target)
     else:
-        path.write_text(render_html(report), encoding="utf-8")
-
-
-def publish_new(tmp: Path, folder: Path, stem: str, suffix: str) -> Path:
-    """Give the finished file ``tmp`` the first free name ``<stem><suffix>``, ``<stem>-2...``.
-
-    ``os.link`` creates the name only if nobody holds it, in one step, so a concurrent writer
-    that picked the same name moves on to the next instead of overwriting (a rename would
-    silently replace the other's file). ``tmp`` is left for the caller to remove.
-    """
-    for n in range(1, MAX_SUFFIX + 1):
-        final = folder / (f"{stem}{suffix}" if n == 1 else f"{stem}-{n}{suffix}")
-        try:
-            os.link(tmp, final)
-        except FileExistsError:
-            continue
-        return final
-    raise FileExistsError(f"{folder}: {MAX_SUFFIX} reports named {stem}* already exist")
+        target.write(render_html(report).encode("utf-8"))

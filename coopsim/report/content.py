@@ -108,8 +108,8 @@ def _training_words(run: RunData) -> str:
             bits.append(f"{value:,.0f} {label}")
     if training.get("seed") is not None:
         bits.append(f"training seed {training['seed']}")
-    if not bits and run.metrics is not None and not run.metrics.empty:
-        bits.append(f"{len(run.metrics)} logged training iterations")
+    if not bits and run.training_log is not None and not run.training_log.empty:
+        bits.append(f"{len(run.training_log)} logged training iterations")
     if not bits:
         return "none: scripted policies, evaluated without training"
     return ", ".join(bits)

@@ -10,6 +10,7 @@ or a local file.
 from __future__ import annotations
 
 import os
+from typing import IO
 
 from coopsim.report.model import Report
 from coopsim.report.to_html import render_html
@@ -22,8 +23,10 @@ SYSTEM_LIBRARIES = (
 )
 
 
-def render_pdf(report: Report, path: str | os.PathLike) -> None:
-    """Write the report as a PDF: the same sections, tables set as tables, figures as images."""
+def render_pdf(report: Report, path: str | os.PathLike | IO[bytes]) -> None:
+    """Write the report as a PDF: the same sections, tables set as tables, figures as images.
+
+    ``path`` is a file name or a file open for binary writing (an atomic write's, say)."""
     try:
         from weasyprint import HTML
         from weasyprint.urls import URLFetcher
@@ -31,4 +34,6 @@ def render_pdf(report: Report, path: str | os.PathLike) -> None:
         raise RuntimeError(f"{SYSTEM_LIBRARIES}: {err}") from err
 
     fetcher = URLFetcher(allowed_protocols=("data",), fail_on_errors=True)
-    HTML(string=render_html(report), url_fetcher=fetcher).write_pdf(os.fspath(path))
+    HTML(string=render_html(report), url_fetcher=fetcher).write_pdf(
+        os.fspath(path) if isinstance(path, (str, os.PathLike)) else path
+    )

@@ -41,8 +41,8 @@ from coopsim.intervals import t_interval
 from coopsim.measures import MEASURES, income_cv_by_agent, late_income_share_by_agent
 from coopsim.paths import slug
 from coopsim.record import atomic_write_parquet, atomic_write_text
-from coopsim.run_store import first_difference
 from coopsim.schema import ConfigError, to_dict
+from coopsim.staging import first_difference
 from coopsim.stress.exploiter import Exploited, train_exploiter
 from coopsim.stress.members import member_seats
 from coopsim.stress.populations import PopulationConfig

@@ -23,8 +23,8 @@ from coopsim.agents.population import Population
 from coopsim.builder import make_world
 from coopsim.config import PAIRED_OBJECTIVES
 from coopsim.credit import PlannerCredit
+from coopsim.rollout_buffer import RolloutStorage
 from coopsim.scenario import Scenario
-from coopsim.storage import RolloutStorage
 from coopsim.stress.members import member_seats
 from coopsim.stress.objective import aggregate, robust_rewards, tail_alpha
 from coopsim.stress.populations import load_population

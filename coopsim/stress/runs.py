@@ -21,8 +21,8 @@ from coopsim.builder import make_population
 from coopsim.envs import World
 from coopsim.evaluate import PlannerPlay
 from coopsim.record import SCENARIO
-from coopsim.run_store import list_checkpoints, load_checkpoint
 from coopsim.schema import ConfigError
+from coopsim.staging import list_checkpoints, load_checkpoint
 from coopsim.train import Trainer, planner_play, planner_schedule
 
 

@@ -19,6 +19,7 @@ import json
 import time
 from typing import Any
 
+from coopsim.files import atomic_write_text
 from coopsim.sweeps.cells import CellTask, failed_row, row_of, run_cell
 
 
@@ -60,8 +61,7 @@ def run_unit(tasks: list[CellTask]) -> list[dict[str, Any]]:
         return [failed_row(t, f"{type(err).__name__}: {err}") for t in todo]
     wall = (time.perf_counter() - start) / len(todo)
     for task in todo:
-        task.wall_file.parent.mkdir(parents=True, exist_ok=True)
-        task.wall_file.write_text(json.dumps({"wall_s": wall, "batched": len(todo)}) + "\n")
+        atomic_write_text(task.wall_file, json.dumps({"wall_s": wall, "batched": len(todo)}) + "\n")
     rows = {id(t): row_of(t, written[id(t)]) for t in todo}
     return [rows[id(t)] if id(t) in rows else run_cell(t) for t in tasks]
 
@@ -116,12 +116,12 @@ def evaluate_batch(tasks: list[CellTask]) -> dict[int, Any]:
             )
         )
         table.insert(0, "episode", range(episodes))
-        summary = summarise(table, run_label(scenario, seed))
+        summary = summarise(table, run_label(scenario.name, seed))
         result = Evaluation(tidy_records(part, population.agent_policy), table, summary)
         described = describe_pipeline(cells[j])
         summary = run_metadata(scenario, seed, described, episodes=episodes, batched_cells=n)
         summary["metrics"] = result.summary
         with RunWriter(task.folder, new_run_name(scenario.name, seed)) as writer:
-            _write_evaluation(writer, scenario, result, summary)
+            _write_evaluation(writer, scenario.to_dict(), result, summary)
         written[id(task)] = writer.final
     return written

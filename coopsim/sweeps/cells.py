@@ -106,9 +106,9 @@ def run_cell(task: CellTask) -> dict[str, Any]:
 
 
 def _run(task: CellTask) -> Path:
-    from coopsim.run_store import Fork, RunBusy
     from coopsim.runner import run_scenario
     from coopsim.scenario import from_dict
+    from coopsim.staging import Fork, RunBusy
 
     scenario = from_dict(task.scenario, source=task.source)
     seed: int | None = task.seed

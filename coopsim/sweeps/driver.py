@@ -80,7 +80,7 @@ def plan(
 
 def claim(folder: Path, scenario: Any, spec: SweepSpec, episodes: int | None) -> None:
     """Write (or check) ``sweep.json``: one base scenario and evaluation budget per folder."""
-    from coopsim.run_store import first_difference
+    from coopsim.staging import first_difference
 
     manifest = inside(folder, MANIFEST)
     wanted = {"scenario": scenario.to_dict(), "episodes": episodes}

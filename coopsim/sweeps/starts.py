@@ -52,15 +52,15 @@ def train_start(task: StartTask) -> Path:
     """Train (or resume, or find done) a shared start; return its folder, which then holds a
     checkpoint at ``start.iterations``."""
     from coopsim.builder import resolve_device
-    from coopsim.run_store import Staging, training_setup
     from coopsim.scenario import from_dict
+    from coopsim.staging import Staging, training_setup
     from coopsim.train import Trainer
 
     start = task.start
     folder = start.path(task.sweep_dir)
     scenario = from_dict(start.scenario, source=start.source)
     device = str(resolve_device(start.device or scenario.training.device))
-    setup = training_setup(scenario, start.seed, device)
+    setup = training_setup(scenario.to_dict(), start.seed, device)
     hint = f"delete {folder} or use another --out to train these settings"
     with Staging(folder, setup, start.iterations, hint=hint) as stage:
         trainer = Trainer(scenario, seed=start.seed, device=device)

@@ -1,6 +1,6 @@
 """Griffe extension: a docstring's doctest examples render as code in the API reference.
 
-Docstrings here carry ``>>>`` examples inline (``tests/test_doctests.py`` runs them), not in
+Docstrings here carry ``>>>`` examples inline (``tests/integration/test_doctests.py`` runs them), not in
 an ``Examples:`` section, so Markdown would read ``>>>`` as nested quotes and ``x[a][b]`` as a
 reference link. This wraps each example (its ``>>>``/``...`` lines and the output up to the
 next blank line) in a ``pycon`` fence before mkdocstrings renders the docstring.

@@ -1,7 +1,7 @@
 """Run every notebook in notebooks/ and store the executed copies for the docs site.
 
 ``make notebooks-outputs`` calls this. The notebooks stay committed without outputs
-(``tests/notebooks`` holds them to that, so a diff shows code, not pictures); the executed
+(``tests/integration/notebooks`` holds them to that, so a diff shows code, not pictures); the executed
 copies go to ``build/notebooks/`` (not committed), and the docs build shows those, outputs and
 figures included, where they exist and are newer than their source (``gen_pages.py``). The
 docs build itself never runs a notebook.

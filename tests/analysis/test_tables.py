@@ -149,7 +149,7 @@ def test_mechanism_flows_budget_balanced(tax_run):
 
 def test_training_curves_with_and_without_log():
     log = pd.DataFrame({"iteration": [0, 10, 20], "equality": [0.2, 0.4, 0.9], "note": "x"})
-    run = synthetic_run(np.ones((1, 2)), metrics=log)
+    run = synthetic_run(np.ones((1, 2)), training_log=log)
     curves = training_curves(run)
     assert curves["metric"].unique().tolist() == ["equality"]  # text columns left out
     assert curves["iteration"].tolist() == [0, 10, 20]
@@ -163,7 +163,7 @@ def test_training_curves_with_and_without_log():
 
 def test_a_log_not_written_by_the_trainer_is_refused_by_name():
     log = pd.DataFrame({"epoch": [0, 1], "reward": [0.0, 1.0]})
-    run = synthetic_run(np.ones((1, 2)), metrics=log)
+    run = synthetic_run(np.ones((1, 2)), training_log=log)
     for read in (training_log, training_curves, tax_schedules):
         with pytest.raises(ValueError, match=r"r-s0/training_log.parquet: no 'iteration' column"):
             read(run)
@@ -185,9 +185,9 @@ def test_tax_schedules_config_and_learned(tax_run):
     assert learned["rate"].tolist() == pytest.approx([0.1, 0.3, 0.2, 0.4])
     # Only the trainer's spelling is a rate; a log that skips a bracket is refused.
     other = log.rename(columns={"rate_0": "tax_rate_0", "rate_1": "tax_rate_1"})
-    trained.metrics = other
+    trained.training_log = other
     assert tax_schedules(trained).query("source == 'training'").empty
-    trained.metrics = log.rename(columns={"rate_1": "rate_2"})
+    trained.training_log = log.rename(columns={"rate_1": "rate_2"})
     with pytest.raises(ValueError, match="training_log.parquet: bracket rates rate_0, rate_2"):
         tax_schedules(trained)
 

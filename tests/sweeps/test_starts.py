@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from coopsim import scenario as sc
 from coopsim.record import load_run, load_sweep
-from coopsim.run_store import list_checkpoints
+from coopsim.staging import list_checkpoints
 from coopsim.sweeps.cells import CellTask, StartFork
 from coopsim.sweeps.driver import run_tasks
 from coopsim.sweeps.spec import cell_data
@@ -40,8 +40,14 @@ def test_cells_continue_one_shared_start_trained_once(tmp_path):
         run = load_run(tmp_path / row["run"])
         forked = run.summary["training"]["forked_from"]
         assert forked["iteration"] == START_AT and forked["learners_only"]
-        assert list(run.metrics["iteration"]) == [0, 1, 2]  # the start's two rows, then its own
-        first.append(run.metrics.iloc[:START_AT].drop(columns=["run", "seconds"]).dropna(axis=1))
+        assert list(run.training_log["iteration"]) == [
+            0,
+            1,
+            2,
+        ]  # the start's two rows, then its own
+        first.append(
+            run.training_log.iloc[:START_AT].drop(columns=["run", "seconds"]).dropna(axis=1)
+        )
     # both cells start from the same iterations: the start's, not two trainings of their own
     assert first[0].equals(first[1])
     assert load_sweep(tmp_path)["training.learning_rate"].tolist() == [0.01, 0.02]

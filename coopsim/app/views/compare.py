@@ -508,7 +508,7 @@ def render() -> None:
             )
             _show(figures.mechanism_parameters(run))
     with tabs[5]:
-        learned = [r for r in runs if r.metrics is not None and not r.metrics.empty]
+        learned = [r for r in runs if r.training_log is not None and not r.training_log.empty]
         if not learned:
             st.info("None of these runs trained: evaluated runs have no training log.")
         for run in learned:

@@ -1,16 +1,15 @@
-"""The Compare page opens on the latest demo's or sweep's rules, whichever finished last, and
-shows a stress test of the chosen rules in a tab of its own."""
+"""The Compare page explains a zero-width interval with the CLI's mark and reason."""
 
 from __future__ import annotations
-
-import os
-import time
 
 from streamlit.testing.v1 import AppTest
 
 from coopsim import scenario as sc
+from coopsim.analysis import tables
+from coopsim.app.views.compare import compare_table
+from coopsim.measures import MEASURES
+from coopsim.record import load_run
 from coopsim.runner import run_scenario
-from coopsim.sweeps import SweepSpec, run_sweep
 
 #: The Compare page alone, as the app renders it.
 PAGE = (
@@ -21,55 +20,65 @@ PAGE = (
 )
 
 
-def _touch_older(path, seconds: float) -> None:
-    """Make a run look finished ``seconds`` ago (its summary's mtime is its finish time)."""
-    stamp = time.time() - seconds
-    os.utime(path / "summary.json", (stamp, stamp))
+def test_zero_width_intervals_are_marked_with_the_clis_reason(tmp_path, monkeypatch):
+    monkeypatch.setenv("COOPSIM_RUNS", str(tmp_path / "runs"))
+    # Scripted agents in identical worlds: every episode gives the same contribution rate.
+    path = run_scenario(sc.load("public_goods"), seed=0, out=tmp_path / "runs", episodes=4)
+    run = load_run(path)
+    table, notes = compare_table([run])
+    cli_notes = tables.zero_width_notes(tables.compare([run]))
+    assert notes == cli_notes and notes
+    assert any("every unit gave the same value" in note for note in notes)
+    cell = table.set_index("measure").loc[MEASURES["contribution_rate"].label, run.name]
+    assert cell.endswith(" *"), cell
+
+    at = AppTest.from_string(PAGE, default_timeout=60).run()
+    assert not at.exception
+    captions = [c.value for c in at.caption]
+    assert any(c.startswith("Zero-width intervals: ") and notes[0] in c for c in captions), captions
 
 
-def test_a_sweep_newer_than_any_run_opens_as_one_rule_per_cell(tmp_path, monkeypatch):
-    from coopsim.app.views.compare import available_runs, default_runs, rules_frame, sweep_cells
-    from coopsim.record import load_run
-
-    runs_dir = tmp_path / "runs"
-    monkeypatch.setenv("COOPSIM_RUNS", str(runs_dir))
-    older = run_scenario(sc.load("public_goods"), seed=0, out=runs_dir, episodes=2)
-    _touch_older(older, 60)
-    spec = SweepSpec(grid={"mechanisms.0.rate": [0.5, 1.5]}, seeds=[0, 1])
-    run_sweep(sc.load("public_goods_matching"), spec, runs_dir / "sweeps" / "rates", episodes=3)
-
-    cells = sweep_cells()
-    assert len(cells) == 4  # two cells x two seeds, each run named with its cell
-    assert sorted(set(cells.values())) == ["matching 0.5:1", "matching 1.5:1"]
-    paths = available_runs(cells)
-    assert older in paths  # every run stays selectable one by one
-    opened = default_runs(paths, cells)
-    assert sorted(map(str, opened)) == sorted(cells)
-
-    frame = rules_frame([load_run(p) for p in opened], cells=cells)
-    assert sorted(frame["rule"]) == ["matching 0.5:1", "matching 1.5:1"]
-    assert set(frame["seeds"]) == {"2"}  # one row per cell, pooled over its seeds
-
-    at = AppTest.from_string(PAGE, default_timeout=120).run()
-    assert not at.exception, at.exception
-    assert len(at.multiselect[0].value) == 4
-    assert sorted(at.table[0].value.index) == ["matching 0.5:1", "matching 1.5:1"]
-
-    # a run finished after the sweep that is not a demo's: the newest runs again
-    newer = run_scenario(sc.load("public_goods"), seed=1, out=runs_dir, episodes=2)
-    assert newer in default_runs(available_runs(cells), cells)
-
-
-def test_the_latest_demo_opens_when_it_finished_after_the_sweep(tmp_path, monkeypatch):
-    from coopsim.app.views.compare import available_runs, default_runs, sweep_cells
+def test_compare_opens_on_the_latest_demos_rules_pooled_over_seeds(tmp_path, monkeypatch):
+    from coopsim.analysis.rules import group_rules
+    from coopsim.app.views.compare import default_runs, rules_frame
     from tests.demo_runs import tiny_demo
 
     runs_dir = tmp_path / "runs"
     monkeypatch.setenv("COOPSIM_RUNS", str(runs_dir))
-    spec = SweepSpec(grid={"mechanisms.0.rate": [0.5, 1.5]}, seeds=[0])
-    run_sweep(sc.load("public_goods_matching"), spec, runs_dir / "sweeps" / "rates", episodes=2)
-    for run in (runs_dir / "sweeps").rglob("summary.json"):
-        _touch_older(run.parent, 60)
-    demo = {p for by_seed in tiny_demo(runs_dir, seeds=(0,)).values() for p in by_seed.values()}
-    cells = sweep_cells()
-    assert set(default_runs(available_runs(cells), cells)) == demo
+    run_scenario(sc.load("public_goods"), seed=0, out=runs_dir, episodes=2)  # an older run
+    paths = tiny_demo(runs_dir)
+    demo = {p for by_seed in paths.values() for p in by_seed.values()}
+    newest_first = sorted(
+        runs_dir.iterdir(), key=lambda p: (p / "summary.json").stat().st_mtime, reverse=True
+    )
+    assert set(default_runs(newest_first)) == demo
+    runs = [load_run(p) for p in demo]
+    frame = rules_frame(runs)
+    labels = sorted(rule.label for rule in group_rules(runs))
+    assert sorted(frame["rule"]) == labels and len(frame) == 5  # one row per rule
+    assert set(frame["seeds"]) == {"2"}
+    assert list(frame.columns[:3]) == ["rule", "seeds", "net welfare"]
+
+    at = AppTest.from_string(PAGE, default_timeout=120).run()
+    assert not at.exception
+    assert sorted(at.multiselect[0].value) == sorted(p.name for p in demo)
+    shown = at.table[0].value
+    assert sorted(shown.index) == labels
+
+
+def test_a_run_folder_holding_nan_is_named_not_drawn_as_a_value(tmp_path, monkeypatch):
+    """A folder written before non-finite measures were refused: the page says which run has no
+    value and renders every tab without a traceback."""
+    import json
+
+    monkeypatch.setenv("COOPSIM_RUNS", str(tmp_path / "runs"))
+    good = run_scenario(sc.load("public_goods"), seed=0, out=tmp_path / "runs", episodes=2)
+    broken = run_scenario(sc.load("public_goods"), seed=1, out=tmp_path / "runs", episodes=2)
+    summary = json.loads((broken / "summary.json").read_text())
+    summary["metrics"]["productivity"]["mean"] = float("nan")
+    (broken / "summary.json").write_text(json.dumps(summary))  # a NaN literal, as old runs held
+    at = AppTest.from_string(PAGE, default_timeout=60).run()
+    assert not at.exception, at.exception
+    warnings = [w.value for w in at.warning]
+    assert any(w.startswith(f"{broken.name}: no values (productivity") for w in warnings), warnings
+    assert not any(good.name in w for w in warnings)
