@@ -7,13 +7,13 @@ notebook, what is particular to this one.
 from __future__ import annotations
 
 import json
-import os
-import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
+
+from tests.integration.notebooks.kernel import notebook_kernel
 
 NOTEBOOK = Path(__file__).resolve().parents[3] / "notebooks" / "commons.ipynb"
 KERNEL = "coopsim-commons-notebook-test"
@@ -22,29 +22,13 @@ KERNEL = "coopsim-commons-notebook-test"
 @pytest.fixture(scope="module")
 def executed(tmp_path_factory):
     """The notebook run top to bottom on its small settings, in a folder of its own."""
-    root = tmp_path_factory.mktemp("jupyter")
-    spec = root / "kernels" / KERNEL
-    spec.mkdir(parents=True)
-    argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
-    spec.joinpath("kernel.json").write_text(
-        json.dumps({"argv": argv, "display_name": "coopsim tests", "language": "python"})
-    )
-    env = {"JUPYTER_PATH": str(root), "COOPSIM_NOTEBOOK_SMALL": "1"}
-    old = {k: os.environ.get(k) for k in (*env, "MPLBACKEND")}
-    os.environ.update(env)
-    os.environ.pop("MPLBACKEND", None)
-    try:
+    small = {"COOPSIM_NOTEBOOK_SMALL": "1"}
+    with notebook_kernel(tmp_path_factory.mktemp("jupyter"), KERNEL, small):
         nb = nbformat.read(NOTEBOOK, as_version=4)
         workdir = tmp_path_factory.mktemp("run")
         NotebookClient(
             nb, kernel_name=KERNEL, timeout=240, resources={"metadata": {"path": str(workdir)}}
         ).execute()
-    finally:
-        for key, value in old.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
     return nb, workdir
 
 

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import sys
 from pathlib import Path
 
 import nbformat
 import pandas as pd
 import pytest
 from nbclient import NotebookClient
+
+from tests.integration.notebooks.kernel import notebook_kernel
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[3] / "notebooks").glob("*.ipynb"))
 KERNEL = "coopsim-notebook-test"
@@ -24,28 +24,11 @@ def test_the_notebooks_are_there():
 
 @pytest.fixture(scope="module")
 def kernel_env(tmp_path_factory):
-    """A kernelspec that runs this interpreter (the project's .venv), whatever else is installed.
-
-    Found through JUPYTER_PATH, which takes precedence over user and system kernels, so a fresh
-    clone needs no `ipykernel install` step.
-    """
-    root = tmp_path_factory.mktemp("jupyter")
-    spec = root / "kernels" / KERNEL
-    spec.mkdir(parents=True)
-    argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
-    spec.joinpath("kernel.json").write_text(
-        json.dumps({"argv": argv, "display_name": "coopsim tests", "language": "python"})
-    )
-    old = {k: os.environ.get(k) for k in ("JUPYTER_PATH", "COOPSIM_NOTEBOOK_SMALL", "MPLBACKEND")}
-    os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(root), old["JUPYTER_PATH"]]))
-    os.environ["COOPSIM_NOTEBOOK_SMALL"] = "1"
-    os.environ.pop("MPLBACKEND", None)  # the inline backend, as in Jupyter
-    yield
-    for key, value in old.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
+    """The notebooks on their small settings."""
+    with notebook_kernel(
+        tmp_path_factory.mktemp("jupyter"), KERNEL, {"COOPSIM_NOTEBOOK_SMALL": "1"}
+    ):
+        yield
 
 
 # Notebooks executed and checked by a test file of their own (its name, in this folder).

@@ -5,9 +5,7 @@ those runs hold."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import sys
 import time
 from pathlib import Path
 
@@ -18,6 +16,7 @@ from nbclient import NotebookClient
 
 from coopsim.analysis.shipped_runs import DATA_ENV, TRAIN_ENV, data_dir
 from coopsim.measures import interval
+from tests.integration.notebooks.kernel import notebook_kernel
 
 ROOT = Path(__file__).resolve().parents[3]
 KERNEL = "coopsim-shipped-notebook-test"
@@ -40,24 +39,10 @@ def test_shipped_runs_are_small_and_hold_what_the_notebook_reads(name):
 
 @pytest.fixture(scope="module")
 def kernel(tmp_path_factory):
-    root = tmp_path_factory.mktemp("jupyter")
-    spec = root / "kernels" / KERNEL
-    spec.mkdir(parents=True)
-    argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
-    spec.joinpath("kernel.json").write_text(
-        json.dumps({"argv": argv, "display_name": "coopsim tests", "language": "python"})
-    )
-    keys = ("JUPYTER_PATH", "COOPSIM_NOTEBOOK_SMALL", TRAIN_ENV, DATA_ENV, "MPLBACKEND")
-    old = {k: os.environ.get(k) for k in keys}
-    os.environ["JUPYTER_PATH"] = str(root)
-    for key in keys[1:]:
-        os.environ.pop(key, None)  # the full settings, as a reader opens the notebook
-    yield
-    for key, value in old.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
+    """The full settings, as a reader opens the notebook: no small-settings or data overrides."""
+    unset = dict.fromkeys(("COOPSIM_NOTEBOOK_SMALL", TRAIN_ENV, DATA_ENV))
+    with notebook_kernel(tmp_path_factory.mktemp("jupyter"), KERNEL, unset):
+        yield
 
 
 def _execute(name: str, folder: Path) -> tuple[str, float]:
