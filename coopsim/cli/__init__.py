@@ -138,6 +138,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--runs", default="runs", help="folder of run directories (default: runs)")
     p.add_argument("--headless", action="store_true", help="do not open a browser window")
     p.add_argument(
+        "--address",
+        default="localhost",
+        help="address the server listens on (default: localhost, this machine only; 0.0.0.0 "
+        "lets other machines open it, e.g. a classroom sharing a Play table's link)",
+    )
+    p.add_argument(
         "--max-jobs",
         type=positive_int,
         default=None,

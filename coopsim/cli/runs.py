@@ -156,26 +156,33 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
-def app_command(port: int | None, headless: bool) -> list[str]:
-    """The ``streamlit run`` command line for the app; no usage statistics leave the machine."""
+def app_command(port: int | None, headless: bool, address: str = "localhost") -> list[str]:
+    """The ``streamlit run`` command line for the app; no usage statistics leave the machine.
+    ``address``: where it listens (localhost: this machine only)."""
     from coopsim.app import APP_FILE
 
     cmd = [sys.executable, "-m", "streamlit", "run", str(APP_FILE)]
     cmd += ["--browser.gatherUsageStats", "false", "--server.headless", str(headless).lower()]
-    cmd += ["--server.address", "localhost", "--server.showEmailPrompt", "false"]
+    cmd += ["--server.address", address, "--server.showEmailPrompt", "false"]
     if port is not None:
         cmd += ["--server.port", str(port)]
     return cmd
 
 
 def cmd_app(args: argparse.Namespace) -> int:
-    """Start the Streamlit mechanism designer on localhost (Ctrl-C stops it)."""
+    """Start the Streamlit mechanism designer (Ctrl-C stops it). A SIGTERM to this process
+    stops the server too, so that stopping ``coopsim app`` never leaves Streamlit holding the
+    port."""
+    import signal
     import subprocess
 
     env = dict(os.environ, COOPSIM_RUNS=str(args.runs))
     if args.max_jobs is not None:
         env["COOPSIM_MAX_JOBS"] = str(args.max_jobs)
+    server = subprocess.Popen(app_command(args.port, args.headless, args.address), env=env)
+    signal.signal(signal.SIGTERM, lambda *_: server.terminate())
     try:
-        return subprocess.call(app_command(args.port, args.headless), env=env)
-    except KeyboardInterrupt:
+        return server.wait()
+    except KeyboardInterrupt:  # the server, in our process group, got the Ctrl-C too
+        server.wait()
         return 0

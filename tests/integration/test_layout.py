@@ -31,7 +31,6 @@ UNTESTED = {
     "coopsim.__main__",
     "coopsim.cli.__main__",
     "coopsim.cli.lab",
-    "coopsim.cli.runs",
     "coopsim.cli.stress",
     "coopsim.cli.studies",
     # the app's shell, forms and worker: tests/app/test_main_*.py drive them under Streamlit's
