@@ -71,14 +71,27 @@ def _fixed_rule(source: str) -> tuple[Any, Path | None, str]:
             "a planner's rule is learned: export a run directory of this "
             "scenario (`coopsim run` writes one), whose rule is fixed at what the planner learned",
         )
-    planner = json.loads((run / "summary.json").read_text()).get("planner") or {}
+    summary = json.loads((run / "summary.json").read_text())
+    planner = summary.get("planner") or {}
     names, values = planner.get("controls", []), planner.get("mean_controls", [])
+    how = "fixed at the mean it played"
+    schedule = (summary.get("training") or {}).get("planner_schedule")
+    if not names and schedule and len(schedule) == len(sc.planner.controls):
+        # evaluated by the schedule training installed (a planner that has not acted yet, or
+        # `evaluation = "schedule"`): that schedule is the rule its runs were measured under
+        names, values, how = list(sc.planner.controls), schedule, "its installed schedule"
     if not names or len(names) != len(values):
-        raise ConfigError(str(run), "summary.json", "holds no planner controls to fix the rule at")
+        raise ConfigError(
+            str(run),
+            "summary.json",
+            "holds no planner controls to fix the rule at (neither planner.mean_controls nor "
+            "training.planner_schedule): rerun it with `coopsim run`, or export its scenario "
+            "with the controls set in its mechanisms",
+        )
     _set_controls(sc, run, names, values)
     sc.planner = None
     fixed = ", ".join(f"{n} = {v:.3g}" for n, v in zip(names, values))
-    return sc, run, f"The rule a planner learned, fixed at the mean it played: {fixed}."
+    return sc, run, f"The rule a planner learned, {how}: {fixed}."
 
 
 def _set_controls(sc: Any, run: Path, names: list[str], values: list[float]) -> None:
@@ -111,7 +124,10 @@ def _replayed_controls(run: Path, rounds: int) -> tuple[list[str], list[list[flo
         ep = None
     if not names or ep is None:
         raise ConfigError(
-            str(run), "episodes.parquet", "holds no planner controls per round to replay"
+            str(run),
+            "episodes.parquet",
+            "holds no planner controls per round to replay (its planner was evaluated by a "
+            "fixed schedule): export it without replaying, at that schedule",
         )
     by_round = ep[ep["agent"] == 0].groupby("round")[columns].mean()
     if len(by_round) < rounds:

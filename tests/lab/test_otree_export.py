@@ -52,3 +52,21 @@ def test_a_planner_run_is_exported_with_the_rule_it_learned(tmp_path):
     assert "planner learned" in rule["planner_note"]
     assert rule["rule_text"][0].startswith("Redistribution of the pot: ")
     assert {a["policy"] for a in rule["agents"].values()} == {"actor"}
+
+
+def test_a_planner_evaluated_by_its_schedule_is_exported_at_that_schedule(tmp_path):
+    """One iteration of the demo's planner: it has not acted, evaluation installed its schedule,
+    and the summary has no planner entry; the export plays that schedule and says so."""
+    from coopsim.runner import run_scenario
+
+    sc = scenario_mod.load("demo_planner_matching")
+    sc.training.num_worlds = 8
+    run = run_scenario(sc, out=tmp_path, iterations=1, episodes=2)
+    summary = json.loads((run / "summary.json").read_text())
+    assert "planner" not in summary
+    schedule = summary["training"]["planner_schedule"]
+    rule = build_rule(str(run), [0])
+    assert rule["mechanisms"][0]["params"]["rate"] == pytest.approx(schedule[0])
+    assert "installed schedule" in rule["planner_note"]
+    with pytest.raises(ConfigError, match="fixed schedule"):
+        build_rule(str(run), [0], planner="replay")
