@@ -313,7 +313,8 @@ def rule_labels(rules: Sequence[Rule]) -> list[str]:
         if population != usual:  # name the seats that are not the usual population's
             usual_policies = {g.split(" ", 1)[1] for g in usual.split(" + ") if " " in g}
             extra = [
-                f"{g.get('count', 1)} {str(g.get('policy', '?')).replace('_', ' ')} seats"
+                f"{g.get('count', 1)} {str(g.get('policy', '?')).replace('_', ' ')} "
+                + ("seat" if g.get("count", 1) == 1 else "seats")
                 for g in rule.scenario.get("population", [])
                 if g.get("policy") not in usual_policies
             ]

@@ -37,13 +37,13 @@ NEEDED = (
 
 def _read(csv: Path) -> pd.DataFrame:
     if not csv.is_file():
-        raise ConfigError(str(csv), "EXPORT.csv", "no such file")
+        raise ConfigError(str(csv), "oTree data export", "no such file")
     try:
         data = pd.read_csv(
             csv, dtype={"group.contributions": str, "group.net": str, "group.points": str}
         )
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as err:
-        raise ConfigError(str(csv), "EXPORT.csv", f"is not a CSV file ({err})") from None
+        raise ConfigError(str(csv), "oTree data export", f"is not a CSV file ({err})") from None
     missing = [c for c in NEEDED if c not in data.columns]
     if missing:
         raise ConfigError(

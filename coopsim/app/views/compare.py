@@ -333,7 +333,8 @@ def stress_verdict(
             "10th percentile": f"{num(r.p10)} ({pct(r.p10_share)}) of {r.populations}"
             if r.populations
             else "",
-            "exploitability": f"+{num(r.exploitability)} per seat, objective "
+            "exploitability": f"{'+' if r.exploitability >= 0 else ''}{num(r.exploitability)}"
+            " per seat, objective "
             f"{num(r.objective_under_exploiter)}"
             if r.exploiter
             else "not tested",
