@@ -627,13 +627,18 @@ def format_rules(table: pd.DataFrame, measures: Sequence[str] | None = None) -> 
             continue
         first = rows.iloc[0]
         lines.append("")
+        # rules trained for different objectives: one block, each line naming its own
+        mixed = rows["label"].nunique() > 1
         head = f"{first['label']} ({first['unit']})"
+        if mixed:
+            head = f"{name}: each rule's own, not comparable across lines (named on each line)"
         if name == NET_WELFARE and cost is not None:
             head += f", each unit of outlay costing {_num(cost)}"
         lines.append(head)
         for r in rows.itertuples(index=False):
             text = estimate_text(r.mean, r.ci_low, r.ci_high, r.unit)
-            lines.append(f"  {r.rule:<{width}}  {text}  n = {r.n} {r.units}")
+            own = f"  {r.label}" if mixed else ""
+            lines.append(f"  {r.rule:<{width}}  {text}  n = {r.n} {r.units}{own}")
     return "\n".join(lines)
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from coopsim import scenario
-from coopsim.analysis.rules import group_rules, per_episode, rules_table, wide
+from coopsim.analysis.rules import format_rules, group_rules, per_episode, rules_table, wide
 from coopsim.cli import main
 from coopsim.record import load_run
 from coopsim.runner import run_scenario
@@ -76,6 +76,12 @@ def test_net_welfare_for_every_public_goods_rule(demo_runs):
     assert set(own.drop(index=planner)["label"]) == {"objective (equality x productivity)"}
     # the planner's objective, as its evaluation measured it, is the net welfare derived here
     assert own.loc[planner[0], "mean"] == pytest.approx(w.loc[planner[0], "net_welfare"])
+    # as text, the block says the objectives differ and each line names its own
+    text = format_rules(table, ["objective"])
+    assert "each rule's own, not comparable" in text
+    lines = [line for line in text.splitlines() if line.startswith("  ")]
+    assert len(lines) == len(own)
+    assert all(line.endswith(own.loc[r, "label"]) for r, line in zip(own.index, lines))
     outlay = w.loc["matching 4:1", "sponsor_outlay"]
     assert fixed["utilitarian_welfare"] - 1.8 * outlay == pytest.approx(fixed["net_welfare"])
 
