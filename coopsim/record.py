@@ -408,6 +408,11 @@ def expand_paths(
             raise FileNotFoundError(f"{path}: no such file or directory")
         if wanted(path):
             found.append(path)
+        elif path.is_dir() and any(is_run_dir(c) for c in path.iterdir() if c.is_dir()):
+            note(
+                f"{path}: skipped, a folder of run directories, not one (no {SUMMARY}); "
+                f"give its runs: {path / '*'}"
+            )
         else:
             note(f"{path}: skipped, not a coopsim run directory (no {SUMMARY})")
     return found

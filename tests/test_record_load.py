@@ -171,3 +171,12 @@ def test_the_old_names_of_the_training_log_still_read_it_and_warn(tmp_path):
         assert metrics_frame([run])["loss"].tolist() == [1.5]
     with pytest.raises(AttributeError):  # read only: the log is set under its own name
         run.metrics = None
+
+
+def test_a_folder_of_runs_named_as_one_is_skipped_with_the_glob_to_give(out, tmp_path):
+    notes: list[str] = []
+    assert load_runs([out], note=notes.append) == []
+    assert notes == [
+        f"{out}: skipped, a folder of run directories, not one (no summary.json); "
+        f"give its runs: {out / '*'}"
+    ]
