@@ -387,7 +387,7 @@ def render() -> None:
     cells = sweep_cells()
     paths = available_runs(cells)
     if not paths:
-        st.info(f"No run directories in {runs_dir()} yet: start one on the Run page.")
+        st.info(f"No run directories in {shown.path(runs_dir())} yet: start one on the Run page.")
         return
     names = [run_key(p) for p in paths]
     default = state.selected_runs(names) or [run_key(p) for p in default_runs(paths, cells)]
