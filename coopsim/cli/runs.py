@@ -175,12 +175,21 @@ def cmd_app(args: argparse.Namespace) -> int:
     port."""
     import signal
     import subprocess
+    import threading
 
     env = dict(os.environ, COOPSIM_RUNS=str(args.runs))
     if args.max_jobs is not None:
         env["COOPSIM_MAX_JOBS"] = str(args.max_jobs)
     server = subprocess.Popen(app_command(args.port, args.headless, args.address), env=env)
-    signal.signal(signal.SIGTERM, lambda *_: server.terminate())
+
+    def stop(*_: object) -> None:
+        server.terminate()
+        # a server that does not end within 10 s (its event loop stuck) is killed
+        timer = threading.Timer(10, server.kill)
+        timer.daemon = True  # nothing to wait for once the server has ended
+        timer.start()
+
+    signal.signal(signal.SIGTERM, stop)
     try:
         return server.wait()
     except KeyboardInterrupt:  # the server, in our process group, got the Ctrl-C too

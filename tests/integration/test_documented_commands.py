@@ -14,9 +14,11 @@ no command goes unchecked by accident.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shlex
+import signal
 import subprocess
 import sys
 import time
@@ -159,8 +161,11 @@ def _serves(command: str, cwd: Path) -> None:
                 time.sleep(0.5)
         raise AssertionError(f"`{command}` did not serve within 90 s")
     finally:
-        os.killpg(proc.pid, 15)
+        os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
+        proc.stdout.close()
+        with contextlib.suppress(ProcessLookupError):  # a server stuck writing to the pipe
+            os.killpg(proc.pid, signal.SIGKILL)
 
 
 def test_every_documented_command_has_a_rule():
