@@ -278,6 +278,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print()
     for line in takeaway(findings):
         print(f"- {line}")
+    if args.quick:
+        print(
+            "\n(--quick: one training iteration per rule, to try the commands; these "
+            "numbers show the wiring, not what the rules do. `coopsim demo` trains them.)"
+        )
     names = " ".join(f"{args.out}/{arm.scenario}-*" for arm in arms.values())
     print(f"\nthe runs: coopsim compare {names}")
     return 0

@@ -32,7 +32,6 @@ UNTESTED = {
     "coopsim.cli.__main__",
     "coopsim.cli.lab",
     "coopsim.cli.stress",
-    "coopsim.cli.studies",
     # the app's shell, forms and worker: tests/app/test_main_*.py drive them under Streamlit's
     # AppTest and in Chromium, tests/app/views/ page by page
     "coopsim.app",
