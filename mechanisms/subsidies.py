@@ -78,7 +78,11 @@ class MatchingFunds(Mechanism):
         return [0.0] * self.obs_dim, [float(high)] * self.obs_dim
 
     def describe(self) -> str:
-        return f"Matching funds: a sponsor adds {float(self.rate[0]):g} per unit contributed."
+        return (
+            f"Matching funds: a sponsor adds {float(self.rate[0]):g} to the pot for every unit "
+            "contributed; the matched money is multiplied with the pot and shared equally, so "
+            "each seat gets its share whatever it gave."
+        )
 
 
 @dataclass
