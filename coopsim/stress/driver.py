@@ -194,9 +194,9 @@ class Stress:
                 probe[other.rule] = make_world(other.scenario, 1)
             why = same_seats(world, probe[other.rule])
             if why is not None:
-                self.notes.append(
-                    f"{run.rule} s{run.seed}: {other.path.name} skipped, its agents cannot sit "
-                    f"in this rule's world ({why})"
+                self.notes.append(  # one line per pair of rules, whatever their seeds
+                    f"{run.rule}: the agents of {other.rule} skipped, they cannot sit in this "
+                    f"rule's world ({why})"
                 )
                 continue
             label = "cross-seed" if kind == "cross-seed" else f"trained under {other.rule}"

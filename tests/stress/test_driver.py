@@ -58,6 +58,8 @@ def test_agents_that_cannot_sit_in_a_world_are_skipped_with_a_note(stressed):
     planner = frame[frame["rule"] == "public_goods_matching_planner"]
     assert not planner["population"].str.startswith("trained under").any()
     assert any("public_goods_learning" in n and "cannot sit" in n for n in plan.notes)
+    # one line per pair of rules, not per run: the planner's two seeds share theirs
+    assert all(" s0" not in n and " s1" not in n for n in plan.notes)
 
 
 def test_a_rerun_resumes_and_other_inputs_are_refused(stressed, stress_runs):
