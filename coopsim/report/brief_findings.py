@@ -266,6 +266,12 @@ def _trained_for(rules: Sequence[Rule]) -> Finding:
     )
 
 
+def _listed(names: Sequence[str]) -> str:
+    """Names in words: "a", "a and b", "a, b and c"."""
+    names = list(names)
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
 def _sponsor_finding(table: pd.DataFrame, labels: Sequence[str]) -> Finding | None:
     values = _values(table, OUTLAY, labels)
     paid = {r: v for r, v in values.items() if v["mean"] > 0}
@@ -273,10 +279,16 @@ def _sponsor_finding(table: pd.DataFrame, labels: Sequence[str]) -> Finding | No
         return None
     cost = table.attrs.get("sponsor_cost")
     shown = "; ".join(f"{r} {text(v, OUTLAY)}" for r, v in paid.items())
+    unpaid = [r for r in values if r not in paid]
+    others = (
+        f"; {_listed(unpaid)} {'brings' if len(unpaid) == 1 else 'bring'} in no outside money"
+        if unpaid
+        else ""
+    )
     return Finding(
         "sponsor",
         f"A sponsor paid, in coins per episode: {shown}. Net welfare counts each coin at "
-        f"{cost:g}; the other rules bring in no outside money.",
+        f"{cost:g}{others}.",
         OUTLAY,
         list(paid),
         paid,

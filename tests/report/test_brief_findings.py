@@ -130,3 +130,38 @@ def test_the_report_writes_its_findings_beside_it_and_says_them(demo_runs, tmp_p
             assert html.escape(words) in re.sub(r"\s+", " ", summary), finding["key"]
         for value in finding["values"].values():
             assert value["ci_low"] <= value["mean"] <= value["ci_high"]
+
+
+@pytest.mark.parametrize(
+    ("outlays", "tail"),
+    [
+        ({"matching 4:1": 1732.0}, "counts each coin at 1.8."),
+        ({"matching 4:1": 1732.0, "no mechanism": 0.0}, "no mechanism brings in no outside money."),
+        (
+            {"matching 4:1": 1732.0, "no mechanism": 0.0, "institution": 0.0},
+            "no mechanism and institution bring in no outside money.",
+        ),
+    ],
+)
+def test_the_sponsor_sentence_names_only_rules_that_are_there(outlays, tail):
+    """A brief of one rule used to say "the other rules bring in no outside money"."""
+    import pandas as pd
+
+    from coopsim.report.brief_findings import _sponsor_finding
+
+    rows = [
+        {
+            "rule": r,
+            "measure": "sponsor_outlay",
+            "mean": v,
+            "ci_low": v,
+            "ci_high": v,
+            "n": 3,
+            "units": "training seeds",
+        }
+        for r, v in outlays.items()
+    ]
+    table = pd.DataFrame(rows)
+    table.attrs["sponsor_cost"] = 1.8
+    finding = _sponsor_finding(table, list(outlays))
+    assert finding.sentence.endswith(tail), finding.sentence
