@@ -103,9 +103,20 @@ def cmd_stress(args: argparse.Namespace) -> int:
         print(f"note: {note}", file=sys.stderr)
     import pandas as pd
 
+    from coopsim.analysis.rules import objective_label
+
     table = verdict(pd.read_parquet(path), rule_yardsticks(runs))
-    columns = ["rule", "in_distribution", "worst_case", "worst_population", "p10", "exploitability"]
-    columns += ["in_distribution_share", "worst_case_share"]  # of the yardstick, where it applies
+    # each rule is measured on its own scenario's objective: say which, since they may differ
+    own = {run.rule: objective_label(run.scenario.objective[0]) for run in plan.runs}
+    table.insert(1, "objective", table["rule"].map(own).fillna(""))
+    columns = ["rule", "objective", "in_distribution", "worst_case", "worst_population", "p10"]
+    columns += ["exploitability", "in_distribution_share", "worst_case_share"]  # of the yardstick
+    if table["objective"].nunique() > 1:
+        print(
+            "each rule on its own objective: compare a row's numbers, not rules whose "
+            "objectives differ",
+            file=sys.stderr,
+        )
     shown = table[columns]
     print(shown.to_string(index=False, float_format=lambda v: f"{v:.4g}"), file=sys.stderr)
     print(path)

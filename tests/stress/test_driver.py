@@ -120,7 +120,11 @@ def test_the_command_writes_the_table_and_a_report_takes_the_folder(stress_runs,
     code = main(["stress", *runs, "--out", str(out), "--episodes", "4", "--coalitions", "",
                  "--populations", "fgf2001"])  # fmt: skip
     assert code == 0
-    assert capsys.readouterr().out.strip() == str(out / "stress.parquet")
+    printed = capsys.readouterr()
+    assert printed.out.strip() == str(out / "stress.parquet")
+    header = next(line for line in printed.err.splitlines() if line.lstrip().startswith("rule"))
+    assert header.split()[:2] == ["rule", "objective"]  # each rule's own objective, named
+    assert "net welfare" in printed.err  # the matching planner's
     report = build_content([out])
     stress_sections = [s for s in report.sections if s.key == "stress"]
     assert len(stress_sections) == 1
