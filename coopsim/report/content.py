@@ -30,7 +30,7 @@ from coopsim.report.model import FigureBlock, Paragraph, Preformatted, Report, S
 from coopsim.report.planner_section import planner_sections
 from coopsim.report.replay_section import replay_sections
 from coopsim.report.schelling_section import schelling_sections
-from coopsim.report.stress_section import split_stress
+from coopsim.report.stress_section import split_stress, stress_sections
 from coopsim.report.sweep_section import split_sweeps
 
 #: What the mechanism table says of a run written before summary.json recorded its mechanisms.
@@ -169,14 +169,18 @@ def comparison_table(found: Sequence[Condition]) -> pd.DataFrame:
 
 
 def build_content(
-    runs: Iterable[RunData | str | os.PathLike], rank_by: str | None = None
+    runs: Iterable[RunData | str | os.PathLike],
+    rank_by: str | None = None,
+    stress: Iterable[str | os.PathLike] = (),
 ) -> Report:
     """Assemble the report's sections and figures for ``runs`` (loaded runs or run folders).
 
     ``rank_by``: the measure page one ranks the rules on where they share no objective (see
-    :mod:`coopsim.report.brief_findings`)."""
+    :mod:`coopsim.report.brief_findings`). ``stress``: stress folders whose sections join the
+    report without their runs (a stress folder among ``runs`` brings the runs it stressed)."""
     runs, sweeps = split_sweeps(runs)  # a sweep folder: its section, and its best cell's runs
     runs, stressed = split_stress(runs)  # a stress folder: its section, and the runs it stressed
+    stressed += stress_sections(stress)
     runs = [_as_run(r) for r in runs]
     if not runs:
         raise ValueError("a report needs at least one run directory")

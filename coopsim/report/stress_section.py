@@ -83,9 +83,21 @@ def split_stress(inputs: Iterable[Any]) -> tuple[list[Any], list[Section]]:
         if not is_stress(item):
             runs.append(item)
             continue
-        frame = pd.read_parquet(Path(item) / STRESS)
-        stressed = json.loads((Path(item) / MANIFEST).read_text()).get("runs", [])
-        present = [r for r in stressed if Path(r).is_dir()]
-        sections.append(stress_section(frame, rule_yardsticks(present)))
+        section, present = _stress_folder(item)
+        sections.append(section)
         runs.extend(present)
     return runs, sections
+
+
+def stress_sections(folders: Iterable[Any]) -> list[Section]:
+    """A Stress test section per stress folder, without its runs (a report on runs chosen
+    elsewhere, with the stress test that covers them)."""
+    return [_stress_folder(folder)[0] for folder in folders]
+
+
+def _stress_folder(folder: Any) -> tuple[Section, list[str]]:
+    """A stress folder's section and the run directories it stressed that are still there."""
+    frame = pd.read_parquet(Path(folder) / STRESS)
+    stressed = json.loads((Path(folder) / MANIFEST).read_text()).get("runs", [])
+    present = [r for r in stressed if Path(r).is_dir()]
+    return stress_section(frame, rule_yardsticks(present)), present

@@ -96,3 +96,18 @@ def test_compare_has_a_stress_tab_with_the_verdict_and_a_heat_map(stressed, monk
     shown = stress_tab.table[0].value
     assert sorted(shown.index) == sorted(names.values())
     assert any("yardstick" in c.value for c in stress_tab.caption)
+
+
+def test_the_report_pages_brief_has_the_stress_test_compare_shows(stressed, monkeypatch):
+    """The Report page's brief on runs a stress folder covers gets its Stress test section;
+    the brief keeps to the runs chosen (the stress folder's other runs stay out)."""
+    from coopsim.app.views.report import _build
+
+    runs_dir, paths, _ = stressed
+    monkeypatch.setenv("COOPSIM_RUNS", str(runs_dir))
+    chosen = [p for p in paths if p.name.startswith("public_goods_learning_matching")]
+    built = _build(chosen)
+    assert "Stress test" in built["html"]
+    assert built["runs"] == [p.name for p in chosen]
+    other = next(p.name for p in paths if p not in chosen)
+    assert "2 run(s)" in built["html"] and other not in built["html"]

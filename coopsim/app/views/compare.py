@@ -261,11 +261,16 @@ def stress_folders() -> list[Path]:
 
 def stress_folder(runs: list[RunData]) -> Path | None:
     """The newest stress folder that stressed any of ``runs`` (None: no stress test did)."""
+    return stress_folder_of([r.path for r in runs])
+
+
+def stress_folder_of(paths: list[Path]) -> Path | None:
+    """The newest stress folder that stressed any of the run directories ``paths``."""
     import json
 
     from coopsim.stress.driver import MANIFEST
 
-    wanted = {str(r.path.resolve()) for r in runs}
+    wanted = {str(Path(p).resolve()) for p in paths}
     for folder in stress_folders():
         try:
             stressed = set(json.loads((folder / MANIFEST).read_text()).get("runs", []))

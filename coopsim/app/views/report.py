@@ -14,7 +14,13 @@ import streamlit as st
 import streamlit.components.v1 as components
 
 from coopsim.app import nav, runs_dir, shown, state
-from coopsim.app.views.compare import available_runs, default_runs, run_key, sweep_cells
+from coopsim.app.views.compare import (
+    available_runs,
+    default_runs,
+    run_key,
+    stress_folder_of,
+    sweep_cells,
+)
 from coopsim.report import build_content, render_html, render_pdf
 
 BUILT = "report_built"  # {"runs": [...], "html": str, "pdf": bytes | None, "pdf_error": str}
@@ -24,7 +30,8 @@ PREVIEW_HEIGHT = 900
 
 def _build(paths: list[Path]) -> dict:
     """The report as HTML text and PDF bytes (or why there is no PDF)."""
-    report = build_content(paths)
+    folder = stress_folder_of(paths)  # the stress test Compare shows for these runs, if any
+    report = build_content(paths, stress=[] if folder is None else [folder])
     built: dict = {"runs": [p.name for p in paths], "html": render_html(report), "pdf": None}
     with tempfile.TemporaryDirectory() as tmp:
         pdf = Path(tmp) / "report.pdf"
