@@ -189,9 +189,11 @@ def cmd_app(args: argparse.Namespace) -> int:
         timer.daemon = True  # nothing to wait for once the server has ended
         timer.start()
 
-    signal.signal(signal.SIGTERM, stop)
+    before = signal.signal(signal.SIGTERM, stop)
     try:
         return server.wait()
     except KeyboardInterrupt:  # the server, in our process group, got the Ctrl-C too
         server.wait()
         return 0
+    finally:
+        signal.signal(signal.SIGTERM, before)

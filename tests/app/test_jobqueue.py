@@ -107,7 +107,15 @@ def test_app_command_passes_max_jobs(monkeypatch):
     from coopsim import cli
 
     seen = {}
-    monkeypatch.setattr("subprocess.call", lambda cmd, env: seen.update(env=env) or 0, raising=True)
+
+    class Server:  # what the command waits on, instead of a real Streamlit server
+        def __init__(self, cmd, env):
+            seen.update(env=env)
+
+        def wait(self):
+            return 0
+
+    monkeypatch.setattr("subprocess.Popen", Server, raising=True)
     assert cli.main(["app", "--max-jobs", "2", "--runs", "somewhere"]) == 0
     assert seen["env"]["COOPSIM_MAX_JOBS"] == "2" and seen["env"]["COOPSIM_RUNS"] == "somewhere"
     with pytest.raises(SystemExit):
