@@ -443,17 +443,15 @@ def render() -> None:
     table, notes = compare_table(runs)
     short = dict(zip(column_keys(runs), run_labels(runs, cells)))
     meanings = dict(zip(table["measure"], table["meaning"]))
-    by_run = (
-        st.expander("Each run on its own (intervals over its evaluation episodes)")
-        if pooled
-        else st.container()
-    )
-    with by_run:
+    if pooled:
+        with st.expander("Each run on its own (intervals over its evaluation episodes)"):
+            st.table(table.drop(columns="meaning").set_index("measure").rename(columns=short))
+    else:
         st.table(table.drop(columns="meaning").set_index("measure").rename(columns=short))
-        if notes:  # beside the table whose '*' marks they explain
-            st.caption("Zero-width intervals: " + "; ".join(notes))
     with st.expander("What each measure means"):
         st.markdown("\n".join(f"- **{k}**: {v}" for k, v in meanings.items()))
+    if notes:
+        st.caption("Zero-width intervals: " + "; ".join(notes))
     tidy = pd.concat([r.summary_frame() for r in runs], ignore_index=True)
     st.download_button(
         "Download table (CSV)", tidy.to_csv(index=False), file_name="compare.csv", mime="text/csv"
