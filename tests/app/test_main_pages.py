@@ -17,6 +17,7 @@ from coopsim.measures import MEASURES
 from coopsim.runner import run_scenario
 from coopsim.schema import param
 from mechanisms import MECHANISMS, Mechanism
+from tests.app.pages import by_label, page_test
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -28,13 +29,7 @@ TIMEOUT = 30
 
 def page(name: str) -> AppTest:
     """One page outside the menu, as the app draws it."""
-    script = (
-        "from coopsim.app import state\n"
-        f"from coopsim.app.views import {name}\n"
-        "state.init()\n"
-        f"{name}.render()\n"
-    )
-    return AppTest.from_string(script, default_timeout=TIMEOUT)
+    return page_test(name, TIMEOUT)
 
 
 @pytest.fixture(autouse=True)
@@ -42,12 +37,6 @@ def runs_env(tmp_path, monkeypatch):
     monkeypatch.setenv("COOPSIM_RUNS", str(tmp_path / "runs"))
     monkeypatch.setenv("COOPSIM_DESIGNS", str(tmp_path / "designs"))
     return tmp_path / "runs"
-
-
-def by_label(elements, label: str):
-    found = [e for e in elements if e.label == label]
-    assert found, f"no widget labelled {label!r}; have {[e.label for e in elements]}"
-    return found[0]
 
 
 def errors(at: AppTest) -> list[str]:

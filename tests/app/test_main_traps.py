@@ -9,18 +9,13 @@ from streamlit.testing.v1 import AppTest
 
 from coopsim import scenario as sc
 from coopsim.runner import run_scenario
+from tests.app.pages import by_label, page_test
 
 TIMEOUT = 120
 
 
 def page(name: str, timeout: int = TIMEOUT) -> AppTest:
-    script = (
-        "from coopsim.app import state\n"
-        f"from coopsim.app.views import {name}\n"
-        "state.init()\n"
-        f"{name}.render()\n"
-    )
-    return AppTest.from_string(script, default_timeout=timeout)
+    return page_test(name, timeout)
 
 
 @pytest.fixture(autouse=True)
@@ -30,26 +25,20 @@ def runs_env(tmp_path, monkeypatch):
     return tmp_path / "runs"
 
 
-def _labelled(elements, label: str):
-    found = [e for e in elements if e.label == label]
-    assert found, f"no widget labelled {label!r}; have {[e.label for e in elements]}"
-    return found[0]
-
-
 def test_optional_numbers_are_unset_not_zero():
     at = page("design").run()
-    _labelled(at.selectbox, "Start from scenario").set_value("tax_one_step_ai_planner").run()
+    by_label(at.selectbox, "Start from scenario").set_value("tax_one_step_ai_planner").run()
     assert not [e.value for e in at.error]  # was: planner.num_minibatches: got 0
     assert at.text_input(key="r2.planner.num_minibatches").value == ""
-    assert _labelled(at.text_input, "Skill seed").value == ""  # not silently 0
+    assert by_label(at.text_input, "Skill seed").value == ""  # not silently 0
     assert at.success and "Valid design" in at.success[0].value
 
 
 def test_save_uses_the_name_given(tmp_path):
     at = page("design").run()
     at.text_input(key="r1.name").set_value("renamed_design").run()
-    assert _labelled(at.text_input, "File name").value == "renamed_design.toml"
-    _labelled(at.button, "Save design").click().run()
+    assert by_label(at.text_input, "File name").value == "renamed_design.toml"
+    by_label(at.button, "Save design").click().run()
     assert (tmp_path / "designs" / "renamed_design.toml").exists()
     assert not (tmp_path / "designs" / "public_goods.toml").exists()
     assert "renamed_design.toml" in at.success[-1].value
@@ -64,7 +53,7 @@ def test_report_page_takes_the_runs_chosen_on_compare(runs_env):
     at.run()
     assert not at.exception
     assert bare.name in at.markdown[0].value and tax.name in at.markdown[0].value
-    _labelled(at.button, "Build report").click().run()
+    by_label(at.button, "Build report").click().run()
     assert not at.exception
     built = at.session_state["report_built"]
     assert built["runs"] == [bare.name, tax.name]
