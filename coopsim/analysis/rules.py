@@ -549,24 +549,18 @@ def stress_frame(stress: str | os.PathLike | pd.DataFrame) -> pd.DataFrame:
 def _with_worst_case(table: pd.DataFrame, rules: Sequence[Rule], frame: pd.DataFrame):
     """``table`` with ``worst_case`` and ``worst_population`` columns from a stress frame.
 
-    The stress test names a rule by its scenario; a rule of the table is matched where its
-    runs came from one scenario the stress test stressed."""
-    from coopsim.analysis.stress import verdict
+    The stress test names a rule by its scenario; a rule of the table is matched by
+    :func:`coopsim.analysis.stress.stress_labels`, and the populations trained under a rule
+    are named by its label (the verdict the brief and the app show, measure by measure)."""
+    from coopsim.analysis.stress import population_words, stress_labels, verdict
 
-    stressed = set(frame["rule"])
-    name_of = {
-        r.label: r.scenarios[0]
-        for r in rules
-        if len(r.scenarios) == 1 and r.scenarios[0] in stressed
-    }
+    labels = stress_labels(rules, frame)
     worst: dict[tuple[str, str], tuple[float, str]] = {}
     for measure in set(table["measure"]) & set(frame["measure"]):
-        for row in verdict(frame, measure=measure).itertuples(index=False):
-            worst[(row.rule, measure)] = (float(row.worst_case), str(row.worst_population))
-    found = [
-        worst.get((name_of.get(r), m), (np.nan, ""))
-        for r, m in zip(table["rule"], table["measure"])
-    ]
+        for row in verdict(frame[frame["rule"].isin(labels)], measure=measure).itertuples():
+            words = population_words(str(row.worst_population), labels)
+            worst[(labels[row.rule], measure)] = (float(row.worst_case), words)
+    found = [worst.get((r, m), (np.nan, "")) for r, m in zip(table["rule"], table["measure"])]
     table = table.copy()
     table["worst_case"] = [f[0] for f in found]
     table["worst_population"] = [f[1] for f in found]

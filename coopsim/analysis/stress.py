@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -34,6 +35,11 @@ from coopsim.measures import MEASURES
 from coopsim.record import SCENARIO
 from coopsim.staging import read_toml
 
+if TYPE_CHECKING:
+    from coopsim.analysis.rules import Rule
+
+#: How a cross-rule population is named: this, then the rule its learners trained under.
+TRAINED_UNDER = "trained under "
 #: Populations a rule never trained with (the worst case and 10th percentile are over these).
 UNSEEN = ("cross-seed", "cross-rule", "population")
 #: Populations of learners, for which the equilibrium yardstick is the reference.
@@ -140,3 +146,51 @@ def rule_yardsticks(run_dirs: Iterable[str | os.PathLike]) -> dict[str, float]:
         if not isinstance(result, str):
             found[rule] = result.objective
     return found
+
+
+def stress_labels(rules: Sequence[Rule], frame: pd.DataFrame) -> dict[str, str]:
+    """The stress test's rule names -> the labels ``rules`` go by (:mod:`coopsim.analysis.rules`).
+
+    A stress test names a rule by its scenario (its runs differ only in their seeds), while
+    tables, briefs and the app name it by a label from what tells the rules apart (``matching,
+    planner-chosen (1.5)``). A rule is matched where its runs came from one scenario the stress
+    test stressed and no other rule of ``rules`` came from that scenario too (two sweep cells
+    of one scenario would be one name in the stress test: neither is given its numbers)."""
+    stressed = set(frame["rule"])
+    claimed: dict[str, list[str]] = {}
+    for rule in rules:
+        if len(rule.scenarios) == 1 and rule.scenarios[0] in stressed:
+            claimed.setdefault(rule.scenarios[0], []).append(rule.label)
+    return {name: labels[0] for name, labels in claimed.items() if len(labels) == 1}
+
+
+def population_words(population: str, labels: Mapping[str, str]) -> str:
+    """A population's name with the rule it names (learners ``trained under`` a rule) given by
+    that rule's label, where ``labels`` (:func:`stress_labels`) has one."""
+    if population.startswith(TRAINED_UNDER):
+        other = population[len(TRAINED_UNDER) :]
+        return TRAINED_UNDER + labels.get(other, other)
+    return population
+
+
+def rules_verdict(
+    frame: pd.DataFrame, rules: Sequence[Rule], yardsticks: Mapping[str, float] | None = None
+) -> pd.DataFrame:
+    """:func:`verdict` on each rule's own objective, for the rules of ``rules`` the stress test
+    covered, in their order and by their labels, with ``objective`` (the objective's words)
+    after ``rule`` and the worst population named by labels too (:func:`population_words`).
+
+    The one verdict the brief, the app's Stress test tab and its rules table all read, so a
+    rule's worst case is one number wherever it is shown. ``yardsticks``: the stress test's
+    rule name -> its yardstick (:func:`rule_yardsticks`)."""
+    from coopsim.analysis.rules import objective_label
+
+    labels = stress_labels(rules, frame)
+    table = verdict(frame[frame["rule"].isin(labels)], dict(yardsticks or {}))
+    table["worst_population"] = [population_words(p, labels) for p in table["worst_population"]]
+    table["rule"] = table["rule"].map(labels)
+    own = {r.label: objective_label(r.own_objective) for r in rules}
+    table.insert(1, "objective", table["rule"].map(own))
+    order = [r.label for r in rules]
+    table = table.sort_values("rule", key=lambda s: s.map(order.index), kind="stable")
+    return table.reset_index(drop=True)

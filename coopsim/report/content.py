@@ -179,13 +179,14 @@ def build_content(
     :mod:`coopsim.report.brief_findings`). ``stress``: stress folders whose sections join the
     report without their runs (a stress folder among ``runs`` brings the runs it stressed)."""
     runs, sweeps = split_sweeps(runs)  # a sweep folder: its section, and its best cell's runs
-    runs, stressed = split_stress(runs)  # a stress folder: its section, and the runs it stressed
-    stressed += stress_sections(stress)
+    runs, folders = split_stress(runs)  # a stress folder: its section, and the runs it stressed
     runs = [_as_run(r) for r in runs]
     if not runs:
         raise ValueError("a report needs at least one run directory")
     found = conditions(runs)
     page_one = brief(runs, rank_by)
+    # the stress test's rules named as the brief names them, the brief's rules only
+    stressed = stress_sections([*folders, *stress], page_one.rules)
     pooled = [pooled_run(rule) for rule in page_one.rules]  # the figures draw one series a rule
     labels = tables.run_labels(runs)
     scenario_names = ", ".join(

@@ -1,9 +1,10 @@
 """A report's "Stress test" section: how each rule held up against agents it never met.
 
 ``coopsim report STRESS_DIR`` hands the report a stress-test folder (``coopsim stress``'s
-``--out``); :func:`split_stress` turns it into this section (the verdict per rule, then every
-population's mean of the objective with its interval) and passes the run directories it
-stressed on to the usual sections.
+``--out``); :func:`split_stress` passes the run directories it stressed on to the usual
+sections, and :func:`stress_sections` turns it into this section (the verdict per rule, then
+every population's mean of the objective with its interval), naming each rule by the label the
+rest of the brief gives it.
 """
 
 from __future__ import annotations
@@ -11,15 +12,24 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from coopsim.analysis.stress import rule_yardsticks, verdict
+from coopsim.analysis.stress import (
+    population_words,
+    rule_yardsticks,
+    rules_verdict,
+    stress_labels,
+    verdict,
+)
 from coopsim.report.model import Paragraph, Section, Table
 from coopsim.stress.driver import MANIFEST, STRESS
+
+if TYPE_CHECKING:
+    from coopsim.analysis.rules import Rule
 
 
 def is_stress(path: Any) -> bool:
@@ -31,10 +41,25 @@ def _pct(value: float) -> str:
 
 
 def stress_section(
-    frame: pd.DataFrame, yardsticks: dict[str, float] | None = None, measure: str = "objective"
+    frame: pd.DataFrame,
+    yardsticks: dict[str, float] | None = None,
+    measure: str = "objective",
+    rules: Sequence[Rule] | None = None,
 ) -> Section:
-    """The verdict per rule in a sentence each and a table, then the populations' means."""
-    table = verdict(frame, yardsticks, measure)
+    """The verdict per rule in a sentence each and a table, then the populations' means.
+
+    ``rules``: the brief's rules (:func:`coopsim.analysis.rules.group_rules`). Given, the
+    section keeps to the rules among them the stress test covered and names each by its label
+    and its own objective, as the rest of the brief and the app's Compare page do
+    (:func:`coopsim.analysis.stress.rules_verdict`); else rules go by the stress test's names
+    and are measured on ``measure``."""
+    if rules is None:
+        labels = {str(r): str(r) for r in frame["rule"].unique()}
+        table = verdict(frame, yardsticks, measure)
+        table.insert(1, "objective", measure.replace("_", " "))
+    else:
+        labels = stress_labels(rules, frame)
+        table = rules_verdict(frame, rules, yardsticks)
     section = Section("stress", "Stress test")
     section.blocks.append(
         Paragraph(
@@ -47,9 +72,16 @@ def stress_section(
             "populations of learners."
         )
     )
+    if table["objective"].nunique() > 1:
+        section.blocks.append(
+            Paragraph(
+                "Each rule is measured on its own objective, and these differ: compare a "
+                "rule's numbers with one another, not with another rule's."
+            )
+        )
     for row in table.itertuples():
         words = (
-            f"{row.rule}: {row.measure} {row.in_distribution:.4g} in-distribution "
+            f"{row.rule}: {row.objective} {row.in_distribution:.4g} in-distribution "
             f"({_pct(row.in_distribution_share)} of the yardstick)"
         )
         if row.populations:
@@ -61,43 +93,48 @@ def stress_section(
         if row.exploiter:
             words += (
                 f"; an {row.exploiter} gained {row.exploitability:.3g} per seat and left the "
-                f"{row.measure} at {row.objective_under_exploiter:.4g}"
+                f"{row.objective} at {row.objective_under_exploiter:.4g}"
             )
         section.blocks.append(Paragraph(words + "."))
-    section.blocks.append(Table(table, "Verdict per rule"))
-    shown = frame[frame["measure"] == measure][
+    section.blocks.append(Table(table.drop(columns="measure"), "Verdict per rule"))
+    shown = frame[(frame["measure"] == measure) & frame["rule"].isin(labels)][
         ["rule", "population", "kind", "mean", "ci_low", "ci_high", "n", "over"]
-    ]
+    ].copy()
+    shown["population"] = [population_words(str(p), labels) for p in shown["population"]]
+    shown["rule"] = shown["rule"].map(labels)
+    caption = "each rule's own objective" if rules is not None else measure
     section.blocks.append(
-        Table(shown.reset_index(drop=True), f"{measure} per population (95% t intervals)")
+        Table(shown.reset_index(drop=True), f"{caption} per population (95% t intervals)")
     )
     return section
 
 
-def split_stress(inputs: Iterable[Any]) -> tuple[list[Any], list[Section]]:
-    """Report inputs -> (runs for the usual sections, a Stress test section per stress folder,
-    followed by the run directories it stressed)."""
+def split_stress(inputs: Iterable[Any]) -> tuple[list[Any], list[Any]]:
+    """Report inputs -> (runs for the usual sections, followed by the run directories each
+    stress folder stressed; the stress folders, for :func:`stress_sections`)."""
     runs: list[Any] = []
-    sections: list[Section] = []
+    folders: list[Any] = []
     for item in inputs:
         if not is_stress(item):
             runs.append(item)
             continue
-        section, present = _stress_folder(item)
-        sections.append(section)
-        runs.extend(present)
-    return runs, sections
+        folders.append(item)
+        runs.extend(_present(item))
+    return runs, folders
 
 
-def stress_sections(folders: Iterable[Any]) -> list[Section]:
-    """A Stress test section per stress folder, without its runs (a report on runs chosen
-    elsewhere, with the stress test that covers them)."""
-    return [_stress_folder(folder)[0] for folder in folders]
+def stress_sections(folders: Iterable[Any], rules: Sequence[Rule] | None = None) -> list[Section]:
+    """A Stress test section per stress folder, on ``rules`` (the brief's: those the folder
+    covers, by their labels) or every rule it stressed where ``rules`` is None."""
+    sections = []
+    for folder in folders:
+        frame = pd.read_parquet(Path(folder) / STRESS)
+        yardsticks = rule_yardsticks(_present(folder))
+        sections.append(stress_section(frame, yardsticks, rules=rules))
+    return sections
 
 
-def _stress_folder(folder: Any) -> tuple[Section, list[str]]:
-    """A stress folder's section and the run directories it stressed that are still there."""
-    frame = pd.read_parquet(Path(folder) / STRESS)
+def _present(folder: Any) -> list[str]:
+    """The run directories a stress folder stressed that are still there."""
     stressed = json.loads((Path(folder) / MANIFEST).read_text()).get("runs", [])
-    present = [r for r in stressed if Path(r).is_dir()]
-    return stress_section(frame, rule_yardsticks(present)), present
+    return [r for r in stressed if Path(r).is_dir()]

@@ -35,6 +35,7 @@ from tqdm import tqdm
 
 from coopsim.agents.mixture import SeatTable, as_population, draw_table
 from coopsim.agents.population import Population
+from coopsim.analysis.stress import TRAINED_UNDER
 from coopsim.builder import make_world
 from coopsim.evaluate import Evaluation, evaluate
 from coopsim.intervals import t_interval
@@ -199,7 +200,7 @@ class Stress:
                     f"rule's world ({why})"
                 )
                 continue
-            label = "cross-seed" if kind == "cross-seed" else f"trained under {other.rule}"
+            label = "cross-seed" if kind == "cross-seed" else f"{TRAINED_UNDER}{other.rule}"
             blocks.append(Block(label, kind, _who(other), [other.seats(world)]))
         for config in self.populations:
             if config.world != world.kind:

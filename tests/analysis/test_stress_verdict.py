@@ -72,3 +72,28 @@ def test_the_brief_section_says_the_verdict():
     text = " ".join(b.text for b in section.blocks if isinstance(b, Paragraph))
     assert "worst case 40 against fgf2001" in text
     assert "50% of the yardstick" in text
+
+
+def test_stressed_rules_take_the_labels_tables_give_them():
+    """A stress test names rules by scenario; tables, the brief and the app by label. A
+    scenario two rules came from (two sweep cells) gives neither its numbers."""
+    from types import SimpleNamespace
+
+    from coopsim.analysis.stress import population_words, rules_verdict, stress_labels
+
+    rules = [
+        SimpleNamespace(label="matching 4:1", scenarios=["a"], own_objective="nash"),
+        SimpleNamespace(label="no mechanism", scenarios=["b"], own_objective="utilitarian"),
+    ]
+    labels = stress_labels(rules, frame())
+    assert labels == {"a": "matching 4:1", "b": "no mechanism"}
+    assert population_words("trained under b", labels) == "trained under no mechanism"
+    assert population_words("trained under c", labels) == "trained under c"  # not compared
+    assert population_words("fgf2001", labels) == "fgf2001"
+    table = rules_verdict(frame(), rules[::-1], {"a": 200.0})
+    assert list(table["rule"]) == ["no mechanism", "matching 4:1"]  # the rules' order
+    assert list(table["objective"]) == ["utilitarian welfare", "Nash welfare"]
+    a = table.set_index("rule").loc["matching 4:1"]
+    assert a["worst_case"] == 40.0 and a["in_distribution_share"] == 0.5
+    twins = [*rules, SimpleNamespace(label="matching 2:1", scenarios=["a"], own_objective="x")]
+    assert stress_labels(twins, frame()) == {"b": "no mechanism"}

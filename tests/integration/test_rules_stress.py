@@ -81,7 +81,7 @@ def test_compare_has_a_stress_tab_with_the_verdict_and_a_heat_map(stressed, monk
     )
     assert sorted(names) == ["public_goods_learning", "public_goods_learning_matching"]
     assert list(table.columns) == [
-        "rule", "in-distribution", "worst case", "10th percentile", "exploitability",
+        "rule", "objective", "in-distribution", "worst case", "10th percentile", "exploitability",
     ]  # fmt: skip
     assert sorted(table["rule"]) == sorted(names.values())
     assert table["exploitability"].str.contains("per seat").all()
@@ -90,7 +90,7 @@ def test_compare_has_a_stress_tab_with_the_verdict_and_a_heat_map(stressed, monk
     assert not at.exception, at.exception
     assert sorted(at.multiselect[0].value) == sorted(str(p.name) for p in paths)
     rules = at.table[0].value
-    column = [c for c in rules.columns if c.startswith("worst case, stress test")]
+    column = [c for c in rules.columns if c.startswith("worst case (")]
     assert column and rules[column[0]].astype(bool).all()
     stress_tab = next(t for t in at.tabs if t.label == "Stress test")
     shown = stress_tab.table[0].value
@@ -111,3 +111,94 @@ def test_the_report_pages_brief_has_the_stress_test_compare_shows(stressed, monk
     assert built["runs"] == [p.name for p in chosen]
     other = next(p.name for p in paths if p not in chosen)
     assert "2 run(s)" in built["html"] and other not in built["html"]
+
+
+def test_the_brief_names_the_stressed_rules_by_their_labels(stressed):
+    """The brief's Stress test section names each rule as its ranking and tables do, and the
+    learners trained under a rule by that rule's label, never by a scenario's name."""
+    from coopsim.analysis.rules import group_rules
+    from coopsim.record import load_run
+    from coopsim.report.content import build_content
+    from coopsim.report.model import Paragraph, Table
+
+    _, paths, out = stressed
+    labels = {r.scenarios[0]: r.label for r in group_rules([load_run(p) for p in paths])}
+    assert set(labels) == {"public_goods_learning", "public_goods_learning_matching"}
+    report = build_content([out])
+    section = next(s for s in report.sections if s.key == "stress")
+    verdict_table, populations = [b.frame for b in section.blocks if isinstance(b, Table)]
+    assert sorted(verdict_table["rule"]) == sorted(labels.values())
+    assert set(verdict_table["objective"]) == {"equality x productivity"}
+    assert set(populations["rule"]) == set(labels.values())
+    cross = sorted(set(populations[populations["kind"] == "cross-rule"]["population"]))
+    assert cross == sorted(f"trained under {label}" for label in labels.values())
+    text = " ".join(b.text for b in section.blocks if isinstance(b, Paragraph))
+    for label in labels.values():
+        assert f"{label}: equality x productivity " in text
+    cells = " ".join(
+        str(v) for t in (verdict_table, populations) for v in t.astype(str).to_numpy().ravel()
+    )
+    for scenario in labels:
+        assert scenario not in text and scenario not in cells, scenario
+
+
+def test_compares_worst_case_column_is_the_stress_tabs_on_the_objective_it_names(
+    stressed, monkeypatch
+):
+    """One worst case per rule: the rules table's column holds the Stress test tab's worst
+    case (each rule's own objective over the populations it never met), and its header names
+    that objective; the tab names rules and cross-rule populations by the rules' labels."""
+    from coopsim.analysis.rules import group_rules
+    from coopsim.analysis.stress import rules_verdict
+    from coopsim.app.views.compare import labelled_stress, rules_frame, stress_verdict
+    from coopsim.record import load_run
+
+    runs_dir, paths, out = stressed
+    monkeypatch.setenv("COOPSIM_RUNS", str(runs_dir))
+    runs = [load_run(p) for p in paths]
+    frame = pd.read_parquet(out / "stress.parquet")
+    rules = group_rules(runs)
+    expected = rules_verdict(frame, rules).set_index("rule")
+    assert sorted(expected.index) == sorted(r.label for r in rules)
+    table = rules_frame(runs, ["net_welfare", "learners_contribution_rate"], stress=frame)
+    header = "worst case (equality x productivity)"
+    assert header in table.columns
+    shown = table.set_index("rule")[header]
+    for label, row in expected.iterrows():
+        assert float(shown[label]) == pytest.approx(row["worst_case"], rel=1e-3), label
+    tab, names = stress_verdict(frame, runs)
+    assert list(tab["objective"]) == ["equality x productivity"] * 2
+    for label, row in expected.iterrows():
+        assert (
+            tab.set_index("rule").loc[label, "worst case"].startswith(f"{row['worst_case']:.4g} ")
+        )
+    heat = labelled_stress(frame, names)
+    assert set(heat["rule"]) == set(names.values())
+    assert not any(p.endswith(tuple(names)) for p in heat["population"])
+    assert {f"trained under {label}" for label in names.values()} <= set(heat["population"])
+
+
+def test_a_rule_on_another_objective_is_named_not_mixed_into_the_column():
+    """Rules whose objectives differ: the column is on the objective most of them have, and a
+    rule trained for another says so instead of giving a number on another scale."""
+    from types import SimpleNamespace
+
+    from coopsim.app.views.compare import worst_case_cells
+
+    table = pd.DataFrame(
+        {
+            "rule": ["a", "b", "c", "a"],
+            "measure": ["objective", "objective", "objective", "gini"],
+            "worst_case": [0.25, 0.5, 12.0, 0.1],
+        }
+    )
+    rules = [
+        SimpleNamespace(label="a", own_objective="equality_times_productivity"),
+        SimpleNamespace(label="b", own_objective="equality_times_productivity"),
+        SimpleNamespace(label="c", own_objective="net_welfare"),
+    ]
+    header, cells = worst_case_cells(table, rules)
+    assert header == "worst case (equality x productivity)"
+    assert cells["a"] == "0.25" and cells["b"] == "0.5"
+    assert cells["c"] == "its objective is net welfare: see Stress test"
+    assert worst_case_cells(table.assign(worst_case=float("nan")), rules) is None

@@ -176,18 +176,17 @@ def rules_frame(
 ) -> pd.DataFrame:
     """One row per rule: its label, seeds, then each measure as ``mean [95% interval]`` over
     the seeds (over episodes for a rule run once, said in the seeds column). ``cells``: sweep
-    runs -> their cell (a cell is a rule); ``stress``: a stress test's table, which adds the
-    worst case over unseen populations of the first shown measure it has."""
-    from coopsim.analysis.rules import estimate_text, measure_words, rules_table, wide
+    runs -> their cell (a cell is a rule); ``stress``: a stress test's table, which adds a
+    worst-case column (:func:`worst_case_cells`)."""
+    from coopsim.analysis.rules import estimate_text, group_rules, measure_words, rules_table
 
     table = rules_table(runs, cells=cells, stress=stress)
     present = list(dict.fromkeys(table["measure"]))
     if measures is None:
         measures = default_measures(present)
-    worst = None
+    worst: tuple[str, dict[str, str]] | None = None
     if "worst_case" in table:
-        covered = table[table["worst_case"].notna()]["measure"]
-        worst = next((m for m in [*measures, "objective"] if m in set(covered)), None)
+        worst = worst_case_cells(table, group_rules(runs, cells))
     rows = []
     for rule, group in table.groupby("rule", sort=False):
         first = group.iloc[0]
@@ -203,13 +202,40 @@ def rules_frame(
                 r["mean"], r["ci_low"], r["ci_high"], r["unit"], compact=True
             )
         if worst is not None:
-            w = wide(group).iloc[0].get(f"{worst}_worst_case")
-            unit = group[group["measure"] == worst]["unit"]
-            share = len(unit) and str(unit.iloc[0]).startswith("share")
-            text = "" if w is None or pd.isna(w) else f"{100 * w:.3g}%" if share else f"{w:.4g}"
-            row[f"worst case, stress test ({measure_words(worst)[0]})"] = text
+            row[worst[0]] = worst[1].get(rule, "")
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def worst_case_cells(table: pd.DataFrame, rules: list) -> tuple[str, dict[str, str]] | None:
+    """The rules table's worst-case column: (its header, rule label -> cell), None where the
+    stress test covers none of the rules.
+
+    The worst case is the Stress test tab's (:func:`coopsim.analysis.stress.rules_verdict`):
+    each rule's lowest mean of its own objective over the populations it never met. The
+    column is on one measure, named in its header (``worst case (net welfare)``): the
+    objective of the rules it covers, or of most of them where theirs differ. A rule whose
+    objective is another has no number there (its worst case is on another scale): its cell
+    says which objective, and the tab gives its number."""
+    from coopsim.analysis.rules import OBJECTIVE_MEASURES, measure_words, objective_label
+
+    rows = table[(table["measure"] == "objective") & table["worst_case"].notna()]
+    if rows.empty:
+        return None
+    own = {r.label: r.own_objective for r in rules}
+    covered = [own[rule] for rule in rows["rule"]]
+    shown = max(dict.fromkeys(covered), key=covered.count)  # the first of the most common
+    words = objective_label(shown)
+    unit = measure_words(OBJECTIVE_MEASURES[shown])[1] if shown in OBJECTIVE_MEASURES else ""
+    cells = {}
+    for rule, value in zip(rows["rule"], rows["worst_case"]):
+        if own[rule] != shown:
+            cells[rule] = f"its objective is {objective_label(own[rule])}: see Stress test"
+        elif unit.startswith("share"):
+            cells[rule] = f"{100 * value:.3g}%"
+        else:
+            cells[rule] = f"{value:.4g}"
+    return f"worst case ({words})", cells
 
 
 def run_labels(runs: list[RunData], cells: dict[str, str] | None = None) -> list[str]:
@@ -307,19 +333,16 @@ def stress_verdict(
     yardsticks: dict[str, float] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, str]]:
     """The stress test's verdict on the chosen runs' rules, as a table a reader reads: the rule's
-    label, the objective in-distribution, its worst case (and against whom) and 10th percentile
-    over unseen populations, exploitability, and shares of the yardstick where it applies.
+    label and its objective, the objective in-distribution, its worst case (and against whom)
+    and 10th percentile over unseen populations, exploitability, and shares of the yardstick
+    where it applies (:func:`coopsim.analysis.stress.rules_verdict`, as the brief's).
     Returns (table, stress rule name -> label)."""
     from coopsim.analysis.rules import group_rules
-    from coopsim.analysis.stress import verdict
+    from coopsim.analysis.stress import rules_verdict, stress_labels
 
-    stressed = set(frame["rule"])
-    names = {
-        r.scenarios[0]: r.label
-        for r in group_rules(runs, cells)
-        if len(r.scenarios) == 1 and r.scenarios[0] in stressed
-    }
-    table = verdict(frame[frame["rule"].isin(names)], yardsticks)
+    rules = group_rules(runs, cells)
+    names = stress_labels(rules, frame)
+    table = rules_verdict(frame, rules, yardsticks)
 
     def num(v: float) -> str:
         return "not measured" if pd.isna(v) else f"{v:.4g}"
@@ -329,7 +352,8 @@ def stress_verdict(
 
     rows = [
         {
-            "rule": names[r.rule],
+            "rule": r.rule,
+            "objective": r.objective,
             "in-distribution": f"{num(r.in_distribution)} ({pct(r.in_distribution_share)})",
             "worst case": f"{num(r.worst_case)} ({pct(r.worst_case_share)}), "
             f"{str(r.worst_population).replace('_', ' ')}"
@@ -346,7 +370,19 @@ def stress_verdict(
         }
         for r in table.itertuples(index=False)
     ]
-    return pd.DataFrame(rows), names
+    columns = ["rule", "objective", "in-distribution", "worst case", "10th percentile"]
+    return pd.DataFrame(rows, columns=[*columns, "exploitability"]), names
+
+
+def labelled_stress(frame: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
+    """The rows of a stress table for the rules ``names`` covers, rules and the populations
+    trained under them named by their labels, for the heat map."""
+    from coopsim.analysis.stress import population_words
+
+    rows = frame[frame["rule"].isin(names)].copy()
+    rows["rule"] = rows["rule"].map(names)
+    rows["population"] = [population_words(str(p), names) for p in rows["population"]]
+    return rows
 
 
 def stress_tab(runs: list[RunData], cells: dict[str, str] | None = None) -> None:
@@ -371,8 +407,13 @@ def stress_tab(runs: list[RunData], cells: dict[str, str] | None = None) -> None
         "share of the rule's yardstick (the best static rule with agents at equilibrium), "
         "given for populations of learners only."
     )
+    if table["objective"].nunique() > 1:
+        st.caption(
+            "The rules' objectives differ: compare a rule's numbers with one another, not "
+            "with another rule's."
+        )
     st.table(table.set_index("rule"))
-    _show(stress_heatmap(frame[frame["rule"].isin(names)], "objective", names))
+    _show(stress_heatmap(labelled_stress(frame, names), "objective"))
 
 
 def _show(fig) -> None:
@@ -435,10 +476,18 @@ def render() -> None:
         folder = stress_folder(runs)
         frame = rules_frame(runs, measures, cells, None if folder is None else _stress(folder))
         st.table(frame.set_index("rule"))  # wraps: fits the window
-        st.caption(
+        caption = (
             "Intervals are cut to what each measure can take (a share stays within 0-100%); "
             "'no spread' marks an interval of zero width."
         )
+        worst = [c for c in frame.columns if c.startswith("worst case (")]
+        if worst:
+            caption += (
+                f" {worst[0].capitalize()}: the rule's lowest mean of that objective over the "
+                "populations it never trained with, from the stress test in "
+                f"{shown.path(folder)} (the Stress test tab has its verdict)."
+            )
+        st.caption(caption)
     st.subheader("Welfare, equality and cooperation" + ("" if pooled else ", run by run"))
     table, notes = compare_table(runs)
     short = dict(zip(column_keys(runs), run_labels(runs, cells)))
