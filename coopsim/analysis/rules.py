@@ -636,11 +636,22 @@ def format_rules(table: pd.DataFrame, measures: Sequence[str] | None = None) -> 
     return "\n".join(lines)
 
 
+#: The column a pooled rule's episodes carry: which of the rule's runs (training seeds) each
+#: episode came from, 0 to seeds - 1, so a figure can take its band over the seeds.
+SEED_UNIT = "training_run"
+
+
 def pooled_run(rule: Rule) -> RunData:
     """One rule's runs as one run for figures: its seeds' evaluation episodes side by side
-    (renumbered), named by the rule's label, so a figure draws one series per rule instead of
-    one per run (fifteen shades nobody can tell apart). Its bands are over the pooled episodes;
-    the seeds as units are the tables'. A rule of one run is that run, renamed."""
+    (renumbered, each tagged with its run in :data:`SEED_UNIT`), named by the rule's label, so
+    a figure draws one series per rule instead of one per run (fifteen shades nobody can tell
+    apart).
+
+    Its summary's measures are the tables' (:func:`rules_table`): the mean over the seeds of
+    each seed's mean, with its interval over the seeds, so a figure's point is the table's
+    cell; figures that draw episodes take their bands over the seeds through
+    :data:`SEED_UNIT`. A rule of one run is that run, renamed (its intervals over episodes,
+    as the tables')."""
     import dataclasses
 
     first = rule.runs[0]
@@ -648,17 +659,20 @@ def pooled_run(rule: Rule) -> RunData:
     if len(rule.runs) == 1:
         return dataclasses.replace(first, summary=summary)
     summary["seed"] = ", ".join(str(r.summary.get("seed")) for r in rule.runs)
+    summary["metrics"] = _over_seeds([r.summary.get("metrics", {}) for r in rule.runs])
     episodes, metrics, offset = [], [], 0
-    for run in rule.runs:
+    for k, run in enumerate(rule.runs):
         eps = run.episodes.copy()
         count = int(eps["episode"].max()) + 1 if "episode" in eps and not eps.empty else 0
         if "episode" in eps:
             eps["episode"] = eps["episode"] + offset
+        eps[SEED_UNIT] = k
         episodes.append(eps)
         if run.episode_metrics is not None:
             em = run.episode_metrics.copy()
             if "episode" in em:
                 em["episode"] = em["episode"] + offset
+            em[SEED_UNIT] = k
             metrics.append(em)
         offset += count
     return dataclasses.replace(
@@ -669,3 +683,16 @@ def pooled_run(rule: Rule) -> RunData:
         if len(metrics) == len(rule.runs)
         else None,
     )
+
+
+def _over_seeds(each: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, float]]:
+    """Runs' summary measures -> per measure they all have, the mean of their means with a
+    t interval over the runs, cut to the measure's range (as :func:`rules_table` computes)."""
+    out = {}
+    for name in each[0]:
+        stats = [m.get(name) for m in each]
+        if not all(isinstance(s, dict) and "mean" in s for s in stats):
+            continue
+        means = np.array([float(s["mean"]) for s in stats])  # a seed without a value: NaN,
+        out[name] = t_interval(means, LEVEL, _bounds(name)).as_dict()  # and figures say so
+    return out

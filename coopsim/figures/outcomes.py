@@ -12,6 +12,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from coopsim.analysis import tables
+from coopsim.analysis.rules import SEED_UNIT
 from coopsim.figures.style import (
     _MARKERS,
     HEADLINE_MEASURES,
@@ -26,6 +27,7 @@ from coopsim.figures.style import (
     facets,
     legend_below,
     panel_title,
+    series_color,
 )
 from coopsim.intervals import t_interval_columns
 from coopsim.record import RunData
@@ -41,6 +43,18 @@ def _panels(n: int, size: tuple[float, float]) -> tuple[Figure, list, list[list[
         return fig, [(fig, fig.add_subplot())], groups
     subs = fig.subfigures(len(groups), 1)
     return fig, [(sub, sub.add_subplot()) for sub in subs], groups
+
+
+def over_units(per_episode: pd.DataFrame, run: RunData) -> pd.DataFrame:
+    """A figure's draws: ``per_episode`` ([E, ...], indexed by episode) as it is, or, for a run
+    that pools a rule's training seeds (:func:`coopsim.analysis.rules.pooled_run`), each
+    seed's mean over its episodes ([seeds, ...]): a band over the seeds, as the tables'
+    intervals are, not over episodes that share a seed's luck."""
+    eps = run.episodes
+    if SEED_UNIT not in eps or eps[SEED_UNIT].nunique() < 2:
+        return per_episode
+    unit = eps.groupby("episode")[SEED_UNIT].first().reindex(per_episode.index)
+    return per_episode.groupby(unit.to_numpy()).mean()
 
 
 def _facet_title(title: str, group: list[int], groups: list[list[int]]) -> str:
@@ -65,8 +79,8 @@ def lorenz_curves(runs: RunLike) -> Figure:
     for (_, ax), group in zip(panels, groups):
         ax.plot([0, 1], [0, 1], color="0.5", linestyle="--", linewidth=1,
                 label="perfect equality")  # fmt: skip
-        for k, color in zip(group, _colors(len(group))):
-            run = runs[k]
+        for k in group:
+            run, color = runs[k], series_color(k)
             c = curves[curves["run"] == run.name]
             gini = run.summary.get("metrics", {}).get("gini", {}).get("mean")
             text = f"{labels[k]} (Gini {gini:.3f})" if gini is not None else labels[k]
@@ -96,9 +110,12 @@ def wealth_over_time(run: RunData) -> Figure:
         return empty_figure(title, "This run recorded no evaluation episodes.")
     wealth = eps.sort_values(["episode", "agent", "round"]).copy()
     wealth["wealth"] = wealth.groupby(["episode", "agent"], observed=True)["net"].cumsum()
-    per_episode = wealth.pivot_table(
-        index="episode", columns=["agent", "round"], values="wealth", observed=True
-    )  # [E, N x R]
+    per_episode = over_units(
+        wealth.pivot_table(
+            index="episode", columns=["agent", "round"], values="wealth", observed=True
+        ),
+        run,
+    )  # [E, N x R], or [seeds, N x R] where the run pools a rule's seeds
     mean, low, high = (
         pd.Series(v, index=per_episode.columns)
         for v in t_interval_columns(per_episode.to_numpy(dtype=float))
@@ -178,7 +195,9 @@ def contributions_per_round(runs: RunLike) -> Figure:
     coincide (mechanisms that change nothing, deterministic agents) would hide one another: they
     are shifted a little apart along the rounds and the legend's title names them.
     """
-    runs = [r for r in tables.as_runs(runs) if "contribution" in r.episodes]
+    given = tables.as_runs(runs)
+    slots = [k for k, r in enumerate(given) if "contribution" in r.episodes]  # colours: given's
+    runs = [given[k] for k in slots]
     title = "Contributions per round"
     if not runs:
         return empty_figure(title, "No run recorded contributions.")
@@ -187,7 +206,7 @@ def contributions_per_round(runs: RunLike) -> Figure:
     endowment = runs[0].scenario.get("world", {}).get("endowment")
     for run in runs:
         per_ep = run.episodes.groupby(["round", "episode"])["contribution"].mean()
-        by_round = per_ep.unstack("round")  # [E, R]
+        by_round = over_units(per_ep.unstack("round"), run)  # [E, R], or [seeds, R] pooled
         top = run.scenario.get("world", {}).get("endowment")  # nobody gives more than it
         mean, low, high = t_interval_columns(
             by_round.to_numpy(dtype=float), bounds=(0.0, float(top) if top else None)
@@ -200,11 +219,11 @@ def contributions_per_round(runs: RunLike) -> Figure:
         names = [labels[k] for k in facet]
         groups = coinciding([c[1] for c in shown], COINCIDE_SHARE * height)
         offsets = _dodges(groups, len(shown))  # [runs]
-        colors = _colors(len(shown))
         for i, ((rounds, mean, low, high), label) in enumerate(zip(shown, names)):
-            x = rounds + offsets[i]
-            ax.plot(x, mean, markersize=4, color=colors[i], label=label, **_style(i))
-            ax.fill_between(x, low, high, color=colors[i], alpha=0.15)
+            x, slot = rounds + offsets[i], slots[facet[i]]
+            color = series_color(slot)
+            ax.plot(x, mean, markersize=4, color=color, label=label, **_style(slot))
+            ax.fill_between(x, low, high, color=color, alpha=0.15)
         if endowment is not None:
             ax.axhline(endowment, color="0.5", linestyle=":", linewidth=1, label="endowment")
         ax.set_xlabel("round")
@@ -257,15 +276,13 @@ def equality_vs_productivity(runs: RunLike) -> Figure:
     the two coordinates is its social-welfare objective. Axes are never narrower than a
     reader's scale (:func:`_sensible_limits`) and print plain numbers, never an offset.
     """
-    runs = [
-        r
-        for r in tables.as_runs(runs)
-        if {"equality", "productivity"} <= set(r.summary.get("metrics", {}))
-    ]
+    given = tables.as_runs(runs)
+    runs = [r for r in given if {"equality", "productivity"} <= set(r.summary.get("metrics", {}))]
     title = "Equality vs productivity"
     broken = tables.unmeasured(runs)  # an old run's NaN or inf: no point, and a note says so
     notes = tables.unmeasured_notes(runs)
     runs = [r for r in runs if r.name not in broken and _finite_point(r)]
+    slots = [next(j for j, g in enumerate(given) if g is r) for r in runs]  # colours: given's
     if not runs:
         why = " ".join(notes) if notes else "No run has equality and productivity in its summary."
         return empty_figure(title, why)
@@ -276,15 +293,15 @@ def equality_vs_productivity(runs: RunLike) -> Figure:
     labels = tables.run_labels(runs)
     fig, panels, groups = _panels(len(runs), SIZE)
     for (sub, ax), group in zip(panels, groups):
-        for i, (k, color) in enumerate(zip(group, _colors(len(group)))):
-            m = runs[k].summary["metrics"]
+        for i, k in enumerate(group):
+            m, color = runs[k].summary["metrics"], series_color(slots[k])
             x, y = m["productivity"], m["equality"]
             ax.errorbar(
                 x["mean"],
                 y["mean"],
                 xerr=[[max(0.0, x["mean"] - x["ci_low"])], [max(0.0, x["ci_high"] - x["mean"])]],
                 yerr=[[max(0.0, y["mean"] - y["ci_low"])], [max(0.0, y["ci_high"] - y["mean"])]],
-                fmt=_MARKERS[i % len(_MARKERS)],
+                fmt=_MARKERS[slots[k] % len(_MARKERS)],
                 markersize=9 - 1.5 * (i % 4),  # points drawn on one another stay visible
                 capsize=4,
                 color=color,
@@ -339,8 +356,8 @@ def agent_outcomes(runs: RunLike) -> Figure:
     fig, panels, groups = _panels(len(runs), (7.0, 4.6))
     for (sub, ax), group in zip(panels, groups):
         width = 0.8 / len(group)
-        for i, (k, color) in enumerate(zip(group, _colors(len(group)))):
-            t = table[table["run"] == runs[k].name]
+        for i, k in enumerate(group):
+            t, color = table[table["run"] == runs[k].name], series_color(k)
             x = t["agent"].to_numpy() + (i - (len(group) - 1) / 2) * width
             err = [t["wealth"] - t["wealth_ci_low"], t["wealth_ci_high"] - t["wealth"]]
             ax.bar(x, t["wealth"], width=width, yerr=err, capsize=2, color=color,

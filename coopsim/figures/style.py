@@ -86,6 +86,13 @@ def _colors(n: int) -> list:
     return [PALETTE[i % MAX_COLOURS] for i in range(n)]
 
 
+def series_color(k: int) -> str:
+    """The colour of a figure's series ``k`` (its place among the series given), whatever
+    panel it lands in: a rule keeps its colour across a figure's panels and across figures
+    of the same runs (repeating only past :data:`MAX_COLOURS` series)."""
+    return PALETTE[k % MAX_COLOURS]
+
+
 def facets(n: int, per: int = MAX_COLOURS) -> list[list[int]]:
     """Series ``0..n-1`` split into panels of at most ``per``, as evenly as can be (9 series:
     5 and 4, not 8 and 1)."""

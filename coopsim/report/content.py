@@ -276,16 +276,17 @@ def _figure_section(
             FigureBlock(
                 "fig-equality-productivity",
                 figures.equality_vs_productivity(runs),
-                "Equality against productivity, one point per rule (its seeds' evaluation "
-                "episodes pooled), 95% interval bars: up and to the right is better.",
+                "Equality against productivity, one point per rule: the mean over its training "
+                "seeds with its 95% interval over them (as in the tables): up and to the right "
+                "is better.",
             )
         )
     candidates.append(
         FigureBlock(
             "fig-contributions",
             figures.contributions_per_round(runs),
-            "Mean contribution per agent and round, one line per rule (coins; 95% band over "
-            "the evaluation episodes of all its seeds).",
+            "Mean contribution per agent and round, one line per rule (coins; mean over its "
+            "training seeds, 95% band over them; over episodes for a rule run at one seed).",
         )
     )
     candidates.append(

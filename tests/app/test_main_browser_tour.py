@@ -44,7 +44,8 @@ def test_the_docs_have_the_four_steps_this_test_walks():
         assert said in design, said
     for said in ("*Seeds* to `2`", "*Evaluation episodes* to `8`", "*Start run*", "Finished: 2"):
         assert said in run, said
-    assert "*Compare these runs*" in compare and "marked `*`" in compare
+    for said in ("*Compare these runs*", "*Each run on its own*", "marked `*`"):
+        assert said in compare, said
     for said in ("*Write a report on these runs*", "*Build report*", "*Download PDF*"):
         assert said in report, said
 
@@ -122,8 +123,13 @@ def test_the_readme_tour_in_chromium(server, tmp_path):  # noqa: F811
         rules = page.get_by_test_id("stTable").first  # the rule, pooled over its two seeds
         expect(rules).to_contain_text("contribution rate")
         expect(rules).to_contain_text("seeds")
+        # the '*' notes go with the run-by-run table, collapsed while rules are pooled
+        note = page.get_by_text("Zero-width intervals: * every unit gave the same value")
+        expect(note).to_be_hidden()
+        by_run = page.get_by_test_id("stExpander").filter(has_text="Each run on its own")
+        by_run.get_by_text("Each run on its own").click()
         expect(
-            page.get_by_text("Zero-width intervals: * every unit gave the same value")
+            by_run.get_by_text("Zero-width intervals: * every unit gave the same value")
         ).to_be_visible()
 
         # 4. Report: on the runs chosen on Compare, previewed, as HTML and PDF.

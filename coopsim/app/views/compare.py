@@ -33,6 +33,8 @@ from coopsim.record import RunData, expand_paths, load_run
 FIGURE_COLUMNS = ("episode", "round", "agent", "policy", "net", "contribution", "transfer_*")
 #: Most episodes rows read per run for the figures (whole episodes, at least one).
 MAX_FIGURE_ROWS = 500_000
+#: The expander that holds the run-by-run table where rules are pooled.
+BY_RUN = "Each run on its own (intervals over its evaluation episodes)"
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
@@ -416,6 +418,20 @@ def stress_tab(runs: list[RunData], cells: dict[str, str] | None = None) -> None
     _show(stress_heatmap(labelled_stress(frame, names), "objective"))
 
 
+def figure_series(
+    runs: list[RunData], chosen: list[str], cells: dict[str, str] | None, pooled: bool
+) -> tuple[list[RunData], list[str]]:
+    """What the outcome figures draw, and its names: with rules pooled, one series per rule
+    (:func:`coopsim.analysis.rules.pooled_run`: its seeds together, named by the rule's label,
+    the seeds the units of its intervals, as in the table above and the brief); else the runs."""
+    if not pooled:
+        return runs, chosen
+    from coopsim.analysis.rules import group_rules, pooled_run
+
+    rules = group_rules(runs, cells)
+    return [pooled_run(rule) for rule in rules], [rule.label for rule in rules]
+
+
 def _show(fig) -> None:
     if fig is None:
         return
@@ -492,15 +508,15 @@ def render() -> None:
     table, notes = compare_table(runs)
     short = dict(zip(column_keys(runs), run_labels(runs, cells)))
     meanings = dict(zip(table["measure"], table["meaning"]))
-    if pooled:
-        with st.expander("Each run on its own (intervals over its evaluation episodes)"):
-            st.table(table.drop(columns="meaning").set_index("measure").rename(columns=short))
-    else:
+    # the notes explain the '*' marks of the run-by-run table: they go with it, inside the
+    # expander where rules are pooled (the rules table marks its own as 'no spread')
+    by_run = st.expander(BY_RUN, expanded=False) if pooled else st.container()
+    with by_run:
         st.table(table.drop(columns="meaning").set_index("measure").rename(columns=short))
+        if notes:
+            st.caption("Zero-width intervals: " + "; ".join(notes))
     with st.expander("What each measure means"):
         st.markdown("\n".join(f"- **{k}**: {v}" for k, v in meanings.items()))
-    if notes:
-        st.caption("Zero-width intervals: " + "; ".join(notes))
     tidy = pd.concat([r.summary_frame() for r in runs], ignore_index=True)
     st.download_button(
         "Download table (CSV)", tidy.to_csv(index=False), file_name="compare.csv", mime="text/csv"
@@ -515,6 +531,11 @@ def render() -> None:
             + "; ".join(f"{label}: {shown} of {total}" for label, shown, total in partial)
             + "."
         )
+    drawn, names = figure_series(runs, chosen, cells, pooled)
+    over = (
+        "the mean over its training seeds, with its 95% interval over them (over its "
+        "evaluation episodes for a rule run once)"
+    )
     tabs = st.tabs(
         [
             "Equality vs productivity",
@@ -528,16 +549,30 @@ def render() -> None:
         ]
     )
     with tabs[0]:
-        st.caption("One point per run; bars are 95% confidence intervals. Up and right is better.")
-        _show(figures.equality_vs_productivity(runs))
+        st.caption(
+            f"One point per rule: {over}. Up and right is better."
+            if pooled
+            else "One point per run; bars are 95% confidence intervals. Up and right is better."
+        )
+        _show(figures.equality_vs_productivity(drawn))
     with tabs[1]:
-        st.caption("The further a curve bows below the diagonal, the more unequal the run.")
-        _show(figures.lorenz_curves(runs))
+        st.caption(
+            "One curve per rule, its seeds' evaluation episodes pooled: the further it bows "
+            "below the diagonal, the more unequal the rule."
+            if pooled
+            else "The further a curve bows below the diagonal, the more unequal the run."
+        )
+        _show(figures.lorenz_curves(drawn))
     with tabs[2]:
-        pick = st.selectbox("Run", chosen, key="wealth_run", help="Whose agents to plot.")
-        _show(figures.wealth_over_time(runs[chosen.index(pick)]))
+        what = "Rule" if pooled else "Run"
+        pick = st.selectbox(what, names, key=f"wealth_{what.lower()}", help="Whose agents to plot.")
+        if pooled:
+            st.caption(f"Each agent's wealth by round: {over}.")
+        _show(figures.wealth_over_time(drawn[names.index(pick)]))
     with tabs[3]:
-        _show(figures.contributions_per_round(runs))
+        if pooled:
+            st.caption(f"One line per rule: {over}.")
+        _show(figures.contributions_per_round(drawn))
     with tabs[4]:
         pick = st.selectbox("Run", chosen, key="mech_run", help="Whose mechanisms to show.")
         run = runs[chosen.index(pick)]
@@ -564,12 +599,16 @@ def render() -> None:
             _show(figures.mechanism_parameters(run))
     with tabs[5]:
         learned = [r for r in runs if r.training_log is not None and not r.training_log.empty]
+        if learned and pooled:
+            st.caption("One figure per run: each training seed trained on its own.")
         if not learned:
             st.info("None of these runs trained: evaluated runs have no training log.")
         for run in learned:
             _show(figures.metrics_over_training(run))
     with tabs[6]:
         planned = [r for r in runs if "planner" in r.scenario]
+        if planned and pooled:
+            st.caption("One figure per run: each training seed's planner chose on its own.")
         if not planned:
             st.info("None of these runs has a planner: nothing was chosen over training.")
         for run in planned:

@@ -6,7 +6,7 @@ from streamlit.testing.v1 import AppTest
 
 from coopsim import scenario as sc
 from coopsim.analysis import tables
-from coopsim.app.views.compare import compare_table
+from coopsim.app.views.compare import BY_RUN, compare_table
 from coopsim.measures import MEASURES
 from coopsim.record import load_run
 from coopsim.runner import run_scenario
@@ -34,8 +34,19 @@ def test_zero_width_intervals_are_marked_with_the_clis_reason(tmp_path, monkeypa
 
     at = AppTest.from_string(PAGE, default_timeout=60).run()
     assert not at.exception
-    captions = [c.value for c in at.caption]
-    assert any(c.startswith("Zero-width intervals: ") and notes[0] in c for c in captions), captions
+    assert at.radio[0].value.startswith("rules")  # pooled: the run-by-run table is collapsed
+    # the note sits with the table whose '*' it explains, inside its expander, not elsewhere
+    by_run = next(e for e in at.expander if e.label == BY_RUN)
+    assert by_run.table and str(by_run.table[0].value.iloc[0, 0]).strip()
+    inside = [c.value for c in by_run.caption]
+    assert any(c.startswith("Zero-width intervals: ") and notes[0] in c for c in inside), inside
+    outside = [c.value for c in at.caption if c.value.startswith("Zero-width intervals: ")]
+    assert outside == inside  # the expander's is the page's only one
+
+    at.radio[0].set_value("runs one by one").run()  # the table is on the page: the note too
+    assert not at.exception and not any(e.label == BY_RUN for e in at.expander)
+    notes_shown = [c for c in at.caption if c.value.startswith("Zero-width intervals: ")]
+    assert len(notes_shown) == 1
 
 
 def test_compare_opens_on_the_latest_demos_rules_pooled_over_seeds(tmp_path, monkeypatch):

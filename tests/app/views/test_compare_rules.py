@@ -73,3 +73,68 @@ def test_the_latest_demo_opens_when_it_finished_after_the_sweep(tmp_path, monkey
     demo = {p for by_seed in tiny_demo(runs_dir, seeds=(0,)).values() for p in by_seed.values()}
     cells = sweep_cells()
     assert set(default_runs(available_runs(cells), cells)) == demo
+
+
+def test_rules_mode_draws_one_series_per_rule_its_seeds_the_units(tmp_path):
+    """Rules pooled: the figures draw one series per rule (its label in the legend, one colour
+    each, in one panel: ten runs made two panels of five, colours starting over in each), its
+    point the table's mean and interval over seeds, its band over the seeds."""
+    import numpy as np
+    import pytest
+
+    from coopsim import figures
+    from coopsim.analysis.rules import SEED_UNIT, group_rules, rules_table
+    from coopsim.app.views.compare import figure_series
+    from coopsim.figures.outcomes import over_units
+    from coopsim.figures.style import series_color
+    from coopsim.intervals import t_interval
+    from coopsim.record import load_run
+    from tests.demo_runs import tiny_demo
+
+    paths = tiny_demo(tmp_path / "runs")
+    runs = [load_run(p) for by_seed in paths.values() for p in by_seed.values()]
+    names = [r.name for r in runs]
+    assert figure_series(runs, names, None, pooled=False) == (runs, names)
+    drawn, labels = figure_series(runs, names, None, pooled=True)
+    assert labels == [rule.label for rule in group_rules(runs)] and len(labels) == 5
+    table = rules_table(runs, ["equality", "productivity"]).set_index(["rule", "measure"])
+    for label, rule in zip(labels, drawn):
+        assert sorted(set(rule.episodes[SEED_UNIT])) == [0, 1]
+        for m in ("equality", "productivity"):  # the point is the table's cell
+            got, want = rule.summary["metrics"][m], table.loc[(label, m)]
+            for part in ("mean", "ci_low", "ci_high"):
+                assert got[part] == pytest.approx(want[part]), (label, m, part)
+
+    for draw in (
+        figures.equality_vs_productivity,
+        figures.contributions_per_round,
+        figures.lorenz_curves,
+    ):
+        fig = draw(drawn)
+        (ax,) = fig.get_axes()  # one panel
+        legend = fig.legends[0] if fig.legends else ax.get_legend()
+        shown = [t.get_text() for t in legend.get_texts()]
+        # the rule's label, the Lorenz curves' with its Gini after it
+        named = [next((k for k in labels if t.startswith(k)), None) for t in shown]
+        assert sorted(filter(None, named)) == sorted(labels), (draw.__name__, shown)
+        colours = {}
+        for artist in [*ax.get_lines(), *ax.containers]:
+            label = next((k for k in labels if str(artist.get_label()).startswith(k)), None)
+            if label is not None:
+                lines = artist.lines[0] if hasattr(artist, "lines") else artist
+                colours[label] = lines.get_color()
+        assert colours == {label: series_color(k) for k, label in enumerate(labels)}
+
+    # the contributions' band: over the two seeds' means, not over pooled episodes
+    rule = drawn[1]
+    per_episode = rule.episodes.groupby(["round", "episode"])["contribution"].mean()
+    by_seed = over_units(per_episode.unstack("round"), rule)  # [seeds, R]
+    assert by_seed.shape[0] == 2
+    seed_means = [
+        run.episodes.groupby(["round", "episode"])["contribution"].mean().unstack("round")
+        for run in group_rules(runs)[1].runs
+    ]
+    expected = np.array([m.mean().to_numpy() for m in seed_means])
+    np.testing.assert_allclose(by_seed.to_numpy(), expected)
+    band = t_interval(expected[:, 0])
+    assert band.n == 2
