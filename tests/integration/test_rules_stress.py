@@ -200,5 +200,5 @@ def test_a_rule_on_another_objective_is_named_not_mixed_into_the_column():
     header, cells = worst_case_cells(table, rules)
     assert header == "worst case (equality x productivity)"
     assert cells["a"] == "0.25" and cells["b"] == "0.5"
-    assert cells["c"] == "its objective is net welfare: see Stress test"
+    assert cells["c"] == "its objective: net welfare"
     assert worst_case_cells(table.assign(worst_case=float("nan")), rules) is None

@@ -218,7 +218,7 @@ def worst_case_cells(table: pd.DataFrame, rules: list) -> tuple[str, dict[str, s
     column is on one measure, named in its header (``worst case (net welfare)``): the
     objective of the rules it covers, or of most of them where theirs differ. A rule whose
     objective is another has no number there (its worst case is on another scale): its cell
-    says which objective, and the tab gives its number."""
+    names that objective, and the tab gives its number."""
     from coopsim.analysis.rules import OBJECTIVE_MEASURES, measure_words, objective_label
 
     rows = table[(table["measure"] == "objective") & table["worst_case"].notna()]
@@ -232,7 +232,7 @@ def worst_case_cells(table: pd.DataFrame, rules: list) -> tuple[str, dict[str, s
     cells = {}
     for rule, value in zip(rows["rule"], rows["worst_case"]):
         if own[rule] != shown:
-            cells[rule] = f"its objective is {objective_label(own[rule])}: see Stress test"
+            cells[rule] = f"its objective: {objective_label(own[rule])}"
         elif unit.startswith("share"):
             cells[rule] = f"{100 * value:.3g}%"
         else:
@@ -501,7 +501,9 @@ def render() -> None:
             caption += (
                 f" {worst[0].capitalize()}: the rule's lowest mean of that objective over the "
                 "populations it never trained with, from the stress test in "
-                f"{shown.path(folder)} (the Stress test tab has its verdict)."
+                f"{shown.path(folder)} (the Stress test tab has its verdict). A rule whose "
+                "objective is another names it instead: its worst case, on that scale, is in "
+                "the tab."
             )
         st.caption(caption)
     st.subheader("Welfare, equality and cooperation" + ("" if pooled else ", run by run"))
