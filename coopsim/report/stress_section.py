@@ -72,6 +72,9 @@ def stress_section(
             "populations of learners."
         )
     )
+    if table.empty:  # a stress folder given beside runs of other rules
+        section.blocks.append(Paragraph("This stress test covers none of the rules of this brief."))
+        return section
     if table["objective"].nunique() > 1:
         section.blocks.append(
             Paragraph(

@@ -97,3 +97,13 @@ def test_stressed_rules_take_the_labels_tables_give_them():
     assert a["worst_case"] == 40.0 and a["in_distribution_share"] == 0.5
     twins = [*rules, SimpleNamespace(label="matching 2:1", scenarios=["a"], own_objective="x")]
     assert stress_labels(twins, frame()) == {"b": "no mechanism"}
+
+
+def test_a_brief_whose_rules_the_stress_test_missed_says_so():
+    from types import SimpleNamespace
+
+    other = [SimpleNamespace(label="matching 2:1", scenarios=["z"], own_objective="nash")]
+    section = stress_section(frame(), {"a": 200.0}, rules=other)
+    text = [b.text for b in section.blocks if isinstance(b, Paragraph)]
+    assert text[-1] == "This stress test covers none of the rules of this brief."
+    assert not any("fgf2001" in t for t in text)
