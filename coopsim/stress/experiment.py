@@ -16,11 +16,15 @@ candidates of :data:`CANDIDATE_MIX` whose objective differs between two fixed ru
 planner's grid beyond chance (:func:`coopsim.stress.grid.movable`, decided from a grid of fixed
 rules played against each of them before training, not from their names), named
 ``<planner>_robust_movable`` (``_robust_movable_worst``, ...). The grid and the test are saved
-as ``OUT/grid-<planner>.csv`` and ``OUT/movable-<planner>.csv``.
+as ``OUT/grid-<planner>.csv`` and ``OUT/movable-<planner>.csv``. ``--mix answering`` keeps,
+of those, the populations whose every member answers the rule (:func:`answers_rule`: the rule
+responders), named ``<planner>_robust_answering``: a population a rule moves only at the
+grid's edges (Democratic AI's conditional cooperators vote 0.25 under almost every w and v, 0
+at v = 0) is a flat minimum over most of the grid.
 
 Run: ``python -m coopsim.stress.experiment OUT [--seeds 0,1,2] [--iterations N]
 [--episodes E] [--exploiter-iterations X] [--robust-objective mean|worst|cvar]
-[--cvar-alpha A] [--mix fixed|movable]``. Run again with the same OUT, it trains only the runs not yet published
+[--cvar-alpha A] [--mix fixed|movable|answering]``. Run again with the same OUT, it trains only the runs not yet published
 there and the stress test resumes its cells.
 """
 
@@ -63,11 +67,14 @@ HELD_OUT = ["fgf2001", "hump_shaped", "quantal_responders", "hurdle_high"]
 #: with every step of margin a rule adds; none of it is held out.
 CANDIDATE_MIX = [*TRAINING_MIX, "quantal_noisy"]
 #: Training mixes ``--mix`` offers.
-MIXES = ("fixed", "movable")
+MIXES = ("fixed", "movable", "answering")
 
 
 def movable_mix(
-    scenario: sc.Scenario, candidates: list[str] | None = None, episodes: int = 16
+    scenario: sc.Scenario,
+    candidates: list[str] | None = None,
+    episodes: int = 16,
+    answering: bool = False,
 ) -> tuple[list[str], pd.DataFrame, pd.DataFrame]:
     """(the populations of ``candidates`` (default :data:`CANDIDATE_MIX`) whose objective the
     planner's rule moves, the grid of fixed rules against each, its per-population test):
@@ -86,6 +93,8 @@ def movable_mix(
     grid = rule_grid(scenario, [load_population(n) for n in names], episodes=episodes)
     test = sensitivity(grid)
     kept = test.loc[test["movable"], "population"].tolist()
+    if answering:
+        kept = [name for name in kept if answers_rule(name)]
     if not kept:
         raise ValueError(f"no candidate population is moved by {scenario.name!r}'s rule")
     return kept, grid, test
@@ -269,8 +278,8 @@ def main(argv: list[str] | None = None) -> int:
         "--mix",
         default="fixed",
         choices=MIXES,
-        help="the twin's training mix: TRAINING_MIX, or the populations of CANDIDATE_MIX "
-        "its rule moves (decided from a grid of fixed rules)",
+        help="the twin's training mix: TRAINING_MIX, the populations of CANDIDATE_MIX its "
+        "rule moves (decided from a grid of fixed rules), or those of them that answer the rule",
     )
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
@@ -282,9 +291,9 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.planners.split(","):
         plain = sc.load(name)
         mix, tag = None, ""
-        if args.mix == "movable":
-            mix, grid, test = movable_mix(plain)
-            tag = "movable"
+        if args.mix != "fixed":
+            mix, grid, test = movable_mix(plain, answering=args.mix == "answering")
+            tag = args.mix
             out.mkdir(parents=True, exist_ok=True)
             atomic_write_text(out / f"grid-{name}.csv", grid.to_csv(index=False))
             atomic_write_text(out / f"movable-{name}.csv", test.to_csv(index=False))

@@ -186,3 +186,13 @@ def test_the_movable_mix_runs_end_to_end_and_saves_its_grid(tmp_path):
     assert settings["mix"] == "movable"
     assert settings["training_mix"][name] == test.loc[test["movable"], "population"].tolist()
     assert (tmp_path / f"grid-{name}.csv").is_file()
+
+
+def test_the_vote_moves_rule_blind_contributors_and_answering_keeps_the_responders_only():
+    plain = sc.load("democratic_ai_planner")
+    kept, _, test = experiment.movable_mix(plain, episodes=4)
+    # a conditional cooperator's contribution ignores w and v, but its vote does not
+    assert "conditional_cooperators" in kept
+    answering, _, _ = experiment.movable_mix(plain, episodes=4, answering=True)
+    assert answering == ["best_responders", "hurdle_low", "quantal_noisy"]
+    assert all(experiment.answers_rule(name) for name in answering)
