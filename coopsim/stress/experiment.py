@@ -11,9 +11,20 @@ the worst case and in-distribution objective; the comparison is over training se
 that objective across its training populations (``[planner] robust_objective``), named
 ``<planner>_robust_worst`` (``_robust_cvar``); the plain runs are the same.
 
+``--mix movable`` trains the twin against the populations its rule can move only: the
+candidates of :data:`CANDIDATE_MIX` whose objective differs between two fixed rules of the
+planner's grid beyond chance (:func:`coopsim.stress.grid.movable`, decided from a grid of fixed
+rules played against each of them before training, not from their names), named
+``<planner>_robust_movable`` (``_robust_movable_worst``, ...). The grid and the test are saved
+as ``OUT/grid-<planner>.csv`` and ``OUT/movable-<planner>.csv``. ``--mix answering`` keeps,
+of those, the populations whose every member answers the rule (:func:`answers_rule`: the rule
+responders), named ``<planner>_robust_answering``: a population a rule moves only at the
+grid's edges (Democratic AI's conditional cooperators vote 0.25 under almost every w and v, 0
+at v = 0) is a flat minimum over most of the grid.
+
 Run: ``python -m coopsim.stress.experiment OUT [--seeds 0,1,2] [--iterations N]
 [--episodes E] [--exploiter-iterations X] [--robust-objective mean|worst|cvar]
-[--cvar-alpha A]``. Run again with the same OUT, it trains only the runs not yet published
+[--cvar-alpha A] [--mix fixed|movable|answering]``. Run again with the same OUT, it trains only the runs not yet published
 there and the stress test resumes its cells.
 """
 
@@ -51,17 +62,63 @@ TRAINING_MIX = [
 #: rule-answering part differs in kind (noisy logit responders, not exact best responders) and
 #: in degree (hurdles on [1.0, 1.6], not [0.8, 1.2]).
 HELD_OUT = ["fgf2001", "hump_shaped", "quantal_responders", "hurdle_high"]
+#: What ``--mix movable`` chooses the training mix from: :data:`TRAINING_MIX` and noisier
+#: logit responders (temperature 0.3, against the held-out suite's 0.1), whose giving rises
+#: with every step of margin a rule adds; none of it is held out.
+CANDIDATE_MIX = [*TRAINING_MIX, "quantal_noisy"]
+#: Training mixes ``--mix`` offers.
+MIXES = ("fixed", "movable", "answering")
+
+
+def movable_mix(
+    scenario: sc.Scenario,
+    candidates: list[str] | None = None,
+    episodes: int = 16,
+    answering: bool = False,
+) -> tuple[list[str], pd.DataFrame, pd.DataFrame]:
+    """(the populations of ``candidates`` (default :data:`CANDIDATE_MIX`) whose objective the
+    planner's rule moves, the grid of fixed rules against each, its per-population test):
+    every rule of the planner's own grid (``rate_levels`` values per control) is played
+    against every candidate (:func:`coopsim.stress.grid.rule_grid`), and a candidate is kept
+    where two rules' objectives differ beyond chance (:func:`coopsim.stress.grid.sensitivity`).
+    A population no rule moves gives a planner nothing to learn from, and under a worst-case
+    objective a flat minimum."""
+    from coopsim.stress.grid import rule_grid, sensitivity
+    from coopsim.stress.populations import load_population
+
+    names = list(CANDIDATE_MIX if candidates is None else candidates)
+    held = sorted(set(names) & set(HELD_OUT))
+    if held:
+        raise ValueError(f"{held} are held out: the training mix may not hold them")
+    grid = rule_grid(scenario, [load_population(n) for n in names], episodes=episodes)
+    test = sensitivity(grid)
+    kept = test.loc[test["movable"], "population"].tolist()
+    if answering:
+        kept = [name for name in kept if answers_rule(name)]
+    if not kept:
+        raise ValueError(f"no candidate population is moved by {scenario.name!r}'s rule")
+    return kept, grid, test
 
 
 def robust_twin(
-    scenario: sc.Scenario, objective: str = "mean", alpha: float | None = None
+    scenario: sc.Scenario,
+    objective: str = "mean",
+    alpha: float | None = None,
+    populations: list[str] | None = None,
+    tag: str = "",
 ) -> sc.Scenario:
-    """The same scenario, its planner trained against :data:`TRAINING_MIX` too, maximising
-    the ``objective`` across the populations (``[planner] robust_objective``: named
-    ``<name>_robust`` for the mean, ``<name>_robust_worst`` or ``<name>_robust_cvar``)."""
+    """The same scenario, its planner trained against ``populations`` too (default
+    :data:`TRAINING_MIX`), maximising the ``objective`` across the populations
+    (``[planner] robust_objective``: named ``<name>_robust`` for the mean,
+    ``<name>_robust_worst`` or ``<name>_robust_cvar``; ``tag`` goes after ``_robust``, as
+    ``_robust_movable_worst``)."""
     twin = copy.deepcopy(scenario)
-    twin.name = f"{scenario.name}_robust" + ("" if objective == "mean" else f"_{objective}")
-    twin.planner.populations = list(TRAINING_MIX)
+    twin.name = (
+        f"{scenario.name}_robust"
+        + (f"_{tag}" if tag else "")
+        + ("" if objective == "mean" else f"_{objective}")
+    )
+    twin.planner.populations = list(TRAINING_MIX if populations is None else populations)
     twin.planner.own_share = 0.5
     twin.planner.robust_objective = objective
     twin.planner.cvar_alpha = alpha
@@ -217,18 +274,35 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--cvar-alpha", type=float, default=None, help="with --robust-objective cvar"
     )
+    parser.add_argument(
+        "--mix",
+        default="fixed",
+        choices=MIXES,
+        help="the twin's training mix: TRAINING_MIX, the populations of CANDIDATE_MIX its "
+        "rule moves (decided from a grid of fixed rules), or those of them that answer the rule",
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     out = Path(args.out)
     seeds = [int(s) for s in args.seeds.split(",")]
     held_out = [load_population(p) for p in HELD_OUT]
     summaries = []
+    mixes: dict[str, list[str]] = {}  # each planner's twin's training mix
     for name in args.planners.split(","):
         plain = sc.load(name)
+        mix, tag = None, ""
+        if args.mix != "fixed":
+            mix, grid, test = movable_mix(plain, answering=args.mix == "answering")
+            tag = args.mix
+            out.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(out / f"grid-{name}.csv", grid.to_csv(index=False))
+            atomic_write_text(out / f"movable-{name}.csv", test.to_csv(index=False))
+            print(f"{name}: trains against {mix}", file=sys.stderr, flush=True)
         try:
-            twin = robust_twin(plain, args.robust_objective, args.cvar_alpha)
+            twin = robust_twin(plain, args.robust_objective, args.cvar_alpha, mix, tag)
         except ValueError as err:
             parser.error(str(err))
+        mixes[name] = list(twin.planner.populations)
         variants = [plain, twin]
         runs = []
         for scenario in variants:
@@ -274,10 +348,11 @@ def main(argv: list[str] | None = None) -> int:
                 "iterations": args.iterations,
                 "episodes": args.episodes,
                 "exploiter_iterations": args.exploiter_iterations,
-                "training_mix": TRAINING_MIX,
+                "training_mix": mixes,
                 "held_out": HELD_OUT,
                 "robust_objective": args.robust_objective,
                 "cvar_alpha": args.cvar_alpha,
+                "mix": args.mix,
             },
             indent=2,
         ),

@@ -15,6 +15,16 @@ worse population is ``hurdle_low`` below m = 2 and the contributors above it, so
 peaks at m = 2 (96 for both), where the worst-case planner should settle. Per episode, ten
 times these numbers. :func:`chosen_rate` trains one and returns the rate it settled on; the
 slow test and ``bench/robust_objective.py`` run it.
+
+A second toy, for a training mix of the populations a rule moves: the institution planner
+(fine 0-2, threshold 0-1, contribution rate), its own seats ``hurdle_low`` responders, trained
+against ``free_riders`` (who give nothing under any rule) and ``quantal_noisy`` (whose giving
+rises with the fine and the threshold, 0.76 at fine 2 and threshold 1, the most). With the free
+riders in the mix the worst population is always theirs, at 0 whatever the rule: the minimum
+is flat and a worst-case planner has nothing to follow. The grid of fixed rules
+(:func:`coopsim.stress.experiment.movable_mix`) leaves them out; against ``quantal_noisy``
+alone the minimum rises with both controls, and the worst-case planner should raise them to
+the max-min rule, fine 2 at threshold 1. :func:`chosen_rule` trains one.
 """
 
 from __future__ import annotations
@@ -45,3 +55,35 @@ def chosen_rate(kind: str, seed: int, worlds: int = 32, iterations: int = 40) ->
 
     trainer = MixtureTrainer(toy_scenario(kind, worlds, iterations), seed=seed)
     return float(trainer.train()[-1]["rate_0"])
+
+
+#: The max-min rule of the second toy (fine, threshold): where ``quantal_noisy`` gives most.
+MOVABLE_BEST = (2.0, 1.0)
+
+
+def movable_toy_scenario(
+    populations: list[str], worlds: int = 32, iterations: int = 40
+) -> sc.Scenario:
+    """The institution planner, its own seats hurdle responders, trained against
+    ``populations`` with ``robust_objective = 'worst'``."""
+    data = tomllib.loads(sc.resolve_path("public_goods_institution_planner").read_text())
+    data["name"] = "toy_movable"
+    data["population"] = [
+        {"policy": "hurdle_responder", "count": 4, "params": {"low": 0.8, "high": 1.2}}
+    ]
+    data["training"].update(num_worlds=worlds, iterations=iterations)
+    data["planner"].update(
+        populations=populations, own_share=0.5, robust_objective="worst", learning_rate=0.03
+    )
+    return sc.from_dict(data)
+
+
+def chosen_rule(
+    populations: list[str], seed: int, worlds: int = 32, iterations: int = 80
+) -> tuple[float, float]:
+    """(fine, threshold): the mean the planner chose over its last training iteration."""
+    from coopsim.stress.robust import MixtureTrainer
+
+    trainer = MixtureTrainer(movable_toy_scenario(populations, worlds, iterations), seed=seed)
+    last = trainer.train()[-1]
+    return float(last["rate_0"]), float(last["rate_1"])

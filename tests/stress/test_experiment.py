@@ -135,3 +135,64 @@ def test_the_pipeline_runs_end_to_end_on_a_tiny_budget_and_resumes(tmp_path, cap
     assert experiment.main(args) == 0  # again: nothing is trained twice
     assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == runs
     assert "trained" not in capsys.readouterr().err
+
+
+def test_the_movable_mix_keeps_the_populations_the_rule_moves_decided_from_data():
+    plain = sc.load("public_goods_institution_planner")
+    kept, grid, test = experiment.movable_mix(plain, episodes=4)
+    # contributors that read contributions only give the same under every fine and threshold
+    assert kept == ["best_responders", "hurdle_low", "quantal_noisy"]
+    blind = test.set_index("population").loc["conditional_cooperators"]
+    assert blind["range"] == 0 and not blind["movable"]
+    rules = plain.planner.rate_levels**2  # the planner's own grid over its two controls
+    assert len(grid) == rules * len(experiment.CANDIDATE_MIX)
+    twin = experiment.robust_twin(plain, "worst", populations=kept, tag="movable")
+    assert twin.name == f"{plain.name}_robust_movable_worst"
+    assert twin.planner.populations == kept
+    assert not set(kept) & set(experiment.HELD_OUT)
+
+
+def test_the_movable_mix_never_draws_on_the_held_out_suite():
+    assert not set(experiment.CANDIDATE_MIX) & set(experiment.HELD_OUT)
+    with pytest.raises(ValueError, match="held out"):
+        experiment.movable_mix(sc.load("public_goods_institution_planner"), ["hurdle_high"])
+
+
+def test_the_movable_mix_runs_end_to_end_and_saves_its_grid(tmp_path):
+    args = [
+        str(tmp_path),
+        "--seeds",
+        "0,1",
+        "--iterations",
+        "1",
+        "--planners",
+        "public_goods_institution_planner",
+        "--episodes",
+        "2",
+        "--exploiter-iterations",
+        "1",
+        "--mix",
+        "movable",
+        "--robust-objective",
+        "worst",
+    ]
+    assert experiment.main(args) == 0
+    name = "public_goods_institution_planner"
+    assert set(pd.read_csv(tmp_path / "summary.csv")["rule"]) >= {
+        f"{name}: robust movable worst - plain"
+    }
+    test = pd.read_csv(tmp_path / f"movable-{name}.csv")
+    settings = json.loads((tmp_path / "settings.json").read_text())
+    assert settings["mix"] == "movable"
+    assert settings["training_mix"][name] == test.loc[test["movable"], "population"].tolist()
+    assert (tmp_path / f"grid-{name}.csv").is_file()
+
+
+def test_the_vote_moves_rule_blind_contributors_and_answering_keeps_the_responders_only():
+    plain = sc.load("democratic_ai_planner")
+    kept, _, test = experiment.movable_mix(plain, episodes=4)
+    # a conditional cooperator's contribution ignores w and v, but its vote does not
+    assert "conditional_cooperators" in kept
+    answering, _, _ = experiment.movable_mix(plain, episodes=4, answering=True)
+    assert answering == ["best_responders", "hurdle_low", "quantal_noisy"]
+    assert all(experiment.answers_rule(name) for name in answering)
