@@ -21,6 +21,19 @@ def coalition_list(text: str) -> list[int]:
     return sizes
 
 
+def legend(episodes: int) -> str:
+    """What each column of the printed verdict is. Why spelled out: a worst case above the
+    in-distribution value reads as a bug unless one knows the worst case is over the other
+    populations only, each on episodes of its own."""
+    return (
+        f"in_distribution: the rule's own trained seats (mean over its runs, {episodes} "
+        "episodes each); worst_case, p10: the lowest and the 10th-percentile mean over the "
+        "populations it never trained with (worst_population: which), not its own seats nor "
+        "exploiters, each population on episodes of its own; exploitability: an exploiter's "
+        "largest gain per seat it replaced; *_share: of the yardstick"
+    )
+
+
 def add_stress_parser(sub) -> None:
     p = sub.add_parser(
         "stress",
@@ -73,7 +86,7 @@ def add_stress_parser(sub) -> None:
 
 
 def cmd_stress(args: argparse.Namespace) -> int:
-    from coopsim.analysis.stress import rule_yardsticks, verdict
+    from coopsim.analysis.stress import rule_yardsticks, verdict, worst_above_home
     from coopsim.record import expand_paths
     from coopsim.schema import ConfigError
     from coopsim.stress.driver import Stress, StressConfig
@@ -119,5 +132,8 @@ def cmd_stress(args: argparse.Namespace) -> int:
         )
     shown = table[columns]
     print(shown.to_string(index=False, float_format=lambda v: f"{v:.4g}"), file=sys.stderr)
+    print(legend(args.episodes), file=sys.stderr)
+    for note in worst_above_home(pd.read_parquet(path)):
+        print(f"note: {note}", file=sys.stderr)
     print(path)
     return 0
