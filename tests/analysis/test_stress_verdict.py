@@ -46,34 +46,6 @@ def test_worst_case_and_percentile_are_over_unseen_populations_only():
     assert a["objective_under_exploiter"] == 60.0
 
 
-def test_shares_of_the_yardstick_only_where_it_applies():
-    table = verdict(frame(), {"a": 200.0}).set_index("rule")
-    assert table.loc["a", "in_distribution_share"] == 0.5
-    assert math.isnan(table.loc["a", "worst_case_share"])  # a scripted mix: no equilibrium
-    assert table.loc["a", "objective_under_exploiter_share"] == 0.3
-    assert math.isnan(table.loc["b", "in_distribution_share"])  # b has no yardstick
-    b_only = verdict(frame()[frame()["rule"] == "b"], {"b": 100.0}).iloc[0]
-    assert b_only["worst_case_share"] == 0.45  # cross-seed learners: it applies
-
-
-def test_lower_is_better_measures_take_the_worst_from_above():
-    gini = verdict(frame(), measure="gini").set_index("rule").loc["b"]
-    assert gini["worst_case"] == 0.4
-
-
-def test_the_worst_case_column_is_per_rule():
-    column = worst_case_column(frame())
-    assert column.to_dict() == {"a": 40.0, "b": 45.0}
-
-
-def test_the_brief_section_says_the_verdict():
-    section = stress_section(frame(), {"a": 200.0})
-    assert section.title == "Stress test"
-    text = " ".join(b.text for b in section.blocks if isinstance(b, Paragraph))
-    assert "worst case 40 against fgf2001" in text
-    assert "50% of the yardstick" in text
-
-
 def test_a_worst_case_above_in_distribution_is_explained_with_both_intervals():
     """The worst case is over unseen populations only, each on episodes of its own: above the
     rule's own value it is no contradiction, and the note says whether it is beyond noise."""
@@ -103,3 +75,31 @@ def test_a_worst_case_above_in_distribution_is_explained_with_both_intervals():
     gini.loc[gini["population"] == "cross-seed", ["mean", "ci_low", "ci_high"]] = (0.1, 0.05, 0.15)
     (note,) = worst_above_home(gini, measure="gini")
     assert "is below in-distribution 0.2" in note
+
+
+def test_shares_of_the_yardstick_only_where_it_applies():
+    table = verdict(frame(), {"a": 200.0}).set_index("rule")
+    assert table.loc["a", "in_distribution_share"] == 0.5
+    assert math.isnan(table.loc["a", "worst_case_share"])  # a scripted mix: no equilibrium
+    assert table.loc["a", "objective_under_exploiter_share"] == 0.3
+    assert math.isnan(table.loc["b", "in_distribution_share"])  # b has no yardstick
+    b_only = verdict(frame()[frame()["rule"] == "b"], {"b": 100.0}).iloc[0]
+    assert b_only["worst_case_share"] == 0.45  # cross-seed learners: it applies
+
+
+def test_lower_is_better_measures_take_the_worst_from_above():
+    gini = verdict(frame(), measure="gini").set_index("rule").loc["b"]
+    assert gini["worst_case"] == 0.4
+
+
+def test_the_worst_case_column_is_per_rule():
+    column = worst_case_column(frame())
+    assert column.to_dict() == {"a": 40.0, "b": 45.0}
+
+
+def test_the_brief_section_says_the_verdict():
+    section = stress_section(frame(), {"a": 200.0})
+    assert section.title == "Stress test"
+    text = " ".join(b.text for b in section.blocks if isinstance(b, Paragraph))
+    assert "worst case 40 against fgf2001" in text
+    assert "50% of the yardstick" in text
