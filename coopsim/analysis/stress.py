@@ -122,6 +122,12 @@ def verdict(
     return pd.DataFrame(rows, columns=list(VERDICT_COLUMNS))
 
 
+def worst_case_column(frame: pd.DataFrame, measure: str = "objective") -> pd.Series:
+    """Rule -> its worst case over unseen populations: the column a table of rules adds."""
+    table = verdict(frame, measure=measure)
+    return table.set_index("rule")["worst_case"].rename(f"worst case ({measure})")
+
+
 def _interval(frame: pd.DataFrame, rule: str, population: str, measure: str) -> pd.Series:
     rows = frame[
         (frame["rule"] == rule)
@@ -170,12 +176,6 @@ def worst_above_home(frame: pd.DataFrame, measure: str = "objective") -> list[st
             f"over {int(b['n'])} {b['over']}: {why}."
         )
     return notes
-
-
-def worst_case_column(frame: pd.DataFrame, measure: str = "objective") -> pd.Series:
-    """Rule -> its worst case over unseen populations: the column a table of rules adds."""
-    table = verdict(frame, measure=measure)
-    return table.set_index("rule")["worst_case"].rename(f"worst case ({measure})")
 
 
 def rule_yardsticks(run_dirs: Iterable[str | os.PathLike]) -> dict[str, float]:
