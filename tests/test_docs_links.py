@@ -53,21 +53,56 @@ def _subcommands(parser: argparse.ArgumentParser, prefix: str = ""):
                 yield from _subcommands(sub, f"{prefix} {name}".strip())
 
 
-def test_every_help_text_ends_with_its_docs_link(monkeypatch):
+def _docs_block(text: str) -> list[str]:
+    """The lines of a help text's docs block, from ``Docs:`` to the end, unindented."""
+    head, sep, block = text.rpartition("\nDocs: ")
+    assert sep, f"no docs block in:\n{text}"
+    return [line.strip() for line in ("Docs: " + block).rstrip().splitlines()]
+
+
+def test_every_help_text_ends_with_its_docs_file_then_the_served_page(monkeypatch):
     monkeypatch.delenv(docs_links.DOCS_URL_ENV, raising=False)
     found = dict(_subcommands(build_parser()))
-    assert {"", "run", "sweep", "experiment regimes", "app"} <= set(found)
+    assert {"", "run", "sweep", "experiment regimes", "app", "otree export"} <= set(found)
     for command, parser in found.items():
-        text = parser.format_help()
+        page = docs_links.command_page(command)
+        first, second = _docs_block(parser.format_help())
+        # first: a Markdown file of this checkout, readable with nothing served
+        path = first.removeprefix("Docs: ").split(" (section #")[0]
+        assert Path(path).is_absolute() and Path(path).is_file(), first
+        assert Path(path) == _page_file(page), (command, first)
+        if "#" in page:
+            assert first.endswith(f"(section #{page.split('#', 1)[1]})"), first
+        # then the served site, as the alternative
         url = docs_links.command_url(command)
         assert url.startswith(docs_links.LOCAL_DOCS_URL)
-        assert text.rstrip().endswith(f"Docs: {url}"), f"`coopsim {command} --help`:\n{text}"
-    assert found["sweep"].format_help().rstrip().endswith("http://127.0.0.1:8000/sweeps/")
+        assert second == f"or, served by `make docs`: {url}", f"`coopsim {command} --help`"
+    sweep = _docs_block(found["sweep"].format_help())
+    assert sweep == [
+        f"Docs: {DOCS / 'sweeps.md'}",
+        "or, served by `make docs`: http://127.0.0.1:8000/sweeps/",
+    ]
+
+
+def test_help_without_the_docs_folder_gives_the_served_page_alone(monkeypatch, tmp_path):
+    monkeypatch.delenv(docs_links.DOCS_URL_ENV, raising=False)
+    monkeypatch.setattr(docs_links, "DOCS_DIR", tmp_path / "no-docs")  # an installed copy
+    block = _docs_block(build_parser().format_help())
+    assert block == [f"Docs: {docs_links.LOCAL_DOCS_URL}"]
+
+
+def test_docs_file_resolves_pages_from_the_package():
+    assert docs_links.DOCS_DIR == DOCS
+    assert docs_links.docs_file("") == DOCS / "index.md"
+    assert docs_links.docs_file("getting-started/#a-tour") == DOCS / "getting-started.md"
+    assert docs_links.docs_file("no-such-page/") is None
 
 
 def test_the_base_address_is_set_in_one_place(monkeypatch):
     monkeypatch.setenv(docs_links.DOCS_URL_ENV, "http://localhost:9000/coopsim")
     assert docs_links.command_url("report") == "http://localhost:9000/coopsim/reports/"
+    text = dict(_subcommands(build_parser()))["report"].format_help()
+    assert _docs_block(text)[-1] == "or, at http://localhost:9000/coopsim/reports/"
     assert docs_links.command_url("no-such-command") == (
         "http://localhost:9000/coopsim/" + docs_links.FALLBACK_PAGE
     )

@@ -134,6 +134,56 @@ def worst_case_column(frame: pd.DataFrame, measure: str = "objective") -> pd.Ser
     return table.set_index("rule")["worst_case"].rename(f"worst case ({measure})")
 
 
+def _interval(frame: pd.DataFrame, rule: str, population: str, measure: str) -> pd.Series:
+    rows = frame[
+        (frame["rule"] == rule)
+        & (frame["population"] == population)
+        & (frame["measure"] == measure)
+    ]
+    return rows.iloc[0]
+
+
+def worst_above_home(frame: pd.DataFrame, measure: str = "objective") -> list[str]:
+    """A sentence per rule whose worst case is *better* than its in-distribution value, saying
+    why that is no contradiction and whether the two differ beyond noise.
+
+    Why it happens: the worst case is over the populations the rule never trained with
+    (:data:`UNSEEN`), which do not include its own trained seats; where every one of them does
+    better than the rule's own learners (scripted punishers who never punish, say, or other
+    seeds' learners who happened to punish less), the worst of them is above the
+    in-distribution value. And each population plays episodes of its own (its own worlds of
+    the stress test's batch), so with few episodes two populations that play alike differ by
+    chance: the sentence says whether the two intervals overlap."""
+    higher = MEASURES[measure].higher_is_better if measure in MEASURES else True
+    notes = []
+    for row in verdict(frame, measure=measure).itertuples():
+        home, worst = row.in_distribution, row.worst_case
+        if not (math.isfinite(home) and math.isfinite(worst)):
+            continue
+        if (worst <= home) if higher else (worst >= home):
+            continue
+        a = _interval(frame, row.rule, "in-distribution", measure)
+        b = _interval(frame, row.rule, row.worst_population, measure)
+        apart = b["ci_low"] > a["ci_high"] or a["ci_low"] > b["ci_high"]
+        why = (
+            "the intervals are apart: every unseen population did better than the rule's own "
+            "learners"
+            if apart
+            else "the intervals overlap: within what chance gives at these episodes"
+        )
+        notes.append(
+            f"{row.rule}: worst case {worst:.4g} ({row.worst_population}) is "
+            f"{'above' if higher else 'below'} in-distribution {home:.4g}. The worst case is "
+            f"over the {row.populations} population{'s' * (row.populations != 1)} the rule never "
+            "trained with, not its own trained seats, and each population plays its own "
+            "episodes; "
+            f"in-distribution [{a['ci_low']:.4g}, {a['ci_high']:.4g}] over {int(a['n'])} "
+            f"{a['over']}, {row.worst_population} [{b['ci_low']:.4g}, {b['ci_high']:.4g}] "
+            f"over {int(b['n'])} {b['over']}: {why}."
+        )
+    return notes
+
+
 def rule_yardsticks(run_dirs: Iterable[str | os.PathLike]) -> dict[str, float]:
     """Rule name -> its yardstick's objective, for the runs whose rule has one."""
     found: dict[str, float] = {}

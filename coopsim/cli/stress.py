@@ -21,6 +21,20 @@ def coalition_list(text: str) -> list[int]:
     return sizes
 
 
+def legend(episodes: int) -> str:
+    """What each column of the printed verdict is. Why spelled out: a worst case above the
+    in-distribution value reads as a bug unless one knows the worst case is over the other
+    populations only, each on episodes of its own."""
+    return (
+        "the verdict below: in_distribution: the rule's own trained seats (mean over its "
+        f"runs, {episodes} episodes each); worst_case, p10: the lowest and the 10th-percentile "
+        "mean over the "
+        "populations it never trained with (worst_population: which), not its own seats nor "
+        "exploiters, each population on episodes of its own; exploitability: an exploiter's "
+        "gain over the seats it replaced; *_share: of the yardstick"
+    )
+
+
 def add_stress_parser(sub) -> None:
     p = sub.add_parser(
         "stress",
@@ -104,6 +118,7 @@ def cmd_stress(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from coopsim.analysis.rules import objective_label
+    from coopsim.analysis.stress import worst_above_home
 
     table = verdict(pd.read_parquet(path), rule_yardsticks(runs))
     # each rule is measured on its own scenario's objective: say which, since they may differ
@@ -111,6 +126,9 @@ def cmd_stress(args: argparse.Namespace) -> int:
     table.insert(1, "objective", table["rule"].map(own).fillna(""))
     columns = ["rule", "objective", "in_distribution", "worst_case", "worst_population", "p10"]
     columns += ["exploitability", "in_distribution_share", "worst_case_share"]  # of the yardstick
+    print(legend(args.episodes), file=sys.stderr)  # what each column of the table below is
+    for note in worst_above_home(pd.read_parquet(path)):
+        print(f"note: {note}", file=sys.stderr)
     if table["objective"].nunique() > 1:
         print(
             "each rule on its own objective: compare a row's numbers, not rules whose "

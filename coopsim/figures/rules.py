@@ -7,12 +7,16 @@ nothing for welfare that can be negative. The best rule is at the top, as in the
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 
 import pandas as pd
 from matplotlib.figure import Figure
 
 from coopsim.figures.style import CoopsimFigure, empty_figure
+
+#: Characters per line of a rule's label: about 40% of the figure's width, the rest for data.
+LABEL_CHARS = 36
 
 
 def rule_ranking(table: pd.DataFrame, measure: str, order: Sequence[str] | None = None) -> Figure:
@@ -23,7 +27,13 @@ def rule_ranking(table: pd.DataFrame, measure: str, order: Sequence[str] | None 
         return empty_figure(measure.replace("_", " "), "No rule has this measure.")
     order = [r for r in (order or list(rows.index)) if r in rows.index]
     label, unit = rows.iloc[0]["label"], rows.iloc[0]["unit"]
-    height = max(2.2, 0.9 + 0.32 * len(order))
+    # A rule's label can run to 100 characters ("peer punishment 3x, with 2 punisher seats and
+    # 1 conditional cooperator seat ..."): on one line it is wider than the figure, and the
+    # constrained layout gives up (the axes collapse, with a warning). Wrapped, each row grows
+    # taller instead, and the figure with it.
+    names = [textwrap.fill(r, LABEL_CHARS) for r in order]
+    lines = max(n.count("\n") + 1 for n in names)  # rows are evenly spaced: the tallest's
+    height = max(2.2, 0.9 + len(order) * (0.14 + 0.18 * lines))  # per row: its lines, a gap
     fig = CoopsimFigure(figsize=(7.0, height), layout="constrained")
     ax = fig.add_subplot()
     y = list(range(len(order)))[::-1]  # the first (best) at the top
@@ -31,7 +41,7 @@ def rule_ranking(table: pd.DataFrame, measure: str, order: Sequence[str] | None 
     low = means - rows.loc[order, "ci_low"].to_numpy(dtype=float)
     high = rows.loc[order, "ci_high"].to_numpy(dtype=float) - means
     ax.errorbar(means, y, xerr=[low, high], fmt="o", color="#1f4e79", capsize=4, markersize=6)
-    ax.set_yticks(y, order)
+    ax.set_yticks(y, names)
     ax.set_ylim(-0.6, len(order) - 0.4)
     ax.set_xlabel(label if len(f"{label} ({unit})") > 60 else f"{label} ({unit})")
     ax.grid(axis="x", alpha=0.3)

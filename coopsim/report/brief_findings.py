@@ -40,7 +40,8 @@ from coopsim.record import RunData
 
 #: The measure of cooperation a brief reports: the learners' contribution rate where every rule
 #: has learners (the demo's table, Compare and the notebooks report the same), else the share
-#: every seat gave; the label says which.
+#: every seat gave, for every rule alike (one definition for the whole comparison); the label
+#: says which, and the sentence names the rules that have no learners' rate, and why.
 COOPERATION = LEARNERS_RATE
 ALL_SEATS = "contribution_rate"
 #: What a brief ranks on when the rules share no objective and none is named.
@@ -309,6 +310,41 @@ def cooperation_measure(table: pd.DataFrame, labels: Sequence[str]) -> str:
     return COOPERATION if _everywhere(table, COOPERATION, labels) else ALL_SEATS
 
 
+def _has_learning_seats(rule: Rule) -> bool:
+    """Whether the rule's population seats a learner (a planner alone does not count: the
+    learners' contribution rate is the learning seats')."""
+    from coopsim.config.scenario import LEARNERS
+
+    return any(
+        g.get("policy") in LEARNERS and int(g.get("count", 1)) > 0
+        for g in rule.scenario.get("population", [])
+    )
+
+
+def _why_all_seats(table: pd.DataFrame, rules: Sequence[Rule]) -> dict[str, str]:
+    """rule -> why it has no learners' contribution rate, for each rule without one: the
+    reason the whole comparison falls back to every seat's rate (one definition for all)."""
+    rows = table[table["measure"] == COOPERATION].set_index("rule")["mean"]
+    missing = [r for r in rules if r.label not in rows or not math.isfinite(rows[r.label])]
+    return {
+        r.label: "no learning seats" if not _has_learning_seats(r) else "no learners' record"
+        for r in missing
+    }
+
+
+def _because(why: dict[str, str]) -> str:
+    """``why`` in words: "since a and b have no learning seats"."""
+    parts = []
+    for reason in dict.fromkeys(why.values()):
+        names = [r for r, w in why.items() if w == reason]
+        verb = "has" if len(names) == 1 else "have"
+        if reason == "no learners' record":
+            parts.append(f"{_listed(names)} recorded no contributions of its learning seats")
+        else:
+            parts.append(f"{_listed(names)} {verb} {reason}")
+    return "since " + "; and ".join(parts)
+
+
 def _cooperation(table: pd.DataFrame, rules: Sequence[Rule]) -> Finding | None:
     labels = [r.label for r in rules]
     measure = cooperation_measure(table, labels)
@@ -317,10 +353,16 @@ def _cooperation(table: pd.DataFrame, rules: Sequence[Rule]) -> Finding | None:
         return None
     head = label_of(measure)
     head = head[0].upper() + head[1:]
+    notes: dict[str, Any] = {}
+    head = f"{head} ({unit_of(measure)})"
+    if measure != COOPERATION:  # one definition for every rule: say why it is not the learners'
+        why = _why_all_seats(table, rules)
+        notes["not_learners_rate"] = why
+        head = f"{head}, for every rule alike, {_because(why)}"
     base = next((r for r in labels if r == "no mechanism" and r in values), None)
     if base is None:
         shown = "; ".join(f"{r} {text(v, measure)}" for r, v in values.items())
-        sentence = f"{head} ({unit_of(measure)}): {shown}."
+        sentence = f"{head}: {shown}."
     else:
         others = "; ".join(
             f"{r} {_change(values[base], v)} {text(v, measure)}"
@@ -328,10 +370,11 @@ def _cooperation(table: pd.DataFrame, rules: Sequence[Rule]) -> Finding | None:
             if r != base
         )
         sentence = (
-            f"{head} ({unit_of(measure)}): {text(values[base], measure)} with no "
+            f"{head}: {text(values[base], measure)} with no "
             f"mechanism; {others} (raised or lowered where the intervals do not overlap)."
         )
-    return Finding("cooperation", sentence, measure, list(values), values, {"baseline": base})
+    notes["baseline"] = base
+    return Finding("cooperation", sentence, measure, list(values), values, notes)
 
 
 def _zero_width(values: dict[str, dict], measure: str, table: pd.DataFrame) -> Finding | None:

@@ -46,6 +46,37 @@ def test_worst_case_and_percentile_are_over_unseen_populations_only():
     assert a["objective_under_exploiter"] == 60.0
 
 
+def test_a_worst_case_above_in_distribution_is_explained_with_both_intervals():
+    """The worst case is over unseen populations only, each on episodes of its own: above the
+    rule's own value it is no contradiction, and the note says whether it is beyond noise."""
+    from coopsim.analysis.stress import worst_above_home
+
+    f = frame()
+    assert worst_above_home(f) == []  # every worst case is below its in-distribution value
+    f.loc[(f["rule"] == "b") & (f["population"] == "cross-seed"), ["mean", "ci_low", "ci_high"]] = (
+        50.5,
+        49.5,
+        51.5,
+    )
+    (note,) = worst_above_home(f)
+    assert note.startswith("b: worst case 50.5 (cross-seed) is above in-distribution 50.")
+    assert "over the 1 population the rule never trained with, not its own trained seats" in note
+    assert "in-distribution [49, 51] over 3 runs, cross-seed [49.5, 51.5] over 3 runs" in note
+    assert note.endswith("the intervals overlap: within what chance gives at these episodes.")
+    f.loc[(f["rule"] == "b") & (f["population"] == "cross-seed"), ["mean", "ci_low", "ci_high"]] = (
+        60.0,
+        58.0,
+        62.0,
+    )
+    (note,) = worst_above_home(f)
+    assert "the intervals are apart: every unseen population did better" in note
+    # lower is better (gini): the worst case is the highest, and "above" is "below"
+    gini = f[f["measure"] == "gini"].copy()
+    gini.loc[gini["population"] == "cross-seed", ["mean", "ci_low", "ci_high"]] = (0.1, 0.05, 0.15)
+    (note,) = worst_above_home(gini, measure="gini")
+    assert "is below in-distribution 0.2" in note
+
+
 def test_shares_of_the_yardstick_only_where_it_applies():
     table = verdict(frame(), {"a": 200.0}).set_index("rule")
     assert table.loc["a", "in_distribution_share"] == 0.5

@@ -165,3 +165,27 @@ def test_the_sponsor_sentence_names_only_rules_that_are_there(outlays, tail):
     table.attrs["sponsor_cost"] = 1.8
     finding = _sponsor_finding(table, list(outlays))
     assert finding.sentence.endswith(tail), finding.sentence
+
+
+def test_with_a_scripted_rule_the_contribution_finding_says_why_it_counts_all_seats(
+    demo_runs, tmp_path
+):
+    """One scripted run turns the comparison's rate from the learners' to every seat's (one
+    definition for every rule); the sentence says so and names the rule that made it."""
+    from coopsim import scenario
+    from coopsim.runner import run_scenario
+
+    scripted = load_run(
+        run_scenario(scenario.load("public_goods_institution"), out=tmp_path, episodes=2)
+    )
+    b = brief([*demo_runs, scripted])
+    (found,) = [f for f in b.findings if f.key == "cooperation"]
+    assert found.measure == "contribution_rate"
+    (label,) = [r.label for r in b.rules if r.runs[0].path == scripted.path]
+    assert found.notes["not_learners_rate"] == {label: "no learning seats"}
+    assert f"since {label} has no learning seats" in found.sentence, found.sentence
+    assert found.sentence.startswith("Contribution rate, all seats ("), found.sentence
+    # the demo alone keeps the learners' rate and has no such clause
+    (alone,) = [f for f in brief(demo_runs).findings if f.key == "cooperation"]
+    assert alone.measure == "learners_contribution_rate" and "since" not in alone.sentence
+    assert "not_learners_rate" not in alone.notes

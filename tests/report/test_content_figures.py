@@ -73,3 +73,31 @@ def test_placeholders_are_marked_empty(run_dirs):
     punished = load_run(run_dirs[1])  # evaluated, not trained: no training log
     assert isinstance(figures.metrics_over_training(punished), figures.EmptyFigure)
     assert not isinstance(figures.wealth_over_time(punished), figures.EmptyFigure)
+
+
+def test_the_brief_draws_every_figure_without_a_layout_warning(run_dirs, tmp_path):
+    """Rules whose labels name their seats run to 100 characters ("peer punishment 3x, with 2
+    punisher seats and 1 conditional cooperator seat and 1 free rider seat"): on one line the
+    ranking's labels were wider than the figure, and `coopsim report` printed matplotlib's
+    "constrained_layout not applied" warning. Every figure of the brief is drawn here with
+    warnings as errors."""
+    import warnings
+
+    from coopsim import scenario
+    from coopsim.figures.rules import LABEL_CHARS
+    from coopsim.report import FigureBlock, build_content, figure_png
+    from coopsim.runner import run_scenario
+
+    scripted = run_scenario(scenario.load("public_goods_institution"), out=tmp_path, episodes=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        report = build_content([*run_dirs, scripted])
+        blocks = [b for s in report.sections for b in s.blocks if isinstance(b, FigureBlock)]
+        for block in blocks:
+            assert figure_png(block.figure)[:4] == b"\x89PNG", block.key
+    (ranking,) = [b.figure for b in blocks if b.key == "fig-ranking"]
+    (ax,) = ranking.axes
+    names = [t.get_text() for t in ax.get_yticklabels()]
+    assert max(len(n.replace("\n", " ")) for n in names) > 60  # the long labels are there
+    assert all(len(line) <= LABEL_CHARS for n in names for line in n.split("\n"))
+    assert ax.get_position().width > 0.3  # the axes keep room for the data

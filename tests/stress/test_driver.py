@@ -125,6 +125,11 @@ def test_the_command_writes_the_table_and_a_report_takes_the_folder(stress_runs,
     header = next(line for line in printed.err.splitlines() if line.lstrip().startswith("rule"))
     assert header.split()[:2] == ["rule", "objective"]  # each rule's own objective, named
     assert "net welfare" in printed.err  # the matching planner's
+    # what each number is: the worst case is over the other populations, on their own episodes
+    assert "in_distribution: the rule's own trained seats (mean over its runs, 4 episodes" in (
+        printed.err
+    )
+    assert "populations it never trained with" in printed.err
     report = build_content([out])
     stress_sections = [s for s in report.sections if s.key == "stress"]
     assert len(stress_sections) == 1

@@ -227,6 +227,23 @@ def _last_round(
     st.dataframe(pd.DataFrame(rows).round(2), hide_index=True, width="stretch")
 
 
+def level_labels(endowment: float, levels: int) -> list[str]:
+    """The points each contribution level stands for, as the slider shows them.
+
+    A level ``k`` puts ``k * endowment / (levels - 1)`` into the pot. Where every step is a
+    whole number of points (20 points in 21 levels) the labels are integers: "7.00" would
+    suggest a precision the game does not have. Otherwise each label has the fewest decimals
+    (at most two) that tell the levels apart and show them exactly where they are exact.
+    """
+    if levels < 2:
+        raise ValueError(f"levels: got {levels!r}, a slider needs at least 2")
+    values = [k * endowment / (levels - 1) for k in range(levels)]
+    for decimals in range(3):
+        if all(abs(v - round(v, decimals)) < 1e-9 * max(1.0, abs(v)) for v in values):
+            break
+    return [f"{v:.{decimals}f}" for v in values]
+
+
 def _choose(t: str, state: dict[str, Any], rule: dict[str, Any], me: int, token: str) -> None:
     i = state["rule_index"]
     r = len(state["rounds"][i])
@@ -243,12 +260,12 @@ def _choose(t: str, state: dict[str, Any], rule: dict[str, Any], me: int, token:
     if by_round:  # a planner's rule replayed: this round's
         st.markdown("**The rule this round:** " + " ".join(by_round[r]))
     endowment = rule["endowments"][me]
-    unit = endowment / (rule["levels"] - 1)
+    labels = level_labels(endowment, rule["levels"])
     level = st.select_slider(
         f"You have {endowment:g} points this round. How much do you put into the common pot?",
         options=list(range(rule["levels"])),
         value=0,
-        format_func=lambda k: f"{k * unit:.2f}",
+        format_func=lambda k: labels[k],
         key=f"level_{t}_{i}_{r}",
     )
     if st.button("Contribute", key=f"contribute_{t}_{i}_{r}", type="primary"):

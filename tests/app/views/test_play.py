@@ -3,8 +3,10 @@ id that does not exist."""
 
 from __future__ import annotations
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
+from coopsim.app.views.play import level_labels
 from coopsim.lab import table
 
 SCRIPT = """
@@ -39,7 +41,12 @@ def test_open_a_table_take_a_seat_and_contribute(tmp_path, monkeypatch):
     assert any("round 1 of 2" in h.value for h in at.markdown)
     state = table.view(tmp_path / "runs", t)
     assert state["phase"] == "play" and state["seats"]["0"]["name"] == "Ann"
-    [b for b in at.select_slider][0].set_value(7)
+    rule = state["rules"][0]
+    slider = at.select_slider[0]
+    unit = rule["endowments"][0] / (rule["levels"] - 1)
+    assert unit == int(unit)  # this scenario's grid is whole points: integer labels
+    assert slider.options == [str(int(k * unit)) for k in range(rule["levels"])]
+    slider.set_value(7)
     [b for b in at.button if b.label == "Contribute"][0].click().run()
     assert table.view(tmp_path / "runs", t)["rounds"][0][0]["levels"][0] == 7
 
@@ -50,3 +57,12 @@ def test_a_table_that_does_not_exist_is_one_line(tmp_path, monkeypatch):
     at.query_params["table"] = "0123abcd"
     at.run()
     assert [e.value for e in at.error] == ["table '0123abcd': no such table"]
+
+
+def test_slider_labels_are_integers_only_where_every_level_is_whole_points():
+    assert level_labels(20, 21) == [str(k) for k in range(21)]
+    assert level_labels(20, 6) == ["0", "4", "8", "12", "16", "20"]
+    assert level_labels(10, 5) == ["0.0", "2.5", "5.0", "7.5", "10.0"]  # half points: one decimal
+    assert level_labels(10, 4) == ["0.00", "3.33", "6.67", "10.00"]  # thirds: two decimals
+    with pytest.raises(ValueError, match="at least 2"):
+        level_labels(10, 1)
