@@ -33,6 +33,7 @@ def test_the_table_has_every_rule_and_population(stressed):
         "free_riders",
         "conditional_cooperators",
         "exploiter (1 seat)",
+        "warm exploiter (1 seat)",  # started from the seat it replaced
     }
     learning = frame[frame["rule"] == "public_goods_learning"]
     assert "trained under public_goods_learning_matching" in set(learning["population"])
