@@ -57,6 +57,13 @@ def add_stress_parser(sub) -> None:
         help="PPO iterations each exploiter trains (30)",
     )
     p.add_argument(
+        "--exploiter-start",
+        choices=("fresh", "replaced", "both"),
+        default="both",
+        help="how exploiters start: fresh weights, the replaced seats' own policies (warm), or "
+        "both, each its own population (default: both)",
+    )
+    p.add_argument(
         "--cross-seeds",
         type=non_negative_int,
         default=None,
@@ -90,6 +97,7 @@ def cmd_stress(args: argparse.Namespace) -> int:
         exploiter_iterations=args.exploiter_iterations,
         cross_seeds=args.cross_seeds,
         exploit_seeds=None if args.exploit_seeds is None else tuple(args.exploit_seeds),
+        exploiter_start=args.exploiter_start,
     )
     if args.populations is None:
         plan = Stress(runs, [], args.out, config, partners)

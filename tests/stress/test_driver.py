@@ -167,7 +167,14 @@ def test_exploiters_may_be_limited_to_some_training_seeds(stress_runs, tmp_path)
     config = StressConfig(episodes=2, coalitions=(1, 2), exploit_seeds=(0,))
     plan = Stress(runs, [], tmp_path, config)
     cells = {(run.seed, what) for run, what in plan.cells()}
-    assert cells == {(0, "play"), (0, "exploit-1"), (0, "exploit-2"), (1, "play")}
+    assert cells == {
+        (0, "play"),
+        (0, "exploit-1"),
+        (0, "exploit-2"),
+        (0, "warm-1"),
+        (0, "warm-2"),
+        (1, "play"),
+    }
     from coopsim.cli import build_parser
 
     args = build_parser().parse_args(["stress", "r", "--out", "o", "--exploit-seeds", "0,2"])
