@@ -80,7 +80,7 @@ def add_stress_parser(sub) -> None:
 
 
 def cmd_stress(args: argparse.Namespace) -> int:
-    from coopsim.analysis.stress import rule_yardsticks, verdict
+    from coopsim.analysis.stress import exploitability_words, rule_yardsticks, verdict
     from coopsim.record import expand_paths
     from coopsim.schema import ConfigError
     from coopsim.stress.driver import Stress, StressConfig
@@ -127,5 +127,8 @@ def cmd_stress(args: argparse.Namespace) -> int:
         )
     shown = table[columns]
     print(shown.to_string(index=False, float_format=lambda v: f"{v:.4g}"), file=sys.stderr)
+    for row in table.itertuples(index=False):  # the gain with its interval and budget
+        if row.exploiter:
+            print(f"{row.rule}: {exploitability_words(row)}", file=sys.stderr)
     print(path)
     return 0
