@@ -98,7 +98,7 @@ def test_a_gain_not_above_zero_reads_as_none_found_at_the_budget():
     table = verdict(
         exploiters(
             {"exploiter (1 seat)": (-4.0, -6.0, -2.0), "warm exploiter (1 seat)": (1.5, -0.5, 3.5)}
-        )  # fmt: skip
+        )
     )
     row = next(table.itertuples(index=False))
     assert not row.exploitable and row.exploitability == 0.0  # never a negative one
