@@ -198,3 +198,25 @@ def test_runs_in_folders_of_their_own_named_alike_are_told_apart(stress_runs, tm
     world = make_world(plan.runs[0].scenario, 1)
     partners = [block.partner for block in plan.blocks(plan.runs[0], world)]
     assert partners == ["public_goods_matching_planner s0", "public_goods_matching_planner s1"]
+
+
+def test_a_folder_from_before_exploiters_had_starts_resumes_as_fresh(stress_runs, tmp_path):
+    import json
+
+    from coopsim.cli import build_parser
+
+    runs = [stress_runs["planner-s0"]]
+    fresh = StressConfig(episodes=2, exploiter_iterations=1, exploiter_start="fresh")
+    stress(runs, [], tmp_path, fresh, progress=False)
+    manifest = json.loads((tmp_path / "stress.json").read_text())
+    del manifest["config"]["exploiter_start"]  # as written before starts were chosen
+    (tmp_path / "stress.json").write_text(json.dumps(manifest))
+    stress(runs, [], tmp_path, fresh, progress=False)  # the same inputs: resumes
+    with pytest.raises(ConfigError) as err:
+        stress(runs, [], tmp_path, StressConfig(episodes=2, exploiter_iterations=1), progress=False)
+    assert err.value.field == "config.exploiter_start"
+    args = build_parser().parse_args(["stress", "r", "--out", "o", "--exploiter-start", "replaced"])
+    assert args.exploiter_start == "replaced"
+    assert build_parser().parse_args(["stress", "r", "--out", "o"]).exploiter_start == "both"
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["stress", "r", "--out", "o", "--exploiter-start", "warm"])
