@@ -75,6 +75,10 @@ TIMING_MEASURES = {
     "replaced_late_income_share": "the same for the seats it replaced (in-distribution)",
     "exploiter_income_cv": "coefficient of variation of its taxable income across tax periods",
     "replaced_income_cv": "the same for the seats it replaced (in-distribution)",
+    # paired in the same evaluation worlds: the shift's interval is tighter than the two apart
+    "late_income_share_shift": "exploiter's late_income_share minus the replaced seats', "
+    "episode by episode (share points, -1 to 1)",
+    "income_cv_shift": "exploiter's income_cv minus the replaced seats', episode by episode",
 }
 COLUMNS = (
     "rule",
@@ -306,6 +310,9 @@ class Stress:
             for who, result in (("exploiter", hit), ("replaced", base)):
                 for name, value in tax_timing(result, k, period).items():
                     frame[f"{who}_{name}"] = value
+            for name in ("late_income_share", "income_cv"):
+                if f"exploiter_{name}" in frame:  # NaN where either earned nothing
+                    frame[f"{name}_shift"] = frame[f"exploiter_{name}"] - frame[f"replaced_{name}"]
         return _long(frame, run, label, "exploiter", _who(run))
 
     def _evaluate(self, run: TrainedRun, seats: Population, episodes: int) -> Evaluation:
@@ -439,6 +446,8 @@ def bounds_of(measure: str) -> tuple[float | None, float | None]:
         return MEASURES[measure].bounds
     if measure.endswith("late_income_share"):
         return (0.0, 1.0)
+    if measure == "late_income_share_shift":
+        return (-1.0, 1.0)
     if measure.endswith("income_cv"):
         return (0.0, None)
     return (None, None)
