@@ -7,8 +7,12 @@ Four numbers per rule, on one measure (the scenario's objective by default):
 * **worst case** and **10th percentile** over the populations it never trained with (the other
   seeds' learners, learners trained under other rules, scripted mixes and mixtures); the
   exploiters are apart, since they were trained against the rule;
-* **exploitability**: the largest gain an exploiter (one seat, or a coalition) made over the
-  seats it replaced, and what it did to the objective.
+* **exploitability**: the raw gain an exploiter (one seat, or a coalition; started fresh or
+  from the seats it replaced) made over the seats it replaced, per seat over an episode, with
+  its interval, and what it did to the objective. Only a gain whose interval lies above zero
+  counts: a gain that is not is "no exploitability found at this budget (N iterations)", not
+  a negative exploitability; an exploiter that trained longer, or started elsewhere, might
+  still find one.
 
 Each is also given as a share of the rule's **yardstick** (:mod:`coopsim.analysis.yardstick`:
 the best static rule on the planner's grid with agents at equilibrium) where the yardstick
@@ -54,6 +58,14 @@ VERDICT_COLUMNS = (
     "populations",
     "exploitability",
     "exploiter",
+    "exploitable",
+    "exploiter_gain",
+    "exploiter_gain_low",
+    "exploiter_gain_high",
+    "exploiter_iterations",
+    "objective_change",
+    "objective_change_low",
+    "objective_change_high",
     "objective_under_exploiter",
     "yardstick",
     "in_distribution_share",
@@ -79,6 +91,11 @@ def verdict(
     ``yardsticks`` maps a rule to its yardstick's value of ``measure`` (rules without one are
     left out; their shares are empty). The worst case is the lowest mean where higher is
     better (the highest where lower is), and the 10th percentile is taken the same way round.
+
+    The exploiter reported is the one with the largest mean gain among those whose interval
+    lies above zero (``exploitable``), else the one with the largest mean gain;
+    ``exploitability`` is its gain where exploitable and 0 where not (the raw gain, whatever
+    its sign, is ``exploiter_gain``, with ``exploiter_iterations`` its training budget).
     """
     higher = MEASURES[measure].higher_is_better if measure in MEASURES else True
     yardsticks = yardsticks or {}
@@ -96,15 +113,8 @@ def verdict(
             p10 = float(np.percentile(unseen["mean"], 10 if higher else 90))
         else:
             worst, worst_name, worst_kind, p10 = float("nan"), "", "", float("nan")
-        gains = group[(group["measure"] == "exploiter_gain") & (group["kind"] == "exploiter")]
-        if len(gains):
-            top = gains["mean"].idxmax()
-            exploitability = float(gains.loc[top, "mean"])
-            exploiter = str(gains.loc[top, "population"])
-            under = of[of["population"] == exploiter]["mean"]
-            under_value = float(under.iloc[0]) if len(under) else float("nan")
-        else:
-            exploitability, exploiter, under_value = float("nan"), "", float("nan")
+        exploit = _exploiter(group, of)
+        exploiter, under_value = exploit[1], exploit[-1]
         ref = yardsticks.get(rule)
         rows.append(
             (
@@ -115,9 +125,7 @@ def verdict(
                 worst_name,
                 p10,
                 len(unseen),
-                exploitability,
-                exploiter,
-                under_value,
+                *exploit,
                 float("nan") if ref is None else float(ref),
                 _share(home_value, ref, True),
                 _share(worst, ref, worst_kind in LEARNERS),
@@ -126,6 +134,69 @@ def verdict(
             )
         )
     return pd.DataFrame(rows, columns=list(VERDICT_COLUMNS))
+
+
+def _exploiter(group: pd.DataFrame, of: pd.DataFrame) -> tuple:
+    """One rule's exploiter columns (``exploitability`` to ``objective_under_exploiter``
+    of :data:`VERDICT_COLUMNS`), NaN and '' where no exploiter was tried."""
+    nan = float("nan")
+    exploiters = group[group["kind"] == "exploiter"]
+    gains = exploiters[exploiters["measure"] == "exploiter_gain"]
+    if not len(gains):
+        return (nan, "", False, nan, nan, nan, nan, nan, nan, nan, nan)
+    found = gains[gains["ci_low"] > 0]
+    pick = found if len(found) else gains
+    row = pick.loc[pick["mean"].idxmax()]
+    name = str(row["population"])
+    mine = exploiters[exploiters["population"] == name].set_index("measure")
+
+    def value(measure: str, column: str = "mean") -> float:
+        return float(mine.loc[measure, column]) if measure in mine.index else nan
+
+    gain = float(row["mean"])
+    under = of[of["population"] == name]["mean"]
+    return (
+        gain if len(found) else 0.0,
+        name,
+        bool(len(found)),
+        gain,
+        float(row["ci_low"]),
+        float(row["ci_high"]),
+        value("exploiter_iterations"),
+        value("objective_change"),
+        value("objective_change", "ci_low"),
+        value("objective_change", "ci_high"),
+        float(under.iloc[0]) if len(under) else nan,
+    )
+
+
+def _signed(value: float, digits: str = ".3g") -> str:
+    return f"{value:+{digits}}" if math.isfinite(value) else "n/a"
+
+
+def exploitability_words(row) -> str:
+    """A verdict row's exploitability in words: the gain with its interval, the budget and
+    the objective's change where an exploiter found one; "no exploitability found at this
+    budget (N iterations)" where none did, with the best gain for the record."""
+    if not row.exploiter:
+        return "no exploiter tried"
+    n = row.exploiter_iterations
+    budget = f"{n:.0f} iterations" if math.isfinite(n) else "budget not recorded"
+    gain = (
+        f"{_signed(row.exploiter_gain)} [{_signed(row.exploiter_gain_low)}, "
+        f"{_signed(row.exploiter_gain_high)}] per seat"
+    )
+    if not row.exploitable:
+        return (
+            f"no exploitability found at this budget ({budget}): the best exploiter's gain "
+            f"over the seat it replaced, {gain}, is not above zero"
+        )
+    article = "an" if row.exploiter[:1] in "aeiou" else "a"
+    return (
+        f"{article} {row.exploiter} gained {gain} over the seat(s) it replaced ({budget}); objective "
+        f"change {_signed(row.objective_change, '.4g')} [{_signed(row.objective_change_low, '.4g')}"
+        f", {_signed(row.objective_change_high, '.4g')}]"
+    )
 
 
 def worst_case_column(frame: pd.DataFrame, measure: str = "objective") -> pd.Series:

@@ -71,6 +71,13 @@ def add_stress_parser(sub) -> None:
         help="PPO iterations each exploiter trains (30)",
     )
     p.add_argument(
+        "--exploiter-start",
+        choices=("fresh", "replaced", "both"),
+        default="both",
+        help="how exploiters start: fresh weights, the replaced seats' own policies (warm), or "
+        "both, each its own population (default: both)",
+    )
+    p.add_argument(
         "--cross-seeds",
         type=non_negative_int,
         default=None,
@@ -87,7 +94,7 @@ def add_stress_parser(sub) -> None:
 
 
 def cmd_stress(args: argparse.Namespace) -> int:
-    from coopsim.analysis.stress import rule_yardsticks, verdict
+    from coopsim.analysis.stress import exploitability_words, rule_yardsticks, verdict
     from coopsim.record import expand_paths
     from coopsim.schema import ConfigError
     from coopsim.stress.driver import Stress, StressConfig
@@ -104,6 +111,7 @@ def cmd_stress(args: argparse.Namespace) -> int:
         exploiter_iterations=args.exploiter_iterations,
         cross_seeds=args.cross_seeds,
         exploit_seeds=None if args.exploit_seeds is None else tuple(args.exploit_seeds),
+        exploiter_start=args.exploiter_start,
     )
     if args.populations is None:
         plan = Stress(runs, [], args.out, config, partners)
@@ -137,5 +145,8 @@ def cmd_stress(args: argparse.Namespace) -> int:
         )
     shown = table[columns]
     print(shown.to_string(index=False, float_format=lambda v: f"{v:.4g}"), file=sys.stderr)
+    for row in table.itertuples(index=False):  # the gain with its interval and budget
+        if row.exploiter:
+            print(f"{row.rule}: {exploitability_words(row)}", file=sys.stderr)
     print(path)
     return 0

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from coopsim.analysis.stress import (
+    exploitability_words,
     population_words,
     rule_yardsticks,
     rules_verdict,
@@ -65,9 +66,10 @@ def stress_section(
         Paragraph(
             "Each rule was played against populations it never trained with (other training "
             "seeds' learners, learners trained under other rules, scripted mixes) and against "
-            "exploiters: seats handed to a fresh learner trained against the frozen rule. The "
-            "worst case and 10th percentile are over the unseen populations; exploitability "
-            "is the largest gain of an exploiter over the seats it replaced. Shares are of the "
+            "exploiters: seats handed to a learner trained against the frozen rule, started "
+            "fresh or from the seats it replaced. The worst case and 10th percentile are over "
+            "the unseen populations; exploitability is an exploiter's gain over the seats it "
+            "replaced, counted only where its interval lies above zero. Shares are of the "
             "yardstick (the best static rule with agents at equilibrium), given only for "
             "populations of learners."
         )
@@ -94,10 +96,7 @@ def stress_section(
                 f"{row.populations} unseen populations"
             )
         if row.exploiter:
-            words += (
-                f"; an {row.exploiter} gained {row.exploitability:.3g} per seat and left the "
-                f"{row.objective} at {row.objective_under_exploiter:.4g}"
-            )
+            words += f"; {exploitability_words(row)}"
         section.blocks.append(Paragraph(words + "."))
     section.blocks.append(Table(table.drop(columns="measure"), "Verdict per rule"))
     shown = frame[(frame["measure"] == measure) & frame["rule"].isin(labels)][

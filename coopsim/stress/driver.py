@@ -10,7 +10,8 @@ evaluation) the stress test plays, in **one batch of worlds**, the populations i
 * each population file (:mod:`coopsim.stress.populations`): scripted mixes, mixtures;
 
 and then, one run each, **exploiters** (:mod:`coopsim.stress.exploiter`): one seat, and a
-coalition of k seats, trained against the frozen rule and others.
+coalition of k seats, trained against the frozen rule and others, started fresh or from the
+policies of the seats they replace (``exploiter_start``), each start a population of its own.
 
 Each (run, what) is one cell, saved as ``DIR/cells/<cell>.parquet`` (one row per episode and
 measure) when it finishes; a rerun with the same inputs skips finished cells, as a sweep does,
@@ -44,7 +45,7 @@ from coopsim.paths import slug
 from coopsim.record import atomic_write_parquet, atomic_write_text
 from coopsim.schema import ConfigError, to_dict
 from coopsim.staging import first_difference
-from coopsim.stress.exploiter import Exploited, train_exploiter
+from coopsim.stress.exploiter import Exploited, train_exploiter, warm_start_problem
 from coopsim.stress.members import member_seats
 from coopsim.stress.populations import PopulationConfig
 from coopsim.stress.runs import TrainedRun, load_trained_run, same_seats
@@ -60,7 +61,12 @@ EXPLOITER_MEASURES = {
     "exploiter_gain": "payoff per replaced seat over an episode (its own, minus the seat's "
     "in-distribution)",
     "objective_change": "the objective's units (under the exploiter, minus in-distribution)",
+    # the budget travels with the result: a gain not above zero says "none found at N"
+    "exploiter_iterations": "PPO iterations the exploiter trained (its budget)",
 }
+#: ``exploiter_start``: fresh weights, the replaced seats' own policies, or both (each
+#: a population of its own).
+EXPLOITER_STARTS = ("fresh", "replaced", "both")
 #: Where taxes settle over several rounds (the economy), when the exploiter earns its taxable
 #: income within each tax period, beside the seats it replaced in the same worlds: the AI
 #: Economist's agents learned to shift income across tax periods.
@@ -70,6 +76,10 @@ TIMING_MEASURES = {
     "replaced_late_income_share": "the same for the seats it replaced (in-distribution)",
     "exploiter_income_cv": "coefficient of variation of its taxable income across tax periods",
     "replaced_income_cv": "the same for the seats it replaced (in-distribution)",
+    # paired in the same evaluation worlds: the shift's interval is tighter than the two apart
+    "late_income_share_shift": "exploiter's late_income_share minus the replaced seats', "
+    "episode by episode (share points, -1 to 1)",
+    "income_cv_shift": "exploiter's income_cv minus the replaced seats', episode by episode",
 }
 COLUMNS = (
     "rule",
@@ -98,6 +108,23 @@ class StressConfig:
     # minutes where a play cell takes seconds; a slow world's exploiters at one seed still
     # measure each rule's exploitability (over episodes).
     exploit_seeds: tuple[int, ...] | None = None
+    # How exploiters start (:mod:`coopsim.stress.exploiter`): "fresh" weights, the "replaced"
+    # seats' own policies (warm), or "both". A fresh one trained for minutes rarely beats
+    # agents trained longer, so alone it mostly reads "nothing found"; the warm one starts
+    # where those agents are and asks what deviating from there pays.
+    exploiter_start: str = "both"
+
+    def __post_init__(self) -> None:
+        if self.exploiter_start not in EXPLOITER_STARTS:
+            raise ConfigError(
+                None,
+                "exploiter_start",
+                f"expected one of {', '.join(EXPLOITER_STARTS)}; got {self.exploiter_start!r}",
+            )
+
+    def starts(self) -> tuple[str, ...]:
+        """The exploiters' starts, fresh first: ('fresh',), ('replaced',) or both."""
+        return ("fresh", "replaced") if self.exploiter_start == "both" else (self.exploiter_start,)
 
 
 @dataclass
@@ -164,13 +191,36 @@ class Stress:
         }
 
     def cells(self) -> list[tuple[TrainedRun, str]]:
-        """(run, what) for every cell: 'play' (all populations in one batch), 'exploit-k'."""
+        """(run, what) for every cell: 'play' (all populations in one batch), 'exploit-k' (a
+        fresh exploiter of k seats), 'warm-k' (one started from the replaced seats).
+
+        A run whose replaced seats are not all learners has no warm exploiter: with
+        ``exploiter_start = "both"`` a note says so, with ``"replaced"`` alone it is an error."""
         out = []
+        seeds = self.config.exploit_seeds
         for run in self.runs:
             out.append((run, "play"))
-            seeds = self.config.exploit_seeds
-            if seeds is None or run.seed in seeds:
-                out += [(run, f"exploit-{k}") for k in self.config.coalitions]
+            if seeds is not None and run.seed not in seeds:
+                continue
+            for k in self.config.coalitions:
+                for start in self.config.starts():
+                    if start == "fresh":
+                        out.append((run, f"exploit-{k}"))
+                        continue
+                    why = warm_start_problem(run, k)
+                    if why is None:
+                        out.append((run, f"warm-{k}"))
+                    elif self.config.exploiter_start == "replaced":
+                        raise ConfigError(
+                            str(run.path),
+                            "exploiter_start",
+                            f"{run.rule} s{run.seed} has no warm exploiter of {k}: {why}",
+                        )
+                    else:
+                        self.notes.append(
+                            f"{run.rule}: no warm exploiter of {k} seat(s), only a fresh one "
+                            f"({why})"
+                        )
         return out
 
     def cell_path(self, run: TrainedRun, what: str) -> Path:
@@ -237,29 +287,33 @@ class Stress:
             frames.append(_long(rows, run, block.label, block.kind, block.partner))
         return pd.concat(frames, ignore_index=True)
 
-    def exploit_cell(self, run: TrainedRun, k: int) -> pd.DataFrame:
-        """An exploiter of ``k`` seats: trained, then evaluated beside the in-distribution
-        seats in the same worlds."""
+    def exploit_cell(self, run: TrainedRun, k: int, start: str = "fresh") -> pd.DataFrame:
+        """An exploiter of ``k`` seats started ``start`` ('fresh' or 'replaced'): trained,
+        then evaluated beside the in-distribution seats in the same worlds."""
         world = make_world(run.scenario, 1)
-        learner = train_exploiter(
-            run, k, self.config.exploiter_iterations, seed=self.config.seed * 101 + run.seed + k
-        )
+        iterations = self.config.exploiter_iterations
+        seed = self.config.seed * 101 + run.seed + k + (0 if start == "fresh" else 50_021)
+        exploiter = train_exploiter(run, k, iterations, seed=seed, start=start)
         base = self._evaluate(run, run.seats(world), self.config.episodes)
         hit = self._evaluate(
-            run, Exploited(run.seats(world), learner).population(), self.config.episodes
+            run, Exploited(run.seats(world), exploiter).population(), self.config.episodes
         )
-        label = "exploiter (1 seat)" if k == 1 else f"coalition ({k} seats)"
         frame = hit.episode_metrics.copy()
         frame["exploiter_gain"] = (_payoff(hit)[:, :k] - _payoff(base)[:, :k]).mean(1)
         frame["objective_change"] = (
             hit.episode_metrics["objective"].to_numpy()
             - base.episode_metrics["objective"].to_numpy()
         )
+        frame["exploiter_iterations"] = float(iterations)
+        label = exploiter_label(k, start)
         period = world.pipeline.period
         if period is not None and period > 1 and "income" in hit.episodes:
             for who, result in (("exploiter", hit), ("replaced", base)):
                 for name, value in tax_timing(result, k, period).items():
                     frame[f"{who}_{name}"] = value
+            for name in ("late_income_share", "income_cv"):
+                if f"exploiter_{name}" in frame:  # NaN where either earned nothing
+                    frame[f"{name}_shift"] = frame[f"exploiter_{name}"] - frame[f"replaced_{name}"]
         return _long(frame, run, label, "exploiter", _who(run))
 
     def _evaluate(self, run: TrainedRun, seats: Population, episodes: int) -> Evaluation:
@@ -287,6 +341,8 @@ class Stress:
                 found = json.loads(manifest.read_text())
             except json.JSONDecodeError:
                 found = {}
+            if isinstance(found.get("config"), dict):  # folders from before starts were chosen
+                found["config"].setdefault("exploiter_start", "fresh")
             diff = first_difference(found, wanted)
             if diff is not None:
                 raise ConfigError(
@@ -304,10 +360,13 @@ class Stress:
             bar.set_postfix_str(f"{run.rule} s{run.seed} {what}")
             if not path.exists():
                 start = time.perf_counter()
+                kind, _, k = what.partition("-")
                 cell = (
                     self.play_cell(run)
                     if what == "play"
-                    else self.exploit_cell(run, int(what.split("-")[1]))
+                    else self.exploit_cell(
+                        run, int(k), "fresh" if kind == "exploit" else "replaced"
+                    )
                 )
                 atomic_write_parquet(path, cell)
                 self.timings[f"{run.rule} s{run.seed} {what}"] = time.perf_counter() - start
@@ -315,6 +374,13 @@ class Stress:
         stress = aggregate(pd.concat(frames, ignore_index=True))
         atomic_write_parquet(self.out / STRESS, stress)
         return self.out / STRESS
+
+
+def exploiter_label(k: int, start: str) -> str:
+    """An exploiter's population label: 'exploiter (1 seat)', 'coalition (2 seats)', and
+    'warm ...' for one started from the replaced seats."""
+    label = "exploiter (1 seat)" if k == 1 else f"coalition ({k} seats)"
+    return label if start == "fresh" else f"warm {label}"
 
 
 def _who(run: TrainedRun) -> str:
@@ -381,6 +447,8 @@ def bounds_of(measure: str) -> tuple[float | None, float | None]:
         return MEASURES[measure].bounds
     if measure.endswith("late_income_share"):
         return (0.0, 1.0)
+    if measure == "late_income_share_shift":
+        return (-1.0, 1.0)
     if measure.endswith("income_cv"):
         return (0.0, None)
     return (None, None)

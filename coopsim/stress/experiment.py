@@ -325,6 +325,7 @@ def main(argv: list[str] | None = None) -> int:
             episodes=args.episodes,
             coalitions=(1,),
             exploiter_iterations=args.exploiter_iterations,
+            exploiter_start="fresh",  # one exploiter per run: the gain per run is its gain
         )
         stress_dir = out / f"stress-{name}"
         start = time.perf_counter()

@@ -138,3 +138,62 @@ def test_a_brief_whose_rules_the_stress_test_missed_says_so():
     text = [b.text for b in section.blocks if isinstance(b, Paragraph)]
     assert text[-1] == "This stress test covers none of the rules of this brief."
     assert not any("fgf2001" in t for t in text)
+
+
+def exploiters(gains: dict[str, tuple[float, float, float]], iterations: float = 30.0):
+    """A rule's in-distribution row and, per exploiter, its gain (mean, low, high), its budget
+    and an objective change of -10 [-15, -5]."""
+    rows = [("r", "in-distribution", "in-distribution", "objective", 100.0, 99.0, 101.0)]
+    for name, (mean, low, high) in gains.items():
+        rows += [
+            ("r", name, "exploiter", "exploiter_gain", mean, low, high),
+            ("r", name, "exploiter", "exploiter_iterations", iterations, iterations, iterations),
+            ("r", name, "exploiter", "objective_change", -10.0, -15.0, -5.0),
+            ("r", name, "exploiter", "objective", 90.0, 85.0, 95.0),
+        ]
+    columns = ["rule", "population", "kind", "measure", "mean", "ci_low", "ci_high"]
+    out = pd.DataFrame(rows, columns=columns)
+    out["n"], out["over"], out["units"] = 32, "episodes", ""
+    return out
+
+
+def test_a_gain_not_above_zero_reads_as_none_found_at_the_budget():
+    from coopsim.analysis.stress import exploitability_words
+
+    # below zero, and above zero on average but with an interval reaching below it
+    table = verdict(
+        exploiters(
+            {"exploiter (1 seat)": (-4.0, -6.0, -2.0), "warm exploiter (1 seat)": (1.5, -0.5, 3.5)}
+        )
+    )
+    row = next(table.itertuples(index=False))
+    assert not row.exploitable and row.exploitability == 0.0  # never a negative one
+    assert row.exploiter == "warm exploiter (1 seat)" and row.exploiter_gain == 1.5
+    words = exploitability_words(row)
+    assert words.startswith("no exploitability found at this budget (30 iterations)")
+    assert "+1.5 [-0.5, +3.5] per seat" in words
+
+
+def test_a_gain_above_zero_is_the_exploitability_with_its_interval_and_budget():
+    from coopsim.analysis.stress import exploitability_words
+
+    table = verdict(
+        exploiters(
+            {
+                "exploiter (1 seat)": (9.0, -1.0, 19.0),  # larger, but not shown above zero
+                "warm exploiter (1 seat)": (4.0, 2.0, 6.0),
+            },
+            iterations=40,
+        )
+    )
+    row = next(table.itertuples(index=False))
+    assert row.exploitable and row.exploitability == 4.0
+    assert (row.exploiter_gain_low, row.exploiter_gain_high) == (2.0, 6.0)
+    assert row.objective_change == -10.0 and row.objective_under_exploiter == 90.0
+    assert exploitability_words(row) == (
+        "a warm exploiter (1 seat) gained +4 [+2, +6] per seat over the seat(s) it replaced "
+        "(40 iterations); objective change -10 [-15, -5]"
+    )
+    section = stress_section(exploiters({"exploiter (1 seat)": (-1.0, -2.0, 0.0)}))
+    text = " ".join(b.text for b in section.blocks if isinstance(b, Paragraph))
+    assert "no exploitability found at this budget (30 iterations)" in text

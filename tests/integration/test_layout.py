@@ -74,7 +74,6 @@ UNTESTED = {
     # records and studies: through tests/test_runner.py, tests/sweeps, tests/stress
     "coopsim.sweeps.backends",
     "coopsim.sweeps.cells",
-    "coopsim.stress.exploiter",
     "coopsim.stress.members",
     "coopsim.stress.runs",
     "coopsim.lab.lab_agents",  # through tests/lab/test_otree_export.py and oTree's bots

@@ -33,6 +33,7 @@ def test_the_table_has_every_rule_and_population(stressed):
         "free_riders",
         "conditional_cooperators",
         "exploiter (1 seat)",
+        "warm exploiter (1 seat)",  # started from the seat it replaced
     }
     learning = frame[frame["rule"] == "public_goods_learning"]
     assert "trained under public_goods_learning_matching" in set(learning["population"])
@@ -171,7 +172,14 @@ def test_exploiters_may_be_limited_to_some_training_seeds(stress_runs, tmp_path)
     config = StressConfig(episodes=2, coalitions=(1, 2), exploit_seeds=(0,))
     plan = Stress(runs, [], tmp_path, config)
     cells = {(run.seed, what) for run, what in plan.cells()}
-    assert cells == {(0, "play"), (0, "exploit-1"), (0, "exploit-2"), (1, "play")}
+    assert cells == {
+        (0, "play"),
+        (0, "exploit-1"),
+        (0, "exploit-2"),
+        (0, "warm-1"),
+        (0, "warm-2"),
+        (1, "play"),
+    }
     from coopsim.cli import build_parser
 
     args = build_parser().parse_args(["stress", "r", "--out", "o", "--exploit-seeds", "0,2"])
@@ -195,3 +203,25 @@ def test_runs_in_folders_of_their_own_named_alike_are_told_apart(stress_runs, tm
     world = make_world(plan.runs[0].scenario, 1)
     partners = [block.partner for block in plan.blocks(plan.runs[0], world)]
     assert partners == ["public_goods_matching_planner s0", "public_goods_matching_planner s1"]
+
+
+def test_a_folder_from_before_exploiters_had_starts_resumes_as_fresh(stress_runs, tmp_path):
+    import json
+
+    from coopsim.cli import build_parser
+
+    runs = [stress_runs["planner-s0"]]
+    fresh = StressConfig(episodes=2, exploiter_iterations=1, exploiter_start="fresh")
+    stress(runs, [], tmp_path, fresh, progress=False)
+    manifest = json.loads((tmp_path / "stress.json").read_text())
+    del manifest["config"]["exploiter_start"]  # as written before starts were chosen
+    (tmp_path / "stress.json").write_text(json.dumps(manifest))
+    stress(runs, [], tmp_path, fresh, progress=False)  # the same inputs: resumes
+    with pytest.raises(ConfigError) as err:
+        stress(runs, [], tmp_path, StressConfig(episodes=2, exploiter_iterations=1), progress=False)
+    assert err.value.field == "config.exploiter_start"
+    args = build_parser().parse_args(["stress", "r", "--out", "o", "--exploiter-start", "replaced"])
+    assert args.exploiter_start == "replaced"
+    assert build_parser().parse_args(["stress", "r", "--out", "o"]).exploiter_start == "both"
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["stress", "r", "--out", "o", "--exploiter-start", "warm"])

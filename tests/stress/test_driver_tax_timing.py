@@ -45,14 +45,23 @@ def test_an_economy_exploiter_cell_reports_its_tax_timing(tmp_path):
     scenario.training.labour_warmup = 0
     scenario.evaluation.episodes = 2
     run = run_scenario(scenario, seed=0, out=tmp_path / "runs", iterations=1)
-    plan = Stress([run], [], tmp_path / "stress", StressConfig(episodes=3, exploiter_iterations=1))
+    config = StressConfig(episodes=3, exploiter_iterations=1, exploiter_start="fresh")
+    plan = Stress([run], [], tmp_path / "stress", config)
     table = pd.read_parquet(plan.run(progress=False))
     mine = table[table["kind"] == "exploiter"].set_index("measure")
     assert {"exploiter_gain", "objective_change"} <= set(mine.index)
     for name in TIMING_MEASURES:  # where a seat earned anything in 3 episodes of 20 steps
         if name in mine.index:
             assert mine.loc[name, "units"] == TIMING_MEASURES[name]
-            assert 0 <= mine.loc[name, "mean"] <= (1 if "share" in name else 1.0 + 1e-9)
+            low = -1 if name.endswith("shift") else 0  # a shift is exploiter minus replaced
+            assert low <= mine.loc[name, "mean"] <= (1 if "share" in name else 1.0 + 1e-9)
+    # the shifts are paired: exploiter minus replaced, episode by episode, in the same worlds
+    cell = pd.read_parquet(plan.cell_path(plan.runs[0], "exploit-1"))
+    wide = cell.pivot_table(index="episode", columns="measure", values="value", dropna=False)
+    for name in ("late_income_share", "income_cv"):
+        if f"{name}_shift" in wide:
+            expected = wide[f"exploiter_{name}"] - wide[f"replaced_{name}"]
+            pd.testing.assert_series_equal(wide[f"{name}_shift"], expected, check_names=False)
     # every evaluation of an economy with tax periods carries the registry's timing measures
     plays = set(table.loc[table["kind"] == "in-distribution", "measure"])
     assert {"late_income_share", "income_cv_periods"} <= plays

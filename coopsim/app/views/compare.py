@@ -340,7 +340,7 @@ def stress_verdict(
     where it applies (:func:`coopsim.analysis.stress.rules_verdict`, as the brief's).
     Returns (table, stress rule name -> label)."""
     from coopsim.analysis.rules import group_rules
-    from coopsim.analysis.stress import rules_verdict, stress_labels
+    from coopsim.analysis.stress import exploitability_words, rules_verdict, stress_labels
 
     rules = group_rules(runs, cells)
     names = stress_labels(rules, frame)
@@ -364,11 +364,7 @@ def stress_verdict(
             "10th percentile": f"{num(r.p10)} ({pct(r.p10_share)}) of {r.populations}"
             if r.populations
             else "",
-            "exploitability": f"{'+' if r.exploitability >= 0 else ''}{num(r.exploitability)}"
-            " per seat, objective "
-            f"{num(r.objective_under_exploiter)}"
-            if r.exploiter
-            else "not tested",
+            "exploitability": exploitability_words(r) if r.exploiter else "not tested",
         }
         for r in table.itertuples(index=False)
     ]
@@ -405,7 +401,8 @@ def stress_tab(runs: list[RunData], cells: dict[str, str] | None = None) -> None
     st.caption(
         f"From {shown.path(folder)}. The objective of each rule against the agents it trained "
         "with (in-distribution), its worst case and 10th percentile over populations it never "
-        "met, and the largest gain of an exploiter over the seat it replaced. In brackets: the "
+        "met, and an exploiter's gain over the seat it replaced (counted where its interval "
+        "lies above zero; else none was found at that training budget). In brackets: the "
         "share of the rule's yardstick (the best static rule with agents at equilibrium), "
         "given for populations of learners only."
     )
