@@ -97,7 +97,13 @@ def test_an_earlier_setting_can_be_given_and_the_paper_row_gives_its_own(monkeyp
         "repeats": 2,
         "name": bench.PAPER_SCENARIO,
         "earlier": bench.PAPER_EARLIER,
-        "more": {"wide": bench.PAPER_WIDE},
+        "more": {"wide": bench.PAPER_WIDE, "fast": bench.PAPER_FAST},
     }
     assert bench.PAPER_WIDE["num_worlds"] == 4 * bench.PAPER_EARLIER["num_worlds"]
+    # fast: 8x the worlds, one pass, minibatches of the same size as the earlier setting's
+    early, fast = bench.PAPER_EARLIER, bench.PAPER_FAST
+    assert fast["num_worlds"] == 8 * early["num_worlds"] and fast["update_epochs"] == 1
+    size = early["num_worlds"] / early["num_minibatches"]
+    assert fast["num_worlds"] / fast["num_minibatches"] == size
+    assert fast["map_precision"] == "bfloat16" and early.get("map_precision") is None
     assert bench.PAPER_SCENARIO.startswith("economy_paper_")
