@@ -19,6 +19,13 @@ the map, five times cheaper than the conv layers. The shipped setting runs ~4x t
 agent-steps per second per thread; at an equal budget of agent-steps its agents learn less (a
 quarter of the iterations, and an iteration's policy improvement is what a budget buys), at an
 equal wall time more (docs/benchmarks.md, "Economy training"), which is why the scenarios run it.
+
+The paper family (:func:`compare_paper`, 1000-step episodes) compares the same way: the
+settings its scenarios trained with before (``PAPER_EARLIER``: 16 worlds, 2 passes of 16
+minibatches of 4,000), the scenario as shipped (``PAPER_FAST``: 128 worlds, one pass of 128
+minibatches of 4,000, the map layer's products in bfloat16) and ``PAPER_WIDE`` (64 worlds, 2
+passes of 64), the first candidate. At an equal budget of agent-steps the shipped setting
+learned more than the earlier one on every seed compared (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -57,16 +64,17 @@ PAPER_EARLIER = {
     "num_minibatches": 16,
     "map_encoder": "linear",
     "map_embedding": 64,
+    "map_precision": "float32",
 }
 # A first candidate measured beside them: four times the worlds per iteration with minibatches
 # of the same size (2 passes of 64 minibatches of 4,000), so each sample gets the same gradient
 # steps: 2.15x per CPU-second, and more learned per agent-step on three seeds.
 PAPER_WIDE = PAPER_EARLIER | {"num_worlds": 64, "num_minibatches": 64}
-# "fast": eight times the worlds, one pass over each sample in 128 minibatches of 4,000, and
-# the map layer's products in bfloat16. At wide half an iteration was the update, whose cost
-# is per pass over a sample; one pass halves it, 128 worlds spread the world's and acting's
-# per-step kernels over twice the agents again, and bfloat16 halves the map layer, the
-# largest of the update's matrix products.
+# What the paper scenarios train with now ("fast"): eight times the earlier worlds, one pass
+# over each sample in 128 minibatches of 4,000, and the map layer's products in bfloat16. At
+# wide half an iteration was the update, whose cost is per pass over a sample; one pass halves
+# it, 128 worlds spread the world's and acting's per-step kernels over twice the agents again,
+# and bfloat16 halves the map layer, the largest of the update's matrix products.
 PAPER_FAST = PAPER_EARLIER | {
     "num_worlds": 128,
     "update_epochs": 1,
@@ -208,11 +216,10 @@ def compare(
 
 
 def compare_paper(repeats: int) -> list[EconomyRow]:
-    """The paper family's rows: ``PAPER_EARLIER``, ``economy_paper_free_market`` as shipped,
-    and the ``PAPER_WIDE`` ("wide") and ``PAPER_FAST`` ("fast") settings, interleaved as
-    :func:`compare` does."""
-    more = {"wide": PAPER_WIDE, "fast": PAPER_FAST}
-    return compare(repeats, sc.load(PAPER_SCENARIO), PAPER_EARLIER, more)
+    """The paper family's rows: ``PAPER_EARLIER``, ``economy_paper_free_market`` as shipped
+    (``PAPER_FAST``) and the ``PAPER_WIDE`` candidate ("wide"), interleaved as :func:`compare`
+    does."""
+    return compare(repeats, sc.load(PAPER_SCENARIO), PAPER_EARLIER, {"wide": PAPER_WIDE})
 
 
 def format_table(rows: list[EconomyRow]) -> str:
