@@ -46,7 +46,8 @@ class PPOConfig:
     map_precision: str = param(
         "float32",
         help="Precision of the dense map layer's matrix products (map_encoder = linear): "
-        "bfloat16 halves their time on CPUs with AVX512-BF16; weights and updates stay float32",
+        "bfloat16 halves their time on CPUs with AVX512-BF16 (without it, it may be slower); "
+        "weights and updates stay float32",
         choices=("float32", "bfloat16"),
     )
     reward_scale: float = param(
