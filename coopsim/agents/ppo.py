@@ -31,6 +31,7 @@ from torch import Tensor, nn
 from coopsim.agents.policy import Policy
 from coopsim.config.training import PPOConfig
 from coopsim.envs.base import WorldSpec
+from coopsim.schema import ConfigError
 
 
 # ---------------------------------------------------------------------------------------------
@@ -120,16 +121,25 @@ class LinearMapEncoder(MapEncoder):
     the window) matters less here, where the position relative to the agent is the point.
     """
 
-    def __init__(self, spec: WorldSpec, width: int = 64):
+    def __init__(self, spec: WorldSpec, width: int = 64, precision: str = "float32"):
         self.width = width
         super().__init__(spec)
         self.embed = nn.Sequential(layer_init(nn.Linear(self.map_width, width)), nn.ReLU())
+        # bfloat16 products: the layer is most of the update's multiply-adds, and the window
+        # is 0/1 (exact in bfloat16), so only the weights' low bits are lost in the product;
+        # the parameters, their gradients' accumulation and Adam stay float32.
+        self.low_precision = precision == "bfloat16"
 
     def features_dim(self) -> int:
         return self.width
 
     def encode(self, window: Tensor) -> Tensor:
-        return self.embed(window)
+        if not self.low_precision:
+            return self.embed(window)
+        linear = self.embed[0]
+        half = torch.bfloat16
+        z = nn.functional.linear(window.to(half), linear.weight.to(half)).float()
+        return torch.relu(z + linear.bias)
 
 
 def map_encoder(spec: WorldSpec, config: PPOConfig) -> MapEncoder | None:
@@ -137,7 +147,14 @@ def map_encoder(spec: WorldSpec, config: PPOConfig) -> MapEncoder | None:
     if spec.map_shape is None:
         return None
     if config.map_encoder == "linear":
-        return LinearMapEncoder(spec, config.map_embedding)
+        return LinearMapEncoder(spec, config.map_embedding, config.map_precision)
+    if config.map_precision != "float32":
+        raise ConfigError(
+            None,
+            "training.map_precision",
+            f"{config.map_precision!r} applies to the dense map layer (map_encoder = "
+            f"'linear'), not to {config.map_encoder!r}",
+        )
     return ConvMapEncoder(spec, config.conv_channels)
 
 

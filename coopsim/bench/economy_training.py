@@ -19,6 +19,13 @@ the map, five times cheaper than the conv layers. The shipped setting runs ~4x t
 agent-steps per second per thread; at an equal budget of agent-steps its agents learn less (a
 quarter of the iterations, and an iteration's policy improvement is what a budget buys), at an
 equal wall time more (docs/benchmarks.md, "Economy training"), which is why the scenarios run it.
+
+The paper family (:func:`compare_paper`, 1000-step episodes) compares the same way: the
+settings its scenarios trained with before (``PAPER_EARLIER``: 16 worlds, 2 passes of 16
+minibatches of 4,000), the scenario as shipped (``PAPER_FAST``: 128 worlds, one pass of 128
+minibatches of 4,000, the map layer's products in bfloat16) and ``PAPER_WIDE`` (64 worlds, 2
+passes of 64), the first candidate. At an equal budget of agent-steps the shipped setting
+learned more than the earlier one on every seed compared (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -57,11 +64,23 @@ PAPER_EARLIER = {
     "num_minibatches": 16,
     "map_encoder": "linear",
     "map_embedding": 64,
+    "map_precision": "float32",
 }
-# A candidate measured beside them: four times the worlds per iteration with minibatches of
-# the same size (2 passes of 64 minibatches of 4,000), so each sample gets the same gradient
-# steps; the scenarios keep their settings until its learning per agent-step holds over seeds.
+# A first candidate measured beside them: four times the worlds per iteration with minibatches
+# of the same size (2 passes of 64 minibatches of 4,000), so each sample gets the same gradient
+# steps: 2.15x per CPU-second, and more learned per agent-step on three seeds.
 PAPER_WIDE = PAPER_EARLIER | {"num_worlds": 64, "num_minibatches": 64}
+# What the paper scenarios train with now ("fast"): eight times the earlier worlds, one pass
+# over each sample in 128 minibatches of 4,000, and the map layer's products in bfloat16. At
+# wide half an iteration was the update, whose cost is per pass over a sample; one pass halves
+# it, 128 worlds spread the world's and acting's per-step kernels over twice the agents again,
+# and bfloat16 halves the map layer, the largest of the update's matrix products.
+PAPER_FAST = PAPER_EARLIER | {
+    "num_worlds": 128,
+    "update_epochs": 1,
+    "num_minibatches": 128,
+    "map_precision": "bfloat16",
+}
 
 
 @dataclass
@@ -165,7 +184,8 @@ class Probe:
 def encoder_label(config: TrainingConfig) -> str:
     """The map encoder in a few characters: its kind and its width."""
     if config.map_encoder == "linear":
-        return f"linear {config.map_embedding}"
+        low = " bf16" if config.map_precision == "bfloat16" else ""
+        return f"linear {config.map_embedding}{low}"
     return f"conv {config.conv_channels}"
 
 
@@ -197,13 +217,14 @@ def compare(
 
 def compare_paper(repeats: int) -> list[EconomyRow]:
     """The paper family's rows: ``PAPER_EARLIER``, ``economy_paper_free_market`` as shipped
-    and the ``PAPER_WIDE`` candidate ("wide"), interleaved as :func:`compare` does."""
+    (``PAPER_FAST``) and the ``PAPER_WIDE`` candidate ("wide"), interleaved as :func:`compare`
+    does."""
     return compare(repeats, sc.load(PAPER_SCENARIO), PAPER_EARLIER, {"wide": PAPER_WIDE})
 
 
 def format_table(rows: list[EconomyRow]) -> str:
     head = (
-        f"{'config':>8}  {'B':>4}  {'epochs x mb':>11}  {'map encoder':>11}  "
+        f"{'config':>8}  {'B':>4}  {'epochs x mb':>11}  {'map encoder':>16}  "
         f"{'agent-steps/s/thread':>20}  "
         + "  ".join(f"{s:>9}" for s in SHARES)
         + f"  {'vs earlier':>11}  {'per CPU-second':>14}  {'vs earlier':>11}"
@@ -213,7 +234,7 @@ def format_table(rows: list[EconomyRow]) -> str:
         shares = "  ".join(f"{r.shares[s]:>9.0%}" for s in SHARES)
         lines.append(
             f"{r.label:>8}  {r.batch:>4}  {f'{r.epochs} x {r.minibatches}':>11}  "
-            f"{r.encoder:>11}  {r.per_thread:>20,.0f}  {shares}  {r.ratio:>10.2f}x"
+            f"{r.encoder:>16}  {r.per_thread:>20,.0f}  {shares}  {r.ratio:>10.2f}x"
             f"  {r.cpu_steps_per_s:>14,.0f}  {r.cpu_ratio:>10.2f}x"
         )
     return "\n".join(lines)

@@ -19,8 +19,9 @@ passes 90%.
 PPO on ``economy_free_market``, with the shares of time in the world, inference and the update,
 for the scenario's training hyperparameters and, interleaved in the same run, the settings it
 trained with before; then the same for the paper family (``economy_paper_free_market``, 1000-step
-episodes) against the settings its scenarios trained with before, with a candidate of four
-times the worlds per iteration beside them.
+episodes, its scenarios' 128 worlds and one pass) against the settings its scenarios trained
+with before (16 worlds, two passes), with the first candidate (64 worlds, two passes) beside
+them.
 """
 
 from __future__ import annotations

@@ -43,6 +43,13 @@ class PPOConfig:
     map_embedding: int = param(
         64, help="Width of the dense map encoder's layer (map_encoder = linear)", ge=1, le=4096
     )
+    map_precision: str = param(
+        "float32",
+        help="Precision of the dense map layer's matrix products (map_encoder = linear): "
+        "bfloat16 halves their time on CPUs with AVX512-BF16 (without it, it may be slower); "
+        "weights and updates stay float32",
+        choices=("float32", "bfloat16"),
+    )
     reward_scale: float = param(
         1.0,
         help="Rewards are multiplied by this before learning",

@@ -99,6 +99,38 @@ def test_encoder_follows_the_spec_and_seats_differ(encoder, kind, features):
     assert torch.equal(net.trunk(changed)[:, features:], changed[:, 18:])
 
 
+def test_bfloat16_map_layer_is_the_float32_layer_to_bfloat16_precision():
+    fields = {"map": slice(0, 2 * 3 * 3), "x": slice(18, 20)}
+    image = spec(obs_dim=20, obs_fields=fields, map_shape=(2, 3, 3))
+    torch.manual_seed(0)
+    exact = LinearMapEncoder(image, 16)
+    torch.manual_seed(0)
+    half = LinearMapEncoder(image, 16, precision="bfloat16")
+    assert half.low_precision and not exact.low_precision
+    gen = torch.Generator().manual_seed(1)
+    obs = torch.cat([(torch.rand(64, 18, generator=gen) < 0.3).float(), torch.randn(64, 2)], -1)
+    z, zh = exact(obs), half(obs)
+    assert zh.dtype == torch.float32 and zh.shape == z.shape == (64, 16 + 2)
+    assert torch.equal(zh[:, 16:], obs[:, 18:])  # the other columns pass through untouched
+    # 0/1 windows are exact in bfloat16: only the weights' rounding (8 bits) is lost
+    assert not torch.equal(zh, z)
+    assert torch.allclose(zh, z, rtol=0, atol=0.02 * z.abs().max().item())
+    z[:, :16].sum().backward()
+    zh[:, :16].sum().backward()
+    for p, ph in zip(exact.parameters(), half.parameters()):
+        assert ph.dtype == torch.float32 and ph.grad.dtype == torch.float32
+        assert torch.allclose(ph.grad, p.grad, rtol=0.02, atol=0.02 * float(p.grad.abs().max()))
+
+
+def test_bfloat16_is_refused_for_the_conv_encoder():
+    from coopsim.schema import ConfigError
+
+    image = spec(obs_dim=18, obs_fields={"map": slice(0, 18)}, map_shape=(2, 3, 3))
+    config = PPOConfig(map_encoder="conv", map_precision="bfloat16")
+    with pytest.raises(ConfigError, match=r"training\.map_precision: .*map_encoder = 'linear'"):
+        ActorCritic(image, num_seats=2, config=config)
+
+
 def test_masked_choices_are_never_sampled_and_the_update_sees_the_same_mask():
     learner = PPOLearner(spec(), 2, PPOConfig(num_minibatches=1, update_epochs=1), seed=3)
     obs = torch.randn(64, 2, 3)

@@ -100,4 +100,14 @@ def test_an_earlier_setting_can_be_given_and_the_paper_row_gives_its_own(monkeyp
         "more": {"wide": bench.PAPER_WIDE},
     }
     assert bench.PAPER_WIDE["num_worlds"] == 4 * bench.PAPER_EARLIER["num_worlds"]
+    # fast: 8x the worlds, one pass, minibatches of the same size as the earlier setting's
+    early, fast = bench.PAPER_EARLIER, bench.PAPER_FAST
+    assert fast["num_worlds"] == 8 * early["num_worlds"] and fast["update_epochs"] == 1
+    size = early["num_worlds"] / early["num_minibatches"]
+    assert fast["num_worlds"] / fast["num_minibatches"] == size
+    assert (fast["map_precision"], early["map_precision"]) == ("bfloat16", "float32")
+    # the paper scenarios train with it: the table's "scenario" row is the fast setting
+    for name in ("free_market", "us_federal", "saez", "ai_planner"):
+        training = sc.load(f"economy_paper_{name}").training
+        assert {k: getattr(training, k) for k in fast} == fast
     assert bench.PAPER_SCENARIO.startswith("economy_paper_")

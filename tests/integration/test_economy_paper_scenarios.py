@@ -65,7 +65,9 @@ def test_paper_us_federal_taxes_as_the_reference_on_its_brackets():
 def test_paper_saez_is_the_references_formula_and_estimate():
     tax = sc.load("economy_paper_saez").mechanisms[0].params
     assert (tax.saez_formula, tax.elasticity_estimator) == ("binned", "pooled")
-    assert (tax.anneal_episodes, tax.anneal_from) == (30, 0.1)
+    # annealed over as many episodes per world as the planner's cap over its iterations
+    planner = sc.load("economy_paper_ai_planner").planner
+    assert (tax.anneal_episodes, tax.anneal_from) == (planner.anneal_iterations, 0.1)
     # the fast family keeps its own Saez
     fast = sc.load("economy_saez").mechanisms[0].params
     assert (fast.saez_formula, fast.elasticity_estimator, fast.anneal_episodes) == (
