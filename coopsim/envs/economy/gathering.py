@@ -7,7 +7,7 @@ import math
 import torch
 from torch import Tensor
 
-from coopsim.envs.economy import maps
+from coopsim.envs.economy import maps, native
 from coopsim.envs.economy.state import PRESENT, SOURCE_BIT, EconomyState
 
 
@@ -60,6 +60,18 @@ class Regrowth:
                 self.candidates = max(4, math.ceil(2 * need))
                 self.accept = tiles * -math.expm1(math.log1p(-regen_prob) / self.candidates)
 
+    @staticmethod
+    def _native(state: EconomyState, cand: Tensor) -> bool:
+        """Whether the native kernel can regrow these tiles (built and on, CPU, contiguous)."""
+        code = state.code
+        return (
+            code.device.type == "cpu"
+            and native.enabled()
+            and code.is_contiguous()
+            and state.present_bit.is_contiguous()
+            and code.dtype == state.present_bit.dtype == torch.uint8
+        )
+
     def __call__(self, state: EconomyState, gen: torch.Generator) -> None:
         """Regrow resources in ``state.code`` [B, T] in place."""
         code, dev = state.code, state.code.device
@@ -71,6 +83,9 @@ class Regrowth:
         b, k = code.shape[0], self.candidates
         cand = torch.randint(code.shape[1], (b, k), generator=gen, device=dev)  # [B, K] tiles
         accept = torch.rand(b, k, generator=gen, device=dev) < self.accept
+        if self._native(state, cand):
+            native.regrow(code, state.present_bit, cand, accept, SOURCE_BIT, SOURCE_BIT | PRESENT)
+            return
         cur = code.gather(1, cand)  # [B, K]
         empty = (cur & (SOURCE_BIT | PRESENT)) == SOURCE_BIT
         new = torch.where(accept & empty, cur | state.present_bit.gather(1, cand), cur)

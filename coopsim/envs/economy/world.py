@@ -238,12 +238,11 @@ class EconomyWorld(World):
             + built * c.build_labour
             + posted * c.order_labour
         )  # [B, N] labour spent this step
-        coin = s.coin + self.market.escrow_coin(s)  # [B, N] escrowed bids included
+        coin, held = self.market.holdings(s)  # [B, N], [B, N, R] escrow included
         utility = money.utility(s, self.pipeline, c, self.labour_scale, coin)
         reward = utility - s.utility
         s.utility = utility
 
-        held = s.stock + self.market.escrow_units(s)  # [B, N, R] escrowed asks included
         info = {
             "coin": coin,
             "wood": held[..., WOOD],
