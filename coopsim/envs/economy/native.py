@@ -278,6 +278,43 @@ void economy_holdings(int64_t BN, int64_t R, int64_t K, const int64_t *price,
         coin_out[a] = coin[a] + (float)esc;
     }
 }
+
+/* Gathering then building on each agent's tile (gathering.gather, building.build), R = 2.
+   draw [BN] the bonus draws; writes gathered, built (bool), units, revenue (float) [BN] and
+   updates stock [BN, 2], the tiles' flags and the houses' owners. */
+void economy_act(int64_t B, int64_t N, int64_t T, const int64_t *pos, const uint8_t *tiles,
+                 uint8_t *code, int64_t *owner, float *stock, const int64_t *act,
+                 int everyone_gathers, int64_t gather_act, int64_t build_act,
+                 const float *draw, const float *bonus, const float *skill, float payment,
+                 int64_t empty_kind, int64_t stone_kind, int64_t present, int64_t house,
+                 uint8_t *gathered, float *units, uint8_t *built, float *revenue)
+{
+    for (int64_t b = 0; b < B; b++) {
+        for (int64_t n = 0; n < N; n++) {
+            const int64_t i = b * N + n, t = b * T + pos[i];
+            const uint8_t kind = tiles[t];
+            uint8_t c = code[t];
+            float *st = stock + i * 2;
+            const int g = (everyone_gathers || act[i] == gather_act) && (c & present) != 0;
+            const float u = g ? 1.0f + (draw[i] < bonus[i] ? 1.0f : 0.0f) : 0.0f;
+            st[kind == stone_kind ? 1 : 0] += u;
+            if (g) c &= (uint8_t)~present;
+            const int h = act[i] == build_act && st[0] >= 1.0f && st[1] >= 1.0f
+                          && owner[t] < 0 && kind == empty_kind;
+            if (h) {
+                st[0] -= 1.0f;
+                st[1] -= 1.0f;
+                owner[t] = n;
+                c |= (uint8_t)house;
+            }
+            code[t] = c;
+            gathered[i] = (uint8_t)g;
+            units[i] = u;
+            built[i] = (uint8_t)h;
+            revenue[i] = h ? payment * skill[i] : 0.0f;
+        }
+    }
+}
 """
 
 FLAGS = ("-O3", "-shared", "-fPIC", "-ffp-contract=off", "-fno-fast-math")
@@ -345,6 +382,9 @@ def _build() -> ctypes.CDLL:
     dll.economy_regrow.argtypes = [i64] * 3 + [ptr] * 4 + [i64] * 2
     dll.economy_holdings.restype = None
     dll.economy_holdings.argtypes = [i64] * 3 + [ptr] * 5
+    dll.economy_act.restype = None
+    dll.economy_act.argtypes = [i64] * 3 + [ptr] * 6 + [ctypes.c_int] + [i64] * 2 + [ptr] * 3
+    dll.economy_act.argtypes += [ctypes.c_float] + [i64] * 4 + [ptr] * 4
     return dll
 
 
@@ -551,3 +591,42 @@ def holdings(order_price: Tensor, coin: Tensor, stock: Tensor) -> tuple[Tensor, 
     args = (order_price, coin, stock, coin_out, held)
     _library().economy_holdings(b * n, r, k, *map(_ptr, args))
     return coin_out, held
+
+
+def act(
+    state,  # EconomyState (not imported: the state module imports nothing from here)
+    act: Tensor,
+    everyone_gathers: bool,
+    draw: Tensor,
+    payment: float,
+    codes: tuple[int, int, int, int, int, int],
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Gather then build on every agent's tile, as ``gathering.gather`` and
+    ``building.build`` do, updating the state in place. ``draw`` [B, N] are the bonus draws;
+    ``codes`` the gather and build acts, the empty and stone tile kinds, the present and house
+    bits. Returns gathered [B, N] bool, units [B, N] float, built [B, N] bool, revenue [B, N]
+    float."""
+    b, n = state.pos.shape
+    if act.shape != (b, n) or draw.shape != (b, n) or state.stock.shape != (b, n, 2):
+        raise ValueError("act needs act and draw [B, N] and a stock of two resources")
+    gathered, built = (torch.empty(b, n, dtype=torch.bool) for _ in range(2))
+    units, revenue = torch.empty(b, n), torch.empty(b, n)
+    gather_act, build_act, empty, stone, present, house = codes
+    arrays = (state.pos, state.tiles, state.code, state.house_owner, state.stock, act)
+    _library().economy_act(
+        b,
+        n,
+        state.code.shape[1],
+        *map(_ptr, arrays),
+        int(everyone_gathers),
+        gather_act,
+        build_act,
+        *map(_ptr, (draw, state.gather_bonus, state.build_skill)),
+        payment,
+        empty,
+        stone,
+        present,
+        house,
+        *map(_ptr, (gathered, units, built, revenue)),
+    )
+    return gathered, units, built, revenue

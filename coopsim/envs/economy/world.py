@@ -61,7 +61,7 @@ import torch
 from torch import Tensor
 
 from coopsim.envs.base import DrawableState, Step, World, WorldSpec
-from coopsim.envs.economy import maps, money
+from coopsim.envs.economy import maps, money, native
 from coopsim.envs.economy.actions import ACTS, BUILD, GATHER
 from coopsim.envs.economy.building import build, can_build
 from coopsim.envs.economy.config import EconomyConfig
@@ -71,6 +71,8 @@ from coopsim.envs.economy.movement import Movement
 from coopsim.envs.economy.observation import MAP_CHANNELS, Observer
 from coopsim.envs.economy.picture import economy_image
 from coopsim.envs.economy.state import (
+    HOUSE_BIT,
+    PRESENT,
     RESOURCES,
     STONE,
     STONE_BIT,
@@ -217,14 +219,21 @@ class EconomyWorld(World):
 
         # Gathering and building act on the tile under each agent; agents stand on distinct
         # tiles, so each tile has one writer and its flags are written back once.
-        kind_here = s.tiles.gather(1, s.pos)  # [B, N] tile kind
-        code_here = s.code.gather(1, s.pos)  # [B, N] uint8 flags
-        wants_gather = self._everyone if self.auto_gather else act == GATHER
-        gathered, units, code_here = gather(s, wants_gather, kind_here, code_here, self.gen)
-        built, revenue, code_here = build(
-            s, act == BUILD, kind_here, code_here, c.build_payment, self._agents
-        )
-        s.code.scatter_(1, s.pos, code_here)
+        if self._native_acts(act):
+            draw = torch.rand(act.shape, generator=self.gen, device=self.device)  # bonus draws
+            codes = (GATHER, BUILD, maps.EMPTY, maps.STONE, PRESENT, HOUSE_BIT)
+            gathered, units, built, revenue = native.act(
+                s, act.contiguous(), self.auto_gather, draw, c.build_payment, codes
+            )
+        else:
+            kind_here = s.tiles.gather(1, s.pos)  # [B, N] tile kind
+            code_here = s.code.gather(1, s.pos)  # [B, N] uint8 flags
+            wants_gather = self._everyone if self.auto_gather else act == GATHER
+            gathered, units, code_here = gather(s, wants_gather, kind_here, code_here, self.gen)
+            built, revenue, code_here = build(
+                s, act == BUILD, kind_here, code_here, c.build_payment, self._agents
+            )
+            s.code.scatter_(1, s.pos, code_here)
 
         # Orders: posted with what the acts left to cover them, then the book clears.
         posted = self.market.post(s, orders)  # [B, N] orders accepted
@@ -270,6 +279,23 @@ class EconomyWorld(World):
         self._t += 1
         obs = self.observer(s, self._t, coin, held)  # holdings as counted above
         return Step(obs, reward, self._done(), info, round_end=True, flows=flows)
+
+    def _native_acts(self, act: Tensor) -> bool:
+        """Whether gathering and building run in the native kernel: built and on, the CPU,
+        one act per agent, and the state in its own dtypes, contiguous."""
+        s = self.state
+        return (
+            self.device.type == "cpu"
+            and native.enabled()
+            and act.shape == s.pos.shape
+            and act.dtype == s.pos.dtype == s.house_owner.dtype == torch.int64
+            and s.stock.shape[-1] == 2
+            and all(
+                x.dtype == torch.float32 and x.is_contiguous()
+                for x in (s.stock, s.gather_bonus, s.build_skill)
+            )
+            and all(x.is_contiguous() for x in (s.pos, s.tiles, s.code, s.house_owner))
+        )
 
     def _utility(self) -> Tensor:
         return money.utility(self.state, self.pipeline, self.config, self.labour_scale)
