@@ -157,6 +157,17 @@ class Market:
         own, so leaving them out changes no number.
         """
         b, n = state.coin.shape
+        if self._native(state) and state.order_age.shape == state.order_price.shape:
+            out = native.match(
+                state.order_price,
+                state.order_age,
+                state.coin,
+                state.stock,
+                self.max_price,
+                self._shift,
+                self.ask_price_same_step,
+            )
+            return Trades(*out.unbind(0))
         if not self._may_skip:
             return self._clear(state, None)
         rows = self._crossed(state).nonzero().squeeze(1)  # [M] worlds with a crossed book

@@ -315,6 +315,109 @@ void economy_act(int64_t B, int64_t N, int64_t T, const int64_t *pos, const uint
         }
     }
 }
+
+/* Clearing, first half (market.Market.match): the worlds whose book is crossed (a bid at
+   or above an ask of the same resource) go to rows [M], and their sort keys to keys
+   [M, R, 2, N K] (bids: price << shift + age, asks: (max_price - price) << shift + age,
+   -1 for an empty slot). Returns M. */
+int64_t economy_book_keys(int64_t B, int64_t N, int64_t R, int64_t K, const int64_t *price,
+                          const int64_t *age, int64_t max_price, int64_t shift,
+                          int64_t *rows, int64_t *keys)
+{
+    int64_t m = 0;
+    const int64_t NK = N * K;
+    for (int64_t b = 0; b < B; b++) {
+        const int64_t *book = price + b * N * R * 2 * K, *ages = age + b * N * R * 2 * K;
+        int crossed = 0;
+        for (int64_t r = 0; r < R && !crossed; r++) {
+            int64_t bid = -1, ask = -1;
+            for (int64_t n = 0; n < N; n++) {
+                const int64_t *s = book + ((n * R + r) * 2) * K;
+                for (int64_t k = 0; k < K; k++) {
+                    if (s[k] > bid) bid = s[k];
+                    if (s[K + k] >= 0 && (ask < 0 || s[K + k] < ask)) ask = s[K + k];
+                }
+            }
+            crossed = bid >= 0 && ask >= 0 && bid >= ask;
+        }
+        if (!crossed) continue;
+        rows[m] = b;
+        int64_t *out = keys + m * R * 2 * NK;
+        for (int64_t r = 0; r < R; r++)
+            for (int64_t side = 0; side < 2; side++)
+                for (int64_t n = 0; n < N; n++)
+                    for (int64_t k = 0; k < K; k++) {
+                        const int64_t at = ((n * R + r) * 2 + side) * K + k;
+                        const int64_t p = book[at];
+                        out[(r * 2 + side) * NK + n * K + k] =
+                            p < 0 ? -1 : ((side ? max_price - p : p) << shift) + ages[at];
+                    }
+        m++;
+    }
+    return m;
+}
+
+/* Clearing, second half: the k-th bid meets the k-th ask of the sorted keys [M, R, 2, NK]
+   (idx: each key's place n K + k) while bid >= ask; trades at the older order's price
+   (same step: the midpoint, or the ask's if ask_price), self-trades cancelled. Settles
+   coin [B, N], stock [B, N, R], closes the matched slots and writes paid, proceeds, bought
+   and sold into out [4, B, N] (zeros for the worlds not cleared). */
+void economy_clear(int64_t M, int64_t B, int64_t N, int64_t R, int64_t K, const int64_t *rows,
+                   const int64_t *keys, const int64_t *idx, int64_t shift, int64_t max_price,
+                   int ask_price, int64_t *price, float *coin, float *stock, float *out)
+{
+    const int64_t NK = N * K, mask = (((int64_t)1) << shift) - 1;
+    float *acc = (float *)malloc(sizeof(float) * (size_t)(R * 6 * N));
+    for (int64_t mi = 0; mi < M; mi++) {
+        const int64_t b = rows[mi];
+        memset(acc, 0, sizeof(float) * (size_t)(R * 6 * N));
+        int64_t *book = price + b * N * R * 2 * K;
+        for (int64_t r = 0; r < R; r++) {
+            const int64_t *kb = keys + ((mi * R + r) * 2) * NK, *ka = kb + NK;
+            const int64_t *ib = idx + ((mi * R + r) * 2) * NK, *ia = ib + NK;
+            float *bought = acc + (r * 6) * N, *spent = bought + N, *refund = spent + N;
+            float *sold = refund + N, *proceeds = sold + N, *back = proceeds + N;
+            for (int64_t j = 0; j < NK; j++) {
+                const int64_t bp = kb[j] >> shift, ap = max_price - (ka[j] >> shift);
+                if (!(kb[j] >= 0 && ka[j] >= 0 && bp >= ap)) continue;
+                const int64_t nb = ib[j] / K, na = ia[j] / K;
+                const int64_t age_b = kb[j] & mask, age_a = ka[j] & mask;
+                const float same = ask_price ? (float)ap : (float)(bp + ap) / 2.0f;
+                const float px = age_b > age_a ? (float)bp : age_a > age_b ? (float)ap : same;
+                if (nb != na) {
+                    bought[nb] += 1.0f;
+                    spent[nb] += px;
+                    refund[nb] += (float)bp - px;
+                    sold[na] += 1.0f;
+                    proceeds[na] += px;
+                } else {
+                    refund[nb] += (float)bp;
+                    back[na] += 1.0f;
+                }
+                book[((nb * R + r) * 2) * K + ib[j] % K] = -1;
+                book[((na * R + r) * 2 + 1) * K + ia[j] % K] = -1;
+            }
+        }
+        for (int64_t n = 0; n < N; n++) {
+            float gain = 0.0f, paid = 0.0f, got = 0.0f, units = 0.0f, gone = 0.0f;
+            for (int64_t r = 0; r < R; r++) {
+                const float *a = acc + (r * 6) * N;
+                gain += a[2 * N + n] + a[4 * N + n];
+                stock[(b * N + n) * R + r] += a[n] + a[5 * N + n];
+                paid += a[N + n];
+                got += a[4 * N + n];
+                units += a[n];
+                gone += a[3 * N + n];
+            }
+            coin[b * N + n] += gain;
+            out[b * N + n] = paid;
+            out[(B + b) * N + n] = got;
+            out[(2 * B + b) * N + n] = units;
+            out[(3 * B + b) * N + n] = gone;
+        }
+    }
+    free(acc);
+}
 """
 
 FLAGS = ("-O3", "-shared", "-fPIC", "-ffp-contract=off", "-fno-fast-math")
@@ -385,6 +488,10 @@ def _build() -> ctypes.CDLL:
     dll.economy_act.restype = None
     dll.economy_act.argtypes = [i64] * 3 + [ptr] * 6 + [ctypes.c_int] + [i64] * 2 + [ptr] * 3
     dll.economy_act.argtypes += [ctypes.c_float] + [i64] * 4 + [ptr] * 4
+    dll.economy_book_keys.restype = i64
+    dll.economy_book_keys.argtypes = [i64] * 4 + [ptr] * 2 + [i64] * 2 + [ptr] * 2
+    dll.economy_clear.restype = None
+    dll.economy_clear.argtypes = [i64] * 5 + [ptr] * 3 + [i64] * 2 + [ctypes.c_int] + [ptr] * 4
     return dll
 
 
@@ -630,3 +737,46 @@ def act(
         *map(_ptr, (gathered, units, built, revenue)),
     )
     return gathered, units, built, revenue
+
+
+def match(
+    order_price: Tensor,
+    order_age: Tensor,
+    coin: Tensor,
+    stock: Tensor,
+    max_price: int,
+    shift: int,
+    ask_price: bool,
+) -> Tensor:
+    """Clear the books of the crossed worlds as :meth:`Market.match`, settling ``coin`` and
+    ``stock`` and closing matched slots in place; returns [4, B, N] float: paid, proceeds,
+    bought, sold. The keys are sorted by torch's own sort, so orders of equal price and age
+    are served in the order the torch path serves them."""
+    b, n, r, _, k = order_price.shape
+    if order_age.shape != order_price.shape or coin.shape != (b, n) or stock.shape != (b, n, r):
+        raise ValueError("match needs the book, its ages, coin [B, N] and stock [B, N, R]")
+    lib = _library()
+    rows = torch.empty(b, dtype=torch.long)
+    keys = torch.empty(b, r, 2, n * k, dtype=torch.long)
+    args = (order_price, order_age)
+    m = lib.economy_book_keys(
+        b, n, r, k, *map(_ptr, args), max_price, shift, *map(_ptr, (rows, keys))
+    )
+    out = torch.zeros(4, b, n)
+    if m == 0:
+        return out
+    key, idx = keys[:m].sort(-1, descending=True)
+    args2 = (rows, key, idx)
+    lib.economy_clear(
+        m,
+        b,
+        n,
+        r,
+        k,
+        *map(_ptr, args2),
+        shift,
+        max_price,
+        int(ask_price),
+        *map(_ptr, (order_price, coin, stock, out)),
+    )
+    return out

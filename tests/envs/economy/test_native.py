@@ -38,6 +38,7 @@ def play(world, steps: int, seed: int, on: bool) -> list[torch.Tensor]:
         (1, [0, 0], {}),  # a lone agent: no other agent's quotes
         (2, [0, 0, 4, 4], {"max_orders": 1, "order_limit": "per_resource"}),
         (3, [0, 0, 2, 2, 4, 4], {"view_radius": 2, "max_price": 3, "order_duration": 4}),
+        (4, [0, 0, 2, 2, 4, 4, 1, 0], {"same_step_price": "ask", "gathering": "auto"}),
     ],
 )
 def test_native_observation_equals_the_torch_path(tiny, kernels, n, starts, kw):
