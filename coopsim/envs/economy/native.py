@@ -129,13 +129,13 @@ void economy_observe(
 void economy_expire(int64_t BN, int64_t R, int64_t K, int64_t duration,
                     int64_t *price, int64_t *age, float *coin, float *stock)
 {
+    /* Branch-free: half the slots are open in no pattern a branch predictor could learn. */
     const int64_t slots = BN * R * 2 * K;
-    int any = 0;
+    int64_t any = 0;
     for (int64_t i = 0; i < slots; i++) {
-        if (price[i] >= 0) {
-            age[i] += 1;
-            any |= age[i] >= duration;
-        }
+        const int64_t open = price[i] >= 0;
+        age[i] += open;
+        any |= open & (age[i] >= duration);
     }
     if (!any) return;
     for (int64_t a = 0; a < BN; a++) {
@@ -145,8 +145,12 @@ void economy_expire(int64_t BN, int64_t R, int64_t K, int64_t duration,
             const int64_t *bage = age + ((a * R + r) * 2) * K, *aage = bage + K;
             int64_t back = 0;
             for (int64_t k = 0; k < K; k++) {
-                if (bid[k] >= 0 && bage[k] >= duration) { refund += bid[k]; bid[k] = -1; }
-                if (ask[k] >= 0 && aage[k] >= duration) { back += 1; ask[k] = -1; }
+                const int64_t eb = (bid[k] >= 0) & (bage[k] >= duration);
+                const int64_t ea = (ask[k] >= 0) & (aage[k] >= duration);
+                refund += eb ? bid[k] : 0;
+                bid[k] = eb ? -1 : bid[k];
+                back += ea;
+                ask[k] = ea ? -1 : ask[k];
             }
             stock[a * R + r] += (float)back;
         }
@@ -171,6 +175,12 @@ int economy_move(int64_t B, int64_t N, int64_t T, int64_t acts, const int64_t *a
         const int64_t *a = act + b * N;
         const uint8_t *tl = tiles + b * T;
         const int64_t *ow = owner + b * T;
+        if (b + 2 < B) /* the tiles two worlds on: each world's map is far from the last */
+            for (int64_t i = 0; i < N; i++) {
+                const int64_t tg = pos[(b + 2) * N + i];
+                __builtin_prefetch(tiles + (b + 2) * T + tg);
+                __builtin_prefetch(owner + (b + 2) * T + tg);
+            }
         for (int64_t i = 0; i < N; i++) {
             const int64_t tg = p[i] + delta[a[i]];
             int occupied = 0;
@@ -251,6 +261,12 @@ void economy_regrow(int64_t B, int64_t T, int64_t K, uint8_t *code, const uint8_
     for (int64_t b = 0; b < B; b++) {
         uint8_t *c = code + b * T;
         const uint8_t *pb = present + b * T;
+        if (b + 2 < B)
+            for (int64_t k = 0; k < K; k++) {
+                const int64_t t = (b + 2) * T + cand[(b + 2) * K + k];
+                __builtin_prefetch(code + t);
+                __builtin_prefetch(present + t);
+            }
         for (int64_t k = 0; k < K; k++) {
             const int64_t t = cand[b * K + k];
             if (accept[b * K + k] && (c[t] & (source_bit | present_mask)) == source_bit)
@@ -290,6 +306,13 @@ void economy_act(int64_t B, int64_t N, int64_t T, const int64_t *pos, const uint
                  uint8_t *gathered, float *units, uint8_t *built, float *revenue)
 {
     for (int64_t b = 0; b < B; b++) {
+        if (b + 2 < B)
+            for (int64_t n = 0; n < N; n++) {
+                const int64_t t = (b + 2) * T + pos[(b + 2) * N + n];
+                __builtin_prefetch(tiles + t);
+                __builtin_prefetch(code + t);
+                __builtin_prefetch(owner + t);
+            }
         for (int64_t n = 0; n < N; n++) {
             const int64_t i = b * N + n, t = b * T + pos[i];
             const uint8_t kind = tiles[t];
