@@ -84,6 +84,7 @@ class Market:
         return (
             self._may_skip
             and native.enabled()
+            and state.order_price.dtype == state.order_age.dtype == torch.int64
             and state.order_price.is_contiguous()
             and state.order_age.is_contiguous()
             and state.coin.dtype == torch.float32

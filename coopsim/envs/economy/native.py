@@ -740,7 +740,7 @@ def act(
     if act.shape != (b, n) or draw.shape != (b, n) or state.stock.shape != (b, n, 2):
         raise ValueError("act needs act and draw [B, N] and a stock of two resources")
     gathered, built = (torch.empty(b, n, dtype=torch.bool) for _ in range(2))
-    units, revenue = torch.empty(b, n), torch.empty(b, n)
+    units, revenue = (torch.empty(b, n, dtype=torch.float32) for _ in range(2))
     gather_act, build_act, empty, stone, present, house = codes
     arrays = (state.pos, state.tiles, state.code, state.house_owner, state.stock, act)
     _library().economy_act(
@@ -785,7 +785,7 @@ def match(
     m = lib.economy_book_keys(
         b, n, r, k, *map(_ptr, args), max_price, shift, *map(_ptr, (rows, keys))
     )
-    out = torch.zeros(4, b, n)
+    out = torch.zeros(4, b, n, dtype=torch.float32)
     if m == 0:
         return out
     key, idx = keys[:m].sort(-1, descending=True)
