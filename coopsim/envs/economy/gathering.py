@@ -60,6 +60,15 @@ class Regrowth:
                 self.candidates = max(4, math.ceil(2 * need))
                 self.accept = tiles * -math.expm1(math.log1p(-regen_prob) / self.candidates)
 
+    def draws(self, state: EconomyState, gen: torch.Generator) -> tuple[Tensor, Tensor]:
+        """This step's K candidate tiles per world [B, K] and whether each is accepted
+        [B, K] bool (drawn in this order, whichever path applies them)."""
+        code, dev = state.code, state.code.device
+        b, k = code.shape[0], self.candidates
+        cand = torch.randint(code.shape[1], (b, k), generator=gen, device=dev)  # [B, K] tiles
+        accept = torch.rand(b, k, generator=gen, device=dev) < self.accept
+        return cand, accept
+
     @staticmethod
     def _native(state: EconomyState, cand: Tensor) -> bool:
         """Whether the native kernel can regrow these tiles (built and on, CPU, contiguous)."""
@@ -80,9 +89,7 @@ class Regrowth:
             empty = (code & (SOURCE_BIT | PRESENT)) == SOURCE_BIT
             code |= (grow & empty).to(torch.uint8) * state.present_bit
             return
-        b, k = code.shape[0], self.candidates
-        cand = torch.randint(code.shape[1], (b, k), generator=gen, device=dev)  # [B, K] tiles
-        accept = torch.rand(b, k, generator=gen, device=dev) < self.accept
+        cand, accept = self.draws(state, gen)
         if self._native(state, cand):
             native.regrow(code, state.present_bit, cand, accept, SOURCE_BIT, SOURCE_BIT | PRESENT)
             return

@@ -124,12 +124,12 @@ void economy_observe(
     free(row); free(vals); free(best);
 }
 
-/* Orders age; those past `duration` close, returning their escrow (market.Market.expire).
-   Book [BN, R, 2, K]; coin [BN], stock [BN, R] float32. */
-void economy_expire(int64_t BN, int64_t R, int64_t K, int64_t duration,
-                    int64_t *price, int64_t *age, float *coin, float *stock)
+/* Orders age (market.Market.expire): every open slot of the book [BN, R, 2, K] one step
+   older. Branch-free: half the slots are open in no pattern a branch predictor could learn.
+   Returns whether any order is now past `duration`. */
+int64_t economy_age(int64_t BN, int64_t R, int64_t K, int64_t duration, const int64_t *price,
+                    int64_t *age)
 {
-    /* Branch-free: half the slots are open in no pattern a branch predictor could learn. */
     const int64_t slots = BN * R * 2 * K;
     int64_t any = 0;
     for (int64_t i = 0; i < slots; i++) {
@@ -137,7 +137,13 @@ void economy_expire(int64_t BN, int64_t R, int64_t K, int64_t duration,
         age[i] += open;
         any |= open & (age[i] >= duration);
     }
-    if (!any) return;
+    return any;
+}
+
+/* Orders past `duration` close, returning their escrow to coin [BN] and stock [BN, R]. */
+void economy_refund(int64_t BN, int64_t R, int64_t K, int64_t duration, int64_t *price,
+                    const int64_t *age, float *coin, float *stock)
+{
     for (int64_t a = 0; a < BN; a++) {
         int64_t refund = 0;
         for (int64_t r = 0; r < R; r++) {
@@ -156,6 +162,14 @@ void economy_expire(int64_t BN, int64_t R, int64_t K, int64_t duration,
         }
         coin[a] += (float)refund;
     }
+}
+
+/* Expiry as market.Market.expire: age, then refund only if some order in the batch expired. */
+void economy_expire(int64_t BN, int64_t R, int64_t K, int64_t duration,
+                    int64_t *price, int64_t *age, float *coin, float *stock)
+{
+    if (economy_age(BN, R, K, duration, price, age))
+        economy_refund(BN, R, K, duration, price, age, coin, stock);
 }
 
 /* Every agent moves at once (movement.Movement.step): a move fails into water, another
@@ -441,6 +455,53 @@ void economy_clear(int64_t M, int64_t B, int64_t N, int64_t R, int64_t K, const 
     }
     free(acc);
 }
+
+/* The step's first half for B worlds, a chunk of worlds at a time so that each chunk's book,
+   map rows and agents stay in cache from one rule to the next: expiry, regrowth, moving,
+   gathering and building, posting (each as its own kernel above). Acts and order choices are
+   checked for the whole batch first, so a bad one changes nothing; the book ages in one pass
+   first, since expiry refunds (and adds 0 where nothing expired) only if some order of the
+   batch expired. Returns 0, -1 for a bad act, -2 for a bad order choice. */
+int economy_pre(int64_t B, int64_t N, int64_t T, int64_t K, int64_t chunk, int64_t duration,
+                int64_t *price, int64_t *age, float *coin, float *stock,
+                int64_t KC, uint8_t *code, const uint8_t *present, const int64_t *cand,
+                const uint8_t *accept, int64_t source_bit, int64_t present_mask,
+                int64_t acts, const int64_t *act, int64_t *pos, const uint8_t *tiles,
+                int64_t *owner, const int64_t *delta, const uint8_t *is_move,
+                const uint8_t *earlier, int64_t water, uint8_t *moved,
+                int everyone_gathers, int64_t gather_act, int64_t build_act,
+                const float *draw, const float *bonus, const float *skill, float payment,
+                int64_t empty_kind, int64_t stone_kind, int64_t house_bit,
+                uint8_t *gathered, float *units, uint8_t *built, float *revenue,
+                int64_t choices, int per_resource, const int64_t *orders,
+                const int64_t *side_of, const int64_t *price_of, const uint8_t *is_bid,
+                const uint8_t *is_ask, int64_t *placed)
+{
+    const int64_t R = 2, book = N * R * 2 * K;
+    for (int64_t i = 0; i < B * N; i++) if (act[i] < 0 || act[i] >= acts) return -1;
+    for (int64_t i = 0; i < B * N * R; i++)
+        if (orders[i] < 0 || orders[i] >= choices) return -2;
+    const int64_t expired = economy_age(B * N, R, K, duration, price, age);
+    for (int64_t b0 = 0; b0 < B; b0 += chunk) {
+        const int64_t cb = b0 + chunk <= B ? chunk : B - b0, a0 = b0 * N;
+        if (expired)
+            economy_refund(cb * N, R, K, duration, price + b0 * book, age + b0 * book,
+                           coin + a0, stock + a0 * R);
+        economy_regrow(cb, T, KC, code + b0 * T, present + b0 * T, cand + b0 * KC,
+                       accept + b0 * KC, source_bit, present_mask);
+        economy_move(cb, N, T, acts, act + a0, pos + a0, tiles + b0 * T, owner + b0 * T,
+                     delta, is_move, earlier, water, moved + a0);
+        economy_act(cb, N, T, pos + a0, tiles + b0 * T, code + b0 * T, owner + b0 * T,
+                    stock + a0 * R, act + a0, everyone_gathers, gather_act, build_act,
+                    draw + a0, bonus + a0, skill + a0, payment, empty_kind, stone_kind,
+                    present_mask & ~source_bit, house_bit, gathered + a0, units + a0,
+                    built + a0, revenue + a0);
+        economy_post(cb * N, K, choices, per_resource, orders + a0 * R, side_of, price_of,
+                     is_bid, is_ask, price + b0 * book, age + b0 * book, coin + a0,
+                     stock + a0 * R, placed + a0);
+    }
+    return 0;
+}
 """
 
 FLAGS = ("-O3", "-shared", "-fPIC", "-ffp-contract=off", "-fno-fast-math")
@@ -515,6 +576,23 @@ def _build() -> ctypes.CDLL:
     dll.economy_book_keys.argtypes = [i64] * 4 + [ptr] * 2 + [i64] * 2 + [ptr] * 2
     dll.economy_clear.restype = None
     dll.economy_clear.argtypes = [i64] * 5 + [ptr] * 3 + [i64] * 2 + [ctypes.c_int] + [ptr] * 4
+    c_int, c_float = ctypes.c_int, ctypes.c_float
+    dll.economy_pre.restype = c_int
+    dll.economy_pre.argtypes = (
+        [i64] * 6
+        + [ptr] * 4
+        + [i64]
+        + [ptr] * 4
+        + [i64] * 3
+        + [ptr] * 7
+        + [i64, ptr, c_int, i64, i64]
+        + [ptr] * 3
+        + [c_float]
+        + [i64] * 3
+        + [ptr] * 4
+        + [i64, c_int]
+        + [ptr] * 6
+    )
     return dll
 
 
@@ -803,3 +881,85 @@ def match(
         *map(_ptr, (order_price, coin, stock, out)),
     )
     return out
+
+
+CHUNK = 32  # worlds per chunk of :func:`pre`: their books and map rows stay in cache
+
+
+def pre(
+    state,  # EconomyState
+    market_tables: tuple[Tensor, Tensor, Tensor, Tensor],
+    duration: int,
+    per_resource: bool,
+    cand: Tensor,
+    accept: Tensor,
+    act: Tensor,
+    orders: Tensor,
+    move_tables: tuple[Tensor, Tensor, Tensor],
+    everyone_gathers: bool,
+    draw: Tensor,
+    payment: float,
+    codes: tuple[int, int, int, int, int, int, int, int],
+) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
+    """Expiry, regrowth, moving, gathering and building, and posting, in that order, a chunk
+    of worlds at a time (see the C source); the state is updated in place except ``pos``,
+    which is replaced. ``move_tables`` are the acts' tile offsets, whether each moves, and
+    this step's priority matrix; ``codes`` the water, empty and stone tile kinds, the gather
+    and build acts, and the source, present and house bits. Returns moved, gathered, units,
+    built, revenue and orders placed, each [B, N]."""
+    b, n = state.pos.shape
+    kc = cand.shape[1]
+    if (
+        act.shape != (b, n)
+        or orders.shape != (b, n, 2)
+        or draw.shape != (b, n)
+        or cand.shape != accept.shape
+        or cand.shape[0] != b
+        or state.order_price.shape[:3] != (b, n, 2)
+        or state.stock.shape != (b, n, 2)
+    ):
+        raise ValueError("pre needs act and draw [B, N], orders [B, N, 2], cand and accept [B, K]")
+    water, empty, stone, gather_act, build_act, source, present, house = codes
+    delta, is_move, earlier = move_tables
+    pos = state.pos.clone()  # a new tensor, as the torch path makes: callers may hold the old
+    moved, gathered, built = (torch.empty(b, n, dtype=torch.bool) for _ in range(3))
+    units, revenue = (torch.empty(b, n, dtype=torch.float32) for _ in range(2))
+    placed = torch.empty(b, n, dtype=torch.long)
+    k = state.order_price.shape[4]
+    code = _library().economy_pre(
+        b,
+        n,
+        state.code.shape[1],
+        k,
+        CHUNK,
+        duration,
+        *map(_ptr, (state.order_price, state.order_age, state.coin, state.stock)),
+        kc,
+        *map(_ptr, (state.code, state.present_bit, cand, accept)),
+        source,
+        source | present,
+        delta.numel(),
+        *map(_ptr, (act, pos, state.tiles, state.house_owner, delta, is_move, earlier)),
+        water,
+        _ptr(moved),
+        int(everyone_gathers),
+        gather_act,
+        build_act,
+        *map(_ptr, (draw, state.gather_bonus, state.build_skill)),
+        payment,
+        empty,
+        stone,
+        house,
+        *map(_ptr, (gathered, units, built, revenue)),
+        market_tables[0].numel(),
+        int(per_resource),
+        _ptr(orders),
+        *map(_ptr, market_tables),
+        _ptr(placed),
+    )
+    if code == -1:
+        raise IndexError(f"an act outside 0..{delta.numel() - 1}")
+    if code == -2:
+        raise IndexError(f"an order choice outside 0..{market_tables[0].numel() - 1}")
+    state.pos = pos
+    return moved, gathered, units, built, revenue, placed

@@ -91,3 +91,19 @@ def test_turned_off_by_the_environment(monkeypatch):
     native._State.lib = None
     monkeypatch.setenv("COOPSIM_NATIVE", "0")
     assert native.library() is None and "COOPSIM_NATIVE=0" in native.note()
+
+
+@pytest.mark.parametrize("head, value", [(0, 7), (0, -1), (1, 99), (2, -3)])
+def test_an_action_out_of_range_is_refused_and_changes_nothing(tiny, kernels, head, value):
+    """Too large, on both paths; negative, on the kernels' (torch's indexing would read a
+    negative act from the end of its table)."""
+    for on in (True, False) if value > 0 else (True,):
+        native.set_enabled(on)
+        world = tiny(MAP, [0, 0, 4, 4], n=2, batch=3)
+        before = [x.clone() for x in (world.state.coin, world.state.pos, world.state.order_age)]
+        actions = torch.zeros(3, 2, 3, dtype=torch.long)
+        actions[1, 1, head] = value
+        with pytest.raises(IndexError):
+            world.step(actions)
+        after = (world.state.coin, world.state.pos, world.state.order_age)
+        assert all(torch.equal(a, b) for a, b in zip(before, after))
