@@ -1,18 +1,23 @@
-"""Native kernels for the economy's heaviest passes on the CPU, with the torch path as fallback.
+"""Native kernels for the economy's step on the CPU, with the torch path as fallback.
 
 At large B a step of the economy is a few hundred tensor operations, each a full pass over
-[B, N, ...] memory; the observation alone (an 11 x 11 window of six channels per agent, the
-book's quotes, the holdings) is half of the step. Here it is one pass in C, world by world,
-writing each agent's row of the observation once. The kernels compute exactly what the torch
-path computes, in the same float32 operations (no fast-math, no fused multiply-add), so every
-number is bit-identical; ``tests/envs/economy/test_native.py`` and ``test_world_digest.py``
-hold them to that.
+[B, N, ...] memory, and at B = 1 each is a few microseconds of dispatch. Here the step's rules
+are C loops over worlds and agents: the first half (expiry, regrowth, moving, gathering and
+building, posting) in one pass over chunks of worlds whose books and map rows stay in cache;
+clearing in two passes around torch's own sort; the escrowed holdings; and the observation
+(an 11 x 11 window of six channels per agent, the holdings, the book's quotes), each agent's
+row written once. The random draws stay torch's, made in the same order. The kernels compute
+exactly what the torch path computes, in the same float32 operations (no fast-math, no fused
+multiply-add), so every number is bit-identical; ``tests/envs/economy/test_native.py`` and
+``test_world_digest.py`` hold them to that.
 
 The C source is compiled once per machine with the local C compiler (``$CC``, else ``cc``,
 ``gcc`` or ``clang``) into a cache folder (``$COOPSIM_CACHE``, else ``~/.cache/coopsim``), then
-loaded with :mod:`ctypes`: no network, no torch headers, a fraction of a second. Where no
-compiler is found or compiling fails, a note is printed once and the torch path runs; setting
-``COOPSIM_NATIVE=0`` turns the kernels off.
+loaded with :mod:`ctypes`: no network, no torch headers, about a second to compile and
+nothing after (:func:`compile_seconds` says what this process spent). Where no compiler is
+found or compiling fails, a note is printed once and the torch path runs; setting
+``COOPSIM_NATIVE=0`` turns the kernels off. The torch path also runs wherever a kernel's
+preconditions do not hold (another device, non-contiguous or differently typed state).
 """
 
 from __future__ import annotations
