@@ -70,7 +70,7 @@ class Regrowth:
         return cand, accept
 
     @staticmethod
-    def _native(state: EconomyState, cand: Tensor) -> bool:
+    def _native(state: EconomyState) -> bool:
         """Whether the native kernel can regrow these tiles (built and on, CPU, contiguous)."""
         code = state.code
         return (
@@ -90,7 +90,7 @@ class Regrowth:
             code |= (grow & empty).to(torch.uint8) * state.present_bit
             return
         cand, accept = self.draws(state, gen)
-        if self._native(state, cand):
+        if self._native(state):
             native.regrow(code, state.present_bit, cand, accept, SOURCE_BIT, SOURCE_BIT | PRESENT)
             return
         cur = code.gather(1, cand)  # [B, K]

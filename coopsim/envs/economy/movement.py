@@ -48,9 +48,8 @@ class Movement:
             and state.tiles.is_contiguous()
             and state.house_owner.is_contiguous()
         ):
-            pos = (
-                state.pos.clone()
-            )  # a new tensor, as the torch path makes: callers may hold the old
+            # a new tensor, as the torch path makes one: callers may hold the old
+            pos = state.pos.clone()
             moved = torch.empty(pos.shape, dtype=torch.bool)
             native.move(
                 act.contiguous(),

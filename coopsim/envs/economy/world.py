@@ -302,7 +302,7 @@ class EconomyWorld(World):
             self.regrowth.candidates is not None
             and self._native_acts(act)
             and self.market._native(s)
-            and self.regrowth._native(s, s.pos)
+            and self.regrowth._native(s)
             and orders.dtype == torch.int64
             and orders.shape == s.stock.shape == (*s.pos.shape, 2)
             and self.config.num_agents <= 64
