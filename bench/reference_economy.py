@@ -1,7 +1,7 @@
 """World-steps per second of the economy at B = 1, 64, 1024 against the AI Economist's env.
 
 Usage: ``PYTHONPATH=<ai-economist checkout> python bench/reference_economy.py [--rounds 5]
-[--paper] [--batch 1 64 1024]``. The reference is ``ai_economist.foundation`` (github.com/salesforce/ai-economist)
+[--paper] [--batch 1 64 1024] [--torch-path]``. The reference is ``ai_economist.foundation`` (github.com/salesforce/ai-economist)
 on its ``simple_wood_and_stone`` scenario with the paper's four components, fixed-four skills,
 four agents and the planner (which always chooses 0), actions drawn uniformly from each agent's
 action mask; ours is ``economy_us_federal`` at each batch size B with uniform random actions, or with
@@ -9,7 +9,9 @@ action mask; ours is ``economy_us_federal`` at each batch size B with uniform ra
 reference configured as in the paper's ``tutorials/rllib/phase2/config.yaml`` with US federal
 taxes. The reference steps one world at a time; coopsim steps B worlds at once, so both rates
 are world-steps per second (a world-step moves all four agents of one world once). Both are
-timed in turns, in one process on one torch thread, and the medians compared.
+timed in turns, in one process on one torch thread, and the medians compared. coopsim steps on
+its native kernels where they are built (:mod:`coopsim.envs.economy.native`; the first line
+says so, with the compile time); ``--torch-path`` times the torch path too, in the same turns.
 
 The reference pins numpy 1.21 and imports lz4, pycryptodome and GPUtil only to save logs and
 look for GPUs; where they are missing they are stubbed, and numpy 2's removed ``np.int`` and
@@ -29,6 +31,7 @@ import torch
 
 from coopsim import builder
 from coopsim import scenario as sc
+from coopsim.envs.economy import native
 
 REFERENCE = dict(
     scenario_name="layout_from_file/simple_wood_and_stone",
@@ -95,14 +98,17 @@ def reference_stepper(paper: bool = False):
     return run
 
 
-def coopsim_stepper(scenario: str = "economy_us_federal", batch: int = 1):
-    """A function stepping B coopsim worlds n times with uniform random actions."""
+def coopsim_stepper(scenario: str = "economy_us_federal", batch: int = 1, kernels: bool = True):
+    """A function stepping B coopsim worlds n times with uniform random actions, on the
+    native kernels or (``kernels=False``) on the torch path they stand in for."""
+    native.set_enabled(kernels)
     world = builder.make_world(sc.load(scenario), batch, "cpu")
     spec = world.spec
     nvec = torch.tensor(spec.action_nvec)  # [H]
     gen = torch.Generator().manual_seed(0)
 
     def run(steps: int) -> None:
+        native.set_enabled(kernels)
         with torch.inference_mode():
             for _ in range(steps):
                 u = torch.rand(batch, spec.num_agents, len(nvec), generator=gen)  # [B, N, H]
@@ -114,19 +120,34 @@ def coopsim_stepper(scenario: str = "economy_us_federal", batch: int = 1):
 
 
 def main(
-    rounds: int = 5, steps: int = 200, paper: bool = False, batches: tuple[int, ...] = (1,)
+    rounds: int = 5,
+    steps: int = 200,
+    paper: bool = False,
+    batches: tuple[int, ...] = (1,),
+    torch_path: bool = False,
 ) -> dict[int, tuple[float, float]]:
     """World-steps per second of the reference and of coopsim at each B (medians over turns),
     printed with world-steps per CPU-second: on a busy machine a process waits for a core at
     random moments, which wall time counts and CPU time does not, so the second ratio is the
     steadier one. Each turn runs the reference for ``steps`` steps and then each coopsim batch
-    for about as many world-steps (at least 5 batched steps). Returns {B: (reference, coopsim)}
-    world-steps per second."""
+    for about as many world-steps (at least 5 batched steps). With ``torch_path`` each B is
+    also timed on the torch path in the same turns (the A/B of the native kernels). Returns
+    {B: (reference, coopsim)} world-steps per second."""
     torch.set_num_threads(1)
     name = "economy_paper_us_federal" if paper else "economy_us_federal"
+    start = time.perf_counter()
+    built = native.library() is not None
+    setup_s = time.perf_counter() - start
+    if built:
+        how = f"compiled in {native.compile_seconds():.2f} s" if native.compile_seconds() else ""
+        print(f"coopsim kernels: native ({how or 'loaded from the cache'}, {setup_s:.2f} s)")
+    else:
+        print(f"coopsim kernels: the torch path ({native.note()})")
     runners = {"reference": (reference_stepper(paper), steps, 1)}
     for b in batches:
         runners[f"B = {b}"] = (coopsim_stepper(name, b), max(5, steps // b), b)
+        if torch_path:
+            runners[f"B = {b} torch"] = (coopsim_stepper(name, b, False), max(5, steps // b), b)
     for run, _, _ in runners.values():
         run(20)
     wall: dict[str, list[float]] = {k: [] for k in runners}
@@ -142,13 +163,16 @@ def main(
     print(f"{'env':>12}  {'world-steps/s (4 agents)':>26}  {'world-steps per CPU-second':>28}")
     print(f"{'reference':>12}  {a:>26,.0f}  {ca:>28,.0f}")
     out = {}
-    for b in batches:
-        key = f"B = {b}"
+    for key, (_, _, b) in runners.items():
+        if key == "reference":
+            continue
         w, c = statistics.median(wall[key]), statistics.median(cpu[key])
         print(
             f"{'coopsim ' + key:>12}  {w:>17,.0f} ({w / a:>5.2f}x)  {c:>19,.0f} ({c / ca:>5.2f}x)"
         )
-        out[b] = (a, w)
+        if not key.endswith("torch"):
+            out[b] = (a, w)
+    native.set_enabled(True)
     return out
 
 
@@ -163,5 +187,10 @@ if __name__ == "__main__":
     parser.add_argument(
         "--batch", type=int, nargs="+", default=[1, 64, 1024], help="coopsim's batch sizes B"
     )
+    parser.add_argument(
+        "--torch-path",
+        action="store_true",
+        help="also time coopsim's torch path at each B (without the native kernels)",
+    )
     args = parser.parse_args()
-    main(args.rounds, paper=args.paper, batches=tuple(args.batch))
+    main(args.rounds, paper=args.paper, batches=tuple(args.batch), torch_path=args.torch_path)

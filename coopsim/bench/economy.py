@@ -9,7 +9,9 @@ batched rows on the GPU are compared with the same CPU loop.
 
 The world is the one the tax-regime experiments train in (``economy_us_federal``: 4 agents,
 25x25 open quadrants, 11x11 views, taxes every 100 steps with a lump-sum rebate), so the
-figures include the mechanism pipeline and the observation every learner sees. Each figure is
+figures include the mechanism pipeline and the observation every learner sees. On the CPU the
+step runs on the native kernels of :mod:`coopsim.envs.economy.native` where they are built
+(the header says which, with their compile time), the torch path otherwise. Each figure is
 the median over timed repeats after a warm-up (:func:`coopsim.bench.throughput.median_rate`).
 """
 
@@ -22,6 +24,7 @@ import torch
 from coopsim import builder
 from coopsim import scenario as sc
 from coopsim.bench.throughput import FULL, QUICK, Timing, batched_rate, cpu_name, median_rate
+from coopsim.envs.economy import native
 
 SCENARIO = "economy_us_federal"
 BATCH_SIZES = (1, 64, 1024)
@@ -47,6 +50,15 @@ def looped_rate(scenario: sc.Scenario, batch: int, timing: Timing) -> float:
                         world.reset()
 
     return median_rate(run, batch * spec.num_agents, timing, lambda: None)
+
+
+def kernels_line() -> str:
+    """Which economy step runs on the CPU: the native kernels (with what building them cost
+    this process) or the torch path (and why)."""
+    if native.library() is None:
+        return f"torch path ({native.note()})"
+    spent = native.compile_seconds()
+    return f"native, compiled in {spent:.2f} s" if spent else "native, loaded from the cache"
 
 
 def format_table(rows: list[tuple[str, int, float, float]]) -> str:
@@ -97,6 +109,7 @@ def main(
     if any(d.type == "cuda" for d in devices):
         print(f"gpu       {torch.cuda.get_device_name()}")
     print(f"torch     {torch.__version__}, {torch.get_num_threads()} threads")
+    print(f"kernels   {kernels_line()}")
     print(f"timing    {timing.repeats} repeats of >= {timing.repeat_s}s, median")
     print("baseline  B separate B=1 worlds stepped in a Python loop on the CPU\n")
 

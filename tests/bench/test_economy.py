@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from coopsim.bench import economy
+from coopsim.envs.economy import native
 
 
 def test_throughput_table_in_quick_mode(capsys):
@@ -11,3 +12,5 @@ def test_throughput_table_in_quick_mode(capsys):
     assert all(fast > 0 and slow > 0 for _, _, fast, slow in rows)
     out = capsys.readouterr().out
     assert "economy_us_federal" in out and "single worlds" in out and "x" in out.splitlines()[-1]
+    kernels = next(line for line in out.splitlines() if line.startswith("kernels"))
+    assert ("native" in kernels) == (native.library() is not None)

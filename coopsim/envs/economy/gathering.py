@@ -7,7 +7,7 @@ import math
 import torch
 from torch import Tensor
 
-from coopsim.envs.economy import maps
+from coopsim.envs.economy import maps, native
 from coopsim.envs.economy.state import PRESENT, SOURCE_BIT, EconomyState
 
 
@@ -60,6 +60,27 @@ class Regrowth:
                 self.candidates = max(4, math.ceil(2 * need))
                 self.accept = tiles * -math.expm1(math.log1p(-regen_prob) / self.candidates)
 
+    def draws(self, state: EconomyState, gen: torch.Generator) -> tuple[Tensor, Tensor]:
+        """This step's K candidate tiles per world [B, K] and whether each is accepted
+        [B, K] bool (drawn in this order, whichever path applies them)."""
+        code, dev = state.code, state.code.device
+        b, k = code.shape[0], self.candidates
+        cand = torch.randint(code.shape[1], (b, k), generator=gen, device=dev)  # [B, K] tiles
+        accept = torch.rand(b, k, generator=gen, device=dev) < self.accept
+        return cand, accept
+
+    @staticmethod
+    def _native(state: EconomyState) -> bool:
+        """Whether the native kernel can regrow these tiles (built and on, CPU, contiguous)."""
+        code = state.code
+        return (
+            code.device.type == "cpu"
+            and native.enabled()
+            and code.is_contiguous()
+            and state.present_bit.is_contiguous()
+            and code.dtype == state.present_bit.dtype == torch.uint8
+        )
+
     def __call__(self, state: EconomyState, gen: torch.Generator) -> None:
         """Regrow resources in ``state.code`` [B, T] in place."""
         code, dev = state.code, state.code.device
@@ -68,9 +89,10 @@ class Regrowth:
             empty = (code & (SOURCE_BIT | PRESENT)) == SOURCE_BIT
             code |= (grow & empty).to(torch.uint8) * state.present_bit
             return
-        b, k = code.shape[0], self.candidates
-        cand = torch.randint(code.shape[1], (b, k), generator=gen, device=dev)  # [B, K] tiles
-        accept = torch.rand(b, k, generator=gen, device=dev) < self.accept
+        cand, accept = self.draws(state, gen)
+        if self._native(state):
+            native.regrow(code, state.present_bit, cand, accept, SOURCE_BIT, SOURCE_BIT | PRESENT)
+            return
         cur = code.gather(1, cand)  # [B, K]
         empty = (cur & (SOURCE_BIT | PRESENT)) == SOURCE_BIT
         new = torch.where(accept & empty, cur | state.present_bit.gather(1, cand), cur)

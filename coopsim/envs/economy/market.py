@@ -14,6 +14,7 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
+from coopsim.envs.economy import native
 from coopsim.envs.economy.config import EconomyConfig
 from coopsim.envs.economy.state import ASK, BID, STONE, WOOD, EconomyState
 
@@ -62,6 +63,11 @@ class Market:
 
     def expire(self, state: EconomyState) -> None:
         """Age every open order; orders past ``order_duration`` close and return escrow."""
+        if self._native(state):
+            native.expire(
+                state.order_price, state.order_age, state.coin, state.stock, self.duration
+            )
+            return
         open_ = state.order_price >= 0  # [B, N, R, 2, K]
         state.order_age += open_
         expired = open_ & (state.order_age >= self.duration)
@@ -72,6 +78,21 @@ class Market:
         state.stock += expired[:, :, :, ASK].sum(-1)
         state.order_price.masked_fill_(expired, -1)
 
+    def _native(self, state: EconomyState) -> bool:
+        """Whether the native kernels can update this book: built and on, and the book,
+        coin and stock contiguous on the CPU in their own dtypes."""
+        return (
+            self._may_skip
+            and native.enabled()
+            and state.order_price.dtype == state.order_age.dtype == torch.int64
+            and state.order_price.is_contiguous()
+            and state.order_age.is_contiguous()
+            and state.coin.dtype == torch.float32
+            and state.coin.is_contiguous()
+            and state.stock.dtype == torch.float32
+            and state.stock.is_contiguous()
+        )
+
     def post(self, state: EconomyState, orders: Tensor) -> Tensor:
         """Place each agent's new bid/ask per resource (``orders`` [B, N, R], the order
         heads) in its first free slot, escrowing what it offers; returns [B, N] orders placed.
@@ -79,6 +100,24 @@ class Market:
         A bid needs liquid coin >= its price: resources are handled in order (wood, stone) with
         the coin left after the wood bid, so two bids can never overdraw the account.
         """
+        if (
+            self._native(state)
+            and orders.dtype == torch.int64
+            and orders.shape == state.stock.shape == (*state.coin.shape, 2)
+        ):
+            placed = torch.empty(orders.shape[:2], dtype=torch.long)
+            tables = (self._side, self._price, self._is_bid, self._is_ask)
+            native.post(
+                orders.contiguous(),
+                tables,
+                self.per_resource,
+                state.order_price,
+                state.order_age,
+                state.coin,
+                state.stock,
+                placed,
+            )
+            return placed
         k = self.max_orders
         side = self._side[orders]  # [B, N, R] BID or ASK
         price = self._price[orders]  # [B, N, R] (meaningless where nothing is posted)
@@ -119,6 +158,17 @@ class Market:
         own, so leaving them out changes no number.
         """
         b, n = state.coin.shape
+        if self._native(state) and state.order_age.shape == state.order_price.shape:
+            out = native.match(
+                state.order_price,
+                state.order_age,
+                state.coin,
+                state.stock,
+                self.max_price,
+                self._shift,
+                self.ask_price_same_step,
+            )
+            return Trades(*out.unbind(0))
         if not self._may_skip:
             return self._clear(state, None)
         rows = self._crossed(state).nonzero().squeeze(1)  # [M] worlds with a crossed book
@@ -192,6 +242,14 @@ class Market:
     def open_orders(state: EconomyState) -> Tensor:
         """[B, N, R] long: open orders of each agent per resource, bids and asks together."""
         return (state.order_price >= 0).sum((-1, -2))
+
+    def holdings(self, state: EconomyState) -> tuple[Tensor, Tensor]:
+        """Coin [B, N] and units [B, N, R] float with escrow counted: ``coin +``
+        :meth:`escrow_coin` and ``stock +`` :meth:`escrow_units`, in one pass where the
+        native kernels run."""
+        if self._native(state) and state.order_price.dtype == torch.int64:
+            return native.holdings(state.order_price, state.coin, state.stock)
+        return state.coin + self.escrow_coin(state), state.stock + self.escrow_units(state)
 
     @staticmethod
     def escrow_coin(state: EconomyState) -> Tensor:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from coopsim.envs.economy import maps
+from coopsim.envs.economy import maps, native
 from coopsim.envs.economy.actions import MOVES, RIGHT, UP
 from coopsim.envs.economy.state import EconomyState, Grid
 
@@ -39,6 +39,31 @@ class Movement:
         """Move every agent whose ``act`` [B, N] is a move and may make it; updates
         ``state.pos`` and returns which agents moved, [B, N] bool."""
         n = self.num_agents
+        if (
+            act.device.type == "cpu"
+            and native.enabled()
+            and n <= 64
+            and act.shape == state.pos.shape
+            and act.dtype == state.pos.dtype == state.house_owner.dtype == torch.int64
+            and state.tiles.is_contiguous()
+            and state.house_owner.is_contiguous()
+        ):
+            # a new tensor, as the torch path makes one: callers may hold the old
+            pos = state.pos.clone()
+            moved = torch.empty(pos.shape, dtype=torch.bool)
+            native.move(
+                act.contiguous(),
+                pos,
+                state.tiles,
+                state.house_owner,
+                self._delta,
+                self._is_move,
+                self._earlier[t % n],
+                maps.WATER,
+                moved,
+            )
+            state.pos = pos
+            return moved
         moving = self._is_move[act]  # [B, N]
         target = state.pos + self._delta[act]  # [B, N]
         kind_t = state.tiles.gather(1, target)  # [B, N] uint8

@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from coopsim.envs.economy import native
 from coopsim.envs.economy.config import EconomyConfig
 from coopsim.envs.economy.market import QUOTES, Market
 from coopsim.envs.economy.state import RESOURCES, EconomyState, Grid
@@ -96,6 +97,24 @@ class Observer:
         out.copy_(bits.clamp_(max=1))
         return out
 
+    def _native_fits(self, state: EconomyState, obs: Tensor, coin: Tensor, held: Tensor) -> bool:
+        """Whether the native kernel can write this observation: kernels built and on, every
+        tensor it reads contiguous on the CPU in the state's own dtypes (anything else, say a
+        float64 default dtype or a GPU, takes the torch path)."""
+        if obs.device.type != "cpu" or obs.dtype != torch.float32 or not native.enabled():
+            return False
+        floats = (coin, held, state.labour, state.build_skill, state.gather_bonus)
+        return (
+            all(x.dtype == torch.float32 and x.is_contiguous() for x in floats)
+            and state.code.dtype == torch.uint8
+            and state.code.is_contiguous()
+            and state.pos.dtype == torch.int64
+            and state.pos.is_contiguous()
+            and state.order_price.dtype == torch.int64
+            and state.order_price.is_contiguous()
+            and self._place.dtype == torch.float32
+        )
+
     def _buffers(self, b: int, n: int) -> tuple[Tensor, Tensor, Tensor]:
         """The map window's scratch tensors for B worlds of N agents, made once and reused:
         at large B a fresh tensor of every step's tile indices and channel bits costs more
@@ -139,8 +158,28 @@ class Observer:
             held = state.stock + self.market.escrow_units(state)  # [B, N, R]
         if coin is None:
             coin = state.coin + self.market.escrow_coin(state)  # [B, N]
-        sl = self.layout.slices
         obs = torch.empty(b, n, self.layout.size, device=state.pos.device)
+        if self._native_fits(state, obs, coin, held):
+            mech = self.pipeline.observation(b, n, obs.device)
+            native.observe(
+                obs,
+                state.code,
+                state.pos,
+                self._window,
+                coin,
+                held,
+                state.labour,
+                state.build_skill,
+                c.max_skill,
+                state.gather_bonus,
+                self._place,
+                self._clock(t),
+                state.order_price,
+                c.max_price,
+                mech.expand(b, n, -1).to(torch.float32).contiguous(),
+            )
+            return obs
+        sl = self.layout.slices
         self.egocentric_map(state, obs[..., sl["map"]].view(b, n, len(MAP_CHANNELS), -1))
         # The numbers after the map are written into a small contiguous block and copied into
         # the observation once: each write into a column of the [B, N, O] observation touches

@@ -61,7 +61,7 @@ import torch
 from torch import Tensor
 
 from coopsim.envs.base import DrawableState, Step, World, WorldSpec
-from coopsim.envs.economy import maps, money
+from coopsim.envs.economy import maps, money, native
 from coopsim.envs.economy.actions import ACTS, BUILD, GATHER
 from coopsim.envs.economy.building import build, can_build
 from coopsim.envs.economy.config import EconomyConfig
@@ -71,7 +71,10 @@ from coopsim.envs.economy.movement import Movement
 from coopsim.envs.economy.observation import MAP_CHANNELS, Observer
 from coopsim.envs.economy.picture import economy_image
 from coopsim.envs.economy.state import (
+    HOUSE_BIT,
+    PRESENT,
     RESOURCES,
+    SOURCE_BIT,
     STONE,
     STONE_BIT,
     WOOD,
@@ -208,27 +211,11 @@ class EconomyWorld(World):
         act = actions[..., 0]  # [B, N]
         orders = actions[..., 1:]  # [B, N, R]
 
-        # The step opens: old orders expire (their escrow is free again), sources regrow.
-        self.market.expire(s)
-        self.regrowth(s, self.gen)
-
-        # Acts: moving, then gathering and building where each agent now stands.
-        moved = self.movement.step(s, act, t)  # [B, N]
-
-        # Gathering and building act on the tile under each agent; agents stand on distinct
-        # tiles, so each tile has one writer and its flags are written back once.
-        kind_here = s.tiles.gather(1, s.pos)  # [B, N] tile kind
-        code_here = s.code.gather(1, s.pos)  # [B, N] uint8 flags
-        wants_gather = self._everyone if self.auto_gather else act == GATHER
-        gathered, units, code_here = gather(s, wants_gather, kind_here, code_here, self.gen)
-        built, revenue, code_here = build(
-            s, act == BUILD, kind_here, code_here, c.build_payment, self._agents
-        )
-        s.code.scatter_(1, s.pos, code_here)
-
-        # Orders: posted with what the acts left to cover them, then the book clears.
-        posted = self.market.post(s, orders)  # [B, N] orders accepted
-        trades = self.market.match(s)
+        if self._native_first_half(act, orders):
+            moved, gathered, units, built, revenue, posted = self._first_half(act, orders, t)
+            trades = self.market.match(s)
+        else:
+            moved, gathered, units, built, revenue, posted, trades = self._steps(act, orders, t)
 
         # Money: earnings through the mechanisms; the reward is the change of utility.
         ctx, flows = money.settle(s, self.pipeline, revenue, trades, t, c.episode_length)
@@ -238,12 +225,11 @@ class EconomyWorld(World):
             + built * c.build_labour
             + posted * c.order_labour
         )  # [B, N] labour spent this step
-        coin = s.coin + self.market.escrow_coin(s)  # [B, N] escrowed bids included
+        coin, held = self.market.holdings(s)  # [B, N], [B, N, R] escrow included
         utility = money.utility(s, self.pipeline, c, self.labour_scale, coin)
         reward = utility - s.utility
         s.utility = utility
 
-        held = s.stock + self.market.escrow_units(s)  # [B, N, R] escrowed asks included
         info = {
             "coin": coin,
             "wood": held[..., WOOD],
@@ -271,6 +257,98 @@ class EconomyWorld(World):
         self._t += 1
         obs = self.observer(s, self._t, coin, held)  # holdings as counted above
         return Step(obs, reward, self._done(), info, round_end=True, flows=flows)
+
+    def _steps(self, act: Tensor, orders: Tensor, t: int) -> tuple[Tensor, ...]:
+        """The step's rules up to clearing, one component after another (the torch path, and
+        the CPU where the first half cannot run as one kernel). Returns moved, gathered,
+        units, built, revenue, orders placed [B, N] and the trades."""
+        c, s = self.config, self.state
+        # The step opens: old orders expire (their escrow is free again), sources regrow.
+        self.market.expire(s)
+        self.regrowth(s, self.gen)
+
+        # Acts: moving, then gathering and building where each agent now stands.
+        moved = self.movement.step(s, act, t)  # [B, N]
+
+        # Gathering and building act on the tile under each agent; agents stand on distinct
+        # tiles, so each tile has one writer and its flags are written back once.
+        if self._native_acts(act):
+            draw = torch.rand(act.shape, generator=self.gen, device=self.device)  # bonus draws
+            codes = (GATHER, BUILD, maps.EMPTY, maps.STONE, PRESENT, HOUSE_BIT)
+            gathered, units, built, revenue = native.act(
+                s, act.contiguous(), self.auto_gather, draw, c.build_payment, codes
+            )
+        else:
+            kind_here = s.tiles.gather(1, s.pos)  # [B, N] tile kind
+            code_here = s.code.gather(1, s.pos)  # [B, N] uint8 flags
+            wants_gather = self._everyone if self.auto_gather else act == GATHER
+            gathered, units, code_here = gather(s, wants_gather, kind_here, code_here, self.gen)
+            built, revenue, code_here = build(
+                s, act == BUILD, kind_here, code_here, c.build_payment, self._agents
+            )
+            s.code.scatter_(1, s.pos, code_here)
+
+        # Orders: posted with what the acts left to cover them, then the book clears.
+        posted = self.market.post(s, orders)  # [B, N] orders accepted
+        trades = self.market.match(s)
+        return moved, gathered, units, built, revenue, posted, trades
+
+    def _native_first_half(self, act: Tensor, orders: Tensor) -> bool:
+        """Whether expiry, regrowth, moving, gathering, building and posting can run as one
+        native pass over chunks of worlds: every component's own kernel could run, and
+        regrowth draws candidate tiles (not a number per tile)."""
+        s = self.state
+        return (
+            self.regrowth.candidates is not None
+            and self._native_acts(act)
+            and self.market._native(s)
+            and self.regrowth._native(s)
+            and orders.dtype == torch.int64
+            and orders.shape == s.stock.shape == (*s.pos.shape, 2)
+            and self.config.num_agents <= 64
+            and s.tiles.dtype == torch.uint8
+        )
+
+    def _first_half(self, act: Tensor, orders: Tensor, t: int) -> tuple[Tensor, ...]:
+        """:meth:`_steps` up to posting in one native pass, with the same random draws in the
+        same order (regrowth's candidates, then the gathering bonus)."""
+        s, m, mv = self.state, self.market, self.movement
+        cand, accept = self.regrowth.draws(s, self.gen)
+        draw = torch.rand(act.shape, generator=self.gen, device=self.device)  # bonus draws
+        codes = (maps.WATER, maps.EMPTY, maps.STONE, GATHER, BUILD, SOURCE_BIT, PRESENT, HOUSE_BIT)
+        return native.pre(
+            s,
+            (m._side, m._price, m._is_bid, m._is_ask),
+            m.duration,
+            m.per_resource,
+            cand,
+            accept,
+            act.contiguous(),
+            orders.contiguous(),
+            (mv._delta, mv._is_move, mv._earlier[t % self.config.num_agents]),
+            self.auto_gather,
+            draw,
+            self.config.build_payment,
+            codes,
+        )
+
+    def _native_acts(self, act: Tensor) -> bool:
+        """Whether gathering and building run in the native kernel: built and on, the CPU,
+        one act per agent, and the state in its own dtypes, contiguous."""
+        s = self.state
+        return (
+            self.device.type == "cpu"
+            and native.enabled()
+            and torch.get_default_dtype() == torch.float32  # the bonus draws' dtype
+            and act.shape == s.pos.shape
+            and act.dtype == s.pos.dtype == s.house_owner.dtype == torch.int64
+            and s.stock.shape[-1] == 2
+            and all(
+                x.dtype == torch.float32 and x.is_contiguous()
+                for x in (s.stock, s.gather_bonus, s.build_skill)
+            )
+            and all(x.is_contiguous() for x in (s.pos, s.tiles, s.code, s.house_owner))
+        )
 
     def _utility(self) -> Tensor:
         return money.utility(self.state, self.pipeline, self.config, self.labour_scale)
