@@ -125,11 +125,15 @@ class GatherPacker:
                 self._scalar_rows[values] = vals  # [n_scalars]
             self.src[:, : len(self.scalars)].copy_(vals)
 
-    def gather(self) -> Tensor:
-        """A new [B, N, size] observation tensor from the current source rows."""
+    def gather(self, out: Tensor | None = None) -> Tensor:
+        """A [B, N, size] observation tensor from the current source rows: a new one, or
+        ``out`` ([B, N * size], contiguous) filled and viewed as one."""
         # index_select: one shared index for every row, where gather reads an index per
         # element (1.5-2x slower at large B).
-        out = torch.index_select(self.src, 1, self.index)  # [B, N * size]
+        if out is None:
+            out = torch.index_select(self.src, 1, self.index)  # [B, N * size]
+        else:
+            torch.index_select(self.src, 1, self.index, out=out)
         return out.view(self.batch_size, self.num_agents, self.layout.size)
 
 
