@@ -105,11 +105,15 @@ class GatherPacker:
         self.index = columns.reshape(-1).to(device)  # [N * size], the same for every world
         self.src = torch.zeros(batch_size, self.source_size, device=device)  # [B, S]
         self._scalar_rows: dict[tuple[float, ...], Tensor] = {}  # see set_scalars
+        # the blocks' views, made once: a world writes several every step
+        self._blocks = {
+            name: self.src[:, off : off + self.widths[name]] for name, off in self.offsets.items()
+        }
+        self._scalar_block = self.src[:, : len(self.scalars)]
 
     def block(self, source: str) -> Tensor:
         """The [B, width] view of ``src`` holding ``source``, to write into with ``out=``."""
-        off = self.offsets[source]
-        return self.src[:, off : off + self.widths[source]]
+        return self._blocks[source]
 
     def set_scalars(self, *values: float) -> None:
         """Write this step's scalar fields, in the order of the layout.
@@ -123,7 +127,7 @@ class GatherPacker:
                     self._scalar_rows.clear()
                 vals = torch.tensor(values, dtype=self.src.dtype).to(self.src.device)
                 self._scalar_rows[values] = vals  # [n_scalars]
-            self.src[:, : len(self.scalars)].copy_(vals)
+            self._scalar_block.copy_(vals)
 
     def gather(self, out: Tensor | None = None) -> Tensor:
         """A [B, N, size] observation tensor from the current source rows: a new one, or

@@ -304,8 +304,9 @@ class PublicGoodsWorld(World):
         if levels.is_floating_point() and levels.dtype != torch.float32:
             # float64 actions, say: multiplied in their own type, then kept as float32 state
             return torch.mul(levels, self._unit).float()
-        out = self._recycler.empty(levels.shape)
-        return torch.mul(levels, self._unit, out=out)
+        # cast straight into the output, then scale in place: one pass over the actions and no
+        # float copy of them (what torch.mul makes first), the same float32 arithmetic
+        return self._recycler.empty(levels.shape).copy_(levels).mul_(self._unit)
 
     def _done(self) -> Tensor:
         return torch.full((self.batch_size,), self._t >= self.spec.horizon, device=self.device)
