@@ -328,8 +328,14 @@ class PublicGoodsWorld(World):
             torch.div(self.current_contribution, e, out=p.block("current"))
             self._src_current = self.current_contribution
         if self.pipeline.obs_dim:
-            mech = self.pipeline.observation(self.batch_size, n, self.device)  # [B, N, m]
-            p.block("mechanisms").unflatten(1, (n, -1)).copy_(mech)
+            # each mechanism's [B, N, w] straight into its columns of the block, not through
+            # the pipeline's concatenation (a [B, N, m] copy more, slow on narrow rows)
+            block = p.block("mechanisms").unflatten(1, (n, -1))  # [B, N, m] view of src
+            start = 0
+            for mech in self.pipeline:
+                if width := mech.obs_dim:
+                    block[..., start : start + width].copy_(mech.observation())
+                    start += width
         return p.gather(out=self._recycler.empty((self.batch_size, n * self.layout.size)))
 
 
