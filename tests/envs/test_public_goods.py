@@ -339,11 +339,11 @@ def test_observe_shows_rules_set_between_rounds_at_once():
 def test_outputs_a_caller_keeps_never_change_when_memory_is_reused():
     """Large outputs are written into reused memory (coopsim.envs.buffers): what a caller
     still holds from earlier steps, or a view of it, keeps its values."""
-    world = make_world(batch=20_000)  # rewards and infos [B, 4] are 320 kB: recycled
+    world = make_world(batch=70_000)  # rewards and infos [B, 4] are 1.1 MB: recycled
     gen = torch.Generator().manual_seed(0)
     kept, copies = [], []
     for t in range(6):
-        step = world.step(torch.randint(0, 21, (20_000, 4, 1), generator=gen))
+        step = world.step(torch.randint(0, 21, (70_000, 4, 1), generator=gen))
         held = [step.obs, step.reward, *step.info.values()] if t % 2 else [step.obs[5:9]]
         kept.append(held)
         copies.append([h.clone() for h in held])
