@@ -1,10 +1,18 @@
-"""Agent-steps per second: the batched public-goods world against a loop of PettingZoo envs.
+"""Agent-steps per second: the batched public-goods world against its earlier step and against a
+loop of PettingZoo envs.
 
 The batched world steps B worlds as tensors with actions drawn uniformly at random on the
-world's device inside the timed loop, as a policy's sampler would. The baseline is the same game
-as B PettingZoo ``ParallelEnv`` instances stepped in a Python loop, each fed a dict of actions.
-The loop's throughput is flat in B (it does the same work per env), so it is measured at B=1
-and B=64 only and never extrapolated; bigger batched rows are compared with the B=64 loop.
+world's device inside the timed loop, as a policy's sampler would. Beside it, in the same run
+with their timed repeats taken in turn (so both see the same load), the same world with the
+step it had before its observation was rebuilt (:mod:`coopsim.bench.public_goods_earlier`,
+identical outputs): the ratio between them is the speed-up, measured under one load. Both are
+given per CPU-second of the process as well as per wall-clock second: on a shared machine the
+wall clock counts the time other jobs held the core.
+
+The other baseline is the same game as B PettingZoo ``ParallelEnv`` instances stepped in a
+Python loop, each fed a dict of actions. The loop's throughput is flat in B (it does the same
+work per env), so it is measured at B=1 and B=64 only and never extrapolated; bigger batched
+rows are compared with the B=64 loop.
 
 Every figure is the median over several timed repeats after a warm-up, so one stall of a busy
 machine does not decide the result.
@@ -25,9 +33,11 @@ import torch
 from coopsim import builder
 from coopsim import scenario as sc
 from coopsim.adapters.pettingzoo import parallel_env
+from coopsim.bench.public_goods_earlier import make_earlier_world
+from coopsim.envs.base import World
 
 SCENARIO = "public_goods"
-BATCH_SIZES = (1, 64, 4096, 65536)
+BATCH_SIZES = (1, 64, 1024, 16384, 65536, 262144)
 LOOP_BATCH_SIZES = (1, 64)
 
 
@@ -44,11 +54,10 @@ FULL = Timing(warmup_s=0.5, repeats=7, repeat_s=1.0)
 QUICK = Timing(warmup_s=0.1, repeats=3, repeat_s=0.2)
 
 
-def median_rate(run: Callable[[int], None], work_per_call: int, timing: Timing, sync) -> float:
-    """Median of ``repeats`` rates (work units per second); ``run(k)`` does k calls."""
+def _calls_per_repeat(run: Callable[[int], None], timing: Timing, sync) -> int:
+    """Warm ``run`` up and return how many calls make one repeat last about repeat_s."""
     calls = 1
     deadline = time.perf_counter() + timing.warmup_s
-    # Warm up, and find how many calls make one repeat last about repeat_s.
     while True:
         t0 = time.perf_counter()
         run(calls)
@@ -58,7 +67,12 @@ def median_rate(run: Callable[[int], None], work_per_call: int, timing: Timing, 
             break
         if dt < timing.repeat_s / 4:
             calls *= 2
-    calls = max(1, int(calls * timing.repeat_s / max(dt, 1e-9)))
+    return max(1, int(calls * timing.repeat_s / max(dt, 1e-9)))
+
+
+def median_rate(run: Callable[[int], None], work_per_call: int, timing: Timing, sync) -> float:
+    """Median of ``repeats`` rates (work units per second); ``run(k)`` does k calls."""
+    calls = _calls_per_repeat(run, timing, sync)
     rates = []
     for _ in range(timing.repeats):
         t0 = time.perf_counter()
@@ -68,10 +82,36 @@ def median_rate(run: Callable[[int], None], work_per_call: int, timing: Timing, 
     return statistics.median(rates)
 
 
-def batched_rate(scenario: sc.Scenario, batch: int, device: torch.device, timing: Timing) -> float:
-    """Agent-steps/s of the batched world at batch size B, random actions drawn on-device."""
-    world = builder.make_world(scenario, batch, device)
-    spec = world.spec
+@dataclass
+class Rate:
+    """Work units per wall-clock second and per CPU-second of this process (medians)."""
+
+    wall: float
+    cpu: float
+
+
+def interleaved_rates(
+    runs: dict[str, Callable[[int], None]], work_per_call: int, timing: Timing, sync
+) -> dict[str, Rate]:
+    """Median rates of several runs whose timed repeats are taken in turn, so a change of the
+    machine's load falls on all of them alike."""
+    calls = {name: _calls_per_repeat(run, timing, sync) for name, run in runs.items()}
+    wall: dict[str, list[float]] = {name: [] for name in runs}
+    cpu: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(timing.repeats):
+        for name, run in runs.items():
+            t0, c0 = time.perf_counter(), time.process_time()
+            run(calls[name])
+            sync()
+            work = calls[name] * work_per_call
+            wall[name].append(work / (time.perf_counter() - t0))
+            cpu[name].append(work / max(time.process_time() - c0, 1e-9))
+    return {n: Rate(statistics.median(wall[n]), statistics.median(cpu[n])) for n in runs}
+
+
+def stepper(world: World, device: torch.device) -> Callable[[int], None]:
+    """``run(k)``: k steps of ``world`` with uniform random actions drawn on ``device``."""
+    spec, batch = world.spec, world.batch_size
     nvec = torch.tensor(spec.action_nvec, device=device)  # [H]
     gen = torch.Generator(device=device)
     gen.manual_seed(0)
@@ -91,11 +131,35 @@ def batched_rate(scenario: sc.Scenario, batch: int, device: torch.device, timing
                 if world.t >= spec.horizon:  # lock-step episodes: no device sync needed
                     world.reset()
 
+    return run
+
+
+def device_sync(device: torch.device) -> Callable[[], None]:
+    """Waits for the device's queued work (CUDA); nothing to wait for on the CPU."""
+
     def sync() -> None:
         if device.type == "cuda":
             torch.cuda.synchronize(device)
 
-    return median_rate(run, batch * spec.num_agents, timing, sync)
+    return sync
+
+
+def batched_rate(scenario: sc.Scenario, batch: int, device: torch.device, timing: Timing) -> float:
+    """Agent-steps/s of the batched world at batch size B, random actions drawn on-device."""
+    world = builder.make_world(scenario, batch, device)
+    run = stepper(world, device)
+    return median_rate(run, batch * world.spec.num_agents, timing, device_sync(device))
+
+
+def paired_rates(
+    scenario: sc.Scenario, batch: int, device: torch.device, timing: Timing
+) -> tuple[Rate, Rate]:
+    """Agent-steps/s of the public-goods world now and with its earlier step, interleaved."""
+    now = builder.make_world(scenario, batch, device)
+    earlier = make_earlier_world(scenario, batch, device)
+    runs = {"now": stepper(now, device), "earlier": stepper(earlier, device)}
+    rates = interleaved_rates(runs, batch * now.spec.num_agents, timing, device_sync(device))
+    return rates["now"], rates["earlier"]
 
 
 def looped_rate(scenario: sc.Scenario, batch: int, timing: Timing) -> float:
@@ -135,16 +199,41 @@ def cpu_name() -> str:
     return platform.processor()
 
 
-def format_table(rows: list[tuple[int, float, float, str]]) -> str:
-    head = f"{'B':>7}  {'batched agent-steps/s':>22}  {'looped PettingZoo':>18}  {'ratio':>9}"
+@dataclass
+class Row:
+    """One batch size: the world now and with its earlier step, and the PettingZoo loop."""
+
+    batch: int
+    now: Rate
+    earlier: Rate
+    looped: float  # agent-steps per wall-clock second
+    looped_batch: int  # the B the loop was measured at
+
+    @property
+    def speedup(self) -> float:
+        """Now over earlier, per CPU-second (the two were timed in turn)."""
+        return self.now.cpu / self.earlier.cpu
+
+
+def format_table(rows: list[Row]) -> str:
+    head = (
+        f"{'B':>7}  {'agent-steps/s':>13}  {'per CPU-s':>12}  {'earlier, CPU-s':>14}  "
+        f"{'speed-up':>8}  {'looped PettingZoo':>17}  {'vs loop':>8}"
+    )
     lines = [head, "-" * len(head)]
-    for b, fast, slow, note in rows:
-        lines.append(f"{b:>7}  {fast:>22,.0f}  {slow:>18,.0f}  {fast / slow:>8,.1f}x{note}")
+    for r in rows:
+        note = "" if r.looped_batch == r.batch else f"  (loop measured at B={r.looped_batch})"
+        lines.append(
+            f"{r.batch:>7}  {r.now.wall:>13,.0f}  {r.now.cpu:>12,.0f}  {r.earlier.cpu:>14,.0f}  "
+            f"{r.speedup:>7.2f}x  {r.looped:>17,.0f}  {r.now.wall / r.looped:>7,.1f}x{note}"
+        )
     return "\n".join(lines)
 
 
-def main(quick: bool = False, device: str = "auto") -> list[tuple[int, float, float, str]]:
-    """Measure and print the table; returns its rows (B, batched, looped, note)."""
+def main(
+    quick: bool = False, device: str = "auto", batch_sizes: tuple[int, ...] = BATCH_SIZES
+) -> list[Row]:
+    """Measure and print the table; returns its rows."""
     timing = QUICK if quick else FULL
     dev = builder.resolve_device(device)
     scenario = sc.load(SCENARIO)
@@ -152,14 +241,14 @@ def main(quick: bool = False, device: str = "auto") -> list[tuple[int, float, fl
     print(f"scenario  {SCENARIO} (N={scenario.num_agents}, no mechanism), random actions")
     print(f"device    {dev} {name or ''} ({os.cpu_count()} CPUs)".rstrip())
     print(f"torch     {torch.__version__}, {torch.get_num_threads()} threads")
-    print(f"timing    {timing.repeats} repeats of >= {timing.repeat_s}s, median\n")
+    print(f"timing    {timing.repeats} repeats of >= {timing.repeat_s}s, median")
+    print("earlier   the same world with its earlier step, timed in turn with it\n")
 
     looped = {b: looped_rate(scenario, b, timing) for b in LOOP_BATCH_SIZES}
     rows = []
-    for b in BATCH_SIZES:
-        fast = batched_rate(scenario, b, dev, timing)
+    for b in batch_sizes:
+        now, earlier = paired_rates(scenario, b, dev, timing)
         ref = b if b in looped else max(looped)
-        note = "" if ref == b else f"  (loop measured at B={ref})"
-        rows.append((b, fast, looped[ref], note))
+        rows.append(Row(b, now, earlier, looped[ref], ref))
     print(format_table(rows))
     return rows

@@ -53,6 +53,7 @@ import torch
 from torch import Tensor
 
 from coopsim.envs.base import DrawableState, Step, World, WorldSpec
+from coopsim.envs.buffers import Recycler
 from coopsim.envs.commons_maps import DEFAULT_MAP, CommonsMap, parse_map
 from coopsim.envs.observation import ObsLayout, layout_bounds
 from coopsim.envs.render import commons_image
@@ -189,6 +190,16 @@ class CommonsWorld(World):
             map_shape=(len(MAP_CHANNELS), side, side),
         )
         self._build_tables()
+        # Observations ([B, N, ~370] floats: megabytes from B = 1,024) are written into
+        # memory reused once callers drop them (see Recycler), not into fresh pages each step.
+        self._recycler = Recycler(dev)
+        # Scratch of the windows, rebuilt every step (see _windows_now): kept, not reallocated
+        cells = side * side
+        self._cells = torch.empty(batch_size * n, cells, dtype=torch.long, device=dev)
+        self._window_codes = torch.empty(batch_size, n * cells, dtype=torch.uint8, device=dev)
+        self._bits = torch.empty(
+            batch_size, n, len(MAP_CHANNELS), cells, dtype=torch.uint8, device=dev
+        )
         self._t = 0
         self.reset(seed=0)
 
@@ -434,7 +445,9 @@ class CommonsWorld(World):
         return self._windows_now().float()
 
     def _windows_now(self) -> Tensor:
-        """[B, N, C, side^2] uint8 0 or 1: every agent's window, read from one code per tile."""
+        """[B, N, C, side^2] uint8 0 or 1: every agent's window, read from one code per tile.
+
+        The result is scratch the next call overwrites: callers copy it (as floats) at once."""
         b, n, tiles = self.batch_size, self.config.num_agents, self.hp * self.wp
         codes = self._codes  # [B, tiles + 1] uint8
         codes.copy_(self._code_template.expand(b, -1))
@@ -445,10 +458,13 @@ class CommonsWorld(World):
         mark = codes.gather(1, where) | present.view(torch.uint8) * _AGENT_BIT
         codes.scatter_(1, where, mark)  # absent agents write the dump tile's 0 back
         heading = torch.where(present, self.heading, 4)  # row 4: the blank window
-        cells = torch.index_select(self._window, 0, heading.view(-1)).view(b, n, -1)
+        cells = torch.index_select(self._window, 0, heading.view(-1), out=self._cells)
+        cells = cells.view(b, n, -1)
         cells += where[..., None]  # [B, N, side^2]
-        window = codes.gather(1, cells.view(b, -1)).view(b, n, 1, -1)
-        return window.bitwise_right_shift(self._code_shifts).bitwise_and_(1)  # [B, N, C, .]
+        window = torch.gather(codes, 1, cells.view(b, -1), out=self._window_codes)
+        window = window.view(b, n, 1, -1)
+        bits = torch.bitwise_right_shift(window, self._code_shifts, out=self._bits)
+        return bits.bitwise_and_(1)  # [B, N, C, side^2]
 
     def observe(self) -> Tensor:
         """The observation now, without stepping: [B, N, obs_dim]."""
@@ -456,7 +472,7 @@ class CommonsWorld(World):
 
     def _observe(self) -> Tensor:
         b, n, sl = self.batch_size, self.config.num_agents, self.layout.slices
-        obs = torch.empty(b, n, self.layout.size, device=self.device)
+        obs = self._recycler.empty((b, n, self.layout.size))
         obs[..., sl["map"]].view(b, n, len(MAP_CHANNELS), -1).copy_(self._windows_now())
         obs[..., sl["ready"].start] = ((self.cooldown == 0) & self.config.tagging).float()
         obs[..., sl["tagged_out"].start] = (self.out > 0).float()

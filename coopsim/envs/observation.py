@@ -105,11 +105,15 @@ class GatherPacker:
         self.index = columns.reshape(-1).to(device)  # [N * size], the same for every world
         self.src = torch.zeros(batch_size, self.source_size, device=device)  # [B, S]
         self._scalar_rows: dict[tuple[float, ...], Tensor] = {}  # see set_scalars
+        # the blocks' views, made once: a world writes several every step
+        self._blocks = {
+            name: self.src[:, off : off + self.widths[name]] for name, off in self.offsets.items()
+        }
+        self._scalar_block = self.src[:, : len(self.scalars)]
 
     def block(self, source: str) -> Tensor:
         """The [B, width] view of ``src`` holding ``source``, to write into with ``out=``."""
-        off = self.offsets[source]
-        return self.src[:, off : off + self.widths[source]]
+        return self._blocks[source]
 
     def set_scalars(self, *values: float) -> None:
         """Write this step's scalar fields, in the order of the layout.
@@ -123,13 +127,17 @@ class GatherPacker:
                     self._scalar_rows.clear()
                 vals = torch.tensor(values, dtype=self.src.dtype).to(self.src.device)
                 self._scalar_rows[values] = vals  # [n_scalars]
-            self.src[:, : len(self.scalars)].copy_(vals)
+            self._scalar_block.copy_(vals)
 
-    def gather(self) -> Tensor:
-        """A new [B, N, size] observation tensor from the current source rows."""
+    def gather(self, out: Tensor | None = None) -> Tensor:
+        """A [B, N, size] observation tensor from the current source rows: a new one, or
+        ``out`` ([B, N * size], contiguous) filled and viewed as one."""
         # index_select: one shared index for every row, where gather reads an index per
         # element (1.5-2x slower at large B).
-        out = torch.index_select(self.src, 1, self.index)  # [B, N * size]
+        if out is None:
+            out = torch.index_select(self.src, 1, self.index)  # [B, N * size]
+        else:
+            torch.index_select(self.src, 1, self.index, out=out)
         return out.view(self.batch_size, self.num_agents, self.layout.size)
 
 

@@ -22,6 +22,7 @@ import torch
 from torch import Tensor
 
 from coopsim.envs.base import Step, World, WorldSpec
+from coopsim.envs.buffers import Recycler
 from coopsim.envs.observation import (
     EGOCENTRIC,
     OWN,
@@ -139,6 +140,18 @@ class PublicGoodsWorld(World):
             source_widths={"mechanisms": self.pipeline.obs_dim},
         )
         self._ones = torch.ones(n, 1, device=self.device)  # [N, 1] sums over agents by matmul
+        # E as a tensor ([] or [N]), so payoffs are computed into buffers with ``out=``
+        self._endowment_t = (
+            self._endowments
+            if self._endowments is not None
+            else torch.tensor(float(config.endowment), device=self.device)
+        )
+        # What a step returns (observations, payoffs, infos) is written into memory reused
+        # once callers drop it (see Recycler: fresh megabytes each step cost page faults);
+        # scratch the step never returns is kept outright.
+        self._recycler = Recycler(self.device)
+        self._sum = torch.empty(batch_size, 1, device=self.device)  # [B, 1] sums over agents
+        self._others = torch.empty(batch_size, n, device=self.device)  # [B, N]
         self._src_current: Tensor | None = None  # the current_contribution written into src
         self._t = 0
         self.reset(seed=0)
@@ -241,14 +254,13 @@ class PublicGoodsWorld(World):
     # -- dynamics -------------------------------------------------------------------------
     def step(self, actions: Tensor) -> Step:
         c, n = self.config, self.config.num_agents
+        b, fresh = self.batch_size, self._recycler.empty
         if self.stage == 0:
-            contribution = torch.mul(actions[..., 0], self._unit)  # [B, N] float currency
-            if contribution.dtype != torch.float32:  # float64 actions, say: keep float32 state
-                contribution = contribution.float()
+            contribution = self._contribution(actions[..., 0])  # [B, N] float currency
             if self.stages == 2:
                 self.current_contribution = contribution
                 self._t += 1
-                zero = torch.zeros(self.batch_size, n, device=self.device)
+                zero = fresh((b, n)).zero_()
                 return Step(self._observe(), zero, self._done(), {})
             punishment = None
         else:
@@ -256,8 +268,8 @@ class PublicGoodsWorld(World):
             points = actions[..., 1:].long()  # [B, N, N-1] egocentric: next agent first
             punishment = egocentric_to_absolute(points)  # [B, N, N]
 
-        total = torch.mm(contribution, self._ones)  # [B, 1]
-        kept = torch.rsub(contribution, self.endowment)  # [B, N] e_i - c_i
+        total = torch.mm(contribution, self._ones, out=self._sum)  # [B, 1]
+        kept = torch.sub(self._endowment_t, contribution, out=fresh((b, n)))  # [B, N] e_i - c_i
         gross = kept.add_(total.mul_(c.multiplier / n))  # [B, N]
         info = {"contribution": contribution, "gross": gross}
         if len(self.pipeline):
@@ -276,7 +288,7 @@ class PublicGoodsWorld(World):
                 info[f"transfer_{label}"] = flow.transfer
             net = ctx.net
         else:  # no mechanism moves money: net is gross (a copy, so the two stay independent)
-            flows, net = {}, gross.clone()
+            flows, net = {}, fresh((b, n)).copy_(gross)
         info["net"] = net
         if punishment is not None:
             info["punishment_given"] = punishment.sum(-1).float()
@@ -286,6 +298,15 @@ class PublicGoodsWorld(World):
         self.current_contribution = self._zero
         self._t += 1
         return Step(self._observe(), net, self._done(), info, round_end=True, flows=flows)
+
+    def _contribution(self, levels: Tensor) -> Tensor:
+        """[B, N] float32 currency of the chosen levels [B, N]."""
+        if levels.is_floating_point() and levels.dtype != torch.float32:
+            # float64 actions, say: multiplied in their own type, then kept as float32 state
+            return torch.mul(levels, self._unit).float()
+        # cast straight into the output, then scale in place: one pass over the actions and no
+        # float copy of them (what torch.mul makes first), the same float32 arithmetic
+        return self._recycler.empty(levels.shape).copy_(levels).mul_(self._unit)
 
     def _done(self) -> Tensor:
         return torch.full((self.batch_size,), self._t >= self.spec.horizon, device=self.device)
@@ -300,15 +321,22 @@ class PublicGoodsWorld(World):
         p.set_scalars(rnd / c.rounds, float(self.stage), float(rnd == 0))
         last = torch.div(self.last_contribution, e, out=p.block("last"))  # [B, N] fractions
         torch.div(self.last_payoff, c.multiplier * self._top_endowment, out=p.block("payoff"))
-        others = torch.sub(torch.mm(last, self._ones), last)  # [B, N] others' total fraction
+        total = torch.mm(last, self._ones, out=self._sum)  # [B, 1]
+        others = torch.sub(total, last, out=self._others)  # [B, N] others' total fraction
         torch.div(others, n - 1, out=p.block("others_mean"))
         if self.current_contribution is not self._src_current:  # unchanged in one-stage rounds
             torch.div(self.current_contribution, e, out=p.block("current"))
             self._src_current = self.current_contribution
         if self.pipeline.obs_dim:
-            mech = self.pipeline.observation(self.batch_size, n, self.device)  # [B, N, m]
-            p.block("mechanisms").unflatten(1, (n, -1)).copy_(mech)
-        return p.gather()
+            # each mechanism's [B, N, w] straight into its columns of the block, not through
+            # the pipeline's concatenation (a [B, N, m] copy more, slow on narrow rows)
+            block = p.block("mechanisms").unflatten(1, (n, -1))  # [B, N, m] view of src
+            start = 0
+            for mech in self.pipeline:
+                if width := mech.obs_dim:
+                    block[..., start : start + width].copy_(mech.observation())
+                    start += width
+        return p.gather(out=self._recycler.empty((self.batch_size, n * self.layout.size)))
 
 
 def egocentric_to_absolute(points: Tensor) -> Tensor:

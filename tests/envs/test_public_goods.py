@@ -334,3 +334,22 @@ def test_observe_shows_rules_set_between_rounds_at_once():
     seen = world.observe()[..., world.spec.obs_fields["mechanisms"]]  # [B, N, 1]
     assert before[..., world.spec.obs_fields["mechanisms"]].eq(0).all()
     assert seen[:, :, 0].tolist() == [[1.5] * 4, [2.0] * 4]
+
+
+def test_outputs_a_caller_keeps_never_change_when_memory_is_reused():
+    """Large outputs are written into reused memory (coopsim.envs.buffers): what a caller
+    still holds from earlier steps, or a view of it, keeps its values."""
+    world = make_world(batch=70_000)  # rewards and infos [B, 4] are 1.1 MB: recycled
+    gen = torch.Generator().manual_seed(0)
+    kept, copies = [], []
+    for t in range(6):
+        step = world.step(torch.randint(0, 21, (70_000, 4, 1), generator=gen))
+        held = [step.obs, step.reward, *step.info.values()] if t % 2 else [step.obs[5:9]]
+        kept.append(held)
+        copies.append([h.clone() for h in held])
+        del step, held
+    for held, copy in zip(kept, copies):
+        for h, c in zip(held, copy):
+            assert torch.equal(h, c)
+    ptrs = {h.data_ptr() for held in kept for h in held[:2]}
+    assert len(ptrs) == sum(len(held[:2]) for held in kept)

@@ -89,8 +89,6 @@ UNTESTED = {
     "coopsim.report.model",
     "coopsim.report.stress_section",
     "coopsim.report.table_layout",
-    # benchmarks: through tests/bench (the commons, economy and training benchmarks)
-    "coopsim.bench.throughput",
 }
 
 
