@@ -485,9 +485,13 @@ def rules_table(
     ``cells``: runs grouped by the sweep cell they ran in (:func:`group_rules`). ``stress``: a
     ``coopsim stress`` folder (or its ``stress.parquet`` as a frame); it adds ``worst_case``
     and ``worst_population``, each rule's worst mean of the measure over the populations it
-    never trained with (:func:`coopsim.analysis.stress.verdict`), empty for a rule or measure
-    the stress test did not cover. Why beside the mean: a rule tuned to its own learners can
-    rank first in-distribution and last against agents it never met.
+    never trained with (:func:`coopsim.analysis.stress.verdict`), and
+    ``stress_in_distribution``, the measure's mean against the rule's own learners in the
+    stress test, empty for a rule or measure the stress test did not cover. Why beside the
+    mean: a rule tuned to its own learners can rank first in-distribution and last against
+    agents it never met. Why the stress test's in-distribution too: ``mean`` is over the rule's
+    own evaluation episodes, the worst case over the stress test's, so the worst case is
+    compared with the in-distribution value from the same stress test.
     """
     rules = group_rules(list(runs), cells)
     cost = sponsor_cost(rules) if cost is None else float(cost)
@@ -555,15 +559,21 @@ def _with_worst_case(table: pd.DataFrame, rules: Sequence[Rule], frame: pd.DataF
     from coopsim.analysis.stress import population_words, stress_labels, verdict
 
     labels = stress_labels(rules, frame)
-    worst: dict[tuple[str, str], tuple[float, str]] = {}
+    worst: dict[tuple[str, str], tuple[float, str, float]] = {}
     for measure in set(table["measure"]) & set(frame["measure"]):
         for row in verdict(frame[frame["rule"].isin(labels)], measure=measure).itertuples():
             words = population_words(str(row.worst_population), labels)
-            worst[(labels[row.rule], measure)] = (float(row.worst_case), words)
-    found = [worst.get((r, m), (np.nan, "")) for r, m in zip(table["rule"], table["measure"])]
+            worst[(labels[row.rule], measure)] = (
+                float(row.worst_case),
+                words,
+                float(row.in_distribution),
+            )
+    empty = (np.nan, "", np.nan)
+    found = [worst.get((r, m), empty) for r, m in zip(table["rule"], table["measure"])]
     table = table.copy()
     table["worst_case"] = [f[0] for f in found]
     table["worst_population"] = [f[1] for f in found]
+    table["stress_in_distribution"] = [f[2] for f in found]
     return table
 
 

@@ -214,7 +214,9 @@ def _interval(frame: pd.DataFrame, rule: str, population: str, measure: str) -> 
     return rows.iloc[0]
 
 
-def worst_above_home(frame: pd.DataFrame, measure: str = "objective") -> list[str]:
+def worst_above_home(
+    frame: pd.DataFrame, measure: str = "objective", labels: Mapping[str, str] | None = None
+) -> list[str]:
     """A sentence per rule whose worst case is *better* than its in-distribution value, saying
     why that is no contradiction and whether the two differ beyond noise.
 
@@ -224,8 +226,15 @@ def worst_above_home(frame: pd.DataFrame, measure: str = "objective") -> list[st
     seeds' learners who happened to punish less), the worst of them is above the
     in-distribution value. And each population plays episodes of its own (its own worlds of
     the stress test's batch), so with few episodes two populations that play alike differ by
-    chance: the sentence says whether the two intervals overlap."""
+    chance: the sentence says whether the two intervals overlap.
+
+    ``labels`` (:func:`stress_labels`): given, only the rules it covers are read, each named by
+    its label and the learners trained under a rule by that rule's label, as the brief and the
+    app name them; else by the stress test's names."""
     higher = MEASURES[measure].higher_is_better if measure in MEASURES else True
+    if labels is not None:
+        frame = frame[frame["rule"].isin(labels)]
+    names = dict(labels or {})
     notes = []
     for row in verdict(frame, measure=measure).itertuples():
         home, worst = row.in_distribution, row.worst_case
@@ -242,14 +251,16 @@ def worst_above_home(frame: pd.DataFrame, measure: str = "objective") -> list[st
             if apart
             else "the intervals overlap: within what chance gives at these episodes"
         )
+        rule = names.get(row.rule, row.rule)
+        population = population_words(str(row.worst_population), names)
         notes.append(
-            f"{row.rule}: worst case {worst:.4g} ({row.worst_population}) is "
+            f"{rule}: worst case {worst:.4g} ({population}) is "
             f"{'above' if higher else 'below'} in-distribution {home:.4g}. The worst case is "
             f"over the {row.populations} population{'s' * (row.populations != 1)} the rule never "
             "trained with, not its own trained seats, and each population plays its own "
             "episodes; "
             f"in-distribution [{a['ci_low']:.4g}, {a['ci_high']:.4g}] over {int(a['n'])} "
-            f"{a['over']}, {row.worst_population} [{b['ci_low']:.4g}, {b['ci_high']:.4g}] "
+            f"{a['over']}, {population} [{b['ci_low']:.4g}, {b['ci_high']:.4g}] "
             f"over {int(b['n'])} {b['over']}: {why}."
         )
     return notes

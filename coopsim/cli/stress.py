@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from coopsim.cli.args import non_negative_int, positive_int, seed_list
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from coopsim.analysis.rules import Rule
 
 
 def coalition_list(text: str) -> list[int]:
@@ -33,6 +40,65 @@ def legend(episodes: int) -> str:
         "exploiters, each population on episodes of its own; exploitability: an exploiter's "
         "gain over the seats it replaced; *_share: of the yardstick"
     )
+
+
+def verdict_table(
+    frame: pd.DataFrame, rules: Sequence[Rule], yardsticks: Mapping[str, float]
+) -> tuple[pd.DataFrame, list[str]]:
+    """The verdict per rule, the rules named by the labels the brief and the app's Compare page
+    give them (:func:`coopsim.analysis.stress.rules_verdict`) and grouped as
+    :func:`coopsim.analysis.rules.rules_table` groups runs, with notes.
+
+    A scenario whose runs belong to more than one rule (cells of a sweep, given as run
+    directories) is one name in the stress test, its rules' runs pooled: it keeps that name,
+    and a note says so, rather than dropping it from the verdict."""
+    import pandas as pd
+
+    from coopsim.analysis.rules import objective_label
+    from coopsim.analysis.stress import rules_verdict, stress_labels, verdict
+
+    table = rules_verdict(frame, rules, yardsticks)
+    labels = stress_labels(rules, frame)
+    pooled = [str(name) for name in dict.fromkeys(frame["rule"]) if name not in labels]
+    if not pooled:
+        return table, []
+    rest = verdict(frame[frame["rule"].isin(pooled)], dict(yardsticks))
+    own = {s: objective_label(r.own_objective) for r in rules for s in r.scenarios}
+    rest.insert(1, "objective", rest["rule"].map(own).fillna(""))
+    note = (
+        f"{', '.join(pooled)}: runs of more than one rule came from this scenario, and the "
+        "stress test pooled them under its name"
+    )
+    return pd.concat([table, rest], ignore_index=True), [note]
+
+
+def verdict_lines(
+    frame: pd.DataFrame, rules: Sequence[Rule], yardsticks: Mapping[str, float], episodes: int
+) -> list[str]:
+    """What ``coopsim stress`` prints of its verdict: the column legend, the notes (a worst case
+    above the in-distribution value explained), the table, then each exploiter's gain in words.
+    Rules go by their labels and the learners trained under a rule by that rule's label, the
+    words the brief's Stress test section and the app's Stress test tab use, so one rule reads
+    the same wherever it is shown."""
+    from coopsim.analysis.stress import exploitability_words, stress_labels, worst_above_home
+
+    table, notes = verdict_table(frame, rules, yardsticks)
+    labels = stress_labels(rules, frame)
+    lines = [legend(episodes)]  # what each column of the table below is
+    lines += [f"note: {note}" for note in notes]
+    lines += [f"note: {note}" for note in worst_above_home(frame, labels=labels)]
+    if table["objective"].nunique() > 1:
+        lines.append(
+            "each rule on its own objective: compare a row's numbers, not rules whose "
+            "objectives differ"
+        )
+    columns = ["rule", "objective", "in_distribution", "worst_case", "worst_population", "p10"]
+    columns += ["exploitability", "in_distribution_share", "worst_case_share"]  # of the yardstick
+    lines.append(table[columns].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    for row in table.itertuples(index=False):  # the gain with its interval and budget
+        if row.exploiter:
+            lines.append(f"{row.rule}: {exploitability_words(row)}")
+    return lines
 
 
 def add_stress_parser(sub) -> None:
@@ -94,7 +160,7 @@ def add_stress_parser(sub) -> None:
 
 
 def cmd_stress(args: argparse.Namespace) -> int:
-    from coopsim.analysis.stress import exploitability_words, rule_yardsticks, verdict
+    from coopsim.analysis.stress import rule_yardsticks
     from coopsim.record import expand_paths
     from coopsim.schema import ConfigError
     from coopsim.stress.driver import Stress, StressConfig
@@ -125,28 +191,12 @@ def cmd_stress(args: argparse.Namespace) -> int:
         print(f"note: {note}", file=sys.stderr)
     import pandas as pd
 
-    from coopsim.analysis.rules import objective_label
-    from coopsim.analysis.stress import worst_above_home
+    from coopsim.analysis.rules import group_rules
+    from coopsim.record import load_run
 
-    table = verdict(pd.read_parquet(path), rule_yardsticks(runs))
-    # each rule is measured on its own scenario's objective: say which, since they may differ
-    own = {run.rule: objective_label(run.scenario.objective[0]) for run in plan.runs}
-    table.insert(1, "objective", table["rule"].map(own).fillna(""))
-    columns = ["rule", "objective", "in_distribution", "worst_case", "worst_population", "p10"]
-    columns += ["exploitability", "in_distribution_share", "worst_case_share"]  # of the yardstick
-    print(legend(args.episodes), file=sys.stderr)  # what each column of the table below is
-    for note in worst_above_home(pd.read_parquet(path)):
-        print(f"note: {note}", file=sys.stderr)
-    if table["objective"].nunique() > 1:
-        print(
-            "each rule on its own objective: compare a row's numbers, not rules whose "
-            "objectives differ",
-            file=sys.stderr,
-        )
-    shown = table[columns]
-    print(shown.to_string(index=False, float_format=lambda v: f"{v:.4g}"), file=sys.stderr)
-    for row in table.itertuples(index=False):  # the gain with its interval and budget
-        if row.exploiter:
-            print(f"{row.rule}: {exploitability_words(row)}", file=sys.stderr)
+    rules = group_rules([load_run(run) for run in runs])  # the runs given are the rules
+    frame = pd.read_parquet(path)
+    for line in verdict_lines(frame, rules, rule_yardsticks(runs), args.episodes):
+        print(line, file=sys.stderr)
     print(path)
     return 0

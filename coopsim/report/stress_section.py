@@ -25,6 +25,7 @@ from coopsim.analysis.stress import (
     rules_verdict,
     stress_labels,
     verdict,
+    worst_above_home,
 )
 from coopsim.report.model import Paragraph, Section, Table
 from coopsim.stress.driver import MANIFEST, STRESS
@@ -98,6 +99,10 @@ def stress_section(
         if row.exploiter:
             words += f"; {exploitability_words(row)}"
         section.blocks.append(Paragraph(words + "."))
+    # a worst case above the in-distribution value reads as a bug unless the reader is told
+    # the two are over different populations, each on episodes of its own
+    for note in worst_above_home(frame, measure if rules is None else "objective", labels):
+        section.blocks.append(Paragraph(note))
     section.blocks.append(Table(table.drop(columns="measure"), "Verdict per rule"))
     shown = frame[(frame["measure"] == measure) & frame["rule"].isin(labels)][
         ["rule", "population", "kind", "mean", "ci_low", "ci_high", "n", "over"]

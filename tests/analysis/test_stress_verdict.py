@@ -130,6 +130,55 @@ def test_stressed_rules_take_the_labels_tables_give_them():
     assert stress_labels(twins, frame()) == {"b": "no mechanism"}
 
 
+def above_home() -> pd.DataFrame:
+    """:func:`frame` with rule b's worst case (learners trained under a) above its own value."""
+    f = frame()
+    f.loc[len(f)] = ("b", "trained under a", "cross-rule", "objective", 60.0, 58.0, 62.0, 3,
+                     "runs", "")  # fmt: skip
+    f.loc[(f["rule"] == "b") & (f["population"] == "cross-seed"), ["mean", "ci_low", "ci_high"]] = (
+        70.0,
+        69.0,
+        71.0,
+    )
+    return f
+
+
+def test_the_note_on_a_worst_case_above_home_names_rules_by_their_labels():
+    from coopsim.analysis.stress import worst_above_home
+
+    labels = {"a": "matching 4:1", "b": "no mechanism"}
+    (note,) = worst_above_home(above_home(), labels=labels)
+    assert note.startswith("no mechanism: worst case 60 (trained under matching 4:1) is above")
+    assert "trained under matching 4:1 [58, 62] over 3 runs" in note
+    assert worst_above_home(above_home(), labels={"a": "matching 4:1"}) == []  # b not covered
+
+
+def test_the_brief_section_explains_a_worst_case_above_home_by_label():
+    """The CLI's note on a worst case above the in-distribution value is in the brief too,
+    computed from the stress test's numbers, one per rule it concerns."""
+    from types import SimpleNamespace
+
+    rules = [
+        SimpleNamespace(label="matching 4:1", scenarios=["a"], own_objective="nash"),
+        SimpleNamespace(label="no mechanism", scenarios=["b"], own_objective="nash"),
+    ]
+    for section in (stress_section(frame(), rules=rules), stress_section(frame())):
+        text = [b.text for b in section.blocks if isinstance(b, Paragraph)]
+        assert not any("is above in-distribution" in t for t in text)
+    blocks = stress_section(above_home(), rules=rules).blocks
+    text = [b.text for b in blocks if isinstance(b, Paragraph)]
+    (note,) = [t for t in text if "is above in-distribution" in t]
+    assert note.startswith("no mechanism: worst case 60 (trained under matching 4:1) is above")
+    assert "each population plays its own episodes" in note
+    assert "the intervals are apart" in note
+    unlabelled = stress_section(above_home())
+    assert any(
+        b.text.startswith("b: worst case 60 (trained under a)")
+        for b in unlabelled.blocks
+        if isinstance(b, Paragraph)
+    )
+
+
 def test_a_brief_whose_rules_the_stress_test_missed_says_so():
     from types import SimpleNamespace
 

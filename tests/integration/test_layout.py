@@ -31,7 +31,6 @@ UNTESTED = {
     "coopsim.__main__",
     "coopsim.cli.__main__",
     "coopsim.cli.lab",
-    "coopsim.cli.stress",
     # the app's shell, forms and worker: tests/app/test_main_*.py drive them under Streamlit's
     # AppTest and in Chromium, tests/app/views/ page by page
     "coopsim.app",

@@ -61,6 +61,10 @@ def test_rules_table_adds_each_rules_worst_case_over_unseen_populations(stressed
     rows = table[table["measure"] == "contribution_rate"].set_index("scenario")
     for scenario, worst in expected.items():
         assert rows.loc[scenario, "worst_case"] == pytest.approx(worst)
+    # beside it, the value it is compared with: the rule's own learners in the stress test
+    home = verdict(frame, measure="contribution_rate").set_index("rule")["in_distribution"]
+    for scenario, value in home.items():
+        assert rows.loc[scenario, "stress_in_distribution"] == pytest.approx(value)
     # free riders contribute nothing, whatever the rule: the worst contribution rate is 0
     assert (rows["worst_case"] == 0).all() and (rows["worst_population"] == "free_riders").all()
     assert "contribution_rate_worst_case" in wide(table)
@@ -166,6 +170,13 @@ def test_compares_worst_case_column_is_the_stress_tabs_on_the_objective_it_names
     shown = table.set_index("rule")[header]
     for label, row in expected.iterrows():
         assert float(shown[label]) == pytest.approx(row["worst_case"], rel=1e-3), label
+    # the worst case sits beside the stress test's in-distribution value, from the same
+    # episodes, not only beside the means over each rule's own evaluation episodes
+    home = "stress test's in-distribution (equality x productivity)"
+    assert list(table.columns)[-2:] == [home, header]
+    for label, row in expected.iterrows():
+        value = row["in_distribution"]
+        assert float(table.set_index("rule").loc[label, home]) == pytest.approx(value, rel=1e-3)
     tab, names = stress_verdict(frame, runs)
     assert list(tab["objective"]) == ["equality x productivity"] * 2
     for label, row in expected.iterrows():
@@ -202,3 +213,44 @@ def test_a_rule_on_another_objective_is_named_not_mixed_into_the_column():
     assert cells["a"] == "0.25" and cells["b"] == "0.5"
     assert cells["c"] == "its objective: net welfare"
     assert worst_case_cells(table.assign(worst_case=float("nan")), rules) is None
+
+
+def test_compare_explains_a_worst_case_above_home_and_which_episodes_each_number_is_from(
+    stressed, monkeypatch
+):
+    """Where a rule's worst case is above its in-distribution value, the Stress test tab says
+    why (as ``coopsim stress`` and the brief do), from the stress test's numbers; the rules
+    table's caption says the worst case is from the stress test's episodes, not the rule's own
+    evaluation episodes the other columns are over."""
+    from coopsim.analysis.rules import group_rules
+    from coopsim.analysis.stress import stress_labels
+    from coopsim.app.views import compare
+    from coopsim.record import load_run
+
+    runs_dir, paths, out = stressed
+    monkeypatch.setenv("COOPSIM_RUNS", str(runs_dir))
+    frame = pd.read_parquet(out / "stress.parquet")
+    labels = stress_labels(group_rules([load_run(p) for p in paths]), frame)
+    rule = "public_goods_learning"
+    objective = (frame["rule"] == rule) & (frame["measure"] == "objective")
+    home = frame[objective & (frame["kind"] == "in-distribution")]["mean"].item()
+    unseen = objective & frame["kind"].isin(["cross-seed", "cross-rule", "population"])
+    above = frame.copy()  # every population the rule never met did better than its own
+    above.loc[unseen, ["mean", "ci_low", "ci_high"]] = (home + 10, home + 9, home + 11)
+    own = objective & (frame["kind"] == "in-distribution")
+    above.loc[own, ["ci_low", "ci_high"]] = (home - 1, home + 1)
+    at = AppTest.from_string(PAGE, default_timeout=180).run()
+    assert not at.exception, at.exception
+    rules_caption = " ".join(c.value for c in at.caption)
+    assert "own evaluation episodes" in rules_caption
+    assert "stress test's in-distribution column" in rules_caption
+    tab = next(t for t in at.tabs if t.label == "Stress test")
+    notes = [c.value for c in tab.caption if "is above in-distribution" in c.value]
+    assert all(rule not in n for n in notes)  # labels only, whatever the real numbers give
+    monkeypatch.setattr(compare, "_stress", lambda folder: above)
+    at = AppTest.from_string(PAGE, default_timeout=180).run()
+    assert not at.exception, at.exception
+    tab = next(t for t in at.tabs if t.label == "Stress test")
+    (note,) = [c.value for c in tab.caption if c.value.startswith(f"{labels[rule]}: worst case")]
+    assert "is above in-distribution" in note and "each population plays its own episodes" in note
+    assert f"{home:.4g}" in note and "the intervals are apart" in note

@@ -126,6 +126,14 @@ def test_the_command_writes_the_table_and_a_report_takes_the_folder(stress_runs,
     header = next(line for line in printed.err.splitlines() if line.lstrip().startswith("rule"))
     assert header.split()[:2] == ["rule", "objective"]  # each rule's own objective, named
     assert "net welfare" in printed.err  # the matching planner's
+    # the rule by the label the brief and the Compare page give it, not its scenario's name
+    from coopsim.analysis.rules import group_rules
+    from coopsim.record import load_run
+
+    (rule,) = group_rules([load_run(r) for r in runs])
+    lines = printed.err.splitlines()
+    row = lines[lines.index(header) + 1]
+    assert row.lstrip().startswith(rule.label) and "public_goods_matching_planner" not in row
     # what each number is: the worst case is over the other populations, on their own episodes
     assert "in_distribution: the rule's own trained seats (mean over its runs, 4 episodes" in (
         printed.err

@@ -179,7 +179,8 @@ def rules_frame(
     """One row per rule: its label, seeds, then each measure as ``mean [95% interval]`` over
     the seeds (over episodes for a rule run once, said in the seeds column). ``cells``: sweep
     runs -> their cell (a cell is a rule); ``stress``: a stress test's table, which adds a
-    worst-case column (:func:`worst_case_cells`)."""
+    worst-case column and, before it, the stress test's in-distribution value, the one the
+    worst case is to be compared with (:func:`worst_case_cells`)."""
     from coopsim.analysis.rules import estimate_text, group_rules, measure_words, rules_table
 
     table = rules_table(runs, cells=cells, stress=stress)
@@ -187,8 +188,10 @@ def rules_frame(
     if measures is None:
         measures = default_measures(present)
     worst: tuple[str, dict[str, str]] | None = None
+    home: tuple[str, dict[str, str]] | None = None
     if "worst_case" in table:
         worst = worst_case_cells(table, group_rules(runs, cells))
+        home = worst_case_cells(table, group_rules(runs, cells), "stress_in_distribution")
     rows = []
     for rule, group in table.groupby("rule", sort=False):
         first = group.iloc[0]
@@ -203,15 +206,28 @@ def rules_frame(
             row[measure_words(m)[0]] = estimate_text(
                 r["mean"], r["ci_low"], r["ci_high"], r["unit"], compact=True
             )
-        if worst is not None:
+        if worst is not None and home is not None:  # both from the stress test's episodes
+            row[home[0]] = home[1].get(rule, "")
             row[worst[0]] = worst[1].get(rule, "")
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def worst_case_cells(table: pd.DataFrame, rules: list) -> tuple[str, dict[str, str]] | None:
+#: The header of the rules table's column from each of :func:`rules_table`'s stress columns.
+STRESS_HEADERS = {
+    "worst_case": "worst case",
+    "stress_in_distribution": "stress test's in-distribution",
+}
+
+
+def worst_case_cells(
+    table: pd.DataFrame, rules: list, column: str = "worst_case"
+) -> tuple[str, dict[str, str]] | None:
     """The rules table's worst-case column: (its header, rule label -> cell), None where the
-    stress test covers none of the rules.
+    stress test covers none of the rules. ``column="stress_in_distribution"``: the column
+    beside it, the rule's objective against its own learners *in the stress test*, the value
+    its worst case is compared with (the measure columns are over the rule's own evaluation
+    episodes, other episodes than the stress test's).
 
     The worst case is the Stress test tab's (:func:`coopsim.analysis.stress.rules_verdict`):
     each rule's lowest mean of its own objective over the populations it never met. The
@@ -221,7 +237,7 @@ def worst_case_cells(table: pd.DataFrame, rules: list) -> tuple[str, dict[str, s
     names that objective, and the tab gives its number."""
     from coopsim.analysis.rules import OBJECTIVE_MEASURES, measure_words, objective_label
 
-    rows = table[(table["measure"] == "objective") & table["worst_case"].notna()]
+    rows = table[(table["measure"] == "objective") & table[column].notna()]
     if rows.empty:
         return None
     own = {r.label: r.own_objective for r in rules}
@@ -230,14 +246,14 @@ def worst_case_cells(table: pd.DataFrame, rules: list) -> tuple[str, dict[str, s
     words = objective_label(shown)
     unit = measure_words(OBJECTIVE_MEASURES[shown])[1] if shown in OBJECTIVE_MEASURES else ""
     cells = {}
-    for rule, value in zip(rows["rule"], rows["worst_case"]):
+    for rule, value in zip(rows["rule"], rows[column]):
         if own[rule] != shown:
             cells[rule] = f"its objective: {objective_label(own[rule])}"
         elif unit.startswith("share"):
             cells[rule] = f"{100 * value:.3g}%"
         else:
             cells[rule] = f"{value:.4g}"
-    return f"worst case ({words})", cells
+    return f"{STRESS_HEADERS[column]} ({words})", cells
 
 
 def run_labels(runs: list[RunData], cells: dict[str, str] | None = None) -> list[str]:
@@ -386,6 +402,7 @@ def labelled_stress(frame: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
 def stress_tab(runs: list[RunData], cells: dict[str, str] | None = None) -> None:
     """The Stress test tab: the verdict on the chosen rules that a stress folder covers, and
     each rule's objective against every population it met."""
+    from coopsim.analysis.stress import worst_above_home
     from coopsim.figures.rules import stress_heatmap
 
     folder = stress_folder(runs)
@@ -412,6 +429,10 @@ def stress_tab(runs: list[RunData], cells: dict[str, str] | None = None) -> None
             "with another rule's."
         )
     st.table(table.set_index("rule"))
+    # a worst case above the in-distribution value reads as a bug unless the reader is told
+    # the two are over different populations, each on episodes of its own
+    for note in worst_above_home(frame, labels=names):
+        st.caption(note)
     _show(stress_heatmap(labelled_stress(frame, names), "objective"))
 
 
@@ -498,9 +519,12 @@ def render() -> None:
             caption += (
                 f" {worst[0].capitalize()}: the rule's lowest mean of that objective over the "
                 "populations it never trained with, from the stress test in "
-                f"{shown.path(folder)} (the Stress test tab has its verdict). A rule whose "
-                "objective is another names it instead: its worst case, on that scale, is in "
-                "the tab."
+                f"{shown.path(folder)} (the Stress test tab has its verdict). The measure "
+                "columns are over each rule's own evaluation episodes; the stress test plays "
+                "episodes of its own: compare the worst case with the stress test's "
+                "in-distribution column beside it (the rule against its own learners in those "
+                "episodes), not with the columns before. A rule whose objective is another "
+                "names it instead: its numbers, on that scale, are in the tab."
             )
         st.caption(caption)
     st.subheader("Welfare, equality and cooperation" + ("" if pooled else ", run by run"))
