@@ -453,6 +453,31 @@ def objective_label(objective: str) -> str:
     return measure_words(measure)[0] if measure else objective.replace("_", " ")
 
 
+def rules_verdict(
+    frame: pd.DataFrame, rules: Sequence[Rule], yardsticks: Mapping[str, float] | None = None
+) -> pd.DataFrame:
+    """The stress test's verdict (:func:`coopsim.analysis.stress.verdict`) on each rule's own
+    objective, for the rules of ``rules`` the stress test covered, in their order and by their
+    labels, with ``objective`` (the objective's words) after ``rule`` and the worst population
+    named by labels too (:func:`coopsim.analysis.stress.population_words`). It lives here, with
+    the rules, so that the stress analysis needs nothing from this module.
+
+    The one verdict the brief, the app's Stress test tab and its rules table all read, so a
+    rule's worst case is one number wherever it is shown. ``yardsticks``: the stress test's
+    rule name -> its yardstick (:func:`coopsim.analysis.stress.rule_yardsticks`)."""
+    from coopsim.analysis.stress import population_words, stress_labels, verdict
+
+    labels = stress_labels(rules, frame)
+    table = verdict(frame[frame["rule"].isin(labels)], dict(yardsticks or {}))
+    table["worst_population"] = [population_words(p, labels) for p in table["worst_population"]]
+    table["rule"] = table["rule"].map(labels)
+    own = {r.label: objective_label(r.own_objective) for r in rules}
+    table.insert(1, "objective", table["rule"].map(own))
+    order = [r.label for r in rules]
+    table = table.sort_values("rule", key=lambda s: s.map(order.index), kind="stable")
+    return table.reset_index(drop=True)
+
+
 def measure_words(name: str) -> tuple[str, str]:
     """(label, unit) of a measure of the table."""
     if name in DERIVED:

@@ -29,7 +29,7 @@ import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -38,12 +38,17 @@ from coopsim.analysis.yardstick import yardstick
 from coopsim.measures import MEASURES
 from coopsim.record import SCENARIO
 from coopsim.staging import read_toml
+from coopsim.stress.populations import TRAINED_UNDER
 
-if TYPE_CHECKING:
-    from coopsim.analysis.rules import Rule
 
-#: How a cross-rule population is named: this, then the rule its learners trained under.
-TRAINED_UNDER = "trained under "
+class Labelled(Protocol):
+    """What the stress analysis reads of a rule of :mod:`coopsim.analysis.rules` (declared here
+    so that this module needs nothing from that one, which reads the verdict)."""
+
+    label: str
+    scenarios: list[str]
+
+
 #: Populations a rule never trained with (the worst case and 10th percentile are over these).
 UNSEEN = ("cross-seed", "cross-rule", "population")
 #: Populations of learners, for which the equilibrium yardstick is the reference.
@@ -280,7 +285,7 @@ def rule_yardsticks(run_dirs: Iterable[str | os.PathLike]) -> dict[str, float]:
     return found
 
 
-def stress_labels(rules: Sequence[Rule], frame: pd.DataFrame) -> dict[str, str]:
+def stress_labels(rules: Sequence[Labelled], frame: pd.DataFrame) -> dict[str, str]:
     """The stress test's rule names -> the labels ``rules`` go by (:mod:`coopsim.analysis.rules`).
 
     A stress test names a rule by its scenario (its runs differ only in their seeds), while
@@ -303,26 +308,3 @@ def population_words(population: str, labels: Mapping[str, str]) -> str:
         other = population[len(TRAINED_UNDER) :]
         return TRAINED_UNDER + labels.get(other, other)
     return population
-
-
-def rules_verdict(
-    frame: pd.DataFrame, rules: Sequence[Rule], yardsticks: Mapping[str, float] | None = None
-) -> pd.DataFrame:
-    """:func:`verdict` on each rule's own objective, for the rules of ``rules`` the stress test
-    covered, in their order and by their labels, with ``objective`` (the objective's words)
-    after ``rule`` and the worst population named by labels too (:func:`population_words`).
-
-    The one verdict the brief, the app's Stress test tab and its rules table all read, so a
-    rule's worst case is one number wherever it is shown. ``yardsticks``: the stress test's
-    rule name -> its yardstick (:func:`rule_yardsticks`)."""
-    from coopsim.analysis.rules import objective_label
-
-    labels = stress_labels(rules, frame)
-    table = verdict(frame[frame["rule"].isin(labels)], dict(yardsticks or {}))
-    table["worst_population"] = [population_words(p, labels) for p in table["worst_population"]]
-    table["rule"] = table["rule"].map(labels)
-    own = {r.label: objective_label(r.own_objective) for r in rules}
-    table.insert(1, "objective", table["rule"].map(own))
-    order = [r.label for r in rules]
-    table = table.sort_values("rule", key=lambda s: s.map(order.index), kind="stable")
-    return table.reset_index(drop=True)

@@ -46,7 +46,7 @@ def verdict_table(
     frame: pd.DataFrame, rules: Sequence[Rule], yardsticks: Mapping[str, float]
 ) -> tuple[pd.DataFrame, list[str]]:
     """The verdict per rule, the rules named by the labels the brief and the app's Compare page
-    give them (:func:`coopsim.analysis.stress.rules_verdict`) and grouped as
+    give them (:func:`coopsim.analysis.rules.rules_verdict`) and grouped as
     :func:`coopsim.analysis.rules.rules_table` groups runs, with notes.
 
     A scenario whose runs belong to more than one rule (cells of a sweep, given as run
@@ -54,8 +54,8 @@ def verdict_table(
     and a note says so, rather than dropping it from the verdict."""
     import pandas as pd
 
-    from coopsim.analysis.rules import objective_label
-    from coopsim.analysis.stress import rules_verdict, stress_labels, verdict
+    from coopsim.analysis.rules import objective_label, rules_verdict
+    from coopsim.analysis.stress import stress_labels, verdict
 
     table = rules_verdict(frame, rules, yardsticks)
     labels = stress_labels(rules, frame)

@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from coopsim.analysis.rules import rules_verdict
 from coopsim.analysis.stress import (
     exploitability_words,
     population_words,
     rule_yardsticks,
-    rules_verdict,
     stress_labels,
     verdict,
     worst_above_home,
@@ -53,7 +53,7 @@ def stress_section(
     ``rules``: the brief's rules (:func:`coopsim.analysis.rules.group_rules`). Given, the
     section keeps to the rules among them the stress test covered and names each by its label
     and its own objective, as the rest of the brief and the app's Compare page do
-    (:func:`coopsim.analysis.stress.rules_verdict`); else rules go by the stress test's names
+    (:func:`coopsim.analysis.rules.rules_verdict`); else rules go by the stress test's names
     and are measured on ``measure``."""
     if rules is None:
         labels = {str(r): str(r) for r in frame["rule"].unique()}

@@ -36,7 +36,6 @@ from tqdm import tqdm
 
 from coopsim.agents.mixture import SeatTable, as_population, draw_table
 from coopsim.agents.population import Population
-from coopsim.analysis.stress import TRAINED_UNDER
 from coopsim.builder import make_world
 from coopsim.evaluate import Evaluation, evaluate
 from coopsim.intervals import t_interval
@@ -47,7 +46,7 @@ from coopsim.schema import ConfigError, to_dict
 from coopsim.staging import first_difference
 from coopsim.stress.exploiter import Exploited, train_exploiter, warm_start_problem
 from coopsim.stress.members import member_seats
-from coopsim.stress.populations import PopulationConfig
+from coopsim.stress.populations import TRAINED_UNDER, PopulationConfig
 from coopsim.stress.runs import TrainedRun, load_trained_run, same_seats
 
 STRESS = "stress.parquet"

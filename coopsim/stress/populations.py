@@ -31,6 +31,10 @@ from coopsim.agents.scripted import SCRIPTED
 from coopsim.envs import WORLDS, World
 from coopsim.schema import ConfigError, build, describe_range, param, resolve_named_file
 
+#: How a cross-rule population is named in a stress test: this, then the rule its learners
+#: trained under.
+TRAINED_UNDER = "trained under "
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover

@@ -110,7 +110,8 @@ def test_stressed_rules_take_the_labels_tables_give_them():
     scenario two rules came from (two sweep cells) gives neither its numbers."""
     from types import SimpleNamespace
 
-    from coopsim.analysis.stress import population_words, rules_verdict, stress_labels
+    from coopsim.analysis.rules import rules_verdict
+    from coopsim.analysis.stress import population_words, stress_labels
 
     rules = [
         SimpleNamespace(label="matching 4:1", scenarios=["a"], own_objective="nash"),

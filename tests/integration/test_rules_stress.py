@@ -152,8 +152,7 @@ def test_compares_worst_case_column_is_the_stress_tabs_on_the_objective_it_names
     """One worst case per rule: the rules table's column holds the Stress test tab's worst
     case (each rule's own objective over the populations it never met), and its header names
     that objective; the tab names rules and cross-rule populations by the rules' labels."""
-    from coopsim.analysis.rules import group_rules
-    from coopsim.analysis.stress import rules_verdict
+    from coopsim.analysis.rules import group_rules, rules_verdict
     from coopsim.app.views.compare import labelled_stress, rules_frame, stress_verdict
     from coopsim.record import load_run
 

@@ -229,7 +229,7 @@ def worst_case_cells(
     its worst case is compared with (the measure columns are over the rule's own evaluation
     episodes, other episodes than the stress test's).
 
-    The worst case is the Stress test tab's (:func:`coopsim.analysis.stress.rules_verdict`):
+    The worst case is the Stress test tab's (:func:`coopsim.analysis.rules.rules_verdict`):
     each rule's lowest mean of its own objective over the populations it never met. The
     column is on one measure, named in its header (``worst case (net welfare)``): the
     objective of the rules it covers, or of most of them where theirs differ. A rule whose
@@ -353,10 +353,10 @@ def stress_verdict(
     """The stress test's verdict on the chosen runs' rules, as a table a reader reads: the rule's
     label and its objective, the objective in-distribution, its worst case (and against whom)
     and 10th percentile over unseen populations, exploitability, and shares of the yardstick
-    where it applies (:func:`coopsim.analysis.stress.rules_verdict`, as the brief's).
+    where it applies (:func:`coopsim.analysis.rules.rules_verdict`, as the brief's).
     Returns (table, stress rule name -> label)."""
-    from coopsim.analysis.rules import group_rules
-    from coopsim.analysis.stress import exploitability_words, rules_verdict, stress_labels
+    from coopsim.analysis.rules import group_rules, rules_verdict
+    from coopsim.analysis.stress import exploitability_words, stress_labels
 
     rules = group_rules(runs, cells)
     names = stress_labels(rules, frame)
