@@ -275,10 +275,20 @@ class PublicGoodsWorld(World):
             punishment = egocentric_to_absolute(points)  # [B, N, N]
 
         total = torch.mm(contribution, self._ones, out=self._sum)  # [B, 1]
-        kept = torch.sub(self._endowment_t, contribution, out=fresh((b, n)))  # [B, N] e_i - c_i
-        gross = kept.add_(total.mul_(c.multiplier / n))  # [B, N]
+        fused = not len(self.pipeline) and self._native_ready() and native.usable(contribution)
+        if fused:  # gross and its copy net in one native pass, the same float32 operations
+            gross, net = fresh((b, n)), fresh((b, n))
+            share = c.multiplier / n
+            native.payoffs(
+                contribution, self._endowments, float(c.endowment), total, share, gross, net
+            )
+        else:
+            kept = torch.sub(self._endowment_t, contribution, out=fresh((b, n)))  # e_i - c_i
+            gross = kept.add_(total.mul_(c.multiplier / n))  # [B, N]
         info = {"contribution": contribution, "gross": gross}
-        if len(self.pipeline):
+        if fused:
+            flows = {}
+        elif len(self.pipeline):
             ctx = RoundContext(
                 gross=gross,
                 income=gross,

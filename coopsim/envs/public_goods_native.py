@@ -122,6 +122,21 @@ static void rows4(int64_t B, int64_t ld, const float *head, const float *last,
                    others, current ? current + b * NN : 0, endow, e,                  \
                    mech ? mech + b * NN * MM : 0, out + b * NN * (6 + 2 * NN + MM));
 
+/* A round's payoffs without mechanisms: gross[b, j] = (e_j - c[b, j]) + total[b] * share,
+   net a copy (torch: sub, then add_ of total.mul_(share)); c [B, N] contiguous. */
+void public_goods_payoffs(int64_t B, int64_t N, const float *c, const float *endow, float e,
+                          const float *total, float share, float *gross, float *net)
+{
+    for (int64_t b = 0; b < B; b++) {
+        const float t = total[b] * share;
+        for (int64_t j = 0; j < N; j++) {
+            const float g = ((endow ? endow[j] : e) - c[b * N + j]) + t;
+            gross[b * N + j] = g;
+            net[b * N + j] = g;
+        }
+    }
+}
+
 /* Shares of the endowment: dst[b * ld + j] = contribution[b, j] / e_j, contribution [B, N]
    contiguous, endow [N] or NULL (every seat has e). */
 void public_goods_shares(int64_t B, int64_t N, int64_t ld, const float *contribution,
@@ -168,6 +183,8 @@ def _build() -> tuple[ctypes.CDLL, float]:
     i64, p, f32 = ctypes.c_int64, ctypes.c_void_p, ctypes.c_float
     dll.public_goods_observe.restype = None
     dll.public_goods_observe.argtypes = [i64] * 4 + [p] * 4 + [f32] * 2 + [p] * 2 + [f32] + [p] * 2
+    dll.public_goods_payoffs.restype = None
+    dll.public_goods_payoffs.argtypes = [i64] * 2 + [p] * 2 + [f32, p, f32, p, p]
     dll.public_goods_shares.restype = None
     dll.public_goods_shares.argtypes = [i64] * 3 + [p] * 2 + [f32, p]
     return dll, spent
@@ -213,6 +230,39 @@ def usable(*tensors: Tensor | None) -> bool:
     """Whether the kernel can read these tensors as they are (CPU, float32, contiguous) and is
     built and on; otherwise the caller takes the torch path."""
     return enabled() and all(t is None or _cpu_f32(t) for t in tensors)
+
+
+def payoffs(
+    contribution: Tensor,
+    endow: Tensor | None,
+    e: float,
+    total: Tensor,
+    share: float,
+    gross: Tensor,
+    net: Tensor,
+) -> None:
+    """A round's payoffs where no mechanism moves money: ``gross`` [B, N] = (e_i - c_i) +
+    ``total`` [B] x ``share`` (r / N), and ``net`` its copy, as the torch path's ``sub`` and
+    ``add_`` compute them, in one pass."""
+    b, n = contribution.shape
+    shapes = {t.shape for t in (contribution, gross, net)}
+    if shapes != {(b, n)} or total.numel() != b or (endow is not None and endow.shape != (n,)):
+        raise ValueError("payoffs needs contribution, gross, net [B, N], total [B], endow [N]")
+    if not usable(contribution, endow, total, gross, net):
+        raise ValueError("the kernel needs contiguous float32 CPU tensors, and to be built")
+    lib = library()
+    assert lib is not None
+    lib.public_goods_payoffs(
+        b,
+        n,
+        ptr(contribution),
+        None if endow is None else ptr(endow),
+        e,
+        ptr(total),
+        share,
+        ptr(gross),
+        ptr(net),
+    )
 
 
 def shares(contribution: Tensor, endow: Tensor | None, e: float, out: Tensor) -> Tensor:

@@ -120,3 +120,27 @@ def test_without_a_compiler_one_note_and_the_torch_path(monkeypatch, capsys):
     err = capsys.readouterr().err
     assert err.count("public-goods kernel not compiled") == 1 and "no C compiler" in err
     assert not native.enabled() and "no C compiler" in native.note()
+
+
+@pytest.mark.parametrize("n, endowments", [(4, []), (5, [10.0, 2.0, 2.0, 2.0, 7.5]), (3, [])])
+def test_payoffs_without_mechanisms_are_the_torch_paths_bits(kernel, n, endowments):
+    """The fused payoff pass (gross and net) against the torch path, step by step."""
+    config = PublicGoodsConfig(num_agents=n, multiplier=1.3, levels=7, endowments=endowments)
+    runs = {}
+    for on in (True, False):
+        native.set_enabled(on)
+        world = PublicGoodsWorld(config, batch_size=11)
+        g = torch.Generator().manual_seed(5)
+        steps = [world.step(torch.randint(0, 7, (11, n, 1), generator=g)) for _ in range(10)]
+        runs[on] = [(s.reward, s.info["gross"], s.info["net"], s.obs) for s in steps]
+    for fast, plain in zip(runs[True], runs[False]):
+        for a, b in zip(fast, plain):
+            assert torch.equal(a.view(torch.int32), b.view(torch.int32))
+        assert fast[1] is not fast[2] and fast[1].data_ptr() != fast[2].data_ptr()
+    assert runs[True][-1][0].unique().numel() > 3  # payoffs differ between agents and worlds
+
+
+def test_payoffs_refuse_bad_shapes(kernel):
+    c, t = torch.zeros(3, 4), torch.zeros(3, 1)
+    with pytest.raises(ValueError, match="payoffs needs"):
+        native.payoffs(c, None, 1.0, t, 0.4, torch.empty(3, 5), torch.empty(3, 4))
