@@ -5,13 +5,14 @@ distinct value once into a small row per world and copies it out to every agent'
 one ``index_select`` (:class:`~coopsim.envs.observation.GatherPacker`): about one cycle per
 copied float, plus a strided pass per [B, N] block written into the rows. Here a C loop over
 worlds writes each agent's row of the [B, N, obs_dim] output directly from the world's state,
-with no source rows at all.
+with no source rows at all. Where no mechanism moves money, a round's payoffs (gross and its copy,
+net) are one pass too, in place of torch's ``sub``, broadcast ``add_`` and ``copy_``.
 
 The arithmetic is torch's, in the same float32 operations (no fast-math, no fused
-multiply-add): the shares of the endowment and their sum over agents (torch's ``mm``, whose
-summation order the kernel does not try to copy) come in from torch; the kernel divides the
-payoffs, the others' mean and the current contributions exactly as the torch path does, so the
-observations are bit-identical (``tests/bench/test_public_goods_earlier.py`` compares digests
+multiply-add). Sums over agents stay torch's ``mm``, whose summation order depends on the
+input's strides, so the shares of the last contributions are written into the packer's rows as
+the torch path has them and summed there; the kernel divides the payoffs, the others' mean and
+the current contributions exactly as the torch path does, so the outputs are bit-identical (``tests/bench/test_public_goods_earlier.py`` compares digests
 on both paths). Built and cached by :mod:`coopsim.envs.native_build`; ``COOPSIM_NATIVE=0`` or
 :func:`set_enabled` runs the torch path.
 """
