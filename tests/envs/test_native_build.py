@@ -38,7 +38,9 @@ def test_a_failing_compile_says_why(cc, tmp_path, monkeypatch):
     assert not list((tmp_path / "native").glob("*.so"))  # nothing half-built is published
 
 
-def test_load_once_notes_a_failure_once_and_keeps_it(capsys):
+def test_load_once_notes_a_failure_once_and_keeps_it(capsys, monkeypatch):
+    monkeypatch.delenv("COOPSIM_NATIVE", raising=False)
+
     class State(native_build.LibraryState):
         pass
 
