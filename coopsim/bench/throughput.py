@@ -5,7 +5,9 @@ The batched world steps B worlds as tensors with actions drawn uniformly at rand
 world's device inside the timed loop, as a policy's sampler would. Beside it, in the same run
 with their timed repeats taken in turn (so both see the same load), the same world with the
 step it had before its observation was rebuilt (:mod:`coopsim.bench.public_goods_earlier`,
-identical outputs): the ratio between them is the speed-up, measured under one load. Both are
+identical outputs): the ratio between them is the speed-up, measured under one load. Where the
+native observation kernel is built (:mod:`coopsim.envs.public_goods_native`), today's world is
+also timed with it turned off (the torch path), in turn with the other two. All are
 given per CPU-second of the process as well as per wall-clock second: on a shared machine the
 wall clock counts the time other jobs held the core.
 
@@ -34,6 +36,7 @@ from coopsim import builder
 from coopsim import scenario as sc
 from coopsim.adapters.pettingzoo import parallel_env
 from coopsim.bench.public_goods_earlier import make_earlier_world
+from coopsim.envs import public_goods_native
 from coopsim.envs.base import World
 
 SCENARIO = "public_goods"
@@ -151,15 +154,32 @@ def batched_rate(scenario: sc.Scenario, batch: int, device: torch.device, timing
     return median_rate(run, batch * world.spec.num_agents, timing, device_sync(device))
 
 
+def native_switched(run: Callable[[int], None], on: bool) -> Callable[[int], None]:
+    """``run`` with the public-goods kernel turned on or off for its calls (back on after)."""
+
+    def go(calls: int) -> None:
+        public_goods_native.set_enabled(on)
+        try:
+            run(calls)
+        finally:
+            public_goods_native.set_enabled(True)
+
+    return go
+
+
 def paired_rates(
     scenario: sc.Scenario, batch: int, device: torch.device, timing: Timing
-) -> tuple[Rate, Rate]:
-    """Agent-steps/s of the public-goods world now and with its earlier step, interleaved."""
+) -> tuple[Rate, Rate, Rate | None]:
+    """Agent-steps/s of the public-goods world now, with its earlier step and (where the
+    native kernel runs) now on the torch path, interleaved."""
     now = builder.make_world(scenario, batch, device)
     earlier = make_earlier_world(scenario, batch, device)
     runs = {"now": stepper(now, device), "earlier": stepper(earlier, device)}
+    if device.type == "cpu" and public_goods_native.enabled():
+        plain = builder.make_world(scenario, batch, device)
+        runs["torch"] = native_switched(stepper(plain, device), False)
     rates = interleaved_rates(runs, batch * now.spec.num_agents, timing, device_sync(device))
-    return rates["now"], rates["earlier"]
+    return rates["now"], rates["earlier"], rates.get("torch")
 
 
 def looped_rate(scenario: sc.Scenario, batch: int, timing: Timing) -> float:
@@ -208,6 +228,7 @@ class Row:
     earlier: Rate
     looped: float  # agent-steps per wall-clock second
     looped_batch: int  # the B the loop was measured at
+    torch_path: Rate | None = None  # now with the native kernel off, where it was on
 
     @property
     def speedup(self) -> float:
@@ -217,14 +238,16 @@ class Row:
 
 def format_table(rows: list[Row]) -> str:
     head = (
-        f"{'B':>7}  {'agent-steps/s':>13}  {'per CPU-s':>12}  {'earlier, CPU-s':>14}  "
-        f"{'speed-up':>8}  {'looped PettingZoo':>17}  {'vs loop':>8}"
+        f"{'B':>7}  {'agent-steps/s':>13}  {'per CPU-s':>12}  {'torch path, CPU-s':>17}  "
+        f"{'earlier, CPU-s':>14}  {'speed-up':>8}  {'looped PettingZoo':>17}  {'vs loop':>8}"
     )
     lines = [head, "-" * len(head)]
     for r in rows:
         note = "" if r.looped_batch == r.batch else f"  (loop measured at B={r.looped_batch})"
+        plain = "-" if r.torch_path is None else f"{r.torch_path.cpu:,.0f}"
         lines.append(
-            f"{r.batch:>7}  {r.now.wall:>13,.0f}  {r.now.cpu:>12,.0f}  {r.earlier.cpu:>14,.0f}  "
+            f"{r.batch:>7}  {r.now.wall:>13,.0f}  {r.now.cpu:>12,.0f}  {plain:>17}  "
+            f"{r.earlier.cpu:>14,.0f}  "
             f"{r.speedup:>7.2f}x  {r.looped:>17,.0f}  {r.now.wall / r.looped:>7,.1f}x{note}"
         )
     return "\n".join(lines)
@@ -242,13 +265,21 @@ def main(
     print(f"device    {dev} {name or ''} ({os.cpu_count()} CPUs)".rstrip())
     print(f"torch     {torch.__version__}, {torch.get_num_threads()} threads")
     print(f"timing    {timing.repeats} repeats of >= {timing.repeat_s}s, median")
-    print("earlier   the same world with its earlier step, timed in turn with it\n")
+    print("earlier   the same world with its earlier step, timed in turn with it")
+    kernel = public_goods_native.note()
+    spent = public_goods_native.compile_seconds()
+    print(
+        "native    "
+        + (f"observation kernel off ({kernel})" if kernel else "observation kernel on")
+        + (f", compiled in {spent:.2f} s" if spent else "")
+        + "; torch path timed in turn where on\n"
+    )
 
     looped = {b: looped_rate(scenario, b, timing) for b in LOOP_BATCH_SIZES}
     rows = []
     for b in batch_sizes:
-        now, earlier = paired_rates(scenario, b, dev, timing)
+        now, earlier, plain = paired_rates(scenario, b, dev, timing)
         ref = b if b in looped else max(looped)
-        rows.append(Row(b, now, earlier, looped[ref], ref))
+        rows.append(Row(b, now, earlier, looped[ref], ref, plain))
     print(format_table(rows))
     return rows

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from coopsim.envs import public_goods_native as native
 from coopsim.envs.base import Step, World, WorldSpec
 from coopsim.envs.buffers import Recycler
 from coopsim.envs.observation import (
@@ -153,6 +154,11 @@ class PublicGoodsWorld(World):
         self._sum = torch.empty(batch_size, 1, device=self.device)  # [B, 1] sums over agents
         self._others = torch.empty(batch_size, n, device=self.device)  # [B, N]
         self._src_current: Tensor | None = None  # the current_contribution written into src
+        # The native pass (public_goods_native) writes each agent's row straight from the
+        # state, the mechanisms' numbers from one [B, N, M] block; it takes the packer's place
+        # wherever it runs, but for the packer's block of last contributions (see there).
+        self._mech = torch.zeros(batch_size, n, self.pipeline.obs_dim, device=self.device)
+        self._heads: dict[tuple[float, ...], Tensor] = {}  # see _head
         self._t = 0
         self.reset(seed=0)
 
@@ -269,10 +275,20 @@ class PublicGoodsWorld(World):
             punishment = egocentric_to_absolute(points)  # [B, N, N]
 
         total = torch.mm(contribution, self._ones, out=self._sum)  # [B, 1]
-        kept = torch.sub(self._endowment_t, contribution, out=fresh((b, n)))  # [B, N] e_i - c_i
-        gross = kept.add_(total.mul_(c.multiplier / n))  # [B, N]
+        fused = not len(self.pipeline) and self._native_ready() and native.usable(contribution)
+        if fused:  # gross and its copy net in one native pass, the same float32 operations
+            gross, net = fresh((b, n)), fresh((b, n))
+            share = c.multiplier / n
+            native.payoffs(
+                contribution, self._endowments, float(c.endowment), total, share, gross, net
+            )
+        else:
+            kept = torch.sub(self._endowment_t, contribution, out=fresh((b, n)))  # e_i - c_i
+            gross = kept.add_(total.mul_(c.multiplier / n))  # [B, N]
         info = {"contribution": contribution, "gross": gross}
-        if len(self.pipeline):
+        if fused:
+            flows = {}
+        elif len(self.pipeline):
             ctx = RoundContext(
                 gross=gross,
                 income=gross,
@@ -312,8 +328,70 @@ class PublicGoodsWorld(World):
         return torch.full((self.batch_size,), self._t >= self.spec.horizon, device=self.device)
 
     def _observe(self) -> Tensor:
-        """[B, N, obs_dim]: each distinct value written once into the packer's rows, then
-        gathered out to every agent (fractions of the endowment; payoffs per r * E)."""
+        """[B, N, obs_dim]: fractions of the endowment, payoffs per r * E; written by the
+        native pass where it can run, else through the packer's rows."""
+        if self._native_ready():
+            return self._observe_native()
+        return self._observe_torch()
+
+    def _native_ready(self) -> bool:
+        """Whether the native pass can write this observation: built and on, and the state
+        float32, contiguous and on the CPU (a mechanism's net payoff may not be)."""
+        if self.device.type != "cpu" or self.config.num_agents > native.MAX_AGENTS:
+            return False
+        return native.usable(self.last_contribution, self.last_payoff, self.current_contribution)
+
+    def _head(self, *values: float) -> Tensor:
+        """[3] float32 of the step's scalar fields; each distinct tuple is made once (they
+        repeat every episode), as the packer does."""
+        row = self._heads.get(values)
+        if row is None:
+            if len(self._heads) >= 65_536:
+                self._heads.clear()
+            row = self._heads[values] = torch.tensor(values, dtype=torch.float32)
+        return row
+
+    def _observe_native(self) -> Tensor:
+        """The observation in one pass over worlds (see :mod:`public_goods_native`): the sum
+        of last contributions' shares comes from torch (its ``mm`` fixes the summation order),
+        the kernel writes every agent's row."""
+        c, e = self.config, float(self.config.endowment)
+        n, b = c.num_agents, self.batch_size
+        rnd = self.round
+        head = self._head(rnd / c.rounds, float(self.stage), float(rnd == 0))
+        # [B, N] fractions, into the packer's rows: torch's mm sums in an order that depends
+        # on the rows' stride, so the sum is taken over the very layout the torch path uses
+        last = native.shares(
+            self.last_contribution, self._endowments, e, self._packer.block("last")
+        )
+        total = torch.mm(last, self._ones, out=self._sum)  # [B, 1]
+        mech = None
+        if self.pipeline.obs_dim:
+            start = 0
+            for m in self.pipeline:
+                if width := m.obs_dim:
+                    self._mech[..., start : start + width].copy_(m.observation())
+                    start += width
+            mech = self._mech
+        out = self._recycler.empty((b, n, self.layout.size))
+        current = None if self.current_contribution is self._zero else self.current_contribution
+        native.observe(
+            out,
+            head,
+            last,
+            total,
+            self.last_payoff,
+            c.multiplier * self._top_endowment,
+            current,
+            self._endowments,
+            e,
+            mech,
+        )
+        return out
+
+    def _observe_torch(self) -> Tensor:
+        """Each distinct value written once into the packer's rows, then gathered out to
+        every agent."""
         c, e = self.config, self.endowment  # E, or [N] per seat
         n = c.num_agents
         p = self._packer

@@ -5,7 +5,8 @@ two stages, the sanction institution with a rebate, taxes, Democratic AI's unequ
 and redistribution) is stepped in both worlds with the same random valid actions, through
 resets with new seeds, a re-observation mid-episode and a replication of worlds. The digest of
 every observation, reward, done flag, info entry and mechanism flow, taken as raw bytes (so a
--0.0 or a last bit differs), must match step for step.
+-0.0 or a last bit differs), must match step for step, with today's observation written by the
+native kernel and by the torch path alike.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import torch
 from coopsim import builder
 from coopsim import scenario as sc
 from coopsim.bench.public_goods_earlier import EarlierPublicGoodsWorld, make_earlier_world
+from coopsim.envs import public_goods_native
 from coopsim.envs.base import Step, World
 
 PUBLIC_GOODS = sorted(
@@ -78,12 +80,35 @@ def run(world: World, episodes: int, seed: int) -> list[str]:
     return out
 
 
+@pytest.fixture(params=["native", "torch"])
+def path(request, monkeypatch):
+    """Today's observation by the native kernel (skipped where it cannot be built) or by the
+    torch path; yields a list that counts the kernel's calls."""
+    on = request.param == "native"
+    if on and public_goods_native.library() is None:
+        pytest.skip(f"public-goods kernel not built here: {public_goods_native.note()}")
+    calls: list[int] = []
+    kernel = public_goods_native.observe
+
+    def counted(*args, **kw):
+        calls.append(1)
+        return kernel(*args, **kw)
+
+    monkeypatch.setattr(public_goods_native, "observe", counted)
+    public_goods_native.set_enabled(on)
+    yield calls
+    public_goods_native.set_enabled(True)
+
+
 @pytest.mark.parametrize("name", PUBLIC_GOODS)
 @pytest.mark.parametrize("batch", [1, 37, 5000])
-def test_steps_match_the_earlier_world_bit_for_bit(name, batch):
+def test_steps_match_the_earlier_world_bit_for_bit(name, batch, path, request):
     scenario = sc.load(name)
     episodes = 3 if batch < 5000 else 2
     now = run(builder.make_world(scenario, batch, "cpu"), episodes, seed=batch)
+    # the path under test wrote every observation of today's world, the other path none
+    native = request.node.callspec.params["path"] == "native"
+    assert len(path) >= len(now) if native else not path
     before = run(make_earlier_world(scenario, batch, "cpu"), episodes, seed=batch)
     assert len(now) == len(before) > scenario.world.rounds * episodes
     first = next((i for i, (a, b) in enumerate(zip(now, before)) if a != b), None)

@@ -43,3 +43,26 @@ def test_interleaved_repeats_take_turns_and_report_each_runs_median(monkeypatch)
     )
     assert order[-6:] == ["a", "b"] * 3  # the timed repeats alternate
     assert set(rates) == {"a", "b"} and all(r.wall > 0 and r.cpu > 0 for r in rates.values())
+
+
+def test_the_torch_path_is_timed_in_turn_with_the_kernel_off(monkeypatch):
+    """Where the native kernel runs, the same world on the torch path gets its own rate, and
+    its repeats really run with the kernel off."""
+    from coopsim import scenario as sc
+    from coopsim.envs import public_goods_native
+
+    if not public_goods_native.enabled():
+        pytest.skip(f"public-goods kernel not in use here: {public_goods_native.note()}")
+    seen: list[bool] = []
+    kernel = public_goods_native.observe
+    monkeypatch.setattr(
+        public_goods_native, "observe", lambda *a: (seen.append(True), kernel(*a))[1]
+    )
+    plain = throughput.native_switched(lambda _: seen.append(public_goods_native.enabled()), False)
+    plain(1)
+    assert seen == [False] and public_goods_native.enabled()  # on again afterwards
+    now, earlier, torch_path = throughput.paired_rates(
+        sc.load("public_goods"), 8, throughput.torch.device("cpu"), TINY
+    )
+    assert torch_path is not None and min(now.cpu, earlier.cpu, torch_path.cpu) > 0
+    assert True in seen  # the kernel wrote the native run's observations

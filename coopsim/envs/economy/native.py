@@ -11,7 +11,8 @@ exactly what the torch path computes, in the same float32 operations (no fast-ma
 multiply-add), so every number is bit-identical; ``tests/envs/economy/test_native.py`` and
 ``test_world_digest.py`` hold them to that.
 
-The C source is compiled once per machine with the local C compiler (``$CC``, else ``cc``,
+The C source is compiled once per machine (by :mod:`coopsim.envs.native_build`, shared with the
+public-goods world) with the local C compiler (``$CC``, else ``cc``,
 ``gcc`` or ``clang``) into a cache folder (``$COOPSIM_CACHE``, else ``~/.cache/coopsim``), then
 loaded with :mod:`ctypes`: no network, no torch headers, about a second to compile and
 nothing after (:func:`compile_seconds` says what this process spent). Where no compiler is
@@ -23,17 +24,11 @@ preconditions do not hold (another device, non-contiguous or differently typed s
 from __future__ import annotations
 
 import ctypes
-import hashlib
-import os
-import shutil
-import subprocess
-import sys
-import tempfile
-import time
-from pathlib import Path
 
 import torch
 from torch import Tensor
+
+from coopsim.envs import native_build
 
 SOURCE = r"""
 #include <stdint.h>
@@ -509,57 +504,19 @@ int economy_pre(int64_t B, int64_t N, int64_t T, int64_t K, int64_t chunk, int64
 }
 """
 
-FLAGS = ("-O3", "-shared", "-fPIC", "-ffp-contract=off", "-fno-fast-math")
+FLAGS = native_build.FLAGS
 
 
-class _State:
-    lib: ctypes.CDLL | None = None
-    tried = False
-    compile_s = 0.0  # seconds spent compiling (0 when the cached library was loaded)
-    note: str | None = None  # why the torch path runs, where it does
-    enabled = True  # set_enabled(False) runs the torch path whatever is built
+class _State(native_build.LibraryState):
+    """The economy kernels' state in this process (tests swap in a fresh subclass)."""
 
 
 def _compiler() -> str | None:
-    for name in (os.environ.get("CC"), "cc", "gcc", "clang"):
-        if name and shutil.which(name):
-            return name
-    return None
+    return native_build.compiler()
 
 
-def _cache_dir() -> Path:
-    root = os.environ.get("COOPSIM_CACHE") or Path.home() / ".cache" / "coopsim"
-    return Path(root) / "native"
-
-
-def _build() -> ctypes.CDLL:
-    cc = _compiler()
-    if cc is None:
-        raise RuntimeError("no C compiler found (looked for $CC, cc, gcc, clang)")
-    key = hashlib.sha256(
-        "\0".join([SOURCE, cc, *FLAGS, sys.platform, os.uname().machine]).encode()
-    ).hexdigest()[:16]
-    folder = _cache_dir()
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        folder = Path(tempfile.gettempdir()) / "coopsim-native"
-        folder.mkdir(parents=True, exist_ok=True)
-    lib = folder / f"economy_{key}.so"
-    if not lib.exists():
-        start = time.perf_counter()
-        with tempfile.TemporaryDirectory(dir=folder) as tmp:
-            src = Path(tmp) / "economy.c"
-            src.write_text(SOURCE)
-            built = Path(tmp) / "economy.so"
-            done = subprocess.run(
-                [cc, *FLAGS, str(src), "-o", str(built)], capture_output=True, text=True
-            )
-            if done.returncode != 0:
-                raise RuntimeError(f"{cc} failed: {done.stderr.strip()[:500]}")
-            os.replace(built, lib)  # atomic: processes compiling at once never see half a file
-        _State.compile_s = time.perf_counter() - start
-    dll = ctypes.CDLL(str(lib))
+def _build() -> tuple[ctypes.CDLL, float]:
+    dll, spent = native_build.build("economy", SOURCE, _compiler(), FLAGS)
     i64, ptr = ctypes.c_int64, ctypes.c_void_p
     dll.economy_observe.restype = None
     dll.economy_observe.argtypes = [i64] * 7 + [ptr] * 7 + [ctypes.c_float] + [ptr] * 4
@@ -598,33 +555,18 @@ def _build() -> ctypes.CDLL:
         + [i64, c_int]
         + [ptr] * 6
     )
-    return dll
+    return dll, spent
 
 
 def library() -> ctypes.CDLL | None:
     """The compiled kernels, built on first use in this process; None where they are off or
     could not be built (a one-time note on stderr says why)."""
-    if not _State.tried:
-        _State.tried = True
-        if os.environ.get("COOPSIM_NATIVE", "1") == "0":
-            _State.note = "turned off by COOPSIM_NATIVE=0"
-        else:
-            try:
-                _State.lib = _build()
-            except (OSError, RuntimeError) as err:
-                _State.note = str(err)
-                print(
-                    f"coopsim: economy kernels not compiled ({err}); using the torch path, "
-                    "which gives the same numbers more slowly",
-                    file=sys.stderr,
-                )
-    return _State.lib
+    return native_build.load_once(_State, "economy kernels", _build)
 
 
 def note() -> str | None:
     """Why the kernels are not in use (None where they are built and on)."""
-    library()
-    return _State.note if _State.lib is None else None if _State.enabled else "turned off"
+    return native_build.note(_State, library)
 
 
 def compile_seconds() -> float:
