@@ -163,9 +163,11 @@ def test_number_boxes_keep_what_was_typed_and_a_second_design_name_asks(app):
         expect(page.get_by_text("Valid design: 4 agents")).to_be_visible()
         name = page.get_by_label("Name", exact=True)
         commit(name, "")
-        file_name = page.get_by_label("File name", exact=True)
-        expect(file_name).to_have_count(1)  # a rerun can briefly show the old box beside the new
-        expect(file_name).to_have_value("design.toml")
+        # The rerun that empties the name draws a new file-name box before it drops the old one
+        # (seen taking up to 30 s on a loaded machine): wait for the new box by its value.
+        new_box = page.locator('input[aria-label="File name"][value="design.toml"]')
+        expect(new_box).to_have_count(1, timeout=120_000)
+        expect(page.get_by_label("File name", exact=True)).to_have_count(1, timeout=120_000)
         page.get_by_role("button", name="Save design").click()
         expect(page.get_by_text("Saved to <designs>/design.toml")).to_be_visible()
         commit(name, "..")
