@@ -108,7 +108,37 @@ def tall_page(playwright):
     return browser, page
 
 
+#: How long the page must stay idle (no script run, no element left from an earlier run)
+#: before a test reads it.
+QUIET_MS = 400
+
+_SETTLED = """(quiet) => {
+    const busy = document.querySelector(
+        '[data-testid="stElementContainer"][data-stale="true"], '
+        + '[data-testid="stStatusWidgetRunningIcon"]');
+    const now = performance.now();
+    if (busy) { window.__coopsimIdleSince = undefined; return false; }
+    if (window.__coopsimIdleSince === undefined) { window.__coopsimIdleSince = now; }
+    return now - window.__coopsimIdleSince >= quiet;
+}"""
+
+
+def settle(page, timeout_ms: int = 60_000) -> None:
+    """Wait until the app's rerun has finished and dropped what an earlier run drew.
+
+    Why: while a rerun goes on, Streamlit keeps the elements of the run before it (marked
+    ``data-stale``) until the new run has drawn its own or ended; an input committed mid-run
+    interrupts it and the old elements stay longer. A check made then sees both the old and the
+    new element (a strict-mode error), or only the old one. The quiet period covers the moment
+    between a commit and the start of the run it asks for.
+    """
+    page.evaluate("() => { window.__coopsimIdleSince = undefined; }")
+    page.wait_for_function(_SETTLED, arg=QUIET_MS, polling=100, timeout=timeout_ms)
+
+
 def commit(locator, text: str) -> None:
-    """Type into a Streamlit input and commit it (Streamlit reads inputs on Enter)."""
+    """Type into a Streamlit input and commit it (Streamlit reads inputs on Enter), then wait
+    for the rerun it asks for to finish."""
     locator.fill(text)
     locator.press("Enter")
+    settle(locator.page)

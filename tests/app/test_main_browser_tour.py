@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import commit, tall_page
+from tests.browser import commit, settle, tall_page
 
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "app.md"
 TOUR = "# The app, step by step"
@@ -79,6 +79,7 @@ def test_the_readme_tour_in_chromium(server, tmp_path):  # noqa: F811
             start.fill(name)
             page.get_by_role("option", name=name, exact=True).click()
             expect(start).to_have_value(name)
+            settle(page)
 
         choose("tax_one_step_ai_planner")
         expect(page.get_by_text("Valid design: 4 agents")).to_be_visible()
