@@ -101,16 +101,42 @@ def verdict_lines(
     return lines
 
 
+#: Where the namespace keeps the dests of the options typed on the command line.
+GIVEN = "stress_options_given"
+
+
+class Given(argparse.Action):
+    """Store an option's value and remember that it was typed: a flag given on the command
+    line overrides a settings file's value, a default does not."""
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        setattr(namespace, self.dest, values)
+        setattr(namespace, GIVEN, {*getattr(namespace, GIVEN, ()), self.dest})
+
+
 def add_stress_parser(sub) -> None:
     p = sub.add_parser(
         "stress",
         help="play each run's rule against populations it never trained with, and exploiters",
+        description="Play each run's rule against populations it never trained with, and "
+        "against exploiters. The options below may come from a settings file (--config, a "
+        "[stress] table whose keys are the options' names with underscores); an option typed "
+        "on the command line overrides the file's value, and one given by neither takes the "
+        "default shown.",
     )
     p.add_argument("runs", nargs="+", help="run directories or glob patterns (the rules)")
+    p.add_argument("--out", required=True, help="folder for stress.parquet and its cells")
+    p.add_argument(
+        "--config",
+        default=None,
+        help="a stress settings file (TOML, a [stress] table) or a shipped one's name "
+        "(scenarios/stress/: default); flags typed here override its values",
+    )
     p.add_argument(
         "--populations",
         nargs="*",
         default=None,
+        action=Given,
         help="population files or shipped names (populations/); default: the shipped ones "
         "marked default_suite for the runs' world",
     )
@@ -118,28 +144,35 @@ def add_stress_parser(sub) -> None:
         "--partners",
         nargs="*",
         default=[],
+        action=Given,
         help="more run directories whose learners play as cross-play populations (their own "
         "rules are not stressed)",
     )
-    p.add_argument("--out", required=True, help="folder for stress.parquet and its cells")
-    p.add_argument("--episodes", type=positive_int, default=32, help="per population (32)")
-    p.add_argument("--seed", type=non_negative_int, default=0, help="evaluation seed (0)")
+    p.add_argument(
+        "--episodes", type=positive_int, default=32, action=Given, help="per population (32)"
+    )
+    p.add_argument(
+        "--seed", type=non_negative_int, default=0, action=Given, help="evaluation seed (0)"
+    )
     p.add_argument(
         "--coalitions",
         type=coalition_list,
         default=[1],
+        action=Given,
         help="exploiters' sizes in seats, e.g. 1,2 ('' for none; default: 1)",
     )
     p.add_argument(
         "--exploiter-iterations",
         type=positive_int,
         default=30,
+        action=Given,
         help="PPO iterations each exploiter trains (30)",
     )
     p.add_argument(
         "--exploiter-start",
         choices=("fresh", "replaced", "both"),
         default="both",
+        action=Given,
         help="how exploiters start: fresh weights, the replaced seats' own policies (warm), or "
         "both, each its own population (default: both)",
     )
@@ -147,44 +180,47 @@ def add_stress_parser(sub) -> None:
         "--cross-seeds",
         type=non_negative_int,
         default=None,
+        action=Given,
         help="most other training seeds whose learners each run meets (default: all)",
     )
     p.add_argument(
         "--exploit-seeds",
         type=seed_list,
         default=None,
+        action=Given,
         help="training seeds whose runs get exploiters, e.g. 0 (default: every run's)",
     )
     p.add_argument("--fresh", action="store_true", help="discard finished cells, start over")
     p.set_defaults(func=cmd_stress)
 
 
+def given_options(args: argparse.Namespace) -> dict:
+    """The stress options typed on the command line, by name, with their values."""
+    return {name: getattr(args, name) for name in sorted(getattr(args, GIVEN, ()))}
+
+
 def cmd_stress(args: argparse.Namespace) -> int:
     from coopsim.analysis.stress import rule_yardsticks
     from coopsim.record import expand_paths
     from coopsim.schema import ConfigError
-    from coopsim.stress.driver import Stress, StressConfig
+    from coopsim.stress.driver import Stress
     from coopsim.stress.populations import default_suite, load_population
+    from coopsim.stress.settings import load_settings, resolve
 
+    # the settings first: a mistake in the file is named before any run is read
+    file = load_settings(args.config) if args.config is not None else None
+    settings = resolve(given_options(args), file)  # typed flags over the file's values
     runs = [str(p) for p in expand_paths(args.runs)]
     if not runs:
         raise ConfigError(None, "RUNS", f"no run directories match {' '.join(args.runs)}")
-    partners = [str(p) for p in expand_paths(args.partners)] if args.partners else []
-    config = StressConfig(
-        episodes=args.episodes,
-        seed=args.seed,
-        coalitions=tuple(args.coalitions),
-        exploiter_iterations=args.exploiter_iterations,
-        cross_seeds=args.cross_seeds,
-        exploit_seeds=None if args.exploit_seeds is None else tuple(args.exploit_seeds),
-        exploiter_start=args.exploiter_start,
-    )
-    if args.populations is None:
+    partners = [str(p) for p in expand_paths(settings.partners)] if settings.partners else []
+    config = settings.config()
+    if settings.populations is None:
         plan = Stress(runs, [], args.out, config, partners)
         kinds = {run.scenario.world.kind for run in plan.runs}
         plan.populations = [p for kind in sorted(kinds) for p in default_suite(kind)]
     else:
-        pops = [load_population(p) for p in args.populations]
+        pops = [load_population(p) for p in settings.populations]
         plan = Stress(runs, pops, args.out, config, partners)
     path = plan.run(progress=True, fresh=args.fresh)
     for note in dict.fromkeys(plan.notes):
@@ -196,7 +232,7 @@ def cmd_stress(args: argparse.Namespace) -> int:
 
     rules = group_rules([load_run(run) for run in runs])  # the runs given are the rules
     frame = pd.read_parquet(path)
-    for line in verdict_lines(frame, rules, rule_yardsticks(runs), args.episodes):
+    for line in verdict_lines(frame, rules, rule_yardsticks(runs), settings.episodes):
         print(line, file=sys.stderr)
     print(path)
     return 0
