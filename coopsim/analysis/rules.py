@@ -602,13 +602,23 @@ def _with_worst_case(table: pd.DataFrame, rules: Sequence[Rule], frame: pd.DataF
     return table
 
 
+#: The columns a stress test adds to :func:`rules_table`, kept by :func:`wide` beside each
+#: measure: the worst case is read against the stress test's own in-distribution value.
+STRESS_COLUMNS = ("worst_case", "worst_population", "stress_in_distribution")
+
+
 def wide(table: pd.DataFrame) -> pd.DataFrame:
-    """A :func:`rules_table` as one row per rule, ``<measure>``, ``<measure>_ci_low`` ... columns."""
+    """A :func:`rules_table` as one row per rule, ``<measure>``, ``<measure>_ci_low`` ... columns.
+
+    A table with a stress test's columns keeps them too (``<measure>_worst_case``,
+    ``<measure>_worst_population``, ``<measure>_stress_in_distribution``): a worst case without
+    the in-distribution value of the same stress test beside it would be read against ``mean``,
+    which is over other episodes."""
+    parts = ("mean", "ci_low", "ci_high", "std", "n", *(c for c in STRESS_COLUMNS if c in table))
     rows: dict[str, dict[str, Any]] = {}
     for r in table.itertuples(index=False):
         row = rows.setdefault(r.rule, {"rule": r.rule, "seeds": r.seeds, "units": r.units})
-        parts = ("mean", "ci_low", "ci_high", "std", "n", "worst_case")
-        for part in parts if "worst_case" in table else parts[:-1]:
+        for part in parts:
             row[r.measure if part == "mean" else f"{r.measure}_{part}"] = getattr(r, part)
     return pd.DataFrame(list(rows.values()))
 

@@ -111,3 +111,34 @@ def test_the_demo_names_its_rules_as_compare_does(demo_paths, demo_runs):
     named = by_rule(demo_paths)
     assert sorted(named) == sorted(r.label for r in group_rules(demo_runs))
     assert named["matching 4:1"] == demo_paths["matching funds"]
+
+
+def test_wide_keeps_the_stress_tests_columns_beside_each_measure():
+    """A worst case is read against the in-distribution value of the same stress test, so the
+    wide table keeps that value (and the worst population) beside the worst case."""
+    import pandas as pd
+
+    rows = [
+        # rule, measure, mean, worst case, worst population, stress test's in-distribution
+        ("a", "objective", 10.0, 4.0, "free_riders", 9.0),
+        ("a", "gini", 0.2, 0.5, "fgf2001", 0.25),
+        ("b", "objective", 7.0, np.nan, "", np.nan),  # not covered by the stress test
+    ]
+    table = pd.DataFrame(
+        [
+            {"rule": r, "measure": m, "mean": mean, "ci_low": mean - 1, "ci_high": mean + 1,
+             "std": 0.5, "n": 3, "units": "training seeds", "seeds": 3, "worst_case": worst,
+             "worst_population": who, "stress_in_distribution": home}
+            for r, m, mean, worst, who, home in rows
+        ]
+    )  # fmt: skip
+    w = wide(table).set_index("rule")
+    assert w.loc["a", "objective_stress_in_distribution"] == 9.0
+    assert w.loc["a", "gini_stress_in_distribution"] == 0.25
+    assert w.loc["a", "objective_worst_case"] == 4.0
+    assert w.loc["a", "objective_worst_population"] == "free_riders"
+    assert w.loc["a", "gini_worst_population"] == "fgf2001"
+    assert np.isnan(w.loc["b", "objective_stress_in_distribution"])
+    assert w.loc["b", "objective"] == 7.0
+    plain = wide(table.drop(columns=["worst_case", "worst_population", "stress_in_distribution"]))
+    assert not [c for c in plain.columns if "worst" in c or "stress" in c]

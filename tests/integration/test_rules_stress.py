@@ -68,6 +68,12 @@ def test_rules_table_adds_each_rules_worst_case_over_unseen_populations(stressed
     # free riders contribute nothing, whatever the rule: the worst contribution rate is 0
     assert (rows["worst_case"] == 0).all() and (rows["worst_population"] == "free_riders").all()
     assert "contribution_rate_worst_case" in wide(table)
+    by_label = table[table["measure"] == "contribution_rate"].set_index("rule")
+    for label, row in wide(table).set_index("rule").iterrows():  # beside it, as in the table
+        assert row["contribution_rate_stress_in_distribution"] == pytest.approx(
+            by_label.loc[label, "stress_in_distribution"]
+        )
+        assert row["contribution_rate_worst_population"] == "free_riders"
     # measures the stress test did not cover (net welfare is derived here) are left empty
     assert table[table["measure"] == "net_welfare"]["worst_case"].isna().all()
     with pytest.raises(FileNotFoundError, match="not a coopsim stress folder"):
