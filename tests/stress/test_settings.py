@@ -215,3 +215,15 @@ def test_the_command_runs_from_a_file_records_it_and_resumes_on_it(tiny_run, tmp
     assert f"{out / MANIFEST}: config.episodes:" in err
     assert "(3 there, 4 asked)" in err and "--fresh" in err
     assert "Traceback" not in err
+
+
+def test_the_documented_example_file_loads_as_written(tmp_path):
+    """The settings file docs/stress.md shows is one the loader takes."""
+    import re
+
+    page = (Path(__file__).resolve().parents[2] / "docs" / "stress.md").read_text()
+    section = page[page.index("## Settings files") :]
+    (example,) = re.findall(r"```toml\n(.*?)```", section[: section.index("\n## ", 3)], re.S)
+    settings = load_settings(write(tmp_path / "stress.toml", example))
+    assert settings.coalitions == [1, 2] and settings.exploit_seeds == [0]
+    assert set(OPTIONS) <= set(re.findall(r"^(\w+) =", example, re.M))  # every key shown
