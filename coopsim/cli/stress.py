@@ -25,6 +25,8 @@ def coalition_list(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"expected seat counts like 1,2; got {text!r}") from None
     if any(k < 1 for k in sizes):
         raise argparse.ArgumentTypeError(f"seat counts must be >= 1; got {text!r}")
+    if len(set(sizes)) < len(sizes):  # one exploiter per size: a repeat would count it twice
+        raise argparse.ArgumentTypeError(f"seat counts must be distinct; got {text!r}")
     return sizes
 
 

@@ -90,13 +90,6 @@ class StressSettings:
         ge=0,
     )
 
-    def validate(self) -> None:
-        """Rules across elements: distinct seeds and sizes, as the command's flags refuse."""
-        for name in ("coalitions", "exploit_seeds"):
-            values = getattr(self, name)
-            if values is not None and len(set(values)) < len(values):
-                raise ConfigError(None, name, f"got {values!r}, the values must be distinct")
-
     def config(self) -> StressConfig:
         """The driver's config: what ``stress.json`` records under ``config``."""
         return StressConfig(
@@ -140,12 +133,13 @@ def settings_from_dict(data: Mapping[str, Any], source: str | None = None) -> St
         raise ConfigError(source, unknown[0], f"unknown key; allowed top-level keys: {TABLE}")
     if TABLE not in data:
         raise ConfigError(source, TABLE, "missing; expected a [stress] table")
-    try:
-        settings = build(StressSettings, data[TABLE], source=source, prefix=TABLE)
-    except ConfigError as err:
-        if err.source is None:  # raised by validate(), which does not know the file
-            raise ConfigError(source, f"{TABLE}.{err.field}", err.problem) from None
-        raise
+    settings = build(StressSettings, data[TABLE], source=source, prefix=TABLE)
+    for name in ("coalitions", "exploit_seeds"):  # as the command's flags refuse repeats
+        values = getattr(settings, name)
+        if values is not None and len(set(values)) < len(values):
+            raise ConfigError(
+                source, f"{TABLE}.{name}", f"got {values!r}, the values must be distinct"
+            )
     for i, name in enumerate(settings.populations or []):
         try:
             resolve_population_path(name)

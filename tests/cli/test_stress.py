@@ -62,3 +62,32 @@ def test_a_scenario_two_rules_share_keeps_its_name_with_a_note():
     assert rows[0].split()[:2] == ["no", "mechanism"]
     assert rows[1].split()[0] == "a"
     assert any(line.startswith("note: a: runs of more than one rule") for line in lines)
+
+
+def test_repeated_coalition_sizes_are_refused():
+    """One exploiter per size: a size given twice would read its cell twice and count its
+    episodes twice in the interval."""
+    import argparse
+
+    import pytest
+
+    from coopsim.cli.stress import coalition_list
+
+    assert coalition_list("2,1") == [2, 1]
+    with pytest.raises(argparse.ArgumentTypeError, match="distinct"):
+        coalition_list("1,1")
+
+
+def test_only_the_options_typed_count_as_given():
+    from coopsim.cli import build_parser
+    from coopsim.cli.stress import given_options
+
+    def parse(*flags: str):
+        return build_parser().parse_args(["stress", "r", "--out", "o", *flags])
+
+    assert given_options(parse()) == {}
+    assert given_options(parse("--config", "x.toml")) == {}
+    typed = parse("--seed", "0", "--exploit-seeds", "1,2", "--populations", "--partners", "p")
+    assert given_options(typed) == {
+        "seed": 0, "exploit_seeds": [1, 2], "populations": [], "partners": ["p"],
+    }  # fmt: skip

@@ -164,9 +164,10 @@ def test_flags_typed_on_the_command_line_override_the_files_values(tmp_path):
 
 
 def test_settings_from_plain_data_name_no_file_when_there_is_none():
-    with pytest.raises(ConfigError) as err:
-        settings_from_dict({"stress": {"coalitions": [2, 2]}})
-    assert err.value.source is None and err.value.field == "stress.coalitions"
+    for table, field in (({"coalitions": [2, 2]}, "coalitions"), ({"episodes": 1.5}, "episodes")):
+        with pytest.raises(ConfigError) as err:
+            settings_from_dict({"stress": table})
+        assert err.value.source is None and err.value.field == f"stress.{field}"
 
 
 # -- end to end ------------------------------------------------------------------------------
