@@ -76,6 +76,7 @@ def test_the_library_is_compiled_once_and_then_loaded(kernels, tmp_path, monkeyp
 
 def test_without_a_compiler_the_torch_path_runs_with_one_note(tiny, monkeypatch, capsys, unbuilt):
     unbuilt(native.KERNELS)
+    monkeypatch.delenv("COOPSIM_NATIVE", raising=False)  # the note under test is the compiler's
     monkeypatch.setattr(native_build, "compiler", lambda: None)
     world = tiny(MAP, [0, 0, 4, 4], n=2, batch=2)
     world.step(torch.zeros(2, 2, 3, dtype=torch.long))
