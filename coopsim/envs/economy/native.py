@@ -575,22 +575,9 @@ def move(
         raise ValueError("move needs act, pos and moved [B, N], tiles and owner [B, T]")
     if n > 64:
         raise ValueError("the native move handles up to 64 agents a world")
+    tables = (delta, is_move, earlier)
     code = KERNELS.require().economy_move(
-        *args(
-            b,
-            n,
-            tiles.shape[1],
-            delta.numel(),
-            act,
-            pos,
-            tiles,
-            owner,
-            delta,
-            is_move,
-            earlier,
-            water,
-            moved,
-        )
+        *args(b, n, tiles.shape[1], delta.numel(), act, pos, tiles, owner, *tables, water, moved)
     )
     if code:
         raise IndexError(f"an act outside 0..{delta.numel() - 1}")
