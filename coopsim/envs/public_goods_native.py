@@ -19,13 +19,11 @@ on both paths). Built and cached by :mod:`coopsim.envs.native_build`; ``COOPSIM_
 
 from __future__ import annotations
 
-import ctypes
-
 import torch
 from torch import Tensor
 
 from coopsim.envs import native_build
-from coopsim.envs.native_build import ptr
+from coopsim.envs.native_build import args
 
 SOURCE = r"""
 #include <stdint.h>
@@ -175,47 +173,14 @@ void public_goods_observe(
 MAX_AGENTS = 64  # the kernel's scratch holds two copies of 64 agents' values
 
 
-class _State(native_build.LibraryState):
-    """The public-goods kernel's state in this process (tests swap in a fresh subclass)."""
+KERNELS = native_build.NativeLibrary("public_goods", SOURCE, "public-goods kernel")
 
-
-def _build() -> tuple[ctypes.CDLL, float]:
-    dll, spent = native_build.build("public_goods", SOURCE, native_build.compiler())
-    i64, p, f32 = ctypes.c_int64, ctypes.c_void_p, ctypes.c_float
-    dll.public_goods_observe.restype = None
-    dll.public_goods_observe.argtypes = [i64] * 4 + [p] * 4 + [f32] * 2 + [p] * 2 + [f32] + [p] * 2
-    dll.public_goods_payoffs.restype = None
-    dll.public_goods_payoffs.argtypes = [i64] * 2 + [p] * 2 + [f32, p, f32, p, p]
-    dll.public_goods_shares.restype = None
-    dll.public_goods_shares.argtypes = [i64] * 3 + [p] * 2 + [f32, p]
-    return dll, spent
-
-
-def library() -> ctypes.CDLL | None:
-    """The compiled kernel, built on first use in this process; None where it is off or could
-    not be built (a one-time note on stderr says why)."""
-    return native_build.load_once(_State, "public-goods kernel", _build)
-
-
-def note() -> str | None:
-    """Why the kernel is not in use (None where it is built and on)."""
-    return native_build.note(_State, library)
-
-
-def compile_seconds() -> float:
-    """Seconds this process spent compiling the kernel (0 if loaded from the cache)."""
-    return _State.compile_s
-
-
-def set_enabled(on: bool) -> None:
-    """Turn the kernel on (where it can be built) or off for this process: for tests and
-    benchmarks that compare the two paths."""
-    _State.enabled = on
-
-
-def enabled() -> bool:
-    """Whether the public-goods world writes its observation natively now."""
-    return _State.enabled and library() is not None
+# The module's names for its kernel's state, which callers and tests use (NativeLibrary's).
+library = KERNELS.library
+note = KERNELS.note
+compile_seconds = KERNELS.compile_seconds
+set_enabled = KERNELS.set_enabled
+enabled = KERNELS.enabled
 
 
 def _cpu_f32(x: Tensor) -> bool:
@@ -251,18 +216,8 @@ def payoffs(
         raise ValueError("payoffs needs contribution, gross, net [B, N], total [B], endow [N]")
     if not usable(contribution, endow, total, gross, net):
         raise ValueError("the kernel needs contiguous float32 CPU tensors, and to be built")
-    lib = library()
-    assert lib is not None
-    lib.public_goods_payoffs(
-        b,
-        n,
-        ptr(contribution),
-        None if endow is None else ptr(endow),
-        e,
-        ptr(total),
-        share,
-        ptr(gross),
-        ptr(net),
+    KERNELS.require().public_goods_payoffs(
+        *args(b, n, contribution, endow, e, total, share, gross, net)
     )
 
 
@@ -275,11 +230,7 @@ def shares(contribution: Tensor, endow: Tensor | None, e: float, out: Tensor) ->
         raise ValueError("shares needs contribution and out [B, N] and endow [N]")
     if not usable(contribution, endow) or not _rows(out):
         raise ValueError("the kernel needs float32 CPU tensors, and to be built")
-    lib = library()
-    assert lib is not None
-    lib.public_goods_shares(
-        b, n, out.stride(0), ptr(contribution), None if endow is None else ptr(endow), e, ptr(out)
-    )
+    KERNELS.require().public_goods_shares(*args(b, n, out.stride(0), contribution, endow, e, out))
     return out
 
 
@@ -315,22 +266,9 @@ def observe(
         raise ValueError("out must be contiguous and last's columns adjacent")
     if not _rows(last) or not usable(out, head, total, payoff, current, endow, mech):
         raise ValueError("the kernel needs contiguous float32 CPU tensors, and to be built")
-    lib = library()
-    assert lib is not None
-    lib.public_goods_observe(
-        b,
-        n,
-        m,
-        last.stride(0),
-        ptr(head),
-        ptr(last),
-        ptr(total),
-        ptr(payoff),
-        unit,
-        float(n - 1),
-        None if current is None else ptr(current),
-        None if endow is None else ptr(endow),
-        e,
-        None if mech is None else ptr(mech),
-        ptr(out),
-    )
+    KERNELS.require().public_goods_observe(
+        *args(
+            b, n, m, last.stride(0), head, last, total, payoff, unit, float(n - 1),
+            current, endow, e, mech, out,
+        )
+    )  # fmt: skip

@@ -98,9 +98,8 @@ def test_bad_input_is_refused_with_a_reason(kernel):
         native.observe(out, head, last.double(), total, payoff, 1.0, None, None, 1.0, None)
 
 
-def test_turned_off_the_world_runs_the_torch_path(monkeypatch):
-    monkeypatch.setattr(native, "_State", type("S", (native._State,), {"tried": False}))
-    native._State.lib = None
+def test_turned_off_the_world_runs_the_torch_path(monkeypatch, unbuilt):
+    unbuilt(native.KERNELS)
     monkeypatch.setenv("COOPSIM_NATIVE", "0")
     assert native.library() is None and "COOPSIM_NATIVE=0" in native.note()
     world = PublicGoodsWorld(PublicGoodsConfig(), batch_size=3)
@@ -109,9 +108,8 @@ def test_turned_off_the_world_runs_the_torch_path(monkeypatch):
     assert obs[..., world.spec.obs_fields["own_last_contribution"]].eq(1.0).all()
 
 
-def test_without_a_compiler_one_note_and_the_torch_path(monkeypatch, capsys):
-    monkeypatch.setattr(native, "_State", type("S", (native._State,), {"tried": False}))
-    native._State.lib = None
+def test_without_a_compiler_one_note_and_the_torch_path(monkeypatch, capsys, unbuilt):
+    unbuilt(native.KERNELS)
     monkeypatch.delenv("COOPSIM_NATIVE", raising=False)
     monkeypatch.setattr(native.native_build, "compiler", lambda: None)
     world = PublicGoodsWorld(PublicGoodsConfig(), batch_size=2)

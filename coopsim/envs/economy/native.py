@@ -23,12 +23,11 @@ preconditions do not hold (another device, non-contiguous or differently typed s
 
 from __future__ import annotations
 
-import ctypes
-
 import torch
 from torch import Tensor
 
 from coopsim.envs import native_build
+from coopsim.envs.native_build import args
 
 SOURCE = r"""
 #include <stdint.h>
@@ -471,7 +470,7 @@ int economy_pre(int64_t B, int64_t N, int64_t T, int64_t K, int64_t chunk, int64
                 const uint8_t *earlier, int64_t water, uint8_t *moved,
                 int everyone_gathers, int64_t gather_act, int64_t build_act,
                 const float *draw, const float *bonus, const float *skill, float payment,
-                int64_t empty_kind, int64_t stone_kind, int64_t house_bit,
+                int64_t empty_kind, int64_t stone_kind, int64_t present_bit, int64_t house_bit,
                 uint8_t *gathered, float *units, uint8_t *built, float *revenue,
                 int64_t choices, int per_resource, const int64_t *orders,
                 const int64_t *side_of, const int64_t *price_of, const uint8_t *is_bid,
@@ -494,7 +493,7 @@ int economy_pre(int64_t B, int64_t N, int64_t T, int64_t K, int64_t chunk, int64
         economy_act(cb, N, T, pos + a0, tiles + b0 * T, code + b0 * T, owner + b0 * T,
                     stock + a0 * R, act + a0, everyone_gathers, gather_act, build_act,
                     draw + a0, bonus + a0, skill + a0, payment, empty_kind, stone_kind,
-                    present_mask & ~source_bit, house_bit, gathered + a0, units + a0,
+                    present_bit, house_bit, gathered + a0, units + a0,
                     built + a0, revenue + a0);
         economy_post(cb * N, K, choices, per_resource, orders + a0 * R, side_of, price_of,
                      is_bid, is_ask, price + b0 * book, age + b0 * book, coin + a0,
@@ -504,93 +503,14 @@ int economy_pre(int64_t B, int64_t N, int64_t T, int64_t K, int64_t chunk, int64
 }
 """
 
-FLAGS = native_build.FLAGS
+KERNELS = native_build.NativeLibrary("economy", SOURCE, "economy kernels")
 
-
-class _State(native_build.LibraryState):
-    """The economy kernels' state in this process (tests swap in a fresh subclass)."""
-
-
-def _compiler() -> str | None:
-    return native_build.compiler()
-
-
-def _build() -> tuple[ctypes.CDLL, float]:
-    dll, spent = native_build.build("economy", SOURCE, _compiler(), FLAGS)
-    i64, ptr = ctypes.c_int64, ctypes.c_void_p
-    dll.economy_observe.restype = None
-    dll.economy_observe.argtypes = [i64] * 7 + [ptr] * 7 + [ctypes.c_float] + [ptr] * 4
-    dll.economy_observe.argtypes += [i64, ptr, i64, ptr]
-    dll.economy_expire.restype = None
-    dll.economy_expire.argtypes = [i64] * 4 + [ptr] * 4
-    dll.economy_move.restype = ctypes.c_int
-    dll.economy_move.argtypes = [i64] * 4 + [ptr] * 7 + [i64, ptr]
-    dll.economy_post.restype = ctypes.c_int
-    dll.economy_post.argtypes = [i64] * 3 + [ctypes.c_int] + [ptr] * 10
-    dll.economy_regrow.restype = None
-    dll.economy_regrow.argtypes = [i64] * 3 + [ptr] * 4 + [i64] * 2
-    dll.economy_holdings.restype = None
-    dll.economy_holdings.argtypes = [i64] * 3 + [ptr] * 5
-    dll.economy_act.restype = None
-    dll.economy_act.argtypes = [i64] * 3 + [ptr] * 6 + [ctypes.c_int] + [i64] * 2 + [ptr] * 3
-    dll.economy_act.argtypes += [ctypes.c_float] + [i64] * 4 + [ptr] * 4
-    dll.economy_book_keys.restype = i64
-    dll.economy_book_keys.argtypes = [i64] * 4 + [ptr] * 2 + [i64] * 2 + [ptr] * 2
-    dll.economy_clear.restype = None
-    dll.economy_clear.argtypes = [i64] * 5 + [ptr] * 3 + [i64] * 2 + [ctypes.c_int] + [ptr] * 4
-    c_int, c_float = ctypes.c_int, ctypes.c_float
-    dll.economy_pre.restype = c_int
-    dll.economy_pre.argtypes = (
-        [i64] * 6
-        + [ptr] * 4
-        + [i64]
-        + [ptr] * 4
-        + [i64] * 3
-        + [ptr] * 7
-        + [i64, ptr, c_int, i64, i64]
-        + [ptr] * 3
-        + [c_float]
-        + [i64] * 3
-        + [ptr] * 4
-        + [i64, c_int]
-        + [ptr] * 6
-    )
-    return dll, spent
-
-
-def library() -> ctypes.CDLL | None:
-    """The compiled kernels, built on first use in this process; None where they are off or
-    could not be built (a one-time note on stderr says why)."""
-    return native_build.load_once(_State, "economy kernels", _build)
-
-
-def note() -> str | None:
-    """Why the kernels are not in use (None where they are built and on)."""
-    return native_build.note(_State, library)
-
-
-def compile_seconds() -> float:
-    """Seconds this process spent compiling the kernels (0 if loaded from the cache)."""
-    return _State.compile_s
-
-
-def set_enabled(on: bool) -> None:
-    """Turn the kernels on (where they can be built) or off for this process: for tests and
-    benchmarks that compare the two paths."""
-    _State.enabled = on
-
-
-def enabled() -> bool:
-    """Whether the economy uses the native kernels now."""
-    return _State.enabled and library() is not None
-
-
-def _ptr(x: Tensor) -> ctypes.c_void_p:
-    return ctypes.c_void_p(x.data_ptr())
-
-
-def _i(x: int) -> ctypes.c_int64:
-    return ctypes.c_int64(x)
+# The module's names for its kernels' state, which callers and tests use (NativeLibrary's).
+library = KERNELS.library
+note = KERNELS.note
+compile_seconds = KERNELS.compile_seconds
+set_enabled = KERNELS.set_enabled
+enabled = KERNELS.enabled
 
 
 def observe(
@@ -617,33 +537,13 @@ def observe(
     """
     b, n, o = out.shape
     r, k = order_price.shape[2], order_price.shape[4]
-    lib = library()
-    assert lib is not None
-    lib.economy_observe(
-        _i(b),
-        _i(n),
-        _i(code.shape[1]),
-        _i(o),
-        _i(window.numel()),
-        _i(r),
-        _i(k),
-        _ptr(code),
-        _ptr(pos),
-        _ptr(window),
-        _ptr(coin),
-        _ptr(held),
-        _ptr(labour),
-        _ptr(build_skill),
-        ctypes.c_float(max_skill),
-        _ptr(gather_bonus),
-        _ptr(place),
-        _ptr(clock),
-        _ptr(order_price),
-        _i(max_price),
-        _ptr(mech),
-        _i(mech.shape[-1]),
-        _ptr(out),
-    )
+    KERNELS.require().economy_observe(
+        *args(
+            b, n, code.shape[1], o, window.numel(), r, k,
+            code, pos, window, coin, held, labour, build_skill, max_skill, gather_bonus, place,
+            clock, order_price, max_price, mech, mech.shape[-1], out,
+        )
+    )  # fmt: skip
 
 
 def expire(
@@ -652,8 +552,8 @@ def expire(
     """Age the book [B, N, R, 2, K] and close expired orders, refunding ``coin`` [B, N] and
     ``stock`` [B, N, R] in place, as :meth:`Market.expire`."""
     b, n, r, _, k = order_price.shape
-    _library().economy_expire(
-        b * n, r, k, duration, *map(_ptr, (order_price, order_age, coin, stock))
+    KERNELS.require().economy_expire(
+        *args(b * n, r, k, duration, order_price, order_age, coin, stock)
     )
 
 
@@ -675,14 +575,9 @@ def move(
         raise ValueError("move needs act, pos and moved [B, N], tiles and owner [B, T]")
     if n > 64:
         raise ValueError("the native move handles up to 64 agents a world")
-    code = _library().economy_move(
-        b,
-        n,
-        tiles.shape[1],
-        delta.numel(),
-        *map(_ptr, (act, pos, tiles, owner, delta, is_move, earlier)),
-        water,
-        _ptr(moved),
+    tables = (delta, is_move, earlier)
+    code = KERNELS.require().economy_move(
+        *args(b, n, tiles.shape[1], delta.numel(), act, pos, tiles, owner, *tables, water, moved)
     )
     if code:
         raise IndexError(f"an act outside 0..{delta.numel() - 1}")
@@ -704,24 +599,12 @@ def post(
     if r != 2 or orders.shape != (b, n, 2) or stock.shape != (b, n, 2) or coin.shape != (b, n):
         raise ValueError("post needs orders and stock [B, N, 2] and coin [B, N] of the book")
     choices = tables[0].numel()
-    code = _library().economy_post(
-        b * n,
-        k,
-        choices,
-        int(per_resource),
-        _ptr(orders),
-        *map(_ptr, tables),
-        *map(_ptr, (order_price, order_age, coin, stock, placed)),
+    book = (order_price, order_age, coin, stock)
+    code = KERNELS.require().economy_post(
+        *args(b * n, k, choices, per_resource, orders, *tables, *book, placed)
     )
     if code:
         raise IndexError(f"an order choice outside 0..{choices - 1}")
-
-
-def _library() -> ctypes.CDLL:
-    lib = library()
-    if lib is None:
-        raise RuntimeError(f"economy kernels not built: {_State.note}")
-    return lib
 
 
 def regrow(
@@ -732,8 +615,9 @@ def regrow(
     b, t = code.shape
     if present.shape != code.shape or cand.shape != accept.shape or cand.shape[0] != b:
         raise ValueError("regrow needs code and present [B, T], cand and accept [B, K]")
-    args = (code, present, cand, accept)
-    _library().economy_regrow(b, t, cand.shape[1], *map(_ptr, args), source_bit, mask)
+    KERNELS.require().economy_regrow(
+        *args(b, t, cand.shape[1], code, present, cand, accept, source_bit, mask)
+    )
 
 
 def holdings(order_price: Tensor, coin: Tensor, stock: Tensor) -> tuple[Tensor, Tensor]:
@@ -743,9 +627,29 @@ def holdings(order_price: Tensor, coin: Tensor, stock: Tensor) -> tuple[Tensor, 
     if coin.shape != (b, n) or stock.shape != (b, n, r):
         raise ValueError("holdings needs coin [B, N] and stock [B, N, R] of the book")
     coin_out, held = torch.empty_like(coin), torch.empty_like(stock)
-    args = (order_price, coin, stock, coin_out, held)
-    _library().economy_holdings(b * n, r, k, *map(_ptr, args))
+    KERNELS.require().economy_holdings(*args(b * n, r, k, order_price, coin, stock, coin_out, held))
     return coin_out, held
+
+
+def _gathering(
+    state,  # EconomyState
+    everyone_gathers: bool,
+    draw: Tensor,
+    payment: float,
+    codes: tuple[int, int, int, int, int, int],
+) -> tuple[tuple, tuple[Tensor, Tensor, Tensor, Tensor]]:
+    """The arguments of gathering and building that ``economy_act`` and ``economy_pre`` both
+    end their lists with (from ``everyone_gathers`` to the outputs), and those outputs:
+    gathered [B, N] bool, units float, built bool, revenue float. ``codes`` as for
+    :func:`act`."""
+    b, n = state.pos.shape
+    gathered, built = (torch.empty(b, n, dtype=torch.bool) for _ in range(2))
+    units, revenue = (torch.empty(b, n, dtype=torch.float32) for _ in range(2))
+    gather_act, build_act, empty, stone, present, house = codes
+    outputs = (gathered, units, built, revenue)
+    skills = (draw, state.gather_bonus, state.build_skill)
+    kinds = (payment, empty, stone, present, house)
+    return (everyone_gathers, gather_act, build_act, *skills, *kinds, *outputs), outputs
 
 
 def act(
@@ -764,27 +668,10 @@ def act(
     b, n = state.pos.shape
     if act.shape != (b, n) or draw.shape != (b, n) or state.stock.shape != (b, n, 2):
         raise ValueError("act needs act and draw [B, N] and a stock of two resources")
-    gathered, built = (torch.empty(b, n, dtype=torch.bool) for _ in range(2))
-    units, revenue = (torch.empty(b, n, dtype=torch.float32) for _ in range(2))
-    gather_act, build_act, empty, stone, present, house = codes
-    arrays = (state.pos, state.tiles, state.code, state.house_owner, state.stock, act)
-    _library().economy_act(
-        b,
-        n,
-        state.code.shape[1],
-        *map(_ptr, arrays),
-        int(everyone_gathers),
-        gather_act,
-        build_act,
-        *map(_ptr, (draw, state.gather_bonus, state.build_skill)),
-        payment,
-        empty,
-        stone,
-        present,
-        house,
-        *map(_ptr, (gathered, units, built, revenue)),
-    )
-    return gathered, units, built, revenue
+    gathering, outputs = _gathering(state, everyone_gathers, draw, payment, codes)
+    tiles = (state.pos, state.tiles, state.code, state.house_owner, state.stock)
+    KERNELS.require().economy_act(*args(b, n, state.code.shape[1], *tiles, act, *gathering))
+    return outputs
 
 
 def match(
@@ -803,30 +690,18 @@ def match(
     b, n, r, _, k = order_price.shape
     if order_age.shape != order_price.shape or coin.shape != (b, n) or stock.shape != (b, n, r):
         raise ValueError("match needs the book, its ages, coin [B, N] and stock [B, N, R]")
-    lib = _library()
+    lib = KERNELS.require()
     rows = torch.empty(b, dtype=torch.long)
     keys = torch.empty(b, r, 2, n * k, dtype=torch.long)
-    args = (order_price, order_age)
     m = lib.economy_book_keys(
-        b, n, r, k, *map(_ptr, args), max_price, shift, *map(_ptr, (rows, keys))
+        *args(b, n, r, k, order_price, order_age, max_price, shift, rows, keys)
     )
     out = torch.zeros(4, b, n, dtype=torch.float32)
     if m == 0:
         return out
     key, idx = keys[:m].sort(-1, descending=True)
-    args2 = (rows, key, idx)
-    lib.economy_clear(
-        m,
-        b,
-        n,
-        r,
-        k,
-        *map(_ptr, args2),
-        shift,
-        max_price,
-        int(ask_price),
-        *map(_ptr, (order_price, coin, stock, out)),
-    )
+    settled = (order_price, coin, stock, out)
+    lib.economy_clear(*args(m, b, n, r, k, rows, key, idx, shift, max_price, ask_price, *settled))
     return out
 
 
@@ -854,7 +729,8 @@ def pre(
     this step's priority matrix; ``codes`` the water, empty and stone tile kinds, the gather
     and build acts, and the source, present and house bits. Returns moved, gathered, units,
     built, revenue and orders placed, each [B, N]."""
-    b, n = state.pos.shape
+    s = state
+    b, n = s.pos.shape
     kc = cand.shape[1]
     if (
         act.shape != (b, n)
@@ -862,51 +738,31 @@ def pre(
         or draw.shape != (b, n)
         or cand.shape != accept.shape
         or cand.shape[0] != b
-        or state.order_price.shape[:3] != (b, n, 2)
-        or state.stock.shape != (b, n, 2)
+        or s.order_price.shape[:3] != (b, n, 2)
+        or s.stock.shape != (b, n, 2)
     ):
         raise ValueError("pre needs act and draw [B, N], orders [B, N, 2], cand and accept [B, K]")
     water, empty, stone, gather_act, build_act, source, present, house = codes
     delta, is_move, earlier = move_tables
-    pos = state.pos.clone()  # a new tensor, as the torch path makes: callers may hold the old
-    moved, gathered, built = (torch.empty(b, n, dtype=torch.bool) for _ in range(3))
-    units, revenue = (torch.empty(b, n, dtype=torch.float32) for _ in range(2))
+    pos = s.pos.clone()  # a new tensor, as the torch path makes: callers may hold the old
+    moved = torch.empty(b, n, dtype=torch.bool)
     placed = torch.empty(b, n, dtype=torch.long)
-    k = state.order_price.shape[4]
-    code = _library().economy_pre(
-        b,
-        n,
-        state.code.shape[1],
-        k,
-        CHUNK,
-        duration,
-        *map(_ptr, (state.order_price, state.order_age, state.coin, state.stock)),
-        kc,
-        *map(_ptr, (state.code, state.present_bit, cand, accept)),
-        source,
-        source | present,
-        delta.numel(),
-        *map(_ptr, (act, pos, state.tiles, state.house_owner, delta, is_move, earlier)),
-        water,
-        _ptr(moved),
-        int(everyone_gathers),
-        gather_act,
-        build_act,
-        *map(_ptr, (draw, state.gather_bonus, state.build_skill)),
-        payment,
-        empty,
-        stone,
-        house,
-        *map(_ptr, (gathered, units, built, revenue)),
-        market_tables[0].numel(),
-        int(per_resource),
-        _ptr(orders),
-        *map(_ptr, market_tables),
-        _ptr(placed),
-    )
+    acts = (gather_act, build_act, empty, stone, present, house)
+    gathering, outputs = _gathering(s, everyone_gathers, draw, payment, acts)
+    choices = market_tables[0].numel()
+    code = KERNELS.require().economy_pre(
+        *args(
+            b, n, s.code.shape[1], s.order_price.shape[4], CHUNK, duration,
+            s.order_price, s.order_age, s.coin, s.stock,
+            kc, s.code, s.present_bit, cand, accept, source, source | present,
+            delta.numel(), act, pos, s.tiles, s.house_owner, delta, is_move, earlier, water, moved,
+            *gathering,
+            choices, per_resource, orders, *market_tables, placed,
+        )
+    )  # fmt: skip
     if code == -1:
         raise IndexError(f"an act outside 0..{delta.numel() - 1}")
     if code == -2:
-        raise IndexError(f"an order choice outside 0..{market_tables[0].numel() - 1}")
-    state.pos = pos
-    return moved, gathered, units, built, revenue, placed
+        raise IndexError(f"an order choice outside 0..{choices - 1}")
+    s.pos = pos
+    return moved, *outputs, placed

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from coopsim.envs import native_build
 from coopsim.envs.economy import native
 
 MAP = "..W..\n.s.w.\n.....\n..W.s\nWw..."
@@ -63,21 +64,20 @@ def test_native_observation_is_written_where_the_torch_path_would_write(tiny, ke
     assert (quotes[..., 1] == 1).all() and (quotes[..., 3] == 0).all()  # no ask anywhere
 
 
-def test_the_library_is_compiled_once_and_then_loaded(kernels, tmp_path, monkeypatch):
+def test_the_library_is_compiled_once_and_then_loaded(kernels, tmp_path, monkeypatch, unbuilt):
     monkeypatch.setenv("COOPSIM_CACHE", str(tmp_path))
-    monkeypatch.setattr(native, "_State", type("S", (native._State,), {"tried": False}))
-    native._State.lib = None
+    unbuilt(native.KERNELS)
     assert native.library() is not None
     first = native.compile_seconds()
     assert first > 0 and len(list((tmp_path / "native").glob("*.so"))) == 1
-    native._State.tried, native._State.lib, native._State.compile_s = False, None, 0.0
+    unbuilt(native.KERNELS)
     assert native.library() is not None and native.compile_seconds() == 0.0  # from the cache
 
 
-def test_without_a_compiler_the_torch_path_runs_with_one_note(tiny, monkeypatch, capsys):
-    monkeypatch.setattr(native, "_State", type("S", (native._State,), {"tried": False}))
-    native._State.lib = None
-    monkeypatch.setattr(native, "_compiler", lambda: None)
+def test_without_a_compiler_the_torch_path_runs_with_one_note(tiny, monkeypatch, capsys, unbuilt):
+    unbuilt(native.KERNELS)
+    monkeypatch.delenv("COOPSIM_NATIVE", raising=False)  # the note under test is the compiler's
+    monkeypatch.setattr(native_build, "compiler", lambda: None)
     world = tiny(MAP, [0, 0, 4, 4], n=2, batch=2)
     world.step(torch.zeros(2, 2, 3, dtype=torch.long))
     world.step(torch.zeros(2, 2, 3, dtype=torch.long))
@@ -86,9 +86,8 @@ def test_without_a_compiler_the_torch_path_runs_with_one_note(tiny, monkeypatch,
     assert not native.enabled() and "no C compiler" in native.note()
 
 
-def test_turned_off_by_the_environment(monkeypatch):
-    monkeypatch.setattr(native, "_State", type("S", (native._State,), {"tried": False}))
-    native._State.lib = None
+def test_turned_off_by_the_environment(monkeypatch, unbuilt):
+    unbuilt(native.KERNELS)
     monkeypatch.setenv("COOPSIM_NATIVE", "0")
     assert native.library() is None and "COOPSIM_NATIVE=0" in native.note()
 
