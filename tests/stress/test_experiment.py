@@ -32,6 +32,32 @@ def test_the_training_mix_and_the_held_out_suite_are_disjoint_and_both_answer_th
     assert high.high > low.high and high.low > low.low
 
 
+def test_the_crowding_suite_adds_crowding_out_of_a_different_degree_to_each_side():
+    training, held, candidates = experiment.SUITES["crowding"]
+    assert experiment.SUITES["first"] == (
+        experiment.TRAINING_MIX,
+        experiment.HELD_OUT,
+        experiment.CANDIDATE_MIX,
+    )
+    assert not set(training) & set(held) and not set(candidates) & set(held)
+    assert set(training) - set(experiment.TRAINING_MIX) == {"crowding_mild"}
+    assert set(held) - set(experiment.HELD_OUT) == {"crowding_strong"}
+    mild = load_population("crowding_mild").members[0].params
+    strong = load_population("crowding_strong").members[0].params
+    # the held-out contributors tolerate less incentive and lose more beyond it
+    assert strong.tolerance < mild.tolerance and strong.degree > mild.degree
+    assert experiment.answers_rule("crowding_strong")
+
+
+def test_the_movable_mix_refuses_the_held_out_suite_it_is_given():
+    with pytest.raises(ValueError, match="held out"):
+        experiment.movable_mix(
+            sc.load("public_goods_institution_planner"),
+            ["crowding_strong"],
+            held_out=experiment.HELD_OUT_CROWDING,
+        )
+
+
 def test_which_populations_answer_the_rule():
     assert experiment.answers_rule("hurdle_high") and experiment.answers_rule("best_responders")
     assert not experiment.answers_rule("fgf2001")  # its free riders read no rule
