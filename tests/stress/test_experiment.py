@@ -214,6 +214,34 @@ def test_the_movable_mix_runs_end_to_end_and_saves_its_grid(tmp_path):
     assert (tmp_path / f"grid-{name}.csv").is_file()
 
 
+def test_the_crowding_suite_runs_end_to_end_and_holds_out_strong_crowding(tmp_path):
+    args = [
+        str(tmp_path),
+        "--seeds",
+        "0,1",
+        "--iterations",
+        "1",
+        "--planners",
+        "public_goods_institution_planner",
+        "--episodes",
+        "2",
+        "--exploiter-iterations",
+        "1",
+        "--suite",
+        "crowding",
+    ]
+    assert experiment.main(args) == 0
+    name = "public_goods_institution_planner"
+    assert f"{name}: robust crowding - plain" in set(pd.read_csv(tmp_path / "summary.csv")["rule"])
+    settings = json.loads((tmp_path / "settings.json").read_text())
+    assert settings["suite"] == "crowding"
+    assert settings["held_out"] == experiment.HELD_OUT_CROWDING
+    assert settings["training_mix"][name] == experiment.TRAINING_MIX_CROWDING
+    by_population = pd.read_csv(tmp_path / f"populations-{name}.csv")
+    assert "crowding_strong" in set(by_population["population"])
+    assert "crowding_mild" not in set(by_population["population"])
+
+
 def test_the_vote_moves_rule_blind_contributors_and_answering_keeps_the_responders_only():
     plain = sc.load("democratic_ai_planner")
     kept, _, test = experiment.movable_mix(plain, episodes=4)
