@@ -7,7 +7,11 @@ one batch of worlds (:func:`coopsim.stress.grid.rule_grid`); it prints the table
 population -> objective, the test of which populations the rule moves, the max-min rule over
 several sets of populations, and the seconds the batch took.
 
-Run: ``python bench/robust_grid.py [--planners a,b] [--levels 6] [--episodes 16]``.
+``--suite crowding`` plays the crowding suite (:data:`coopsim.stress.experiment.SUITES`): the
+candidates and held-out populations each with crowding-out contributors of their own degree.
+
+Run: ``python bench/robust_grid.py [--planners a,b] [--levels 6] [--episodes 16]
+[--suite first|crowding]``.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import pandas as pd
 import torch
 
 from coopsim import scenario as sc
-from coopsim.stress.experiment import CANDIDATE_MIX, HELD_OUT, answers_rule
+from coopsim.stress.experiment import SUITES, answers_rule
 from coopsim.stress.grid import max_min_rule, rule_grid, sensitivity
 from coopsim.stress.populations import load_population
 
@@ -30,12 +34,14 @@ if __name__ == "__main__":
     parser.add_argument("--planners", default=PLANNERS)
     parser.add_argument("--levels", type=int, default=6, help="values per control")
     parser.add_argument("--episodes", type=int, default=16, help="episodes per (rule, population)")
+    parser.add_argument("--suite", default="first", choices=tuple(SUITES))
     args = parser.parse_args()
     torch.set_num_threads(1)
     pd.set_option("display.width", 250)
     pd.set_option("display.max_rows", 500)
     pd.set_option("display.max_columns", 20)
-    names = [*CANDIDATE_MIX, *HELD_OUT]
+    training, held_out, candidates = SUITES[args.suite]
+    names = [*candidates, *held_out]
     populations = [load_population(n) for n in names]
     for planner in args.planners.split(","):
         scenario = sc.load(planner)
@@ -53,9 +59,11 @@ if __name__ == "__main__":
         print(sensitivity(frame).round(3).to_string(index=False))
         test = sensitivity(frame).set_index("population")["movable"]
         sets = {
-            "training candidates the rule moves": [n for n in CANDIDATE_MIX if test[n]],
-            "held out, answering the rule": [n for n in HELD_OUT if answers_rule(n)],
-            "held out, all": HELD_OUT,
+            "training candidates the rule moves": [n for n in candidates if test[n]],
+            "training mix": training,
+            "training mix, answering the rule": [n for n in training if answers_rule(n)],
+            "held out, answering the rule": [n for n in held_out if answers_rule(n)],
+            "held out, all": held_out,
         }
         for label, chosen in sets.items():
             best = max_min_rule(frame, chosen)

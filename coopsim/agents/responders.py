@@ -1,4 +1,4 @@
-"""Contributors who answer the rule in force: best responders, hurdle and logit responders.
+"""Contributors who answer the rule in force: best, hurdle, logit and crowding-out responders.
 
 The zoo's conditional cooperators and free riders read contributions only, so no rule moves
 them and no planner can be robust to them. These read the rule as well: each round every
@@ -22,6 +22,15 @@ No loop over worlds, seats or levels. Then:
   ``exp(payoff / (temperature * e_i))`` (quantal response, McKelvey and Palfrey 1995; applied
   to public goods by Anderson, Goeree and Holt 1998, J. Public Econ. 70(2)): payoff
   differences matter in proportion to the endowment, and the temperature sets the noise.
+* :class:`CrowdingResponder` is an intrinsically motivated contributor whose giving a rule's
+  incentive crowds out: it gives ``intrinsic`` of its endowment while the rule adds at most
+  ``tolerance`` to the private return per coin (over the game's own ``r / N``), and
+  ``degree`` less of its endowment for every unit of incentive beyond that (Frey and
+  Oberholzer-Gee 1997, "The cost of price incentives: an empirical analysis of motivation
+  crowding-out", AER 87(4); Gneezy and Rustichini 2000, "A fine is a price", J. Legal Stud.
+  29(1); Fehr and Rockenbach 2003, "Detrimental effects of sanctions on human altruism",
+  Nature 422). It does not weigh what defiance costs it: the strong form of the evidence,
+  where people give less under a sanction that would pay them to give more.
 
 In the first round nobody has contributed yet; each believes the others give ``prior`` of
 their endowments. They play the public-goods world only, where a round's payoff is
@@ -237,4 +246,69 @@ class QuantalResponder(RuleResponder):
         return level.float() / (self.levels - 1)
 
 
-RESPONDERS = (BestResponder, HurdleResponder, QuantalResponder)
+@dataclass
+class CrowdingParams:
+    intrinsic: float = param(
+        1.0,
+        help="Share of its endowment it gives while the rule's incentive is tolerated",
+        ge=0,
+        le=1,
+    )
+    tolerance: float = param(
+        0.5,
+        help="Incentive per coin the rule may add (private return per coin under the rule, "
+        "less the game's own r / N) before its motivation erodes",
+        ge=0,
+        le=10,
+    )
+    degree: float = param(
+        1.0,
+        help="Share of its endowment it gives less for each unit of incentive per coin beyond "
+        "the tolerance (0: no crowding-out)",
+        ge=0,
+        le=100,
+    )
+    prior: float = param(
+        0.5, help="Share of their endowments the others are believed to give in round 1", ge=0, le=1
+    )
+
+
+class CrowdingResponder(RuleResponder):
+    """Intrinsically motivated contributor whose giving a strong incentive crowds out.
+
+    Why a population of these: every other responder wants *more* of a rule (a higher fine
+    never makes them give less), so a designer who met only them sets the largest fine at no
+    cost. People do not all answer that way. Parents fined for collecting their children
+    late came late more often (Gneezy and Rustichini 2000: the late arrivals about doubled and
+    stayed up after the fine was removed); offering compensation halved the acceptance of a
+    nuclear-waste site (Frey and Oberholzer-Gee 1997: 50.8% to 24.6%); trustees returned less
+    to investors who imposed a fine (Fehr and Rockenbach 2003).
+
+    Assumed (no study gives these numbers in coins per coin): the rule's incentive is
+    ``a = 1 + (payoff(give all) - payoff(give nothing)) / e_i - r / N``, what the rule adds to
+    the private return per coin (for a fine f on shortfalls below a threshold t with fines
+    rebated equally to N seats, ``a = f t (1 - 1/N)``; for a match m, ``a = m r / N``); the
+    share given is ``clip(intrinsic - degree * max(0, a - tolerance), 0, 1)``, linear in the
+    excess incentive, the same for every seat."""
+
+    name = "crowding_responder"
+    Params = CrowdingParams
+    summary = (
+        "Gives its intrinsic share until the rule's incentive passes its tolerance, less beyond "
+        "(motivation crowding-out)."
+    )
+
+    def incentive(self, obs: Tensor) -> Tensor:
+        """[W, n] what the rule seen adds to each seat's private return per coin."""
+        pay, endow = self.payoffs(obs)  # [W, n, K]
+        assert self.world_config is not None
+        own = self.world_config.multiplier / self.world_config.num_agents
+        return (pay[..., -1] - pay[..., 0]) / endow + 1.0 - own
+
+    def share(self, obs, gen):
+        p = self.params
+        excess = (self.incentive(obs) - p.tolerance).clamp(min=0)
+        return (p.intrinsic - p.degree * excess).clamp(0.0, 1.0)
+
+
+RESPONDERS = (BestResponder, HurdleResponder, QuantalResponder, CrowdingResponder)

@@ -18,7 +18,12 @@ from coopsim.agents.commons_scripted import GreedyHarvester, RestrainedHarvester
 from coopsim.agents.economy_scripted import GatherBuild
 from coopsim.agents.people_schedule import PeopleSchedule
 from coopsim.agents.policy import Policy, ScriptedPolicy
-from coopsim.agents.responders import BestResponder, HurdleResponder, QuantalResponder
+from coopsim.agents.responders import (
+    BestResponder,
+    CrowdingResponder,
+    HurdleResponder,
+    QuantalResponder,
+)
 from coopsim.schema import param
 
 
@@ -162,6 +167,7 @@ SCRIPTED: dict[str, type[ScriptedPolicy]] = {
         BestResponder,
         HurdleResponder,
         QuantalResponder,
+        CrowdingResponder,
         GatherBuild,
         GreedyHarvester,
         RestrainedHarvester,

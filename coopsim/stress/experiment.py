@@ -22,9 +22,15 @@ responders), named ``<planner>_robust_answering``: a population a rule moves onl
 grid's edges (Democratic AI's conditional cooperators vote 0.25 under almost every w and v, 0
 at v = 0) is a flat minimum over most of the grid.
 
+``--suite crowding`` adds contributors whose giving a strong incentive crowds out
+(:class:`~coopsim.agents.responders.CrowdingResponder`) to both sides, each of its own degree:
+``crowding_mild`` to the training mix (:data:`TRAINING_MIX_CROWDING`), ``crowding_strong`` to
+the held-out suite (:data:`HELD_OUT_CROWDING`); the twin is ``<planner>_robust_crowding``.
+The default ``--suite first`` is the first suite, whose tables it reproduces.
+
 Run: ``python -m coopsim.stress.experiment OUT [--seeds 0,1,2] [--iterations N]
 [--episodes E] [--exploiter-iterations X] [--robust-objective mean|worst|cvar]
-[--cvar-alpha A] [--mix fixed|movable|answering]``. Run again with the same OUT, it trains only the runs not yet published
+[--cvar-alpha A] [--mix fixed|movable|answering] [--suite first|crowding]``. Run again with the same OUT, it trains only the runs not yet published
 there and the stress test resumes its cells.
 """
 
@@ -68,6 +74,20 @@ HELD_OUT = ["fgf2001", "hump_shaped", "quantal_responders", "hurdle_high"]
 CANDIDATE_MIX = [*TRAINING_MIX, "quantal_noisy"]
 #: Training mixes ``--mix`` offers.
 MIXES = ("fixed", "movable", "answering")
+#: ``--suite crowding``'s training mix: :data:`TRAINING_MIX` and contributors whose giving a
+#: strong incentive crowds out, mildly (``crowding_mild``: tolerance 0.75, degree 0.5).
+TRAINING_MIX_CROWDING = [*TRAINING_MIX, "crowding_mild"]
+#: ``--suite crowding``'s held-out scripted populations: :data:`HELD_OUT` and crowding-out of
+#: another degree (``crowding_strong``: tolerance 0.5, degree 1.0), never trained against.
+#: Added after the first suite could not separate the institution and Democratic-AI planners:
+#: every population there gives more (or the same) under a heavier rule.
+HELD_OUT_CROWDING = [*HELD_OUT, "crowding_strong"]
+#: ``--suite NAME`` -> (training mix, held-out scripted populations, candidates of ``--mix
+#: movable``). ``first`` is the suite of the first tables, kept so that they reproduce.
+SUITES: dict[str, tuple[list[str], list[str], list[str]]] = {
+    "first": (TRAINING_MIX, HELD_OUT, CANDIDATE_MIX),
+    "crowding": (TRAINING_MIX_CROWDING, HELD_OUT_CROWDING, [*CANDIDATE_MIX, "crowding_mild"]),
+}
 
 
 def movable_mix(
@@ -75,6 +95,7 @@ def movable_mix(
     candidates: list[str] | None = None,
     episodes: int = 16,
     answering: bool = False,
+    held_out: list[str] | None = None,
 ) -> tuple[list[str], pd.DataFrame, pd.DataFrame]:
     """(the populations of ``candidates`` (default :data:`CANDIDATE_MIX`) whose objective the
     planner's rule moves, the grid of fixed rules against each, its per-population test):
@@ -82,12 +103,13 @@ def movable_mix(
     against every candidate (:func:`coopsim.stress.grid.rule_grid`), and a candidate is kept
     where two rules' objectives differ beyond chance (:func:`coopsim.stress.grid.sensitivity`).
     A population no rule moves gives a planner nothing to learn from, and under a worst-case
-    objective a flat minimum."""
+    objective a flat minimum. ``held_out`` (default :data:`HELD_OUT`) may not be among the
+    candidates."""
     from coopsim.stress.grid import rule_grid, sensitivity
     from coopsim.stress.populations import load_population
 
     names = list(CANDIDATE_MIX if candidates is None else candidates)
-    held = sorted(set(names) & set(HELD_OUT))
+    held = sorted(set(names) & set(HELD_OUT if held_out is None else held_out))
     if held:
         raise ValueError(f"{held} are held out: the training mix may not hold them")
     grid = rule_grid(scenario, [load_population(n) for n in names], episodes=episodes)
@@ -275,6 +297,14 @@ def main(argv: list[str] | None = None) -> int:
         "--cvar-alpha", type=float, default=None, help="with --robust-objective cvar"
     )
     parser.add_argument(
+        "--suite",
+        default="first",
+        choices=tuple(SUITES),
+        help="the training mix and held-out suite: 'first' (TRAINING_MIX, HELD_OUT) or "
+        "'crowding' (each with crowding-out contributors of its own degree); the twin of "
+        "'crowding' is named <planner>_robust_crowding...",
+    )
+    parser.add_argument(
         "--mix",
         default="fixed",
         choices=MIXES,
@@ -285,15 +315,19 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     out = Path(args.out)
     seeds = [int(s) for s in args.seeds.split(",")]
-    held_out = [load_population(p) for p in HELD_OUT]
+    training_mix, held_names, candidates = SUITES[args.suite]
+    held_out = [load_population(p) for p in held_names]
     summaries = []
     mixes: dict[str, list[str]] = {}  # each planner's twin's training mix
     for name in args.planners.split(","):
         plain = sc.load(name)
-        mix, tag = None, ""
+        mix = list(training_mix)
+        # the twin's name: <planner>_robust[_<suite>][_<mix>][_<objective>]
+        tag = "_".join(t for t in (args.suite, args.mix) if t not in ("first", "fixed"))
         if args.mix != "fixed":
-            mix, grid, test = movable_mix(plain, answering=args.mix == "answering")
-            tag = args.mix
+            mix, grid, test = movable_mix(
+                plain, candidates, answering=args.mix == "answering", held_out=held_names
+            )
             out.mkdir(parents=True, exist_ok=True)
             atomic_write_text(out / f"grid-{name}.csv", grid.to_csv(index=False))
             atomic_write_text(out / f"movable-{name}.csv", test.to_csv(index=False))
@@ -350,7 +384,8 @@ def main(argv: list[str] | None = None) -> int:
                 "episodes": args.episodes,
                 "exploiter_iterations": args.exploiter_iterations,
                 "training_mix": mixes,
-                "held_out": HELD_OUT,
+                "suite": args.suite,
+                "held_out": held_names,
                 "robust_objective": args.robust_objective,
                 "cvar_alpha": args.cvar_alpha,
                 "mix": args.mix,

@@ -12,6 +12,8 @@ from coopsim import scenario as sc
 from coopsim.agents.responders import (
     BestResponder,
     BestResponderParams,
+    CrowdingParams,
+    CrowdingResponder,
     HurdleParams,
     HurdleResponder,
     QuantalParams,
@@ -42,7 +44,7 @@ def responder(cls, params, w, seats=None):
 
 
 def test_registered_in_the_zoo():
-    for cls in (BestResponder, HurdleResponder, QuantalResponder):
+    for cls in (BestResponder, HurdleResponder, QuantalResponder, CrowdingResponder):
         assert SCRIPTED[cls.name] is cls
 
 
@@ -147,6 +149,42 @@ def test_the_first_round_believes_the_prior():
     assert not torch.allclose(pay_half, pay_none)
 
 
+def test_crowding_out_under_a_sanctioning_institution_is_the_hand_computed_share():
+    # a fine f on shortfalls below threshold t, rebated to 4 seats, adds a = 0.75 f t to the
+    # return per coin; tolerance 0.5, degree 1: share 1 - (a - 0.5) above a = 0.5, else 1
+    rows = [[1.0, 0.0, 0.0], [1.0, 0.6, 0.0], [1.0, 1.0, 0.0], [1.0, 1.2, 0.0], [0.5, 2.0, 0.0]]
+    rows += [[1.0, 2.0, 0.0]]
+    w, obs = world_under("public_goods_institution_planner", "sanction_institution", rows)
+    policy = responder(CrowdingResponder, CrowdingParams(tolerance=0.5, degree=1.0), w)
+    incentive = policy.incentive(obs)
+    expected = torch.tensor([0.0, 0.45, 0.75, 0.9, 0.75, 1.5])
+    assert torch.allclose(incentive, expected[:, None].expand(-1, 4), atol=1e-5)
+    share = policy.share(obs, w.gen)
+    assert torch.allclose(share[:, 0], torch.tensor([1.0, 1.0, 0.75, 0.6, 0.75, 0.0]), atol=1e-5)
+    # levels of 2 coins: a share of 0.6 is level 6 (0.75 falls between two levels)
+    assert policy.act(obs, w.gen)[[0, 1, 3, 5], 0, 0].tolist() == [10, 10, 6, 0]
+
+
+def test_crowding_degree_and_intrinsic_share():
+    # mild: tolerance 0.75, degree 0.5 -> at the heaviest fine (a = 1.5) it gives 1 - 0.375;
+    # a degree of 0 never crowds out; intrinsic 0.4 is the share given under no rule
+    rows = [[1.0, 0.0, 0.0], [1.0, 2.0, 0.0]]
+    w, obs = world_under("public_goods_institution_planner", "sanction_institution", rows)
+    mild = responder(CrowdingResponder, CrowdingParams(tolerance=0.75, degree=0.5), w)
+    assert torch.allclose(mild.share(obs, w.gen)[:, 0], torch.tensor([1.0, 0.625]))
+    none = responder(CrowdingResponder, CrowdingParams(degree=0.0), w)
+    assert (none.share(obs, w.gen) == 1.0).all()
+    low = responder(CrowdingResponder, CrowdingParams(intrinsic=0.4, tolerance=0.5), w)
+    assert torch.allclose(low.share(obs, w.gen)[:, 0], torch.tensor([0.4, 0.0]))
+
+
+def test_a_match_crowds_out_as_a_fine_does():
+    # a match m adds m r / N = 0.4 m per coin: m = 2 adds 0.8, 0.3 past a tolerance of 0.5
+    w, obs = world_under("public_goods_matching_planner", "matching", [[0.5], [2.0]])
+    policy = responder(CrowdingResponder, CrowdingParams(tolerance=0.5, degree=1.0), w)
+    assert torch.allclose(policy.share(obs, w.gen)[:, 0], torch.tensor([1.0, 0.7]), atol=1e-5)
+
+
 def test_an_unbound_responder_says_so():
     w, obs = world_under("public_goods_matching_planner", "matching", [[1.0]])
     with pytest.raises(ValueError, match="never shown one"):
@@ -165,6 +203,11 @@ def test_an_unbound_responder_says_so():
             {"policy": "quantal_responder", "params": {"temperature": 0}},
             "members[0].params.temperature",
             "> 0",
+        ),
+        (
+            {"policy": "crowding_responder", "params": {"degree": -1}},
+            "members[0].params.degree",
+            ">= 0",
         ),
         (
             {"policy": "best_responder", "params": {"prior": 2}},

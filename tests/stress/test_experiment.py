@@ -32,6 +32,32 @@ def test_the_training_mix_and_the_held_out_suite_are_disjoint_and_both_answer_th
     assert high.high > low.high and high.low > low.low
 
 
+def test_the_crowding_suite_adds_crowding_out_of_a_different_degree_to_each_side():
+    training, held, candidates = experiment.SUITES["crowding"]
+    assert experiment.SUITES["first"] == (
+        experiment.TRAINING_MIX,
+        experiment.HELD_OUT,
+        experiment.CANDIDATE_MIX,
+    )
+    assert not set(training) & set(held) and not set(candidates) & set(held)
+    assert set(training) - set(experiment.TRAINING_MIX) == {"crowding_mild"}
+    assert set(held) - set(experiment.HELD_OUT) == {"crowding_strong"}
+    mild = load_population("crowding_mild").members[0].params
+    strong = load_population("crowding_strong").members[0].params
+    # the held-out contributors tolerate less incentive and lose more beyond it
+    assert strong.tolerance < mild.tolerance and strong.degree > mild.degree
+    assert experiment.answers_rule("crowding_strong")
+
+
+def test_the_movable_mix_refuses_the_held_out_suite_it_is_given():
+    with pytest.raises(ValueError, match="held out"):
+        experiment.movable_mix(
+            sc.load("public_goods_institution_planner"),
+            ["crowding_strong"],
+            held_out=experiment.HELD_OUT_CROWDING,
+        )
+
+
 def test_which_populations_answer_the_rule():
     assert experiment.answers_rule("hurdle_high") and experiment.answers_rule("best_responders")
     assert not experiment.answers_rule("fgf2001")  # its free riders read no rule
@@ -186,6 +212,34 @@ def test_the_movable_mix_runs_end_to_end_and_saves_its_grid(tmp_path):
     assert settings["mix"] == "movable"
     assert settings["training_mix"][name] == test.loc[test["movable"], "population"].tolist()
     assert (tmp_path / f"grid-{name}.csv").is_file()
+
+
+def test_the_crowding_suite_runs_end_to_end_and_holds_out_strong_crowding(tmp_path):
+    args = [
+        str(tmp_path),
+        "--seeds",
+        "0,1",
+        "--iterations",
+        "1",
+        "--planners",
+        "public_goods_institution_planner",
+        "--episodes",
+        "2",
+        "--exploiter-iterations",
+        "1",
+        "--suite",
+        "crowding",
+    ]
+    assert experiment.main(args) == 0
+    name = "public_goods_institution_planner"
+    assert f"{name}: robust crowding - plain" in set(pd.read_csv(tmp_path / "summary.csv")["rule"])
+    settings = json.loads((tmp_path / "settings.json").read_text())
+    assert settings["suite"] == "crowding"
+    assert settings["held_out"] == experiment.HELD_OUT_CROWDING
+    assert settings["training_mix"][name] == experiment.TRAINING_MIX_CROWDING
+    by_population = pd.read_csv(tmp_path / f"populations-{name}.csv")
+    assert "crowding_strong" in set(by_population["population"])
+    assert "crowding_mild" not in set(by_population["population"])
 
 
 def test_the_vote_moves_rule_blind_contributors_and_answering_keeps_the_responders_only():
