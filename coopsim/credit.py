@@ -61,6 +61,9 @@ class PlannerCredit:
         self.contributes = False  # the world records contributions (a public-goods world)
         self.steps = 0  # steps taken in this period
         self.objectives: list[Tensor] = []  # [B] each closed period's objective, for the log
+        # [B, N, 2] each seat's Fehr-Schmidt (alpha, beta) where some seats vote by it (set by
+        # whoever knows who sits there: the evaluation, a mixture's trainer); None: own coin
+        self.aversion: Tensor | None = None
 
     @property
     def decision_due(self) -> bool:
@@ -112,8 +115,13 @@ class PlannerCredit:
         if not self.paired:
             return social_objective(self.objective, params=self.params, **books)
         mine = {k: v[0::2] for k, v in books.items()}
+        aversion = None if self.aversion is None else self.aversion[0::2]
         return social_objective(
-            self.objective, params=self.params, baseline=self.coin[1::2], **mine
+            self.objective,
+            params=self.params,
+            baseline=self.coin[1::2],
+            aversion=aversion,
+            **mine,
         )
 
     def against_group(self, objective: Tensor) -> Tensor:

@@ -25,6 +25,7 @@ import torch
 from torch import Tensor
 
 from coopsim.agents.levers import Levers
+from coopsim.agents.mixture import voter_aversion
 from coopsim.agents.population import Population
 from coopsim.builder import Built, build
 from coopsim.config import ControlTarget, PlannerConfig
@@ -135,6 +136,7 @@ def planner_rollout(
     levers = Levers(world.pipeline, play.targets)
     books = dataclasses.replace(play.config, group_size=1)
     credit = PlannerCredit(books, b, n, world.device, world.endowment)
+    credit.aversion = voter_aversion(population, b)  # [B, N, 2] where some vote by fairness
     records: dict[str, list[Tensor]] = {}
     controls: list[Tensor] = []  # [B, K] per round
     outlay = torch.zeros(b, device=world.device)  # [B]
@@ -177,6 +179,7 @@ def episode_metrics(
     *,
     outlay: Tensor | None = None,
     baseline: Tensor | None = None,
+    aversion: Tensor | None = None,
     period: int | None = None,
 ) -> dict[str, np.ndarray]:
     """Every measure of :data:`coopsim.measures.MEASURES` that applies, per episode [B], from
@@ -195,6 +198,7 @@ def episode_metrics(
     ``outlay`` [B] (an outside sponsor's payments over the episode) and ``baseline`` [B, N]
     (each agent's wealth in its world's twin under the baseline rules) are known where a
     planner was played; the objectives that read them (net welfare, votes) are measured then.
+    ``aversion`` [B, N, 2]: each seat's Fehr-Schmidt (alpha, beta) where some seats vote by it.
     ``period``: rounds per tax period where a tax settles over several (the measures of when
     income is earned within a period read it).
     """
@@ -209,6 +213,7 @@ def episode_metrics(
         records=records,  # [R, B, N] each: what the measures that need them read
         outlay=None if outlay is None else outlay.double(),  # [B]
         baseline=None if baseline is None else baseline.double(),  # [B, N]
+        aversion=aversion,
         period=period,
     )
     return {k: v.cpu().numpy() for k, v in measure_episodes(outcome).items()}
@@ -376,6 +381,7 @@ def evaluate(
         twin = episode_metrics(twin_records, world.endowment, optimum, ("utilitarian", {}))
         twins = _metric_table({k: v for k, v in twin.items() if k != "objective"})
     baseline = twin_records["net"].sum(0) if paired else None  # [E, N]
+    aversion = voter_aversion(population, world.batch_size) if paired else None  # [B, N, 2]
     table = _metric_table(
         episode_metrics(
             records,
@@ -384,6 +390,7 @@ def evaluate(
             scenario.objective,
             outlay=outlay,
             baseline=baseline,
+            aversion=None if aversion is None else aversion[0::2],
             period=world.pipeline.period,
         )
     )

@@ -42,6 +42,8 @@ class Outcome:
     # Where a planner was played in the evaluation:
     outlay: Tensor | None = None  # [B] what an outside sponsor paid over the episode
     baseline: Tensor | None = None  # [B, N] each agent's wealth in its twin under the baseline
+    # [B, N, 2] each voter's inequity aversion (alpha, beta) where some vote by it (votes)
+    aversion: Tensor | None = None
     # Rounds per tax period where a tax settles over several rounds (the economy's collection
     # period); the measures of when income is earned within a period read it.
     period: int | None = None
@@ -98,6 +100,9 @@ class Books:
     contribution: Tensor | None = None  # [B, N] share of the endowment contributed, per round
     outlay: Tensor | None = None  # [B] what an outside sponsor paid
     baseline: Tensor | None = None  # [B, N] each agent's coin in its world's paired twin
+    # [B, N, 2] each agent's inequity aversion (alpha, beta), where some vote by it (votes);
+    # None: everyone votes on their own coin
+    aversion: Tensor | None = None
 
 
 def _needs(value: Tensor | None, objective: str, why: str) -> Tensor:
@@ -108,10 +113,26 @@ def _needs(value: Tensor | None, objective: str, why: str) -> Tensor:
 
 
 def votes(books: Books) -> Tensor:
-    """Democratic AI's majority-vote objective: the share of agents whose coin is strictly
-    higher under the planner's rules than in the paired world under the baseline. [B]"""
+    """Democratic AI's majority-vote objective: the share of agents who are strictly better
+    off under the planner's rules than in the paired world under the baseline. [B]
+
+    Better off is more coin, or, for voters with social preferences (``books.aversion``, each
+    agent's Fehr-Schmidt alpha and beta), more inequity-averse utility
+    (:func:`coopsim.metrics.fehr_schmidt_utility`) of the coin in each world: such a voter
+    may reject a rule that pays it more but widens the gap to the others, or back one that
+    pays it less and narrows it (as Koster et al. 2022's voters backed rules that redress
+    wealth imbalance)."""
     baseline = _needs(books.baseline, "votes", "paired worlds under a baseline")
-    return (books.coin > baseline).to(books.coin.dtype).mean(-1)
+    mine, theirs = books.coin, baseline
+    if books.aversion is not None:
+        if books.aversion.shape != (*mine.shape, 2):
+            raise ValueError(
+                f"aversion is [B, N, 2] (alpha, beta per voter), got "
+                f"{tuple(books.aversion.shape)} for coin {tuple(mine.shape)}"
+            )
+        mine = metrics.fehr_schmidt_utility(mine, books.aversion)
+        theirs = metrics.fehr_schmidt_utility(theirs.to(mine.dtype), books.aversion)
+    return (mine > theirs).to(books.coin.dtype).mean(-1)
 
 
 #: Objective name (the configuration's :data:`~coopsim.config.planner.OBJECTIVES`, less ``mix``,
@@ -147,7 +168,8 @@ def social_objective(
     **books: Tensor | None,
 ) -> Tensor:
     """The objective ``name`` [B] from each agent's coin and utility over a period ([B, N]),
-    and what else it reads (``contribution``, ``outlay``, ``baseline``: see :class:`Books`).
+    and what else it reads (``contribution``, ``outlay``, ``baseline``, ``aversion``: see
+    :class:`Books`).
     ``params``: a mix's weights, or the sponsor's cost per unit for net welfare."""
     params = dict(params or {})
     if name == "mix":
@@ -171,6 +193,7 @@ def _objective_of(o: Outcome) -> Tensor:
         contribution=contribution,
         outlay=o.outlay,
         baseline=o.baseline,
+        aversion=o.aversion,
     )
 
 

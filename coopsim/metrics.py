@@ -261,6 +261,31 @@ def rawls_welfare(x: ArrayLike) -> Metric:
     return back(t.amin(dim=-1))
 
 
+def fehr_schmidt_utility(payoff: torch.Tensor, aversion: torch.Tensor) -> torch.Tensor:
+    """Inequity-averse utility (Fehr and Schmidt 1999, "A theory of fairness, competition, and
+    cooperation", QJE 114(3), eq. 1): each agent's own payoff less ``alpha / (N - 1)`` times
+    what the others have above it and ``beta / (N - 1)`` times what it has above them,
+
+        U_i = x_i - alpha_i / (N - 1) sum_j max(x_j - x_i, 0)
+                  - beta_i / (N - 1) sum_j max(x_i - x_j, 0).
+
+    Why: people judge an allocation by how it treats others as well as themselves; alpha
+    prices envy, beta guilt. ``payoff`` [..., N]; ``aversion`` [..., N, 2] each agent's
+    (alpha, beta), broadcast against ``payoff``. With alpha = beta = 0 it is the payoff."""
+    n = payoff.shape[-1]
+    if n < 2:
+        raise ValueError("inequity aversion compares an agent with others: need N >= 2")
+    if aversion.shape[-1] != 2:
+        raise ValueError(
+            f"aversion holds (alpha, beta) per agent, got shape {tuple(aversion.shape)}"
+        )
+    gap = payoff[..., None, :] - payoff[..., :, None]  # [..., i, j] = x_j - x_i
+    behind = gap.clamp(min=0).sum(-1)  # what the others have above i
+    ahead = (-gap).clamp(min=0).sum(-1)  # what i has above them
+    aversion = aversion.to(payoff)  # its dtype and device
+    return payoff - (aversion[..., 0] * behind + aversion[..., 1] * ahead) / (n - 1)
+
+
 def equality_times_productivity(x: ArrayLike) -> Metric:
     """``equality(x) * productivity(x)``: the AI Economist planner's objective (Zheng et al.)."""
     t, back = _agents(x, "equality_times_productivity", nonnegative=True)

@@ -221,6 +221,8 @@ class Trainer:
                 st = world.step(self.act(t, obs))
                 self.record(t, st)
                 tally.add(st)
+                if credit is not None:  # who sits where may change at an episode's start
+                    credit.aversion = self.voter_aversion()
                 if credit is not None and (paid := credit.add(st)) is not None:  # [B] or [B/2]
                     paid = self.planner_reward(paid, credit)
                     self.planner_storage.rewards[decision] = self.planner.scaled(paid)[:, None]
@@ -240,6 +242,11 @@ class Trainer:
             )
         self.agent_steps += t * b * n
         return tally, credit
+
+    def voter_aversion(self) -> Tensor | None:
+        """[B, N, 2] the Fehr-Schmidt (alpha, beta) each seat votes by, None where all vote on
+        their own coin: the scenario's own seats do; a mixture's trainer overrides this."""
+        return None
 
     def planner_reward(self, paid: Tensor, credit: PlannerCredit) -> Tensor:
         """What each of the planner's worlds is paid for the period just closed (``paid``:

@@ -47,6 +47,46 @@ class SeatTable(Policy):
         assert actions is not None  # the table is never empty: B, N >= 1
         return actions
 
+    def aversion(self) -> Tensor | None:
+        """[B, N, 2] the (alpha, beta) each seat votes by: its member's ``vote_aversion``
+        (0, 0 where a member has none), gathered through the table in one step; None where
+        no member votes by inequity aversion, so a plain vote stays exactly as it was."""
+        prefs = [m.vote_aversion for m in self.members]
+        if all(p is None for p in prefs):
+            return None
+        table = torch.tensor([p or (0.0, 0.0) for p in prefs], dtype=torch.float32)  # [M, 2]
+        return table[self.table]
+
+
+def voter_aversion(population: Policy, batch: int) -> Tensor | None:
+    """[batch, N, 2] the Fehr-Schmidt (alpha, beta) each seat of ``population`` votes by, or
+    None where every seat votes on its own payoff (the votes objective's ``aversion``).
+
+    Why here: who votes how is a property of who sits in the seat, and only the population
+    knows that; the vote (:func:`coopsim.measures.votes`) reads it per world and seat. A
+    population's groups are a handful of policies, each a seat table (its own [B, N, 2]) or a
+    population with one ``vote_aversion`` for all its seats."""
+    own = getattr(population, "vote_aversion", None)
+    if isinstance(population, SeatTable):
+        found = population.aversion()
+        if found is not None and found.shape[0] != batch:
+            raise ValueError(f"seat table is for {found.shape[0]} worlds, not {batch}")
+        return found
+    if not isinstance(population, Population):
+        return None
+    n = population.num_agents
+    out: Tensor | None = None
+    if own is not None:
+        out = torch.tensor(own, dtype=torch.float32).expand(batch, n, 2).clone()
+    for (policy, idx), seats in zip(population.groups, population.seats):
+        inner = voter_aversion(policy, batch)
+        if inner is None:
+            continue
+        if out is None:
+            out = torch.zeros(batch, n, 2)
+        out[:, seats] = inner if inner.shape[1] == len(idx) else inner[:, idx]
+    return out
+
 
 def draw_table(shares: list[float], worlds: int, seats: int, gen: torch.Generator) -> Tensor:
     """[worlds, seats] member indices drawn independently per seat with probabilities ``shares``

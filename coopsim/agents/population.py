@@ -38,6 +38,9 @@ class Population:
         self.num_agents = num_agents
         self.num_heads = num_heads
         self.agent_policy = [""] * num_agents
+        # (alpha, beta) by which these seats vote (Fehr-Schmidt), where a population file
+        # gives it (coopsim.stress.members); None: they vote on their own payoff
+        self.vote_aversion: tuple[float, float] | None = None
         for policy, idx in groups:
             for i in idx:
                 self.agent_policy[i] = policy.name

@@ -26,11 +26,16 @@ at v = 0) is a flat minimum over most of the grid.
 (:class:`~coopsim.agents.responders.CrowdingResponder`) to both sides, each of its own degree:
 ``crowding_mild`` to the training mix (:data:`TRAINING_MIX_CROWDING`), ``crowding_strong`` to
 the held-out suite (:data:`HELD_OUT_CROWDING`); the twin is ``<planner>_robust_crowding``.
-The default ``--suite first`` is the first suite, whose tables it reproduces.
+``--suite fairness`` adds voters with social preferences
+(``[[members]] vote_alpha``/``vote_beta``: a Democratic-AI vote by Fehr-Schmidt inequity-averse
+utility) to both sides: ``fairness_mild`` to the training mix (:data:`TRAINING_MIX_FAIRNESS`),
+``fairness_strong`` to the held-out suite (:data:`HELD_OUT_FAIRNESS`); the twin is
+``<planner>_robust_fairness``. The default ``--suite first`` is the first suite, whose tables it
+reproduces.
 
 Run: ``python -m coopsim.stress.experiment OUT [--seeds 0,1,2] [--iterations N]
 [--episodes E] [--exploiter-iterations X] [--robust-objective mean|worst|cvar]
-[--cvar-alpha A] [--mix fixed|movable|answering] [--suite first|crowding]``. Run again with the same OUT, it trains only the runs not yet published
+[--cvar-alpha A] [--mix fixed|movable|answering] [--suite first|crowding|fairness]``. Run again with the same OUT, it trains only the runs not yet published
 there and the stress test resumes its cells.
 """
 
@@ -82,11 +87,20 @@ TRAINING_MIX_CROWDING = [*TRAINING_MIX, "crowding_mild"]
 #: Added after the first suite could not separate the institution and Democratic-AI planners:
 #: every population there gives more (or the same) under a heavier rule.
 HELD_OUT_CROWDING = [*HELD_OUT, "crowding_strong"]
+#: ``--suite fairness``'s training mix: :data:`TRAINING_MIX` and hurdle responders who vote by
+#: mild inequity aversion (``fairness_mild``: Fehr-Schmidt alpha 0.5, beta 0.25).
+TRAINING_MIX_FAIRNESS = [*TRAINING_MIX, "fairness_mild"]
+#: ``--suite fairness``'s held-out scripted populations: :data:`HELD_OUT` and the same hurdle
+#: responders voting by the upper part of Fehr and Schmidt's distribution (``fairness_strong``:
+#: alpha 1 or 4, beta 0.6), never trained against. Added after both suites above could not
+#: separate the Democratic-AI planners: every population there votes on its own payoff.
+HELD_OUT_FAIRNESS = [*HELD_OUT, "fairness_strong"]
 #: ``--suite NAME`` -> (training mix, held-out scripted populations, candidates of ``--mix
 #: movable``). ``first`` is the suite of the first tables, kept so that they reproduce.
 SUITES: dict[str, tuple[list[str], list[str], list[str]]] = {
     "first": (TRAINING_MIX, HELD_OUT, CANDIDATE_MIX),
     "crowding": (TRAINING_MIX_CROWDING, HELD_OUT_CROWDING, [*CANDIDATE_MIX, "crowding_mild"]),
+    "fairness": (TRAINING_MIX_FAIRNESS, HELD_OUT_FAIRNESS, [*CANDIDATE_MIX, "fairness_mild"]),
 }
 
 
@@ -300,9 +314,10 @@ def main(argv: list[str] | None = None) -> int:
         "--suite",
         default="first",
         choices=tuple(SUITES),
-        help="the training mix and held-out suite: 'first' (TRAINING_MIX, HELD_OUT) or "
-        "'crowding' (each with crowding-out contributors of its own degree); the twin of "
-        "'crowding' is named <planner>_robust_crowding...",
+        help="the training mix and held-out suite: 'first' (TRAINING_MIX, HELD_OUT), "
+        "'crowding' (each with crowding-out contributors of its own degree) or 'fairness' "
+        "(each with inequity-averse voters of its own degree); the twin is named "
+        "<planner>_robust_<suite>...",
     )
     parser.add_argument(
         "--mix",

@@ -9,6 +9,7 @@ estimated from their recorded rounds (:mod:`coopsim.lab.people`).
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,22 +30,27 @@ def member_seats(
     """Every member of ``config`` as a population for ``world``, in the file's order.
 
     ``world`` is a probe: scripted policies are tried on its first observation (it is reset).
-    ``load`` rebuilds a run directory (the stress test passes its cache)."""
+    ``load`` rebuilds a run directory (the stress test passes its cache). A member with
+    ``vote_alpha`` or ``vote_beta`` carries them as its ``vote_aversion``: how its seats vote
+    (:func:`coopsim.agents.mixture.voter_aversion`)."""
     members = []
     for i, member in enumerate(config.members):
         if member.policy:
-            members.append(scripted_seats(config, i, world))
-            continue
-        if member.people:
-            members.append(people_seats(config, i, world))
-            continue
-        partner = load(member.run)
-        why = same_seats(world, make_world(partner.scenario, 1))
-        if why is not None:
-            raise ConfigError(
-                config.source,
-                f"members[{i}].run",
-                f"its agents cannot sit in this {world.kind!r} world's seats ({why})",
-            )
-        members.append(partner.seats(world))
+            seats = scripted_seats(config, i, world)
+        elif member.people:
+            seats = people_seats(config, i, world)
+        else:
+            partner = load(member.run)
+            why = same_seats(world, make_world(partner.scenario, 1))
+            if why is not None:
+                raise ConfigError(
+                    config.source,
+                    f"members[{i}].run",
+                    f"its agents cannot sit in this {world.kind!r} world's seats ({why})",
+                )
+            seats = partner.seats(world)
+        if member.vote_aversion is not None:  # a copy: a run's seats may be shared
+            seats = copy.copy(seats)
+            seats.vote_aversion = member.vote_aversion
+        members.append(seats)
     return members

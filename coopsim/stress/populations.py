@@ -67,6 +67,28 @@ class MemberConfig:
         "schedule estimated from their human seats (coopsim.lab.people, when the seats are made)",
     )
 
+    vote_alpha: float = param(
+        0.0,
+        help="Fehr-Schmidt envy: a Democratic-AI vote weighs what the others have above this "
+        "seat by alpha / (N - 1) against its own payoff (0: it votes on its own payoff)",
+        ge=0,
+        le=10,
+    )
+    vote_beta: float = param(
+        0.0,
+        help="Fehr-Schmidt guilt: the vote weighs what this seat has above the others by "
+        "beta / (N - 1) (Fehr and Schmidt 1999 take 0 <= beta < 1)",
+        ge=0,
+        lt=1,
+    )
+
+    @property
+    def vote_aversion(self) -> tuple[float, float] | None:
+        """(alpha, beta) its seats vote by, None where they vote on their own payoff."""
+        if self.vote_alpha == 0 and self.vote_beta == 0:
+            return None
+        return (self.vote_alpha, self.vote_beta)
+
     def validate(self) -> None:
         if bool(self.policy) + bool(self.run) + bool(self.people) != 1:
             raise ValueError(

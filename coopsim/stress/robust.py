@@ -79,6 +79,7 @@ class MixtureTrainer(Trainer):
         self.world_population = torch.zeros(b, dtype=torch.long, device=self.device)
         self.robust_objective, self.cvar_alpha = pc.robust_objective, tail_alpha(pc)
         self.robust_values: list[Tensor] = []  # each closed period's robust objective, for the log
+        self._aversion: Tensor | None = None  # [B, N, 2] how each seat votes, set by draw
 
     def draw(self) -> Tensor:
         """[B - own, N] member of each seat of each mixture world, one population per group."""
@@ -92,7 +93,14 @@ class MixtureTrainer(Trainer):
             if chosen.numel():
                 drawn = draw_table(shares, chosen.numel(), n, self.mix_gen)  # [g, N]
                 table[chosen] = torch.tensor(index)[drawn]
-        return table.repeat_interleave(self.unit, 0)
+        table = table.repeat_interleave(self.unit, 0)
+        drawn = SeatTable(self.members, table).aversion()  # [B - own, N, 2] or None
+        if drawn is None:
+            self._aversion = None
+        else:  # the scenario's own seats vote on their own coin
+            self._aversion = torch.zeros(self.world.batch_size, n, 2, device=self.device)
+            self._aversion[self.own :] = drawn.to(self.device)
+        return table
 
     def act(self, t: int, obs: Tensor) -> Tensor:
         """The scenario's groups in the own worlds (learners storing step t), the drawn
@@ -118,6 +126,11 @@ class MixtureTrainer(Trainer):
         rest = None if mask is None else mask[own:]
         actions[own:] = self.others.act(obs[own:], world.gen, rest)
         return actions
+
+    def voter_aversion(self) -> Tensor | None:
+        """[B, N, 2] the Fehr-Schmidt (alpha, beta) each seat votes by in this episode's draw
+        (zeros in the scenario's own worlds), None where no drawn member votes by it."""
+        return self._aversion
 
     def record(self, t: int, st) -> None:
         """What step t paid each learning group in the own worlds, and whether it ended."""
