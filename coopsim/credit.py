@@ -114,7 +114,7 @@ class PlannerCredit:
         }
         if not self.paired:
             return social_objective(self.objective, params=self.params, **books)
-        mine = {k: v[0::2] for k, v in books.items()}
+        mine = {k: None if v is None else v[0::2] for k, v in books.items()}
         aversion = None if self.aversion is None else self.aversion[0::2]
         return social_objective(
             self.objective,

@@ -73,3 +73,17 @@ def test_each_decision_is_paid_against_its_group_mean():
 def test_groups_must_divide_the_worlds():
     with pytest.raises(ValueError, match="group_size 3 does not divide the 4 worlds"):
         PlannerCredit(PlannerConfig(group_size=3), 4, 2, CPU)
+
+
+def test_a_vote_is_paid_by_how_each_seat_votes():
+    # worlds 0 (the planner's) and 1 (its baseline twin): the rule pays the rich seat 14.08
+    # and a poor one 3.84 against 10 and 2; a poor seat with Fehr-Schmidt alpha 4 votes no
+    cfg = PlannerConfig(period=1, objective="votes")
+    credit = PlannerCredit(cfg, batch_size=2, num_agents=2, device=CPU)
+    rule, base = [14.08, 3.84], [10.0, 2.0]
+    assert credit.add(step([rule, base])).tolist() == [1.0]  # both better off in coin
+    aversion = torch.tensor([[0.0, 0.6], [4.0, 0.0]]).expand(2, 2, 2)  # the same seats in twins
+    credit.aversion = aversion
+    # the poor seat: 3.84 - 4 x 10.24 = -37.1 < 2 - 4 x 8 = -30 (N - 1 = 1); the rich seat:
+    # 14.08 - 0.6 x 10.24 = 7.94 > 10 - 0.6 x 8 = 5.2
+    assert credit.add(step([rule, base])).tolist() == [0.5]

@@ -106,6 +106,33 @@ def test_new_objectives_by_hand():
         social_objective("votes", coin, coin)
 
 
+def test_inequity_averse_votes_by_hand():
+    # Democratic AI's endowments 10, 2, 2, 2; everyone gives all (16 coins, pot 25.6) under
+    # w 0, v 0.8: the rich seat gets 0.8 x 10/16 + 0.2 / 4 = 0.55 of it (14.08), each poor seat
+    # 0.15 (3.84); nobody gives under the strict egalitarian baseline: 10, 2, 2, 2
+    coin = torch.tensor([[14.08, 3.84, 3.84, 3.84]])
+    baseline = torch.tensor([[10.0, 2.0, 2.0, 2.0]])
+    assert social_objective("votes", coin, coin, baseline=baseline).item() == 1.0
+    # Fehr-Schmidt: the rich seat (beta 0.6) 14.08 - 0.6 x 30.72 / 3 = 7.94 > 10 - 4.8 = 5.2;
+    # a poor seat with alpha 1: 3.84 - 10.24 / 3 = 0.43 > 2 - 8 / 3 = -0.67, votes for it;
+    # with alpha 4: 3.84 - 40.96 / 3 = -9.81 < 2 - 32 / 3 = -8.67, votes against the rule
+    # that pays it more but widens its gap to the rich seat
+    aversion = torch.tensor([[[1.0, 0.6], [1.0, 0.6], [4.0, 0.6], [1.0, 0.6]]])
+    votes = social_objective("votes", coin, coin, baseline=baseline, aversion=aversion)
+    assert votes.item() == 0.75
+    # and backs one that pays it less but narrows the gap: 1.9 - 5.1 / 3 = 0.2 > -0.67
+    narrower = torch.tensor([[7.0, 1.9, 1.9, 1.9]])
+    assert social_objective("votes", narrower, narrower, baseline=baseline).item() == 0.0
+    backed = social_objective("votes", narrower, narrower, baseline=baseline, aversion=aversion)
+    # the rich seat: 7 - 0.6 x 15.3 / 3 = 3.94 < 5.2; the poor with alpha 1 for, alpha 4:
+    # 1.9 - 4 x 5.1 / 3 = -4.9 > -8.67, for
+    assert backed.item() == 0.75
+    zero = torch.zeros(1, 4, 2)  # no aversion: the plain vote
+    assert social_objective("votes", coin, coin, baseline=baseline, aversion=zero).item() == 1.0
+    with pytest.raises(ValueError, match=r"aversion is \[B, N, 2\]"):
+        social_objective("votes", coin, coin, baseline=baseline, aversion=torch.zeros(4, 2))
+
+
 def test_unknown_objective_names_the_allowed_ones():
     with pytest.raises(ValueError, match="allowed: equality_times_productivity"):
         social_objective("happiness", torch.ones(1, 2), torch.ones(1, 2))

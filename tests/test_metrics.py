@@ -411,3 +411,23 @@ def test_module_doctests():
     result = doctest.testmod(metrics, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0
     assert result.failed == 0
+
+
+def test_fehr_schmidt_utility_by_hand():
+    # Fehr and Schmidt (1999), eq. 1: U_i = x_i - a/(N-1) sum max(x_j - x_i, 0)
+    #                                       - b/(N-1) sum max(x_i - x_j, 0)
+    payoff = torch.tensor([[10.0, 2.0, 2.0, 2.0]])
+    aversion = torch.tensor([[[1.0, 0.6], [1.0, 0.6], [4.0, 0.6], [0.0, 0.0]]])
+    got = metrics.fehr_schmidt_utility(payoff, aversion)
+    # the rich seat is 8 above each of three: 10 - 0.6 x 24 / 3 = 5.2; a poor seat is 8
+    # below one: 2 - alpha x 8 / 3; the last seat cares only about its own payoff
+    assert got[0].tolist() == pytest.approx([5.2, 2 - 8 / 3, 2 - 32 / 3, 2.0])
+    equal = metrics.fehr_schmidt_utility(torch.full((1, 4), 3.0), aversion)
+    assert equal[0].tolist() == pytest.approx([3.0] * 4)  # nobody envies, nobody feels guilt
+
+
+def test_fehr_schmidt_utility_refuses_what_it_cannot_compare():
+    with pytest.raises(ValueError, match="N >= 2"):
+        metrics.fehr_schmidt_utility(torch.ones(2, 1), torch.zeros(2, 1, 2))
+    with pytest.raises(ValueError, match=r"\(alpha, beta\)"):
+        metrics.fehr_schmidt_utility(torch.ones(2, 4), torch.zeros(2, 4, 3))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from coopsim.agents.mixture import SeatTable, as_population, draw_table
+from coopsim.agents.mixture import SeatTable, as_population, draw_table, voter_aversion
 from coopsim.agents.population import Population
 from coopsim.agents.scripted import AlwaysContribute, FreeRider
 from coopsim.envs.public_goods import PublicGoodsConfig, PublicGoodsWorld
@@ -49,3 +49,24 @@ def test_bad_shares_and_tables_are_refused():
     mixed = SeatTable([whole(FreeRider(world.spec))], torch.zeros(3, 4, dtype=torch.long))
     with pytest.raises(ValueError, match="worlds are"):
         mixed.act(world.reset(seed=0), world.gen)
+
+
+def test_a_seat_table_says_how_each_seat_votes():
+    world = PublicGoodsWorld(PublicGoodsConfig(), batch_size=2)
+    plain, averse = whole(FreeRider(world.spec)), whole(AlwaysContribute(world.spec))
+    averse.vote_aversion = (4.0, 0.6)
+    table = torch.tensor([[0, 1, 0, 1], [1, 1, 1, 1]])
+    got = SeatTable([plain, averse], table).aversion()
+    assert got.shape == (2, 4, 2)
+    assert got[0, :, 0].tolist() == [0.0, 4.0, 0.0, 4.0]
+    assert got[1, :, 1].tolist() == pytest.approx([0.6] * 4)
+    # through the population the evaluation plays, and None where nobody votes by fairness
+    assert torch.equal(
+        voter_aversion(as_population(SeatTable([plain, averse], table), 4, 1), 2), got
+    )
+    assert SeatTable([plain], torch.zeros(2, 4, dtype=torch.long)).aversion() is None
+    assert voter_aversion(plain, 2) is None
+    whole_averse = voter_aversion(averse, 3)
+    assert whole_averse.shape == (3, 4, 2) and whole_averse[..., 0].eq(4.0).all()
+    with pytest.raises(ValueError, match="not 5"):
+        voter_aversion(SeatTable([plain, averse], table), 5)

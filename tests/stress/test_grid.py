@@ -3,6 +3,8 @@ the max-min rule read from the table."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 import torch
@@ -100,3 +102,32 @@ def test_bad_input_is_refused_clearly():
         rule_grid(sc.load(INSTITUTION), [], levels=2)
     with pytest.raises(ValueError, match="levels"):
         control_grid(sc.load(INSTITUTION), levels=1)
+
+
+def test_inequity_averse_voters_vote_as_computed_by_hand(tmp_path):
+    # hurdle responders (0.85..1.15) all give all under w 0, v 0.8 and nothing under the
+    # strict egalitarian baseline (a coin returns 0.4): per round the rich seat gets 14.08
+    # against 10, each poor one 3.84 against 2 (see tests/test_measures.py). On their own
+    # payoff all four vote for the rule; by Fehr-Schmidt utility with alpha 4, beta 0.6 the
+    # three poor seats vote against it (their gap to the rich seat widens), with alpha 1 not
+    def population(name: str, vote: str) -> Path:
+        path = tmp_path / f"{name}.toml"
+        path.write_text(
+            f'name = "{name}"\nworld = "public_goods"\n[[members]]\n'
+            f'policy = "hurdle_responder"\nshare = 1.0\nparams = {{ low = 0.8, high = 1.2 }}\n'
+            + vote
+        )
+        return path
+
+    pops = [
+        load_population(population("own", "")),
+        load_population(population("envious", "vote_alpha = 4.0\nvote_beta = 0.6\n")),
+        load_population(population("fair", "vote_alpha = 1.0\nvote_beta = 0.6\n")),
+    ]
+    frame = rule_grid(
+        sc.load("democratic_ai_planner"), pops, torch.tensor([[0.0, 0.8]]), episodes=4
+    )
+    votes = frame.set_index("population")["objective"]
+    assert votes["own"] == pytest.approx(1.0)
+    assert votes["envious"] == pytest.approx(0.25)
+    assert votes["fair"] == pytest.approx(1.0)

@@ -66,6 +66,8 @@ def write(tmp_path: Path, text: str) -> Path:
         ('world = "public_goods"\ncolour = "red"\n[[members]]\npolicy = "free_rider"\nshare = 1.0', "colour", "unknown key"),
         ('world = "public_goods"\nmembers = []', "members", "empty"),
         ("world = ", "(syntax)", "not valid TOML"),
+        ('world = "public_goods"\n[[members]]\npolicy = "free_rider"\nshare = 1.0\nvote_beta = 1.0', "members[0].vote_beta", "must be"),
+        ('world = "public_goods"\n[[members]]\npolicy = "free_rider"\nshare = 1.0\nvote_alpha = -1', "members[0].vote_alpha", "must be"),
     ],
 )  # fmt: skip
 def test_a_bad_file_is_one_error_naming_file_and_field(tmp_path, text, field, words):
@@ -97,3 +99,17 @@ def test_a_scripted_member_that_cannot_play_the_world_is_refused_by_name(tmp_pat
     with pytest.raises(ConfigError) as err:
         load_population(path)
     assert err.value.field == "members[0].policy" and "does not play" in err.value.problem
+
+
+def test_inequity_averse_voters_carry_their_alpha_and_beta_to_their_seats():
+    from coopsim import scenario as sc
+    from coopsim.builder import make_world
+    from coopsim.stress.members import member_seats
+
+    strong = load_population("fairness_strong")
+    assert [m.vote_aversion for m in strong.members] == [(1.0, 0.6), (4.0, 0.6)]
+    assert [m.share for m in strong.members] == [0.75, 0.25]  # Fehr and Schmidt's 30% and 10%
+    assert load_population("fairness_mild").members[0].vote_aversion == (0.5, 0.25)
+    assert load_population("hurdle_low").members[0].vote_aversion is None
+    seats = member_seats(strong, make_world(sc.load("democratic_ai_planner"), 1))
+    assert [s.vote_aversion for s in seats] == [(1.0, 0.6), (4.0, 0.6)]

@@ -58,6 +58,27 @@ def test_mixtures_come_in_the_groups_the_objective_plays():
     assert torch.equal(table[0::2], table[1::2])
 
 
+def test_drawn_voters_vote_by_their_aversion_and_the_own_learners_by_their_coin():
+    import tomllib
+
+    data = tomllib.loads(sc.resolve_path("democratic_ai_planner").read_text())
+    data["training"]["num_worlds"] = 8
+    data["planner"]["populations"] = ["fairness_strong", "hurdle_low"]
+    trainer = MixtureTrainer(sc.from_dict(data), iterations=1)
+    table = trainer.draw()
+    aversion = trainer.voter_aversion()  # [B, N, 2]
+    assert aversion.shape == (8, 4, 2)
+    assert aversion[: trainer.own].eq(0).all()  # the scenario's learners vote on their coin
+    drawn = aversion[trainer.own :]
+    strong = trainer.world_population[trainer.own :] == 1  # fairness_strong's worlds
+    assert drawn[~strong].eq(0).all()  # hurdle_low votes on its coin
+    # fairness_strong's seats: alpha 1 (member 0) or 4 (member 1), beta 0.6, as drawn
+    alpha = torch.where(table == 1, 4.0, 1.0)
+    assert torch.equal(drawn[strong, :, 0], alpha[strong])
+    assert drawn[strong, :, 1].sub(0.6).abs().max() < 1e-6
+    assert torch.equal(drawn[0::2], drawn[1::2])  # a world and its baseline twin alike
+
+
 @pytest.mark.parametrize(
     ("planner", "field", "words"),
     [
