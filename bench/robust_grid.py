@@ -8,10 +8,11 @@ population -> objective, the test of which populations the rule moves, the max-m
 several sets of populations, and the seconds the batch took.
 
 ``--suite crowding`` plays the crowding suite (:data:`coopsim.stress.experiment.SUITES`): the
-candidates and held-out populations each with crowding-out contributors of their own degree.
+candidates and held-out populations each with crowding-out contributors of their own degree;
+``--suite fairness`` each with inequity-averse voters of their own degree (for Democratic AI).
 
 Run: ``python bench/robust_grid.py [--planners a,b] [--levels 6] [--episodes 16]
-[--suite first|crowding]``.
+[--suite first|crowding|fairness]``.
 """
 
 from __future__ import annotations
