@@ -49,6 +49,35 @@ def test_the_crowding_suite_adds_crowding_out_of_a_different_degree_to_each_side
     assert experiment.answers_rule("crowding_strong")
 
 
+def test_the_fairness_suite_adds_inequity_averse_voters_of_a_different_degree_to_each_side():
+    training, held, candidates = experiment.SUITES["fairness"]
+    assert not set(training) & set(held) and not set(candidates) & set(held)
+    assert set(training) - set(experiment.TRAINING_MIX) == {"fairness_mild"}
+    assert set(held) - set(experiment.HELD_OUT) == {"fairness_strong"}
+    mild = load_population("fairness_mild").members
+    strong = load_population("fairness_strong").members
+    # the same contributions on both sides; the held-out voters envy and feel guilt more
+    assert {m.params.low for m in (*mild, *strong)} == {0.8}
+    assert {m.params.high for m in (*mild, *strong)} == {1.2}
+    weakest = min(strong, key=lambda m: m.vote_alpha)
+    assert weakest.vote_alpha > mild[0].vote_alpha and weakest.vote_beta > mild[0].vote_beta
+    assert experiment.answers_rule("fairness_strong")
+
+
+def test_the_fairness_suite_runs_end_to_end_and_holds_out_strong_aversion(tmp_path):
+    args = [str(tmp_path), "--seeds", "0", "--iterations", "1", "--planners"]
+    args += ["democratic_ai_planner", "--episodes", "2", "--exploiter-iterations", "1"]
+    assert experiment.main([*args, "--suite", "fairness"]) == 0
+    name = "democratic_ai_planner"
+    assert f"{name}: robust fairness - plain" in set(pd.read_csv(tmp_path / "summary.csv")["rule"])
+    settings = json.loads((tmp_path / "settings.json").read_text())
+    assert settings["held_out"] == experiment.HELD_OUT_FAIRNESS
+    assert settings["training_mix"][name] == experiment.TRAINING_MIX_FAIRNESS
+    by_population = pd.read_csv(tmp_path / f"populations-{name}.csv")
+    assert "fairness_strong" in set(by_population["population"])
+    assert "fairness_mild" not in set(by_population["population"])
+
+
 def test_the_movable_mix_refuses_the_held_out_suite_it_is_given():
     with pytest.raises(ValueError, match="held out"):
         experiment.movable_mix(
