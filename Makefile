@@ -12,7 +12,12 @@ DEV_STAMP := $(VENV)/.installed-dev
 # see the README. `make run CONSTRAINTS=` installs with no constraints file, `CONSTRAINTS=f.txt`
 # with your own.
 CONSTRAINTS ?= $(if $(shell command -v nvidia-smi 2>/dev/null),,.ci/constraints.txt)
-PIP := $(PY) -m pip install --quiet $(if $(CONSTRAINTS),--constraint $(CONSTRAINTS))
+# setuptools prints a boxed notice on every editable install of a project with two top-level
+# packages (coopsim and mechanisms): "be careful with folders ... with the same name as your
+# package". It changes nothing here and reads like a failure at a newcomer's first `make run`,
+# so pip (and the build it starts) ignore that one warning.
+PIP := PYTHONWARNINGS="ignore:Editable installation" \
+	$(PY) -m pip install --quiet $(if $(CONSTRAINTS),--constraint $(CONSTRAINTS))
 # Extra arguments for `coopsim app` in `make run`, e.g. APP_ARGS="--headless --port 8600".
 APP_ARGS ?=
 
