@@ -13,6 +13,7 @@ machine's load, then stops the app and everything ``make run`` started.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import signal
 import socket
@@ -85,6 +86,13 @@ def main() -> int:
     parser.add_argument("--branch", default=branch, help=f"branch to clone (default: {branch})")
     parser.add_argument("--keep", action="store_true", help="keep the clone afterwards")
     args = parser.parse_args()
+    # playwright comes with the dev extra (`make test`), not with `make run`: say so now, not
+    # after minutes of install and training when the Compare page is to be opened
+    if importlib.util.find_spec("playwright") is None:
+        sys.exit(
+            f"{sys.executable} has no playwright: run this with the interpreter of an "
+            "environment set up by `make test` (the dev extra), e.g. .venv/bin/python"
+        )
 
     folder = Path(tempfile.mkdtemp(prefix="coopsim-fresh-"))
     clone, log = folder / "coopsim", folder / "make.log"
