@@ -3,9 +3,11 @@
 Clones a branch of this repository into a new folder under /tmp, runs ``make run`` there (the
 app on a free port, headless) and times each phase: the clone, the install (until
 ``.venv/.installed`` appears), the demo (until it prints its takeaway), the app answering HTTP
-200, and the app's Compare page showing the demo's newest runs' results in headless Chromium (Debian's, driven
-by playwright from the interpreter running this script). Prints one line per phase and the
-machine's load, then stops the app and everything ``make run`` started.
+200, and the app's Compare page, in headless Chromium (Debian's, driven by playwright from the
+interpreter running this script), opened on the demo's runs with each of its rules in the rules
+table and a figure drawn. Prints one line per phase and the machine's load, then stops the app
+and everything ``make run`` started, and removes the clone (also after a failure) unless
+``--keep``.
 
     .venv/bin/python bench/fresh_make_run.py [--branch NAME] [--keep]
 """
@@ -15,6 +17,8 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -61,19 +65,43 @@ def answers(url: str) -> bool:
         return False
 
 
-def compare_shows(url: str, names: list[str]) -> None:
-    """Open the Compare page and wait until its table shows the runs it picks by default
-    (the newest, up to four) with their results."""
+def demo_rules(text: str) -> list[str]:
+    """The rules of the demo's final table, as its log printed them (the first column: the
+    label, followed by two or more spaces), so the Compare page can be held to the same."""
+    lines = text[text.index("mean [95% CI]") :].splitlines()[2:]  # past the title and header
+    rules = []
+    for line in lines:
+        if not line.strip() or line.startswith("("):  # the table ends at its notes
+            break
+        rules.append(re.split(r"\s{2,}", line.strip())[0])
+    if not rules:
+        raise ValueError("no rows under the demo's table header")
+    return rules
+
+
+def compare_shows(url: str, names: list[str], rules: list[str]) -> None:
+    """Open the Compare page and wait until it has chosen the demo's runs (``names``), its
+    rules table shows each of the demo's ``rules`` with the learners' contribution rate, and
+    its first figure has drawn."""
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1600})
         page.goto(f"{url}/compare")
-        table = page.get_by_test_id("stTable")
+        chosen = page.get_by_test_id("stMultiSelect").first  # the runs the page opened on
         for name in names:
-            expect(table).to_contain_text(name, timeout=120_000)
-        expect(table).to_contain_text("contribution rate")
+            expect(chosen.locator(f'[data-tag][aria-label="{name}"]')).to_have_count(
+                1, timeout=120_000
+            )
+        # the rules table; the run-by-run one follows it, folded in an expander
+        table = page.get_by_test_id("stTable").first
+        expect(table).to_contain_text("learners' contribution rate", timeout=120_000)
+        for rule in rules:
+            expect(table).to_contain_text(rule)
+        figure = page.locator('[role="tabpanel"] img').first
+        expect(figure).to_be_visible(timeout=120_000)
+        page.wait_for_function("e => e.complete && e.naturalWidth > 0", arg=figure.element_handle())
         browser.close()
 
 
@@ -98,13 +126,15 @@ def main() -> int:
     clone, log = folder / "coopsim", folder / "make.log"
     port = free_port()
     url = f"http://localhost:{port}"
-    print(f"load before: {os.getloadavg()[0]:.1f} (1-min average), {os.cpu_count()} cores")
+    print(
+        f"load before: {os.getloadavg()[0]:.1f} (1-min average), {os.cpu_count()} cores", flush=True
+    )
     start = time.monotonic()
     marks: list[tuple[str, float]] = []
 
     def mark(phase: str) -> None:
         marks.append((phase, time.monotonic() - start))
-        print(f"{phase:<28} at {marks[-1][1]:6.1f} s  (load {os.getloadavg()[0]:.1f})")
+        print(f"{phase:<32} at {marks[-1][1]:6.1f} s  (load {os.getloadavg()[0]:.1f})", flush=True)
 
     subprocess.run(["git", "clone", "-q", "--branch", args.branch, str(REPO), str(clone)],
                    check=True)  # fmt: skip
@@ -123,23 +153,24 @@ def main() -> int:
         if not answers(url):
             sys.exit(f"{url} did not answer 200")
         mark("app answers HTTP 200")
-        runs = [p for p in (clone / "runs").iterdir() if not p.name.startswith(".")]
-        newest = sorted(runs, key=lambda p: (p / "summary.json").stat().st_mtime)[-4:]
-        compare_shows(url, [p.name for p in newest])
-        mark(f"Compare shows {len(newest)} of {len(runs)} runs")
+        # a fresh clone's runs are the demo's, and the page opens on the latest demo's runs
+        runs = [p.name for p in (clone / "runs").iterdir() if not p.name.startswith(".")]
+        rules = demo_rules(log.read_text(errors="replace"))
+        compare_shows(url, runs, rules)
+        mark(f"Compare: {len(runs)} runs, {len(rules)} rules, a figure")
+        text = log.read_text(errors="replace")
+        print("\nthe demo printed:")
+        print(text[text.index("mean [95% CI]") : text.index(DEMO_DONE)].rstrip())
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
-    text = log.read_text(errors="replace")
-    print("\nthe demo printed:")
-    print(text[text.index("mean [95% CI]") : text.index(DEMO_DONE)].rstrip())
-    if not args.keep:
-        subprocess.run(["rm", "-rf", str(folder)], check=False)
-    else:
-        print(f"\nthe clone: {clone}")
+        if args.keep:
+            print(f"\nthe clone: {clone}")
+        else:  # a clone holds a whole environment (about 2 GB): never left behind in /tmp
+            shutil.rmtree(folder, ignore_errors=True)
     return 0
 
 
