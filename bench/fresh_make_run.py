@@ -134,7 +134,7 @@ def main() -> int:
 
     def mark(phase: str) -> None:
         marks.append((phase, time.monotonic() - start))
-        print(f"{phase:<32} at {marks[-1][1]:6.1f} s  (load {os.getloadavg()[0]:.1f})", flush=True)
+        print(f"{phase:<38} at {marks[-1][1]:6.1f} s  (load {os.getloadavg()[0]:.1f})", flush=True)
 
     subprocess.run(["git", "clone", "-q", "--branch", args.branch, str(REPO), str(clone)],
                    check=True)  # fmt: skip
