@@ -57,6 +57,14 @@ def wait_for(what: str, ready, proc: subprocess.Popen, log: Path) -> None:
         time.sleep(0.25)
 
 
+def newcomer_env() -> dict[str, str]:
+    """This environment as a new user's shell has it: without ``PYTHONDONTWRITEBYTECODE``,
+    which test machines set and which makes `make` byte-compile the whole install (see the
+    Makefile), and without an activated environment's variables."""
+    drop = {"PYTHONDONTWRITEBYTECODE", "VIRTUAL_ENV", "PYTHONPATH"}
+    return {k: v for k, v in os.environ.items() if k not in drop}
+
+
 def answers(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=2) as resp:
@@ -143,6 +151,7 @@ def main() -> int:
         proc = subprocess.Popen(
             ["make", "run", f"APP_ARGS=--headless --port {port}"],
             cwd=clone, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            env=newcomer_env(),
         )  # fmt: skip
     try:
         wait_for("the install", (clone / ".venv" / ".installed").exists, proc, log)

@@ -4,6 +4,7 @@ cannot open the Compare page at its end (no playwright: an environment from `mak
 from __future__ import annotations
 
 import importlib.util
+import os
 import subprocess
 import sys
 import tempfile
@@ -64,3 +65,12 @@ def test_a_log_without_table_rows_is_refused():
     script = load_script()
     with pytest.raises(ValueError, match="no rows"):
         script.demo_rules("mean [95% CI] over training seeds\nrule  contribution\n\n")
+
+
+def test_make_runs_as_in_a_new_users_shell(monkeypatch):
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    monkeypatch.setenv("VIRTUAL_ENV", "/somewhere/.venv")
+    monkeypatch.setenv("COOPSIM_BENCH_PROBE", "kept")
+    env = load_script().newcomer_env()
+    assert "PYTHONDONTWRITEBYTECODE" not in env and "VIRTUAL_ENV" not in env
+    assert env["COOPSIM_BENCH_PROBE"] == "kept" and env["PATH"] == os.environ["PATH"]
