@@ -12,7 +12,19 @@ DEV_STAMP := $(VENV)/.installed-dev
 # see the README. `make run CONSTRAINTS=` installs with no constraints file, `CONSTRAINTS=f.txt`
 # with your own.
 CONSTRAINTS ?= $(if $(shell command -v nvidia-smi 2>/dev/null),,.ci/constraints.txt)
-PIP := $(PY) -m pip install --quiet $(if $(CONSTRAINTS),--constraint $(CONSTRAINTS))
+# setuptools prints a boxed notice on every editable install of a project with two top-level
+# packages (coopsim and mechanisms): "be careful with folders ... with the same name as your
+# package". It changes nothing here and reads like a failure at a newcomer's first `make run`,
+# so pip (and the build it starts) ignore that one warning.
+# pip byte-compiles every module it installs (some 10,800 files, most never imported), which was
+# more than half of `make run`'s install. Python compiles a module the first time it is imported
+# and keeps the bytecode, so where it may write bytecode (PYTHONDONTWRITEBYTECODE unset) pip
+# skips that step and the demo and the app compile the 3,500 they import, once (measured:
+# docs/getting-started.md). Where bytecode is never written pip compiles as before, or every
+# process would compile its imports again.
+NO_COMPILE := $(if $(PYTHONDONTWRITEBYTECODE),,--no-compile)
+PIP := PYTHONWARNINGS="ignore:Editable installation" \
+	$(PY) -m pip install --quiet $(NO_COMPILE) $(if $(CONSTRAINTS),--constraint $(CONSTRAINTS))
 # Extra arguments for `coopsim app` in `make run`, e.g. APP_ARGS="--headless --port 8600".
 APP_ARGS ?=
 

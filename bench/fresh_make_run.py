@@ -3,9 +3,11 @@
 Clones a branch of this repository into a new folder under /tmp, runs ``make run`` there (the
 app on a free port, headless) and times each phase: the clone, the install (until
 ``.venv/.installed`` appears), the demo (until it prints its takeaway), the app answering HTTP
-200, and the app's Compare page showing the demo's newest runs' results in headless Chromium (Debian's, driven
-by playwright from the interpreter running this script). Prints one line per phase and the
-machine's load, then stops the app and everything ``make run`` started.
+200, and the app's Compare page, in headless Chromium (Debian's, driven by playwright from the
+interpreter running this script), opened on the demo's runs with each of its rules in the rules
+table and a figure drawn. Prints one line per phase and the machine's load, then stops the app
+and everything ``make run`` started, and removes the clone (also after a failure) unless
+``--keep``.
 
     .venv/bin/python bench/fresh_make_run.py [--branch NAME] [--keep]
 """
@@ -13,7 +15,10 @@ machine's load, then stops the app and everything ``make run`` started.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
+import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -52,6 +57,14 @@ def wait_for(what: str, ready, proc: subprocess.Popen, log: Path) -> None:
         time.sleep(0.25)
 
 
+def newcomer_env() -> dict[str, str]:
+    """This environment as a new user's shell has it: without ``PYTHONDONTWRITEBYTECODE``,
+    which test machines set and which makes `make` byte-compile the whole install (see the
+    Makefile), and without an activated environment's variables."""
+    drop = {"PYTHONDONTWRITEBYTECODE", "VIRTUAL_ENV", "PYTHONPATH"}
+    return {k: v for k, v in os.environ.items() if k not in drop}
+
+
 def answers(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=2) as resp:
@@ -60,19 +73,43 @@ def answers(url: str) -> bool:
         return False
 
 
-def compare_shows(url: str, names: list[str]) -> None:
-    """Open the Compare page and wait until its table shows the runs it picks by default
-    (the newest, up to four) with their results."""
+def demo_rules(text: str) -> list[str]:
+    """The rules of the demo's final table, as its log printed them (the first column: the
+    label, followed by two or more spaces), so the Compare page can be held to the same."""
+    lines = text[text.index("mean [95% CI]") :].splitlines()[2:]  # past the title and header
+    rules = []
+    for line in lines:
+        if not line.strip() or line.startswith("("):  # the table ends at its notes
+            break
+        rules.append(re.split(r"\s{2,}", line.strip())[0])
+    if not rules:
+        raise ValueError("no rows under the demo's table header")
+    return rules
+
+
+def compare_shows(url: str, names: list[str], rules: list[str]) -> None:
+    """Open the Compare page and wait until it has chosen the demo's runs (``names``), its
+    rules table shows each of the demo's ``rules`` with the learners' contribution rate, and
+    its first figure has drawn."""
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1600})
         page.goto(f"{url}/compare")
-        table = page.get_by_test_id("stTable")
+        chosen = page.get_by_test_id("stMultiSelect").first  # the runs the page opened on
         for name in names:
-            expect(table).to_contain_text(name, timeout=120_000)
-        expect(table).to_contain_text("contribution rate")
+            expect(chosen.locator(f'[data-tag][aria-label="{name}"]')).to_have_count(
+                1, timeout=120_000
+            )
+        # the rules table; the run-by-run one follows it, folded in an expander
+        table = page.get_by_test_id("stTable").first
+        expect(table).to_contain_text("learners' contribution rate", timeout=120_000)
+        for rule in rules:
+            expect(table).to_contain_text(rule)
+        figure = page.locator('[role="tabpanel"] img').first
+        expect(figure).to_be_visible(timeout=120_000)
+        page.wait_for_function("e => e.complete && e.naturalWidth > 0", arg=figure.element_handle())
         browser.close()
 
 
@@ -85,18 +122,27 @@ def main() -> int:
     parser.add_argument("--branch", default=branch, help=f"branch to clone (default: {branch})")
     parser.add_argument("--keep", action="store_true", help="keep the clone afterwards")
     args = parser.parse_args()
+    # playwright comes with the dev extra (`make test`), not with `make run`: say so now, not
+    # after minutes of install and training when the Compare page is to be opened
+    if importlib.util.find_spec("playwright") is None:
+        sys.exit(
+            f"{sys.executable} has no playwright: run this with the interpreter of an "
+            "environment set up by `make test` (the dev extra), e.g. .venv/bin/python"
+        )
 
     folder = Path(tempfile.mkdtemp(prefix="coopsim-fresh-"))
     clone, log = folder / "coopsim", folder / "make.log"
     port = free_port()
     url = f"http://localhost:{port}"
-    print(f"load before: {os.getloadavg()[0]:.1f} (1-min average), {os.cpu_count()} cores")
+    print(
+        f"load before: {os.getloadavg()[0]:.1f} (1-min average), {os.cpu_count()} cores", flush=True
+    )
     start = time.monotonic()
     marks: list[tuple[str, float]] = []
 
     def mark(phase: str) -> None:
         marks.append((phase, time.monotonic() - start))
-        print(f"{phase:<28} at {marks[-1][1]:6.1f} s  (load {os.getloadavg()[0]:.1f})")
+        print(f"{phase:<38} at {marks[-1][1]:6.1f} s  (load {os.getloadavg()[0]:.1f})", flush=True)
 
     subprocess.run(["git", "clone", "-q", "--branch", args.branch, str(REPO), str(clone)],
                    check=True)  # fmt: skip
@@ -105,6 +151,7 @@ def main() -> int:
         proc = subprocess.Popen(
             ["make", "run", f"APP_ARGS=--headless --port {port}"],
             cwd=clone, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            env=newcomer_env(),
         )  # fmt: skip
     try:
         wait_for("the install", (clone / ".venv" / ".installed").exists, proc, log)
@@ -115,23 +162,24 @@ def main() -> int:
         if not answers(url):
             sys.exit(f"{url} did not answer 200")
         mark("app answers HTTP 200")
-        runs = [p for p in (clone / "runs").iterdir() if not p.name.startswith(".")]
-        newest = sorted(runs, key=lambda p: (p / "summary.json").stat().st_mtime)[-4:]
-        compare_shows(url, [p.name for p in newest])
-        mark(f"Compare shows {len(newest)} of {len(runs)} runs")
+        # a fresh clone's runs are the demo's, and the page opens on the latest demo's runs
+        runs = [p.name for p in (clone / "runs").iterdir() if not p.name.startswith(".")]
+        rules = demo_rules(log.read_text(errors="replace"))
+        compare_shows(url, runs, rules)
+        mark(f"Compare: {len(runs)} runs, {len(rules)} rules, a figure")
+        text = log.read_text(errors="replace")
+        print("\nthe demo printed:")
+        print(text[text.index("mean [95% CI]") : text.index(DEMO_DONE)].rstrip())
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
-    text = log.read_text(errors="replace")
-    print("\nthe demo printed:")
-    print(text[text.index("mean [95% CI]") : text.index(DEMO_DONE)].rstrip())
-    if not args.keep:
-        subprocess.run(["rm", "-rf", str(folder)], check=False)
-    else:
-        print(f"\nthe clone: {clone}")
+        if args.keep:
+            print(f"\nthe clone: {clone}")
+        else:  # a clone holds a whole environment (about 2 GB): never left behind in /tmp
+            shutil.rmtree(folder, ignore_errors=True)
     return 0
 
 

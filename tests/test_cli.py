@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -313,6 +314,8 @@ def test_demo_trains_every_rule_and_says_what_changed(capsys, tmp_path):
     designed = next(line for line in lines if line.startswith("A learning planner"))
     assert "set matching.rate (one of 0, 1, 2, 3, 4) and chose " in designed
     assert "the best rule on that grid with agents at equilibrium is 2." in designed
-    for label in ARMS:  # each rule's result was shown as soon as it finished
-        assert f"{label}: learners contributed " in out + err
+    for label in ARMS:  # each rule's result was shown as soon as it finished, with its time
+        line = next(x for x in (out + err).splitlines() if f"{label}: learners contributed " in x)
+        assert re.search(r"over 1 training seeds \(trained \d+\.\d s\)", line), line
+    assert re.search(rf"{len(ARMS)} runs trained and evaluated in \d+ s, 1 at a time", out)
     assert f"{len(ARMS)}/{len(ARMS)}" in err  # the progress bar counted every run

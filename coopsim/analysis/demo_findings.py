@@ -136,13 +136,35 @@ def load_findings(paths: Mapping[str, Mapping[int, Path]]) -> list[ArmFindings]:
     ]
 
 
+def training_seconds(runs: list[RunData]) -> list[float] | None:
+    """Each run's training time as its summary records it (the trainer's own clock, without
+    evaluation or writing the run), or None where a run has none (an evaluated-only run, or a
+    folder written before the budget was recorded)."""
+    seconds = [(run.summary.get("training") or {}).get("seconds") for run in runs]
+    if any(not isinstance(s, int | float) for s in seconds):
+        return None
+    return [float(s) for s in seconds]
+
+
+def seconds_range(seconds: list[float]) -> str:
+    """``3.0-6.3 s a seed``, or ``3.0 s`` for one run: how long a rule's seeds trained, so a
+    reader of the demo sees which rule the wait went to."""
+    low, high = f"{min(seconds):.1f}", f"{max(seconds):.1f}"
+    if len(seconds) == 1:
+        return f"{low} s"
+    return f"{low} s a seed" if low == high else f"{low}-{high} s a seed"
+
+
 def arm_line(label: str, paths: list[Path]) -> str:
     """One rule's result as soon as its seeds are done: the learners' contribution over the
-    seeds and, where a planner set the rule, what it chose at each (no yardstick yet: that is
-    the takeaway's)."""
+    seeds, how long each seed trained and, where a planner set the rule, what it chose at each
+    (no yardstick yet: that is the takeaway's)."""
     runs = [load_run(p, columns=COLUMNS) for p in paths]
     shares = t_interval(np.array([run_values(run)["contribution"] for run in runs]), bounds=SHARE)
     line = f"{label}: learners contributed {percent(shares)} over {len(runs)} training seeds"
+    seconds = training_seconds(runs)
+    if seconds is not None:
+        line += f" (trained {seconds_range(seconds)})"
     chosen = planner_rules(runs)
     if chosen is not None:
         picks = ", ".join("/".join(_value(v) for v in rule) for rule in chosen)

@@ -15,9 +15,9 @@ page = st.navigation(menu.pages())
 with st.sidebar:
     st.markdown("### coopsim")
     st.caption(
-        "Design mechanisms (taxes, redistribution, matching funds, sanctions), run them on "
-        "batched public-goods and matrix-game worlds, and compare welfare, equality and "
-        "cooperation."
+        "Design mechanisms (taxes, redistribution, matching funds, sanctions, quotas), run "
+        "them on batched worlds (public goods, matrix games, the AI Economist's economy, the "
+        "commons), and compare welfare, equality and cooperation."
     )
     st.caption(f"Run directories (`<runs>` in messages): `{shown.runs_folder()}`")
     st.caption(

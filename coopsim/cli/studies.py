@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
+import time
 from pathlib import Path
 
 from coopsim.cli.args import positive_int, seed_list
@@ -249,6 +250,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"{workers} at a time"
     )
     finished: dict[str, list[Path]] = {label: [] for label in arms}
+    started = time.monotonic()
 
     def on_run(bar, label: str, seed: int, path: Path) -> None:
         bar.update()
@@ -271,7 +273,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 130
+    elapsed = time.monotonic() - started  # what the reader waited for: spawn, train, evaluate
     findings = load_findings(by_rule(paths))  # named as coopsim compare and the brief name them
+    print(f"{total} runs trained and evaluated in {elapsed:.0f} s, {workers} at a time")
     print()
     print("mean [95% CI] over training seeds")
     print(format_table(findings))

@@ -10,7 +10,9 @@ from coopsim.analysis.demo_findings import (
     format_table,
     percent,
     run_values,
+    seconds_range,
     takeaway,
+    training_seconds,
 )
 from coopsim.intervals import t_interval
 from coopsim.record import RunData
@@ -117,3 +119,23 @@ def test_design_sentence_counts_the_seeds_at_each_choice_against_the_best_rule()
 def test_arm_findings_without_a_planner_have_no_design():
     runs = [fake_run([0.5, 0.5], ["ppo", "ppo"]) for _ in range(2)]
     assert arm_findings("fixed", runs).design is None
+
+
+def with_training(run: RunData, seconds) -> RunData:
+    """The run with a training budget in its summary, as a learning run records it."""
+    summary = {**run.summary, "training": {"iterations": 20, "seconds": seconds}}
+    return RunData(run.path, summary, run.scenario, run.episodes)
+
+
+def test_training_seconds_are_read_from_each_runs_summary():
+    runs = [with_training(fake_run([0.5], ["ppo"]), s) for s in (3.25, 6.5, 4)]
+    assert training_seconds(runs) == [3.25, 6.5, 4.0]
+    assert seconds_range(training_seconds(runs)) == "3.2-6.5 s a seed"
+    assert seconds_range([7.04]) == "7.0 s"
+    assert seconds_range([0.31, 0.29]) == "0.3 s a seed"  # no range where none shows
+
+
+def test_training_seconds_are_none_where_a_run_did_not_record_them():
+    trained = with_training(fake_run([0.5], ["ppo"]), 3.0)
+    assert training_seconds([trained, fake_run([0.5], ["ppo"])]) is None  # evaluated only
+    assert training_seconds([with_training(fake_run([0.5], ["ppo"]), None)]) is None
