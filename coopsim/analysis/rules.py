@@ -60,6 +60,30 @@ PRIMARY = {
 #: Parameters that configure what agents observe or how a rule is shown, not what it does.
 NOT_RULE = ("observed",)
 
+#: Tax schedules by the name a reader knows them by.
+TAX_SCHEDULES = {"saez": "Saez tax", "us_federal_2018": "US federal tax"}
+#: A tax's parameters its schedule's name already says (or, for Saez, how it learns its rates):
+#: a label names the schedule, not these.
+TAX_SAID = ("schedule", "rates", "brackets", "scale", "memory")
+
+
+def _tax_words(mechanism: dict[str, Any]) -> str:
+    """A tax by its schedule (``Saez tax``, ``US federal tax``, ``flat tax 0.2``, ``no tax``).
+
+    Why: a tax's parameter dump (``tax memory 8192 rates [0.0, ...] schedule saez``) hid the one
+    thing that tells the economy's regimes apart; a custom schedule of zero rates is the free
+    market's."""
+    schedule = str(mechanism.get("schedule", "custom"))
+    rates = [float(r) for r in mechanism.get("rates", [])]
+    if schedule in TAX_SCHEDULES:
+        return TAX_SCHEDULES[schedule]
+    if schedule == "flat" and rates:
+        return f"flat tax {_num(rates[0])}"
+    if not any(rates):
+        return "no tax"
+    return "tax rates " + "/".join(_num(r) for r in rates)
+
+
 #: Mechanisms an outside sponsor pays for -> the sponsor's outlay from the run's summed
 #: transfers and the world's config. Matching pays ``multiplier x rate x contributions`` into
 #: the pot (``transfer_matching``) for an outlay of ``rate x contributions``.
@@ -271,6 +295,9 @@ def _mechanism_words(rule: Rule, differing: dict[str, set[str]]) -> list[str]:
         shown = []
         primary = PRIMARY.get(kind)
         names = sorted(differing.get(kind, set()) - {primary[0] if primary else ""})
+        if kind == "tax":
+            word = _tax_words(m)
+            names = [name for name in names if name not in TAX_SAID]
         if primary and primary[0] in m:
             shown.append(primary[1](m[primary[0]]))
         shown += [f"{name.replace('_', ' ')} {_num(m[name])}" for name in names if name in m]

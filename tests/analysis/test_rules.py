@@ -142,3 +142,43 @@ def test_wide_keeps_the_stress_tests_columns_beside_each_measure():
     assert w.loc["b", "objective"] == 7.0
     plain = wide(table.drop(columns=["worst_case", "worst_population", "stress_in_distribution"]))
     assert not [c for c in plain.columns if "worst" in c or "stress" in c]
+
+
+def test_the_economy_regimes_are_named_by_their_tax_schedules():
+    """A tax is named by its schedule, not by a dump of its parameters (memory, rates)."""
+    from pathlib import Path
+
+    import pandas as pd
+
+    from coopsim.analysis.rules import Rule, rule_labels
+    from coopsim.record import RunData
+
+    names = ["economy_free_market", "economy_us_federal", "economy_saez", "economy_ai_planner"]
+    rules = [
+        Rule(
+            key=name,
+            runs=(
+                RunData(
+                    path=Path(name),
+                    summary={"scenario": name},
+                    scenario=scenario.load(name).to_dict(),
+                    episodes=pd.DataFrame(),
+                ),
+            ),
+        )
+        for name in names
+    ]
+    free, federal, saez, planner = rule_labels(rules)
+    assert free == "no tax + rebate"
+    assert federal == "US federal tax + rebate"
+    assert saez == "Saez tax + rebate"
+    assert planner.startswith("tax, planner-chosen (") and planner.endswith(") + rebate")
+
+
+def test_a_tax_is_named_by_its_schedule():
+    from coopsim.analysis.rules import _tax_words
+
+    assert _tax_words({"schedule": "flat", "rates": [0.2]}) == "flat tax 0.2"
+    assert _tax_words({"schedule": "custom", "rates": [0.0, 0.0]}) == "no tax"
+    assert _tax_words({"schedule": "custom", "rates": [0.1, 0.25]}) == "tax rates 0.1/0.25"
+    assert _tax_words({"schedule": "saez", "rates": [0.0]}) == "Saez tax"
