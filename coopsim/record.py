@@ -28,9 +28,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 import coopsim
-from coopsim.files import TOMLDecodeError, atomic_file, atomic_write_text, read_toml
+from coopsim.files import atomic_file, atomic_write_text
 from coopsim.paths import UnsafePathError, inside, slug
-from coopsim.schema import ConfigError
+from coopsim.schema import ConfigError, read_config_toml
 
 SUMMARY = "summary.json"
 EPISODES = "episodes.parquet"
@@ -308,13 +308,6 @@ def _read_summary(file: Path) -> dict[str, Any]:
     return summary
 
 
-def _read_toml(file: Path) -> dict[str, Any]:
-    try:
-        return read_toml(file)
-    except (TOMLDecodeError, UnicodeDecodeError) as err:
-        raise ConfigError(str(file), "(syntax)", f"not valid TOML: {err}") from None
-
-
 def _read_table(file: Path, reader: Callable[..., pd.DataFrame] = pd.read_parquet, **kwargs):
     """A parquet table; a truncated or corrupt one is a ConfigError naming the file."""
     try:
@@ -354,7 +347,7 @@ def load_run(
     if not (path / SUMMARY).exists():
         raise FileNotFoundError(f"{path}: not a coopsim run directory (no {SUMMARY})")
     summary = _read_summary(path / SUMMARY)
-    scenario = _read_toml(path / SCENARIO) if (path / SCENARIO).exists() else {}
+    scenario = read_config_toml(path / SCENARIO) if (path / SCENARIO).exists() else {}
     episodes = (
         _read_table(path / EPISODES, read_episodes, columns=columns, max_rows=max_rows)
         if (path / EPISODES).exists()

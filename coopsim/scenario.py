@@ -34,8 +34,7 @@ from coopsim.config import (
     TrainingConfig,
 )
 from coopsim.envs import WORLDS
-from coopsim.files import TOMLDecodeError, read_toml
-from coopsim.schema import ConfigError, build, describe_range, resolve_named_file
+from coopsim.schema import ConfigError, build, describe_range, read_config_toml, resolve_named_file
 from mechanisms import MECHANISMS
 
 SCENARIO_DIR = Path(
@@ -89,11 +88,7 @@ def list_scenarios() -> dict[str, Path]:
 def load(name_or_path: str | os.PathLike) -> Scenario:
     """Read and validate a scenario file (or a name from ``scenarios/``)."""
     path = resolve_path(name_or_path)
-    try:
-        data = read_toml(path)
-    except TOMLDecodeError as err:
-        raise ConfigError(str(path), "(syntax)", f"not valid TOML: {err}") from None
-    return from_dict(data, source=str(path), default_name=path.stem)
+    return from_dict(read_config_toml(path), source=str(path), default_name=path.stem)
 
 
 def from_dict(

@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar, Union
 
+from coopsim.files import TOMLDecodeError, read_toml
 from mechanisms.params import MISSING, describe_range, param
 
 __all__ = ["MISSING", "ConfigError", "build", "describe_range", "field_specs", "param", "to_dict"]
@@ -167,6 +168,16 @@ def _check_rules(value: Any, meta: Mapping[str, Any], source: str | None, name: 
             )
         if _outside(v, meta):
             raise ConfigError(source, name, f"{at}got {_short(v)}, must be {describe_range(meta)}")
+
+
+def read_config_toml(path: str | os.PathLike) -> dict[str, Any]:
+    """A config file (scenario, population, sweep, stress settings, a run's record) as plain
+    data; bad syntax, or bytes that are not UTF-8, is one :class:`ConfigError` naming the file,
+    not a traceback from the parser."""
+    try:
+        return read_toml(path)
+    except (TOMLDecodeError, UnicodeDecodeError) as err:
+        raise ConfigError(str(path), "(syntax)", f"not valid TOML: {err}") from None
 
 
 def resolve_named_file(name_or_path: str | os.PathLike, folder: Path, kind: str) -> Path:

@@ -89,3 +89,19 @@ def test_an_overflow_limit_is_no_planner_range():
     fine = MECHANISMS["sanction_institution"].Params
     assert declared_bounds(fine, "fine") == (0, None)
     assert declared_bounds(fine, "threshold") == (0, 1)
+
+
+def test_a_config_file_that_is_not_toml_is_one_config_error_naming_it(tmp_path):
+    from coopsim.schema import ConfigError, read_config_toml
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[world\nkind = 1\n")
+    with pytest.raises(ConfigError, match="bad.toml.*not valid TOML"):
+        read_config_toml(bad)
+    binary = tmp_path / "binary.toml"
+    binary.write_bytes(b"\xff\xfe\x00kind")
+    with pytest.raises(ConfigError, match="binary.toml.*not valid TOML"):
+        read_config_toml(binary)
+    good = tmp_path / "good.toml"
+    good.write_text('[world]\nkind = "public_goods"\n')
+    assert read_config_toml(good) == {"world": {"kind": "public_goods"}}

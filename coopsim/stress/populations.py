@@ -22,23 +22,24 @@ the file, the field and what is allowed.
 from __future__ import annotations
 
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from coopsim.agents.population import Population
 from coopsim.agents.scripted import SCRIPTED
 from coopsim.envs import WORLDS, World
-from coopsim.schema import ConfigError, build, describe_range, param, resolve_named_file
+from coopsim.schema import (
+    ConfigError,
+    build,
+    describe_range,
+    param,
+    read_config_toml,
+    resolve_named_file,
+)
 
 #: How a cross-rule population is named in a stress test: this, then the rule its learners
 #: trained under.
 TRAINED_UNDER = "trained under "
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 #: Where the shipped population files live (one folder beside ``scenarios/``).
 POPULATION_DIR = Path(
@@ -136,10 +137,7 @@ def resolve_population_path(name_or_path: str | os.PathLike) -> Path:
 def load_population(name_or_path: str | os.PathLike) -> PopulationConfig:
     """Read and validate a population file (or a shipped one's name)."""
     path = resolve_population_path(name_or_path)
-    try:
-        data = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigError(str(path), "(syntax)", f"not valid TOML: {err}") from None
+    data = read_config_toml(path)
     return population_from_dict(data, source=str(path), default_name=path.stem)
 
 

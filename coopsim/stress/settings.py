@@ -33,9 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from coopsim.files import TOMLDecodeError, read_toml
 from coopsim.scenario import SCENARIO_DIR
-from coopsim.schema import ConfigError, build, param, resolve_named_file
+from coopsim.schema import ConfigError, build, param, read_config_toml, resolve_named_file
 from coopsim.stress.driver import EXPLOITER_STARTS, StressConfig
 from coopsim.stress.populations import resolve_population_path
 
@@ -115,11 +114,7 @@ def resolve_settings_path(name_or_path: str | os.PathLike) -> Path:
 def load_settings(name_or_path: str | os.PathLike) -> StressSettings:
     """Read and check a settings file (or a shipped one's name, from ``scenarios/stress/``)."""
     path = resolve_settings_path(name_or_path)
-    try:
-        data = read_toml(path)
-    except TOMLDecodeError as err:
-        raise ConfigError(str(path), "(syntax)", f"not valid TOML: {err}") from None
-    return settings_from_dict(data, source=str(path))
+    return settings_from_dict(read_config_toml(path), source=str(path))
 
 
 def settings_from_dict(data: Mapping[str, Any], source: str | None = None) -> StressSettings:

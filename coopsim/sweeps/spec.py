@@ -30,7 +30,7 @@ import numpy as np
 
 from coopsim.files import TOMLDecodeError, loads_toml
 from coopsim.paths import slug
-from coopsim.schema import ConfigError
+from coopsim.schema import ConfigError, read_config_toml
 
 WHERE = "sweep"  # how messages name a problem in the sweep itself rather than a scenario file
 _INDEX = re.compile(r"\[(\d+)\]")
@@ -274,10 +274,7 @@ def load_base(name_or_path: str | os.PathLike) -> tuple[Any, SweepSpec | None]:
     from coopsim import scenario as sc
 
     path = sc.resolve_path(name_or_path)
-    try:
-        data = loads_toml(path.read_text())
-    except TOMLDecodeError as err:
-        raise ConfigError(str(path), "(syntax)", f"not valid TOML: {err}") from None
+    data = read_config_toml(path)
     table = data.pop("sweep", None)
     spec = spec_from_table(table) if table is not None else None
     if table is not None and "scenario" in table:

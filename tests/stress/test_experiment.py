@@ -20,6 +20,14 @@ def policies(names: list[str]) -> set[str]:
     return {m.policy for name in names for m in load_population(name).members if m.policy}
 
 
+def tiny_args(tmp_path, planner: str, *extra: str, seeds: str = "0,1") -> list[str]:
+    """The experiment's command line on a tiny budget (one iteration, two episodes)."""
+    return [
+        *(str(tmp_path), "--seeds", seeds, "--iterations", "1", "--planners", planner),
+        *("--episodes", "2", "--exploiter-iterations", "1", *extra),
+    ]
+
+
 def test_the_training_mix_and_the_held_out_suite_are_disjoint_and_both_answer_the_rule():
     assert not set(experiment.TRAINING_MIX) & set(experiment.HELD_OUT)
     trained, held = policies(experiment.TRAINING_MIX), policies(experiment.HELD_OUT)
@@ -65,9 +73,8 @@ def test_the_fairness_suite_adds_inequity_averse_voters_of_a_different_degree_to
 
 
 def test_the_fairness_suite_runs_end_to_end_and_holds_out_strong_aversion(tmp_path):
-    args = [str(tmp_path), "--seeds", "0", "--iterations", "1", "--planners"]
-    args += ["democratic_ai_planner", "--episodes", "2", "--exploiter-iterations", "1"]
-    assert experiment.main([*args, "--suite", "fairness"]) == 0
+    args = tiny_args(tmp_path, "democratic_ai_planner", "--suite", "fairness", seeds="0")
+    assert experiment.main(args) == 0
     name = "democratic_ai_planner"
     assert f"{name}: robust fairness - plain" in set(pd.read_csv(tmp_path / "summary.csv")["rule"])
     settings = json.loads((tmp_path / "settings.json").read_text())
@@ -156,19 +163,7 @@ def test_summarise_pairs_robust_with_plain_by_seed():
 
 
 def test_the_pipeline_runs_end_to_end_on_a_tiny_budget_and_resumes(tmp_path, capsys):
-    args = [
-        str(tmp_path),
-        "--seeds",
-        "0,1",
-        "--iterations",
-        "1",
-        "--planners",
-        "public_goods_matching_planner",
-        "--episodes",
-        "2",
-        "--exploiter-iterations",
-        "1",
-    ]
+    args = tiny_args(tmp_path, "public_goods_matching_planner")
     assert experiment.main(args) == 0
     summary = pd.read_csv(tmp_path / "summary.csv")
     rules = set(summary["rule"])
@@ -214,23 +209,14 @@ def test_the_movable_mix_never_draws_on_the_held_out_suite():
 
 
 def test_the_movable_mix_runs_end_to_end_and_saves_its_grid(tmp_path):
-    args = [
-        str(tmp_path),
-        "--seeds",
-        "0,1",
-        "--iterations",
-        "1",
-        "--planners",
+    args = tiny_args(
+        tmp_path,
         "public_goods_institution_planner",
-        "--episodes",
-        "2",
-        "--exploiter-iterations",
-        "1",
         "--mix",
         "movable",
         "--robust-objective",
         "worst",
-    ]
+    )
     assert experiment.main(args) == 0
     name = "public_goods_institution_planner"
     assert set(pd.read_csv(tmp_path / "summary.csv")["rule"]) >= {
@@ -244,21 +230,7 @@ def test_the_movable_mix_runs_end_to_end_and_saves_its_grid(tmp_path):
 
 
 def test_the_crowding_suite_runs_end_to_end_and_holds_out_strong_crowding(tmp_path):
-    args = [
-        str(tmp_path),
-        "--seeds",
-        "0,1",
-        "--iterations",
-        "1",
-        "--planners",
-        "public_goods_institution_planner",
-        "--episodes",
-        "2",
-        "--exploiter-iterations",
-        "1",
-        "--suite",
-        "crowding",
-    ]
+    args = tiny_args(tmp_path, "public_goods_institution_planner", "--suite", "crowding")
     assert experiment.main(args) == 0
     name = "public_goods_institution_planner"
     assert f"{name}: robust crowding - plain" in set(pd.read_csv(tmp_path / "summary.csv")["rule"])
