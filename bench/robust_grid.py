@@ -9,10 +9,11 @@ several sets of populations, and the seconds the batch took.
 
 ``--suite crowding`` plays the crowding suite (:data:`coopsim.stress.experiment.SUITES`): the
 candidates and held-out populations each with crowding-out contributors of their own degree;
-``--suite fairness`` each with inequity-averse voters of their own degree (for Democratic AI).
+``--suite fairness`` each with inequity-averse voters of their own degree (for Democratic AI);
+``--suite givers`` each with contributors who give under any rule, more as it pays more.
 
 Run: ``python bench/robust_grid.py [--planners a,b] [--levels 6] [--episodes 16]
-[--suite first|crowding|fairness]``.
+[--suite first|crowding|fairness|givers]``.
 """
 
 from __future__ import annotations

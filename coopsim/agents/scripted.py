@@ -22,6 +22,7 @@ from coopsim.agents.responders import (
     BestResponder,
     CrowdingResponder,
     HurdleResponder,
+    LinearResponder,
     QuantalResponder,
 )
 from coopsim.schema import param
@@ -168,6 +169,7 @@ SCRIPTED: dict[str, type[ScriptedPolicy]] = {
         HurdleResponder,
         QuantalResponder,
         CrowdingResponder,
+        LinearResponder,
         GatherBuild,
         GreedyHarvester,
         RestrainedHarvester,

@@ -30,12 +30,16 @@ the held-out suite (:data:`HELD_OUT_CROWDING`); the twin is ``<planner>_robust_c
 (``[[members]] vote_alpha``/``vote_beta``: a Democratic-AI vote by Fehr-Schmidt inequity-averse
 utility) to both sides: ``fairness_mild`` to the training mix (:data:`TRAINING_MIX_FAIRNESS`),
 ``fairness_strong`` to the held-out suite (:data:`HELD_OUT_FAIRNESS`); the twin is
-``<planner>_robust_fairness``. The default ``--suite first`` is the first suite, whose tables it
+``<planner>_robust_fairness``. ``--suite givers`` adds contributors who give part of their
+endowment under any rule and more as it raises their return per coin
+(:class:`~coopsim.agents.responders.LinearResponder`): ``givers_mild`` to the training mix
+(:data:`TRAINING_MIX_GIVERS`), ``givers_strong`` to the held-out suite
+(:data:`HELD_OUT_GIVERS`); the twin is ``<planner>_robust_givers``. The default ``--suite first`` is the first suite, whose tables it
 reproduces.
 
 Run: ``python -m coopsim.stress.experiment OUT [--seeds 0,1,2] [--iterations N]
 [--episodes E] [--exploiter-iterations X] [--robust-objective mean|worst|cvar]
-[--cvar-alpha A] [--mix fixed|movable|answering] [--suite first|crowding|fairness]``. Run again with the same OUT, it trains only the runs not yet published
+[--cvar-alpha A] [--mix fixed|movable|answering] [--suite first|crowding|fairness|givers]``. Run again with the same OUT, it trains only the runs not yet published
 there and the stress test resumes its cells.
 """
 
@@ -95,12 +99,23 @@ TRAINING_MIX_FAIRNESS = [*TRAINING_MIX, "fairness_mild"]
 #: alpha 1 or 4, beta 0.6), never trained against. Added after both suites above could not
 #: separate the Democratic-AI planners: every population there votes on its own payoff.
 HELD_OUT_FAIRNESS = [*HELD_OUT, "fairness_strong"]
+#: ``--suite givers``'s training mix: :data:`TRAINING_MIX` and contributors who give part of
+#: their endowment under any rule and more as the rule raises their return per coin, at the
+#: level of a repeated game's average (``givers_mild``: base 0.3, slope 0.5).
+TRAINING_MIX_GIVERS = [*TRAINING_MIX, "givers_mild"]
+#: ``--suite givers``'s held-out scripted populations: :data:`HELD_OUT` and the same giving at
+#: the level of one-shot games and first rounds, rising twice as steeply (``givers_strong``:
+#: base 0.5, slope 1.0), never trained against. Added after the three suites above could not
+#: separate the Democratic-AI planners: every rule responder there gives nothing under the
+#: strict egalitarian baseline, so any rule that makes it give wins its every vote.
+HELD_OUT_GIVERS = [*HELD_OUT, "givers_strong"]
 #: ``--suite NAME`` -> (training mix, held-out scripted populations, candidates of ``--mix
 #: movable``). ``first`` is the suite of the first tables, kept so that they reproduce.
 SUITES: dict[str, tuple[list[str], list[str], list[str]]] = {
     "first": (TRAINING_MIX, HELD_OUT, CANDIDATE_MIX),
     "crowding": (TRAINING_MIX_CROWDING, HELD_OUT_CROWDING, [*CANDIDATE_MIX, "crowding_mild"]),
     "fairness": (TRAINING_MIX_FAIRNESS, HELD_OUT_FAIRNESS, [*CANDIDATE_MIX, "fairness_mild"]),
+    "givers": (TRAINING_MIX_GIVERS, HELD_OUT_GIVERS, [*CANDIDATE_MIX, "givers_mild"]),
 }
 
 
@@ -315,8 +330,9 @@ def main(argv: list[str] | None = None) -> int:
         default="first",
         choices=tuple(SUITES),
         help="the training mix and held-out suite: 'first' (TRAINING_MIX, HELD_OUT), "
-        "'crowding' (each with crowding-out contributors of its own degree) or 'fairness' "
-        "(each with inequity-averse voters of its own degree); the twin is named "
+        "'crowding' (each with crowding-out contributors of its own degree), 'fairness' "
+        "(each with inequity-averse voters of its own degree) or 'givers' (each with "
+        "contributors who give under any rule, more as it pays more); the twin is named "
         "<planner>_robust_<suite>...",
     )
     parser.add_argument(

@@ -16,6 +16,8 @@ from coopsim.agents.responders import (
     CrowdingResponder,
     HurdleParams,
     HurdleResponder,
+    LinearParams,
+    LinearResponder,
     QuantalParams,
     QuantalResponder,
 )
@@ -46,6 +48,7 @@ def responder(cls, params, w, seats=None):
 def test_registered_in_the_zoo():
     for cls in (BestResponder, HurdleResponder, QuantalResponder, CrowdingResponder):
         assert SCRIPTED[cls.name] is cls
+    assert SCRIPTED["linear_responder"] is LinearResponder
 
 
 def test_best_response_to_matching_flips_at_the_analytic_threshold():
@@ -185,6 +188,53 @@ def test_a_match_crowds_out_as_a_fine_does():
     assert torch.allclose(policy.share(obs, w.gen)[:, 0], torch.tensor([1.0, 0.7]), atol=1e-5)
 
 
+def test_a_linear_responder_gives_its_base_under_no_rule_and_rises_with_a_match():
+    # a match m adds 0.4 m to the return per coin: share base + slope 0.4 m, capped at 1;
+    # endowment 20 in levels of 2 coins, rounded to the nearest level
+    rates = [[0.0], [0.5], [1.0], [2.5], [4.0]]
+    w, obs = world_under("public_goods_matching_planner", "matching", rates)
+    policy = responder(LinearResponder, LinearParams(base=0.3, slope=0.5), w)
+    expected = torch.tensor([0.3, 0.4, 0.5, 0.8, 1.0])  # 0.3 + 0.2 m, 1.1 capped at 1
+    assert torch.allclose(policy.share(obs, w.gen)[:, 0], expected, atol=1e-5)
+    assert policy.act(obs, w.gen)[:, 0, 0].tolist() == [3, 4, 5, 8, 10]
+    falling = responder(LinearResponder, LinearParams(base=0.5, slope=-1.0), w)
+    assert torch.allclose(falling.share(obs, w.gen)[:, 0], torch.tensor([0.5, 0.3, 0.1, 0, 0]))
+
+
+def test_a_linear_responder_under_redistribution_is_the_hand_computed_share():
+    # Democratic AI: endowments 10, 2, 2, 2, r = 1.6; round 1, the others believed to give
+    # half (5, 1, 1, 1). Seat i's share of the pot r sum c is s_i = w/4 + (1 - w)(v c_i /
+    # sum c + (1 - v)(c_i/e_i) / sum (c_j/e_j)); its return per coin R = 1 + (pay(all) -
+    # pay(none)) / e_i, where pay(none) = e_i (a seat that gives nothing gets no share by
+    # contribution) plus its equal part w/4 of the pot the others made.
+    rows = [[1.0, 0.0], [0.0, 1.0], [0.0, 0.0], [0.5, 0.5]]
+    w, obs = world_under("democratic_ai_planner", "redistribution", rows)
+    endow = [10.0, 2.0, 2.0, 2.0]
+
+    def incentive(wt: float, v: float, i: int) -> float:
+        others = [e / 2 for j, e in enumerate(endow) if j != i]
+        pot_all, pot_none = 1.6 * (endow[i] + sum(others)), 1.6 * sum(others)
+        rel = 1.0 / (1.0 + 0.5 * 3)  # own relative giving 1 against three halves
+        share = wt / 4 + (1 - wt) * (v * endow[i] / (endow[i] + sum(others)) + (1 - v) * rel)
+        pay_all, pay_none = pot_all * share, endow[i] + pot_none * wt / 4
+        return (pay_all - pay_none) / endow[i] + 1.0 - 0.4
+
+    expected = torch.tensor([[incentive(a, b, i) for i in range(4)] for a, b in rows])
+    policy = responder(LinearResponder, LinearParams(base=0.3, slope=0.5), w)
+    assert torch.allclose(policy.incentive(obs), expected, atol=1e-5)
+    # the baseline (strict egalitarian) adds nothing: the base share, 3 of 10 levels
+    assert torch.allclose(expected[0], torch.zeros(4), atol=1e-6)
+    # libertarian: a coin returns r = 1.6 to its giver (incentive 1.2); liberal egalitarian
+    # pays the rich seat 0.432 and each poor seat 2.48 over r/N
+    assert torch.allclose(expected[1], torch.full((4,), 1.2), atol=1e-5)
+    assert torch.allclose(expected[2], torch.tensor([0.432, 2.48, 2.48, 2.48]), atol=1e-5)
+    share = (0.3 + 0.5 * expected).clamp(0, 1)
+    assert torch.allclose(policy.share(obs, w.gen), share, atol=1e-5)
+    got = policy.act(obs, w.gen)[..., 0]
+    assert got[0].tolist() == [3, 3, 3, 3] and got[1].tolist() == [9, 9, 9, 9]
+    assert got[2].tolist() == [5, 10, 10, 10]  # 0.3 + 0.216 = 0.516: level 5
+
+
 def test_an_unbound_responder_says_so():
     w, obs = world_under("public_goods_matching_planner", "matching", [[1.0]])
     with pytest.raises(ValueError, match="never shown one"):
@@ -208,6 +258,16 @@ def test_an_unbound_responder_says_so():
             {"policy": "crowding_responder", "params": {"degree": -1}},
             "members[0].params.degree",
             ">= 0",
+        ),
+        (
+            {"policy": "linear_responder", "params": {"base": 1.5}},
+            "members[0].params.base",
+            "<= 1",
+        ),
+        (
+            {"policy": "linear_responder", "params": {"slope": "steep"}},
+            "members[0].params.slope",
+            "number",
         ),
         (
             {"policy": "best_responder", "params": {"prior": 2}},

@@ -85,6 +85,32 @@ def test_the_fairness_suite_runs_end_to_end_and_holds_out_strong_aversion(tmp_pa
     assert "fairness_mild" not in set(by_population["population"])
 
 
+def test_the_givers_suite_adds_contributors_who_give_under_the_baseline_to_each_side():
+    training, held, candidates = experiment.SUITES["givers"]
+    assert not set(training) & set(held) and not set(candidates) & set(held)
+    assert set(training) - set(experiment.TRAINING_MIX) == {"givers_mild"}
+    assert set(held) - set(experiment.HELD_OUT) == {"givers_strong"}
+    mild = load_population("givers_mild").members[0]
+    strong = load_population("givers_strong").members[0]
+    # the same kind on both sides; the held-out ones give more at r/N and rise more steeply
+    assert mild.policy == strong.policy == "linear_responder"
+    assert strong.params.base > mild.params.base > 0 and strong.params.slope > mild.params.slope
+    assert experiment.answers_rule("givers_mild") and experiment.answers_rule("givers_strong")
+
+
+def test_the_givers_suite_runs_end_to_end_and_holds_out_the_strong_givers(tmp_path):
+    args = tiny_args(tmp_path, "democratic_ai_planner", "--suite", "givers", seeds="0")
+    assert experiment.main(args) == 0
+    name = "democratic_ai_planner"
+    assert f"{name}: robust givers - plain" in set(pd.read_csv(tmp_path / "summary.csv")["rule"])
+    settings = json.loads((tmp_path / "settings.json").read_text())
+    assert settings["held_out"] == experiment.HELD_OUT_GIVERS
+    assert settings["training_mix"][name] == experiment.TRAINING_MIX_GIVERS
+    by_population = pd.read_csv(tmp_path / f"populations-{name}.csv")
+    assert "givers_strong" in set(by_population["population"])
+    assert "givers_mild" not in set(by_population["population"])
+
+
 def test_the_movable_mix_refuses_the_held_out_suite_it_is_given():
     with pytest.raises(ValueError, match="held out"):
         experiment.movable_mix(
