@@ -424,18 +424,26 @@ def rule_labels(rules: Sequence[Rule]) -> list[str]:
 
 
 def sponsor_cost(rules: Sequence[Rule]) -> float:
-    """The cost per unit of a sponsor's outlay: the one the planners state (1 where none does).
+    """The cost per unit of a sponsor's outlay: the one the planners paid net welfare state (1
+    where none does).
 
-    Raises where planners state different costs: net welfare would not be one measure."""
+    Only those: a planner's ``sponsor_cost`` is used by the net-welfare objective alone, and a
+    planner trained for another (a tax planner's equality x productivity) still has the
+    default, 1, in its resolved scenario, which would otherwise clash with the demo planner's
+    1.8. Raises where planners paid net welfare state different costs: net welfare would not
+    be one measure."""
     stated = {
         float(r.planner["sponsor_cost"])
         for r in rules
-        if r.planner and r.planner.get("sponsor_cost") is not None
+        if r.planner
+        and r.planner.get("objective") == "net_welfare"
+        and r.planner.get("sponsor_cost") is not None
     }
     if len(stated) > 1:
         raise ValueError(
             f"the rules' planners state different sponsor costs ({sorted(stated)}); "
-            "pass sponsor_cost= to compare net welfare at one"
+            "compare them apart, or in Python pass rules_table(..., cost=) to compare net "
+            "welfare at one"
         )
     return stated.pop() if stated else 1.0
 

@@ -278,3 +278,21 @@ def test_a_rule_that_changes_nothing_is_the_baseline():
     assert tier([{"kind": "tax", "schedule": "custom", "rates": [0.0, 0.1]}]) == 1
     assert tier([{"kind": "lump_sum"}, {"kind": "matching", "rate": 1.0}]) == 1
     assert tier([{"kind": "matching", "rate": 1.0}], {"controls": ["matching.rate"]}) == 2
+
+
+def test_only_planners_paid_net_welfare_set_the_sponsors_cost():
+    """A tax planner (paid equality x productivity) keeps the default cost of 1 in its resolved
+    scenario; beside the demo's planner (1.8) that is no clash: the tour's `coopsim report
+    runs/*` after `coopsim demo` and `coopsim run tax_one_step_ai_planner` reports."""
+    from coopsim.analysis.rules import sponsor_cost
+
+    demo, tax = _unrun("demo_planner_matching"), _unrun("tax_one_step_ai_planner")
+    assert tax.scenario["planner"]["sponsor_cost"] == 1.0  # stated, though unused
+    assert demo.scenario["planner"]["sponsor_cost"] == 1.8
+    rules = group_rules([demo, tax])
+    assert sponsor_cost(rules) == 1.8
+    assert rules_table([demo, tax], ["utilitarian_welfare"]).attrs["sponsor_cost"] == 1.8
+    cheaper = scenario.load("demo_planner_matching").to_dict()
+    cheaper["planner"]["sponsor_cost"] = 1.0  # paid net welfare at another cost: a clash
+    with pytest.raises(ValueError, match=r"different sponsor costs \(\[1.0, 1.8\]\)"):
+        sponsor_cost(group_rules([demo, _unrun("cheaper", cheaper)]))
