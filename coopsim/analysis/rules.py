@@ -249,18 +249,26 @@ def _does(mechanism: Mapping[str, Any]) -> str:
 @functools.cache
 def shipped_order() -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(scenario names, what each one's first mechanism is) in the order coopsim's own
-    comparisons print their rules: ``coopsim demo``'s arms (:data:`coopsim.experiments.demo.
-    ARMS`), then the economy's regimes family by family (:data:`coopsim.experiments.regimes.
-    CELLS`). Read from those definitions, so a new arm reorders every table with the demo's."""
+    comparisons print their rules: ``coopsim demo``'s arms
+    (:data:`coopsim.experiments.demo.ARMS`), then the economy's regimes family by family
+    (:data:`coopsim.experiments.regimes.CELLS`). Read from those definitions, so a new arm
+    reorders every table with the demo's. A scenario that cannot be found (a scenarios folder
+    of one's own in ``COOPSIM_SCENARIOS``) is left out: an order must not stop a table, and
+    rules then fall back to their labels' order."""
     from coopsim import scenario
     from coopsim.experiments.demo import ARMS
     from coopsim.experiments.regimes import FAMILIES, family_regimes
+    from coopsim.schema import ConfigError
 
-    names = [arm.scenario for arm in ARMS.values()]
-    names += [name for family in FAMILIES for name in family_regimes(family).values()]
-    firsts = []
-    for name in names:
-        mechanisms = scenario.load(name).to_dict().get("mechanisms", [])
+    wanted = [arm.scenario for arm in ARMS.values()]
+    wanted += [name for family in FAMILIES for name in family_regimes(family).values()]
+    names, firsts = [], []
+    for name in wanted:
+        try:
+            mechanisms = scenario.load(name).to_dict().get("mechanisms", [])
+        except ConfigError:
+            continue
+        names.append(name)
         firsts.append(_does(mechanisms[0]) if mechanisms else "")
     return tuple(names), tuple(firsts)
 

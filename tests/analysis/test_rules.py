@@ -296,3 +296,23 @@ def test_only_planners_paid_net_welfare_set_the_sponsors_cost():
     cheaper["planner"]["sponsor_cost"] = 1.0  # paid net welfare at another cost: a clash
     with pytest.raises(ValueError, match=r"different sponsor costs \(\[1.0, 1.8\]\)"):
         sponsor_cost(group_rules([demo, _unrun("cheaper", cheaper)]))
+
+
+def test_rules_keep_an_order_without_the_shipped_scenarios(tmp_path, monkeypatch):
+    """With a scenarios folder of one's own, the demo's scenarios are not there to read the
+    order from: tables still come, rules in their labels' order, no rule first."""
+    from coopsim.analysis.rules import shipped_order
+
+    runs = [
+        _unrun(n) for n in ("public_goods_learning_punishment", "public_goods_learning_baseline")
+    ]
+    runs.append(_unrun("public_goods_learning_institution"))
+    monkeypatch.setattr(scenario, "SCENARIO_DIR", tmp_path)
+    shipped_order.cache_clear()
+    try:
+        assert shipped_order() == ((), ())
+        labels = [r.label for r in group_rules(runs)]
+    finally:
+        shipped_order.cache_clear()  # the next caller reads the shipped folder again
+    assert labels[0] == "no mechanism"
+    assert labels[1:] == sorted(labels[1:])
