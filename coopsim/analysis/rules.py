@@ -24,8 +24,10 @@ brief and the notebooks all print these.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -216,7 +218,9 @@ def _identity(run: RunData) -> str:
 
 
 def group_rules(runs: Sequence[RunData], cells: Mapping[str, str] | None = None) -> list[Rule]:
-    """Runs grouped by rule, in the order each rule first appears, each with its label.
+    """Runs grouped by rule, each with its label, in the order of :func:`order_key` (not the
+    order the runs came in, so every table, figure and brief lists the rules alike, and a
+    new run never reshuffles them); a rule's runs keep the order they came in.
 
     ``cells`` maps a run directory (its path as a string) to the name of the cell it was run
     in (a sweep's, :func:`sweep_cells`): such runs group by cell and take its name as their
@@ -229,10 +233,81 @@ def group_rules(runs: Sequence[RunData], cells: Mapping[str, str] | None = None)
     rules = [Rule(key, tuple(group)) for key, group in groups.items()]
     labels = rule_labels([r for r in rules if not r.key.startswith('["cell"')])
     named = iter(labels)
-    return [
+    labelled = [
         Rule(r.key, r.runs, json.loads(r.key)[1] if r.key.startswith('["cell"') else next(named))
         for r in rules
     ]
+    return sorted(labelled, key=order_key)
+
+
+def _does(mechanism: Mapping[str, Any]) -> str:
+    """What a mechanism is, for ordering rules: its kind, and a tax's schedule."""
+    kind = str(mechanism.get("kind"))
+    return f"tax {mechanism.get('schedule', 'custom')}" if kind == "tax" else kind
+
+
+@functools.cache
+def shipped_order() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(scenario names, what each one's first mechanism is) in the order coopsim's own
+    comparisons print their rules: ``coopsim demo``'s arms
+    (:data:`coopsim.experiments.demo.ARMS`), then the economy's regimes family by family
+    (:data:`coopsim.experiments.regimes.CELLS`). Read from those definitions, so a new arm
+    reorders every table with the demo's. A scenario that cannot be found (a scenarios folder
+    of one's own in ``COOPSIM_SCENARIOS``) is left out: an order must not stop a table, and
+    rules then fall back to their labels' order."""
+    from coopsim import scenario
+    from coopsim.experiments.demo import ARMS
+    from coopsim.experiments.regimes import FAMILIES, family_regimes
+    from coopsim.schema import ConfigError
+
+    wanted = [arm.scenario for arm in ARMS.values()]
+    wanted += [name for family in FAMILIES for name in family_regimes(family).values()]
+    names, firsts = [], []
+    for name in wanted:
+        try:
+            mechanisms = scenario.load(name).to_dict().get("mechanisms", [])
+        except ConfigError:
+            continue
+        names.append(name)
+        firsts.append(_does(mechanisms[0]) if mechanisms else "")
+    return tuple(names), tuple(firsts)
+
+
+def rule_tier(rule: Rule) -> int:
+    """0: no rule (no mechanism, or only ones that change nothing: a tax of zero rates, a
+    rebate with nothing to rebate); 1: a fixed rule; 2: a rule a learning planner sets."""
+    if rule.controls:
+        return 2
+    inert = all(
+        m.get("kind") == "lump_sum" or (m.get("kind") == "tax" and _tax_words(m) == "no tax")
+        for m in rule.mechanisms
+    )
+    return 0 if inert else 1
+
+
+def _natural(text: str) -> tuple[str | float, ...]:
+    """``text`` with its numbers compared as numbers: ``matching 2:1`` before ``10:1``."""
+    parts = re.split(r"(\d+(?:\.\d+)?)", text)
+    return tuple(float(p) if i % 2 else p for i, p in enumerate(parts))
+
+
+def order_key(rule: Rule) -> tuple[Any, ...]:
+    """Where a rule stands in every list of rules: world by world (by kind, then by their
+    parameters, numbers as numbers: the economy's two families apart), then no rule first,
+    fixed rules next, rules a learning planner sets last; among those, in the order
+    ``coopsim demo`` and the economy's regimes print theirs (:func:`shipped_order`: a rule
+    of one of their scenarios at its place, another at the place of the first of them whose
+    first mechanism is the same kind, e.g. a scripted matching rule at the demo's matching),
+    then by label, numbers as numbers. Why: a reader who ran the demo finds its rules in the
+    order the demo printed them, and the order depends on the rules, not on when each ran."""
+    names, firsts = shipped_order()
+    known = [names.index(s) for s in rule.scenarios if s in names]
+    first = _does(rule.mechanisms[0]) if rule.mechanisms else ""
+    like = [k for k, f in enumerate(firsts) if f == first] + [len(names)]
+    rank = min(known or like)
+    world = {k: v for k, v in rule.world.items() if v != []}  # as a rule's identity has it
+    family = (str(world.get("kind", "")), _natural(json.dumps(world, sort_keys=True)))
+    return (*family, rule_tier(rule), rank, _natural(rule.label), rule.label, rule.key)
 
 
 def _field_phrase(field: str, value: Any, scenario: Mapping[str, Any]) -> str:
@@ -357,18 +432,26 @@ def rule_labels(rules: Sequence[Rule]) -> list[str]:
 
 
 def sponsor_cost(rules: Sequence[Rule]) -> float:
-    """The cost per unit of a sponsor's outlay: the one the planners state (1 where none does).
+    """The cost per unit of a sponsor's outlay: the one the planners paid net welfare state (1
+    where none does).
 
-    Raises where planners state different costs: net welfare would not be one measure."""
+    Only those: a planner's ``sponsor_cost`` is used by the net-welfare objective alone, and a
+    planner trained for another (a tax planner's equality x productivity) still has the
+    default, 1, in its resolved scenario, which would otherwise clash with the demo planner's
+    1.8. Raises where planners paid net welfare state different costs: net welfare would not
+    be one measure."""
     stated = {
         float(r.planner["sponsor_cost"])
         for r in rules
-        if r.planner and r.planner.get("sponsor_cost") is not None
+        if r.planner
+        and r.planner.get("objective") == "net_welfare"
+        and r.planner.get("sponsor_cost") is not None
     }
     if len(stated) > 1:
         raise ValueError(
             f"the rules' planners state different sponsor costs ({sorted(stated)}); "
-            "pass sponsor_cost= to compare net welfare at one"
+            "compare them apart, or in Python pass rules_table(..., cost=) to compare net "
+            "welfare at one"
         )
     return stated.pop() if stated else 1.0
 

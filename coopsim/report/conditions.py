@@ -77,8 +77,8 @@ class Condition:
 
 
 def conditions(runs: Sequence[RunData]) -> list[Condition]:
-    """Runs grouped by rule (:func:`coopsim.analysis.rules.group_rules`), in the order each
-    rule first appears, each labelled as every table of rules labels it."""
+    """Runs grouped by rule (:func:`coopsim.analysis.rules.group_rules`), in the order and
+    with the labels every table of rules has."""
     from coopsim.analysis.rules import group_rules
 
     return [Condition(rule.label, rule.runs) for rule in group_rules(list(runs))]

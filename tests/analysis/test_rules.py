@@ -182,3 +182,137 @@ def test_a_tax_is_named_by_its_schedule():
     assert _tax_words({"schedule": "custom", "rates": [0.0, 0.0]}) == "no tax"
     assert _tax_words({"schedule": "custom", "rates": [0.1, 0.25]}) == "tax rates 0.1/0.25"
     assert _tax_words({"schedule": "saez", "rates": [0.0]}) == "Saez tax"
+
+
+def _unrun(name: str, data: dict | None = None, seed: int = 0):
+    """A run of scenario ``name`` as grouping and labelling read it (no episodes needed)."""
+    from pathlib import Path
+
+    import pandas as pd
+
+    from coopsim.record import RunData
+
+    return RunData(
+        path=Path(f"{name}-s{seed}"),
+        summary={"scenario": name, "seed": seed},
+        scenario=data or scenario.load(name).to_dict(),
+        episodes=pd.DataFrame(),
+    )
+
+
+def test_rules_come_in_the_demos_order_whatever_order_the_runs_came_in():
+    """No rule first, fixed rules in the order `coopsim demo` prints them, the planner's last;
+    the same order for every order of the runs, with other rules placed by their kind and,
+    among rules of one kind, by label with numbers compared as numbers."""
+    import random
+
+    from coopsim.analysis.rules import order_key, rule_tier
+    from coopsim.experiments.demo import ARMS
+
+    demo = [arm.scenario for arm in ARMS.values()]
+    runs = [_unrun(name, seed=seed) for name in demo for seed in (0, 1)]
+    scripted = ["public_goods", "public_goods_matching", "public_goods_punishment"]
+    runs += [_unrun(name) for name in scripted]
+    for rate in (10, 2):  # a matching rate of 10 after one of 2, not before it as text would
+        data = scenario.load("public_goods_learning_matching").to_dict()
+        data["mechanisms"][0]["rate"] = rate
+        runs.append(_unrun(f"matching_{rate}", data))
+    orders = []
+    for seed in range(4):
+        shuffled = list(runs)
+        random.Random(seed).shuffle(shuffled)
+        orders.append([r.label for r in group_rules(shuffled)])
+    assert all(order == orders[0] for order in orders[1:])
+
+    rules = group_rules(runs)
+    assert [r.label for r in rules] == orders[0]
+    assert rules == sorted(rules, key=order_key)
+    names = [r.scenarios[0] for r in rules]
+    assert [n for n in names if n in demo] == demo  # the demo's rules as the demo prints them
+    tiers = [rule_tier(r) for r in rules]
+    assert tiers == sorted(tiers) and tiers[0] == 0 and tiers[-1] == 2
+    assert names[0] == demo[0] and names[-1] == demo[-1]  # no rule first, the planner's last
+    assert names.index("public_goods") < names.index("public_goods_learning_matching")
+    # other matching rules stand with the demo's, before the institution, numbers as numbers
+    matching = [
+        n for n in names if "matching" in n and n != ARMS["planner-designed matching"].scenario
+    ]
+    assert names.index(matching[-1]) < names.index("public_goods_learning_institution")
+    assert names.index("matching_2") < names.index("public_goods_learning_matching")  # 2 < 4
+    assert names.index("public_goods_learning_matching") < names.index("matching_10")
+    assert names.index("public_goods_punishment") > names.index("public_goods_learning_institution")
+    for rule in rules:  # a rule's runs keep their order
+        assert [r.summary["seed"] for r in rule.runs] == sorted(
+            r.summary["seed"] for r in rule.runs
+        )
+
+
+def test_the_economy_regimes_come_in_the_regimes_tables_order_family_by_family():
+    import random
+
+    from coopsim.analysis.rules import rule_tier
+    from coopsim.experiments.regimes import FAMILIES, family_regimes
+
+    names = [n for family in FAMILIES for n in family_regimes(family).values()]
+    shuffled = list(names)
+    random.Random(1).shuffle(shuffled)
+    rules = group_rules([_unrun(n) for n in shuffled])
+    assert [r.scenarios[0] for r in rules] == names
+    assert [rule_tier(r) for r in rules] == [0, 1, 1, 2] * len(FAMILIES)
+
+
+def test_a_rule_that_changes_nothing_is_the_baseline():
+    from coopsim.analysis.rules import Rule, rule_tier
+
+    def tier(mechanisms, planner=None):
+        data = {"world": {"kind": "public_goods"}, "mechanisms": mechanisms}
+        if planner:
+            data["planner"] = planner
+        return rule_tier(Rule("k", (_unrun("x", data),)))
+
+    assert tier([]) == 0
+    assert (
+        tier([{"kind": "tax", "schedule": "custom", "rates": [0.0, 0.0]}, {"kind": "lump_sum"}])
+        == 0
+    )
+    assert tier([{"kind": "tax", "schedule": "custom", "rates": [0.0, 0.1]}]) == 1
+    assert tier([{"kind": "lump_sum"}, {"kind": "matching", "rate": 1.0}]) == 1
+    assert tier([{"kind": "matching", "rate": 1.0}], {"controls": ["matching.rate"]}) == 2
+
+
+def test_only_planners_paid_net_welfare_set_the_sponsors_cost():
+    """A tax planner (paid equality x productivity) keeps the default cost of 1 in its resolved
+    scenario; beside the demo's planner (1.8) that is no clash: the tour's `coopsim report
+    runs/*` after `coopsim demo` and `coopsim run tax_one_step_ai_planner` reports."""
+    from coopsim.analysis.rules import sponsor_cost
+
+    demo, tax = _unrun("demo_planner_matching"), _unrun("tax_one_step_ai_planner")
+    assert tax.scenario["planner"]["sponsor_cost"] == 1.0  # stated, though unused
+    assert demo.scenario["planner"]["sponsor_cost"] == 1.8
+    rules = group_rules([demo, tax])
+    assert sponsor_cost(rules) == 1.8
+    assert rules_table([demo, tax], ["utilitarian_welfare"]).attrs["sponsor_cost"] == 1.8
+    cheaper = scenario.load("demo_planner_matching").to_dict()
+    cheaper["planner"]["sponsor_cost"] = 1.0  # paid net welfare at another cost: a clash
+    with pytest.raises(ValueError, match=r"different sponsor costs \(\[1.0, 1.8\]\)"):
+        sponsor_cost(group_rules([demo, _unrun("cheaper", cheaper)]))
+
+
+def test_rules_keep_an_order_without_the_shipped_scenarios(tmp_path, monkeypatch):
+    """With a scenarios folder of one's own, the demo's scenarios are not there to read the
+    order from: tables still come, rules in their labels' order, no rule first."""
+    from coopsim.analysis.rules import shipped_order
+
+    runs = [
+        _unrun(n) for n in ("public_goods_learning_punishment", "public_goods_learning_baseline")
+    ]
+    runs.append(_unrun("public_goods_learning_institution"))
+    monkeypatch.setattr(scenario, "SCENARIO_DIR", tmp_path)
+    shipped_order.cache_clear()
+    try:
+        assert shipped_order() == ((), ())
+        labels = [r.label for r in group_rules(runs)]
+    finally:
+        shipped_order.cache_clear()  # the next caller reads the shipped folder again
+    assert labels[0] == "no mechanism"
+    assert labels[1:] == sorted(labels[1:])

@@ -144,13 +144,15 @@ def test_two_sessions_queue_close_tab_restart_and_hostile_names(tmp_path):
 
 @pytest.mark.slow
 def test_compare_opens_on_the_demos_rules_in_a_table_that_fits_1400_pixels(tmp_path):
-    """The latest demo's five rules, one row each, and the whole table inside the window: no
-    column runs off the right edge and none is squeezed to a word per line."""
+    """The latest demo's five rules, one row each, in the order `coopsim demo` prints them
+    (the runs finished in another), and the whole table inside the window: no column runs off
+    the right edge and none is squeezed to a word per line."""
     from playwright.sync_api import expect, sync_playwright
 
+    from coopsim.analysis.demo_findings import by_rule
     from tests.demo_runs import tiny_demo
 
-    tiny_demo(tmp_path / "runs", seeds=(0, 1))
+    printed = list(by_rule(tiny_demo(tmp_path / "runs", seeds=(0, 1))))  # the demo's rows
     port = free_port()
     proc = start_server(tmp_path, port)
     try:
@@ -162,6 +164,7 @@ def test_compare_opens_on_the_demos_rules_in_a_table_that_fits_1400_pixels(tmp_p
             expect(table).to_contain_text("matching, planner-chosen")
             rows = table.locator("tbody tr")
             expect(rows).to_have_count(5)
+            expect(rows.locator("th")).to_have_text(printed)
             box = table.bounding_box()
             assert box["x"] >= 0 and box["x"] + box["width"] <= 1400, box
             widths = table.evaluate(

@@ -110,8 +110,9 @@ def test_comparison_matches_summary_json(html_report, run_dirs):
         for j, name in enumerate(header[1:], start=1):
             columns[name] = {row[0]: row[j] for row in body}
     rules = group_rules([load_run(r) for r in run_dirs])  # columns are rules, by label
-    for run, rule in zip(run_dirs, rules):
-        assert rule.runs[0].path == run
+    assert sorted(rule.runs[0].path for rule in rules) == sorted(run_dirs)
+    for rule in rules:
+        run = rule.runs[0].path
         summary = json.loads((run / "summary.json").read_text())
         shown = columns[rule.label]
         assert len(shown) == len(summary["metrics"])  # contribution rate included

@@ -108,8 +108,9 @@ def test_pdf_comparison_matches_summary_json(pdf_report, run_dirs):
     text = _pdftotext(pdf_report, "-layout")
     start = text.index("Every measure: mean [95% confidence interval]")
     segment = text[start : text.index("Intervals are over", start)]
-    summaries = [json.loads((r / "summary.json").read_text()) for r in run_dirs]
-    found = conditions([load_run(r) for r in run_dirs])
+    found = conditions([load_run(r) for r in run_dirs])  # the table's columns, in its order
+    assert sorted(c.runs[0].path for c in found) == sorted(run_dirs)
+    summaries = [json.loads((c.runs[0].path / "summary.json").read_text()) for c in found]
     ends = []
     for name in summaries[0]["metrics"]:
         label = "objective: " if name == "objective" else f"{MEASURES[name].label},"

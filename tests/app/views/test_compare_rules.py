@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
@@ -138,3 +139,34 @@ def test_rules_mode_draws_one_series_per_rule_its_seeds_the_units(tmp_path):
     np.testing.assert_allclose(by_seed.to_numpy(), expected)
     band = t_interval(expected[:, 0])
     assert band.n == 2
+
+
+def test_the_rules_table_lists_the_demos_rules_as_the_demo_prints_them(tmp_path, monkeypatch):
+    """Runs written in a shuffled order (the page lists runs newest first) still make a rules
+    table in the order ``coopsim demo`` prints its table, and a run added later leaves it be."""
+    from coopsim.analysis.demo_findings import by_rule
+    from coopsim.experiments import demo
+
+    runs_dir = tmp_path / "runs"
+    monkeypatch.setenv("COOPSIM_RUNS", str(runs_dir))
+    arms = {label: demo.Arm(a.scenario, 1, a.planner) for label, a in demo.ARMS.items()}
+    written = ["peer punishment", "no mechanism", "planner-designed matching"]
+    written += ["sanctioning institution", "matching funds"]
+    assert sorted(written) == sorted(arms)  # every arm, none in the demo's order
+    paths: dict[str, dict[int, Path]] = {}
+    for age, label in enumerate(written):
+        path = demo.run_arm(arms[label], 0, str(runs_dir))
+        _touch_older(path, 100 - age)  # finished in the order written, the last newest
+        paths[label] = {0: path}
+    printed = list(by_rule({label: paths[label] for label in arms}))  # the demo's table rows
+
+    at = AppTest.from_string(PAGE, default_timeout=120).run()
+    assert not at.exception, at.exception
+    assert len(at.multiselect[0].value) == len(arms)
+    assert list(at.table[0].value.index) == printed
+
+    demo.run_arm(arms["matching funds"], 1, str(runs_dir))  # a newer run of one rule
+    at = AppTest.from_string(PAGE, default_timeout=120).run()
+    assert not at.exception, at.exception
+    assert len(at.multiselect[0].value) == len(arms) + 1
+    assert list(at.table[0].value.index) == printed
