@@ -72,17 +72,26 @@ def test_the_fairness_suite_adds_inequity_averse_voters_of_a_different_degree_to
     assert experiment.answers_rule("fairness_strong")
 
 
-def test_the_fairness_suite_runs_end_to_end_and_holds_out_strong_aversion(tmp_path):
-    args = tiny_args(tmp_path, "democratic_ai_planner", "--suite", "fairness", seeds="0")
+@pytest.mark.parametrize(
+    ("suite", "training", "held_out"),
+    [
+        ("fairness", "TRAINING_MIX_FAIRNESS", "HELD_OUT_FAIRNESS"),
+        ("givers", "TRAINING_MIX_GIVERS", "HELD_OUT_GIVERS"),
+    ],
+)
+def test_a_democratic_suite_runs_end_to_end_and_holds_out_its_strong_population(
+    tmp_path, suite, training, held_out
+):
+    args = tiny_args(tmp_path, "democratic_ai_planner", "--suite", suite, seeds="0")
     assert experiment.main(args) == 0
     name = "democratic_ai_planner"
-    assert f"{name}: robust fairness - plain" in set(pd.read_csv(tmp_path / "summary.csv")["rule"])
+    assert f"{name}: robust {suite} - plain" in set(pd.read_csv(tmp_path / "summary.csv")["rule"])
     settings = json.loads((tmp_path / "settings.json").read_text())
-    assert settings["held_out"] == experiment.HELD_OUT_FAIRNESS
-    assert settings["training_mix"][name] == experiment.TRAINING_MIX_FAIRNESS
+    assert settings["held_out"] == getattr(experiment, held_out)
+    assert settings["training_mix"][name] == getattr(experiment, training)
     by_population = pd.read_csv(tmp_path / f"populations-{name}.csv")
-    assert "fairness_strong" in set(by_population["population"])
-    assert "fairness_mild" not in set(by_population["population"])
+    assert f"{suite}_strong" in set(by_population["population"])
+    assert f"{suite}_mild" not in set(by_population["population"])
 
 
 def test_the_givers_suite_adds_contributors_who_give_under_the_baseline_to_each_side():
@@ -96,19 +105,6 @@ def test_the_givers_suite_adds_contributors_who_give_under_the_baseline_to_each_
     assert mild.policy == strong.policy == "linear_responder"
     assert strong.params.base > mild.params.base > 0 and strong.params.slope > mild.params.slope
     assert experiment.answers_rule("givers_mild") and experiment.answers_rule("givers_strong")
-
-
-def test_the_givers_suite_runs_end_to_end_and_holds_out_the_strong_givers(tmp_path):
-    args = tiny_args(tmp_path, "democratic_ai_planner", "--suite", "givers", seeds="0")
-    assert experiment.main(args) == 0
-    name = "democratic_ai_planner"
-    assert f"{name}: robust givers - plain" in set(pd.read_csv(tmp_path / "summary.csv")["rule"])
-    settings = json.loads((tmp_path / "settings.json").read_text())
-    assert settings["held_out"] == experiment.HELD_OUT_GIVERS
-    assert settings["training_mix"][name] == experiment.TRAINING_MIX_GIVERS
-    by_population = pd.read_csv(tmp_path / f"populations-{name}.csv")
-    assert "givers_strong" in set(by_population["population"])
-    assert "givers_mild" not in set(by_population["population"])
 
 
 def test_the_movable_mix_refuses_the_held_out_suite_it_is_given():
