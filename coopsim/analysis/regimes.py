@@ -41,12 +41,12 @@ REFERENCES = (BASELINE, "US federal", "Saez")  # what the planner is compared wi
 SeedRuns = Mapping[str, RunData]
 
 
-def load_experiment(out: str | os.PathLike) -> dict[int, dict[str, RunData]]:
+def load_experiment(out: str | os.PathLike, partial: bool = False) -> dict[int, dict[str, RunData]]:
     """{training seed: {regime label: run}} for every training seed in ``out/sweep.parquet``.
 
-    Each training seed needs one finished run of every regime; anything else is an error
-    naming the folder (a seed still training, a regime that failed) and the command that
-    finishes it.
+    Each training seed needs one finished run of every regime (``partial``: of some regime,
+    for a folder that trained a subset); anything else is an error naming the folder (a seed
+    still training, a regime that failed) and the command that finishes it.
     """
     out = Path(out)
     if not (out / SWEEP_TABLE).is_file():
@@ -69,12 +69,49 @@ def load_experiment(out: str | os.PathLike) -> dict[int, dict[str, RunData]]:
         raise FileNotFoundError(f"{out}: no regime runs here to table ({SWEEP_TABLE} is empty)")
     for seed, by in found.items():
         missing = [label for label in REGIMES if label not in by]
-        if missing:
+        if missing and not (partial and by):
             raise ValueError(
                 f"{out}: no finished run of {', '.join(missing)} at training seed {seed}; "
                 f"`coopsim experiment regimes --seeds {seed} --out {out}` finishes it"
             )
-    return {seed: {label: found[seed][label] for label in REGIMES} for seed in sorted(found)}
+    return {
+        seed: {label: found[seed][label] for label in REGIMES if label in found[seed]}
+        for seed in sorted(found)
+    }
+
+
+def with_reference(
+    variant: Mapping[int, SeedRuns], reference: Mapping[int, SeedRuns]
+) -> dict[int, dict[str, RunData]]:
+    """A folder that trained some regimes (a planner variant, say) completed with another
+    experiment's runs of the rest, seed by seed, in table order.
+
+    The two must share their phase 1s and evaluation worlds for the per-world pairing to mean
+    anything: every seed of ``variant`` needs the reference's, and each pair of runs must have
+    been evaluated on the same episode seeds (an error names the run that was not).
+    """
+    out: dict[int, dict[str, RunData]] = {}
+    for seed, runs in variant.items():
+        if seed not in reference:
+            raise ValueError(f"training seed {seed}: the reference experiment has none")
+        ref = reference[seed]
+        for label, run in runs.items():
+            theirs = ref.get(label) or next(iter(ref.values()))
+            if _episode_seeds(run) != _episode_seeds(theirs):
+                raise ValueError(
+                    f"{run.path} and {theirs.path} were evaluated on different worlds; "
+                    "a planner variant pairs with the experiment whose phase 1 it forked"
+                )
+        out[seed] = {lb: runs.get(lb, ref.get(lb)) for lb in REGIMES if lb in runs or lb in ref}
+    return out
+
+
+def _episode_seeds(run: RunData) -> list | None:
+    """The evaluation episodes' seeds where the run recorded them, else its evaluation seed."""
+    frame = run.episode_metrics
+    if frame is not None and "seed" in frame.columns:
+        return frame["seed"].tolist()
+    return [run.summary.get("evaluation", {}).get("seed")]
 
 
 def per_world(run: RunData, metric: str = SWEEP_METRIC) -> np.ndarray:
