@@ -86,32 +86,47 @@ def with_reference(
     """A folder that trained some regimes (a planner variant, say) completed with another
     experiment's runs of the rest, seed by seed, in table order.
 
-    The two must share their phase 1s and evaluation worlds for the per-world pairing to mean
-    anything: every seed of ``variant`` needs the reference's, and each pair of runs must have
-    been evaluated on the same episode seeds (an error names the run that was not).
+    The per-world pairing means something only if both were evaluated on the same worlds:
+    every seed of ``variant`` needs the reference's, and each of its runs must have drawn the
+    same worlds as the reference's runs (:func:`same_worlds`); an error names the run that
+    did not.
     """
     out: dict[int, dict[str, RunData]] = {}
     for seed, runs in variant.items():
         if seed not in reference:
             raise ValueError(f"training seed {seed}: the reference experiment has none")
         ref = reference[seed]
-        for label, run in runs.items():
-            theirs = ref.get(label) or next(iter(ref.values()))
-            if _episode_seeds(run) != _episode_seeds(theirs):
+        theirs = next(iter(ref.values()))
+        for run in runs.values():
+            if not same_worlds(run, theirs):
                 raise ValueError(
                     f"{run.path} and {theirs.path} were evaluated on different worlds; "
-                    "a planner variant pairs with the experiment whose phase 1 it forked"
+                    "pair a variant with the experiment whose phase 1 it forked"
                 )
         out[seed] = {lb: runs.get(lb, ref.get(lb)) for lb in REGIMES if lb in runs or lb in ref}
     return out
 
 
-def _episode_seeds(run: RunData) -> list | None:
-    """The evaluation episodes' seeds where the run recorded them, else its evaluation seed."""
-    frame = run.episode_metrics
-    if frame is not None and "seed" in frame.columns:
-        return frame["seed"].tolist()
-    return [run.summary.get("evaluation", {}).get("seed")]
+def same_worlds(a: RunData, b: RunData) -> bool:
+    """Whether two runs were evaluated on the same worlds: the same evaluation seed and
+    episodes, and (where both recorded it) the same build skill for every agent of every
+    episode, which each world draws when it is reset."""
+    if (a.summary.get("seed"), a.summary.get("episodes")) != (
+        b.summary.get("seed"),
+        b.summary.get("episodes"),
+    ):
+        return False
+    fa, fb = _skills(a), _skills(b)
+    return fa is None or fb is None or (fa.shape == fb.shape and bool(np.array_equal(fa, fb)))
+
+
+def _skills(run: RunData) -> np.ndarray | None:
+    """Build skill per evaluation episode and agent at the first round, or None."""
+    eps = run.episodes
+    if eps is None or "build_skill" not in eps.columns:
+        return None
+    first = eps[eps["round"] == eps["round"].min()].sort_values(["episode", "agent"])
+    return first["build_skill"].to_numpy(dtype=float)
 
 
 def per_world(run: RunData, metric: str = SWEEP_METRIC) -> np.ndarray:
