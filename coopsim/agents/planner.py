@@ -72,6 +72,7 @@ class Planner:
                 "hidden": config.hidden,
                 "reward_scale": 1.0,
                 "num_minibatches": config.num_minibatches or base.num_minibatches,
+                "update_epochs": config.update_epochs or base.update_epochs,
             }
         )
         self.learner = PPOLearner(self.spec, 1, pcfg, seed=seed + 104729, device=device)

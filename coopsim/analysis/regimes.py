@@ -41,12 +41,12 @@ REFERENCES = (BASELINE, "US federal", "Saez")  # what the planner is compared wi
 SeedRuns = Mapping[str, RunData]
 
 
-def load_experiment(out: str | os.PathLike) -> dict[int, dict[str, RunData]]:
+def load_experiment(out: str | os.PathLike, partial: bool = False) -> dict[int, dict[str, RunData]]:
     """{training seed: {regime label: run}} for every training seed in ``out/sweep.parquet``.
 
-    Each training seed needs one finished run of every regime; anything else is an error
-    naming the folder (a seed still training, a regime that failed) and the command that
-    finishes it.
+    Each training seed needs one finished run of every regime (``partial``: of some regime,
+    for a folder that trained a subset); anything else is an error naming the folder (a seed
+    still training, a regime that failed) and the command that finishes it.
     """
     out = Path(out)
     if not (out / SWEEP_TABLE).is_file():
@@ -69,12 +69,64 @@ def load_experiment(out: str | os.PathLike) -> dict[int, dict[str, RunData]]:
         raise FileNotFoundError(f"{out}: no regime runs here to table ({SWEEP_TABLE} is empty)")
     for seed, by in found.items():
         missing = [label for label in REGIMES if label not in by]
-        if missing:
+        if missing and not (partial and by):
             raise ValueError(
                 f"{out}: no finished run of {', '.join(missing)} at training seed {seed}; "
                 f"`coopsim experiment regimes --seeds {seed} --out {out}` finishes it"
             )
-    return {seed: {label: found[seed][label] for label in REGIMES} for seed in sorted(found)}
+    return {
+        seed: {label: found[seed][label] for label in REGIMES if label in found[seed]}
+        for seed in sorted(found)
+    }
+
+
+def with_reference(
+    variant: Mapping[int, SeedRuns], reference: Mapping[int, SeedRuns]
+) -> dict[int, dict[str, RunData]]:
+    """A folder that trained some regimes (a planner variant, say) completed with another
+    experiment's runs of the rest, seed by seed, in table order.
+
+    The per-world pairing means something only if both were evaluated on the same worlds:
+    every seed of ``variant`` needs the reference's, and each of its runs must have drawn the
+    same worlds as the reference's runs (:func:`same_worlds`); an error names the run that
+    did not.
+    """
+    out: dict[int, dict[str, RunData]] = {}
+    for seed, runs in variant.items():
+        if seed not in reference:
+            raise ValueError(f"training seed {seed}: the reference experiment has none")
+        ref = reference[seed]
+        theirs = next(iter(ref.values()))
+        for run in runs.values():
+            if not same_worlds(run, theirs):
+                raise ValueError(
+                    f"{run.path} and {theirs.path} were evaluated on different worlds; "
+                    "pair a variant with the experiment whose phase 1 it forked"
+                )
+        out[seed] = {lb: runs.get(lb, ref.get(lb)) for lb in REGIMES if lb in runs or lb in ref}
+    return out
+
+
+def same_worlds(a: RunData, b: RunData) -> bool:
+    """Whether two runs were evaluated on the same worlds: the same evaluation seed and
+    episodes, and (where both recorded it) the same build skill for every agent of every
+    episode, which each world draws when it is reset."""
+    if (a.summary.get("seed"), a.summary.get("episodes")) != (
+        b.summary.get("seed"),
+        b.summary.get("episodes"),
+    ):
+        return False
+    fa, fb = _skills(a), _skills(b)
+    return fa is None or fb is None or (fa.shape == fb.shape and bool(np.array_equal(fa, fb)))
+
+
+def _skills(run: RunData) -> np.ndarray | None:
+    """Build skill per evaluation episode and agent at the first round, or None."""
+    eps = run.episodes
+    if eps is None or "build_skill" not in eps.columns:
+        return None
+    first = eps[eps["round"] == eps["round"].min()].sort_values(["episode", "agent"])
+    return first["build_skill"].to_numpy(dtype=float)
 
 
 def per_world(run: RunData, metric: str = SWEEP_METRIC) -> np.ndarray:

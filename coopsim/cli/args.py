@@ -16,6 +16,16 @@ def seed_list(text: str) -> list[int]:
     return seeds
 
 
+def field_value(text: str) -> tuple[str, object]:
+    """argparse type for ``FIELD=VALUE``: the value read as TOML (``39``, ``0.5``, ``true``)."""
+    from coopsim.sweeps.spec import parse_value
+
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip() or not value.strip():
+        raise argparse.ArgumentTypeError(f"got {text!r}, expected FIELD=VALUE")
+    return name.strip(), parse_value(value)
+
+
 def positive_int(text: str) -> int:
     """argparse type for counts: an integer >= 1, refused with a usage message otherwise."""
     try:

@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from coopsim.cli.args import positive_int, seed_list
+from coopsim.cli.args import field_value, positive_int, seed_list
 from coopsim.schema import ConfigError
 
 
@@ -18,11 +18,13 @@ def cmd_experiment_regimes(args: argparse.Namespace) -> int:
     import torch
 
     from coopsim.analysis.regimes import (
+        format_details,
         format_experiment,
         format_roles,
         format_seed,
         has_roles,
         load_experiment,
+        with_reference,
     )
     from coopsim.experiments import regimes
 
@@ -30,11 +32,22 @@ def cmd_experiment_regimes(args: argparse.Namespace) -> int:
         args.out = f"runs/{args.family}_regimes"
     if args.table:
         try:
-            print(format_experiment(load_experiment(args.table)))
+            if args.reference:
+                by_seed = with_reference(
+                    load_experiment(args.table, partial=True), load_experiment(args.reference)
+                )
+                for seed, runs in by_seed.items():
+                    print(f"=== training seed {seed} ===\n{format_details(runs)}\n")
+            else:
+                by_seed = load_experiment(args.table)
+            print(format_experiment(by_seed))
         except ValueError as err:  # a seed unfinished, a regime failed: the message names it
             print(f"error: {err}", file=sys.stderr)
             return 2
         return 0
+    if args.reference:
+        print("error: --reference goes with --table", file=sys.stderr)
+        return 2
     if args.threads:
         torch.set_num_threads(args.threads)
     budget = (
@@ -51,18 +64,31 @@ def cmd_experiment_regimes(args: argparse.Namespace) -> int:
             labour_cost=args.labour_cost,
         )
     )
+    planner = dict(args.planner or [])
+    chosen = args.regimes.split(",") if args.regimes else None
     print(regimes.describe(budget), flush=True)
+    if planner:
+        print("planner   " + ", ".join(f"{k} = {v!r}" for k, v in planner.items()), flush=True)
     try:
         regimes.run(
-            budget, out=args.out, seeds=args.seeds, workers=args.workers, backend=args.backend
+            budget,
+            out=args.out,
+            seeds=args.seeds,
+            workers=args.workers,
+            backend=args.backend,
+            regimes=chosen,
+            planner=planner,
         )
     except regimes.ExperimentFailed as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
+    except ValueError as err:  # an unknown regime or planner field: said before anything trains
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("\ninterrupted: run the same command again to resume", file=sys.stderr)
         return 130
-    by_seed = load_experiment(args.out)
+    by_seed = load_experiment(args.out, partial=chosen is not None)
     ours = {seed: by_seed[seed] for seed in args.seeds}
     for seed, runs in ours.items():
         title = f"=== training seed {seed} ===\n" if len(ours) > 1 else ""
@@ -126,8 +152,29 @@ def add_experiment_parser(sub) -> None:
         help="local processes, or ray: a Ray task per run on the cluster ray.init() finds "
         "(default: %(default)s)",
     )
+    p.add_argument(
+        "--regimes",
+        metavar="LIST",
+        help="train only these regimes, e.g. ai_planner or saez,ai_planner (default: all four)",
+    )
+    p.add_argument(
+        "--planner",
+        action="append",
+        type=field_value,
+        metavar="FIELD=VALUE",
+        help="replace a [planner] field of the planner regime in its phase 2, in the budget's "
+        "iterations (e.g. anneal_iterations=39, update_epochs=4); repeat for several. Phase 1 "
+        "is unchanged: copy an experiment's seed_<s>/.phase1 into --out to compare a planner "
+        "variant with its other regimes (--table OUT --reference THAT_OUT)",
+    )
     p.add_argument("--out", help="default: runs/<family>_regimes")
     p.add_argument("--table", metavar="DIR", help="train nothing: table the runs under DIR")
+    p.add_argument(
+        "--reference",
+        metavar="DIR",
+        help="with --table: the regimes DIR lacks are taken from the experiment in this folder "
+        "(trained from the same phase 1s and evaluated on the same worlds)",
+    )
     p.set_defaults(func=cmd_experiment_regimes)
 
 

@@ -145,6 +145,13 @@ class PlannerConfig:
         ge=1,
         le=4096,  # the agents' bound
     )
+    update_epochs: int | None = param(
+        None,
+        help="Passes over its decisions per update (default: the agents'); a planner that "
+        "updates once an iteration on a few thousand decisions may learn more from several",
+        ge=1,
+        le=100,  # the agents' bound
+    )
 
     populations: list[str] | None = param(
         None,

@@ -55,10 +55,10 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from coopsim.paths import inside
 
@@ -217,20 +217,74 @@ def phase1(budget: Budget) -> SharedStart:
     )
 
 
-def cell_tasks(budget: Budget, out: str | os.PathLike, seeds: list[int]) -> list[CellTask]:
-    """Every regime x training seed as a cell of the sweep, in table order (regime, then seed).
+def chosen_regimes(regimes: list[str] | None) -> list[str]:
+    """The regime labels to train, in table order: all of them for None; each given as its
+    label ("AI planner") or its cell's name ("ai_planner")."""
+    if regimes is None:
+        return list(CELLS)
+    by_name = {**{cell: label for label, cell in CELLS.items()}, **{lb: lb for lb in CELLS}}
+    unknown = [r for r in regimes if r not in by_name]
+    if unknown or not regimes:
+        raise ValueError(
+            f"regimes: got {unknown[0] if unknown else regimes!r}, need some of "
+            f"{', '.join(CELLS.values())}"
+        )
+    wanted = {by_name[r] for r in regimes}
+    return [label for label in CELLS if label in wanted]
+
+
+def with_planner(scen: Scenario, overrides: Mapping[str, Any] | None) -> Scenario:
+    """The planner regime's scenario with some of its ``[planner]`` fields replaced, for its
+    phase 2 only: phase 1 trains the agents with the planner off, so one phase 1 serves every
+    planner variant and each is compared with the same agents' start (and, evaluated on the
+    same worlds, with the other regimes' runs of that phase 1). Values are in the budget's
+    iterations (``anneal_iterations = 39`` anneals over a phase 2 of 39); the phase-1 length
+    is the budget's own, not a planner setting."""
+    from coopsim.config.planner import PlannerConfig
+    from coopsim.scenario import from_dict
+
+    if not overrides:
+        return scen
+    if scen.planner is None:
+        raise ValueError(f"{scen.name}: planner settings given, but it has no planner")
+    known = {f.name for f in dataclasses.fields(PlannerConfig)}
+    for field in overrides:
+        if field not in known:
+            raise ValueError(f"planner.{field}: unknown; the [planner] fields: {', '.join(known)}")
+        if field == "phase1_iterations":
+            raise ValueError("planner.phase1_iterations: phase 1 is the budget's (--phase1)")
+    plain = scen.to_dict()
+    plain["planner"] = {**plain["planner"], **overrides}
+    return from_dict(plain, source=scen.source)
+
+
+def cell_tasks(
+    budget: Budget,
+    out: str | os.PathLike,
+    seeds: list[int],
+    regimes: list[str] | None = None,
+    planner: Mapping[str, Any] | None = None,
+) -> list[CellTask]:
+    """Every regime (of ``regimes``, default all) x training seed as a cell of the sweep, in
+    table order (regime, then seed).
 
     A cell trains its regime's scenario at the budget, forked from its seed's phase 1 (the
     planner's trainer continues whole; the other regimes take its agents), and is evaluated on
     the scenario's evaluation seed: every regime and training seed on the same worlds.
+    ``planner`` replaces fields of the planner regime's ``[planner]`` (:func:`with_planner`).
     """
     from coopsim.sweeps.cells import CellTask, StartFork
 
     tasks = []
+    labels = chosen_regimes(regimes)
     for label, name in family_regimes(budget.family).items():
+        if label not in labels:
+            continue
         for seed in seeds:
             at_seed = dataclasses.replace(budget, seed=seed)
             scenario = configure(name, at_seed)
+            if label == PLANNER:
+                scenario = with_planner(scenario, planner)
             tasks.append(
                 CellTask(
                     sweep_dir=str(out),
@@ -257,10 +311,13 @@ def _elsewhere(folder: Path) -> str:
     return f"delete {folder} or use another --out to train these settings"
 
 
-def claim(out: Path, budget: Budget, tasks: list[CellTask]) -> None:
-    """Check, then write ``out/sweep.json``: one budget per experiment folder, so that seeds
-    run in batches into it are comparable. Another budget is refused, naming the field, as is
-    a finished run of the tasks trained otherwise (:func:`check_kept`)."""
+def claim(
+    out: Path, budget: Budget, tasks: list[CellTask], planner: Mapping[str, Any] | None = None
+) -> None:
+    """Check, then write ``out/sweep.json``: one budget (and one set of planner settings) per
+    experiment folder, so that seeds and regimes run in batches into it are comparable.
+    Another budget is refused, naming the field, as is a finished run of the tasks trained
+    otherwise (:func:`check_kept`)."""
     import json
 
     from coopsim.record import atomic_write_text
@@ -270,6 +327,8 @@ def claim(out: Path, budget: Budget, tasks: list[CellTask]) -> None:
     manifest = inside(out, MANIFEST)
     # what the runs compute: the seed varies by design, the device only says where
     wanted = {k: v for k, v in dataclasses.asdict(budget).items() if k not in ("seed", "device")}
+    if planner:  # absent when none: folders from before planner settings still match
+        wanted["planner"] = dict(sorted(planner.items()))
     stored: dict = {}
     if manifest.exists():
         stored = json.loads(manifest.read_text())
@@ -313,16 +372,17 @@ def check_kept(task: CellTask) -> None:
         )
 
 
-def _earlier_seeds(out: Path, seeds: list[int]) -> list[dict]:
-    """The table's rows of training seeds this call does not run, whose runs are still there:
-    seeds run in batches into one folder share its table."""
+def _earlier_seeds(out: Path, seeds: list[int], labels: list[str] | None = None) -> list[dict]:
+    """The table's rows of training seeds (or regimes) this call does not run, whose runs are
+    still there: seeds and regimes run in batches into one folder share its table."""
     from coopsim.record import SWEEP_TABLE, load_sweep
     from coopsim.sweeps.cells import OK
 
     if not (out / SWEEP_TABLE).is_file():
         return []
     table = load_sweep(out)
-    rows = table[~table["seed"].isin(seeds) & (table["status"] == OK)].to_dict("records")
+    elsewhere = ~table["seed"].isin(seeds) | ~table[FIELD].isin(labels or list(CELLS))
+    rows = table[elsewhere & (table["status"] == OK)].to_dict("records")
     return [row for row in rows if (out / row["run"]).is_dir()]
 
 
@@ -356,13 +416,18 @@ def run(
     workers: int = 1,
     backend: str = "local",
     verbose: bool = True,
+    regimes: list[str] | None = None,
+    planner: Mapping[str, Any] | None = None,
 ) -> dict[int, dict[str, Path]]:
     """The comparison at every training seed (``budget.seed`` alone without ``seeds``) as a
-    sweep into ``out``: phase 1 per seed, then every regime x seed, with ``workers`` local
-    processes (one torch thread each) or as Ray tasks; finished runs are kept.
+    sweep into ``out``: phase 1 per seed, then every regime (of ``regimes``; default all) x
+    seed, with ``workers`` local processes (one torch thread each) or as Ray tasks; finished
+    runs are kept. ``planner`` replaces fields of the planner regime's ``[planner]`` in its
+    phase 2 (:func:`with_planner`): a planner variant trained from an experiment's phase 1
+    (copied into ``out``) is compared with that experiment's other regimes world by world.
 
-    Returns {training seed: {regime label: run directory}}; raises :class:`ExperimentFailed`
-    naming the cells that failed (after every other cell has run).
+    Returns {training seed: {regime label: run directory}} for the regimes trained; raises
+    :class:`ExperimentFailed` naming the cells that failed (after every other cell has run).
     """
     from coopsim.sweeps.driver import run_tasks
 
@@ -372,9 +437,11 @@ def run(
         raise ValueError(f"seeds: got {seeds}, need distinct training seeds >= 0")
     log: Log = print if verbose else (lambda _: None)
     folder = Path(out)
-    tasks = cell_tasks(budget, folder, seeds)  # every scenario configured: bad settings stop here
+    labels = chosen_regimes(regimes)
+    # every scenario configured: bad settings stop here
+    tasks = cell_tasks(budget, folder, seeds, labels, planner)
     folder.mkdir(parents=True, exist_ok=True)
-    claim(folder, budget, tasks)
+    claim(folder, budget, tasks, planner)
     kept = sum(task.finished() is not None for task in tasks)
     if kept:
         log(f"{kept} of {len(tasks)} regime runs finished already, kept")
@@ -387,10 +454,10 @@ def run(
         backend=backend,
         workers=workers,
         progress_bar=verbose,
-        kept=_earlier_seeds(folder, seeds),
+        kept=_earlier_seeds(folder, seeds, labels),
     )
     log(f"wall-clock  {time.perf_counter() - start:.0f}s for {result.ran} regime runs")
-    table = result.table[result.table["seed"].isin(seeds)]
+    table = result.table[result.table["seed"].isin(seeds) & result.table[FIELD].isin(labels)]
     failed = table[table["status"] != "ok"]
     if len(failed):
         lines = [
@@ -402,4 +469,4 @@ def run(
     runs: dict[int, dict[str, Path]] = {seed: {} for seed in seeds}
     for _, row in table.iterrows():
         runs[int(row["seed"])][row[FIELD]] = folder / row["run"]
-    return {seed: {label: by[label] for label in CELLS} for seed, by in runs.items()}
+    return {seed: {label: by[label] for label in labels} for seed, by in runs.items()}

@@ -12,6 +12,7 @@ from coopsim.agents.planner import Planner, PlannerConfig
 from coopsim.analysis import optimal_schedule
 from coopsim.analysis.optimal import equilibrium
 from coopsim.measures import social_objective
+from coopsim.schema import ConfigError
 from coopsim.train import Trainer, TrainingConfig, evaluate_trained, planner_schedule
 from mechanisms.brackets import bracket_tax
 
@@ -33,6 +34,19 @@ def test_planner_takes_the_training_config():
     assert planner.learner.config.learning_rate == 0.02  # the planner's own
     assert planner.learner.config.update_epochs == 3  # the training run's
     assert planner.spec.action_nvec == (21,) * 7 and planner.spec.obs_dim == 4 + 7 + 1
+
+
+def test_planner_passes_default_to_the_agents_and_can_be_its_own():
+    # A planner deciding once per tax period sees few samples an iteration: it may take more
+    # passes over them than the agents take over theirs.
+    agents = TrainingConfig(update_epochs=1)
+    assert Planner(PlannerConfig(), 4, 7, 10, ppo=agents).learner.config.update_epochs == 1
+    own = Planner(PlannerConfig(update_epochs=4), 4, 7, 10, ppo=agents)
+    assert own.learner.config.update_epochs == 4
+    plain = sc.load("economy_paper_ai_planner").to_dict()
+    plain["planner"]["update_epochs"] = 0
+    with pytest.raises(ConfigError, match=r"planner\.update_epochs"):
+        sc.from_dict(plain)
 
 
 def test_planner_minibatches_and_low_rate_prior():

@@ -385,3 +385,98 @@ def test_a_folder_from_before_families_counts_as_the_fast_economy(quick_out, tmp
     kept = regimes.run(QUICK, out=copy, workers=1, verbose=False)[0]
     assert list(kept) == list(REGIMES)
     assert json.loads(manifest.read_text())["budget"]["family"] == "economy"
+
+
+def test_a_planner_variant_trains_only_the_planner_from_an_experiments_phase_1(
+    quick_out, tmp_path, capsys
+):
+    out, paths = quick_out
+    variant = tmp_path / "variant"
+    shutil.copytree(out / "seed_0" / PHASE1, variant / "seed_0" / PHASE1)
+    before = {p.name: p.stat().st_mtime_ns for p in (variant / "seed_0" / PHASE1).rglob("*")}
+    settings = {"update_epochs": 3, "anneal_iterations": 1, "ent_coef": 0.3}
+    got = regimes.run(QUICK, out=variant, workers=1, verbose=False, regimes=["ai_planner"],
+                      planner=settings)  # fmt: skip
+    assert list(got) == [0] and list(got[0]) == ["AI planner"]
+    # phase 1 found done, not retrained; only the planner's run beside it
+    after = {p.name: p.stat().st_mtime_ns for p in (variant / "seed_0" / PHASE1).rglob("*")}
+    assert after == before
+    assert [p.name for p in (variant / "seed_0").iterdir() if not p.name.startswith(".")] == [
+        got[0]["AI planner"].name
+    ]
+    run, old = load_run(got[0]["AI planner"]), load_run(paths["AI planner"])
+    assert {k: run.scenario["planner"][k] for k in settings} == settings
+    assert run.scenario["planner"]["phase1_iterations"] == QUICK.phase1  # the budget's
+    assert run.summary["training"]["forked_from"]["learners_only"] is False
+    # the same phase 1 (its rows carried over), then a phase 2 of its own settings
+    assert run.training_log.iloc[: QUICK.phase1]["objective"].isna().all()
+    keep = ["agents_return", "agents_entropy"]
+    pd.testing.assert_frame_equal(
+        run.training_log.iloc[: QUICK.phase1][keep], old.training_log.iloc[: QUICK.phase1][keep]
+    )
+    assert json.loads((variant / MANIFEST).read_text())["budget"]["planner"] == dict(
+        sorted(settings.items())
+    )
+    table = load_sweep(variant)
+    assert list(table["regime"]) == ["AI planner"] and (table["status"] == "ok").all()
+    # other planner settings into the same folder are refused, naming the field
+    with pytest.raises(ConfigError, match=r"budget\.planner\.update_epochs: .*3.*4"):
+        regimes.run(QUICK, out=variant, workers=1, verbose=False, regimes=["ai_planner"],
+                    planner={**settings, "update_epochs": 4})  # fmt: skip
+    # tabled with the experiment's other regimes: the same worlds, paired world by world
+    capsys.readouterr()
+    assert (
+        cli.main(["experiment", "regimes", "--table", str(variant), "--reference", str(out)]) == 0
+    )
+    printed = capsys.readouterr().out
+    combined = stats.with_reference(
+        stats.load_experiment(variant, partial=True), stats.load_experiment(out)
+    )
+    assert combined[0]["AI planner"].path == got[0]["AI planner"]
+    assert combined[0]["Saez"].path == paths["Saez"]
+    assert stats.format_experiment(combined) in printed
+    assert stats.format_details(combined[0]) in printed
+    with pytest.raises(ValueError, match="no finished run of free market"):
+        stats.load_experiment(variant)
+
+
+def test_a_variant_evaluated_on_other_worlds_is_not_paired(quick_out, tmp_path):
+    out, paths = quick_out
+    reference = stats.load_experiment(out)
+    other = dataclasses.replace(
+        reference[0]["AI planner"], summary={**reference[0]["AI planner"].summary, "seed": 7}
+    )
+    assert stats.same_worlds(reference[0]["Saez"], reference[0]["AI planner"])
+    assert not stats.same_worlds(reference[0]["Saez"], other)
+    with pytest.raises(ValueError, match="different worlds"):
+        stats.with_reference({0: {"AI planner": other}}, reference)
+    with pytest.raises(ValueError, match="training seed 3"):
+        stats.with_reference({3: {"AI planner": reference[0]["AI planner"]}}, reference)
+    # worlds that drew other skills under the same seed are told apart too
+    eps = reference[0]["AI planner"].episodes.copy()
+    eps["build_skill"] = eps["build_skill"] + 0.5
+    shifted = dataclasses.replace(reference[0]["AI planner"], episodes=eps)
+    assert not stats.same_worlds(reference[0]["Saez"], shifted)
+
+
+def test_planner_settings_and_regimes_are_checked_before_anything_trains(tmp_path, capsys):
+    with pytest.raises(ValueError, match="planner.entropy: unknown"):
+        regimes.run(QUICK, out=tmp_path / "a", verbose=False, planner={"entropy": 1.0})
+    with pytest.raises(ValueError, match="phase 1 is the budget's"):
+        regimes.run(QUICK, out=tmp_path / "a", verbose=False, planner={"phase1_iterations": 3})
+    with pytest.raises(ConfigError, match=r"planner\.update_epochs"):
+        regimes.run(QUICK, out=tmp_path / "a", verbose=False, planner={"update_epochs": 0})
+    with pytest.raises(ValueError, match="regimes: got 'planner', need some of free_market"):
+        regimes.run(QUICK, out=tmp_path / "a", verbose=False, regimes=["planner"])
+    assert not (tmp_path / "a").exists()
+    assert regimes.chosen_regimes(["ai_planner", "free market"]) == ["free market", "AI planner"]
+    assert regimes.chosen_regimes(None) == list(REGIMES)
+    base = ["experiment", "regimes", "--quick", "--out", str(tmp_path / "b")]
+    assert cli.main([*base, "--planner", "entropy=1"]) == 2
+    err = capsys.readouterr().err
+    assert "planner.entropy: unknown" in err and "Traceback" not in err
+    with pytest.raises(SystemExit) as info:
+        cli.main([*base, "--planner", "anneal_iterations"])
+    assert info.value.code == 2 and "FIELD=VALUE" in capsys.readouterr().err
+    assert cli.main(["experiment", "regimes", "--reference", str(tmp_path)]) == 2
+    assert "--reference goes with --table" in capsys.readouterr().err
