@@ -63,11 +63,17 @@ from mechanisms.base import Pipeline, RoundContext
 TIE = 1e-5
 
 
-@dataclass
-class BestResponderParams:
-    prior: float = param(
+def _prior_param() -> float:
+    """The ``prior`` field every responder's parameters end with: what the others are believed
+    to give before anyone has (one definition, so the form and the errors read alike)."""
+    return param(
         0.5, help="Share of their endowments the others are believed to give in round 1", ge=0, le=1
     )
+
+
+@dataclass
+class BestResponderParams:
+    prior: float = _prior_param()
 
 
 @dataclass
@@ -81,9 +87,7 @@ class HurdleParams:
         ge=0,
         le=10,
     )
-    prior: float = param(
-        0.5, help="Share of their endowments the others are believed to give in round 1", ge=0, le=1
-    )
+    prior: float = _prior_param()
 
     def validate(self) -> None:
         if self.low > self.high:
@@ -99,9 +103,7 @@ class QuantalParams:
         gt=0,
         le=100,
     )
-    prior: float = param(
-        0.5, help="Share of their endowments the others are believed to give in round 1", ge=0, le=1
-    )
+    prior: float = _prior_param()
 
 
 class RuleResponder(ScriptedPolicy):
@@ -287,9 +289,7 @@ class CrowdingParams:
         ge=0,
         le=100,
     )
-    prior: float = param(
-        0.5, help="Share of their endowments the others are believed to give in round 1", ge=0, le=1
-    )
+    prior: float = _prior_param()
 
 
 class CrowdingResponder(RuleResponder):
@@ -339,9 +339,7 @@ class LinearParams:
         ge=-100,
         le=100,
     )
-    prior: float = param(
-        0.5, help="Share of their endowments the others are believed to give in round 1", ge=0, le=1
-    )
+    prior: float = _prior_param()
 
 
 class LinearResponder(RuleResponder):
